@@ -1,0 +1,69 @@
+// Logging and CHECK, std only. Thread-safe: each message is written to stderr
+// with one write. The level comes from PDSERVE_LOG_LEVEL (debug, info, warn,
+// error; default info) or set_log_level().
+//
+//   PD_LOG(INFO) << "loaded " << n << " tensors";
+//   PD_CHECK(n > 0) << "empty batch";      // aborts with file:line when false
+//   PD_DCHECK(idx < size);                  // checked in debug builds only
+#pragma once
+
+#include <sstream>
+#include <string_view>
+
+namespace pdserve {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3, kFatal = 4 };
+
+void set_log_level(LogLevel level);
+LogLevel log_level();
+// Parses "debug", "info", "warn", "error"; false when the name is unknown.
+bool parse_log_level(std::string_view name, LogLevel* level);
+
+namespace detail {
+
+class LogMessage {
+ public:
+  LogMessage(LogLevel level, const char* file, int line);
+  LogMessage(const LogMessage&) = delete;
+  LogMessage& operator=(const LogMessage&) = delete;
+  ~LogMessage() noexcept(false);  // writes; aborts when level is kFatal
+  std::ostream& stream() { return out_; }
+
+ private:
+  LogLevel level_;
+  std::ostringstream out_;
+};
+
+// Makes `cond ? (void)0 : Voidify() & stream` well-formed.
+struct Voidify {
+  void operator&(std::ostream&) {}
+};
+
+}  // namespace detail
+}  // namespace pdserve
+
+#define PD_LOG_LEVEL_DEBUG ::pdserve::LogLevel::kDebug
+#define PD_LOG_LEVEL_INFO ::pdserve::LogLevel::kInfo
+#define PD_LOG_LEVEL_WARN ::pdserve::LogLevel::kWarn
+#define PD_LOG_LEVEL_ERROR ::pdserve::LogLevel::kError
+#define PD_LOG_LEVEL_FATAL ::pdserve::LogLevel::kFatal
+
+#define PD_LOG(level)                                                          \
+  (PD_LOG_LEVEL_##level < ::pdserve::log_level())                              \
+      ? (void)0                                                                \
+      : ::pdserve::detail::Voidify() &                                         \
+            ::pdserve::detail::LogMessage(PD_LOG_LEVEL_##level, __FILE__, __LINE__).stream()
+
+#define PD_CHECK(cond)                                                                   \
+  (cond) ? (void)0                                                                       \
+         : ::pdserve::detail::Voidify() &                                                \
+               ::pdserve::detail::LogMessage(::pdserve::LogLevel::kFatal, __FILE__, __LINE__) \
+                       .stream()                                                         \
+                   << "Check failed: " #cond " "
+
+#ifdef NDEBUG
+#define PD_DCHECK(cond) \
+  while (false) PD_CHECK(cond)
+#else
+#define PD_DCHECK(cond) PD_CHECK(cond)
+#endif

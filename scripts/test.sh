@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# README command two: installs what is missing, builds the CPU-only
+# configuration and runs every test; where nvcc exists it also builds the
+# CUDA configuration and runs its tests (GPU tests skip without a GPU).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+scripts/install-deps.sh
+scripts/build.sh build-cpu -DPDSERVE_CUDA=OFF
+ctest --test-dir build-cpu --output-on-failure -j "$(nproc)"
+if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH="$PATH:/usr/local/cuda/bin"
+  scripts/build.sh build-cuda -DPDSERVE_CUDA=ON
+  ctest --test-dir build-cuda --output-on-failure -j "$(nproc)"
+fi
