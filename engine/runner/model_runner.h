@@ -1,0 +1,90 @@
+// The seam between the scheduler and the model: the scheduler decides what
+// each sequence computes in a step; a ModelRunner computes it on a backend
+// and samples. Implementations: the real runner (engine/runner/), fakes in
+// the scheduler's tests.
+//
+// Async scheduling: the scheduler may build step N+1 before it has seen the
+// tokens sampled in step N. A decode input whose token is not known yet is
+// written as kLastSampled; the runner substitutes the token it sampled for
+// that sequence in its previous step. The runner therefore keeps, per
+// sequence, the sampling state (params, prompt, tokens it sampled); the
+// scheduler tells it when a sequence starts and ends.
+//
+// Thread-safety: one thread drives a runner; execute() of step N+1 is called
+// only after execute() of step N returned (the lag is in the outputs the
+// scheduler has processed, not in the runner).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/base/status.h"
+#include "engine/runner/sampling_params.h"
+
+namespace pdserve::runner {
+
+inline constexpr int32_t kLastSampled = -1;
+
+struct SequenceInfo {
+  uint64_t seq_id = 0;
+  std::vector<int32_t> prompt_ids;
+  SamplingParams sampling;
+};
+
+// One sequence's work in one step.
+struct SeqStep {
+  uint64_t seq_id = 0;
+  // Tokens whose KV this step computes: a prefill chunk (possibly the
+  // prompt plus tokens generated before a recompute-preemption) or one
+  // decode token (kLastSampled allowed).
+  std::vector<int32_t> input_ids;
+  // Tokens before input_ids whose KV is already in the cache; input_ids[i]
+  // sits at position num_computed + i.
+  int32_t num_computed = 0;
+  // Physical KV block ids covering positions [0, num_computed + input_ids.size()).
+  std::vector<int32_t> block_table;
+  // Sample the next token from the last input's logits (last prefill chunk,
+  // or decode). The sampled token is appended to the sequence's history.
+  bool sample = false;
+};
+
+struct StepBatch {
+  std::vector<SeqStep> seqs;
+};
+
+struct TokenLogprob {
+  int32_t token_id = 0;
+  float logprob = 0.0f;
+};
+
+struct SampledToken {
+  uint64_t seq_id = 0;
+  int32_t token_id = 0;
+  float logprob = 0.0f;                 // when num_logprobs >= 0
+  std::vector<TokenLogprob> top;        // the top num_logprobs, most likely first
+};
+
+struct StepOutput {
+  std::vector<SampledToken> sampled;  // one per SeqStep with sample == true, in batch order
+};
+
+class ModelRunner {
+ public:
+  virtual ~ModelRunner() = default;
+
+  virtual Status add_sequence(const SequenceInfo& info) = 0;
+  // Forgets a sequence's sampling state (finished, aborted).
+  virtual void remove_sequence(uint64_t seq_id) = 0;
+  // Computes the batch's KV into its blocks and samples where asked. Fails
+  // (without side effects on other sequences' blocks) on a bad batch: an
+  // unknown seq_id, a block id out of range, too few blocks.
+  virtual Result<StepOutput> execute(const StepBatch& batch) = 0;
+
+  // KV geometry the scheduler allocates against.
+  virtual int block_size() const = 0;   // tokens per block
+  virtual int num_blocks() const = 0;   // physical blocks in the pool
+  virtual int max_model_len() const = 0;
+  virtual const std::vector<int32_t>& eos_token_ids() const = 0;
+};
+
+}  // namespace pdserve::runner
