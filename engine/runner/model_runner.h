@@ -48,8 +48,18 @@ struct SeqStep {
   bool sample = false;
 };
 
+// Moves one block's KV (every layer) between the device pool and the
+// host-memory tier (swap preemption).
+struct BlockCopy {
+  int32_t src = 0;
+  int32_t dst = 0;
+};
+
 struct StepBatch {
-  std::vector<SeqStep> seqs;
+  // Done before any compute of this step, in this order.
+  std::vector<BlockCopy> swap_out;  // device block -> host block
+  std::vector<BlockCopy> swap_in;   // host block -> device block
+  std::vector<SeqStep> seqs;        // may be empty (a step that only swaps)
 };
 
 struct TokenLogprob {
@@ -82,7 +92,8 @@ class ModelRunner {
 
   // KV geometry the scheduler allocates against.
   virtual int block_size() const = 0;   // tokens per block
-  virtual int num_blocks() const = 0;   // physical blocks in the pool
+  virtual int num_blocks() const = 0;   // physical blocks in the device pool
+  virtual int num_host_blocks() const = 0;  // blocks in the host tier (0: no swapping)
   virtual int max_model_len() const = 0;
   virtual const std::vector<int32_t>& eos_token_ids() const = 0;
 };
