@@ -29,6 +29,10 @@ struct SequenceInfo {
   uint64_t seq_id = 0;
   std::vector<int32_t> prompt_ids;
   SamplingParams sampling;
+  // Tokens generated before this runner saw the sequence (the first token
+  // sampled by a remote prefill): they count for penalties, min_tokens and
+  // the seeded draw index.
+  std::vector<int32_t> output_ids;
 };
 
 // One sequence's work in one step.

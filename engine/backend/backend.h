@@ -1,0 +1,114 @@
+// The op set every backend implements (DESIGN.md, engine/backend). The model
+// code is written once over these ops; the CPU backend is the reference
+// every CUDA op is tested against.
+//
+// Conventions for every op: tensors are contiguous and row-major; shapes and
+// dtypes are checked at this boundary (PD_CHECK) and trusted inside;
+// activations are in the backend's activation dtype (fp32 on the CPU, bf16
+// on CUDA), weights in any float dtype, accumulation always in fp32; index
+// tensors are int32. Ops are asynchronous with respect to the host on
+// backends that have a device; copy_to_host() synchronises.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "engine/backend/tensor.h"
+
+namespace pdserve::backend {
+
+// Rotary embedding, "rotate half" (GPT-NeoX) layout as Hugging Face's Llama:
+// for i < rotary_dim/2, (x[i], x[i + rotary_dim/2]) rotated by
+// angle = position * inv_freq[i]; cos and sin are multiplied by
+// attention_scaling (YaRN's mscale, 1 otherwise).
+struct RopeParams {
+  Tensor inv_freq;  // [rotary_dim / 2] f32, on the backend
+  float attention_scaling = 1.0f;
+};
+
+// The fused q/k/v row of a token: [q: num_heads*head_dim | k: kv | v: kv].
+struct QkvLayout {
+  int num_heads = 0;
+  int num_kv_heads = 0;
+  int head_dim = 0;
+  int q_dim() const { return num_heads * head_dim; }
+  int kv_dim() const { return num_kv_heads * head_dim; }
+  int width() const { return q_dim() + 2 * kv_dim(); }
+};
+
+// One layer's paged KV pool: block b holds K then V of block_size tokens for
+// all KV heads, contiguous, so one block of one layer is one transfer unit.
+struct KvLayer {
+  Tensor data;  // [num_blocks, 2, block_size, num_kv_heads * head_dim]
+  int block_size = 0;
+  int num_blocks() const { return static_cast<int>(data.dim(0)); }
+  size_t block_bytes() const { return data.nbytes() / static_cast<size_t>(data.dim(0)); }
+};
+
+// Where each sequence's queries and context are, for paged attention.
+struct AttentionBatch {
+  Tensor query_start;   // [num_seqs + 1] i32: offsets of each sequence's queries in q
+  Tensor context_lens;  // [num_seqs] i32: tokens with KV (cached + this step's)
+  Tensor block_tables;  // [num_seqs, max_blocks_per_seq] i32
+  int num_seqs = 0;
+  int max_query_len = 0;
+  int max_context_len = 0;
+  int sliding_window = 0;  // 0: full causal attention
+  float scale = 1.0f;      // usually head_dim ** -0.5
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual std::string name() const = 0;
+  virtual DType activation_dtype() const = 0;
+
+  // Uninitialised memory on the backend.
+  virtual Tensor alloc(Shape shape, DType dtype) = 0;
+  // dst (any float dtype or i32) <- host data of src_dtype, converting.
+  virtual void copy_from_host(Tensor& dst, const void* src, DType src_dtype) = 0;
+  // Host fp32 (or i32 for i32 tensors) <- src; waits for pending work.
+  virtual void copy_to_host(const Tensor& src, void* dst) = 0;
+  // Raw byte copies between backend memory and host memory (KV swapping).
+  virtual void copy_bytes_to_host(void* dst, const void* src, size_t n) = 0;
+  virtual void copy_bytes_from_host(void* dst, const void* src, size_t n) = 0;
+  virtual void fill_zero(Tensor& t) = 0;
+  // Waits until every op issued so far has finished.
+  virtual void synchronize() = 0;
+
+  // out[i] = table[ids[i]].  table [vocab, hidden], ids [n], out [n, hidden]
+  virtual void embedding(const Tensor& table, const Tensor& ids, Tensor& out) = 0;
+  // out = x / rms(x) * weight over the last dim.  x, out [n, d], weight [d]
+  virtual void rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) = 0;
+  // residual += x; out = rmsnorm(residual).  residual, x, out [n, d]
+  virtual void add_rmsnorm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
+                           Tensor& out) = 0;
+  // out = x @ w^T (+ bias).  x [n, in], w [out, in], bias [out] or undefined, out [n, out]
+  virtual void matmul(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out) = 0;
+  // From the fused qkv [n, layout.width()]: optional per-head RMSNorm of q and
+  // k (q_norm/k_norm [head_dim], Qwen3), RoPE on q and k at `positions` [n],
+  // K and V written to `kv` at slot_mapping [n] (slot = block * block_size +
+  // offset; negative: not written), rotated q written to q_out [n, q_dim].
+  virtual void qkv_rope_write_kv(const Tensor& qkv, const QkvLayout& layout, const Tensor* q_norm,
+                                 const Tensor* k_norm, float norm_eps, const RopeParams& rope,
+                                 const Tensor& positions, const Tensor& slot_mapping, KvLayer& kv,
+                                 Tensor& q_out) = 0;
+  // Causal attention of q [n, num_heads*head_dim] over each sequence's paged
+  // context; the query at index j of a sequence with q_len queries and
+  // context c sits at position c - q_len + j.  out [n, num_heads*head_dim]
+  virtual void paged_attention(const Tensor& q, const QkvLayout& layout, const KvLayer& kv,
+                               const AttentionBatch& batch, Tensor& out) = 0;
+  // out = silu(gate) * up, gate_up [n, 2*d] = [gate | up], out [n, d]
+  virtual void silu_mul(const Tensor& gate_up, Tensor& out) = 0;
+  // x += y, same shapes
+  virtual void add(Tensor& x, const Tensor& y) = 0;
+  // out[i] = x[idx[i]].  x [n, d], idx [m] i32, out [m, d]
+  virtual void gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) = 0;
+};
+
+// The CPU reference backend; num_threads <= 0 uses every core.
+std::unique_ptr<Backend> make_cpu_backend(int num_threads = 0);
+
+}  // namespace pdserve::backend

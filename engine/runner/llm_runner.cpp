@@ -1,0 +1,177 @@
+#include "engine/runner/llm_runner.h"
+
+#include <algorithm>
+#include <random>
+#include <string>
+
+#include "engine/runner/sampler.h"
+
+namespace pdserve::runner {
+namespace {
+
+using backend::DType;
+using backend::Shape;
+using backend::Tensor;
+
+Tensor upload_i32(backend::Backend& be, const std::vector<int32_t>& v, Shape shape) {
+  Tensor t = be.alloc(shape, DType::kI32);
+  be.copy_from_host(t, v.data(), DType::kI32);
+  return t;
+}
+
+std::string seq_name(uint64_t id) { return "sequence " + std::to_string(id); }
+
+}  // namespace
+
+Result<std::unique_ptr<LlmRunner>> LlmRunner::create(std::unique_ptr<backend::Backend> be,
+                                                     std::unique_ptr<model::LlamaModel> model,
+                                                     const LlmRunnerOptions& options) {
+  const model::ModelConfig& c = model->config();
+  KvCacheSpec spec;
+  spec.num_layers = c.num_layers;
+  spec.num_kv_heads = c.num_kv_heads;
+  spec.head_dim = c.head_dim;
+  spec.block_size = options.block_size;
+  spec.dtype = be->activation_dtype();
+  spec.num_host_blocks = options.num_host_blocks;
+  spec.num_blocks = options.num_blocks;
+  if (spec.num_blocks == 0 && spec.block_size > 0)
+    spec.num_blocks = static_cast<int>(options.kv_cache_bytes / spec.bytes_per_block());
+  if (spec.num_blocks <= 0)
+    return invalid_argument("KV cache of " + std::to_string(options.kv_cache_bytes) +
+                            " bytes holds no block of " + std::to_string(spec.bytes_per_block()) +
+                            " bytes");
+  PD_ASSIGN_OR_RETURN(KvCache kv, KvCache::create(*be, spec));
+  int max_len = options.max_model_len > 0 ? options.max_model_len : c.max_position_embeddings;
+  if (max_len <= 0) return invalid_argument("max_model_len must be positive");
+  return std::unique_ptr<LlmRunner>(new LlmRunner(std::move(be), std::move(model), std::move(kv), max_len));
+}
+
+LlmRunner::LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model::LlamaModel> model,
+                     KvCache kv, int max_model_len)
+    : backend_(std::move(be)),
+      model_(std::move(model)),
+      kv_(std::move(kv)),
+      max_model_len_(max_model_len),
+      eos_(model_->config().eos_token_ids) {}
+
+Status LlmRunner::add_sequence(const SequenceInfo& info) {
+  if (seqs_.count(info.seq_id)) return already_exists(seq_name(info.seq_id) + " is already running");
+  SeqState state{info, info.output_ids, 0};
+  if (info.sampling.seed) {
+    state.seed = *info.sampling.seed;
+  } else {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    state.seed = rng();
+  }
+  seqs_.emplace(info.seq_id, std::move(state));
+  return ok_status();
+}
+
+void LlmRunner::remove_sequence(uint64_t seq_id) { seqs_.erase(seq_id); }
+
+Status LlmRunner::validate(const StepBatch& batch) const {
+  const int vocab = model_->config().vocab_size;
+  for (const SeqStep& s : batch.seqs) {
+    auto it = seqs_.find(s.seq_id);
+    if (it == seqs_.end()) return not_found(seq_name(s.seq_id) + " was never added");
+    if (s.input_ids.empty()) return invalid_argument(seq_name(s.seq_id) + " has no input tokens");
+    const int64_t total = static_cast<int64_t>(s.num_computed) + static_cast<int64_t>(s.input_ids.size());
+    if (s.num_computed < 0 || total > max_model_len_)
+      return invalid_argument(seq_name(s.seq_id) + ": " + std::to_string(total) +
+                              " tokens exceed max_model_len " + std::to_string(max_model_len_));
+    const int64_t needed = (total + block_size() - 1) / block_size();
+    if (static_cast<int64_t>(s.block_table.size()) < needed)
+      return invalid_argument(seq_name(s.seq_id) + ": " + std::to_string(s.block_table.size()) +
+                              " blocks for " + std::to_string(total) + " tokens");
+    for (int32_t b : s.block_table)
+      if (b < 0 || b >= num_blocks())
+        return out_of_range(seq_name(s.seq_id) + ": block " + std::to_string(b) + " outside [0, " +
+                            std::to_string(num_blocks()) + ")");
+    for (int32_t t : s.input_ids) {
+      if (t == kLastSampled) {
+        if (s.input_ids.size() != 1 || it->second.output_ids.empty())
+          return invalid_argument(seq_name(s.seq_id) + ": kLastSampled without a sampled token");
+      } else if (t < 0 || t >= vocab) {
+        return invalid_argument(seq_name(s.seq_id) + ": token id " + std::to_string(t) +
+                                " outside the vocabulary of " + std::to_string(vocab));
+      }
+    }
+  }
+  return ok_status();
+}
+
+model::ForwardInputs LlmRunner::lay_out(const StepBatch& batch, std::vector<int32_t>& sample_seq_index) {
+  const int bs = block_size();
+  std::vector<int32_t> ids, positions, slots, qstart{0}, ctx, rows;
+  size_t max_blocks = 1;
+  int max_q = 0, max_ctx = 0;
+  for (const SeqStep& s : batch.seqs) max_blocks = std::max(max_blocks, s.block_table.size());
+  std::vector<int32_t> tables(batch.seqs.size() * max_blocks, 0);
+  for (size_t i = 0; i < batch.seqs.size(); ++i) {
+    const SeqStep& s = batch.seqs[i];
+    const auto n = static_cast<int32_t>(s.input_ids.size());
+    for (int32_t j = 0; j < n; ++j) {
+      int32_t t = s.input_ids[static_cast<size_t>(j)];
+      ids.push_back(t == kLastSampled ? seqs_.at(s.seq_id).output_ids.back() : t);
+      const int32_t pos = s.num_computed + j;
+      positions.push_back(pos);
+      slots.push_back(s.block_table[static_cast<size_t>(pos / bs)] * bs + pos % bs);
+    }
+    qstart.push_back(qstart.back() + n);
+    ctx.push_back(s.num_computed + n);
+    max_q = std::max(max_q, n);
+    max_ctx = std::max(max_ctx, s.num_computed + n);
+    std::copy(s.block_table.begin(), s.block_table.end(), tables.begin() + static_cast<ptrdiff_t>(i * max_blocks));
+    if (s.sample) {
+      rows.push_back(qstart.back() - 1);
+      sample_seq_index.push_back(static_cast<int32_t>(i));
+    }
+  }
+  backend::Backend& be = *backend_;
+  const auto n = static_cast<int64_t>(ids.size());
+  const auto num_seqs = static_cast<int64_t>(batch.seqs.size());
+  model::ForwardInputs in;
+  in.token_ids = upload_i32(be, ids, Shape{n});
+  in.positions = upload_i32(be, positions, Shape{n});
+  in.slot_mapping = upload_i32(be, slots, Shape{n});
+  in.attention.query_start = upload_i32(be, qstart, Shape{num_seqs + 1});
+  in.attention.context_lens = upload_i32(be, ctx, Shape{num_seqs});
+  in.attention.block_tables = upload_i32(be, tables, Shape{num_seqs, static_cast<int64_t>(max_blocks)});
+  in.attention.num_seqs = static_cast<int>(num_seqs);
+  in.attention.max_query_len = max_q;
+  in.attention.max_context_len = max_ctx;
+  in.attention.sliding_window = model_->config().sliding_window;
+  in.attention.scale = 1.0f / std::sqrt(static_cast<float>(model_->config().head_dim));
+  in.logits_rows = upload_i32(be, rows, Shape{static_cast<int64_t>(rows.size())});
+  in.host_query_start = std::move(qstart);
+  in.host_context_lens = std::move(ctx);
+  return in;
+}
+
+Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
+  PD_RETURN_IF_ERROR(validate(batch));
+  for (const BlockCopy& c : batch.swap_out) PD_RETURN_IF_ERROR(kv_.swap_out(c.src, c.dst));
+  for (const BlockCopy& c : batch.swap_in) PD_RETURN_IF_ERROR(kv_.swap_in(c.src, c.dst));
+  StepOutput out;
+  if (batch.seqs.empty()) return out;
+  std::vector<int32_t> sample_index;
+  model::ForwardInputs in = lay_out(batch, sample_index);
+  Tensor logits = model_->forward(in, kv_.layers());
+  if (sample_index.empty()) return out;
+  const int vocab = model_->config().vocab_size;
+  std::vector<float> host(static_cast<size_t>(logits.numel()));
+  backend_->copy_to_host(logits, host.data());
+  for (size_t r = 0; r < sample_index.size(); ++r) {
+    const SeqStep& s = batch.seqs[static_cast<size_t>(sample_index[r])];
+    SeqState& st = seqs_.at(s.seq_id);
+    SamplingContext ctx{&st.info.sampling, st.info.prompt_ids, st.output_ids, eos_, st.seed};
+    SampledToken tok = sample_token(std::span<float>(host.data() + r * vocab, static_cast<size_t>(vocab)), ctx);
+    tok.seq_id = s.seq_id;
+    st.output_ids.push_back(tok.token_id);
+    out.sampled.push_back(std::move(tok));
+  }
+  return out;
+}
+
+}  // namespace pdserve::runner

@@ -1,0 +1,67 @@
+// The real ModelRunner: a Llama-family model on a backend, its paged KV
+// cache, and the host sampler. execute() validates the batch, lays it out
+// (token ids, positions, KV slots, block tables), runs the forward pass and
+// samples the sequences that asked for it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/backend/backend.h"
+#include "engine/model/llama_model.h"
+#include "engine/runner/kv_cache.h"
+#include "engine/runner/model_runner.h"
+
+namespace pdserve::runner {
+
+struct LlmRunnerOptions {
+  int block_size = 16;
+  int num_blocks = 0;                        // 0: as many as kv_cache_bytes holds
+  size_t kv_cache_bytes = size_t{512} << 20;
+  int num_host_blocks = 0;                   // host tier for swapping (0: none)
+  int max_model_len = 0;                     // 0: max_position_embeddings
+};
+
+class LlmRunner final : public ModelRunner {
+ public:
+  static Result<std::unique_ptr<LlmRunner>> create(std::unique_ptr<backend::Backend> backend,
+                                                   std::unique_ptr<model::LlamaModel> model,
+                                                   const LlmRunnerOptions& options);
+
+  Status add_sequence(const SequenceInfo& info) override;
+  void remove_sequence(uint64_t seq_id) override;
+  Result<StepOutput> execute(const StepBatch& batch) override;
+
+  int block_size() const override { return kv_.spec().block_size; }
+  int num_blocks() const override { return kv_.spec().num_blocks; }
+  int num_host_blocks() const override { return kv_.spec().num_host_blocks; }
+  int max_model_len() const override { return max_model_len_; }
+  const std::vector<int32_t>& eos_token_ids() const override { return eos_; }
+
+  const model::ModelConfig& config() const { return model_->config(); }
+  backend::Backend& backend() { return *backend_; }
+  KvCache& kv_cache() { return kv_; }
+
+ private:
+  struct SeqState {
+    SequenceInfo info;
+    std::vector<int32_t> output_ids;
+    uint64_t seed = 0;
+  };
+
+  LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model::LlamaModel> model, KvCache kv,
+            int max_model_len);
+  Status validate(const StepBatch& batch) const;
+  model::ForwardInputs lay_out(const StepBatch& batch, std::vector<int32_t>& sample_seq_index);
+
+  std::unique_ptr<backend::Backend> backend_;
+  std::unique_ptr<model::LlamaModel> model_;
+  KvCache kv_;
+  int max_model_len_;
+  std::vector<int32_t> eos_;
+  std::unordered_map<uint64_t, SeqState> seqs_;
+};
+
+}  // namespace pdserve::runner
