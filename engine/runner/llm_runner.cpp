@@ -47,6 +47,15 @@ Result<std::unique_ptr<LlmRunner>> LlmRunner::create(std::unique_ptr<backend::Ba
   return std::unique_ptr<LlmRunner>(new LlmRunner(std::move(be), std::move(model), std::move(kv), max_len));
 }
 
+Result<std::unique_ptr<LlmRunner>> LlmRunner::load(const std::filesystem::path& model_dir,
+                                                   std::unique_ptr<backend::Backend> be,
+                                                   const LlmRunnerOptions& options,
+                                                   const model::LoadProgress& progress) {
+  PD_ASSIGN_OR_RETURN(std::unique_ptr<model::LlamaModel> model,
+                      model::LlamaModel::load(model_dir, *be, progress));
+  return create(std::move(be), std::move(model), options);
+}
+
 LlmRunner::LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model::LlamaModel> model,
                      KvCache kv, int max_model_len)
     : backend_(std::move(be)),

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -29,6 +30,11 @@ class LlmRunner final : public ModelRunner {
   static Result<std::unique_ptr<LlmRunner>> create(std::unique_ptr<backend::Backend> backend,
                                                    std::unique_ptr<model::LlamaModel> model,
                                                    const LlmRunnerOptions& options);
+  // Loads the checkpoint in model_dir onto `backend` and creates the runner.
+  static Result<std::unique_ptr<LlmRunner>> load(const std::filesystem::path& model_dir,
+                                                 std::unique_ptr<backend::Backend> backend,
+                                                 const LlmRunnerOptions& options,
+                                                 const model::LoadProgress& progress = nullptr);
 
   Status add_sequence(const SequenceInfo& info) override;
   void remove_sequence(uint64_t seq_id) override;

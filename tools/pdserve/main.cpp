@@ -1,0 +1,25 @@
+// pdserve: one binary, one subcommand per job.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "tools/pdserve/generate_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"pdserve: serve large language models, prefill and decode disaggregated"};
+  app.require_subcommand(1);
+  pdserve::cli::add_generate_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "pdserve: %s (see --help)\n", e.what());
+    return e.get_exit_code() ? e.get_exit_code() : 2;
+  }
+  return 0;
+}

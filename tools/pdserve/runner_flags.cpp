@@ -1,0 +1,33 @@
+#include "tools/pdserve/runner_flags.h"
+
+#include <CLI/CLI.hpp>
+
+#include "tools/pdserve/progress_bar.h"
+
+namespace pdserve::cli {
+
+void add_runner_flags(CLI::App& app, RunnerFlags& f) {
+  app.add_option("--model", f.model_dir, "Hugging Face checkpoint folder")->required()->check(CLI::ExistingDirectory);
+  app.add_option("--device", f.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--threads", f.threads, "CPU threads (0: every core)")->check(CLI::NonNegativeNumber);
+  app.add_option("--kv-cache-mb", f.kv_cache_mb, "KV cache memory in MiB")->check(CLI::Range(1, 1 << 22));
+  app.add_option("--block-size", f.block_size, "tokens per KV block")->check(CLI::Range(1, 1024));
+  app.add_option("--max-model-len", f.max_model_len, "context length (0: the model's)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& f) {
+  if (f.device == "cuda") return unimplemented("--device cuda: this build has no CUDA backend");
+  std::unique_ptr<backend::Backend> be = backend::make_cpu_backend(f.threads);
+  runner::LlmRunnerOptions options;
+  options.block_size = f.block_size;
+  options.kv_cache_bytes = static_cast<size_t>(f.kv_cache_mb) << 20;
+  options.max_model_len = f.max_model_len;
+  ProgressBar bar("loading weights");
+  auto result = runner::LlmRunner::load(f.model_dir, std::move(be), options,
+                                        [&bar](size_t done, size_t total) { bar.update(done, total); });
+  bar.finish();
+  return result;
+}
+
+}  // namespace pdserve::cli

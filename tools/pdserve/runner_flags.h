@@ -1,0 +1,31 @@
+// Command-line flags that choose and size the engine (model, device, KV
+// cache), shared by the commands that run a model.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/base/status.h"
+#include "engine/runner/llm_runner.h"
+
+namespace CLI {
+class App;
+}
+
+namespace pdserve::cli {
+
+struct RunnerFlags {
+  std::string model_dir;
+  std::string device = "auto";  // cpu | cuda | auto
+  int threads = 0;              // CPU threads (0: every core)
+  int kv_cache_mb = 512;
+  int block_size = 16;
+  int max_model_len = 0;
+};
+
+void add_runner_flags(CLI::App& app, RunnerFlags& flags);
+
+// Loads the model with a progress bar on a terminal.
+Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& flags);
+
+}  // namespace pdserve::cli
