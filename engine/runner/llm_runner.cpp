@@ -110,7 +110,7 @@ Status LlmRunner::validate(const StepBatch& batch) const {
   return ok_status();
 }
 
-model::ForwardInputs LlmRunner::lay_out(const StepBatch& batch, std::vector<int32_t>& sample_seq_index) {
+model::ForwardInputs LlmRunner::lay_out(const StepBatch& batch) {
   const int bs = block_size();
   std::vector<int32_t> ids, positions, slots, qstart{0}, ctx, rows;
   size_t max_blocks = 1;
@@ -132,10 +132,7 @@ model::ForwardInputs LlmRunner::lay_out(const StepBatch& batch, std::vector<int3
     max_q = std::max(max_q, n);
     max_ctx = std::max(max_ctx, s.num_computed + n);
     std::copy(s.block_table.begin(), s.block_table.end(), tables.begin() + static_cast<ptrdiff_t>(i * max_blocks));
-    if (s.sample) {
-      rows.push_back(qstart.back() - 1);
-      sample_seq_index.push_back(static_cast<int32_t>(i));
-    }
+    if (s.sample) rows.push_back(qstart.back() - 1);
   }
   backend::Backend& be = *backend_;
   const auto n = static_cast<int64_t>(ids.size());
@@ -158,24 +155,30 @@ model::ForwardInputs LlmRunner::lay_out(const StepBatch& batch, std::vector<int3
   return in;
 }
 
-Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
+Result<std::vector<float>> LlmRunner::compute_logits(const StepBatch& batch) {
   PD_RETURN_IF_ERROR(validate(batch));
   for (const BlockCopy& c : batch.swap_out) PD_RETURN_IF_ERROR(kv_.swap_out(c.src, c.dst));
   for (const BlockCopy& c : batch.swap_in) PD_RETURN_IF_ERROR(kv_.swap_in(c.src, c.dst));
-  StepOutput out;
-  if (batch.seqs.empty()) return out;
-  std::vector<int32_t> sample_index;
-  model::ForwardInputs in = lay_out(batch, sample_index);
+  std::vector<float> host;
+  if (batch.seqs.empty()) return host;
+  model::ForwardInputs in = lay_out(batch);
   Tensor logits = model_->forward(in, kv_.layers());
-  if (sample_index.empty()) return out;
-  const int vocab = model_->config().vocab_size;
-  std::vector<float> host(static_cast<size_t>(logits.numel()));
-  backend_->copy_to_host(logits, host.data());
-  for (size_t r = 0; r < sample_index.size(); ++r) {
-    const SeqStep& s = batch.seqs[static_cast<size_t>(sample_index[r])];
+  host.resize(static_cast<size_t>(logits.numel()));
+  if (!host.empty()) backend_->copy_to_host(logits, host.data());
+  return host;
+}
+
+Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
+  PD_ASSIGN_OR_RETURN(std::vector<float> logits, compute_logits(batch));
+  StepOutput out;
+  const auto vocab = static_cast<size_t>(model_->config().vocab_size);
+  size_t row = 0;
+  for (const SeqStep& s : batch.seqs) {
+    if (!s.sample) continue;
     SeqState& st = seqs_.at(s.seq_id);
     SamplingContext ctx{&st.info.sampling, st.info.prompt_ids, st.output_ids, eos_, st.seed};
-    SampledToken tok = sample_token(std::span<float>(host.data() + r * vocab, static_cast<size_t>(vocab)), ctx);
+    SampledToken tok = sample_token(std::span<float>(logits.data() + row * vocab, vocab), ctx);
+    ++row;
     tok.seq_id = s.seq_id;
     st.output_ids.push_back(tok.token_id);
     out.sampled.push_back(std::move(tok));

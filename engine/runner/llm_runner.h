@@ -46,6 +46,10 @@ class LlmRunner final : public ModelRunner {
   int max_model_len() const override { return max_model_len_; }
   const std::vector<int32_t>& eos_token_ids() const override { return eos_; }
 
+  // Like execute(), but returns the logits [num sampling seqs, vocab] of
+  // the sequences with sample == true instead of sampling from them.
+  Result<std::vector<float>> compute_logits(const StepBatch& batch);
+
   const model::ModelConfig& config() const { return model_->config(); }
   backend::Backend& backend() { return *backend_; }
   KvCache& kv_cache() { return kv_; }
@@ -60,7 +64,7 @@ class LlmRunner final : public ModelRunner {
   LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model::LlamaModel> model, KvCache kv,
             int max_model_len);
   Status validate(const StepBatch& batch) const;
-  model::ForwardInputs lay_out(const StepBatch& batch, std::vector<int32_t>& sample_seq_index);
+  model::ForwardInputs lay_out(const StepBatch& batch);
 
   std::unique_ptr<backend::Backend> backend_;
   std::unique_ptr<model::LlamaModel> model_;
