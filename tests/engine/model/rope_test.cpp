@@ -39,8 +39,12 @@ TEST(RopeTest, Llama3KeepsHighFrequenciesAndScalesLowOnes) {
   // wavelength 2*pi/f: short wavelengths (< 8192/4) unchanged, long ones (> 8192) divided by 8.
   for (size_t i = 0; i < t.inv_freq.size(); ++i) {
     const double wavelen = 2 * std::numbers::pi / plain.inv_freq[i];
-    if (wavelen < 2048) EXPECT_FLOAT_EQ(t.inv_freq[i], plain.inv_freq[i]);
-    if (wavelen > 8192) EXPECT_FLOAT_EQ(t.inv_freq[i], plain.inv_freq[i] / 8.0f);
+    if (wavelen < 2048) {
+      EXPECT_FLOAT_EQ(t.inv_freq[i], plain.inv_freq[i]);
+    }
+    if (wavelen > 8192) {
+      EXPECT_FLOAT_EQ(t.inv_freq[i], plain.inv_freq[i] / 8.0f);
+    }
     if (wavelen >= 2048 && wavelen <= 8192) {
       EXPECT_LE(t.inv_freq[i], plain.inv_freq[i]);
       EXPECT_GE(t.inv_freq[i], plain.inv_freq[i] / 8.0f);
