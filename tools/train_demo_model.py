@@ -504,7 +504,7 @@ def run_train(args):
     torch.backends.cudnn.allow_tf32 = True
     device = "cuda" if torch.cuda.is_available() else "cpu"
     os.makedirs(args.out, exist_ok=True)
-    logf = open(os.path.join(args.out, "train_log.txt"), "a")
+    logf = open(os.path.join(args.out, "train_log.txt"), "w")
 
     def log(msg):
         print(msg, flush=True)
