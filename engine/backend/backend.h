@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "common/base/status.h"
 #include "engine/backend/tensor.h"
 
 namespace pdserve::backend {
@@ -64,6 +65,8 @@ class Backend {
 
   virtual std::string name() const = 0;
   virtual DType activation_dtype() const = 0;
+  // The dtype a matmul weight stored as `checkpoint` is kept in.
+  virtual DType weight_dtype(DType checkpoint) const = 0;
 
   // Uninitialised memory on the backend.
   virtual Tensor alloc(Shape shape, DType dtype) = 0;
@@ -110,5 +113,11 @@ class Backend {
 
 // The CPU reference backend; num_threads <= 0 uses every core.
 std::unique_ptr<Backend> make_cpu_backend(int num_threads = 0);
+
+// True when this build has the CUDA backend and a GPU is visible.
+bool cuda_available();
+// The CUDA backend on GPU `device`; fails when the build has no CUDA
+// backend or the device cannot be used.
+Result<std::unique_ptr<Backend>> make_cuda_backend(int device = 0);
 
 }  // namespace pdserve::backend

@@ -21,16 +21,17 @@ class Uploader {
   Uploader(backend::Backend& be, size_t total, const LoadProgress& progress)
       : be_(be), total_(total), progress_(progress) {}
 
-  // Rows of `parts` stacked into one [sum(rows), cols] tensor, in the parts'
-  // dtype (fp32 when they differ), or f32 when force_f32.
+  // Rows of `parts` stacked into one [sum(rows), cols] tensor: in fp32 when
+  // force_f32 (norms, biases), else in the backend's weight dtype for the
+  // parts' dtype (for fp32 when the parts' dtypes differ).
   Tensor stack(const std::vector<const TensorView*>& parts, bool force_f32 = false) {
     int64_t rows = 0, cols = parts[0]->shape.size() == 2 ? parts[0]->shape[1] : 0;
     DType dtype = parts[0]->dtype;
     for (const TensorView* p : parts) {
       rows += p->shape[0];
-      if (p->dtype != dtype) force_f32 = true;
+      if (p->dtype != dtype) dtype = DType::kF32;
     }
-    if (force_f32) dtype = DType::kF32;
+    dtype = force_f32 ? DType::kF32 : be_.weight_dtype(dtype);
     Shape shape = cols ? Shape{rows, cols} : Shape{rows};
     Tensor t = be_.alloc(shape, dtype);
     int64_t row = 0;

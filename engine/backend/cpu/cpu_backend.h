@@ -16,6 +16,7 @@ class CpuBackend final : public Backend {
 
   std::string name() const override { return "cpu"; }
   DType activation_dtype() const override { return DType::kF32; }
+  DType weight_dtype(DType checkpoint) const override { return checkpoint; }
 
   Tensor alloc(Shape shape, DType dtype) override;
   void copy_from_host(Tensor& dst, const void* src, DType src_dtype) override;

@@ -90,7 +90,13 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, HfFidelityTest, ::testing::ValuesIn(fixture_n
                            std::replace_if(n.begin(), n.end(), [](char ch) { return !std::isalnum(ch); }, '_');
                            return n;
                          });
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(HfFidelityTest);
+
+// The fixtures are committed: their absence is a failure, not a skip.
+TEST(HfFidelityFixturesTest, EveryArchitectureHasAFixture) {
+  std::vector<std::string> names = fixture_names();
+  for (const char* want : {"demo", "llama3", "mistral", "qwen2", "qwen3", "mha", "mqa", "sharded"})
+    EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
+}
 
 }  // namespace
 }  // namespace pdserve::runner

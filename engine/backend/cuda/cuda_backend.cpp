@@ -1,0 +1,233 @@
+// Memory, copies and op dispatch of the CUDA backend: shapes and dtypes are
+// checked here, then the launchers of the .cu files run on the stream.
+#include "engine/backend/cuda/cuda_backend.h"
+
+#include "engine/backend/cuda/add.h"
+#include "engine/backend/cuda/bias_add.h"
+#include "engine/backend/cuda/convert.h"
+#include "engine/backend/cuda/cuda_check.h"
+#include "engine/backend/cuda/embedding.h"
+#include "engine/backend/cuda/gather_rows.h"
+#include "engine/backend/cuda/paged_attention.h"
+#include "engine/backend/cuda/rmsnorm.h"
+#include "engine/backend/cuda/rope_kv.h"
+#include "engine/backend/cuda/silu_mul.h"
+
+namespace pdserve::backend::cuda {
+namespace {
+
+const uint16_t* bf16(const Tensor& t) { return static_cast<const uint16_t*>(t.data()); }
+uint16_t* bf16_mut(Tensor& t) { return static_cast<uint16_t*>(t.data()); }
+
+void expect_bf16(const char* op, std::initializer_list<const Tensor*> ts) {
+  for (const Tensor* t : ts) PD_CHECK(t->dtype() == DType::kBF16) << op << ": expected bfloat16, got " << dtype_name(t->dtype());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CudaBackend>> CudaBackend::create(int device) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    (void)cudaGetLastError();
+    return unavailable("no CUDA device is visible");
+  }
+  if (device < 0 || device >= count)
+    return invalid_argument("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(count) +
+                            " visible)");
+  return std::unique_ptr<CudaBackend>(new CudaBackend(device));
+}
+
+CudaBackend::CudaBackend(int device) : device_(device) {
+  PD_CUDA_CHECK(cudaSetDevice(device));
+  cudaStream_t s;
+  PD_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  stream_ = s;
+  allocator_ = std::make_shared<DeviceAllocator>(device);
+  constexpr size_t kWorkspace = size_t{32} << 20;
+  gemm_ = std::make_unique<CublasLtGemm>(stream_, allocator_->allocate(kWorkspace), kWorkspace);
+}
+
+CudaBackend::~CudaBackend() {
+  cudaStreamSynchronize(as_stream(stream_));
+  gemm_.reset();
+  cudaStreamDestroy(as_stream(stream_));
+}
+
+Tensor CudaBackend::alloc(Shape shape, DType dtype) {
+  std::shared_ptr<void> mem = allocator_->allocate(static_cast<size_t>(shape.numel()) * dtype_size(dtype));
+  void* p = mem.get();
+  return Tensor(p, shape, dtype, std::move(mem));
+}
+
+void CudaBackend::copy_from_host(Tensor& dst, const void* src, DType src_dtype) {
+  cudaStream_t s = as_stream(stream_);
+  if (src_dtype == dst.dtype()) {
+    PD_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src, dst.nbytes(), cudaMemcpyHostToDevice, s));
+    PD_CUDA_CHECK(cudaStreamSynchronize(s));  // the host buffer may go away on return
+    return;
+  }
+  PD_CHECK(src_dtype != DType::kI32 && dst.dtype() != DType::kI32)
+      << "cannot convert " << dtype_name(src_dtype) << " to " << dtype_name(dst.dtype());
+  Tensor staged = alloc(dst.shape(), src_dtype);
+  PD_CUDA_CHECK(cudaMemcpyAsync(staged.data(), src, staged.nbytes(), cudaMemcpyHostToDevice, s));
+  launch_convert(staged.data(), src_dtype, dst.data(), dst.dtype(), dst.numel(), stream_);
+  PD_CUDA_CHECK(cudaStreamSynchronize(s));
+}
+
+void CudaBackend::copy_to_host(const Tensor& src, void* dst) {
+  cudaStream_t s = as_stream(stream_);
+  if (src.dtype() == DType::kI32 || src.dtype() == DType::kF32) {
+    PD_CUDA_CHECK(cudaMemcpyAsync(dst, src.data(), src.nbytes(), cudaMemcpyDeviceToHost, s));
+  } else {
+    Tensor f = alloc(src.shape(), DType::kF32);
+    launch_convert(src.data(), src.dtype(), f.data(), DType::kF32, src.numel(), stream_);
+    PD_CUDA_CHECK(cudaMemcpyAsync(dst, f.data(), f.nbytes(), cudaMemcpyDeviceToHost, s));
+  }
+  PD_CUDA_CHECK(cudaStreamSynchronize(s));
+}
+
+void CudaBackend::copy_bytes_to_host(void* dst, const void* src, size_t n) {
+  PD_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, as_stream(stream_)));
+  PD_CUDA_CHECK(cudaStreamSynchronize(as_stream(stream_)));
+}
+
+void CudaBackend::copy_bytes_from_host(void* dst, const void* src, size_t n) {
+  PD_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, as_stream(stream_)));
+  PD_CUDA_CHECK(cudaStreamSynchronize(as_stream(stream_)));
+}
+
+void CudaBackend::fill_zero(Tensor& t) {
+  PD_CUDA_CHECK(cudaMemsetAsync(t.data(), 0, t.nbytes(), as_stream(stream_)));
+}
+
+void CudaBackend::synchronize() { PD_CUDA_CHECK(cudaStreamSynchronize(as_stream(stream_))); }
+
+void CudaBackend::embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
+  expect_bf16("embedding", {&table, &out});
+  PD_CHECK(ids.dtype() == DType::kI32 && out.dim(0) == ids.numel() && out.dim(1) == table.dim(1))
+      << "embedding: table " << table.shape().to_string() << " ids " << ids.shape().to_string();
+  launch_embedding(bf16(table), ids.as<int32_t>(), ids.numel(), table.dim(1), table.dim(0), bf16_mut(out), stream_);
+}
+
+void CudaBackend::rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
+  expect_bf16("rmsnorm", {&x, &out});
+  PD_CHECK(weight.dtype() == DType::kF32 && x.shape() == out.shape() && weight.numel() == x.numel() / x.dim(0))
+      << "rmsnorm: x " << x.shape().to_string() << " weight " << weight.shape().to_string();
+  launch_rmsnorm(bf16(x), nullptr, weight.as<float>(), eps, x.dim(0), weight.numel(), bf16_mut(out), stream_);
+}
+
+void CudaBackend::add_rmsnorm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
+  expect_bf16("add_rmsnorm", {&residual, &x, &out});
+  PD_CHECK(weight.dtype() == DType::kF32 && x.shape() == out.shape() && residual.shape() == x.shape() &&
+           weight.numel() == x.numel() / x.dim(0))
+      << "add_rmsnorm: x " << x.shape().to_string() << " weight " << weight.shape().to_string();
+  launch_rmsnorm(bf16(x), bf16_mut(residual), weight.as<float>(), eps, x.dim(0), weight.numel(), bf16_mut(out),
+                 stream_);
+}
+
+void CudaBackend::qkv_rope_write_kv(const Tensor& qkv, const QkvLayout& layout, const Tensor* q_norm,
+                                    const Tensor* k_norm, float norm_eps, const RopeParams& rope,
+                                    const Tensor& positions, const Tensor& slot_mapping, KvLayer& kv,
+                                    Tensor& q_out) {
+  expect_bf16("qkv_rope_write_kv", {&qkv, &q_out, &kv.data});
+  const int64_t n = qkv.dim(0);
+  PD_CHECK(qkv.dim(1) == layout.width() && q_out.dim(0) == n && q_out.dim(1) == layout.q_dim() &&
+           positions.numel() == n && slot_mapping.numel() == n && rope.inv_freq.numel() == layout.head_dim / 2 &&
+           kv.data.dim(3) == layout.kv_dim())
+      << "qkv_rope_write_kv: qkv " << qkv.shape().to_string() << " kv " << kv.data.shape().to_string();
+  RopeKvArgs a{bf16(qkv),
+               q_norm ? q_norm->as<float>() : nullptr,
+               k_norm ? k_norm->as<float>() : nullptr,
+               norm_eps,
+               rope.inv_freq.as<float>(),
+               rope.attention_scaling,
+               positions.as<int32_t>(),
+               slot_mapping.as<int32_t>(),
+               bf16_mut(kv.data),
+               kv.block_size,
+               layout.num_heads,
+               layout.num_kv_heads,
+               layout.head_dim,
+               bf16_mut(q_out),
+               n};
+  launch_rope_write_kv(a, stream_);
+}
+
+void CudaBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const KvLayer& kv,
+                                  const AttentionBatch& batch, Tensor& out) {
+  expect_bf16("paged_attention", {&q, &out, &kv.data});
+  PD_CHECK(q.dim(1) == layout.q_dim() && out.shape() == q.shape() && layout.num_heads % layout.num_kv_heads == 0 &&
+           batch.block_tables.rank() == 2 && batch.block_tables.dim(0) == batch.num_seqs)
+      << "paged_attention: q " << q.shape().to_string() << " block_tables "
+      << batch.block_tables.shape().to_string();
+  AttentionArgs a{bf16(q),
+                  bf16(kv.data),
+                  batch.query_start.as<int32_t>(),
+                  batch.context_lens.as<int32_t>(),
+                  batch.block_tables.as<int32_t>(),
+                  static_cast<int>(batch.block_tables.dim(1)),
+                  batch.num_seqs,
+                  static_cast<int>(q.dim(0)),
+                  kv.block_size,
+                  layout.num_heads,
+                  layout.num_kv_heads,
+                  layout.head_dim,
+                  batch.sliding_window,
+                  batch.scale,
+                  bf16_mut(out)};
+  launch_paged_attention(a, stream_);
+}
+
+void CudaBackend::matmul(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out) {
+  expect_bf16("matmul", {&x, &w, &out});
+  PD_CHECK(x.rank() == 2 && w.rank() == 2 && out.rank() == 2 && x.dim(1) == w.dim(1) && out.dim(0) == x.dim(0) &&
+           out.dim(1) == w.dim(0))
+      << "matmul: x " << x.shape().to_string() << " w " << w.shape().to_string() << " out "
+      << out.shape().to_string();
+  gemm_->run(bf16(x), bf16(w), bf16_mut(out), x.dim(0), x.dim(1), w.dim(0));
+  if (bias) {
+    PD_CHECK(bias->dtype() == DType::kF32 && bias->numel() == w.dim(0)) << "matmul: bias " << bias->shape().to_string();
+    launch_bias_add(bf16_mut(out), bias->as<float>(), out.dim(0), out.dim(1), stream_);
+  }
+}
+
+void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
+  expect_bf16("silu_mul", {&gate_up, &out});
+  PD_CHECK(gate_up.dim(1) == 2 * out.dim(1) && gate_up.dim(0) == out.dim(0))
+      << "silu_mul: gate_up " << gate_up.shape().to_string() << " out " << out.shape().to_string();
+  launch_silu_mul(bf16(gate_up), out.dim(0), out.dim(1), bf16_mut(out), stream_);
+}
+
+void CudaBackend::add(Tensor& x, const Tensor& y) {
+  expect_bf16("add", {&x, &y});
+  PD_CHECK(x.shape() == y.shape()) << "add: " << x.shape().to_string() << " + " << y.shape().to_string();
+  launch_add(bf16_mut(x), bf16(y), x.numel(), stream_);
+}
+
+void CudaBackend::gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) {
+  const int64_t d = x.numel() / x.dim(0);
+  PD_CHECK(idx.dtype() == DType::kI32 && out.dim(0) == idx.numel() && out.numel() / out.dim(0) == d &&
+           out.dtype() == x.dtype() && dtype_size(x.dtype()) == 2)
+      << "gather_rows: x " << x.shape().to_string() << " idx " << idx.shape().to_string();
+  launch_gather_rows(x.data(), idx.as<int32_t>(), idx.numel(), d * 2, out.data(), stream_);
+}
+
+}  // namespace pdserve::backend::cuda
+
+namespace pdserve::backend {
+
+bool cuda_available() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return count > 0;
+}
+
+Result<std::unique_ptr<Backend>> make_cuda_backend(int device) {
+  PD_ASSIGN_OR_RETURN(std::unique_ptr<cuda::CudaBackend> be, cuda::CudaBackend::create(device));
+  return std::unique_ptr<Backend>(std::move(be));
+}
+
+}  // namespace pdserve::backend

@@ -1,0 +1,58 @@
+// The CUDA backend: bf16 activations and weights, fp32 accumulation, one
+// stream, cuBLASLt GEMMs, our kernels for everything else (one op per .cu
+// file). Plain C++ header: CUDA types stay in the .cpp/.cu files.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engine/backend/backend.h"
+#include "engine/backend/cuda/cublaslt_gemm.h"
+#include "engine/backend/cuda/device_allocator.h"
+
+namespace pdserve::backend::cuda {
+
+class CudaBackend final : public Backend {
+ public:
+  static Result<std::unique_ptr<CudaBackend>> create(int device);
+  ~CudaBackend() override;
+
+  std::string name() const override { return "cuda:" + std::to_string(device_); }
+  DType activation_dtype() const override { return DType::kBF16; }
+  DType weight_dtype(DType) const override { return DType::kBF16; }
+
+  Tensor alloc(Shape shape, DType dtype) override;
+  void copy_from_host(Tensor& dst, const void* src, DType src_dtype) override;
+  void copy_to_host(const Tensor& src, void* dst) override;
+  void copy_bytes_to_host(void* dst, const void* src, size_t n) override;
+  void copy_bytes_from_host(void* dst, const void* src, size_t n) override;
+  void fill_zero(Tensor& t) override;
+  void synchronize() override;
+
+  void embedding(const Tensor& table, const Tensor& ids, Tensor& out) override;
+  void rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
+  void add_rmsnorm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
+                   Tensor& out) override;
+  void matmul(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out) override;
+  void qkv_rope_write_kv(const Tensor& qkv, const QkvLayout& layout, const Tensor* q_norm,
+                         const Tensor* k_norm, float norm_eps, const RopeParams& rope,
+                         const Tensor& positions, const Tensor& slot_mapping, KvLayer& kv,
+                         Tensor& q_out) override;
+  void paged_attention(const Tensor& q, const QkvLayout& layout, const KvLayer& kv,
+                       const AttentionBatch& batch, Tensor& out) override;
+  void silu_mul(const Tensor& gate_up, Tensor& out) override;
+  void add(Tensor& x, const Tensor& y) override;
+  void gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) override;
+
+  void* stream() const { return stream_; }
+
+ private:
+  explicit CudaBackend(int device);
+
+  int device_;
+  void* stream_ = nullptr;
+  std::shared_ptr<DeviceAllocator> allocator_;
+  std::unique_ptr<CublasLtGemm> gemm_;
+};
+
+}  // namespace pdserve::backend::cuda

@@ -1,0 +1,24 @@
+// PD_CUDA_CHECK for CUDA runtime calls: a failure is a bug or a dead device,
+// reported with the call and the CUDA error string, then abort.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include "common/base/logging.h"
+
+#define PD_CUDA_CHECK(call)                                                            \
+  do {                                                                                 \
+    cudaError_t pd_cuda_err_ = (call);                                                 \
+    PD_CHECK(pd_cuda_err_ == cudaSuccess) << #call << ": " << cudaGetErrorString(pd_cuda_err_); \
+  } while (0)
+
+namespace pdserve::backend::cuda {
+
+inline cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
+
+// Launch configuration helpers.
+inline unsigned blocks_for(long long n, int threads) {
+  return static_cast<unsigned>((n + threads - 1) / threads);
+}
+
+}  // namespace pdserve::backend::cuda
