@@ -17,8 +17,14 @@ void add_runner_flags(CLI::App& app, RunnerFlags& f) {
 }
 
 Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& f) {
-  if (f.device == "cuda") return unimplemented("--device cuda: this build has no CUDA backend");
-  std::unique_ptr<backend::Backend> be = backend::make_cpu_backend(f.threads);
+  std::unique_ptr<backend::Backend> be;
+  if (f.device == "cuda" || (f.device == "auto" && backend::cuda_available())) {
+    auto cuda = backend::make_cuda_backend(0);
+    if (!cuda.ok()) return cuda.status().with_context("--device " + f.device);
+    be = std::move(*cuda);
+  } else {
+    be = backend::make_cpu_backend(f.threads);
+  }
   runner::LlmRunnerOptions options;
   options.block_size = f.block_size;
   options.kv_cache_bytes = static_cast<size_t>(f.kv_cache_mb) << 20;

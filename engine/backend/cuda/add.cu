@@ -17,6 +17,7 @@ __global__ void add_kernel(uint16_t* x, const uint16_t* y, int64_t n) {
 void launch_add(uint16_t* x, const uint16_t* y, int64_t n, void* stream) {
   if (n == 0) return;
   add_kernel<<<min(blocks_for(n, 256), 65535u), 256, 0, as_stream(stream)>>>(x, y, n);
+  PD_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace pdserve::backend::cuda

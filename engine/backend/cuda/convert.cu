@@ -32,9 +32,18 @@ template <DType S>
 void launch_from(const void* src, void* dst, DType d, int64_t n, cudaStream_t s) {
   const unsigned grid = blocks_for(n, 256) < 65535u ? blocks_for(n, 256) : 65535u;
   switch (d) {
-    case DType::kF32: convert_kernel<S, DType::kF32><<<grid, 256, 0, s>>>(src, dst, n); return;
-    case DType::kBF16: convert_kernel<S, DType::kBF16><<<grid, 256, 0, s>>>(src, dst, n); return;
-    case DType::kF16: convert_kernel<S, DType::kF16><<<grid, 256, 0, s>>>(src, dst, n); return;
+    case DType::kF32:
+      convert_kernel<S, DType::kF32><<<grid, 256, 0, s>>>(src, dst, n);
+      PD_CUDA_CHECK(cudaGetLastError());
+      return;
+    case DType::kBF16:
+      convert_kernel<S, DType::kBF16><<<grid, 256, 0, s>>>(src, dst, n);
+      PD_CUDA_CHECK(cudaGetLastError());
+      return;
+    case DType::kF16:
+      convert_kernel<S, DType::kF16><<<grid, 256, 0, s>>>(src, dst, n);
+      PD_CUDA_CHECK(cudaGetLastError());
+      return;
     case DType::kI32: break;
   }
   PD_CHECK(false) << "convert: unsupported destination " << dtype_name(d);

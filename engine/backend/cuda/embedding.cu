@@ -20,6 +20,7 @@ void launch_embedding(const uint16_t* table, const int32_t* ids, int64_t n, int6
                       uint16_t* out, void* stream) {
   if (n == 0) return;
   embedding_kernel<<<static_cast<unsigned>(n), 256, 0, as_stream(stream)>>>(table, ids, hidden, vocab, out);
+  PD_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace pdserve::backend::cuda

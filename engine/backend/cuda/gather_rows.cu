@@ -17,6 +17,7 @@ void launch_gather_rows(const void* x, const int32_t* idx, int64_t m, int64_t ro
   if (m == 0) return;
   gather_kernel<<<static_cast<unsigned>(m), 256, 0, as_stream(stream)>>>(
       static_cast<const uint16_t*>(x), idx, row_bytes / 2, static_cast<uint16_t*>(out));
+  PD_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace pdserve::backend::cuda

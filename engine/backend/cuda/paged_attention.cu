@@ -92,6 +92,7 @@ void launch_paged_attention(const AttentionArgs& args, void* stream) {
   if (args.num_tokens == 0) return;
   dim3 grid(static_cast<unsigned>(args.num_tokens), static_cast<unsigned>(args.num_heads));
   paged_attention_kernel<<<grid, kWarps * 32, 0, as_stream(stream)>>>(args);
+  PD_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace pdserve::backend::cuda

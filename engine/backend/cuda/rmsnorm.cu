@@ -46,6 +46,7 @@ void launch_rmsnorm(const uint16_t* x, uint16_t* residual, const float* w, float
   if (n == 0) return;
   const size_t shmem = static_cast<size_t>(d) * sizeof(float);
   rmsnorm_kernel<<<static_cast<unsigned>(n), kThreads, shmem, as_stream(stream)>>>(x, residual, w, eps, d, out);
+  PD_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace pdserve::backend::cuda

@@ -66,6 +66,7 @@ void launch_rope_write_kv(const RopeKvArgs& args, void* stream) {
   PD_CHECK(args.head_dim <= kMaxHeadDim && args.head_dim % 2 == 0) << "head_dim " << args.head_dim;
   if (args.n == 0) return;
   rope_kv_kernel<<<static_cast<unsigned>(args.n), kWarps * 32, 0, as_stream(stream)>>>(args);
+  PD_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace pdserve::backend::cuda

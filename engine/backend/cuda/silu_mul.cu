@@ -22,6 +22,7 @@ void launch_silu_mul(const uint16_t* gate_up, int64_t n, int64_t d, uint16_t* ou
   if (n * d == 0) return;
   const unsigned grid = min(blocks_for(n * d, 256), 65535u);
   silu_mul_kernel<<<grid, 256, 0, as_stream(stream)>>>(gate_up, n, d, out);
+  PD_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace pdserve::backend::cuda

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# On the GPU machine (see ../shared/device/README.md): builds the CUDA
+# configuration, runs every test (GPU tests included), compute-sanitizer on
+# the CUDA op tests, and a GPU generation on the demo model. Logs go to
+# ${OUT:-/tmp/pdserve-gpu}.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=${OUT:-/tmp/pdserve-gpu}
+mkdir -p "$out"
+[ -d .deps ] && source scripts/device-env.sh
+export NCCL_NVLS_ENABLE=0
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DPDSERVE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a \
+  > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
+cmake --build build-gpu -j16 > "$out/build.log" 2>&1 || { grep -E 'error' -A5 "$out/build.log" | head -60; exit 1; }
+ctest --test-dir build-gpu --output-on-failure -j8 > "$out/ctest.log" 2>&1
+rc=$?
+tail -15 "$out/ctest.log"
+grep -h "teacher-forced" build-gpu/Testing/Temporary/LastTest.log 2>/dev/null | head -3
+for tool in memcheck racecheck; do
+  compute-sanitizer --tool $tool --error-exitcode 1 build-gpu/tests/engine/backend/cuda_backend_test \
+    > "$out/sanitizer-$tool.log" 2>&1 && echo "compute-sanitizer $tool: clean" || { echo "compute-sanitizer $tool: FAILED"; tail -20 "$out/sanitizer-$tool.log"; rc=1; }
+done
+build-gpu/tools/pdserve/pdserve generate --model models/pdserve-demo --device cuda --prompt-ids 0,1391,264,3136 \
+  --max-tokens 64 --temperature 0 2>&1 | tee "$out/generate.txt" | tail -3
+exit $rc
