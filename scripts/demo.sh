@@ -7,4 +7,4 @@ cd "$root"
 scripts/install-deps.sh
 scripts/build.sh build-cpu -DPDSERVE_CUDA=OFF
 exec build-cpu/tools/pdserve/pdserve generate --model models/pdserve-demo \
-  --prompt-ids "${PDSERVE_DEMO_PROMPT_IDS:-1,2,3}" --max-tokens 64 --temperature 0 "$@"
+  --prompt-ids "${PDSERVE_DEMO_PROMPT_IDS:-2386,263,2171}" --max-tokens 64 --temperature 0 "$@"

@@ -22,6 +22,6 @@ for tool in memcheck racecheck; do
   compute-sanitizer --tool $tool --error-exitcode 1 build-gpu/tests/engine/backend/cuda_backend_test \
     > "$out/sanitizer-$tool.log" 2>&1 && echo "compute-sanitizer $tool: clean" || { echo "compute-sanitizer $tool: FAILED"; tail -20 "$out/sanitizer-$tool.log"; rc=1; }
 done
-build-gpu/tools/pdserve/pdserve generate --model models/pdserve-demo --device cuda --prompt-ids 0,1391,264,3136 \
+build-gpu/tools/pdserve/pdserve generate --model models/pdserve-demo --device cuda --prompt-ids 2386,263,2171 \
   --max-tokens 64 --temperature 0 2>&1 | tee "$out/generate.txt" | tail -3
 exit $rc
