@@ -118,6 +118,9 @@ class Engine {
 
   scheduler::SchedulerStats stats() const { return scheduler_.stats(); }
   std::vector<kv::KvEvent> take_kv_events() { return scheduler_.take_kv_events(); }
+  std::optional<scheduler::RequestState> request_state(uint64_t request_id) const {
+    return scheduler_.state_of(request_id);
+  }
   int block_size() const { return scheduler_.kv().block_size(); }
   Status check_invariants() const { return scheduler_.check_invariants(); }
 

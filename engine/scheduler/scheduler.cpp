@@ -183,6 +183,12 @@ bool Scheduler::has_work() const {
          !pending_removes_.empty() || !outputs_.empty();
 }
 
+std::optional<RequestState> Scheduler::state_of(uint64_t request_id) const {
+  const Request* r = find(request_id);
+  if (!r) return std::nullopt;
+  return r->state;
+}
+
 SchedulerStats Scheduler::stats() const {
   SchedulerStats s;
   s.num_waiting = static_cast<int>(waiting_.size());

@@ -135,7 +135,8 @@ class Scheduler {
   // Something to schedule, retire or deliver (REMOTE_KV and PINNED
   // requests wait on the caller and do not count).
   bool has_work() const;
-  bool is_idle() const;  // nothing at all in flight, running or queued
+  // The state of a live request (FINISHED ones are forgotten): nullopt.
+  std::optional<RequestState> state_of(uint64_t request_id) const;
   SchedulerStats stats() const;
   std::vector<kv::KvEvent> take_kv_events() { return kv_.take_events(); }
   const kv::KvCacheManager& kv() const { return kv_; }

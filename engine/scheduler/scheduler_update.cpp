@@ -32,12 +32,14 @@ Status Scheduler::update(const ScheduledStep& step, const runner::StepOutput& ou
     if (!r || r->state == RequestState::kPinned) continue;  // finished: token discarded
     if (s.epoch == r->epoch && r->state == RequestState::kRunning) {
       r->num_computed_done += s.num_tokens;
+      cache_computed_blocks(r);  // before a finish frees the blocks
     }
     if (token) {
       --r->num_placeholders;
       append_token(r, *token);
+      // The new token may complete a block computed earlier (async).
+      if (r->state == RequestState::kRunning && r->epoch == s.epoch) cache_computed_blocks(r);
     }
-    if (r->state == RequestState::kRunning) cache_computed_blocks(r);
   }
   release_retired();
   return ok_status();
