@@ -70,6 +70,12 @@ bool Engine::has_unfinished() const {
   return failed_.ok() && (scheduler_.has_work() || !in_flight_.empty());
 }
 
+void Engine::submit(scheduler::ScheduledStep step) {
+  executor_.submit(
+      scheduler::StepJob{std::move(step.remove_seqs), std::move(step.add_seqs), std::move(step.batch)});
+  in_flight_.push_back(std::move(step));
+}
+
 Status Engine::update_oldest() {
   Result<runner::StepOutput> out = executor_.wait();
   scheduler::ScheduledStep step = std::move(in_flight_.front());
@@ -82,17 +88,18 @@ Result<std::vector<RequestOutput>> Engine::step() {
   PD_RETURN_IF_ERROR(failed_);
   scheduler::ScheduledStep next = scheduler_.schedule();
   const bool submitted = !next.empty();
-  if (submitted) {
-    scheduler::StepJob job{std::move(next.remove_seqs), std::move(next.add_seqs),
-                           std::move(next.batch)};
-    executor_.submit(std::move(job));
-    in_flight_.push_back(std::move(next));
-  }
+  if (submitted) submit(std::move(next));
   last_step_idle_ = !submitted && in_flight_.empty();
   // Sync: finish this step now. Async: keep one step running on the runner
   // thread while the next is scheduled, unless nothing new was submitted.
   while (!in_flight_.empty() &&
          (!config_.async_scheduling || in_flight_.size() > 1 || !submitted)) {
+    Status s = update_oldest();
+    if (!s.ok()) return fail(s);
+  }
+  // Going idle: tell the runner about the last finished sequences now.
+  if (in_flight_.empty() && scheduler_.has_only_removals()) {
+    submit(scheduler_.schedule());
     Status s = update_oldest();
     if (!s.ok()) return fail(s);
   }
@@ -154,6 +161,8 @@ Result<std::vector<GenerateResult>> Engine::generate(std::vector<RequestSpec> re
                                 std::to_string(s.num_remote_kv) + " waiting for remote KV)");
     }
   }
+  // Retire what the last (speculative) steps still hold, when nothing else runs.
+  while (has_unfinished() && !scheduler_.has_requests()) PD_RETURN_IF_ERROR(step().status());
   return results;
 }
 

@@ -127,6 +127,7 @@ class Engine {
  private:
   Engine(const EngineConfig& config, runner::ModelRunner* runner);
   Status fail(Status status);
+  void submit(scheduler::ScheduledStep step);
   Status update_oldest();
 
   EngineConfig config_;

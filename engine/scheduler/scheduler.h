@@ -135,6 +135,12 @@ class Scheduler {
   // Something to schedule, retire or deliver (REMOTE_KV and PINNED
   // requests wait on the caller and do not count).
   bool has_work() const;
+  bool has_requests() const { return !waiting_.empty() || !running_.empty(); }
+  // Nothing to compute, but runner sequences to forget: one more (empty)
+  // step tells the runner.
+  bool has_only_removals() const {
+    return waiting_.empty() && running_.empty() && retired_.empty() && !pending_removes_.empty();
+  }
   // The state of a live request (FINISHED ones are forgotten): nullopt.
   std::optional<RequestState> state_of(uint64_t request_id) const;
   SchedulerStats stats() const;
