@@ -101,14 +101,7 @@ std::vector<Scenario> scenarios() {
 INSTANTIATE_TEST_SUITE_P(Engine, ConcurrencyTest, ::testing::ValuesIn(scenarios()),
                          [](const auto& info) { return info.param.name; });
 
-class EngineTest : public ::testing::TestWithParam<bool> {
- protected:
-  EngineConfig config() const {
-    EngineConfig c;
-    c.async_scheduling = GetParam();
-    return c;
-  }
-};
+using EngineTest = AsyncParamTest;
 
 TEST_P(EngineTest, EosStopsUnlessIgnored) {
   RequestSpec s = make_spec(1, 9, 12);
@@ -222,8 +215,7 @@ TEST_P(EngineTest, KvEventsReportStoredAndRemovedBlocks) {
   expect_all_free(rig);
 }
 
-INSTANTIATE_TEST_SUITE_P(Engine, EngineTest, ::testing::Bool(),
-                         [](const auto& info) { return info.param ? "async" : "sync"; });
+INSTANTIATE_TEST_SUITE_P(Engine, EngineTest, ::testing::Bool(), async_name);
 
 TEST(EngineCreateTest, RejectsBadConfig) {
   FakeModelRunner runner;

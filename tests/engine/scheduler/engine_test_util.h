@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "common/base/logging.h"
@@ -82,17 +85,62 @@ inline void expect_all_free(Rig& rig) {
   EXPECT_TRUE(rig.engine->check_invariants().ok()) << rig.engine->check_invariants().to_string();
 }
 
-// Steps until idle, collecting tokens per request.
-inline void run_to_end(Rig& rig, std::map<uint64_t, std::vector<int32_t>>* tokens,
-                       std::map<uint64_t, FinishReason>* reasons = nullptr) {
-  for (int i = 0; i < 100000 && rig.engine->has_unfinished(); ++i) {
-    Result<std::vector<RequestOutput>> outs = rig.engine->step();
-    ASSERT_TRUE(outs.ok()) << outs.status().to_string();
-    for (const RequestOutput& o : *outs) {
-      for (const auto& t : o.new_tokens) (*tokens)[o.request_id].push_back(t.token_id);
-      if (o.finished && reasons) (*reasons)[o.request_id] = o.finish_reason;
+// What a streaming client sees: tokens and finish reason per request.
+struct Collected {
+  std::map<uint64_t, std::vector<int32_t>> tokens;
+  std::map<uint64_t, FinishReason> reasons;
+
+  void add(const std::vector<RequestOutput>& outputs) {
+    for (const RequestOutput& o : outputs) {
+      for (const auto& t : o.new_tokens) tokens[o.request_id].push_back(t.token_id);
+      if (o.finished) reasons[o.request_id] = o.finish_reason;
     }
   }
+};
+
+// One step, collected.
+inline void step_into(Rig& rig, Collected* out) {
+  Result<std::vector<RequestOutput>> outs = rig.engine->step();
+  ASSERT_TRUE(outs.ok()) << outs.status().to_string();
+  out->add(*outs);
+}
+
+// Steps until idle.
+inline void run_to_end(Rig& rig, Collected* out) {
+  for (int i = 0; i < 100000 && rig.engine->has_unfinished(); ++i) step_into(rig, out);
+}
+
+// Every request ended; the aborted ones with a prefix of their output
+// alone, the others with exactly it.
+inline void expect_matches_alone(const std::vector<RequestSpec>& specs, const Collected& got,
+                                 const std::set<uint64_t>& aborted) {
+  for (const RequestSpec& s : specs) {
+    const std::vector<int32_t> ref = run_alone(s);
+    auto it = got.tokens.find(s.request_id);
+    const std::vector<int32_t> tokens = it == got.tokens.end() ? std::vector<int32_t>{} : it->second;
+    ASSERT_TRUE(got.reasons.contains(s.request_id)) << "request " << s.request_id << " never ended";
+    if (aborted.contains(s.request_id)) {
+      EXPECT_EQ(got.reasons.at(s.request_id), FinishReason::kAbort);
+      ASSERT_LE(tokens.size(), ref.size());
+      EXPECT_TRUE(std::equal(tokens.begin(), tokens.end(), ref.begin())) << "request " << s.request_id;
+    } else {
+      EXPECT_EQ(tokens, ref) << "request " << s.request_id;
+    }
+  }
+}
+
+// Tests run with async scheduling off and on.
+class AsyncParamTest : public ::testing::TestWithParam<bool> {
+ protected:
+  EngineConfig config() const {
+    EngineConfig c;
+    c.async_scheduling = GetParam();
+    return c;
+  }
+};
+
+inline std::string async_name(const ::testing::TestParamInfo<bool>& info) {
+  return info.param ? "async" : "sync";
 }
 
 }  // namespace pdserve::engine
