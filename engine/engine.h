@@ -1,0 +1,141 @@
+// The engine facade: requests in, tokens out, one step at a time, over a
+// ModelRunner. Both workers use it: the decode worker for plain requests and
+// remote-prefill decodes, the prefill worker for prefill-only requests.
+//
+//   auto engine = Engine::create(config, &runner).value();
+//   engine->add_request({.request_id = 1, .prompt_ids = ids, .sampling = params});
+//   while (engine->has_unfinished()) {
+//     for (const RequestOutput& out : engine->step().value()) stream(out);
+//   }
+//   // or, to completion: engine->generate(specs)
+//
+// Worker roles:
+//   prefill worker  add_request({..., .prefill_only = true, .keep_blocks = true});
+//                   step() until its output is finished: first token + block_ids;
+//                   transfer the blocks, then release(id) (or abort(id)).
+//   decode worker   alloc = allocate_for_remote_prefill(spec)   // blocks for the prompt
+//                   ... the prefill worker writes blocks alloc.block_ids[i] for
+//                   i >= alloc.num_cached_tokens / block_size ...
+//                   start_decode(id, first_token); step() as usual.
+//
+// Async scheduling (config.async_scheduling): execution runs on a runner
+// thread; step() schedules step N+1, hands it to the runner, then waits for
+// step N and returns N's outputs (they lag one step). Outputs are identical
+// with async on and off.
+//
+// Errors: a runner failure or a broken invariant makes step() return
+// kInternal, and every later call returns the same status (the engine is
+// dead; the worker fails its requests and restarts it).
+//
+// Thread-safety: not thread-safe; one thread calls everything (the worker's
+// engine loop). The runner thread is internal.
+//
+// Proposed change to engine/runner/model_runner.h (not made: the lead owns it):
+//
+//    struct SequenceInfo {
+//      uint64_t seq_id = 0;
+//      std::vector<int32_t> prompt_ids;
+//   +  // Tokens generated before the runner saw the sequence (the first token
+//   +  // of a remote prefill): history for penalties and min_tokens, not prompt.
+//   +  std::vector<int32_t> output_ids;
+//      SamplingParams sampling;
+//    };
+//
+// Until then Request::sequence_info() appends them to prompt_ids, so
+// repetition_penalty is right but presence/frequency penalties and min_tokens
+// see the remote first token as prompt on the decode worker.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "common/base/status.h"
+#include "engine/kv/block_pool.h"
+#include "engine/runner/model_runner.h"
+#include "engine/scheduler/scheduler.h"
+#include "engine/scheduler/step_executor.h"
+
+namespace pdserve::engine {
+
+using scheduler::FinishReason;
+using scheduler::RemotePrefillAllocation;
+using scheduler::RequestOutput;
+using scheduler::RequestSpec;
+
+struct EngineConfig {
+  scheduler::SchedulerConfig scheduler;
+  bool async_scheduling = false;
+  // Block accounting after every step (always when idle). Default: debug builds.
+#ifdef NDEBUG
+  bool check_invariants_every_step = false;
+#else
+  bool check_invariants_every_step = true;
+#endif
+};
+
+// One request run to completion by generate().
+struct GenerateResult {
+  uint64_t request_id = 0;
+  std::vector<int32_t> token_ids;
+  std::vector<float> logprobs;  // per token, when num_logprobs >= 0
+  FinishReason finish_reason = FinishReason::kNone;
+  std::optional<int32_t> stop_token_id;
+  std::vector<int32_t> block_ids;  // prefill-only with keep_blocks
+  int num_cached_tokens = 0;
+};
+
+class Engine {
+ public:
+  // kInvalidArgument for a bad config. `runner` must outlive the engine.
+  static Result<std::unique_ptr<Engine>> create(const EngineConfig& config,
+                                                runner::ModelRunner* runner);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // See Scheduler for the statuses (kResourceExhausted: overloaded, 429/503;
+  // kInvalidArgument: can never fit).
+  Status add_request(RequestSpec spec);
+  Result<RemotePrefillAllocation> allocate_for_remote_prefill(RequestSpec spec);
+  Status start_decode(uint64_t request_id, const runner::SampledToken& first_token);
+  Status release(uint64_t request_id);
+  Status abort(uint64_t request_id);
+
+  // One iteration: schedule, execute, process. The outputs of every request
+  // that produced a token, finished or was aborted.
+  Result<std::vector<RequestOutput>> step();
+  // Work left for step(): queued, running, in flight, or outputs to deliver.
+  bool has_unfinished() const;
+
+  // Adds the requests (waiting for queue space when the queue is full) and
+  // steps until all finished; results in input order. Other requests in the
+  // engine progress too (their outputs are dropped). kResourceExhausted when
+  // nothing can progress (every block held by pinned / remote-KV requests).
+  Result<std::vector<GenerateResult>> generate(std::vector<RequestSpec> requests);
+
+  scheduler::SchedulerStats stats() const { return scheduler_.stats(); }
+  std::vector<kv::KvEvent> take_kv_events() { return scheduler_.take_kv_events(); }
+  std::optional<scheduler::RequestState> request_state(uint64_t request_id) const {
+    return scheduler_.state_of(request_id);
+  }
+  int block_size() const { return scheduler_.kv().block_size(); }
+  Status check_invariants() const { return scheduler_.check_invariants(); }
+
+ private:
+  Engine(const EngineConfig& config, runner::ModelRunner* runner);
+  Status fail(Status status);
+  void submit(scheduler::ScheduledStep step);
+  Status update_oldest();
+
+  EngineConfig config_;
+  scheduler::Scheduler scheduler_;
+  scheduler::StepExecutor executor_;
+  std::deque<scheduler::ScheduledStep> in_flight_;  // submitted, not updated
+  bool last_step_idle_ = false;  // the last step scheduled nothing and waited on nothing
+  Status failed_;
+};
+
+}  // namespace pdserve::engine

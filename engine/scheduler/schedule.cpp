@@ -1,0 +1,177 @@
+// Scheduler::schedule(): what every sequence computes in the next step.
+#include <algorithm>
+#include <climits>
+#include <tuple>
+
+#include "common/base/logging.h"
+#include "engine/scheduler/scheduler.h"
+
+namespace pdserve::scheduler {
+namespace {
+
+bool is_prefilling(const Request& r) { return r.num_computed + 1 < r.num_tokens(); }
+
+// Lower is served first; the victim is the largest.
+std::tuple<int, uint64_t> service_key(const Request& r) { return {r.spec.priority, r.arrival}; }
+
+}  // namespace
+
+int Scheduler::num_new_tokens(const Request& r, int budget) const {
+  // Length limits are known ahead: do not compute past them. (A stop token
+  // is not: async scheduling may run one extra step, discarded in update.)
+  if (static_cast<int>(r.output_ids.size()) + r.num_placeholders >= r.max_tokens ||
+      r.num_tokens_with_placeholders() >= max_model_len_) {
+    return 0;
+  }
+  int n = std::min(r.num_tokens_with_placeholders() - r.num_computed, budget);
+  if (n > 1 && config_.max_prefill_chunk_tokens > 0) n = std::min(n, config_.max_prefill_chunk_tokens);
+  return std::max(n, 0);
+}
+
+Request* Scheduler::pick_victim() const {
+  Request* victim = nullptr;
+  for (Request* r : running_) {
+    // A prefill-only request whose first token is being sampled must keep
+    // its blocks: it will finish (and maybe pin them) in update().
+    if (r->spec.prefill_only && r->num_placeholders > 0) continue;
+    if (!victim || service_key(*r) > service_key(*victim)) victim = r;
+  }
+  return victim;
+}
+
+void Scheduler::preempt(Request* victim, ScheduledStep* step, std::vector<Planned>* plan,
+                        int* budget) {
+  auto planned = std::find_if(plan->begin(), plan->end(),
+                              [victim](const Planned& p) { return p.request == victim; });
+  if (planned != plan->end()) {
+    *budget += planned->num_tokens;
+    plan->erase(planned);
+  }
+  running_.erase(std::find(running_.begin(), running_.end(), victim));
+  if (config_.preemption_mode == PreemptionMode::kSwap && kv_.can_swap_out(victim->id)) {
+    std::vector<runner::BlockCopy> copies = kv_.swap_out(victim->id);
+    step->batch.swap_out.insert(step->batch.swap_out.end(), copies.begin(), copies.end());
+    victim->state = RequestState::kSwapped;
+  } else {
+    kv_.free(victim->id);
+    victim->num_computed = victim->num_computed_done = 0;
+    victim->state = RequestState::kWaiting;
+  }
+  ++victim->epoch;
+  ++victim->num_preemptions;
+  ++num_preemptions_;
+  waiting_.push(victim);
+  PD_LOG(DEBUG) << "preempted request " << victim->id << " ("
+                << request_state_name(victim->state) << ")";
+}
+
+void Scheduler::admit_waiting(ScheduledStep* step, std::vector<Planned>* plan, int* budget) {
+  for (Request* r : waiting_.ordered()) {
+    if (*budget <= 0 || num_active() >= config_.max_num_seqs) break;
+    // Preempted while a step in flight samples for it: wait for that token.
+    if (r->num_placeholders > 0) continue;
+    int n = 0;
+    if (r->state == RequestState::kSwapped) {
+      n = num_new_tokens(*r, *budget);
+      const int num_blocks = std::max(static_cast<int>(kv_.block_table(r->id).size()),
+                                      kv_.num_blocks_for(r->num_computed + n));
+      if (!kv_.can_swap_in(r->id) || kv_.usage().num_free + kv_.usage().num_cached_free < num_blocks) {
+        break;
+      }
+      std::vector<runner::BlockCopy> copies = kv_.swap_in(r->id);
+      step->batch.swap_in.insert(step->batch.swap_in.end(), copies.begin(), copies.end());
+      kv_.allocate(r->id, r->num_computed + n);
+      ++r->epoch;
+      r->num_computed_done = r->num_computed;
+    } else {
+      PD_DCHECK(r->num_computed == 0);
+      // At least the last token is computed: its logits give the next one.
+      kv::PrefixHit hit = kv_.find_cached_prefix(r->block_hashes, r->num_tokens() - 1);
+      n = std::min(r->num_tokens() - hit.num_tokens, *budget);
+      if (config_.max_prefill_chunk_tokens > 0) n = std::min(n, config_.max_prefill_chunk_tokens);
+      if (!kv_.can_allocate(r->id, hit.num_tokens + n, hit)) break;
+      kv_.allocate(r->id, hit.num_tokens + n, hit);
+      kv_.record_prefix_query(r->num_tokens(), hit.num_tokens);
+      r->num_computed = r->num_computed_done = hit.num_tokens;
+      if (r->num_preemptions == 0) r->num_cached_tokens = hit.num_tokens;
+    }
+    waiting_.erase(r);
+    r->state = RequestState::kRunning;
+    running_.push_back(r);
+    if (n > 0) {
+      plan->push_back({r, n});
+      *budget -= n;
+    }
+  }
+}
+
+void Scheduler::build_batch(const std::vector<Planned>& plan, ScheduledStep* step) {
+  for (const Planned& p : plan) {
+    Request* r = p.request;
+    if (!r->in_runner) {
+      step->add_seqs.push_back(r->sequence_info());
+      r->in_runner = true;
+    }
+    runner::SeqStep s;
+    s.seq_id = r->id;
+    s.num_computed = r->num_computed;
+    for (int pos = r->num_computed; pos < r->num_computed + p.num_tokens; ++pos) {
+      if (pos < r->num_tokens()) {
+        s.input_ids.push_back(r->token_at(pos));
+      } else {
+        // Sampled by the step before, not processed yet (async scheduling).
+        PD_CHECK(p.num_tokens == 1 && pos == r->num_tokens_with_placeholders() - 1)
+            << "request " << r->id << ": unknown token at position " << pos;
+        s.input_ids.push_back(runner::kLastSampled);
+      }
+    }
+    s.block_table = kv_.block_table(r->id);
+    s.sample = r->num_computed + p.num_tokens == r->num_tokens_with_placeholders();
+    step->seqs.push_back({r->id, r->epoch, p.num_tokens, s.sample});
+    step->batch.seqs.push_back(std::move(s));
+    r->num_computed += p.num_tokens;
+    if (step->batch.seqs.back().sample) ++r->num_placeholders;
+    r->last_step_id = step->step_id;
+  }
+}
+
+ScheduledStep Scheduler::schedule() {
+  ScheduledStep step;
+  step.step_id = ++next_step_id_;
+  int budget = config_.max_num_batched_tokens;
+  std::vector<Planned> plan;
+  bool preempted = false;
+
+  // Running requests: decodes first, then continuing prefill chunks.
+  std::vector<Request*> order = running_;
+  std::stable_sort(order.begin(), order.end(), [](const Request* a, const Request* b) {
+    return std::make_tuple(is_prefilling(*a), a->spec.priority, a->arrival) <
+           std::make_tuple(is_prefilling(*b), b->spec.priority, b->arrival);
+  });
+  for (Request* r : order) {
+    if (r->state != RequestState::kRunning || budget <= 0) continue;
+    const int n = num_new_tokens(*r, budget);
+    if (n == 0) continue;
+    bool scheduled = true;
+    while (!kv_.can_allocate(r->id, r->num_computed + n)) {
+      Request* victim = pick_victim();
+      PD_CHECK(victim) << "no preemption victim for request " << r->id;
+      preempt(victim, &step, &plan, &budget);
+      preempted = true;
+      if (victim == r) {
+        scheduled = false;
+        break;
+      }
+    }
+    if (!scheduled) continue;
+    kv_.allocate(r->id, r->num_computed + n);
+    plan.push_back({r, n});
+    budget -= n;
+  }
+  if (!preempted) admit_waiting(&step, &plan, &budget);
+  build_batch(plan, &step);
+  step.remove_seqs.swap(pending_removes_);
+  return step;
+}
+
+}  // namespace pdserve::scheduler

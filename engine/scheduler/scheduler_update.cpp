@@ -1,0 +1,125 @@
+// Scheduler::update(): a completed step's tokens become outputs; stop
+// checks; finishing and retiring requests.
+#include <algorithm>
+#include <string>
+
+#include "common/base/logging.h"
+#include "engine/scheduler/scheduler.h"
+#include "engine/scheduler/stop_checker.h"
+
+namespace pdserve::scheduler {
+
+Status Scheduler::update(const ScheduledStep& step, const runner::StepOutput& output) {
+  PD_CHECK(step.step_id > last_updated_step_id_)
+      << "step " << step.step_id << " updated after step " << last_updated_step_id_;
+  last_updated_step_id_ = step.step_id;
+  const size_t num_sample =
+      std::count_if(step.seqs.begin(), step.seqs.end(), [](const auto& s) { return s.sample; });
+  if (output.sampled.size() != num_sample) {
+    return internal_error("step " + std::to_string(step.step_id) + ": runner returned " +
+                          std::to_string(output.sampled.size()) + " tokens for " +
+                          std::to_string(num_sample) + " sampling sequences");
+  }
+  size_t k = 0;
+  for (const ScheduledSeq& s : step.seqs) {
+    const runner::SampledToken* token = s.sample ? &output.sampled[k++] : nullptr;
+    if (token && token->seq_id != s.request_id) {
+      return internal_error("step " + std::to_string(step.step_id) + ": sampled token for seq " +
+                            std::to_string(token->seq_id) + " where seq " +
+                            std::to_string(s.request_id) + " was expected");
+    }
+    Request* r = find(s.request_id);
+    if (!r || r->state == RequestState::kPinned) continue;  // finished: token discarded
+    if (s.epoch == r->epoch && r->state == RequestState::kRunning) {
+      r->num_computed_done += s.num_tokens;
+      cache_computed_blocks(r);  // before a finish frees the blocks
+    }
+    if (token) {
+      --r->num_placeholders;
+      append_token(r, *token);
+      // The new token may complete a block computed earlier (async).
+      if (r->state == RequestState::kRunning && r->epoch == s.epoch) cache_computed_blocks(r);
+    }
+  }
+  release_retired();
+  return ok_status();
+}
+
+void Scheduler::cache_computed_blocks(Request* r) {
+  const int num_known = std::min(r->num_computed_done, r->num_tokens());
+  kv_.cache_blocks(r->id, r->block_hashes, num_known / kv_.block_size());
+}
+
+void Scheduler::append_token(Request* r, const runner::SampledToken& token) {
+  r->output_ids.push_back(token.token_id);
+  r->extend_block_hashes(kv_.block_size());
+  RequestOutput out;
+  out.request_id = r->id;
+  out.new_tokens.push_back(token);
+  out.num_cached_tokens = r->num_cached_tokens;
+  StopDecision stop = check_stop(*r, eos_token_ids_, max_model_len_);
+  if (stop.reason != FinishReason::kNone) {
+    r->stop_token_id = stop.stop_token_id;
+    finish(r, stop.reason, &out);
+  }
+  outputs_.push_back(std::move(out));
+}
+
+void Scheduler::finish(Request* r, FinishReason reason, RequestOutput* out) {
+  const RequestState was = r->state;
+  switch (was) {
+    case RequestState::kWaiting:
+    case RequestState::kSwapped: waiting_.erase(r); break;
+    case RequestState::kRunning:
+      running_.erase(std::find(running_.begin(), running_.end(), r));
+      break;
+    case RequestState::kRemoteKv: --num_remote_kv_; break;
+    case RequestState::kPinned: --num_pinned_; break;
+    case RequestState::kFinished: PD_CHECK(false) << "request " << r->id << " finished twice";
+  }
+  r->finish_reason = reason;
+  out->finished = true;
+  out->finish_reason = reason;
+  out->stop_token_id = r->stop_token_id;
+  if (r->spec.keep_blocks && reason != FinishReason::kAbort) {
+    // pick_victim never preempts it once its token is being sampled, and
+    // max_tokens 1 keeps it out of later steps: its blocks are all here.
+    PD_CHECK(was == RequestState::kRunning && !kv_.is_swapped(r->id) &&
+             r->last_step_id <= last_updated_step_id_)
+        << "prefill-only request " << r->id << " finished while " << request_state_name(was);
+    r->state = RequestState::kPinned;
+    ++num_pinned_;
+    out->block_ids = kv_.block_table(r->id);
+    if (r->in_runner) pending_removes_.push_back(r->id);
+    r->in_runner = false;
+    return;
+  }
+  r->state = RequestState::kFinished;
+  auto it = requests_.find(r->id);
+  std::unique_ptr<Request> owned = std::move(it->second);
+  requests_.erase(it);
+  retire(std::move(owned));
+}
+
+void Scheduler::retire(std::unique_ptr<Request> r) {
+  if (r->last_step_id > last_updated_step_id_) {
+    retired_.push_back(std::move(r));  // a step in flight still uses its blocks
+    return;
+  }
+  kv_.free(r->id);
+  if (r->in_runner) pending_removes_.push_back(r->id);
+}
+
+void Scheduler::release_retired() {
+  std::vector<std::unique_ptr<Request>> still;
+  for (auto& r : retired_) {
+    if (r->last_step_id > last_updated_step_id_) {
+      still.push_back(std::move(r));
+    } else {
+      retire(std::move(r));
+    }
+  }
+  retired_.swap(still);
+}
+
+}  // namespace pdserve::scheduler
