@@ -91,7 +91,7 @@ size_t Exchange::buffered_bytes() const {
 
 bool Exchange::wait_writable(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  auto room = [&] { return buffered_bytes_ < max_buffered_bytes_; };
+  auto room = [&] { return buffered_bytes_ <= max_buffered_bytes_ / 2; };  // hysteresis
   writable_cv_.wait_for(lock, timeout, [&] { return room() || state_ != State::kStreaming; });
   return room() && state_ == State::kStreaming;
 }

@@ -38,7 +38,7 @@ class Exchange {
   bool is_closed() const;
   void on_disconnect(std::function<void()> cb);
   size_t buffered_bytes() const;
-  bool wait_writable(std::chrono::milliseconds timeout);
+  bool wait_writable(std::chrono::milliseconds timeout);  // until at most half full
 
   // ---- connection side (one io strand) ----
   void set_wake(std::function<void()> wake);

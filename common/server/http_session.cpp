@@ -215,8 +215,10 @@ asio::awaitable<bool> serve(const std::shared_ptr<Session>& s, Request req, bool
     ex->respond(std::move(r));
   } else {
     std::string what = req.method + " " + req.path;
+    // Held across the call so that a throwing handler is logged once, as a throw.
+    auto writer = std::make_shared<ResponseWriter>(ex);
     try {
-      (*match.handler)(std::move(req), std::make_shared<ResponseWriter>(ex));
+      (*match.handler)(std::move(req), writer);
     } catch (const std::exception& e) {
       PD_LOG(ERROR) << "handler for " << what << " threw (a bug): " << e.what();
       ex->respond(openai_error(500, "internal error"));
@@ -224,6 +226,7 @@ asio::awaitable<bool> serve(const std::shared_ptr<Session>& s, Request req, bool
       PD_LOG(ERROR) << "handler for " << what << " threw a non-exception (a bug)";
       ex->respond(openai_error(500, "internal error"));
     }
+    writer.reset();  // the handler's copies, if any, keep the answer open
   }
   bool watching = s->buffer.size() == 0;
   if (watching) watch_disconnect(s, ex);

@@ -65,8 +65,8 @@ class SseWriter {
   void on_disconnect(std::function<void()> cb);
   // Bytes queued and not yet written to the socket.
   size_t buffered_bytes() const;
-  // Blocks until the buffer has room for more or the stream is closed, at most
-  // `timeout`. True when there is room. Do not call on a server io thread.
+  // Blocks until the buffer is at most half full or the stream is closed, at
+  // most `timeout`. True when there is room. Do not call on a server io thread.
   bool wait_writable(std::chrono::milliseconds timeout);
 
  private:

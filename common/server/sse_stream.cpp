@@ -1,5 +1,6 @@
 // HttpClient's SSE mode: one request whose answer is read event by event.
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <utility>
 
@@ -102,7 +103,9 @@ asio::awaitable<Status> run(HttpClient::Impl& impl, SseStream::State& st, Client
     conn->stream.expires_after(opts.write_timeout);
     co_await http::async_write(conn->stream, msg, asio::redirect_error(kUse, ec));
     http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);  // unbounded stream; each event is bounded by SseParser
+    // Unbounded stream (each event is bounded by SseParser). Not boost::none:
+    // Beast 1.74 compares a Content-Length against it and always fails.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     if (!ec) {
       conn->stream.expires_after(read_timeout);
       co_await http::async_read_header(conn->stream, conn->buffer, parser,
