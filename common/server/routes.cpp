@@ -4,7 +4,7 @@
 
 namespace pdserve::server {
 
-Handler Routes::wrap(SyncHandler handler) {
+Handler to_handler(SyncHandler handler) {
   return [h = std::move(handler)](Request req, std::shared_ptr<ResponseWriter> writer) {
     writer->respond(h(req));
   };
@@ -15,7 +15,7 @@ void Routes::add(std::string method, std::string path, Handler handler) {
 }
 
 void Routes::add(std::string method, std::string path, SyncHandler handler) {
-  add(std::move(method), std::move(path), wrap(std::move(handler)));
+  add(std::move(method), std::move(path), to_handler(std::move(handler)));
 }
 
 void Routes::add_prefix(std::string method, std::string prefix, Handler handler) {
@@ -23,7 +23,7 @@ void Routes::add_prefix(std::string method, std::string prefix, Handler handler)
 }
 
 void Routes::add_prefix(std::string method, std::string prefix, SyncHandler handler) {
-  add_prefix(std::move(method), std::move(prefix), wrap(std::move(handler)));
+  add_prefix(std::move(method), std::move(prefix), to_handler(std::move(handler)));
 }
 
 Routes::Match Routes::resolve(std::string_view method, std::string_view path) const {

@@ -34,6 +34,9 @@ using Handler = std::function<void(Request, std::shared_ptr<ResponseWriter>)>;
 // Answers at once with a complete response.
 using SyncHandler = std::function<Response(const Request&)>;
 
+// A Handler that answers with handler(request).
+Handler to_handler(SyncHandler handler);
+
 class Routes {
  public:
   void add(std::string method, std::string path, Handler handler);
@@ -55,8 +58,6 @@ class Routes {
     bool prefix = false;
     Handler handler;
   };
-  static Handler wrap(SyncHandler handler);
-
   std::vector<Entry> entries_;
 };
 
