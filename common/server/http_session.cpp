@@ -1,0 +1,319 @@
+// One server connection: read a request, dispatch it, write the answer (a
+// full response or an SSE stream), repeat while kept alive. Everything here
+// runs on the connection's strand.
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include "common/base/logging.h"
+#include "common/server/exchange.h"
+#include "common/server/openai_error.h"
+#include "common/server/server_impl.h"
+
+namespace pdserve::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto kUse = asio::use_awaitable;
+
+class Session {
+ public:
+  Session(Server::Impl& server, tcp::socket socket)
+      : server(server),
+        opts(server.options()),
+        stream(std::move(socket)),
+        wake_timer(stream.get_executor()) {
+    error_code ec;
+    auto ep = stream.socket().remote_endpoint(ec);
+    if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    stream.socket().set_option(tcp::no_delay(true), ec);  // SSE: each token at once
+  }
+
+  Server::Impl& server;
+  const ServerOptions& opts;
+  beast::tcp_stream stream;
+  asio::steady_timer wake_timer;  // wakes the connection when a producer queued work
+  beast::flat_buffer buffer;
+  std::string remote;
+  bool idle = true;      // waiting for the first byte of a request
+  bool stopping = false; // the server is stopping: answer with Connection: close
+  bool cut = false;      // the server cut this connection
+};
+
+http::response<http::string_body> to_beast(Response r, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
+  for (auto& [name, value] : r.headers.fields()) res.insert(name, value);
+  if (!r.content_type.empty() && !r.headers.contains("Content-Type")) {
+    res.set(http::field::content_type, r.content_type);
+  }
+  res.set(http::field::server, "pdserve");
+  res.keep_alive(keep_alive);
+  res.body() = std::move(r.body);
+  res.prepare_payload();
+  return res;
+}
+
+Request to_request(http::request<http::string_body>&& msg, const std::string& remote) {
+  Request req;
+  req.method = std::string(msg.method_string());
+  req.target = std::string(msg.target());
+  split_target(req.target, &req.path, &req.query);
+  for (const auto& field : msg) {
+    req.headers.add(std::string(field.name_string()), std::string(field.value()));
+  }
+  req.body = std::move(msg.body());
+  req.remote_address = remote;
+  req.received_at = std::chrono::steady_clock::now();
+  return req;
+}
+
+// Reads and drops what the client still sends (the rest of a rejected body)
+// for a short while, so that it reads our answer instead of a reset.
+asio::awaitable<void> drain(Session& s) {
+  error_code ec;
+  s.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  s.stream.expires_after(std::chrono::seconds(2));
+  std::vector<char> scratch(64 << 10);
+  size_t total = 0;
+  while (!ec && total < s.opts.max_body_bytes + (size_t{64} << 20)) {
+    total += co_await s.stream.async_read_some(asio::buffer(scratch),
+                                               asio::redirect_error(kUse, ec));
+  }
+}
+
+// Answers a request that could not be read, when the client should hear why.
+asio::awaitable<void> answer_read_error(Session& s, error_code read_ec) {
+  int status = 0;
+  std::string message;
+  if (read_ec == http::error::header_limit) {
+    status = 431;
+    message = "request headers larger than " + std::to_string(s.opts.max_header_bytes) + " bytes";
+  } else if (read_ec == http::error::body_limit) {
+    status = 413;
+    message = "request body larger than " + std::to_string(s.opts.max_body_bytes) + " bytes";
+  } else if (read_ec.category() == http::make_error_code(http::error::bad_method).category() &&
+             read_ec != http::error::end_of_stream && read_ec != http::error::partial_message) {
+    status = 400;
+    message = "malformed request: " + read_ec.message();
+  }
+  if (status == 0 || s.cut) co_return;
+  PD_LOG(DEBUG) << s.remote << ": " << message;
+  auto res = to_beast(openai_error(status, message), false);
+  error_code ec;
+  s.stream.expires_after(std::min<std::chrono::milliseconds>(s.opts.write_timeout,
+                                                            std::chrono::seconds(5)));
+  co_await http::async_write(s.stream, res, asio::redirect_error(kUse, ec));
+  if (!ec) co_await drain(s);
+}
+
+// Watches the idle socket while an answer is pending: a readable socket with
+// nothing to read means the client closed it (or reset it).
+void watch_disconnect(const std::shared_ptr<Session>& s, const std::shared_ptr<Exchange>& ex) {
+  s->stream.socket().async_wait(tcp::socket::wait_read, [s, ex](error_code ec) {
+    if (ec == asio::error::operation_aborted) return;
+    error_code avail_ec;
+    size_t n = s->stream.socket().available(avail_ec);
+    if (!ec && !avail_ec && n > 0) return;  // a pipelined request: stop watching
+    ex->mark_closed();
+    s->wake_timer.cancel();
+  });
+}
+
+asio::awaitable<bool> write_chunk(Session& s, std::string_view bytes) {
+  error_code ec;
+  s.stream.expires_after(s.opts.write_timeout);
+  co_await asio::async_write(s.stream, http::make_chunk(asio::buffer(bytes.data(), bytes.size())),
+                             asio::redirect_error(kUse, ec));
+  co_return !ec;
+}
+
+// Writes whatever the exchange has, waiting for the producer in between,
+// until the answer is done (true) or the connection must end (false).
+asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& s,
+                                   const std::shared_ptr<Exchange>& ex, bool keep_alive) {
+  error_code ec;
+  for (;;) {
+    if (s->cut) co_return false;
+    Exchange::Work work = ex->take();
+    if (work.closed) co_return false;
+    if (work.response) {
+      auto res = to_beast(std::move(*work.response), keep_alive && !s->stopping);
+      s->stream.expires_after(s->opts.write_timeout);
+      co_await http::async_write(s->stream, res, asio::redirect_error(kUse, ec));
+      if (ec) co_return false;
+      ex->mark_done();
+      co_return true;
+    }
+    if (work.stream_head) {
+      http::response<http::empty_body> res{static_cast<http::status>(work.stream_head->status), 11};
+      for (auto& [name, value] : work.stream_head->headers.fields()) res.insert(name, value);
+      res.set(http::field::content_type, "text/event-stream");
+      res.set(http::field::cache_control, "no-cache");
+      res.set("X-Accel-Buffering", "no");
+      res.set(http::field::server, "pdserve");
+      res.keep_alive(keep_alive && !s->stopping);
+      res.chunked(true);
+      http::response_serializer<http::empty_body> sr{res};
+      s->stream.expires_after(s->opts.write_timeout);
+      co_await http::async_write_header(s->stream, sr, asio::redirect_error(kUse, ec));
+      if (ec) co_return false;
+    }
+    if (!work.bytes.empty()) {
+      if (!co_await write_chunk(*s, work.bytes)) co_return false;
+      ex->mark_written(work.bytes.size());
+    }
+    if (work.stream_done) {
+      s->stream.expires_after(s->opts.write_timeout);
+      co_await asio::async_write(s->stream, http::make_chunk_last(), asio::redirect_error(kUse, ec));
+      if (ec) co_return false;
+      ex->mark_done();
+      co_return true;
+    }
+    if (!work.stream_head && work.bytes.empty()) {
+      s->wake_timer.expires_at(asio::steady_timer::time_point::max());
+      co_await s->wake_timer.async_wait(asio::redirect_error(kUse, ec));
+    }
+  }
+}
+
+// Dispatches one request and writes its answer; false when the connection must end.
+asio::awaitable<bool> serve(const std::shared_ptr<Session>& s, Request req, bool keep_alive) {
+  auto ex = std::make_shared<Exchange>(s->opts.max_sse_buffered_bytes);
+  std::weak_ptr<Session> weak = s;
+  ex->set_wake([weak, executor = s->stream.get_executor()] {
+    asio::post(executor, [weak] {
+      if (auto s = weak.lock()) s->wake_timer.cancel();
+    });
+  });
+  struct CloseOnExit {
+    std::shared_ptr<Exchange> ex;
+    ~CloseOnExit() { ex->mark_closed(); }  // no-op when the answer was done
+  } close_on_exit{ex};
+
+  Routes::Match match = s->server.routes().resolve(req.method, req.path);
+  if (!match.handler) {
+    Response r = openai_error(match.status, match.status == 404 ? "no route for " + req.path
+                                                                : "method not allowed");
+    if (match.status == 405) r.headers.set("Allow", match.allow);
+    ex->respond(std::move(r));
+  } else {
+    std::string what = req.method + " " + req.path;
+    // Held across the call so that a throwing handler is logged once, as a throw.
+    auto writer = std::make_shared<ResponseWriter>(ex);
+    try {
+      (*match.handler)(std::move(req), writer);
+    } catch (const std::exception& e) {
+      PD_LOG(ERROR) << "handler for " << what << " threw (a bug): " << e.what();
+      ex->respond(openai_error(500, "internal error"));
+    } catch (...) {
+      PD_LOG(ERROR) << "handler for " << what << " threw a non-exception (a bug)";
+      ex->respond(openai_error(500, "internal error"));
+    }
+    writer.reset();  // the handler's copies, if any, keep the answer open
+  }
+  bool watching = s->buffer.size() == 0;
+  if (watching) watch_disconnect(s, ex);
+  bool ok = co_await write_answer(s, ex, keep_alive);
+  if (watching && ok) {
+    error_code ec;
+    s->stream.socket().cancel(ec);
+  }
+  co_return ok;
+}
+
+asio::awaitable<void> run_session(std::shared_ptr<Session> s) {
+  std::weak_ptr<Session> weak = s;
+  uint64_t id = s->server.add_session([weak, executor = s->stream.get_executor()](bool force) {
+    asio::post(executor, [weak, force] {
+      auto s = weak.lock();
+      if (!s) return;
+      s->stopping = true;
+      if (force) s->cut = true;
+      if (force || s->idle) {
+        s->stream.close();
+        s->wake_timer.cancel();
+      }
+    });
+  });
+  struct Unregister {
+    Server::Impl& server;
+    uint64_t id;
+    ~Unregister() { server.remove_session(id); }
+  } unregister{s->server, id};
+  if (s->server.stopping()) s->stopping = true;
+
+  const ServerOptions& opts = s->opts;
+  bool first = true;
+  error_code ec;
+  for (;;) {
+    if (s->buffer.size() == 0) {
+      // Between requests: wait for the first byte of the next one.
+      s->idle = true;
+      if (s->stopping) break;
+      s->stream.expires_after(first ? opts.header_timeout : opts.idle_timeout);
+      size_t n = co_await s->stream.async_read_some(s->buffer.prepare(16 << 10),
+                                                    asio::redirect_error(kUse, ec));
+      s->idle = false;
+      if (ec) break;
+      s->buffer.commit(n);
+    }
+    s->idle = false;
+    first = false;
+
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+    parser.body_limit(opts.max_body_bytes);
+    s->stream.expires_after(opts.header_timeout);
+    co_await http::async_read_header(s->stream, s->buffer, parser, asio::redirect_error(kUse, ec));
+    if (!ec && !parser.is_done()) {
+      auto expect = parser.get()[http::field::expect];
+      if (beast::iequals(expect, "100-continue")) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        s->stream.expires_after(opts.write_timeout);
+        co_await asio::async_write(s->stream, asio::buffer(kContinue.data(), kContinue.size()),
+                                   asio::redirect_error(kUse, ec));
+      }
+      if (!ec) {
+        s->stream.expires_after(opts.body_timeout);
+        co_await http::async_read(s->stream, s->buffer, parser, asio::redirect_error(kUse, ec));
+      }
+    }
+    if (ec) {
+      co_await answer_read_error(*s, ec);
+      break;
+    }
+    http::request<http::string_body> msg = parser.release();
+    bool keep_alive = msg.keep_alive();
+    if (!co_await serve(s, to_request(std::move(msg), s->remote), keep_alive)) break;
+    if (!keep_alive || s->stopping) break;
+  }
+  s->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  s->stream.close();
+}
+
+}  // namespace
+
+void spawn_session(Server::Impl& server, tcp::socket socket) {
+  auto session = std::make_shared<Session>(server, std::move(socket));
+  auto executor = session->stream.get_executor();
+  asio::co_spawn(executor, run_session(std::move(session)), asio::detached);
+}
+
+}  // namespace pdserve::server

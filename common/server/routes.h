@@ -1,0 +1,64 @@
+// The routing table: handlers registered by method and exact path, or by
+// path prefix. Resolution is pure (no I/O) and unit-tested on its own.
+//
+//   Routes routes;
+//   routes.add("GET", "/v1/models", [](const Request&) { return Response::json(200, body); });
+//   routes.add("POST", "/v1/completions",
+//              [](Request req, std::shared_ptr<ResponseWriter> w) { ...answer later... });
+//   routes.add_prefix("GET", "/static/", handler);
+//
+// An exact path wins over a prefix; among prefixes the longest wins. A path
+// that matches with another method resolves to 405 (with the Allow list);
+// no match at all is 404.
+//
+// Handlers run on a server io thread: they must not block (keep the writer
+// and answer from another thread for long work) and must not throw; an
+// exception that escapes anyway is caught, logged as a bug, and answered 500.
+// Thread-safety: build the table before Server::start; afterwards it is only
+// read, from any number of threads.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/server/http_message.h"
+#include "common/server/response_writer.h"
+
+namespace pdserve::server {
+
+// Answers through the writer, now or later from any thread.
+using Handler = std::function<void(Request, std::shared_ptr<ResponseWriter>)>;
+// Answers at once with a complete response.
+using SyncHandler = std::function<Response(const Request&)>;
+
+// A Handler that answers with handler(request).
+Handler to_handler(SyncHandler handler);
+
+class Routes {
+ public:
+  void add(std::string method, std::string path, Handler handler);
+  void add(std::string method, std::string path, SyncHandler handler);
+  void add_prefix(std::string method, std::string prefix, Handler handler);
+  void add_prefix(std::string method, std::string prefix, SyncHandler handler);
+
+  struct Match {
+    const Handler* handler = nullptr;  // null when status is 404 or 405
+    int status = 200;                  // 200, 404 or 405
+    std::string allow;                 // for 405: "GET, POST"
+  };
+  Match resolve(std::string_view method, std::string_view path) const;
+
+ private:
+  struct Entry {
+    std::string method;
+    std::string path;
+    bool prefix = false;
+    Handler handler;
+  };
+  std::vector<Entry> entries_;
+};
+
+}  // namespace pdserve::server

@@ -1,0 +1,100 @@
+#include "common/server/sse.h"
+
+namespace pdserve::server {
+namespace {
+
+// Calls fn(line) for each line of text, splitting on \n, \r\n and \r.
+template <typename Fn>
+void for_each_line(std::string_view text, Fn fn) {
+  size_t start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\n' && text[i] != '\r') continue;
+    fn(text.substr(start, i - start));
+    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+    start = i + 1;
+  }
+  fn(text.substr(start));
+}
+
+}  // namespace
+
+std::string format_sse_data(std::string_view data, std::string_view event) {
+  std::string out;
+  out.reserve(data.size() + event.size() + 16);
+  if (!event.empty()) {
+    out.append("event: ").append(event).append("\n");
+  }
+  for_each_line(data, [&](std::string_view line) { out.append("data: ").append(line).append("\n"); });
+  out.append("\n");
+  return out;
+}
+
+std::string format_sse_comment(std::string_view text) {
+  std::string out;
+  for_each_line(text, [&](std::string_view line) { out.append(": ").append(line).append("\n"); });
+  out.append("\n");
+  return out;
+}
+
+Status SseParser::feed(std::string_view bytes, std::vector<SseEvent>* out) {
+  if (!failed_.ok()) return failed_;
+  for (char c : bytes) {
+    if (c == '\n' && last_was_cr_) {  // second half of "\r\n"
+      last_was_cr_ = false;
+      continue;
+    }
+    last_was_cr_ = c == '\r';
+    if (c == '\n' || c == '\r') {
+      process_line(out);
+      line_.clear();
+    } else {
+      line_.push_back(c);
+    }
+    if (pending_bytes() > max_event_bytes_) {
+      failed_ = resource_exhausted("SSE event larger than " + std::to_string(max_event_bytes_) +
+                                   " bytes");
+      return failed_;
+    }
+  }
+  return ok_status();
+}
+
+void SseParser::process_line(std::vector<SseEvent>* out) {
+  if (line_.empty()) {  // blank line: dispatch
+    if (has_data_) {
+      SseEvent ev;
+      ev.event = std::move(event_);
+      ev.data = std::move(data_);
+      ev.id = id_;
+      out->push_back(std::move(ev));
+    }
+    data_.clear();
+    event_.clear();
+    has_data_ = false;
+    return;
+  }
+  std::string_view line = line_;
+  size_t colon = line.find(':');
+  std::string_view field = line.substr(0, colon);
+  std::string_view value;
+  if (colon != std::string_view::npos) {
+    value = line.substr(colon + 1);
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  }
+  if (colon == 0) {
+    SseEvent comment;
+    comment.is_comment = true;
+    comment.data = std::string(value);
+    out->push_back(std::move(comment));
+  } else if (field == "data") {
+    if (has_data_) data_.push_back('\n');
+    data_.append(value);
+    has_data_ = true;
+  } else if (field == "event") {
+    event_ = std::string(value);
+  } else if (field == "id") {
+    if (value.find('\0') == std::string_view::npos) id_ = std::string(value);
+  }
+}
+
+}  // namespace pdserve::server

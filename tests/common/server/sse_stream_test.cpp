@@ -1,0 +1,222 @@
+// SSE end to end: SseWriter on the server, HttpClient::stream_sse on the client.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "common/server/http_client.h"
+#include "common/server/http_server.h"
+#include "tests/common/server/raw_socket.h"
+
+namespace pdserve::server {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Holds the SseWriter the handler made, for the test to drive from its own thread.
+struct StreamSlot {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::shared_ptr<SseWriter> writer;
+  std::atomic<int> disconnects{0};
+
+  std::shared_ptr<SseWriter> wait() {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, 5s, [&] { return writer != nullptr; });
+    return writer;
+  }
+};
+
+std::unique_ptr<Server> start_stream_server(StreamSlot* slot, ServerOptions opts = {}) {
+  Routes routes;
+  routes.add("POST", "/stream", [slot](Request, std::shared_ptr<ResponseWriter> w) {
+    auto sse = w->start_sse();
+    sse->on_disconnect([slot] { slot->disconnects.fetch_add(1); });
+    std::lock_guard<std::mutex> lock(slot->mu);
+    slot->writer = sse;
+    slot->cv.notify_all();
+  });
+  routes.add("POST", "/busy", [](const Request&) {
+    return Response::json(429, R"({"error":{"message":"queue full"}})");
+  });
+  auto server = Server::start(std::move(opts), std::move(routes));
+  EXPECT_TRUE(server.ok()) << server.status().to_string();
+  return std::move(server).value();
+}
+
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+TEST(SseStream, ManyEventsArriveInOrderAsTheyAreSent) {
+  StreamSlot slot;
+  auto server = start_stream_server(&slot);
+  HttpClient client;
+  std::atomic<int> received{0};
+  std::atomic<bool> in_order{true};
+  auto stream = client.stream_sse(
+      ClientRequest::post_json("127.0.0.1", server->port(), "/stream", "{}"),
+      [&](const SseEvent& ev) {
+        if (ev.data != "token " + std::to_string(received.load())) in_order = false;
+        received.fetch_add(1);
+        return true;
+      });
+  auto sse = slot.wait();
+  ASSERT_NE(sse, nullptr);
+  // Lock-step for the first events: each must reach the client before the
+  // next is sent, so nothing waits for the stream to end.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(sse->send_event("token " + std::to_string(i)).ok());
+    ASSERT_TRUE(eventually([&] { return received.load() == i + 1; }, 2s)) << "event " << i;
+  }
+  for (int i = 10; i < 2000; ++i) {
+    Status st = sse->send_event("token " + std::to_string(i));
+    while (st.code() == StatusCode::kResourceExhausted) {
+      sse->wait_writable(100ms);
+      st = sse->send_event("token " + std::to_string(i));
+    }
+    ASSERT_TRUE(st.ok()) << st.to_string();
+  }
+  sse->close();
+  EXPECT_TRUE(stream->wait().ok()) << stream->wait().to_string();
+  EXPECT_EQ(received.load(), 2000);
+  EXPECT_TRUE(in_order.load());
+  EXPECT_EQ(stream->http_status(), 200);
+  EXPECT_EQ(slot.disconnects.load(), 0);
+  // The connection went back to the pool after the stream's last chunk.
+  auto again = client.get("127.0.0.1", server->port(), "/missing");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(client.num_connections_opened(), 1u);
+}
+
+TEST(SseStream, ProducerLearnsTheClientWentAway) {
+  StreamSlot slot;
+  auto server = start_stream_server(&slot);
+  HttpClient client;
+  std::atomic<int> received{0};
+  std::promise<Status> done;
+  auto stream = client.stream_sse(
+      ClientRequest::post_json("127.0.0.1", server->port(), "/stream", "{}"),
+      [&](const SseEvent&) { return received.fetch_add(1) + 1 < 3; },  // stop after 3
+      [&](Status st) { done.set_value(st); });
+  auto sse = slot.wait();
+  ASSERT_NE(sse, nullptr);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(sse->send_event("x").ok());
+  EXPECT_EQ(done.get_future().get().code(), StatusCode::kCancelled);
+  // No more events are sent: the watch on the socket alone must notice.
+  EXPECT_TRUE(eventually([&] { return slot.disconnects.load() == 1; }, 1s));
+  EXPECT_TRUE(sse->is_closed());
+  EXPECT_EQ(sse->send_event("late").code(), StatusCode::kCancelled);
+}
+
+TEST(SseStream, ClientVanishingWhileTheStreamIsSilentIsDetected) {
+  StreamSlot slot;
+  auto server = start_stream_server(&slot);
+  testing::RawSocket sock(server->port());
+  ASSERT_TRUE(sock.send_all("POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+  auto sse = slot.wait();
+  ASSERT_NE(sse, nullptr);
+  ASSERT_TRUE(sse->send_comment("hello").ok());
+  std::string head = sock.read(2s, nullptr, ": hello");
+  EXPECT_NE(head.find("text/event-stream"), std::string::npos) << head;
+  EXPECT_FALSE(sse->is_closed());
+  auto start = std::chrono::steady_clock::now();
+  sock.close();
+  EXPECT_TRUE(eventually([&] { return sse->is_closed(); }, 1s));
+  EXPECT_EQ(slot.disconnects.load(), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+}
+
+TEST(SseStream, ClientCancelEndsTheStreamAtOnce) {
+  StreamSlot slot;
+  auto server = start_stream_server(&slot);
+  HttpClient client;
+  std::promise<Status> done;
+  auto stream = client.stream_sse(
+      ClientRequest::post_json("127.0.0.1", server->port(), "/stream", "{}"),
+      [](const SseEvent&) { return true; }, [&](Status st) { done.set_value(st); });
+  auto sse = slot.wait();
+  ASSERT_NE(sse, nullptr);
+  ASSERT_TRUE(sse->send_event("first").ok());
+  auto start = std::chrono::steady_clock::now();
+  stream->cancel();
+  EXPECT_EQ(done.get_future().get().code(), StatusCode::kCancelled);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);
+  EXPECT_TRUE(stream->done());
+  EXPECT_TRUE(eventually([&] { return sse->is_closed(); }, 1s));
+}
+
+TEST(SseStream, SlowReaderGivesBackpressure) {
+  StreamSlot slot;
+  ServerOptions opts;
+  opts.max_sse_buffered_bytes = 64 << 10;
+  auto server = start_stream_server(&slot, opts);
+  testing::RawSocket sock(server->port());  // sends a request, then never reads
+  ASSERT_TRUE(sock.send_all("POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+  auto sse = slot.wait();
+  ASSERT_NE(sse, nullptr);
+  // Fill the socket buffers and ours: stop when nothing drains any more.
+  std::string event(4 << 10, 'e');
+  size_t sent = 0;
+  while (sent < (size_t{256} << 20)) {
+    Status st = sse->send_event(event);
+    if (st.ok()) {
+      sent += event.size();
+      continue;
+    }
+    ASSERT_EQ(st.code(), StatusCode::kResourceExhausted) << st.to_string();
+    if (!sse->wait_writable(100ms)) break;
+  }
+  EXPECT_LT(sent, size_t{256} << 20);
+  EXPECT_GE(sse->buffered_bytes(), size_t{60} << 10);
+  EXPECT_EQ(sse->send_event(event).code(), StatusCode::kResourceExhausted);
+  EXPECT_FALSE(sse->is_closed());
+}
+
+TEST(SseStream, ErrorAnswerEndsTheStreamWithItsStatus) {
+  StreamSlot slot;
+  auto server = start_stream_server(&slot);
+  HttpClient client;
+  int events = 0;
+  auto stream = client.stream_sse(
+      ClientRequest::post_json("127.0.0.1", server->port(), "/busy", "{}"),
+      [&](const SseEvent&) { return ++events > 0; });
+  Status st = stream->wait();
+  EXPECT_EQ(st.code(), StatusCode::kResourceExhausted) << st.to_string();
+  EXPECT_EQ(stream->http_status(), 429) << st.to_string();
+  EXPECT_NE(stream->error_body().find("queue full"), std::string::npos);
+  EXPECT_EQ(events, 0);
+}
+
+TEST(SseStream, BlockingFormReturnsAtTheEnd) {
+  StreamSlot slot;
+  auto server = start_stream_server(&slot);
+  HttpClient client;
+  std::thread producer([&] {
+    auto sse = slot.wait();
+    if (!sse) return;
+    for (int i = 0; i < 5; ++i) (void)sse->send_event(std::to_string(i));
+    sse->close();
+  });
+  std::string got;
+  Status st = client.stream_sse_blocking(
+      ClientRequest::post_json("127.0.0.1", server->port(), "/stream", "{}"),
+      [&](const SseEvent& ev) {
+        got += ev.data;
+        return true;
+      });
+  producer.join();
+  EXPECT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(got, "01234");
+}
+
+}  // namespace
+}  // namespace pdserve::server
