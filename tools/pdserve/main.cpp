@@ -3,12 +3,16 @@
 
 #include <cstdio>
 
+#include "tools/pdserve/bench_offline_command.h"
 #include "tools/pdserve/generate_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"pdserve: serve large language models, prefill and decode disaggregated"};
   app.require_subcommand(1);
   pdserve::cli::add_generate_command(app);
+  CLI::App* bench = app.add_subcommand("bench", "benchmarks");
+  bench->require_subcommand(1);
+  pdserve::cli::add_bench_offline_command(*bench);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

@@ -1,0 +1,58 @@
+// The pdserve binary from the outside: one-line errors for bad input, and a
+// greedy generation on the demo model.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+struct CliRun {
+  int status;
+  std::string output;  // stdout and stderr
+};
+
+CliRun run(const std::string& args) {
+  std::string cmd = std::string(PDSERVE_BIN) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+const std::string kDemo = std::string(PDSERVE_SOURCE_DIR) + "/models/pdserve-demo";
+
+TEST(PdserveCliTest, GeneratesGreedilyOnTheDemoModel) {
+  CliRun r = run("generate --model " + kDemo + " --prompt-ids 2386,263,2171 --max-tokens 8 --temperature 0");
+  EXPECT_EQ(r.status, 0) << r.output;
+  // The HF fixture's greedy continuation of "In the beginning" starts so.
+  EXPECT_NE(r.output.find("273 263 1246 273 3964 427 273 759\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("prompt tokens: 3, generated tokens: 8 (finish: length)"), std::string::npos) << r.output;
+}
+
+TEST(PdserveCliTest, BadInputGetsOneLineNamingTheProblem) {
+  struct Case {
+    std::string args, message;
+  } cases[] = {
+      {"generate --model /nonexistent --prompt-ids 1", "--model: Directory does not exist: /nonexistent"},
+      {"generate --model " + kDemo + " --prompt-ids 1 --temperature abc", "--temperature"},
+      {"generate --model " + kDemo + " --prompt-ids 99999", "token id 99999 outside the vocabulary of 4096"},
+      {"generate --model " + kDemo + " --prompt-ids 1 --max-tokens 5000", "exceeds max_model_len 1024"},
+      {"generate --model " + kDemo + " --prompt-ids 1 --min-tokens 9 --max-tokens 2", "--min-tokens 9 exceeds --max-tokens 2"},
+      {"generate --model " + kDemo, "give a prompt"},
+      {"generate --model " + std::string(PDSERVE_SOURCE_DIR) + "/tests --prompt-ids 1", "config.json"},
+      {"frobnicate", "A subcommand is required"},
+  };
+  for (const Case& c : cases) {
+    CliRun r = run(c.args);
+    EXPECT_NE(r.status, 0) << c.args;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << " printed: " << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << c.args << " printed: " << r.output;
+  }
+}
+
+}  // namespace
