@@ -109,6 +109,8 @@ class Backend {
   virtual void add(Tensor& x, const Tensor& y) = 0;
   // out[i] = x[idx[i]].  x [n, d], idx [m] i32, out [m, d]
   virtual void gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) = 0;
+  // out[i] = argmax_j x[i, j] (the lowest j on ties).  x [m, vocab], out [m] i32
+  virtual void argmax_rows(const Tensor& x, Tensor& out) = 0;
 };
 
 // The CPU reference backend; num_threads <= 0 uses every core.

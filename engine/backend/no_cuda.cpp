@@ -1,5 +1,6 @@
 // Builds without the CUDA backend (PDSERVE_CUDA=OFF or no nvcc).
 #include "engine/backend/backend.h"
+#include "engine/backend/device_peaks.h"
 
 namespace pdserve::backend {
 
@@ -7,6 +8,10 @@ bool cuda_available() { return false; }
 
 Result<std::unique_ptr<Backend>> make_cuda_backend(int) {
   return unimplemented("this build of pdserve has no CUDA backend (configure with -DPDSERVE_CUDA=ON)");
+}
+
+Result<DevicePeaks> measure_device_peaks(Backend& be) {
+  return unimplemented("device peaks: backend " + be.name() + " has no device");
 }
 
 }  // namespace pdserve::backend

@@ -155,29 +155,58 @@ model::ForwardInputs LlmRunner::lay_out(const StepBatch& batch) {
   return in;
 }
 
-Result<std::vector<float>> LlmRunner::compute_logits(const StepBatch& batch) {
+Result<Tensor> LlmRunner::forward(const StepBatch& batch) {
   PD_RETURN_IF_ERROR(validate(batch));
   for (const BlockCopy& c : batch.swap_out) PD_RETURN_IF_ERROR(kv_.swap_out(c.src, c.dst));
   for (const BlockCopy& c : batch.swap_in) PD_RETURN_IF_ERROR(kv_.swap_in(c.src, c.dst));
-  std::vector<float> host;
-  if (batch.seqs.empty()) return host;
+  if (batch.seqs.empty()) return Tensor();
   model::ForwardInputs in = lay_out(batch);
-  Tensor logits = model_->forward(in, kv_.layers());
-  host.resize(static_cast<size_t>(logits.numel()));
+  return model_->forward(in, kv_.layers());
+}
+
+Result<std::vector<float>> LlmRunner::compute_logits(const StepBatch& batch) {
+  PD_ASSIGN_OR_RETURN(Tensor logits, forward(batch));
+  std::vector<float> host(static_cast<size_t>(logits.numel()));
   if (!host.empty()) backend_->copy_to_host(logits, host.data());
   return host;
 }
 
+bool LlmRunner::plain_greedy(const SeqState& st) {
+  const SamplingParams& p = st.info.sampling;
+  return p.temperature <= 1e-5f && p.num_logprobs < 0 && p.repetition_penalty == 1.0f &&
+         p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f &&
+         static_cast<int>(st.output_ids.size()) >= p.min_tokens;
+}
+
 Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
-  PD_ASSIGN_OR_RETURN(std::vector<float> logits, compute_logits(batch));
+  bool all_greedy = true;
+  for (const SeqStep& s : batch.seqs)
+    if (s.sample && seqs_.count(s.seq_id)) all_greedy &= plain_greedy(seqs_.at(s.seq_id));
+  PD_ASSIGN_OR_RETURN(Tensor logits, forward(batch));
   StepOutput out;
   const auto vocab = static_cast<size_t>(model_->config().vocab_size);
+  const size_t rows = logits.data() ? static_cast<size_t>(logits.dim(0)) : 0;
+  std::vector<float> host;
+  std::vector<int32_t> argmax(rows);
+  if (rows > 0 && all_greedy) {  // only the token ids leave the device
+    Tensor ids = backend_->alloc(backend::Shape{static_cast<int64_t>(rows)}, DType::kI32);
+    backend_->argmax_rows(logits, ids);
+    backend_->copy_to_host(ids, argmax.data());
+  } else if (rows > 0) {
+    host.resize(rows * vocab);
+    backend_->copy_to_host(logits, host.data());
+  }
   size_t row = 0;
   for (const SeqStep& s : batch.seqs) {
     if (!s.sample) continue;
     SeqState& st = seqs_.at(s.seq_id);
-    SamplingContext ctx{&st.info.sampling, st.info.prompt_ids, st.output_ids, eos_, st.seed};
-    SampledToken tok = sample_token(std::span<float>(logits.data() + row * vocab, vocab), ctx);
+    SampledToken tok;
+    if (all_greedy) {
+      tok.token_id = argmax[row];
+    } else {
+      SamplingContext ctx{&st.info.sampling, st.info.prompt_ids, st.output_ids, eos_, st.seed};
+      tok = sample_token(std::span<float>(host.data() + row * vocab, vocab), ctx);
+    }
     ++row;
     tok.seq_id = s.seq_id;
     st.output_ids.push_back(tok.token_id);

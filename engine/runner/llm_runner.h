@@ -44,6 +44,7 @@ class LlmRunner final : public ModelRunner {
   int num_blocks() const override { return kv_.spec().num_blocks; }
   int num_host_blocks() const override { return kv_.spec().num_host_blocks; }
   int max_model_len() const override { return max_model_len_; }
+  int vocab_size() const override { return model_->config().vocab_size; }
   const std::vector<int32_t>& eos_token_ids() const override { return eos_; }
 
   // Like execute(), but returns the logits [num sampling seqs, vocab] of
@@ -51,6 +52,7 @@ class LlmRunner final : public ModelRunner {
   Result<std::vector<float>> compute_logits(const StepBatch& batch);
 
   const model::ModelConfig& config() const { return model_->config(); }
+  size_t model_weight_bytes() const { return model_->weight_bytes(); }
   backend::Backend& backend() { return *backend_; }
   KvCache& kv_cache() { return kv_; }
 
@@ -64,6 +66,10 @@ class LlmRunner final : public ModelRunner {
   LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model::LlamaModel> model, KvCache kv,
             int max_model_len);
   Status validate(const StepBatch& batch) const;
+  // Validates, swaps, lays out and runs the batch: logits [sampled, vocab].
+  Result<backend::Tensor> forward(const StepBatch& batch);
+  // Greedy with nothing that needs the full distribution on the host.
+  static bool plain_greedy(const SeqState& st);
   model::ForwardInputs lay_out(const StepBatch& batch);
 
   std::unique_ptr<backend::Backend> backend_;

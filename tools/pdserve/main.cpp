@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "tools/pdserve/bench_engine_command.h"
 #include "tools/pdserve/bench_offline_command.h"
 #include "tools/pdserve/generate_command.h"
 
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   CLI::App* bench = app.add_subcommand("bench", "benchmarks");
   bench->require_subcommand(1);
   pdserve::cli::add_bench_offline_command(*bench);
+  pdserve::cli::add_bench_engine_command(*bench);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

@@ -1,6 +1,7 @@
 // Memory, copies and the small element-wise ops of the CPU backend.
 #include "engine/backend/cpu/cpu_backend.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -103,6 +104,16 @@ void CpuBackend::gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) {
     PD_CHECK(r >= 0 && r < x.dim(0)) << "gather_rows: row " << r << " of " << x.dim(0);
     std::memcpy(static_cast<char*>(out.data()) + i * row_bytes,
                 static_cast<const char*>(x.data()) + r * row_bytes, row_bytes);
+  }
+}
+
+void CpuBackend::argmax_rows(const Tensor& x, Tensor& out) {
+  PD_CHECK(x.rank() == 2 && x.dtype() == DType::kF32 && out.dtype() == DType::kI32 && out.numel() == x.dim(0))
+      << "argmax_rows: x " << x.shape().to_string() << " out " << out.shape().to_string();
+  const int64_t cols = x.dim(1);
+  for (int64_t i = 0; i < x.dim(0); ++i) {
+    const float* row = x.as<float>() + i * cols;
+    out.as<int32_t>()[i] = static_cast<int32_t>(std::max_element(row, row + cols) - row);
   }
 }
 

@@ -40,6 +40,7 @@ class CpuBackend final : public Backend {
   void silu_mul(const Tensor& gate_up, Tensor& out) override;
   void add(Tensor& x, const Tensor& y) override;
   void gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) override;
+  void argmax_rows(const Tensor& x, Tensor& out) override;
 
   ThreadPool& pool() { return pool_; }
 

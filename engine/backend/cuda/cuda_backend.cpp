@@ -3,6 +3,7 @@
 #include "engine/backend/cuda/cuda_backend.h"
 
 #include "engine/backend/cuda/add.h"
+#include "engine/backend/cuda/argmax.h"
 #include "engine/backend/cuda/bias_add.h"
 #include "engine/backend/cuda/convert.h"
 #include "engine/backend/cuda/cuda_check.h"
@@ -45,10 +46,12 @@ CudaBackend::CudaBackend(int device) : device_(device) {
   allocator_ = std::make_shared<DeviceAllocator>(device);
   constexpr size_t kWorkspace = size_t{32} << 20;
   gemm_ = std::make_unique<CublasLtGemm>(stream_, allocator_->allocate(kWorkspace), kWorkspace);
+  staging_ = std::make_unique<PinnedStaging>(stream_);
 }
 
 CudaBackend::~CudaBackend() {
   cudaStreamSynchronize(as_stream(stream_));
+  staging_.reset();
   gemm_.reset();
   cudaStreamDestroy(as_stream(stream_));
 }
@@ -61,6 +64,10 @@ Tensor CudaBackend::alloc(Shape shape, DType dtype) {
 
 void CudaBackend::copy_from_host(Tensor& dst, const void* src, DType src_dtype) {
   cudaStream_t s = as_stream(stream_);
+  if (src_dtype == dst.dtype() && dst.nbytes() <= PinnedStaging::kSlotBytes) {
+    staging_->copy_to_device(dst.data(), src, dst.nbytes());  // no wait for the GPU
+    return;
+  }
   if (src_dtype == dst.dtype()) {
     PD_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src, dst.nbytes(), cudaMemcpyHostToDevice, s));
     PD_CUDA_CHECK(cudaStreamSynchronize(s));  // the host buffer may go away on return
@@ -210,6 +217,13 @@ void CudaBackend::gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) {
            out.dtype() == x.dtype() && dtype_size(x.dtype()) == 2)
       << "gather_rows: x " << x.shape().to_string() << " idx " << idx.shape().to_string();
   launch_gather_rows(x.data(), idx.as<int32_t>(), idx.numel(), d * 2, out.data(), stream_);
+}
+
+void CudaBackend::argmax_rows(const Tensor& x, Tensor& out) {
+  expect_bf16("argmax_rows", {&x});
+  PD_CHECK(x.rank() == 2 && out.dtype() == DType::kI32 && out.numel() == x.dim(0))
+      << "argmax_rows: x " << x.shape().to_string() << " out " << out.shape().to_string();
+  launch_argmax(bf16(x), x.dim(0), x.dim(1), out.as<int32_t>(), stream_);
 }
 
 }  // namespace pdserve::backend::cuda

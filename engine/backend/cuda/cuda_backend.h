@@ -9,6 +9,7 @@
 #include "engine/backend/backend.h"
 #include "engine/backend/cuda/cublaslt_gemm.h"
 #include "engine/backend/cuda/device_allocator.h"
+#include "engine/backend/cuda/pinned_staging.h"
 
 namespace pdserve::backend::cuda {
 
@@ -43,6 +44,7 @@ class CudaBackend final : public Backend {
   void silu_mul(const Tensor& gate_up, Tensor& out) override;
   void add(Tensor& x, const Tensor& y) override;
   void gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) override;
+  void argmax_rows(const Tensor& x, Tensor& out) override;
 
   void* stream() const { return stream_; }
 
@@ -53,6 +55,7 @@ class CudaBackend final : public Backend {
   void* stream_ = nullptr;
   std::shared_ptr<DeviceAllocator> allocator_;
   std::unique_ptr<CublasLtGemm> gemm_;
+  std::unique_ptr<PinnedStaging> staging_;
 };
 
 }  // namespace pdserve::backend::cuda

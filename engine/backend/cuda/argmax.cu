@@ -1,0 +1,61 @@
+#include "engine/backend/cuda/argmax.h"
+
+#include <cfloat>
+
+#include "engine/backend/cuda/bf16.cuh"
+#include "engine/backend/cuda/cuda_check.h"
+
+namespace pdserve::backend::cuda {
+namespace {
+
+constexpr int kThreads = 512;
+
+__device__ __forceinline__ bool better(float v, int i, float bv, int bi) { return v > bv || (v == bv && i < bi); }
+
+// One block per row.
+__global__ void argmax_kernel(const uint16_t* x, int64_t cols, int32_t* out) {
+  __shared__ float s_val[kThreads / 32];
+  __shared__ int s_idx[kThreads / 32];
+  const uint16_t* row = x + blockIdx.x * cols;
+  float best = -FLT_MAX;
+  int best_i = 0x7fffffff;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+    const float v = bf16_bits_to_float(row[j]);
+    if (better(v, static_cast<int>(j), best, best_i)) {
+      best = v;
+      best_i = static_cast<int>(j);
+    }
+  }
+  for (int o = 16; o > 0; o >>= 1) {
+    const float v = __shfl_xor_sync(0xffffffffu, best, o);
+    const int i = __shfl_xor_sync(0xffffffffu, best_i, o);
+    if (better(v, i, best, best_i)) {
+      best = v;
+      best_i = i;
+    }
+  }
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  if (lane == 0) {
+    s_val[warp] = best;
+    s_idx[warp] = best_i;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int w = 1; w < kThreads / 32; ++w)
+      if (better(s_val[w], s_idx[w], best, best_i)) {
+        best = s_val[w];
+        best_i = s_idx[w];
+      }
+    out[blockIdx.x] = best_i;
+  }
+}
+
+}  // namespace
+
+void launch_argmax(const uint16_t* x, int64_t m, int64_t cols, int32_t* out, void* stream) {
+  if (m == 0) return;
+  argmax_kernel<<<static_cast<unsigned>(m), kThreads, 0, as_stream(stream)>>>(x, cols, out);
+  PD_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace pdserve::backend::cuda
