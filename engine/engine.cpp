@@ -26,7 +26,8 @@ Engine::Engine(const EngineConfig& config, runner::ModelRunner* runner)
                  kv::KvCacheConfig{runner->num_blocks(), runner->num_host_blocks(),
                                    runner->block_size(), config.scheduler.enable_prefix_caching},
                  runner->max_model_len(), runner->eos_token_ids()),
-      executor_(runner, config.async_scheduling) {}
+      executor_(runner, config.async_scheduling),
+      vocab_size_(runner->vocab_size()) {}
 
 Engine::~Engine() {
   // Let the runner thread finish what it was given; its outputs are dropped.
@@ -41,13 +42,26 @@ Status Engine::fail(Status status) {
   return failed_;
 }
 
+Status Engine::check_token_ids(const RequestSpec& spec) const {
+  for (int32_t id : spec.prompt_ids) {
+    if (id < 0 || id >= vocab_size_) {
+      return invalid_argument("request " + std::to_string(spec.request_id) + ": token id " +
+                              std::to_string(id) + " outside the vocabulary of " +
+                              std::to_string(vocab_size_));
+    }
+  }
+  return ok_status();
+}
+
 Status Engine::add_request(RequestSpec spec) {
   PD_RETURN_IF_ERROR(failed_);
+  PD_RETURN_IF_ERROR(check_token_ids(spec));
   return scheduler_.add_request(std::move(spec));
 }
 
 Result<RemotePrefillAllocation> Engine::allocate_for_remote_prefill(RequestSpec spec) {
   PD_RETURN_IF_ERROR(failed_);
+  PD_RETURN_IF_ERROR(check_token_ids(spec));
   return scheduler_.allocate_for_remote_prefill(std::move(spec));
 }
 

@@ -97,7 +97,7 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // See Scheduler for the statuses (kResourceExhausted: overloaded, 429/503;
-  // kInvalidArgument: can never fit).
+  // kInvalidArgument: can never fit, or a token id outside the vocabulary).
   Status add_request(RequestSpec spec);
   Result<RemotePrefillAllocation> allocate_for_remote_prefill(RequestSpec spec);
   Status start_decode(uint64_t request_id, const runner::SampledToken& first_token);
@@ -109,6 +109,9 @@ class Engine {
   Result<std::vector<RequestOutput>> step();
   // Work left for step(): queued, running, in flight, or outputs to deliver.
   bool has_unfinished() const;
+  // The last step() scheduled nothing and waited on nothing: stepping again
+  // is useless until a request is added, started, released or aborted.
+  bool last_step_idle() const { return last_step_idle_; }
 
   // Adds the requests (waiting for queue space when the queue is full) and
   // steps until all finished; results in input order. Other requests in the
@@ -127,6 +130,8 @@ class Engine {
  private:
   Engine(const EngineConfig& config, runner::ModelRunner* runner);
   Status fail(Status status);
+  // kInvalidArgument for a prompt token id outside [0, vocab_size).
+  Status check_token_ids(const RequestSpec& spec) const;
   void submit(scheduler::ScheduledStep step);
   Status update_oldest();
 
@@ -135,6 +140,7 @@ class Engine {
   scheduler::StepExecutor executor_;
   std::deque<scheduler::ScheduledStep> in_flight_;  // submitted, not updated
   bool last_step_idle_ = false;  // the last step scheduled nothing and waited on nothing
+  int vocab_size_ = 0;
   Status failed_;
 };
 

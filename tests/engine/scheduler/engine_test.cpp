@@ -181,6 +181,25 @@ TEST_P(EngineTest, GenerateWaitsForQueueSpace) {
   EXPECT_EQ(rig.engine->add_request(make_spec(4, 3, 1)).code(), StatusCode::kResourceExhausted);
 }
 
+TEST_P(EngineTest, TokenIdsOutsideTheVocabularyAreRefusedAtAdmission) {
+  FakeRunnerOptions opt;
+  opt.vocab_size = 50;
+  Rig rig(opt, config());
+  RequestSpec spec = make_spec(1, 4, 2);
+  spec.prompt_ids = {1, 2, 50, 3};
+  Status s = rig.engine->add_request(spec);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("token id 50 outside the vocabulary of 50"), std::string::npos)
+      << s.message();
+  spec.prompt_ids[2] = -1;
+  EXPECT_EQ(rig.engine->allocate_for_remote_prefill(spec).status().code(),
+            StatusCode::kInvalidArgument);
+  spec.prompt_ids[2] = 49;
+  EXPECT_TRUE(rig.engine->add_request(spec).ok());  // the engine is not failed
+  while (rig.engine->has_unfinished()) ASSERT_TRUE(rig.engine->step().ok());
+  expect_all_free(rig);
+}
+
 TEST_P(EngineTest, RunnerFailureFailsTheEngineLoudly) {
   Rig rig({}, config());
   ASSERT_TRUE(rig.engine->add_request(make_spec(1, 5, 8)).ok());

@@ -43,6 +43,7 @@ class FakeModelRunner : public runner::ModelRunner {
   int num_blocks() const override { return opt_.num_blocks; }
   int num_host_blocks() const override { return opt_.num_host_blocks; }
   int max_model_len() const override { return opt_.max_model_len; }
+  int vocab_size() const override { return opt_.vocab_size; }
   const std::vector<int32_t>& eos_token_ids() const override { return opt_.eos_token_ids; }
 
   // Test hooks. A slot never written reads kEmpty.
