@@ -29,21 +29,6 @@
 //
 // Thread-safety: not thread-safe; one thread calls everything (the worker's
 // engine loop). The runner thread is internal.
-//
-// Proposed change to engine/runner/model_runner.h (not made: the lead owns it):
-//
-//    struct SequenceInfo {
-//      uint64_t seq_id = 0;
-//      std::vector<int32_t> prompt_ids;
-//   +  // Tokens generated before the runner saw the sequence (the first token
-//   +  // of a remote prefill): history for penalties and min_tokens, not prompt.
-//   +  std::vector<int32_t> output_ids;
-//      SamplingParams sampling;
-//    };
-//
-// Until then Request::sequence_info() appends them to prompt_ids, so
-// repetition_penalty is right but presence/frequency penalties and min_tokens
-// see the remote first token as prompt on the decode worker.
 #pragma once
 
 #include <cstdint>
@@ -100,6 +85,9 @@ class Engine {
   // kInvalidArgument: can never fit, or a token id outside the vocabulary).
   Status add_request(RequestSpec spec);
   Result<RemotePrefillAllocation> allocate_for_remote_prefill(RequestSpec spec);
+  int num_cached_prefix_tokens(const RequestSpec& spec) const {
+    return scheduler_.num_cached_prefix_tokens(spec);
+  }
   Status start_decode(uint64_t request_id, const runner::SampledToken& first_token);
   Status release(uint64_t request_id);
   Status abort(uint64_t request_id);

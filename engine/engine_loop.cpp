@@ -1,5 +1,6 @@
 #include "engine/engine_loop.h"
 
+#include <chrono>
 #include <future>
 #include <utility>
 
@@ -74,6 +75,18 @@ Status EngineLoop::release(uint64_t request_id) {
   return call<Status>([this, request_id] { return engine_->release(request_id); });
 }
 
+void EngineLoop::run_async(std::function<void(Engine*)> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      commands_.push_back([this, fn] { fn(engine_.get()); });
+      cv_.notify_all();
+      return;
+    }
+  }
+  fn(nullptr);
+}
+
 void EngineLoop::abort(uint64_t request_id) {
   post([this, request_id] {
     if (sinks_.count(request_id)) (void)engine_->abort(request_id);
@@ -112,7 +125,9 @@ void EngineLoop::run() {
     std::deque<Command> commands;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !commands_.empty() || !idle; });
+      // Idle: wake at least once a second, so the hook (the heartbeat) runs.
+      cv_.wait_for(lock, std::chrono::seconds(1),
+                   [&] { return stopping_ || !commands_.empty() || !idle; });
       if (stopping_) break;
       commands.swap(commands_);
     }

@@ -19,8 +19,8 @@
 //
 // Commands (add, allocate, start_decode, release) wait for the loop to take
 // them, which happens between steps: at most one step's time. abort() does
-// not wait. The step hook runs on the loop thread after every step and once
-// when the loop goes idle: the worker's heartbeat, gauges and KV events.
+// not wait. The step hook runs on the loop thread after every step, and at
+// least once a second while idle: the worker's heartbeat, gauges and KV events.
 //
 // Thread-safety: every public method may be called from any thread except
 // the loop thread itself (a sink or the hook), where only abort() is allowed.
@@ -58,6 +58,16 @@ class EngineLoop {
   Result<RemotePrefillAllocation> allocate_for_remote_prefill(RequestSpec spec, Sink sink);
   Status start_decode(uint64_t request_id, runner::SampledToken first_token);
   Status release(uint64_t request_id);
+  // Runs fn(&engine) on the loop thread between steps, without waiting; for
+  // admission logic that must see the engine and act in one go. fn may call
+  // attach_sink(). When the loop has stopped, fn(nullptr) runs at once on
+  // the caller's thread.
+  void run_async(std::function<void(Engine*)> fn);
+  // Loop thread only (inside run_async): the sink of a request fn added.
+  void attach_sink(uint64_t request_id, Sink sink) { sinks_[request_id] = std::move(sink); }
+  // Loop thread only: forgets a request's sink (its later outputs are dropped).
+  void detach_sink(uint64_t request_id) { sinks_.erase(request_id); }
+
   // Aborts a live request (its sink gets the final "abort" output); a
   // request already gone is ignored. Does not wait.
   void abort(uint64_t request_id);

@@ -51,7 +51,7 @@ runner::SequenceInfo Request::sequence_info() const {
   runner::SequenceInfo info;
   info.seq_id = id;
   info.prompt_ids = spec.prompt_ids;
-  info.prompt_ids.insert(info.prompt_ids.end(), output_ids.begin(), output_ids.end());
+  info.output_ids = output_ids;
   info.sampling = spec.sampling;
   return info;
 }

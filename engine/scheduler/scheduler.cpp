@@ -105,6 +105,13 @@ Status Scheduler::add_request(RequestSpec spec) {
   return ok_status();
 }
 
+int Scheduler::num_cached_prefix_tokens(const RequestSpec& spec) const {
+  if (!config_.enable_prefix_caching) return 0;
+  std::vector<kv::BlockHash> hashes;
+  kv::extend_block_hashes(spec.prompt_ids, kv_.block_size(), spec.cache_salt, &hashes);
+  return kv_.find_cached_prefix(hashes, static_cast<int>(spec.prompt_ids.size())).num_tokens;
+}
+
 Result<RemotePrefillAllocation> Scheduler::allocate_for_remote_prefill(RequestSpec spec) {
   if (spec.prefill_only) return invalid_argument("a remote-prefill request cannot be prefill_only");
   PD_RETURN_IF_ERROR(validate_new(spec));

@@ -116,6 +116,9 @@ class Scheduler {
   // kAlreadyExists as add_request; kResourceExhausted when max_num_seqs
   // requests are active or the blocks are not free now (nothing is queued).
   Result<RemotePrefillAllocation> allocate_for_remote_prefill(RequestSpec spec);
+  // Prompt tokens of `spec` that the prefix cache holds now, as an
+  // allocation would find them (whole blocks). Counts no cache query.
+  int num_cached_prefix_tokens(const RequestSpec& spec) const;
   // The remote prefill filled the blocks: the request joins the running
   // batch with `first_token` as its first output (emitted, stop-checked).
   // kNotFound / kFailedPrecondition (not waiting for remote KV).

@@ -28,7 +28,9 @@ Status FakeModelRunner::add_sequence(const runner::SequenceInfo& info) {
     return already_exists("fake runner: seq " + std::to_string(info.seq_id) + " added twice");
   }
   if (info.prompt_ids.empty()) return invalid_argument("fake runner: empty prompt");
-  seqs_[info.seq_id] = Seq{info.prompt_ids, info.sampling, 0};
+  std::vector<int32_t> history = info.prompt_ids;  // what came before the runner saw it
+  history.insert(history.end(), info.output_ids.begin(), info.output_ids.end());
+  seqs_[info.seq_id] = Seq{std::move(history), info.sampling, 0};
   return ok_status();
 }
 
