@@ -15,3 +15,6 @@ if(PDSERVE_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)
 endif()
+# kvtransfer: UCX (libucx-dev, UCP API) and Boost.Asio (libboost-dev, header-only).
+find_package(ucx REQUIRED)
+find_package(Boost 1.74 REQUIRED)

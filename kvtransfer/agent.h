@@ -1,0 +1,166 @@
+// kvtransfer Agent: moves bytes between registered memory regions of two
+// processes. It knows bytes and regions, never models, tokens or HTTP.
+//
+//   sender                                    receiver
+//   ------                                    --------
+//   register_region(src) -> id                register_region(dst) -> id
+//                                             metadata() ──(any channel)──┐
+//   connect(receiver_metadata) -> peer  ◀─────────────────────────────────┘
+//   post_write(peer, ops, note, epoch) -> transfer
+//   wait(transfer, deadline)                  wait_notification(deadline)
+//
+// Transfer life on the sender (one state machine per transfer id):
+//
+//   post_write ─▶ kPending ──data landed, notification accepted──▶ kDone
+//                   │  │
+//                   │  └──cancel() before the notification left──▶ kCancelled
+//                   └──peer died, receiver refused (bounds, fenced epoch),
+//                      injected fault, deadline of the connection──▶ kFailed
+//
+// kDone means: every byte of every op is in the receiver's memory and the
+// receiver accepted the notification (it is in its queue). kFailed and
+// kCancelled mean: the notification was NOT delivered; some ops may have
+// landed partially. A receiver must treat the destination blocks as garbage
+// until it holds the notification.
+//
+// What each backend guarantees about late writes (a write for an epoch the
+// receiver fenced, or into a region it deregistered):
+//   local: writes are applied inside post_write (synchronously); fenced epochs
+//          are checked before any byte is copied: nothing late can land.
+//   tcp:   the receiver applies every write itself and checks region, bounds
+//          and epoch per chunk: after fence_epoch(e) returns, no byte of epoch
+//          e lands; after deregister_region returns, no byte lands in it.
+//   ucx:   one-sided RMA: the receiver cannot stop a put that was posted. The
+//          notification of a fenced epoch is dropped (and the sender's
+//          transfer fails with kAborted), but its data may still land. The
+//          sender must cancel (and see the transfer leave kPending) before
+//          the receiver frees or reuses the blocks.
+//   nccl:  like tcp for the notification; the receiver posts the matching
+//          ncclRecv itself, so a fenced epoch's data is received into a
+//          scratch buffer, never into the region.
+//
+// Thread-safety: every method may be called from any thread concurrently.
+// Errors are Status/Result (common/base/status.h); nothing throws.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/base/status.h"
+
+namespace pdserve::kvtransfer {
+
+enum class MemoryKind { kHost, kDevice };
+enum class BackendKind { kLocal, kTcp, kUcx, kNccl };
+
+std::string_view backend_name(BackendKind kind);
+// "local", "tcp", "ucx", "nccl"; kInvalidArgument otherwise.
+Result<BackendKind> parse_backend(std::string_view name);
+
+struct AgentOptions {
+  BackendKind backend = BackendKind::kTcp;
+  std::string name;                          // for logs and Notification::peer_name
+  std::string listen_address = "127.0.0.1";  // TCP / UCX listener; "host" or "host:port" (0: ephemeral)
+  std::string compat_key;  // model, dtype, block size, layout, TP: peers must match exactly
+  int device = -1;         // CUDA device for device regions / NCCL
+  // Fault injector: every Nth WriteOp posted through this agent fails its
+  // transfer (the ops before it are written, the notification is not sent,
+  // the transfer ends kFailed with kAborted). 0: off. When 0, the environment
+  // variable PDSERVE_KV_FAULT_EVERY_N is read instead.
+  int fail_every_n = 0;
+  // How long connect() may take (TCP connect + handshake).
+  std::chrono::milliseconds connect_timeout{5000};
+};
+
+// Copies `len` bytes from local_region[local_offset..] to
+// remote_region[remote_offset..] of the peer.
+struct WriteOp {
+  uint64_t local_region = 0;
+  uint64_t local_offset = 0;
+  uint64_t remote_region = 0;
+  uint64_t remote_offset = 0;
+  uint64_t len = 0;
+};
+
+enum class TransferState { kPending, kDone, kFailed, kCancelled };
+std::string_view transfer_state_name(TransferState state);
+
+struct Notification {
+  std::string peer_name;  // the sender's AgentOptions::name
+  uint64_t epoch = 0;
+  std::string payload;
+};
+
+// Largest notification payload post_write accepts.
+inline constexpr size_t kMaxNotificationLen = 2048;
+
+class Agent {
+ public:
+  // Starts the backend (listener, progress thread). Fails with kUnavailable
+  // when the listener cannot bind, kUnimplemented when the backend is not
+  // built (nccl without CUDA), kInvalidArgument on bad options.
+  static Result<std::unique_ptr<Agent>> create(const AgentOptions& options);
+  virtual ~Agent();
+
+  // Registers [addr, addr+len). Region ids are never reused by one agent.
+  // kInvalidArgument for null/empty; kUnimplemented for device memory where
+  // the backend cannot reach it. Regions registered after metadata() was
+  // taken are unknown to peers until they connect() again with new metadata.
+  virtual Result<uint64_t> register_region(void* addr, size_t len, MemoryKind kind) = 0;
+  // Stops new transfers from using the region, waits out (bounded, then
+  // cancels) local transfers still reading it, then unregisters. On tcp and
+  // local no write lands in it after return; on ucx see the header comment.
+  // kNotFound for an unknown id.
+  virtual Status deregister_region(uint64_t region_id) = 0;
+
+  // Serialisable, versioned description of this agent: backend, name,
+  // compat_key, address, regions (id, length, kind, remote key).
+  virtual std::string metadata() const = 0;
+  // Connects to the agent described by peer_metadata; returns a peer id.
+  // kInvalidArgument for unparsable metadata; kFailedPrecondition on a
+  // compat_key / version / backend mismatch (checked here and, on tcp, by the
+  // peer too); kUnavailable / kDeadlineExceeded when it cannot be reached.
+  // Connecting again to an agent of the same name refreshes its region list
+  // and returns the same peer id.
+  virtual Result<uint64_t> connect(std::string_view peer_metadata) = 0;
+
+  // Writes every op and, only after ALL data has landed on the peer, delivers
+  // `notification` there with `epoch`. Fails at post time (nothing is sent):
+  // kNotFound for an unknown peer or an unregistered region (local, or remote
+  // as of the peer's metadata), kOutOfRange for an op outside its region,
+  // kInvalidArgument for an empty op list / zero-length op / oversize
+  // notification, kUnavailable when the peer connection is already dead.
+  virtual Result<uint64_t> post_write(uint64_t peer_id, std::vector<WriteOp> ops,
+                                      std::string notification, uint64_t epoch) = 0;
+  // kNotFound when the id is unknown (finished records are kept for the
+  // last 65536 finished transfers).
+  virtual Result<TransferState> poll(uint64_t transfer_id) = 0;
+  // ok when kDone; kDeadlineExceeded when still pending at the deadline (the
+  // transfer goes on); kCancelled; otherwise the failure (kUnavailable or
+  // kAborted when the peer died or refused, kOutOfRange/kNotFound when the
+  // receiver refused a region).
+  virtual Status wait(uint64_t transfer_id, std::chrono::milliseconds deadline) = 0;
+  // Requests cancellation and waits (bounded, ~2 s) until the backend stops
+  // reading local memory for it. ok when the transfer ended kCancelled;
+  // kFailedPrecondition when it had already finished otherwise (its state
+  // says how); kNotFound for an unknown id.
+  virtual Status cancel(uint64_t transfer_id) = 0;
+
+  // Receiving side: notifications whose data has fully landed, oldest first.
+  virtual std::vector<Notification> take_notifications() = 0;
+  // The oldest notification, or kDeadlineExceeded.
+  virtual Result<Notification> wait_notification(std::chrono::milliseconds deadline) = 0;
+  // From now on drop anything carrying this epoch (notifications queued but
+  // not yet taken included); the sender's transfer fails with kAborted.
+  virtual void fence_epoch(uint64_t epoch) = 0;
+
+  virtual uint64_t bytes_sent() const = 0;
+  virtual uint64_t bytes_received() const = 0;
+};
+
+}  // namespace pdserve::kvtransfer

@@ -1,0 +1,126 @@
+#include "kvtransfer/agent_core.h"
+
+#include "common/base/logging.h"
+#include "kvtransfer/device_copy.h"
+
+namespace pdserve::kvtransfer {
+
+RemoteRegions index_regions(const std::vector<RegionDesc>& regions) {
+  RemoteRegions out;
+  for (const RegionDesc& r : regions) out[r.id] = r;
+  return out;
+}
+
+AgentCore::AgentCore(const AgentOptions& options) : options_(options) {}
+
+Status AgentCore::on_register(Region* region) {
+  if (region->kind == MemoryKind::kDevice && !device_memory_supported()) {
+    return unimplemented("device regions need a CUDA build and a CUDA device");
+  }
+  return ok_status();
+}
+
+void AgentCore::on_deregister(const Region&) {}
+
+void AgentCore::on_cancel(uint64_t) {}
+
+Result<uint64_t> AgentCore::register_region(void* addr, size_t len, MemoryKind kind) {
+  if (addr == nullptr || len == 0) return invalid_argument("register_region: null or empty region");
+  Region region;
+  region.addr = static_cast<char*>(addr);
+  region.len = len;
+  region.kind = kind;
+  PD_RETURN_IF_ERROR(on_register(&region));
+  return regions_.add(std::move(region));
+}
+
+Status AgentCore::deregister_region(uint64_t region_id) {
+  PD_RETURN_IF_ERROR(regions_.begin_remove(region_id));
+  Result<Region> removed = regions_.finish_remove(region_id, std::chrono::seconds(2));
+  if (!removed.ok() && removed.status().code() == StatusCode::kDeadlineExceeded) {
+    for (uint64_t transfer_id : regions_.pinning_transfers(region_id)) {
+      Result<bool> pending = transfers_.request_cancel(transfer_id);
+      if (pending.ok() && *pending) on_cancel(transfer_id);
+    }
+    removed = regions_.finish_remove(region_id, std::chrono::seconds(5));
+  }
+  if (!removed.ok()) return removed.status();
+  on_deregister(*removed);
+  return ok_status();
+}
+
+Result<TransferState> AgentCore::poll(uint64_t transfer_id) {
+  return transfers_.state(transfer_id);
+}
+
+Status AgentCore::wait(uint64_t transfer_id, std::chrono::milliseconds deadline) {
+  return transfers_.wait(transfer_id, deadline);
+}
+
+Status AgentCore::cancel(uint64_t transfer_id) {
+  PD_ASSIGN_OR_RETURN(bool pending, transfers_.request_cancel(transfer_id));
+  if (pending) on_cancel(transfer_id);
+  Status s = transfers_.wait(transfer_id, std::chrono::seconds(2));
+  if (s.code() == StatusCode::kCancelled) return ok_status();
+  if (s.code() == StatusCode::kDeadlineExceeded) {
+    return deadline_exceeded("cancel requested, transfer " + std::to_string(transfer_id) +
+                             " still pending after 2 s");
+  }
+  return failed_precondition("transfer " + std::to_string(transfer_id) +
+                             " finished before the cancel took effect: " + s.to_string());
+}
+
+std::vector<Notification> AgentCore::take_notifications() { return notifications_.take_all(); }
+
+Result<Notification> AgentCore::wait_notification(std::chrono::milliseconds deadline) {
+  return notifications_.wait(deadline);
+}
+
+void AgentCore::fence_epoch(uint64_t epoch) { notifications_.fence(epoch); }
+
+Status AgentCore::check_ops(const std::vector<WriteOp>& ops, const RemoteRegions& remote,
+                            const std::string& notification) const {
+  if (ops.empty()) return invalid_argument("post_write: empty op list");
+  if (notification.size() > kMaxNotificationLen) {
+    return invalid_argument("post_write: notification longer than " +
+                            std::to_string(kMaxNotificationLen) + " bytes");
+  }
+  for (const WriteOp& op : ops) {
+    if (op.len == 0) return invalid_argument("post_write: zero-length op");
+    auto it = remote.find(op.remote_region);
+    if (it == remote.end()) {
+      return not_found("remote region " + std::to_string(op.remote_region) +
+                       " is not in the peer's metadata");
+    }
+    PD_RETURN_IF_ERROR(check_bounds(op.remote_region, it->second.len, op.remote_offset, op.len)
+                           .with_context("remote"));
+  }
+  return ok_status();
+}
+
+Result<std::vector<RegionPin>> AgentCore::pin_local(const std::vector<WriteOp>& ops,
+                                                    uint64_t transfer_id) {
+  std::vector<RegionPin> pins;
+  pins.reserve(ops.size());
+  for (const WriteOp& op : ops) {
+    Result<RegionPin> pin = regions_.pin(op.local_region, op.local_offset, op.len, transfer_id);
+    if (!pin.ok()) return pin.status().with_context("local");
+    pins.push_back(std::move(pin).value());
+  }
+  return pins;
+}
+
+int64_t AgentCore::fault_index(size_t num_ops) {
+  uint64_t every = static_cast<uint64_t>(options_.fail_every_n);
+  uint64_t before = ops_posted_.fetch_add(num_ops);
+  if (every == 0) return -1;
+  uint64_t next_fail = (before / every + 1) * every;  // 1-based op count that fails
+  if (next_fail > before + num_ops) return -1;
+  return static_cast<int64_t>(next_fail - before - 1);
+}
+
+Status injected_fault(uint64_t op_idx) {
+  return aborted("fault injector failed op " + std::to_string(op_idx) + " of the transfer");
+}
+
+}  // namespace pdserve::kvtransfer

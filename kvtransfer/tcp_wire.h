@@ -1,0 +1,66 @@
+// The tcp backend's wire format (std only). Every frame is a fixed 48-byte
+// header followed by `len` payload bytes. Both ends are the same build on
+// little-endian hosts; the magic catches anything else.
+//
+//   sender ──HELLO(name\0compat)──▶ receiver ──HELLO_OK | HELLO_REFUSED(msg)──▶
+//   sender ──DATA(transfer, region, offset, len, epoch) + bytes ──▶   (repeated)
+//   sender ──NOTIFY(transfer, epoch) + payload──▶ receiver ──ACK(transfer, code) + msg──▶
+//   sender ──ABORT(transfer)──▶   (cancel / injected fault: no NOTIFY follows)
+//
+// The receiver checks every DATA frame (region registered, bounds, epoch not
+// fenced) before a byte lands; a refused frame is read into scratch and
+// turns the transfer's ACK into the error.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace pdserve::kvtransfer::tcp {
+
+inline constexpr uint32_t kMagic = 0x4b564450;  // "PDVK"
+inline constexpr uint64_t kMaxControlLen = 64 * 1024;  // HELLO, NOTIFY, ACK payloads
+inline constexpr uint64_t kMaxChunkLen = 4 << 20;       // DATA payload the receiver accepts
+inline constexpr uint64_t kChunkLen = 1 << 20;          // DATA payload the sender writes
+
+enum class FrameType : uint16_t {
+  kHello = 1,
+  kHelloOk = 2,
+  kHelloRefused = 3,
+  kData = 4,
+  kNotify = 5,
+  kAbort = 6,
+  kAck = 7,
+};
+
+struct FrameHeader {
+  uint32_t magic = kMagic;
+  uint16_t type = 0;
+  uint16_t reserved = 0;
+  uint64_t transfer_id = 0;
+  uint64_t region = 0;  // DATA: remote region; ACK: StatusCode
+  uint64_t offset = 0;
+  uint64_t len = 0;     // payload bytes after the header
+  uint64_t epoch = 0;
+};
+static_assert(sizeof(FrameHeader) == 48);
+
+inline FrameHeader make_header(FrameType type, uint64_t transfer_id, uint64_t len) {
+  FrameHeader h;
+  h.type = static_cast<uint16_t>(type);
+  h.transfer_id = transfer_id;
+  h.len = len;
+  return h;
+}
+
+// Header followed by a small payload, as one buffer.
+inline std::string control_frame(FrameHeader h, std::string_view payload) {
+  h.len = payload.size();
+  std::string out(sizeof(h) + payload.size(), '\0');
+  std::memcpy(out.data(), &h, sizeof(h));
+  std::memcpy(out.data() + sizeof(h), payload.data(), payload.size());
+  return out;
+}
+
+}  // namespace pdserve::kvtransfer::tcp

@@ -1,0 +1,306 @@
+// Two real processes on loopback: the test process sends, a forked child
+// receives and answers commands over a pipe (child_process.h). Runs for tcp,
+// ucx over tcp and ucx over shared memory.
+#include <signal.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "kvtransfer/agent.h"
+#include "kvtransfer/metadata.h"
+#include "tests/kvtransfer/child_process.h"
+
+namespace pdserve::kvtransfer {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::ChildProcess;
+
+constexpr size_t kRegionLen = 64 << 20;
+constexpr size_t kSlot = 1 << 20;
+
+struct Config {
+  std::string label;
+  BackendKind backend;
+  std::string ucx_tls;  // set as UCX_TLS in both processes when not empty
+};
+
+uint64_t checksum(const char* p, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  const uint64_t* w = reinterpret_cast<const uint64_t*>(p);
+  for (size_t i = 0; i < n / 8; ++i) h = (h ^ w[i]) * 1099511628211ull;
+  for (size_t i = n / 8 * 8; i < n; ++i) h = (h ^ static_cast<unsigned char>(p[i])) * 1099511628211ull;
+  return h;
+}
+
+// The receiving child: one region of kRegionLen, commands from the parent.
+int receiver_main(int in, int out, BackendKind backend, const std::string& compat) {
+  AgentOptions options;
+  options.backend = backend;
+  options.name = "receiver";
+  options.compat_key = compat;
+  auto agent = Agent::create(options);
+  if (!agent.ok()) {
+    testing::send_message(out, "err " + agent.status().to_string());
+    return 1;
+  }
+  std::vector<char> region(kRegionLen, 0);
+  auto region_id = (*agent)->register_region(region.data(), region.size(), MemoryKind::kHost);
+  if (!region_id.ok()) return 2;
+  while (true) {
+    auto cmd = testing::recv_message(in, std::chrono::seconds(60));
+    if (!cmd) return 0;
+    std::istringstream is(*cmd);
+    std::string verb;
+    is >> verb;
+    std::string reply = "ok";
+    if (verb == "meta") {
+      reply = (*agent)->metadata();
+    } else if (verb == "expect") {  // expect <epoch> <timeout_ms> <n> (offset len sum)*
+      uint64_t epoch, timeout_ms, n;
+      is >> epoch >> timeout_ms >> n;
+      auto note = (*agent)->wait_notification(milliseconds(timeout_ms));
+      if (!note.ok()) {
+        reply = "err " + note.status().to_string();
+      } else if (note->epoch != epoch || note->peer_name != "sender" ||
+                 note->payload != "note-" + std::to_string(epoch)) {
+        reply = "err unexpected notification epoch " + std::to_string(note->epoch);
+      }
+      for (uint64_t i = 0; i < n && reply == "ok"; ++i) {
+        uint64_t off, len, sum;
+        is >> off >> len >> sum;
+        if (checksum(region.data() + off, len) != sum) reply = "err checksum of block " + std::to_string(i);
+      }
+    } else if (verb == "fence") {
+      uint64_t epoch;
+      is >> epoch;
+      (*agent)->fence_epoch(epoch);
+    } else if (verb == "drain") {  // drain <ms>: epochs of the notifications that arrived
+      uint64_t ms;
+      is >> ms;
+      std::this_thread::sleep_for(milliseconds(ms));
+      reply = "epochs";
+      for (const Notification& n : (*agent)->take_notifications()) reply += " " + std::to_string(n.epoch);
+    } else if (verb == "dereg") {
+      Status s = (*agent)->deregister_region(*region_id);
+      reply = s.ok() ? "ok" : "err " + s.to_string();
+    } else if (verb == "quit") {
+      testing::send_message(out, "ok");
+      return 0;
+    }
+    if (!testing::send_message(out, reply)) return 0;
+  }
+}
+
+class TwoProcessTest : public ::testing::TestWithParam<Config> {
+ protected:
+  void SetUp() override {
+    if (!GetParam().ucx_tls.empty()) setenv("UCX_TLS", GetParam().ucx_tls.c_str(), 1);
+    src_.resize(kRegionLen);
+    std::mt19937_64 rng(42);
+    for (size_t i = 0; i < kRegionLen / 8; ++i) reinterpret_cast<uint64_t*>(src_.data())[i] = rng();
+  }
+  void TearDown() override { unsetenv("UCX_TLS"); }
+
+  // Starts the receiver child and a connected sender agent.
+  void start(const std::string& child_compat = "model-a", int fail_every_n = 0) {
+    BackendKind backend = GetParam().backend;
+    child_ = std::make_unique<ChildProcess>(
+        [backend, child_compat](int in, int out) { return receiver_main(in, out, backend, child_compat); });
+    auto meta = child_->call("meta");
+    ASSERT_TRUE(meta.has_value());
+    ASSERT_NE(meta->substr(0, 4), "err ") << *meta;
+    peer_meta_ = *meta;
+    AgentOptions options;
+    options.backend = backend;
+    options.name = "sender";
+    options.compat_key = "model-a";
+    options.fail_every_n = fail_every_n;
+    auto agent = Agent::create(options);
+    ASSERT_TRUE(agent.ok()) << agent.status().to_string();
+    agent_ = std::move(agent).value();
+    auto region = agent_->register_region(src_.data(), src_.size(), MemoryKind::kHost);
+    ASSERT_TRUE(region.ok());
+    src_region_ = *region;
+    if (child_compat == "model-a") {
+      auto peer = agent_->connect(peer_meta_);
+      ASSERT_TRUE(peer.ok()) << peer.status().to_string();
+      peer_ = *peer;
+      auto md = AgentMetadata::parse(peer_meta_);
+      ASSERT_TRUE(md.ok() && !md->regions.empty());
+      dst_region_ = md->regions[0].id;
+    }
+  }
+
+  // n random blocks of 4 KB..1 MB into distinct 1 MB slots; "expect" command.
+  std::vector<WriteOp> random_ops(std::mt19937_64& rng, size_t n, uint64_t epoch, std::string* expect) {
+    std::vector<uint64_t> slots(kRegionLen / kSlot);
+    for (size_t i = 0; i < slots.size(); ++i) slots[i] = i;
+    std::shuffle(slots.begin(), slots.end(), rng);
+    std::vector<WriteOp> ops;
+    std::ostringstream os;
+    os << "expect " << epoch << " 10000 " << n;
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t len = std::uniform_int_distribution<uint64_t>(4096, kSlot)(rng);
+      uint64_t local = std::uniform_int_distribution<uint64_t>(0, kRegionLen - len)(rng);
+      WriteOp op{src_region_, local, dst_region_, slots[i] * kSlot, len};
+      ops.push_back(op);
+      os << " " << op.remote_offset << " " << len << " " << checksum(src_.data() + local, len);
+    }
+    *expect = os.str();
+    return ops;
+  }
+
+  std::vector<WriteOp> big_ops(size_t n) {
+    std::vector<WriteOp> ops;
+    for (size_t i = 0; i < n; ++i) ops.push_back({src_region_, (i % 64) * kSlot, dst_region_, (i % 64) * kSlot, kSlot});
+    return ops;
+  }
+
+  std::vector<char> src_;
+  std::unique_ptr<ChildProcess> child_;
+  std::unique_ptr<Agent> agent_;
+  std::string peer_meta_;
+  uint64_t src_region_ = 0, dst_region_ = 0, peer_ = 0;
+};
+
+TEST_P(TwoProcessTest, RandomBlocksArriveIntactBeforeTheirNotification) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  std::mt19937_64 rng(7);
+  for (uint64_t epoch = 1; epoch <= 6; ++epoch) {
+    std::string expect;
+    auto ops = random_ops(rng, std::uniform_int_distribution<size_t>(1, 48)(rng), epoch, &expect);
+    auto id = agent_->post_write(peer_, ops, "note-" + std::to_string(epoch), epoch);
+    ASSERT_TRUE(id.ok()) << id.status().to_string();
+    EXPECT_EQ(child_->call(expect, std::chrono::seconds(15)), "ok");
+    ASSERT_TRUE(agent_->wait(*id, std::chrono::seconds(10)).ok());
+    EXPECT_EQ(agent_->poll(*id).value(), TransferState::kDone);
+  }
+  EXPECT_GT(agent_->bytes_sent(), 0u);
+}
+
+TEST_P(TwoProcessTest, CancelMidFlightDeliversNoNotification) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto id = agent_->post_write(peer_, big_ops(512), "note-1", 1);
+  ASSERT_TRUE(id.ok());
+  Status s = agent_->cancel(*id);
+  auto state = agent_->poll(*id).value();
+  if (s.ok()) {
+    EXPECT_EQ(state, TransferState::kCancelled);
+    EXPECT_EQ(agent_->wait(*id, milliseconds(100)).code(), StatusCode::kCancelled);
+  } else {
+    EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.to_string();
+    EXPECT_EQ(state, TransferState::kDone);
+  }
+  std::mt19937_64 rng(3);
+  std::string expect;
+  auto ops = random_ops(rng, 8, 2, &expect);
+  auto next = agent_->post_write(peer_, ops, "note-2", 2);
+  ASSERT_TRUE(next.ok());
+  if (s.ok()) {
+    EXPECT_EQ(child_->call(expect, std::chrono::seconds(15)), "ok");  // epoch 1 never arrived
+  }
+  EXPECT_TRUE(agent_->wait(*next, std::chrono::seconds(10)).ok());
+}
+
+TEST_P(TwoProcessTest, PeerKilledMidTransferFailsWithinDeadline) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(agent_->post_write(peer_, big_ops(256), "x", 1).value());
+  child_->kill_now();
+  // Every transfer ends or reports kDeadlineExceeded within one 5 s budget;
+  // the last one cannot have been acknowledged by a dead peer.
+  auto t0 = std::chrono::steady_clock::now();
+  auto until = t0 + std::chrono::seconds(5);
+  Status last;
+  for (uint64_t id : ids) {
+    auto left = std::chrono::duration_cast<milliseconds>(until - std::chrono::steady_clock::now());
+    last = agent_->wait(id, std::max(left, milliseconds(0)));
+  }
+  EXPECT_FALSE(last.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(6));
+  auto late = agent_->post_write(peer_, big_ops(1), "y", 2);
+  if (late.ok()) {
+    EXPECT_FALSE(agent_->wait(*late, std::chrono::seconds(2)).ok());
+  }
+}
+
+TEST_P(TwoProcessTest, DeadlineExpiresThenTransferCompletes) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto id = agent_->post_write(peer_, big_ops(256), "note-1", 1);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(agent_->wait(*id, milliseconds(0)).code(), StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(agent_->wait(*id, std::chrono::seconds(20)).ok());
+}
+
+TEST_P(TwoProcessTest, CompatKeyMismatchRefusedAtConnect) {
+  ASSERT_NO_FATAL_FAILURE(start("model-b"));
+  auto peer = agent_->connect(peer_meta_);
+  ASSERT_FALSE(peer.ok());
+  EXPECT_EQ(peer.status().code(), StatusCode::kFailedPrecondition);
+  auto md = AgentMetadata::parse(peer_meta_).value();
+  md.compat_key = "model-a";  // lie about it: a peer that checks refuses anyway (tcp)
+  if (GetParam().backend == BackendKind::kTcp) {
+    auto forged = agent_->connect(md.serialize());
+    EXPECT_EQ(forged.status().code(), StatusCode::kFailedPrecondition);
+  }
+  md.version = 2;
+  EXPECT_EQ(agent_->connect(md.serialize()).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_P(TwoProcessTest, OutOfBoundsAndUnregisteredRegionsRefused) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto code = [&](WriteOp op) { return agent_->post_write(peer_, {op}, "n", 1).status().code(); };
+  EXPECT_EQ(code({src_region_, 0, dst_region_, kRegionLen - 10, 4096}), StatusCode::kOutOfRange);
+  EXPECT_EQ(code({src_region_, 0, dst_region_, ~0ull - 10, 4096}), StatusCode::kOutOfRange);
+  EXPECT_EQ(code({src_region_, kRegionLen, dst_region_, 0, 1}), StatusCode::kOutOfRange);
+  EXPECT_EQ(code({src_region_, 0, 999, 0, 4096}), StatusCode::kNotFound);
+  EXPECT_EQ(code({999, 0, dst_region_, 0, 4096}), StatusCode::kNotFound);
+  if (GetParam().backend == BackendKind::kTcp) {  // the receiver checks too
+    ASSERT_EQ(child_->call("dereg"), "ok");
+    auto id = agent_->post_write(peer_, {{src_region_, 0, dst_region_, 0, 4096}}, "n", 1);
+    ASSERT_TRUE(id.ok());
+    EXPECT_EQ(agent_->wait(*id, std::chrono::seconds(5)).code(), StatusCode::kNotFound);
+  }
+}
+
+TEST_P(TwoProcessTest, FencedEpochNotificationIsDropped) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_EQ(child_->call("fence 7"), "ok");
+  auto late = agent_->post_write(peer_, big_ops(4), "note-7", 7);
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(agent_->wait(*late, std::chrono::seconds(10)).code(), StatusCode::kAborted);
+  auto next = agent_->post_write(peer_, big_ops(1), "note-8", 8);
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(agent_->wait(*next, std::chrono::seconds(10)).ok());
+  EXPECT_EQ(child_->call("drain 50"), "epochs 8");
+}
+
+TEST_P(TwoProcessTest, FaultInjectorFailsEveryNthOpCleanly) {
+  ASSERT_NO_FATAL_FAILURE(start("model-a", 3));
+  std::vector<StatusCode> codes;
+  for (uint64_t epoch = 1; epoch <= 6; ++epoch) {
+    auto id = agent_->post_write(peer_, big_ops(1), "note", epoch);
+    ASSERT_TRUE(id.ok());
+    codes.push_back(agent_->wait(*id, std::chrono::seconds(10)).code());
+  }
+  std::vector<StatusCode> want = {StatusCode::kOk, StatusCode::kOk, StatusCode::kAborted,
+                                  StatusCode::kOk, StatusCode::kOk, StatusCode::kAborted};
+  EXPECT_EQ(codes, want);
+  EXPECT_EQ(child_->call("drain 50"), "epochs 1 2 4 5");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, TwoProcessTest,
+                         ::testing::Values(Config{"tcp", BackendKind::kTcp, ""},
+                                           Config{"ucx_tcp", BackendKind::kUcx, "tcp"},
+                                           Config{"ucx_shm", BackendKind::kUcx, "sm,self"}),
+                         [](const auto& info) { return info.param.label; });
+
+}  // namespace
+}  // namespace pdserve::kvtransfer
