@@ -55,6 +55,7 @@ class LlmRunner final : public ModelRunner {
   size_t model_weight_bytes() const { return model_->weight_bytes(); }
   backend::Backend& backend() { return *backend_; }
   KvCache& kv_cache() { return kv_; }
+  const KvCache& kv_cache() const { return kv_; }
 
  private:
   struct SeqState {

@@ -6,6 +6,7 @@
 #include "tools/pdserve/bench_engine_command.h"
 #include "tools/pdserve/bench_offline_command.h"
 #include "tools/pdserve/generate_command.h"
+#include "tools/pdserve/worker_commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"pdserve: serve large language models, prefill and decode disaggregated"};
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   bench->require_subcommand(1);
   pdserve::cli::add_bench_offline_command(*bench);
   pdserve::cli::add_bench_engine_command(*bench);
+  pdserve::cli::add_worker_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

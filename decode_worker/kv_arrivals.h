@@ -1,0 +1,61 @@
+// The decode worker's side of a KV transfer: the prefill worker's write ends
+// with a notification carrying the request's epoch, delivered by kvtransfer
+// only after all the data landed. KvArrivals takes the agent's notifications
+// on a thread of its own and tells whoever expects an epoch.
+//
+//   arrivals.expect(epoch, 5s, [](Status s) { ok: the KV is there; else timed out });
+//
+// A notification may come before expect() is called (the prefill worker's
+// HTTP answer is sent after it): it is kept for a while and matched then.
+// Thread-safety: every method may be called from any thread; callbacks run
+// on the arrivals thread or the caller's and must not block.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "common/base/status.h"
+#include "kvtransfer/agent.h"
+
+namespace pdserve::decode {
+
+class KvArrivals {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Callback = std::function<void(Status)>;
+
+  explicit KvArrivals(kvtransfer::Agent& agent);
+  ~KvArrivals();  // pending callbacks get kCancelled
+  KvArrivals(const KvArrivals&) = delete;
+  KvArrivals& operator=(const KvArrivals&) = delete;
+
+  // Calls cb once: ok when the epoch's notification arrived (maybe already),
+  // kDeadlineExceeded after `timeout` without it.
+  void expect(uint64_t epoch, std::chrono::milliseconds timeout, Callback cb);
+  // Drops the epoch for good: its notification, now or later, is ignored
+  // (and fenced in the agent, so late data is dropped where the backend can).
+  void forget(uint64_t epoch);
+
+ private:
+  struct Waiter {
+    Clock::time_point deadline;
+    Callback cb;
+  };
+  void run();
+  void expire(Clock::time_point now);
+
+  kvtransfer::Agent& agent_;
+  std::mutex mu_;
+  std::unordered_map<uint64_t, Waiter> waiters_;
+  std::map<uint64_t, Clock::time_point> arrived_;  // epoch -> when, not yet expected
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace pdserve::decode

@@ -1,0 +1,239 @@
+#include "prefill_worker/prefill_service.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/base/logging.h"
+#include "common/server/auth.h"
+#include "common/server/internal_api.h"
+#include "common/server/openai_error.h"
+
+namespace pdserve::prefill {
+
+namespace internal = server::internal;
+using Clock = std::chrono::steady_clock;
+
+struct PrefillService::Job {
+  internal::PrefillRequest req;
+  std::shared_ptr<server::ResponseWriter> writer;
+  uint64_t engine_id = 0;
+  Clock::time_point deadline;
+  std::atomic<bool> peer_gone{false};
+  std::atomic<bool> prefilled{false};  // the transfer thread owns the blocks from here
+  scheduler::RequestOutput out;        // first token, pinned blocks
+  uint64_t bytes = 0;
+
+  void fail(const Status& status) {
+    internal::PrefillResponse r;
+    r.error = internal::ErrorInfo{server::http_status_for(status.code()), status.message(), ""};
+    writer->respond(server::Response::json(200, internal::to_json(r)));
+  }
+};
+
+namespace {
+
+// The target must describe blocks of our geometry, one per prompt block.
+Status check_target(const internal::KvTarget& t, const worker::KvRegions& ours, size_t prompt_len) {
+  if (t.compat_key != ours.compat_key) {
+    return failed_precondition("KV layout mismatch: decode worker has '" + t.compat_key +
+                               "', this prefill worker '" + ours.compat_key + "'");
+  }
+  if (t.layer_regions.size() != ours.layer_regions.size() || t.block_bytes != ours.block_bytes) {
+    return invalid_argument("target: " + std::to_string(t.layer_regions.size()) + " layers of " +
+                            std::to_string(t.block_bytes) + "-byte blocks, expected " +
+                            std::to_string(ours.layer_regions.size()) + " of " +
+                            std::to_string(ours.block_bytes));
+  }
+  const size_t num_blocks = (prompt_len + ours.block_size - 1) / ours.block_size;
+  if (t.block_ids.size() != num_blocks) {
+    return invalid_argument("target: " + std::to_string(t.block_ids.size()) + " blocks for a " +
+                            std::to_string(prompt_len) + "-token prompt (expected " +
+                            std::to_string(num_blocks) + ")");
+  }
+  if (t.first_block < 0 || static_cast<size_t>(t.first_block) > num_blocks) {
+    return invalid_argument("target: first_block " + std::to_string(t.first_block));
+  }
+  for (int32_t b : t.block_ids) {
+    if (b < 0) return invalid_argument("target: negative block id");
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+PrefillService::PrefillService(worker::WorkerRuntime& runtime, kvtransfer::Agent& agent,
+                               worker::KvRegions regions)
+    : rt_(runtime),
+      agent_(agent),
+      regions_(std::move(regions)),
+      thread_([this] { transfer_loop(); }) {
+  kv_bytes_ = rt_.metrics().counter("pdserve_kv_transfer_bytes_total",
+                                    "KV bytes written into decode workers", {{"role", "prefill"}});
+  prefills_ = rt_.metrics().counter("pdserve_prefill_requests_total", "Prefill requests answered");
+}
+
+PrefillService::~PrefillService() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void PrefillService::mount(server::Routes& routes) {
+  routes.add("POST", "/internal/v1/prefill",
+             server::require_cluster_token(
+                 rt_.config().cluster_token,
+                 [this](server::Request req, std::shared_ptr<server::ResponseWriter> w) {
+                   handle(std::move(req), std::move(w));
+                 }));
+}
+
+void PrefillService::handle(server::Request request,
+                            std::shared_ptr<server::ResponseWriter> writer) {
+  Result<internal::PrefillRequest> req = internal::parse_prefill_request(request.body);
+  if (!req.ok()) {
+    writer->respond(server::error_response(req.status()));
+    return;
+  }
+  Status target = check_target(req->target, regions_, req->prompt_ids.size());
+  if (!target.ok()) {
+    writer->respond(server::error_response(target));
+    return;
+  }
+  auto job = std::make_shared<Job>();
+  job->req = std::move(req).value();
+  job->writer = std::move(writer);
+  job->engine_id = rt_.next_request_id();
+  job->deadline =
+      Clock::now() + std::chrono::milliseconds(std::max<int64_t>(job->req.deadline_ms, 1));
+  std::weak_ptr<Job> weak = job;
+  job->writer->on_disconnect([this, weak] {
+    std::shared_ptr<Job> j = weak.lock();
+    if (!j) return;
+    j->peer_gone = true;
+    if (!j->prefilled) rt_.loop().abort(j->engine_id);  // else the transfer thread cleans up
+  });
+  scheduler::RequestSpec spec;
+  spec.request_id = job->engine_id;
+  spec.prompt_ids = job->req.prompt_ids;
+  spec.sampling = job->req.sampling;
+  spec.cache_salt = job->req.cache_salt;
+  spec.prefill_only = true;
+  spec.keep_blocks = true;
+  rt_.loop().run_async([this, job, spec = std::move(spec)](engine::Engine* eng) mutable {
+    if (eng == nullptr) {
+      job->fail(unavailable("prefill worker is stopping"));
+      return;
+    }
+    Status added = eng->add_request(std::move(spec));
+    if (!added.ok()) {
+      job->writer->respond(server::error_response(added));
+      return;
+    }
+    rt_.loop().attach_sink(job->engine_id, [this, job](Result<scheduler::RequestOutput> out) {
+      if (!out.ok()) {
+        job->fail(out.status());
+      } else if (out->finished) {
+        on_prefilled(job, std::move(out).value());
+      }
+    });
+  });
+}
+
+void PrefillService::on_prefilled(std::shared_ptr<Job> job, scheduler::RequestOutput out) {
+  if (out.finish_reason == scheduler::FinishReason::kAbort || out.new_tokens.empty()) {
+    job->fail(aborted("prefill aborted"));
+    return;
+  }
+  job->out = std::move(out);
+  job->prefilled = true;
+  if (job->peer_gone) {  // went away just now: the blocks are pinned, release them
+    rt_.loop().abort(job->engine_id);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_all();
+}
+
+void PrefillService::transfer_loop() {
+  for (;;) {
+    std::shared_ptr<Job> job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    transfer(*job);
+  }
+}
+
+Status PrefillService::write_blocks(Job& job) {
+  const internal::KvTarget& t = job.req.target;
+  const std::vector<int32_t>& src = job.out.block_ids;
+  if (src.size() != t.block_ids.size()) {
+    return internal_error("prefill kept " + std::to_string(src.size()) + " blocks, target has " +
+                          std::to_string(t.block_ids.size()));
+  }
+  std::vector<kvtransfer::WriteOp> ops;
+  for (size_t l = 0; l < regions_.layer_regions.size(); ++l) {
+    for (size_t i = static_cast<size_t>(t.first_block); i < src.size(); ++i) {
+      ops.push_back({regions_.layer_regions[l],
+                     static_cast<uint64_t>(src[i]) * regions_.block_bytes, t.layer_regions[l],
+                     static_cast<uint64_t>(t.block_ids[i]) * t.block_bytes, regions_.block_bytes});
+    }
+  }
+  // Nothing the decode worker lacks: the answer says 0 bytes, no notification.
+  if (ops.empty()) return ok_status();
+  PD_ASSIGN_OR_RETURN(uint64_t peer, agent_.connect(t.agent_metadata));
+  const uint64_t bytes = ops.size() * regions_.block_bytes;
+  PD_ASSIGN_OR_RETURN(uint64_t transfer,
+                      agent_.post_write(peer, std::move(ops), job.req.request_id, t.epoch));
+  for (;;) {
+    if (job.peer_gone || Clock::now() >= job.deadline) {
+      (void)agent_.cancel(transfer);
+      return job.peer_gone ? cancelled("decode worker went away")
+                           : deadline_exceeded("KV transfer past its deadline");
+    }
+    Status s = agent_.wait(transfer, std::chrono::milliseconds(100));
+    if (s.code() == StatusCode::kDeadlineExceeded) continue;
+    if (!s.ok()) return s;
+    job.bytes = bytes;
+    return ok_status();
+  }
+}
+
+void PrefillService::transfer(Job& job) {
+  Status written = write_blocks(job);
+  std::promise<void> released;
+  rt_.loop().run_async([this, &job, &released](engine::Engine* eng) {
+    if (eng != nullptr) (void)eng->release(job.engine_id);
+    released.set_value();
+  });
+  released.get_future().wait();
+  if (!written.ok()) {
+    PD_LOG(WARN) << "prefill " << job.req.request_id << ": " << written.to_string();
+    job.fail(written);
+    return;
+  }
+  kv_bytes_.inc(static_cast<double>(job.bytes));
+  prefills_.inc();
+  internal::PrefillResponse r;
+  r.first_token = job.out.new_tokens.front();
+  r.num_cached_tokens = job.out.num_cached_tokens;
+  r.bytes_transferred = job.bytes;
+  job.writer->respond(server::Response::json(200, internal::to_json(r)));
+}
+
+}  // namespace pdserve::prefill
