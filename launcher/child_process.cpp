@@ -23,7 +23,6 @@ namespace {
 
 constexpr auto kDrainAfterExit = std::chrono::milliseconds(500);
 
-
 bool is_executable_file(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;

@@ -20,7 +20,6 @@ constexpr const char* kDecodeListFlag = "--decode";  // router: host:port,host:p
 constexpr const char* kPrefillListFlag = "--prefill";  // router: host:port,... (omitted when none)
 // The token is not a flag: it goes in kClusterTokenEnv (see serve_plan.h).
 
-constexpr const char* kWorkerHost = "127.0.0.1";
 constexpr const char* kHealthPath = "/health";
 constexpr const char* kGpuEnv = "CUDA_VISIBLE_DEVICES";
 constexpr std::pair<const char*, const char*> kCommonEnv[] = {{"NCCL_NVLS_ENABLE", "0"}};
@@ -29,7 +28,7 @@ std::string join_addresses(const std::vector<uint16_t>& ports) {
   std::string out;
   for (uint16_t port : ports) {
     if (!out.empty()) out += ",";
-    out += std::string(kWorkerHost) + ":" + std::to_string(port);
+    out += std::string(kServeWorkerHost) + ":" + std::to_string(port);
   }
   return out;
 }
@@ -89,14 +88,14 @@ ChildSpec worker_spec(const ServeOptions& o, const std::string& token, const cha
                       uint16_t port, const std::vector<int>& gpus) {
   ChildSpec spec;
   spec.name = std::string(command) + "-" + std::to_string(idx);
-  spec.argv = {o.pdserve_binary, command,     kModelFlag,     o.model_dir,
-               kHostFlag,        kWorkerHost, kPortFlag,      std::to_string(port),
-               kDeviceFlag,      o.device,    kKvBackendFlag, o.kv_backend};
+  spec.argv = {o.pdserve_binary, command,          kModelFlag,     o.model_dir,
+               kHostFlag,        kServeWorkerHost, kPortFlag,      std::to_string(port),
+               kDeviceFlag,      o.device,         kKvBackendFlag, o.kv_backend};
   spec.argv.insert(spec.argv.end(), o.extra_worker_args.begin(), o.extra_worker_args.end());
   for (const auto& [name, value] : kCommonEnv) spec.env.emplace_back(name, value);
   spec.env.emplace_back(kClusterTokenEnv, token);
   if (!gpus.empty()) spec.env.emplace_back(kGpuEnv, std::to_string(gpus[static_cast<size_t>(idx)]));
-  spec.health_host = kWorkerHost;
+  spec.health_host = kServeWorkerHost;
   spec.health_port = port;
   spec.health_path = kHealthPath;
   // Workers load their models side by side; the router waits for them all.

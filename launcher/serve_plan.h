@@ -59,6 +59,9 @@ Result<ServePlan> plan_serve(const ServeOptions& options, const ServePorts& port
 // 32 random bytes from the OS as 64 hex digits.
 std::string generate_cluster_token();
 
+// Where the workers listen (their internal endpoints never leave loopback).
+inline constexpr const char* kServeWorkerHost = "127.0.0.1";
+
 // The environment variable that carries the cluster token to the children.
 inline constexpr const char* kClusterTokenEnv = "PDSERVE_CLUSTER_TOKEN";
 

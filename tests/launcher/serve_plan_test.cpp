@@ -141,7 +141,7 @@ TEST(ServePlanTest, Ipv6RouterHost) {
 }
 
 TEST(ServePlanTest, RejectsBadOptions) {
-  auto fails = [](ServeOptions o, ServePorts p) {
+  auto fails = [](const ServeOptions& o, const ServePorts& p) {
     Result<ServePlan> plan = plan_serve(o, p);
     return !plan.ok() && plan.status().code() == StatusCode::kInvalidArgument;
   };
