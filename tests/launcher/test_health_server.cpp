@@ -7,6 +7,9 @@
 //       [--exit-after-ms N]       exit with --exit-code (default 3) after N ms
 //       [--ignore-sigterm]        SIGTERM is ignored (only SIGKILL stops it)
 //       [--log FILE]              appends "NAME started" and "NAME sigterm" lines
+//   test_health_server prefill|decode|router --port 8001 [--log FILE] [any other flags]
+//       as a pdserve role: named after it, other flags ignored, and the
+//       "started" line shows PDSERVE_CLUSTER_TOKEN and NCCL_NVLS_ENABLE
 //
 // Prints "NAME listening on PORT" to stdout and "NAME to stderr" to stderr.
 // On SIGTERM: logs, stops the server, exits 0.
@@ -48,26 +51,36 @@ int main(int argc, char** argv) {
   long exit_after_ms = -1;
   int exit_code = 3;
   bool ignore_sigterm = false;
-  for (int i = 1; i < argc; ++i) {
+  int first_flag = 1;
+  // Standing in for `pdserve prefill|decode|router ...`: named after the role,
+  // flags it does not know (with their values) ignored.
+  const bool as_pdserve = argc > 1 && argv[1][0] != '-';
+  if (as_pdserve) {
+    name = argv[1];
+    first_flag = 2;
+  }
+  for (int i = first_flag; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--name")
+    if (a == "--name") {
       name = next();
-    else if (a == "--port")
+    } else if (a == "--port") {
       port = std::atoi(next().c_str());
-    else if (a == "--healthy-after-ms")
+    } else if (a == "--healthy-after-ms") {
       healthy_after_ms = std::atol(next().c_str());
-    else if (a == "--unhealthy-after-ms")
+    } else if (a == "--unhealthy-after-ms") {
       unhealthy_after_ms = std::atol(next().c_str());
-    else if (a == "--exit-after-ms")
+    } else if (a == "--exit-after-ms") {
       exit_after_ms = std::atol(next().c_str());
-    else if (a == "--exit-code")
+    } else if (a == "--exit-code") {
       exit_code = std::atoi(next().c_str());
-    else if (a == "--ignore-sigterm")
+    } else if (a == "--ignore-sigterm") {
       ignore_sigterm = true;
-    else if (a == "--log")
+    } else if (a == "--log") {
       log_path = next();
-    else {
+    } else if (as_pdserve) {
+      if (i + 1 < argc && argv[i + 1][0] != '-') ++i;
+    } else {
       std::fprintf(stderr, "unknown flag %s\n", a.c_str());
       return 2;
     }
@@ -102,7 +115,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s\n", name.c_str(), server.status().message().c_str());
     return 4;
   }
-  append_log(log_path, name + " started");
+  if (as_pdserve) {
+    const char* token = std::getenv("PDSERVE_CLUSTER_TOKEN");
+    const char* nvls = std::getenv("NCCL_NVLS_ENABLE");
+    append_log(log_path,
+               name + " started token=" + (token ? token : "") + " nvls=" + (nvls ? nvls : ""));
+  } else {
+    append_log(log_path, name + " started");
+  }
   std::printf("%s listening on %u\n", name.c_str(), (*server)->port());
   std::fflush(stdout);
   std::fprintf(stderr, "%s to stderr\n", name.c_str());
