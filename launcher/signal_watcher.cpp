@@ -45,12 +45,18 @@ Result<std::unique_ptr<SignalWatcher>> SignalWatcher::install() {
   sa.sa_flags = SA_RESTART;
   ::sigaction(SIGINT, &sa, &w->old_int_);
   ::sigaction(SIGTERM, &sa, &w->old_term_);
+  struct sigaction ignore;
+  std::memset(&ignore, 0, sizeof(ignore));
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  ::sigaction(SIGPIPE, &ignore, &w->old_pipe_);
   return w;
 }
 
 SignalWatcher::~SignalWatcher() {
   ::sigaction(SIGINT, &old_int_, nullptr);
   ::sigaction(SIGTERM, &old_term_, nullptr);
+  ::sigaction(SIGPIPE, &old_pipe_, nullptr);
   g_write_fd.store(-1);
   ::close(read_fd_);
   ::close(write_fd_);

@@ -6,6 +6,10 @@
 //   Result<std::unique_ptr<SignalWatcher>> w = SignalWatcher::install();
 //   if (std::optional<int> sig = (*w)->wait(std::chrono::milliseconds(50))) ...stop...
 //
+// While installed it also ignores SIGPIPE: a closed pipe or terminal on our
+// stdout must not kill the launcher (and through PDEATHSIG every child);
+// such writes fail with EPIPE instead.
+//
 // One watcher at a time per process (kFailedPrecondition otherwise). The
 // destructor puts the previous handlers back. Not thread-safe: one thread
 // reads.
@@ -37,6 +41,7 @@ class SignalWatcher {
   int write_fd_;
   struct sigaction old_int_ {};
   struct sigaction old_term_ {};
+  struct sigaction old_pipe_ {};
 };
 
 }  // namespace pdserve::launcher

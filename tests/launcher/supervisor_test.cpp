@@ -307,6 +307,25 @@ TEST_F(SupervisorTest, SecondSignalSkipsTheGrace) {
   for (pid_t p : pids) EXPECT_TRUE(testing::process_gone(p)) << "orphan " << p;
 }
 
+TEST_F(SupervisorTest, ClosedOutputDoesNotKillTheLauncher) {
+  int dead[2];
+  ASSERT_EQ(::pipe(dead), 0);
+  ::close(dead[0]);  // every prefixed line now meets EPIPE (and SIGPIPE, were it not ignored)
+  SupervisorOptions o = options();
+  o.out_sink = dead[1];
+  o.err_sink = dead[1];
+  std::vector<pid_t> pids;
+  pid_t launcher = fork_supervisor({server(0), server(1), server(2)}, o, &pids);
+  ::close(dead[1]);
+  ASSERT_GT(launcher, 0);
+  ASSERT_EQ(pids.size(), 3u);
+  ::kill(launcher, SIGTERM);
+  std::optional<int> status = testing::wait_child(launcher, 10s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+  for (pid_t p : pids) EXPECT_TRUE(testing::process_gone(p)) << "orphan " << p;
+}
+
 TEST_F(SupervisorTest, SigkillToTheLauncherLeavesNoOrphans) {
   std::vector<pid_t> pids;
   pid_t launcher =
