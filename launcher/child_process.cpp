@@ -145,6 +145,7 @@ std::string_view signal_name(int signo) {
 
 std::string ExitStatus::to_string() const {
   if (exited) return "exited with code " + std::to_string(code);
+  if (term_signal == 0) return "ended with an unknown status";
   std::string out = "killed by signal " + std::to_string(term_signal);
   std::string_view name = signal_name(term_signal);
   if (!name.empty()) out.append(" (").append(name).append(")");
@@ -153,6 +154,7 @@ std::string ExitStatus::to_string() const {
 
 ExitStatus ExitStatus::from_wait_status(int wait_status) {
   ExitStatus s;
+  if (wait_status == -1) return s;  // unknown
   if (WIFEXITED(wait_status)) {
     s.exited = true;
     s.code = WEXITSTATUS(wait_status);
@@ -276,7 +278,12 @@ std::optional<ExitStatus> ChildProcess::try_wait() {
   do {
     r = ::waitpid(pid_, &status, WNOHANG);
   } while (r < 0 && errno == EINTR);
-  if (r == pid_) on_reaped(status);
+  if (r == pid_) {
+    on_reaped(status);
+  } else if (r < 0 && errno == ECHILD) {
+    // Reaped by someone else (SIGCHLD ignored, or a stray waitpid(-1)): gone, status unknown.
+    on_reaped(-1);
+  }
   return exit_status_;
 }
 
@@ -298,7 +305,8 @@ std::vector<std::string> ChildProcess::tail() const {
 void ChildProcess::on_reaped(int wait_status) {
   exit_status_ = ExitStatus::from_wait_status(wait_status);
   // Leftovers of the group (grandchildren) would hold the output pipes open.
-  ::kill(-pid_, SIGKILL);
+  // Not when someone else reaped the child: its pid may be reused by now.
+  if (wait_status != -1) ::kill(-pid_, SIGKILL);
   if (pump_) pump_->finish(Clock::now() + kDrainAfterExit);
 }
 

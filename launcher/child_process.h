@@ -56,14 +56,15 @@ using Clock = std::chrono::steady_clock;
 
 // How a reaped child ended.
 struct ExitStatus {
-  bool exited = false;  // true: exit(code); false: killed by term_signal
+  bool exited = false;  // true: exit(code); false: killed by term_signal (0: unknown,
+                        // the child was reaped by someone else)
   int code = 0;
   int term_signal = 0;
 
   bool success() const { return exited && code == 0; }
   // "exited with code 3", "killed by signal 9 (SIGKILL)".
   std::string to_string() const;
-  // From a waitpid status word.
+  // From a waitpid status word; -1: unknown.
   static ExitStatus from_wait_status(int wait_status);
 };
 

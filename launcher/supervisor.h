@@ -45,6 +45,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -102,9 +103,10 @@ class Supervisor {
   // time), kCancelled (SIGINT/SIGTERM). Children are all stopped on error.
   Status start(const std::vector<ChildSpec>& specs);
 
-  // After a successful start(): blocks until SIGINT/SIGTERM (ok) or until a
-  // child exits (kAborted naming it, its exit status and last output), then
-  // stops every child. kFailedPrecondition when not running.
+  // After a successful start(): blocks until SIGINT/SIGTERM (ok; only with
+  // handle_signals) or until a child exits (kAborted naming it, its exit
+  // status and last output), then stops every child. kFailedPrecondition
+  // when not running.
   Status wait();
 
   void stop();

@@ -159,6 +159,19 @@ TEST(ChildProcessTest, GrandchildDoesNotOutliveOrHoldTheWait) {
   EXPECT_TRUE(testing::wait_gone(grandchild, 5s));
 }
 
+TEST(ChildProcessTest, ChildReapedBySomeoneElseCountsAsGone) {
+  auto c = must_spawn(sh("c", "exit 0"));
+  ASSERT_TRUE(c);
+  int status = 0;
+  ASSERT_EQ(::waitpid(c->pid(), &status, 0), c->pid());  // a stray reaper
+  auto t0 = Clock::now();
+  Result<ExitStatus> s = c->wait_for_exit(Clock::now() + 5s);
+  EXPECT_LT(Clock::now() - t0, 1s);
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(s->success());
+  EXPECT_EQ(s->to_string(), "ended with an unknown status");
+}
+
 TEST(ChildProcessTest, DestructorKillsAndReaps) {
   pid_t pid;
   {
