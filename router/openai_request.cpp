@@ -256,4 +256,32 @@ ApiResult<runner::SamplingParams> finalize_sampling(const OpenAiRequest& req, in
   return s;
 }
 
+runner::SamplingParams choice_sampling(const runner::SamplingParams& s, int choice_idx) {
+  runner::SamplingParams out = s;
+  if (out.seed) out.seed = *out.seed + static_cast<uint64_t>(choice_idx);
+  return out;
+}
+
+std::optional<ApiError> check_token_ids(const OpenAiRequest& req, int vocab_size) {
+  for (const Prompt& p : req.prompts)
+    for (int32_t t : p.token_ids)
+      if (t >= vocab_size)
+        return invalid_request("prompt", "token id " + std::to_string(t) +
+                                             " is out of vocabulary (the model has " +
+                                             std::to_string(vocab_size) + " tokens)");
+  for (int32_t t : req.sampling.stop_token_ids)
+    if (t >= vocab_size)
+      return invalid_request("stop_token_ids", "stop token id " + std::to_string(t) +
+                                                   " is out of vocabulary (the model has " +
+                                                   std::to_string(vocab_size) + " tokens)");
+  return std::nullopt;
+}
+
+ApiError model_not_found(std::string_view model) {
+  ApiError e = invalid_request("model", "The model '" + std::string(model) + "' does not exist.");
+  e.http_status = 404;
+  e.code = "model_not_found";
+  return e;
+}
+
 }  // namespace pdserve::router

@@ -74,6 +74,18 @@ ApiResult<OpenAiRequest> parse_chat_request(std::string_view body, const ApiLimi
 ApiResult<runner::SamplingParams> finalize_sampling(const OpenAiRequest& req, int num_prompt_tokens,
                                                     int max_model_len);
 
+// The sampling params of choice `choice_idx` of n: a seeded request gets
+// seed + choice_idx per choice so that n > 1 choices differ yet repeat.
+runner::SamplingParams choice_sampling(const runner::SamplingParams& s, int choice_idx);
+
+// Every token id in the request (token-id prompts, stop_token_ids) must be
+// < vocab_size: nullopt, or 400 naming "prompt" / "stop_token_ids".
+std::optional<ApiError> check_token_ids(const OpenAiRequest& req, int vocab_size);
+
+// 404 for a request whose `model` is not the one served (OpenAI's shape:
+// type invalid_request_error, param "model", code "model_not_found").
+ApiError model_not_found(std::string_view model);
+
 // True for a body field the router must never forward (names workers, blocks,
 // peers or the KV transfer): exact internal names and any name containing
 // "prefill", "worker", "block", "peer" or "kv_".

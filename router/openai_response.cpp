@@ -25,12 +25,19 @@ json envelope(const ResponseMeta& meta, std::string_view object) {
   return {{"id", meta.id}, {"object", object}, {"created", meta.created}, {"model", meta.model}};
 }
 
+json stop_reason_json(const StopReason& r) {
+  if (!r.stop_string.empty()) return detail::token_json(r.stop_string);
+  if (r.stop_token_id) return *r.stop_token_id;
+  return nullptr;
+}
+
 json completion_choice(const CompletionChoice& c) {
   return {{"index", c.index},
           {"text", detail::token_json(c.text)},
           {"logprobs",
            c.logprobs ? detail::completion_logprobs(*c.logprobs, c.text_offset) : json(nullptr)},
-          {"finish_reason", finish_json(c.finish_reason)}};
+          {"finish_reason", finish_json(c.finish_reason)},
+          {"stop_reason", stop_reason_json(c.stop_reason)}};
 }
 
 json chat_logprobs_or_null(const ChatChoice& c) {
@@ -63,7 +70,8 @@ std::string chat_response(const ResponseMeta& meta, const std::vector<ChatChoice
     cs.push_back({{"index", c.index},
                   {"message", {{"role", "assistant"}, {"content", detail::token_json(c.content)}}},
                   {"logprobs", chat_logprobs_or_null(c)},
-                  {"finish_reason", finish_json(c.finish_reason)}});
+                  {"finish_reason", finish_json(c.finish_reason)},
+                  {"stop_reason", stop_reason_json(c.stop_reason)}});
   j["choices"] = std::move(cs);
   j["usage"] = usage_json(usage);
   return detail::dump(j);
@@ -88,7 +96,8 @@ std::string chat_chunk(const ResponseMeta& meta, const ChatChoice& choice) {
   j["choices"] = json::array({{{"index", choice.index},
                                {"delta", std::move(delta)},
                                {"logprobs", chat_logprobs_or_null(choice)},
-                               {"finish_reason", finish_json(choice.finish_reason)}}});
+                               {"finish_reason", finish_json(choice.finish_reason)},
+                               {"stop_reason", stop_reason_json(choice.stop_reason)}}});
   if (meta.include_usage) j["usage"] = nullptr;
   return detail::dump(j);
 }

@@ -52,6 +52,13 @@ struct Usage {
   int cached_tokens = -1;  // >= 0: written as prompt_tokens_details.cached_tokens
 };
 
+// vLLM's "stop_reason": the stop string matched, else the stop token id
+// (from stop_token_ids), else null (EOS, length, or not finished).
+struct StopReason {
+  std::string stop_string;
+  std::optional<int32_t> stop_token_id;
+};
+
 struct CompletionChoice {
   int index = 0;
   std::string text;
@@ -60,6 +67,7 @@ struct CompletionChoice {
   std::optional<std::vector<TokenLogprobInfo>> logprobs;
   int text_offset = 0;  // offset of the first token's text in the choice's whole text
   std::string finish_reason;
+  StopReason stop_reason;
 };
 
 struct ChatChoice {
@@ -68,8 +76,9 @@ struct ChatChoice {
   // nullopt → null. Chat format: {"content": [{"token", "logprob", "bytes", "top_logprobs"}]}.
   std::optional<std::vector<TokenLogprobInfo>> logprobs;
   std::string finish_reason;
-  bool role_chunk =
-      false;  // streaming only: the first chunk, delta {"role": "assistant", "content": ""}
+  StopReason stop_reason;
+  // Streaming only: the first chunk, delta {"role": "assistant", "content": ""}.
+  bool role_chunk = false;
 };
 
 // The shown finish reason ("stop", "length") or nullopt (null).

@@ -361,5 +361,38 @@ TEST(ApiErrorTest, ErrorBody) {
   EXPECT_TRUE(sj["error"]["param"].is_null());
 }
 
+TEST(CompletionRequestTest, TokenIdsAgainstVocabulary) {
+  auto r =
+      parse_completion_request(R"({"model":"m","prompt":[[1,2],[3,99]],"stop_token_ids":[5]})");
+  ASSERT_TRUE(r.ok());
+  auto e = check_token_ids(r.value(), 99);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->param, "prompt");
+  EXPECT_EQ(e->message, "token id 99 is out of vocabulary (the model has 99 tokens)");
+  EXPECT_FALSE(check_token_ids(r.value(), 100).has_value());
+  auto st = parse_completion_request(R"({"model":"m","prompt":"x","stop_token_ids":[100]})");
+  ASSERT_TRUE(st.ok());
+  ASSERT_TRUE(check_token_ids(st.value(), 100).has_value());
+  EXPECT_EQ(check_token_ids(st.value(), 100)->param, "stop_token_ids");
+}
+
+TEST(CompletionRequestTest, ChoiceSeedsDiffer) {
+  runner::SamplingParams s;
+  EXPECT_FALSE(choice_sampling(s, 3).seed.has_value());
+  s.seed = 10;
+  EXPECT_EQ(*choice_sampling(s, 0).seed, 10u);
+  EXPECT_EQ(*choice_sampling(s, 3).seed, 13u);
+}
+
+TEST(ApiErrorTest, ModelNotFound) {
+  ApiError e = model_not_found("gpt-9");
+  EXPECT_EQ(e.http_status, 404);
+  auto j = nlohmann::json::parse(to_error_body(e));
+  EXPECT_EQ(j["error"]["message"], "The model 'gpt-9' does not exist.");
+  EXPECT_EQ(j["error"]["type"], "invalid_request_error");
+  EXPECT_EQ(j["error"]["param"], "model");
+  EXPECT_EQ(j["error"]["code"], "model_not_found");
+}
+
 }  // namespace
 }  // namespace pdserve::router

@@ -22,8 +22,8 @@ std::vector<TokenLogprobInfo> two_tokens() {
 
 TEST(CompletionResponseTest, Shape) {
   std::vector<CompletionChoice> cs(2);
-  cs[0] = {0, "Hello", two_tokens(), 0, "stop"};
-  cs[1] = {1, "x", std::nullopt, 0, "length"};
+  cs[0] = {0, "Hello", two_tokens(), 0, "stop", {"###", std::nullopt}};
+  cs[1] = {1, "x", std::nullopt, 0, "length", {}};
   json j = json::parse(completion_response(meta(), cs, {3, 4, -1}));
   EXPECT_EQ(j["id"], "cmpl-1");
   EXPECT_EQ(j["object"], "text_completion");
@@ -34,6 +34,8 @@ TEST(CompletionResponseTest, Shape) {
   EXPECT_EQ(c0["index"], 0);
   EXPECT_EQ(c0["text"], "Hello");
   EXPECT_EQ(c0["finish_reason"], "stop");
+  EXPECT_EQ(c0["stop_reason"], "###");
+  EXPECT_TRUE(j["choices"][1]["stop_reason"].is_null());
   EXPECT_EQ(c0["logprobs"]["tokens"], json::parse(R"(["He","llo"])"));
   EXPECT_EQ(c0["logprobs"]["token_logprobs"][0], -0.5);
   EXPECT_EQ(c0["logprobs"]["token_logprobs"][1], -9999.0);
@@ -53,7 +55,7 @@ TEST(CompletionResponseTest, AbortIsNeverShown) {
   EXPECT_EQ(client_finish_reason("length"), "length");
   EXPECT_FALSE(client_finish_reason("abort").has_value());
   EXPECT_FALSE(client_finish_reason("").has_value());
-  CompletionChoice c{0, "x", std::nullopt, 0, "abort"};
+  CompletionChoice c{0, "x", std::nullopt, 0, "abort", {}};
   json j = json::parse(completion_chunk(meta(), c));
   EXPECT_TRUE(j["choices"][0]["finish_reason"].is_null());
 }
@@ -61,7 +63,7 @@ TEST(CompletionResponseTest, AbortIsNeverShown) {
 TEST(CompletionResponseTest, ChunksAndUsage) {
   ResponseMeta m = meta();
   m.include_usage = true;
-  CompletionChoice c{2, "lo", std::vector<TokenLogprobInfo>{{"lo", -0.1f, {}}}, 5, ""};
+  CompletionChoice c{2, "lo", std::vector<TokenLogprobInfo>{{"lo", -0.1f, {}}}, 5, "", {}};
   json j = json::parse(completion_chunk(m, c));
   EXPECT_EQ(j["object"], "text_completion");
   ASSERT_EQ(j["choices"].size(), 1u);
@@ -137,7 +139,9 @@ TEST(ChatResponseTest, StreamChunks) {
 
   ChatChoice last;
   last.finish_reason = "stop";
+  last.stop_reason.stop_token_id = 7;
   json c = json::parse(chat_chunk(m, last));
+  EXPECT_EQ(c["choices"][0]["stop_reason"], 7);
   EXPECT_EQ(c["choices"][0]["delta"], json::object());
   EXPECT_EQ(c["choices"][0]["finish_reason"], "stop");
 

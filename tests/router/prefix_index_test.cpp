@@ -4,6 +4,8 @@
 
 #include <numeric>
 
+#include "engine/kv/kv_cache_manager.h"
+
 namespace pdserve::router {
 namespace {
 
@@ -127,6 +129,40 @@ TEST(PrefixIndexTest, MemoryIsBounded) {
   index.apply("a:1", stored({h[0], h[1]}, 16, 2));  // re-stored: newest again
   EXPECT_EQ(index.num_blocks("a:1"), 4u);
   EXPECT_EQ(matched(index.match(prompt, ""), "a:1"), 32);
+}
+
+// The worker side for real: a KvCacheManager caches a prompt's blocks with
+// hashes chained as the scheduler does (hash_block_tokens per block), its
+// events are published as KvCacheEvents, and the index matches the prompt.
+TEST(PrefixIndexTest, MatchesAKvCacheManagersEvents) {
+  kv::KvCacheManager cache({/*num_blocks=*/3, 0, /*block_size=*/4, true});
+  const std::vector<int32_t> prompt = tokens(10, 7);  // 2 full blocks
+  std::vector<kv::BlockHash> hashes;
+  for (size_t b = 0; (b + 1) * 4 <= prompt.size(); ++b)
+    hashes.push_back(kv::hash_block_tokens(b ? hashes.back() : kv::kRootBlockHash,
+                                           std::span(prompt).subspan(b * 4, 4), "salt"));
+  cache.allocate(1, 10);
+  cache.cache_blocks(1, hashes, 2);
+  cache.free(1);
+  auto publish = [&](uint64_t cursor) {
+    internal::WorkerState s;
+    s.role = "decode";
+    s.block_size = cache.block_size();
+    s.event_cursor = cursor;
+    for (const kv::KvEvent& e : cache.take_events())
+      s.events.push_back({e.kind == kv::KvEvent::Kind::kStored, e.block_hash});
+    return s;
+  };
+  PrefixIndex index;
+  index.apply("d:1", publish(1));
+  EXPECT_EQ(matched(index.match(prompt, "salt"), "d:1"), 8);
+  EXPECT_EQ(matched(index.match(prompt, "other"), "d:1"), 0);
+  // Another request needs every block: the cached ones are evicted, and the
+  // index follows.
+  cache.allocate(2, 12);
+  index.apply("d:1", publish(2));
+  EXPECT_EQ(matched(index.match(prompt, "salt"), "d:1"), 0);
+  EXPECT_EQ(index.num_blocks("d:1"), 0u);
 }
 
 }  // namespace
