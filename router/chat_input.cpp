@@ -1,0 +1,167 @@
+#include "router/chat_input.h"
+
+#include "router/internal/chat_parse.h"
+
+namespace pdserve::router {
+namespace detail {
+namespace {
+
+std::string at(std::string_view base, size_t i) {
+  return std::string(base) + "[" + std::to_string(i) + "]";
+}
+
+// content: string, null, or an array of {"type": "text", "text": str} parts (joined).
+void read_content(FieldReader& r, const json& m, const std::string& where, const ApiLimits& limits,
+                  json& out) {
+  auto it = m.find("content");
+  if (it == m.end() || it->is_null()) {
+    out["content"] = nullptr;
+    return;
+  }
+  const std::string p = where + ".content";
+  if (it->is_string()) {
+    out["content"] = *it;
+    return;
+  }
+  if (!it->is_array())
+    return r.fail(p, "'" + p + "' must be a string, null or an array of content parts, got " +
+                         std::string(type_name(*it)));
+  if (it->size() > static_cast<size_t>(limits.max_content_parts))
+    return r.fail(
+        p, "'" + p + "' has more than " + std::to_string(limits.max_content_parts) + " parts");
+  std::string text;
+  for (size_t j = 0; j < it->size(); ++j) {
+    const json& part = (*it)[j];
+    const std::string pp = at(p, j);
+    if (!part.is_object()) return r.fail(pp, "'" + pp + "' must be an object");
+    auto type = part.find("type");
+    if (type == part.end() || !type->is_string())
+      return r.fail(pp + ".type", "'" + pp + ".type' must be a string");
+    if (*type != "text")
+      return r.fail(pp + ".type", "content parts of type '" + type->get<std::string>() +
+                                      "' are not supported (only 'text')");
+    auto t = part.find("text");
+    if (t == part.end() || !t->is_string())
+      return r.fail(pp + ".text", "'" + pp + ".text' must be a string");
+    if (!text.empty()) text += "\n";
+    text += t->get<std::string>();
+  }
+  out["content"] = text;
+}
+
+// tool_calls pass through; a string function.arguments holding a JSON object
+// becomes that object (templates iterate over arguments).
+void read_tool_calls(FieldReader& r, const json& tc, const std::string& p, json& out) {
+  if (!tc.is_array())
+    return r.fail(p, "'" + p + "' must be an array, got " + std::string(type_name(tc)));
+  json calls = json::array();
+  for (size_t j = 0; j < tc.size(); ++j) {
+    json c = tc[j];
+    if (!c.is_object()) return r.fail(at(p, j), "'" + at(p, j) + "' must be an object");
+    auto f = c.find("function");
+    if (f != c.end() && f->is_object()) {
+      auto a = f->find("arguments");
+      if (a != f->end() && a->is_string()) {
+        json parsed = json::parse(a->get<std::string>(), nullptr, false);
+        if (!parsed.is_discarded() && parsed.is_object()) *a = std::move(parsed);
+      }
+    }
+    calls.push_back(std::move(c));
+  }
+  out["tool_calls"] = std::move(calls);
+}
+
+void read_message(FieldReader& r, const json& m, size_t i, const ApiLimits& limits, json& out) {
+  const std::string where = at("messages", i);
+  if (!m.is_object())
+    return r.fail(where, "'" + where + "' must be an object, got " + std::string(type_name(m)));
+  FieldReader mr(m, where);
+  if (!mr.has("role")) return r.fail(where + ".role", "'" + where + ".role' is required");
+  std::string role;
+  mr.get_string("role", role);
+  if (mr.ok() && role.empty()) mr.fail(where + ".role", "'" + where + ".role' must not be empty");
+  out = json::object();
+  out["role"] = role;
+  if (mr.ok()) read_content(mr, m, where, limits, out);
+  for (const char* key : {"name", "tool_call_id", "reasoning_content"}) {
+    std::string v;
+    mr.get_string(key, v);
+    if (mr.ok() && mr.has(key)) out[key] = v;
+  }
+  if (const json* tc = mr.find("tool_calls"); tc && mr.ok())
+    read_tool_calls(mr, *tc, where + ".tool_calls", out);
+  if (!mr.ok()) r.fail(mr.error().param, mr.error().message);
+}
+
+}  // namespace
+
+void read_chat_input(FieldReader& r, const ApiLimits& limits, bool default_add_generation_prompt,
+                     ChatInput& out) {
+  if (!r.ok()) return;
+  if (!r.has("messages")) return r.fail("messages", "'messages' is required");
+  const json* msgs = r.get_array("messages");
+  if (!msgs) return;
+  if (msgs->empty()) return r.fail("messages", "'messages' must not be empty");
+  if (msgs->size() > static_cast<size_t>(limits.max_messages))
+    return r.fail("messages",
+                  "'messages' has more than " + std::to_string(limits.max_messages) + " messages");
+  json norm = json::array();
+  for (size_t i = 0; i < msgs->size() && r.ok(); ++i) {
+    json m;
+    read_message(r, (*msgs)[i], i, limits, m);
+    norm.push_back(std::move(m));
+  }
+  if (!r.ok()) return;
+  out.messages_json = dump(norm);
+  out.num_messages = static_cast<int>(norm.size());
+  if (const json* tools = r.get_array("tools")) {
+    for (size_t i = 0; i < tools->size(); ++i)
+      if (!(*tools)[i].is_object())
+        return r.fail(at("tools", i), "'" + at("tools", i) + "' must be an object");
+    out.tools_json = dump(*tools);
+  }
+  if (const json* tc = r.find("tool_choice")) {
+    if (!tc->is_string() && !tc->is_object())
+      return r.fail_type("tool_choice", "a string or an object");
+    out.tool_choice_json = dump(*tc);
+  }
+  if (const json* kw = r.get_object("chat_template_kwargs"))
+    out.chat_template_kwargs_json = dump(*kw);
+  out.add_generation_prompt = default_add_generation_prompt;
+  r.get_bool("add_generation_prompt", out.add_generation_prompt);
+  r.get_bool("continue_final_message", out.continue_final_message);
+  if (r.ok() && out.continue_final_message && out.add_generation_prompt &&
+      r.has("add_generation_prompt"))
+    r.fail("continue_final_message",
+           "'continue_final_message' and 'add_generation_prompt' cannot both be true");
+  if (out.continue_final_message) out.add_generation_prompt = false;
+}
+
+}  // namespace detail
+
+std::string build_template_context(const ChatInput& chat, std::string_view bos_token,
+                                   std::string_view eos_token) {
+  using detail::json;
+  json ctx = json::object();
+  if (!chat.chat_template_kwargs_json.empty()) {
+    json kw = json::parse(chat.chat_template_kwargs_json, nullptr, false);
+    if (kw.is_object()) ctx = std::move(kw);
+  }
+  json msgs = json::parse(chat.messages_json, nullptr, false);
+  ctx["messages"] = msgs.is_discarded() ? json::array() : std::move(msgs);
+  ctx["add_generation_prompt"] = chat.add_generation_prompt;
+  ctx["continue_final_message"] = chat.continue_final_message;
+  ctx["bos_token"] = std::string(bos_token);
+  ctx["eos_token"] = std::string(eos_token);
+  if (!chat.tools_json.empty()) {
+    json t = json::parse(chat.tools_json, nullptr, false);
+    if (!t.is_discarded()) ctx["tools"] = std::move(t);
+  }
+  if (!chat.tool_choice_json.empty()) {
+    json t = json::parse(chat.tool_choice_json, nullptr, false);
+    if (!t.is_discarded()) ctx["tool_choice"] = std::move(t);
+  }
+  return detail::dump(ctx);
+}
+
+}  // namespace pdserve::router

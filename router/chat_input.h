@@ -1,0 +1,34 @@
+// What a chat request (or a chat /tokenize request) gives the chat template,
+// kept as JSON text so no JSON type crosses the header. parse_* fill it with
+// normalized values: `messages_json` is an array of
+//   {"role": str, "content": str | null, "name"?, "tool_calls"?, "tool_call_id"?,
+//    "reasoning_content"?}
+// (content-part arrays joined into one string; tool_calls' string
+// `function.arguments` parsed into objects when they hold JSON objects, as
+// vLLM does, because templates iterate over them).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace pdserve::router {
+
+struct ChatInput {
+  std::string messages_json = "[]";
+  std::string tools_json;                 // "": none; else a JSON array
+  std::string tool_choice_json;           // "": none; else a JSON string or object
+  std::string chat_template_kwargs_json;  // "": none; else a JSON object
+  bool add_generation_prompt = true;
+  bool continue_final_message = false;
+  int num_messages = 0;
+};
+
+// The context JSON object for ChatTemplate::render(): the request's
+// chat_template_kwargs, then (overriding any kwarg of the same name)
+// "messages", "add_generation_prompt", "continue_final_message", "bos_token",
+// "eos_token", and "tools" / "tool_choice" when the request had them.
+// Never fails (the parts were validated when parsed).
+std::string build_template_context(const ChatInput& chat, std::string_view bos_token,
+                                   std::string_view eos_token);
+
+}  // namespace pdserve::router

@@ -1,0 +1,126 @@
+#include "router/openai_response.h"
+
+#include "router/internal/json_reader.h"
+#include "router/internal/logprobs_json.h"
+
+namespace pdserve::router {
+namespace {
+
+using detail::json;
+
+json finish_json(std::string_view finish_reason) {
+  auto shown = client_finish_reason(finish_reason);
+  return shown ? json(std::string(*shown)) : json(nullptr);
+}
+
+json usage_json(const Usage& u) {
+  json j = {{"prompt_tokens", u.prompt_tokens},
+            {"completion_tokens", u.completion_tokens},
+            {"total_tokens", u.prompt_tokens + u.completion_tokens}};
+  if (u.cached_tokens >= 0) j["prompt_tokens_details"] = {{"cached_tokens", u.cached_tokens}};
+  return j;
+}
+
+json envelope(const ResponseMeta& meta, std::string_view object) {
+  return {{"id", meta.id}, {"object", object}, {"created", meta.created}, {"model", meta.model}};
+}
+
+json stop_reason_json(const StopReason& r) {
+  if (!r.stop_string.empty()) return detail::token_json(r.stop_string);
+  if (r.stop_token_id) return *r.stop_token_id;
+  return nullptr;
+}
+
+json completion_choice(const CompletionChoice& c) {
+  return {{"index", c.index},
+          {"text", detail::token_json(c.text)},
+          {"logprobs",
+           c.logprobs ? detail::completion_logprobs(*c.logprobs, c.text_offset) : json(nullptr)},
+          {"finish_reason", finish_json(c.finish_reason)},
+          {"stop_reason", stop_reason_json(c.stop_reason)}};
+}
+
+json chat_logprobs_or_null(const ChatChoice& c) {
+  return c.logprobs ? detail::chat_logprobs(*c.logprobs) : json(nullptr);
+}
+
+}  // namespace
+
+std::optional<std::string_view> client_finish_reason(std::string_view finish_reason) {
+  if (finish_reason == "stop") return "stop";
+  if (finish_reason == "length") return "length";
+  return std::nullopt;
+}
+
+std::string completion_response(const ResponseMeta& meta,
+                                const std::vector<CompletionChoice>& choices, const Usage& usage) {
+  json j = envelope(meta, "text_completion");
+  json cs = json::array();
+  for (const CompletionChoice& c : choices) cs.push_back(completion_choice(c));
+  j["choices"] = std::move(cs);
+  j["usage"] = usage_json(usage);
+  return detail::dump(j);
+}
+
+std::string chat_response(const ResponseMeta& meta, const std::vector<ChatChoice>& choices,
+                          const Usage& usage) {
+  json j = envelope(meta, "chat.completion");
+  json cs = json::array();
+  for (const ChatChoice& c : choices)
+    cs.push_back({{"index", c.index},
+                  {"message", {{"role", "assistant"}, {"content", detail::token_json(c.content)}}},
+                  {"logprobs", chat_logprobs_or_null(c)},
+                  {"finish_reason", finish_json(c.finish_reason)},
+                  {"stop_reason", stop_reason_json(c.stop_reason)}});
+  j["choices"] = std::move(cs);
+  j["usage"] = usage_json(usage);
+  return detail::dump(j);
+}
+
+std::string completion_chunk(const ResponseMeta& meta, const CompletionChoice& choice) {
+  json j = envelope(meta, "text_completion");
+  j["choices"] = json::array({completion_choice(choice)});
+  if (meta.include_usage) j["usage"] = nullptr;
+  return detail::dump(j);
+}
+
+std::string chat_chunk(const ResponseMeta& meta, const ChatChoice& choice) {
+  json j = envelope(meta, "chat.completion.chunk");
+  json delta = json::object();
+  if (choice.role_chunk) {
+    delta["role"] = "assistant";
+    delta["content"] = detail::token_json(choice.content);
+  } else if (!choice.content.empty()) {
+    delta["content"] = detail::token_json(choice.content);
+  }
+  j["choices"] = json::array({{{"index", choice.index},
+                               {"delta", std::move(delta)},
+                               {"logprobs", chat_logprobs_or_null(choice)},
+                               {"finish_reason", finish_json(choice.finish_reason)},
+                               {"stop_reason", stop_reason_json(choice.stop_reason)}}});
+  if (meta.include_usage) j["usage"] = nullptr;
+  return detail::dump(j);
+}
+
+std::string usage_chunk(const ResponseMeta& meta, Endpoint endpoint, const Usage& usage) {
+  json j = envelope(
+      meta, endpoint == Endpoint::kChatCompletions ? "chat.completion.chunk" : "text_completion");
+  j["choices"] = json::array();
+  j["usage"] = usage_json(usage);
+  return detail::dump(j);
+}
+
+std::string models_response(const std::vector<ModelCard>& models) {
+  json data = json::array();
+  for (const ModelCard& m : models)
+    data.push_back({{"id", m.id},
+                    {"object", "model"},
+                    {"created", m.created},
+                    {"owned_by", "pdserve"},
+                    {"root", m.id},
+                    {"parent", nullptr},
+                    {"max_model_len", m.max_model_len}});
+  return detail::dump({{"object", "list"}, {"data", std::move(data)}});
+}
+
+}  // namespace pdserve::router

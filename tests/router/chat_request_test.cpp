@@ -1,0 +1,194 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "router/openai_request.h"
+
+namespace pdserve::router {
+namespace {
+
+using nlohmann::json;
+
+std::string chat(const std::string& extra = "{}") {
+  json j = {{"model", "m"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+  j.update(json::parse(extra));
+  return j.dump();
+}
+
+ApiError chat_error(const std::string& extra) {
+  auto r = parse_chat_request(chat(extra));
+  EXPECT_FALSE(r.ok()) << extra;
+  return r.ok() ? ApiError{} : r.error();
+}
+
+void expect_error(const std::string& extra, const std::string& param, const std::string& message) {
+  ApiError e = chat_error(extra);
+  EXPECT_EQ(e.http_status, 400) << extra;
+  EXPECT_EQ(e.type, "invalid_request_error") << extra;
+  EXPECT_EQ(e.param, param) << extra;
+  EXPECT_EQ(e.message, message) << extra;
+}
+
+TEST(ChatRequestTest, Defaults) {
+  auto r = parse_chat_request(chat());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->endpoint, Endpoint::kChatCompletions);
+  EXPECT_TRUE(r->prompts.empty());
+  EXPECT_TRUE(r->chat.add_generation_prompt);
+  EXPECT_FALSE(r->chat.continue_final_message);
+  EXPECT_EQ(r->chat.num_messages, 1);
+  EXPECT_EQ(json::parse(r->chat.messages_json), json::parse(R"([{"role":"user","content":"hi"}])"));
+  EXPECT_EQ(r->chat.tools_json, "");
+  EXPECT_EQ(r->sampling.num_logprobs, -1);
+}
+
+TEST(ChatRequestTest, MessagesAreNormalized) {
+  auto r = parse_chat_request(R"({"model":"m","messages":[
+      {"role":"system","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},
+      {"role":"assistant","content":null,"reasoning_content":"think",
+       "tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"x\": 1}"}},
+                     {"id":"c2","type":"function","function":{"name":"g","arguments":"not json"}}]},
+      {"role":"tool","content":"42","tool_call_id":"c1","name":"f","extra":1},
+      {"role":"user"}]})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  json m = json::parse(r->chat.messages_json);
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ(m[0], json::parse(R"({"role":"system","content":"a\nb"})"));
+  EXPECT_TRUE(m[1]["content"].is_null());
+  EXPECT_EQ(m[1]["reasoning_content"], "think");
+  EXPECT_EQ(m[1]["tool_calls"][0]["function"]["arguments"], json::parse(R"({"x":1})"));
+  EXPECT_EQ(m[1]["tool_calls"][1]["function"]["arguments"], "not json");
+  EXPECT_EQ(m[2], json::parse(R"({"role":"tool","content":"42","tool_call_id":"c1","name":"f"})"));
+  EXPECT_TRUE(m[3]["content"].is_null());
+  EXPECT_EQ(r->chat.num_messages, 4);
+}
+
+TEST(ChatRequestTest, MessageErrors) {
+  expect_error(R"({"messages": null})", "messages", "'messages' is required");
+  expect_error(R"({"messages": []})", "messages", "'messages' must not be empty");
+  expect_error(R"({"messages": "hi"})", "messages", "'messages' must be an array, got a string");
+  expect_error(R"({"messages": [5]})", "messages[0]",
+               "'messages[0]' must be an object, got an integer");
+  expect_error(R"({"messages": [{"content": "x"}]})", "messages[0].role",
+               "'messages[0].role' is required");
+  expect_error(R"({"messages": [{"role": 1}]})", "messages[0].role",
+               "'messages[0].role' must be a string, got an integer");
+  expect_error(R"({"messages": [{"role": ""}]})", "messages[0].role",
+               "'messages[0].role' must not be empty");
+  expect_error(
+      R"({"messages": [{"role": "user", "content": 5}]})", "messages[0].content",
+      "'messages[0].content' must be a string, null or an array of content parts, got an integer");
+  expect_error(R"({"messages": [{"role": "user", "content": "a"},
+                   {"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]})",
+               "messages[1].content[0].type",
+               "content parts of type 'image_url' are not supported (only 'text')");
+  expect_error(R"({"messages": [{"role": "user", "content": [{"type": "text"}]}]})",
+               "messages[0].content[0].text", "'messages[0].content[0].text' must be a string");
+  expect_error(R"({"messages": [{"role": "user", "content": ["x"]}]})", "messages[0].content[0]",
+               "'messages[0].content[0]' must be an object");
+  expect_error(R"({"messages": [{"role": "user", "name": 3}]})", "messages[0].name",
+               "'messages[0].name' must be a string, got an integer");
+  expect_error(R"({"messages": [{"role": "assistant", "tool_calls": {}}]})",
+               "messages[0].tool_calls",
+               "'messages[0].tool_calls' must be an array, got an object");
+  ApiLimits limits;
+  limits.max_messages = 1;
+  auto r =
+      parse_chat_request(R"({"model":"m","messages":[{"role":"user"},{"role":"user"}]})", limits);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "'messages' has more than 1 messages");
+}
+
+TEST(ChatRequestTest, TemplateOptions) {
+  auto r = parse_chat_request(chat(R"({"tools": [{"type":"function","function":{"name":"f"}}],
+      "tool_choice": "auto", "add_generation_prompt": false, "chat_template_kwargs": {"enable_thinking": false}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->chat.add_generation_prompt);
+  EXPECT_EQ(json::parse(r->chat.tools_json)[0]["function"]["name"], "f");
+  EXPECT_EQ(json::parse(r->chat.tool_choice_json), "auto");
+  EXPECT_EQ(json::parse(r->chat.chat_template_kwargs_json)["enable_thinking"], false);
+
+  auto cont = parse_chat_request(chat(R"({"continue_final_message": true})"));
+  ASSERT_TRUE(cont.ok());
+  EXPECT_TRUE(cont->chat.continue_final_message);
+  EXPECT_FALSE(cont->chat.add_generation_prompt);
+
+  expect_error(R"({"continue_final_message": true, "add_generation_prompt": true})",
+               "continue_final_message",
+               "'continue_final_message' and 'add_generation_prompt' cannot both be true");
+  expect_error(R"({"tools": {}})", "tools", "'tools' must be an array, got an object");
+  expect_error(R"({"tools": [1]})", "tools[0]", "'tools[0]' must be an object");
+  expect_error(R"({"tool_choice": 1})", "tool_choice",
+               "'tool_choice' must be a string or an object, got an integer");
+  expect_error(R"({"chat_template_kwargs": []})", "chat_template_kwargs",
+               "'chat_template_kwargs' must be an object, got an array");
+  expect_error(R"({"add_generation_prompt": "yes"})", "add_generation_prompt",
+               "'add_generation_prompt' must be a boolean, got a string");
+}
+
+TEST(ChatRequestTest, Logprobs) {
+  auto r = parse_chat_request(chat(R"({"logprobs": true})"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->sampling.num_logprobs, 0);
+  r = parse_chat_request(chat(R"({"logprobs": true, "top_logprobs": 5})"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->sampling.num_logprobs, 5);
+  r = parse_chat_request(chat(R"({"logprobs": false})"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->sampling.num_logprobs, -1);
+  expect_error(R"({"top_logprobs": 2})", "top_logprobs",
+               "'top_logprobs' requires 'logprobs' to be true");
+  expect_error(R"({"logprobs": true, "top_logprobs": 21})", "top_logprobs",
+               "'top_logprobs' must be an integer in [0, 20], got 21");
+  expect_error(R"({"logprobs": 3})", "logprobs", "'logprobs' must be a boolean, got an integer");
+}
+
+TEST(ChatRequestTest, MaxCompletionTokensWins) {
+  auto r = parse_chat_request(chat(R"({"max_tokens": 10, "max_completion_tokens": 20})"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r->max_tokens, 20);
+  r = parse_chat_request(chat(R"({"max_tokens": 10})"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r->max_tokens, 10);
+  expect_error(R"({"max_completion_tokens": 0})", "max_completion_tokens",
+               "'max_completion_tokens' must be an integer in [1, 1048576], got 0");
+  auto s = finalize_sampling(r.value(), 95, 100);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().param, "messages");
+  EXPECT_EQ(s.error().code, "context_length_exceeded");
+}
+
+TEST(ChatRequestTest, InternalFieldsDroppedAndSharedBounds) {
+  auto r =
+      parse_chat_request(chat(R"({"prefill_mode": "remote", "kv_target": {"block_ids": [1]}})"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->dropped_fields.size(), 2u);
+  expect_error(R"({"temperature": 3})", "temperature", "'temperature' must be in [0, 2], got 3");
+  expect_error(R"({"n": 0})", "n", "'n' must be an integer in [1, 16], got 0");
+  expect_error(R"({"model": null})", "model", "'model' is required");
+}
+
+TEST(TemplateContextTest, HoldsEverythingTheTemplateNeeds) {
+  auto r = parse_chat_request(
+      chat(R"({"tools": [{"type":"function"}], "tool_choice": {"type":"function"},
+      "chat_template_kwargs": {"enable_thinking": true, "messages": "overridden", "bos_token": "x"}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  json ctx = json::parse(build_template_context(r->chat, "<s>", "</s>"));
+  EXPECT_EQ(ctx["messages"], json::parse(R"([{"role":"user","content":"hi"}])"));
+  EXPECT_EQ(ctx["add_generation_prompt"], true);
+  EXPECT_EQ(ctx["continue_final_message"], false);
+  EXPECT_EQ(ctx["bos_token"], "<s>");
+  EXPECT_EQ(ctx["eos_token"], "</s>");
+  EXPECT_EQ(ctx["tools"][0]["type"], "function");
+  EXPECT_EQ(ctx["tool_choice"]["type"], "function");
+  EXPECT_EQ(ctx["enable_thinking"], true);
+
+  ChatInput bare;
+  json b = json::parse(build_template_context(bare, "", ""));
+  EXPECT_TRUE(b["messages"].is_array());
+  EXPECT_FALSE(b.contains("tools"));
+  EXPECT_FALSE(b.contains("tool_choice"));
+}
+
+}  // namespace
+}  // namespace pdserve::router
