@@ -27,9 +27,14 @@ Result<std::string> IncrementalDecoder::push(int32_t id) {
   const bool unfinished_char =
       t.size() >= kReplacementChar.size() &&
       t.compare(t.size() - kReplacementChar.size(), kReplacementChar.size(), kReplacementChar) == 0;
-  unsigned char byte;
-  const bool grouping = p.decoder != nullptr && p.decoder->groups_byte_tokens() &&
-                        ByteFallbackDecoder::byte_token_value(p.id_to_token[id], &byte);
+  // Skipped ids vanish before the decoder runs, so a byte-token run can continue across them.
+  const std::string& token = p.id_to_token[static_cast<size_t>(id)];
+  if (!(skip_special_ && p.special_contents.count(token) != 0)) {
+    unsigned char byte;
+    last_kept_is_byte_ = p.decoder != nullptr && p.decoder->groups_byte_tokens() &&
+                         ByteFallbackDecoder::byte_token_value(token, &byte);
+  }
+  const bool grouping = last_kept_is_byte_;
   if (unfinished_char || grouping || t.size() < emitted_) return std::string();
   std::string out = t.substr(emitted_);
   emitted_ = t.size();
@@ -49,6 +54,7 @@ std::string IncrementalDecoder::flush() {
   window_.clear();
   emitted_ = 0;
   at_start_ = true;
+  last_kept_is_byte_ = false;
   return out;
 }
 
