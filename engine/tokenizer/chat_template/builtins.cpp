@@ -75,8 +75,7 @@ class Builtin : public Callable {
     std::vector<Value> out;
     for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
       if (static_cast<int64_t>(out.size()) >= kMaxRange) {
-        fail_limit(line,
-                   "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
+        fail_at(line, "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
       }
       out.push_back(Value::integer(i));
     }

@@ -150,7 +150,21 @@ Evaluator::Flow Evaluator::exec(const Stmt& s) {
       return Flow::kNormal;
     case StmtKind::kBreak: return Flow::kBreak;
     case StmtKind::kContinue: return Flow::kContinue;
-    case StmtKind::kGeneration: return exec_body(s.bodies[0]);
+    case StmtKind::kGeneration: {
+      // transformers renders the body as a caller() block: its own scope.
+      std::shared_ptr<Frame> outer = frame_;
+      frame_ = std::make_shared<Frame>();
+      frame_->parent = outer;
+      Flow f;
+      try {
+        f = exec_body(s.bodies[0]);
+      } catch (...) {
+        frame_ = outer;
+        throw;
+      }
+      frame_ = outer;
+      return f;
+    }
   }
   return Flow::kNormal;
 }

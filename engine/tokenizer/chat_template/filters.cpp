@@ -65,7 +65,22 @@ std::optional<int64_t> parse_int(std::string s, int base) {
     if (s[i] == '_' && i > 0 && i + 1 < s.size()) continue;
     digits += s[i];
   }
-  if (!digits.empty() && digits[0] == '+') digits.erase(0, 1);
+  bool negative = false;
+  if (!digits.empty() && (digits[0] == '+' || digits[0] == '-')) {
+    negative = digits[0] == '-';
+    digits.erase(0, 1);
+  }
+  // Python accepts a prefix matching the base (int("0x1A", 16)); base 0 takes it from the prefix.
+  if (digits.size() > 2 && digits[0] == '0') {
+    char p = static_cast<char>(digits[1] | 0x20);
+    int prefixed = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 0;
+    if (prefixed && (base == 0 || base == prefixed)) {
+      base = prefixed;
+      digits.erase(0, 2);
+    }
+  }
+  if (base == 0) base = 10;
+  if (negative) digits.insert(digits.begin(), '-');
   int64_t v = 0;
   auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v, base);
   if (digits.empty() || r.ec != std::errc() || r.ptr != digits.data() + digits.size()) {
@@ -241,7 +256,7 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& input, c
       return def;
     }
     if (input.is_string()) {
-      if (base >= 2 && base <= 36) {
+      if (base == 0 || (base >= 2 && base <= 36)) {
         if (auto v = parse_int(input.str(), base)) return Value::integer(*v);
       }
       if (auto d = parse_float(input); d && std::isfinite(*d) && std::fabs(*d) < 9.2e18) {

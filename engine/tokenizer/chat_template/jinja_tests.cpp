@@ -81,7 +81,7 @@ bool apply_test(Evaluator& ev, const std::string& name, const Value& v, const Ca
   if (name == "in") return contains(arg0(args, name, line), v, line);
   if (name == "sameas") {
     const Value& o = arg0(args, name, line);
-    if (v.is_none() || v.is_bool() || v.is_undefined())
+    if (v.is_none() || v.is_bool() || v.is_undefined() || v.is_int())
       return v.kind() == o.kind() && values_equal(v, o);
     return false;
   }

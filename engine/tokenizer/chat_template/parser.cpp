@@ -195,7 +195,7 @@ class Parser {
       s->line = line;
       auto block = make(ExprKind::kName, line);
       block->name = "__block__";
-      s->conds.push_back(parse_filter_chain(std::move(block), true));
+      s->conds.push_back(parse_filter_chain(std::move(block), true, true));
       expect_block_end();
       std::string end;
       s->bodies.push_back(parse_body({"endfilter"}, &end));
@@ -614,10 +614,11 @@ class Parser {
     return finish(std::move(c));
   }
 
-  ExprPtr parse_filter_chain(ExprPtr e, bool filters_only) {
+  ExprPtr parse_filter_chain(ExprPtr e, bool filters_only, bool first_without_bar = false) {
     while (true) {
       int line = cur().line;
-      if (skip_op("|")) {
+      if (first_without_bar || skip_op("|")) {
+        first_without_bar = false;
         auto f = make(ExprKind::kFilter, line);
         f->name = expect_name();
         if (!is_known_filter(f->name)) fail_at(line, "unsupported filter '" + f->name + "'");
