@@ -21,6 +21,7 @@
 #include <ucp/api/ucp.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -140,6 +141,7 @@ class UcxAgent final : public AgentCore {
   std::string worker_address_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::chrono::microseconds spin_{50};  // polls this long after activity (env PDSERVE_KV_UCX_SPIN_US)
 
   std::mutex mu_;  // commands_, peers_ map shape
   std::deque<std::function<void()>> commands_;
@@ -194,6 +196,9 @@ Status UcxAgent::start() {
     hp.flags = UCP_AM_FLAG_WHOLE_MSG;
     s = ucp_worker_set_am_recv_handler(worker_, &hp);
     if (s != UCS_OK) return ucx_error("ucp_worker_set_am_recv_handler", s);
+  }
+  if (const char* spin = std::getenv("PDSERVE_KV_UCX_SPIN_US"); spin != nullptr) {
+    spin_ = std::chrono::microseconds(std::atoll(spin));
   }
   thread_ = std::thread([this] { progress_loop(); });
   return ok_status();
@@ -265,13 +270,17 @@ void UcxAgent::progress_loop() {
     while (ucp_worker_progress(worker_) != 0) ++events;
     send_acks();
     std::vector<uint64_t> ids;
-    for (auto& [id, job] : jobs_) ids.push_back(id);
+    bool posting = false;  // a job with puts left to post never waits for an event
+    for (auto& [id, job] : jobs_) {
+      ids.push_back(id);
+      posting |= job->phase == UcxJob::Phase::kPosting;
+    }
     for (uint64_t id : ids) {
       auto it = jobs_.find(id);
       if (it != jobs_.end()) drive(*it->second);
     }
     auto now = std::chrono::steady_clock::now();
-    if (events != 0 || !commands.empty()) busy_until = now + std::chrono::milliseconds(20);
+    if (events != 0 || !commands.empty() || posting) busy_until = now + spin_;
     if (now < busy_until || stop_) continue;  // spin briefly after activity: low latency
     ucs_status_t s = ucp_worker_arm(worker_);
     if (s == UCS_ERR_BUSY) continue;

@@ -1,0 +1,228 @@
+// kv_transfer_bench: throughput and per-transfer latency of kvtransfer
+// backends between two processes on this machine, beside memcpy bandwidth
+// measured in the same run.
+//
+//   kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=0.25]
+//
+// For each backend the tool forks a receiver (one 256 MiB region), connects
+// to it and posts, one at a time, transfers of `count` blocks of `block`
+// bytes (the blocks of one list are contiguous, distinct, like one layer's
+// KV blocks of a request), each waited for (data landed + notification
+// acknowledged). GB/s = bytes / wall time of the sequence; p50/p99 are the
+// per-transfer post→done latencies.
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kvtransfer/agent.h"
+
+namespace kv = pdserve::kvtransfer;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr size_t kRegionLen = 256 << 20;
+const size_t kBlocks[] = {16 << 10, 64 << 10, 256 << 10, 1 << 20};
+const size_t kCounts[] = {1, 16, 256, 4096};
+
+struct BackendConfig {
+  std::string label;
+  kv::BackendKind kind;
+  const char* ucx_tls;
+};
+
+bool write_msg(int fd, const std::string& s) {
+  uint64_t n = s.size();
+  return ::write(fd, &n, 8) == 8 && ::write(fd, s.data(), n) == static_cast<ssize_t>(n);
+}
+
+bool read_exact(int fd, char* p, size_t n) {
+  while (n > 0) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, 10000) <= 0) return false;
+    ssize_t got = ::read(fd, p, n);
+    if (got <= 0) return false;
+    p += got;
+    n -= static_cast<size_t>(got);
+  }
+  return true;
+}
+
+int receiver(int fd, kv::BackendKind kind) {
+  kv::AgentOptions o;
+  o.backend = kind;
+  o.name = "bench-receiver";
+  o.compat_key = "bench";
+  auto agent = kv::Agent::create(o);
+  if (!agent.ok()) return 1;
+  std::vector<char> region(kRegionLen, 1);
+  if (!(*agent)->register_region(region.data(), region.size(), kv::MemoryKind::kHost).ok()) return 2;
+  if (!write_msg(fd, (*agent)->metadata())) return 3;
+  while (true) {  // drain notifications until the parent closes the socket
+    (*agent)->take_notifications();
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, 50) != 0) return 0;
+  }
+}
+
+double memcpy_gbps(std::vector<char>& src, std::vector<char>& dst, size_t block, size_t count,
+                   double seconds) {
+  size_t bytes = 0;
+  auto t0 = Clock::now();
+  size_t offset = 0;
+  do {
+    for (size_t i = 0; i < count; ++i) {
+      if (offset + block > kRegionLen) offset = 0;
+      std::memcpy(dst.data() + offset, src.data() + offset, block);
+      offset += block;
+    }
+    bytes += block * count;
+  } while (std::chrono::duration<double>(Clock::now() - t0).count() < seconds);
+  return bytes / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9;
+}
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
+}
+
+// memcpy GB/s per (block, count), measured before any agent runs.
+using MemcpyTable = std::vector<std::pair<std::pair<size_t, size_t>, double>>;
+
+double lookup(const MemcpyTable& t, size_t block, size_t count) {
+  for (const auto& [key, gbps] : t) {
+    if (key == std::make_pair(block, count)) return gbps;
+  }
+  return 0;
+}
+
+int run_backend(const BackendConfig& cfg, double seconds, std::vector<char>& src,
+                const MemcpyTable& memcpy_table) {
+  if (cfg.ucx_tls != nullptr) setenv("UCX_TLS", cfg.ucx_tls, 1);
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 1;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(sv[0]);
+    ::_exit(receiver(sv[1], cfg.kind));
+  }
+  ::close(sv[1]);
+  uint64_t n = 0;
+  std::string meta;
+  bool ok = read_exact(sv[0], reinterpret_cast<char*>(&n), 8);
+  if (ok) {
+    meta.resize(n);
+    ok = read_exact(sv[0], meta.data(), n);
+  }
+  kv::AgentOptions o;
+  o.backend = cfg.kind;
+  o.name = "bench-sender";
+  o.compat_key = "bench";
+  auto agent = ok ? kv::Agent::create(o) : pdserve::Result<std::unique_ptr<kv::Agent>>(pdserve::unavailable("receiver did not start"));
+  int rc = 0;
+  if (!agent.ok()) {
+    std::fprintf(stderr, "%s: %s\n", cfg.label.c_str(), agent.status().to_string().c_str());
+    rc = 1;
+  } else {
+    uint64_t src_id = (*agent)->register_region(src.data(), src.size(), kv::MemoryKind::kHost).value();
+    auto peer = (*agent)->connect(meta);
+    if (!peer.ok()) {
+      std::fprintf(stderr, "%s: connect: %s\n", cfg.label.c_str(), peer.status().to_string().c_str());
+      rc = 1;
+    }
+    uint64_t dst_id = 1;  // the receiver's first region
+    for (size_t block : kBlocks) {
+      for (size_t count : kCounts) {
+        if (rc != 0 || block * count > kRegionLen) continue;
+        std::vector<kv::WriteOp> ops;
+        for (size_t i = 0; i < count; ++i) ops.push_back({src_id, i * block, dst_id, i * block, block});
+        std::vector<double> lat_us;
+        auto t0 = Clock::now();
+        uint64_t epoch = 0;
+        while ((std::chrono::duration<double>(Clock::now() - t0).count() < seconds || lat_us.size() < 3) &&
+               lat_us.size() < 20000) {
+          auto s = Clock::now();
+          auto id = (*agent)->post_write(*peer, ops, "b", ++epoch);
+          pdserve::Status st = id.ok() ? (*agent)->wait(*id, std::chrono::seconds(30)) : id.status();
+          if (!st.ok()) {
+            std::fprintf(stderr, "%s: transfer failed: %s\n", cfg.label.c_str(), st.to_string().c_str());
+            rc = 1;
+            break;
+          }
+          lat_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - s).count());
+        }
+        if (rc != 0) break;
+        double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+        double gbps = lat_us.size() * block * count / wall / 1e9;
+        double mc = lookup(memcpy_table, block, count);
+        std::printf("%-8s %8zuK %6zu %10.2f %10.1f %10.1f %10.2f %6.0f%%\n", cfg.label.c_str(),
+                    block >> 10, count, gbps, percentile(lat_us, 0.5), percentile(lat_us, 0.99), mc,
+                    100.0 * gbps / mc);
+        std::fflush(stdout);
+      }
+    }
+    agent->reset();
+  }
+  ::close(sv[0]);
+  int status = 0;
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, &status, 0);
+  unsetenv("UCX_TLS");
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string backends = "tcp,ucx_shm,ucx_tcp";
+  double seconds = 0.25;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--backends=", 0) == 0) {
+      backends = a.substr(11);
+    } else if (a.rfind("--seconds=", 0) == 0) {
+      seconds = std::atof(a.c_str() + 10);
+    } else {
+      std::fprintf(stderr, "usage: kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=S]\n");
+      return 2;
+    }
+  }
+  const BackendConfig all[] = {{"tcp", kv::BackendKind::kTcp, nullptr},
+                               {"ucx_shm", kv::BackendKind::kUcx, "sm,self"},
+                               {"ucx_tcp", kv::BackendKind::kUcx, "tcp"}};
+  std::vector<char> src(kRegionLen, 3), scratch(kRegionLen, 4);
+  MemcpyTable memcpy_table;
+  for (size_t block : kBlocks) {
+    for (size_t count : kCounts) {
+      if (block * count > kRegionLen) continue;
+      memcpy_table.push_back({{block, count}, memcpy_gbps(src, scratch, block, count, 0.1)});
+    }
+  }
+  scratch = {};
+  std::printf("%-8s %9s %6s %10s %10s %10s %10s %7s\n", "backend", "block", "count", "GB/s",
+              "p50_us", "p99_us", "memcpyGB/s", "ratio");
+  int rc = 0;
+  std::stringstream list(backends);
+  std::string name;
+  while (std::getline(list, name, ',')) {
+    bool found = false;
+    for (const BackendConfig& cfg : all) {
+      if (cfg.label != name || cfg.kind == kv::BackendKind::kLocal) continue;
+      found = true;
+      rc |= run_backend(cfg, seconds, src, memcpy_table);
+    }
+    if (!found) std::fprintf(stderr, "unknown backend '%s'\n", name.c_str());
+  }
+  return rc;
+}
