@@ -19,6 +19,9 @@ struct ApiLimits {
   size_t max_prompt_tokens = 1 << 20;  // token ids of one token-id prompt
   int max_tokens = 1 << 20;            // max_tokens / max_completion_tokens / min_tokens
   int max_json_depth = 64;             // nesting of the body (tools, kwargs)
+  // Completions without max_tokens: 0 fills what the context leaves (the
+  // chat rule); vLLM and OpenAI use 16 here.
+  int default_completion_max_tokens = 0;
 };
 
 }  // namespace pdserve::router

@@ -118,6 +118,24 @@ void read_stop_token_ids(FieldReader& r, const ApiLimits& limits, std::vector<in
                                  " non-negative 32-bit integers");
 }
 
+// Fields that would change the output: rejected, never silently ignored.
+void read_unsupported(FieldReader& r, int n) {
+  if (!r.ok()) return;
+  if (r.has("suffix")) return r.fail("suffix", "'suffix' is not supported");
+  int best_of = 1;
+  r.get_int("best_of", 1, INT32_MAX, best_of);
+  if (r.ok() && best_of != 1 && best_of != n)
+    return r.fail("best_of", "'best_of' other than 1 or 'n' is not supported");
+  if (const json* rf = r.get_object("response_format")) {
+    auto type = rf->find("type");
+    if (type == rf->end() || !type->is_string())
+      return r.fail("response_format.type", "'response_format.type' must be a string");
+    if (*type != "text")
+      return r.fail("response_format", "'response_format' of type '" + type->get<std::string>() +
+                                           "' is not supported");
+  }
+}
+
 // Fields both endpoints share.
 void read_shared(FieldReader& r, const json& body, const ApiLimits& limits, OpenAiRequest& q) {
   if (!r.has("model")) r.fail("model", "'model' is required");
@@ -149,11 +167,15 @@ void read_shared(FieldReader& r, const json& body, const ApiLimits& limits, Open
     if (!sr.ok() && r.ok()) r.fail(sr.error().param, sr.error().message);
   }
   r.get_bool("skip_special_tokens", q.skip_special_tokens);
+  r.get_bool("spaces_between_special_tokens", q.spaces_between_special_tokens);
+  r.get_bool("add_special_tokens", q.add_special_tokens);
+  r.get_bool("include_stop_str_in_output", q.include_stop_str_in_output);
   r.get_string("user", q.user);
   r.get_string("cache_salt", q.cache_salt);
   r.get_int("priority", INT32_MIN, INT32_MAX, q.priority);
   if (const json* lb = r.get_object("logit_bias"); lb && !lb->empty())
     r.fail("logit_bias", "'logit_bias' is not supported");
+  read_unsupported(r, q.n);
   for (auto it = body.begin(); it != body.end(); ++it)
     if (is_internal_plane_field(it.key())) q.dropped_fields.push_back(it.key());
 }
@@ -207,6 +229,8 @@ ApiResult<OpenAiRequest> parse_completion_request(std::string_view body, const A
     if (r.ok() && q.echo && q.sampling.num_logprobs >= 0)
       r.fail("echo", "'echo' together with 'logprobs' (prompt logprobs) is not supported");
     check_max_tokens(r, "max_tokens", limits, q.max_tokens);
+    if (!q.max_tokens && limits.default_completion_max_tokens > 0)
+      q.max_tokens = limits.default_completion_max_tokens;
     if (r.ok() && q.prompts.size() * static_cast<size_t>(q.n) >
                       static_cast<size_t>(limits.max_prompts) * static_cast<size_t>(limits.max_n))
       r.fail("n", "'n' times the number of prompts is too large");
@@ -217,6 +241,7 @@ ApiResult<OpenAiRequest> parse_completion_request(std::string_view body, const A
 ApiResult<OpenAiRequest> parse_chat_request(std::string_view body, const ApiLimits& limits) {
   return parse_guarded(body, limits, [&](const json& j, FieldReader& r, OpenAiRequest& q) {
     q.endpoint = Endpoint::kChatCompletions;
+    q.add_special_tokens = false;
     read_shared(r, j, limits, q);
     detail::read_chat_input(r, limits, /*default_add_generation_prompt=*/true, q.chat);
     bool logprobs = false;

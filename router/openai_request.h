@@ -5,6 +5,10 @@
 // "prefill_mode", "block_ids", "kv_target", "kv_transfer_params", ...): they
 // are dropped, listed in `dropped_fields` and never forwarded.
 //
+// Rejected rather than ignored (they would change the output): a non-empty
+// logit_bias, suffix, best_of other than 1 or n, response_format other than
+// {"type": "text"}, completions echo with logprobs (prompt logprobs).
+//
 // Errors (ApiError, 400 invalid_request_error): the body is not JSON or not a
 // JSON object (param ""), a field of the wrong JSON type ("'temperature' must
 // be a number", param "temperature"), a value out of bounds ("'n' must be in
@@ -52,9 +56,15 @@ struct OpenAiRequest {
   std::vector<std::string> stop;  // non-empty strings; matched by the router (StopMatcher)
   int n = 1;
   bool stream = false;
-  bool include_usage = false;  // stream_options.include_usage
-  bool echo = false;           // completions: the prompt text is prepended to each choice
-  bool skip_special_tokens = true;
+  bool include_usage = false;       // stream_options.include_usage
+  bool echo = false;                // completions: the prompt text is prepended to each choice
+  bool skip_special_tokens = true;  // detokenization
+  bool spaces_between_special_tokens = true;  // detokenization
+  // Tokenization of the prompt text (or of the rendered chat template):
+  // completions default true, chat default false (the template has the BOS).
+  bool add_special_tokens = true;
+  // vLLM's extension: the matched stop string is appended to the output.
+  bool include_stop_str_in_output = false;
   std::string user;
   std::string cache_salt;
   int priority = 0;

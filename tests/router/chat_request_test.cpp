@@ -40,6 +40,7 @@ TEST(ChatRequestTest, Defaults) {
   EXPECT_EQ(json::parse(r->chat.messages_json), json::parse(R"([{"role":"user","content":"hi"}])"));
   EXPECT_EQ(r->chat.tools_json, "");
   EXPECT_EQ(r->sampling.num_logprobs, -1);
+  EXPECT_FALSE(r->add_special_tokens);
 }
 
 TEST(ChatRequestTest, MessagesAreNormalized) {

@@ -394,5 +394,47 @@ TEST(ApiErrorTest, ModelNotFound) {
   EXPECT_EQ(j["error"]["code"], "model_not_found");
 }
 
+TEST(CompletionRequestTest, OutputChangingFieldsAreRejected) {
+  expect_error(R"({"suffix": "x"})", "suffix", "'suffix' is not supported");
+  expect_error(R"({"best_of": 3})", "best_of", "'best_of' other than 1 or 'n' is not supported");
+  expect_error(R"({"best_of": 0})", "best_of",
+               "'best_of' must be an integer in [1, 2147483647], got 0");
+  EXPECT_TRUE(parse_completion_request(completion(R"({"best_of": 2, "n": 2})")).ok());
+  expect_error(R"({"response_format": {"type": "json_object"}})", "response_format",
+               "'response_format' of type 'json_object' is not supported");
+  expect_error(R"({"response_format": {}})", "response_format.type",
+               "'response_format.type' must be a string");
+  EXPECT_TRUE(
+      parse_completion_request(completion(R"({"response_format": {"type": "text"}})")).ok());
+}
+
+TEST(CompletionRequestTest, TokenizationAndDetokenizationOptions) {
+  auto r = parse_completion_request(completion());
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->add_special_tokens);
+  EXPECT_TRUE(r->spaces_between_special_tokens);
+  EXPECT_FALSE(r->include_stop_str_in_output);
+  r = parse_completion_request(completion(
+      R"({"add_special_tokens": false, "spaces_between_special_tokens": false,
+          "include_stop_str_in_output": true})"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->add_special_tokens);
+  EXPECT_FALSE(r->spaces_between_special_tokens);
+  EXPECT_TRUE(r->include_stop_str_in_output);
+  expect_error(R"({"add_special_tokens": 1})", "add_special_tokens",
+               "'add_special_tokens' must be a boolean, got an integer");
+}
+
+TEST(CompletionRequestTest, DefaultCompletionMaxTokens) {
+  ApiLimits limits;
+  limits.default_completion_max_tokens = 16;
+  auto r = parse_completion_request(completion(), limits);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r->max_tokens, 16);
+  r = parse_completion_request(completion(R"({"max_tokens": 3})"), limits);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r->max_tokens, 3);
+}
+
 }  // namespace
 }  // namespace pdserve::router
