@@ -6,6 +6,8 @@
 #include "tools/pdserve/bench_engine_command.h"
 #include "tools/pdserve/bench_offline_command.h"
 #include "tools/pdserve/generate_command.h"
+#include "tools/pdserve/router_command.h"
+#include "tools/pdserve/serve_command.h"
 #include "tools/pdserve/worker_commands.h"
 
 int main(int argc, char** argv) {
@@ -17,6 +19,8 @@ int main(int argc, char** argv) {
   pdserve::cli::add_bench_offline_command(*bench);
   pdserve::cli::add_bench_engine_command(*bench);
   pdserve::cli::add_worker_commands(app);
+  pdserve::cli::add_router_command(app);
+  pdserve::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

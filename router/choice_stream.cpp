@@ -1,0 +1,200 @@
+#include "router/choice_stream.h"
+
+#include <chrono>
+#include <span>
+#include <utility>
+
+#include "common/server/openai_error.h"
+
+namespace pdserve::router {
+
+namespace internal = server::internal;
+
+namespace {
+
+constexpr size_t kMaxTries = 3;
+// A decode worker's stream may stay silent while it prefills a long prompt.
+constexpr std::chrono::minutes kStreamSilence{10};
+
+ApiError worker_error(int http_status, std::string message) {
+  ApiError e;
+  e.http_status = http_status;
+  e.message = std::move(message);
+  e.type = std::string(server::openai_error_type(http_status));
+  return e;
+}
+
+}  // namespace
+
+ChoiceStream::ChoiceStream(const RouterContext& ctx, ChoiceSpec spec, OnPiece on_piece)
+    : ctx_(ctx),
+      spec_(std::move(spec)),
+      on_piece_(std::move(on_piece)),
+      detok_(*ctx.tokenizer, spec_.skip_special_tokens),
+      stops_(spec_.stop) {}
+
+void ChoiceStream::start() { send(); }
+
+void ChoiceStream::cancel() {
+  ended_ = true;
+  std::shared_ptr<server::SseStream> s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s = stream_;
+  }
+  if (s) s->cancel();
+}
+
+void ChoiceStream::send() {
+  RouteRequest rr;
+  rr.model = ctx_.model;
+  rr.num_prompt_tokens = static_cast<int>(spec_.prompt_ids.size());
+  rr.prefix_matches = ctx_.prefix_index->match(spec_.prompt_ids, spec_.cache_salt);
+  rr.exclude = tried_;
+  Result<Choice> choice = ctx_.policy->choose(rr, ctx_.registry->snapshot());
+  if (!choice.ok()) {
+    ChoicePiece p;
+    p.error = worker_error(503, "no decode worker available: " + choice.status().message());
+    finish(std::move(p));
+    return;
+  }
+  decode_id_ = choice->decode.id;
+  tried_.push_back(decode_id_);
+  internal::GenerateRequest gr;
+  gr.request_id = spec_.request_id + (tried_.size() > 1 ? "-" + std::to_string(tried_.size()) : "");
+  gr.prompt_ids = spec_.prompt_ids;
+  gr.sampling = spec_.sampling;
+  gr.cache_salt = spec_.cache_salt;
+  gr.priority = spec_.priority;
+  if (choice->prefill) gr.prefill = choice->prefill->address;
+  gr.prefill_mode = ctx_.prefill_mode;
+  ctx_.registry->add_inflight(decode_id_, 1);
+  server::ClientRequest req = server::ClientRequest::post_json(
+      choice->decode.address.host, choice->decode.address.port, "/internal/v1/generate",
+      internal::to_json(gr));
+  req.headers.set("Authorization", "Bearer " + ctx_.cluster_token);
+  req.read_timeout = kStreamSilence;
+  std::shared_ptr<ChoiceStream> self = shared_from_this();
+  std::shared_ptr<server::SseStream> s = ctx_.client->stream_sse(
+      std::move(req), [self](const server::SseEvent& ev) { return self->on_event(ev); },
+      [self](Status st) { self->on_done(std::move(st)); });
+  std::lock_guard<std::mutex> lock(mu_);
+  stream_ = std::move(s);
+}
+
+std::vector<TokenLogprobInfo> ChoiceStream::token_logprobs(const internal::GenerateEvent& ev) const {
+  std::vector<TokenLogprobInfo> out;
+  auto piece = [this](int32_t id) {
+    const int32_t one[] = {id};
+    Result<std::string> s = ctx_.tokenizer->decode(std::span<const int32_t>(one), false);
+    return s.ok() ? *s : std::string();
+  };
+  for (size_t i = 0; i < ev.logprobs.size() && i < ev.token_ids.size(); ++i) {
+    TokenLogprobInfo info{piece(ev.token_ids[i]), ev.logprobs[i].logprob, {}};
+    for (const runner::TokenLogprob& t : ev.logprobs[i].top) info.top.push_back({piece(t.token_id), t.logprob});
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+bool ChoiceStream::on_event(const server::SseEvent& ev) {
+  if (ended_) return false;
+  if (ev.is_comment || ev.data == "[DONE]") return true;
+  Result<internal::GenerateEvent> parsed = internal::parse_generate_event(ev.data);
+  if (!parsed.ok()) {
+    ChoicePiece p;
+    p.error = worker_error(502, "decode worker sent a bad event: " + parsed.status().message());
+    finish(std::move(p));
+    return false;
+  }
+  const internal::GenerateEvent& g = *parsed;
+  got_event_ = true;
+  if (g.error) {
+    ChoicePiece p;
+    p.error = worker_error(g.error->http_status, g.error->message);
+    finish(std::move(p));
+    return false;
+  }
+  if (g.num_prompt_tokens > 0) num_prompt_tokens_ = g.num_prompt_tokens;
+  if (g.num_cached_tokens > 0) num_cached_tokens_ = g.num_cached_tokens;
+  std::string text;
+  for (int32_t id : g.token_ids) {
+    Result<std::string> t = detok_.push(id);
+    if (t.ok()) text += *t;
+    ++num_output_tokens_;
+  }
+  const bool last = !g.finish_reason.empty();
+  ChoicePiece p;
+  if (spec_.want_logprobs) p.logprobs = token_logprobs(g);
+  if (last) text += detok_.flush();
+  StopMatcher::Output o = stops_.feed(text);
+  p.text = std::move(o.text);
+  p.first = first_piece_;
+  first_piece_ = false;
+  p.num_prompt_tokens = num_prompt_tokens_;
+  p.num_cached_tokens = num_cached_tokens_;
+  p.num_output_tokens = num_output_tokens_;
+  if (o.stopped) {
+    if (spec_.include_stop_str_in_output) p.text += stops_.stop_string();
+    p.finish_reason = "stop";
+    p.stop_reason.stop_string = stops_.stop_string();
+    finish(std::move(p));
+    return false;  // cancels the worker's stream: the request ends there
+  }
+  if (!last) {
+    if (!p.text.empty() || !p.logprobs.empty() || p.first) on_piece_(std::move(p));
+    return true;
+  }
+  p.text += stops_.finish();
+  if (g.finish_reason == "stop" || g.finish_reason == "length") {
+    p.finish_reason = g.finish_reason;
+    p.stop_reason.stop_token_id = g.stop_token_id;
+  } else {
+    p.error = worker_error(503, "the decode worker ended the request (" + g.finish_reason + ")");
+  }
+  finish(std::move(p));
+  return true;
+}
+
+void ChoiceStream::on_done(Status status) {
+  if (ended_) return;
+  int http_status = 0;
+  std::string body;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stream_) {
+      http_status = stream_->http_status();
+      body = stream_->error_body();
+    }
+  }
+  // Refused or unreachable before anything started: another pair may take it.
+  const bool retriable = !got_event_ && (status.code() == StatusCode::kUnavailable ||
+                                         http_status == 503 || http_status == 429);
+  if (retriable && tried_.size() < kMaxTries) {
+    ctx_.registry->add_inflight(decode_id_, -1);
+    send();
+    return;
+  }
+  ChoicePiece p;
+  if (http_status >= 400) {
+    p.error = worker_error(http_status, "decode worker: " + body.substr(0, 500));
+  } else if (status.ok()) {
+    p.error = worker_error(502, "decode worker ended the stream without a finish");
+  } else {
+    p.error = worker_error(502, "decode worker " + decode_id_ + ": " + status.message());
+  }
+  finish(std::move(p));
+}
+
+void ChoiceStream::finish(ChoicePiece piece) {
+  if (ended_.exchange(true)) return;
+  if (!decode_id_.empty()) ctx_.registry->add_inflight(decode_id_, -1);
+  piece.finished = true;
+  piece.num_prompt_tokens = piece.num_prompt_tokens ? piece.num_prompt_tokens : num_prompt_tokens_;
+  piece.num_output_tokens = num_output_tokens_;
+  piece.first = piece.first || first_piece_;
+  first_piece_ = false;
+  on_piece_(std::move(piece));
+}
+
+}  // namespace pdserve::router

@@ -1,0 +1,304 @@
+#include "router/completion_handler.h"
+
+#include <chrono>
+#include <mutex>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "router/openai_response.h"
+
+namespace pdserve::router {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string random_hex(size_t n) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* kHex = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += kHex[rng() % 16];
+  return s;
+}
+
+void respond_error(server::ResponseWriter& w, const ApiError& e) {
+  server::Response r = server::Response::json(e.http_status, to_error_body(e));
+  w.respond(std::move(r));
+}
+
+}  // namespace
+
+// One request: its choices, what each has produced, and how it is answered.
+struct CompletionHandler::Call {
+  struct ChoiceState {
+    std::string text;
+    std::vector<TokenLogprobInfo> logprobs;
+    std::string finish_reason;
+    StopReason stop_reason;
+    int num_output_tokens = 0;
+    bool done = false;
+  };
+
+  OpenAiRequest req;
+  ResponseMeta meta;
+  std::shared_ptr<server::ResponseWriter> writer;
+  std::vector<std::string> prompt_texts;  // for echo
+  std::vector<int> prompt_lens;
+  RouterMetrics metrics;
+  Clock::time_point start = Clock::now();
+
+  std::mutex mu;
+  std::vector<ChoiceState> choices;
+  // Written before the streams start, then only read. The streams hold this
+  // call (through their callbacks) and are held by the HTTP client until
+  // they end: weak here, so nothing cycles.
+  std::vector<std::weak_ptr<ChoiceStream>> streams;
+  std::shared_ptr<server::SseWriter> sse;
+  bool answered = false;  // an error or the full response went out
+  bool first_token_seen = false;
+  int num_done = 0;
+  int num_cached_tokens = 0;
+
+  bool chat() const { return req.endpoint == Endpoint::kChatCompletions; }
+  int prompt_of(size_t choice_idx) const { return static_cast<int>(choice_idx) / req.n; }
+
+  void cancel_all() {
+    for (auto& w : streams) {
+      if (auto s = w.lock()) s->cancel();
+    }
+  }
+
+  Usage usage() const {
+    Usage u;
+    for (size_t p = 0; p < prompt_lens.size(); ++p) u.prompt_tokens += prompt_lens[p];
+    for (const ChoiceState& c : choices) u.completion_tokens += c.num_output_tokens;
+    return u;
+  }
+
+  // Under mu.
+  void fail(const ApiError& e) {
+    if (answered) return;
+    answered = true;
+    metrics.requests_failed.inc();
+    if (!sse) {
+      respond_error(*writer, e);
+    } else {
+      (void)sse->send_event(to_error_body(e));
+      (void)sse->send_event("[DONE]");
+      sse->close();
+    }
+    cancel_all();
+  }
+
+  // Under mu: one piece of choice i.
+  void on_piece(size_t i, ChoicePiece p) {
+    if (answered) return;
+    if (p.error) {
+      fail(*p.error);
+      return;
+    }
+    ChoiceState& c = choices[i];
+    if (p.num_cached_tokens > 0 && p.first) num_cached_tokens += p.num_cached_tokens;
+    c.num_output_tokens = p.num_output_tokens;
+    if (!first_token_seen && p.num_output_tokens > 0) {
+      first_token_seen = true;
+      metrics.ttft.observe(std::chrono::duration<double>(Clock::now() - start).count());
+    }
+    if (req.echo && p.first) p.text = prompt_texts[static_cast<size_t>(prompt_of(i))] + p.text;
+    if (req.stream) {
+      stream_piece(i, p);
+    } else {
+      c.text += p.text;
+      c.logprobs.insert(c.logprobs.end(), p.logprobs.begin(), p.logprobs.end());
+    }
+    if (!p.finished) return;
+    c.done = true;
+    c.finish_reason = p.finish_reason;
+    c.stop_reason = p.stop_reason;
+    if (++num_done < static_cast<int>(choices.size())) return;
+    finish();
+  }
+
+  void stream_piece(size_t i, const ChoicePiece& p) {
+    const int index = static_cast<int>(i);
+    if (chat()) {
+      if (p.first) {
+        ChatChoice role;
+        role.index = index;
+        role.role_chunk = true;
+        (void)sse->send_event(chat_chunk(meta, role));
+      }
+      if (p.text.empty() && p.logprobs.empty() && !p.finished) return;
+      ChatChoice ch;
+      ch.index = index;
+      ch.content = p.text;
+      if (req.sampling.num_logprobs >= 0) ch.logprobs = p.logprobs;
+      ch.finish_reason = p.finish_reason;
+      ch.stop_reason = p.stop_reason;
+      (void)sse->send_event(chat_chunk(meta, ch));
+      return;
+    }
+    if (p.text.empty() && p.logprobs.empty() && !p.finished) return;
+    CompletionChoice ch;
+    ch.index = index;
+    ch.text = p.text;
+    if (req.sampling.num_logprobs >= 0) ch.logprobs = p.logprobs;
+    ch.finish_reason = p.finish_reason;
+    ch.stop_reason = p.stop_reason;
+    (void)sse->send_event(completion_chunk(meta, ch));
+  }
+
+  // Under mu: every choice finished.
+  void finish() {
+    answered = true;
+    Usage u = usage();
+    u.cached_tokens = num_cached_tokens;
+    metrics.requests_ok.inc();
+    metrics.prompt_tokens.inc(u.prompt_tokens);
+    metrics.generation_tokens.inc(u.completion_tokens);
+    metrics.e2e.observe(std::chrono::duration<double>(Clock::now() - start).count());
+    if (req.stream) {
+      if (req.include_usage) (void)sse->send_event(usage_chunk(meta, req.endpoint, u));
+      (void)sse->send_event("[DONE]");
+      sse->close();
+      return;
+    }
+    std::string body;
+    if (chat()) {
+      std::vector<ChatChoice> out;
+      for (size_t i = 0; i < choices.size(); ++i) {
+        ChatChoice ch;
+        ch.index = static_cast<int>(i);
+        ch.content = choices[i].text;
+        if (req.sampling.num_logprobs >= 0) ch.logprobs = choices[i].logprobs;
+        ch.finish_reason = choices[i].finish_reason;
+        ch.stop_reason = choices[i].stop_reason;
+        out.push_back(std::move(ch));
+      }
+      body = chat_response(meta, out, u);
+    } else {
+      std::vector<CompletionChoice> out;
+      for (size_t i = 0; i < choices.size(); ++i) {
+        CompletionChoice ch;
+        ch.index = static_cast<int>(i);
+        ch.text = choices[i].text;
+        if (req.sampling.num_logprobs >= 0) ch.logprobs = choices[i].logprobs;
+        ch.finish_reason = choices[i].finish_reason;
+        ch.stop_reason = choices[i].stop_reason;
+        out.push_back(std::move(ch));
+      }
+      body = completion_response(meta, out, u);
+    }
+    writer->respond(server::Response::json(200, std::move(body)));
+  }
+};
+
+ApiResult<std::vector<std::vector<int32_t>>> CompletionHandler::prompt_ids(
+    const OpenAiRequest& req) const {
+  tokenizer::EncodeOptions enc;
+  enc.add_special_tokens = req.add_special_tokens;
+  std::vector<std::vector<int32_t>> out;
+  if (req.endpoint == Endpoint::kChatCompletions) {
+    if (model_.chat_template == nullptr) {
+      return invalid_request("messages", "this model has no chat template; use /v1/completions");
+    }
+    Result<std::string> text = model_.chat_template->render(
+        build_template_context(req.chat, model_.bos_token, model_.eos_token));
+    if (!text.ok()) return api_error_from_status(text.status(), "messages");
+    Result<std::vector<int32_t>> ids = model_.tokenizer->encode(*text, enc);
+    if (!ids.ok()) return api_error_from_status(ids.status(), "messages");
+    out.push_back(std::move(ids).value());
+    return out;
+  }
+  for (const Prompt& p : req.prompts) {
+    if (p.is_tokens) {
+      out.push_back(p.token_ids);
+      continue;
+    }
+    Result<std::vector<int32_t>> ids = model_.tokenizer->encode(p.text, enc);
+    if (!ids.ok()) return api_error_from_status(ids.status(), "prompt");
+    if (ids->empty()) return invalid_request("prompt", "the prompt is empty after tokenization");
+    out.push_back(std::move(ids).value());
+  }
+  return out;
+}
+
+void CompletionHandler::handle(Endpoint endpoint, const server::Request& request,
+                               std::shared_ptr<server::ResponseWriter> writer) {
+  ApiResult<OpenAiRequest> parsed = endpoint == Endpoint::kChatCompletions
+                                        ? parse_chat_request(request.body, limits_)
+                                        : parse_completion_request(request.body, limits_);
+  auto fail = [&](const ApiError& e) {
+    metrics_.requests_failed.inc();
+    respond_error(*writer, e);
+  };
+  if (!parsed.ok()) return fail(parsed.error());
+  OpenAiRequest& req = parsed.value();
+  if (req.model != model_.name) return fail(model_not_found(req.model));
+  if (auto e = check_token_ids(req, model_.tokenizer->vocab_size())) return fail(*e);
+  ApiResult<std::vector<std::vector<int32_t>>> ids = prompt_ids(req);
+  if (!ids.ok()) return fail(ids.error());
+  std::vector<runner::SamplingParams> sampling;
+  for (const std::vector<int32_t>& p : ids.value()) {
+    ApiResult<runner::SamplingParams> s =
+        finalize_sampling(req, static_cast<int>(p.size()), model_.max_model_len);
+    if (!s.ok()) return fail(s.error());
+    sampling.push_back(s.value());
+  }
+
+  auto call = std::make_shared<Call>();
+  const std::string id = random_hex(24);
+  call->meta.id = (endpoint == Endpoint::kChatCompletions ? "chatcmpl-" : "cmpl-") + id;
+  call->meta.created = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  call->meta.model = model_.name;
+  call->meta.include_usage = req.include_usage;
+  call->writer = std::move(writer);
+  call->metrics = metrics_;
+  for (size_t p = 0; p < ids.value().size(); ++p) {
+    call->prompt_lens.push_back(static_cast<int>(ids.value()[p].size()));
+    call->prompt_texts.push_back(req.prompts.size() > p ? req.prompts[p].text : std::string());
+    if (req.echo && req.prompts[p].is_tokens) {
+      Result<std::string> t = model_.tokenizer->decode(ids.value()[p], req.skip_special_tokens);
+      call->prompt_texts.back() = t.ok() ? *t : std::string();
+    }
+  }
+  const size_t num_choices = ids.value().size() * static_cast<size_t>(req.n);
+  call->choices.resize(num_choices);
+  std::vector<std::shared_ptr<ChoiceStream>> streams;
+  for (size_t i = 0; i < num_choices; ++i) {
+    const size_t p = i / static_cast<size_t>(req.n);
+    ChoiceSpec spec;
+    spec.request_id = id + "-" + std::to_string(i);
+    spec.prompt_ids = ids.value()[p];
+    spec.sampling = choice_sampling(sampling[p], static_cast<int>(i % static_cast<size_t>(req.n)));
+    spec.stop = req.stop;
+    spec.skip_special_tokens = req.skip_special_tokens;
+    spec.include_stop_str_in_output = req.include_stop_str_in_output;
+    spec.want_logprobs = req.sampling.num_logprobs >= 0;
+    spec.cache_salt = req.cache_salt;
+    spec.priority = req.priority;
+    streams.push_back(std::make_shared<ChoiceStream>(ctx_, std::move(spec), [call, i](ChoicePiece piece) {
+      const std::shared_ptr<Call>& c = call;
+      std::lock_guard<std::mutex> lock(c->mu);
+      if (c->req.stream && !c->sse && !piece.error && !c->answered) {
+        c->sse = c->writer->start_sse();
+        std::weak_ptr<Call> w2 = c;
+        c->sse->on_disconnect([w2] {
+          if (auto cc = w2.lock()) cc->cancel_all();
+        });
+      }
+      c->on_piece(i, std::move(piece));
+    }));
+  }
+  call->req = std::move(req);
+  call->writer->on_disconnect([weak = std::weak_ptr<Call>(call)] {
+    if (auto c = weak.lock()) c->cancel_all();
+  });
+  for (auto& s : streams) call->streams.push_back(s);
+  for (auto& s : streams) s->start();
+}
+
+}  // namespace pdserve::router

@@ -1,0 +1,63 @@
+// POST /v1/completions and /v1/chat/completions: validate, apply the chat
+// template, tokenize, check the context length, then run every choice
+// (prompts x n) as a ChoiceStream and answer: SSE chunks as they come, or
+// one JSON response when all choices finished.
+//
+// The HTTP status is decided by the first thing the workers say: a request
+// that fails before any token (no worker, 429 overload, a bad request the
+// worker refused) is answered with that status; once a stream has started,
+// a failure is an error event and the stream ends. A client that goes away
+// cancels every choice, which aborts them on the workers.
+// Thread-safety: handle() may be called from any server io thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "common/server/metrics.h"
+#include "common/server/response_writer.h"
+#include "engine/tokenizer/chat_template/chat_template.h"
+#include "router/api_limits.h"
+#include "router/choice_stream.h"
+#include "router/openai_request.h"
+
+namespace pdserve::router {
+
+// What the router knows of the served model.
+struct ServedModel {
+  std::string name;
+  int max_model_len = 0;
+  const tokenizer::Tokenizer* tokenizer = nullptr;
+  const chat_template::ChatTemplate* chat_template = nullptr;  // null: the model has none
+  std::string bos_token, eos_token;
+};
+
+struct RouterMetrics {
+  server::Counter requests_ok, requests_failed, prompt_tokens, generation_tokens;
+  server::Histogram ttft, e2e;
+};
+
+class CompletionHandler {
+ public:
+  CompletionHandler(const RouterContext& ctx, const ServedModel& model, ApiLimits limits,
+                    RouterMetrics metrics)
+      : ctx_(ctx), model_(model), limits_(limits), metrics_(metrics) {}
+
+  void handle(Endpoint endpoint, const server::Request& request,
+              std::shared_ptr<server::ResponseWriter> writer);
+
+  struct Call;  // one request's state (completion_handler.cpp)
+
+ private:
+  // The token ids of each prompt, or the error to answer.
+  ApiResult<std::vector<std::vector<int32_t>>> prompt_ids(const OpenAiRequest& req) const;
+
+  const RouterContext& ctx_;
+  const ServedModel& model_;
+  const ApiLimits limits_;
+  RouterMetrics metrics_;
+  std::atomic<uint64_t> next_id_{0};
+};
+
+}  // namespace pdserve::router

@@ -1,0 +1,235 @@
+#include "router/router_server.h"
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/server/auth.h"
+#include "common/server/health.h"
+#include "common/server/http_client.h"
+#include "common/server/http_server.h"
+#include "common/server/internal_api.h"
+#include "common/server/metrics.h"
+#include "common/server/openai_error.h"
+#include "engine/tokenizer/chat_template/chat_template.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "router/completion_handler.h"
+#include "router/policies/policy.h"
+#include "router/prefix_index.h"
+#include "router/tokenize_api.h"
+#include "router/worker_poller.h"
+#include "router/worker_registry.h"
+
+namespace pdserve::router {
+
+namespace {
+
+// The model's context length: config.json's max_position_embeddings.
+Result<int> model_context_length(const std::string& model_dir) {
+  const std::string path = model_dir + "/config.json";
+  std::ifstream in(path);
+  if (!in) return not_found(path + ": cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return invalid_argument(path + ": not a JSON object");
+  auto it = j.find("max_position_embeddings");
+  if (it == j.end() || !it->is_number_integer() || it->get<int64_t>() < 1) {
+    return invalid_argument(path + ": max_position_embeddings missing or not a positive integer");
+  }
+  return static_cast<int>(std::min<int64_t>(it->get<int64_t>(), 1 << 24));
+}
+
+server::Response api_error_response(const ApiError& e) {
+  return server::Response::json(e.http_status, to_error_body(e));
+}
+
+}  // namespace
+
+struct RouterServer::Impl {
+  RouterOptions options;
+  std::unique_ptr<tokenizer::Tokenizer> tokenizer;
+  std::optional<chat_template::ChatTemplate> chat_template;
+  ServedModel model;
+  WorkerRegistry registry;
+  PrefixIndex prefix_index;
+  std::unique_ptr<Policy> policy;
+  std::shared_ptr<server::MetricsRegistry> metrics = std::make_shared<server::MetricsRegistry>();
+  server::HttpClient client{[] {
+    server::ClientOptions o;
+    o.num_io_threads = 2;
+    return o;
+  }()};
+  RouterContext ctx;
+  std::unique_ptr<CompletionHandler> completions;
+  std::unique_ptr<WorkerPoller> poller;
+  std::unique_ptr<server::Server> server;
+
+  Status load_model();
+  Status add_workers();
+  server::Routes routes();
+  server::Response tokenize(const server::Request& req) const;
+  server::Response detokenize(const server::Request& req) const;
+  server::Response register_worker(const server::Request& req);
+  Status healthy() const;
+};
+
+Status RouterServer::Impl::load_model() {
+  PD_ASSIGN_OR_RETURN(tokenizer, tokenizer::Tokenizer::from_file(options.model_dir + "/tokenizer.json"));
+  PD_ASSIGN_OR_RETURN(chat_template::ChatTemplateConfig cfg,
+                      chat_template::load_chat_template_config(options.model_dir));
+  if (!cfg.chat_template.empty()) {
+    PD_ASSIGN_OR_RETURN(chat_template::ChatTemplate t, chat_template::ChatTemplate::compile(cfg.chat_template));
+    chat_template.emplace(std::move(t));
+  }
+  model.name = options.served_model_name.empty()
+                   ? std::filesystem::path(options.model_dir).filename().string()
+                   : options.served_model_name;
+  if (options.max_model_len > 0) {
+    model.max_model_len = options.max_model_len;
+  } else {
+    PD_ASSIGN_OR_RETURN(model.max_model_len, model_context_length(options.model_dir));
+  }
+  model.tokenizer = tokenizer.get();
+  model.chat_template = chat_template ? &*chat_template : nullptr;
+  model.bos_token = cfg.bos_token;
+  model.eos_token = cfg.eos_token;
+  return ok_status();
+}
+
+Status RouterServer::Impl::add_workers() {
+  if (options.decode_workers.empty()) return invalid_argument("at least one decode worker (--decode host:port)");
+  for (const std::string& w : options.decode_workers) {
+    PD_RETURN_IF_ERROR(registry.add_static(WorkerRole::kDecode, w, model.name).with_context("--decode"));
+  }
+  for (const std::string& w : options.prefill_workers) {
+    PD_RETURN_IF_ERROR(registry.add_static(WorkerRole::kPrefill, w, model.name).with_context("--prefill"));
+  }
+  return ok_status();
+}
+
+server::Response RouterServer::Impl::tokenize(const server::Request& req) const {
+  ApiResult<TokenizeRequest> r = parse_tokenize_request(req.body, options.limits);
+  if (!r.ok()) return api_error_response(r.error());
+  const TokenizeRequest& t = r.value();
+  if (!t.model.empty() && t.model != model.name) return api_error_response(model_not_found(t.model));
+  std::string text = t.prompt;
+  if (t.is_chat) {
+    if (!chat_template) return api_error_response(invalid_request("messages", "this model has no chat template"));
+    Result<std::string> rendered =
+        chat_template->render(build_template_context(t.chat, model.bos_token, model.eos_token));
+    if (!rendered.ok()) return api_error_response(api_error_from_status(rendered.status(), "messages"));
+    text = std::move(rendered).value();
+  }
+  tokenizer::EncodeOptions enc;
+  enc.add_special_tokens = t.add_special_tokens;
+  Result<std::vector<int32_t>> ids = tokenizer->encode(text, enc);
+  if (!ids.ok()) return api_error_response(api_error_from_status(ids.status(), "prompt"));
+  return server::Response::json(200, tokenize_response(*ids, model.max_model_len));
+}
+
+server::Response RouterServer::Impl::detokenize(const server::Request& req) const {
+  ApiResult<DetokenizeRequest> r = parse_detokenize_request(req.body, options.limits);
+  if (!r.ok()) return api_error_response(r.error());
+  if (!r.value().model.empty() && r.value().model != model.name) {
+    return api_error_response(model_not_found(r.value().model));
+  }
+  Result<std::string> text = tokenizer->decode(r.value().tokens, false);
+  if (!text.ok()) return api_error_response(api_error_from_status(text.status(), "tokens"));
+  return server::Response::json(200, detokenize_response(*text));
+}
+
+server::Response RouterServer::Impl::register_worker(const server::Request& req) {
+  Result<server::internal::Registration> r = server::internal::parse_registration(req.body);
+  if (!r.ok()) return server::error_response(r.status());
+  Result<bool> fresh = registry.heartbeat(*r, WorkerRegistry::Clock::now());
+  if (!fresh.ok()) return server::error_response(fresh.status());
+  if (*fresh) prefix_index.remove_worker(worker_id(r->address));
+  return server::Response::json(200, "{}");
+}
+
+Status RouterServer::Impl::healthy() const {
+  for (const WorkerView& w : registry.snapshot().workers) {
+    if (w.role == WorkerRole::kDecode && w.healthy) return ok_status();
+  }
+  return unavailable("no healthy decode worker");
+}
+
+server::Routes RouterServer::Impl::routes() {
+  server::Routes r;
+  auto keys = std::make_shared<const server::ApiKeys>(options.api_keys);
+  auto open = [keys](server::SyncHandler h) { return server::require_api_key(keys, server::to_handler(std::move(h))); };
+  server::mount_health(r, [this] { return healthy(); });
+  r.add("GET", "/metrics", open([this](const server::Request&) {
+          server::Response resp = server::Response::text(200, metrics->render());
+          resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+          return resp;
+        }));
+  r.add("GET", "/v1/models", open([this](const server::Request&) {
+          return server::Response::json(200, models_response({{model.name, 0, model.max_model_len}}));
+        }));
+  auto generate = [this, keys](Endpoint e) {
+    return server::require_api_key(keys, [this, e](server::Request req, std::shared_ptr<server::ResponseWriter> w) {
+      completions->handle(e, req, std::move(w));
+    });
+  };
+  r.add("POST", "/v1/completions", generate(Endpoint::kCompletions));
+  r.add("POST", "/v1/chat/completions", generate(Endpoint::kChatCompletions));
+  r.add("POST", "/tokenize", open([this](const server::Request& q) { return tokenize(q); }));
+  r.add("POST", "/detokenize", open([this](const server::Request& q) { return detokenize(q); }));
+  r.add("POST", "/internal/v1/register",
+        server::require_cluster_token(options.cluster_token, server::to_handler([this](const server::Request& q) {
+                                        return register_worker(q);
+                                      })));
+  return r;
+}
+
+Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  Impl& m = *impl;
+  if (m.options.cluster_token.empty()) return invalid_argument("a cluster token is required");
+  if (m.options.prefill_mode != "auto" && m.options.prefill_mode != "remote" && m.options.prefill_mode != "local") {
+    return invalid_argument("--prefill-mode '" + m.options.prefill_mode + "' (auto, remote or local)");
+  }
+  PD_RETURN_IF_ERROR(m.load_model());
+  PD_RETURN_IF_ERROR(m.add_workers());
+  PD_ASSIGN_OR_RETURN(m.policy, make_policy(m.options.policy));
+  m.ctx = RouterContext{m.tokenizer.get(), &m.registry, &m.prefix_index, m.policy.get(), &m.client,
+                        m.model.name, m.options.cluster_token, m.options.prefill_mode};
+  server::MetricsRegistry& reg = *m.metrics;
+  RouterMetrics rm;
+  rm.requests_ok = reg.counter("pdserve_router_requests_total", "OpenAI requests answered", {{"outcome", "ok"}});
+  rm.requests_failed = reg.counter("pdserve_router_requests_total", "OpenAI requests answered", {{"outcome", "error"}});
+  rm.prompt_tokens = reg.counter("pdserve_router_prompt_tokens_total", "Prompt tokens of answered requests");
+  rm.generation_tokens = reg.counter("pdserve_router_generation_tokens_total", "Tokens generated");
+  rm.ttft = reg.histogram("pdserve_router_time_to_first_token_seconds", "Time to the first token",
+                          server::MetricsRegistry::exponential_buckets(0.001, 2, 18));
+  rm.e2e = reg.histogram("pdserve_router_request_latency_seconds", "Request latency, end to end",
+                         server::MetricsRegistry::exponential_buckets(0.005, 2, 16));
+  m.completions = std::make_unique<CompletionHandler>(m.ctx, m.model, m.options.limits, rm);
+  m.poller = std::make_unique<WorkerPoller>(m.registry, m.prefix_index, m.options.cluster_token,
+                                            m.options.poll_interval);
+  server::ServerOptions so;
+  so.address = m.options.host;
+  so.port = m.options.port;
+  so.num_io_threads = m.options.num_io_threads;
+  PD_ASSIGN_OR_RETURN(m.server, server::Server::start(so, m.routes()));
+  return std::unique_ptr<RouterServer>(new RouterServer(std::move(impl)));
+}
+
+RouterServer::RouterServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+RouterServer::~RouterServer() { stop(std::chrono::milliseconds(0)); }
+
+uint16_t RouterServer::port() const { return impl_->server->port(); }
+
+void RouterServer::stop(std::chrono::milliseconds grace) {
+  if (impl_->server) impl_->server->stop(grace);
+  impl_->poller.reset();
+}
+
+}  // namespace pdserve::router

@@ -1,0 +1,59 @@
+// The router process, as an object: the model's tokenizer and chat template,
+// the worker registry (workers from flags and from registrations), a poller
+// that keeps their load and prefix-cache index fresh, the routing policy,
+// and the public HTTP server:
+//
+//   GET  /v1/models                 POST /v1/completions, /v1/chat/completions
+//   POST /tokenize, /detokenize     GET  /health, /metrics
+//   POST /internal/v1/register      (cluster token; workers' heartbeats)
+//
+// API keys, when given, are required on every route except /health and the
+// internal one. /health is healthy while at least one decode worker is.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+#include "router/api_limits.h"
+
+namespace pdserve::router {
+
+struct RouterOptions {
+  std::string model_dir;
+  std::string served_model_name;  // default: the folder's name
+  std::string host = "127.0.0.1";
+  uint16_t port = 8000;
+  std::string cluster_token;
+  std::vector<std::string> api_keys;
+  std::vector<std::string> decode_workers;   // host:port
+  std::vector<std::string> prefill_workers;  // host:port
+  std::string policy = "least_load";
+  std::string prefill_mode = "auto";  // auto, remote, local (forwarded to decode workers)
+  int max_model_len = 0;              // 0: the model's max_position_embeddings
+  ApiLimits limits;
+  std::chrono::milliseconds poll_interval{500};
+  int num_io_threads = 4;
+};
+
+class RouterServer {
+ public:
+  // Loads the tokenizer and chat template, checks the options, starts the
+  // poller and the server. kInvalidArgument / kNotFound naming the problem.
+  static Result<std::unique_ptr<RouterServer>> start(RouterOptions options);
+  ~RouterServer();
+
+  uint16_t port() const;
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+  struct Impl;
+
+ private:
+  explicit RouterServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pdserve::router

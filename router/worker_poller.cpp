@@ -1,0 +1,68 @@
+#include "router/worker_poller.h"
+
+#include "common/server/internal_api.h"
+
+namespace pdserve::router {
+namespace {
+
+server::ClientOptions poll_client_options(std::chrono::milliseconds interval) {
+  server::ClientOptions o;
+  o.connect_timeout = std::max(interval, std::chrono::milliseconds(1000));
+  o.read_timeout = std::max(interval * 4, std::chrono::milliseconds(2000));
+  o.write_timeout = o.read_timeout;
+  return o;
+}
+
+}  // namespace
+
+WorkerPoller::WorkerPoller(WorkerRegistry& registry, PrefixIndex& index, std::string cluster_token,
+                           std::chrono::milliseconds interval)
+    : registry_(registry),
+      index_(index),
+      token_(std::move(cluster_token)),
+      interval_(interval),
+      client_(poll_client_options(interval)),
+      thread_([this] { run(); }) {}
+
+WorkerPoller::~WorkerPoller() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void WorkerPoller::poll_once() {
+  for (const std::string& gone : registry_.expire(WorkerRegistry::Clock::now())) {
+    index_.remove_worker(gone);
+  }
+  for (const WorkerView& w : registry_.snapshot().workers) {
+    server::ClientRequest req = server::ClientRequest::get(
+        w.address.host, w.address.port,
+        "/internal/v1/state?since=" + std::to_string(index_.cursor(w.id)));
+    req.headers.set("Authorization", "Bearer " + token_);
+    Result<server::ClientResponse> r = client_.send(std::move(req));
+    if (!r.ok() || r->status != 200) {
+      registry_.record_poll_failure(w.id);
+      continue;
+    }
+    Result<server::internal::WorkerState> state = server::internal::parse_worker_state(r->body);
+    if (!state.ok()) {
+      registry_.record_poll_failure(w.id);
+      continue;
+    }
+    registry_.record_poll(w.id, *state);
+    index_.apply(w.id, *state);
+  }
+}
+
+void WorkerPoller::run() {
+  for (;;) {
+    poll_once();
+    std::unique_lock<std::mutex> lock(mu_);
+    if (cv_.wait_for(lock, interval_, [this] { return stopping_; })) return;
+  }
+}
+
+}  // namespace pdserve::router

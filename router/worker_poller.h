@@ -1,0 +1,45 @@
+// Keeps the router's view of its workers fresh: every poll_interval it asks
+// each known worker for GET /internal/v1/state?since=<cursor> (load, block
+// size, prefix-cache events after the cursor), feeds the registry and the
+// prefix index, and drops registered workers whose heartbeats stopped.
+// Runs on its own thread; stops (and joins) in the destructor.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/server/http_client.h"
+#include "router/prefix_index.h"
+#include "router/worker_registry.h"
+
+namespace pdserve::router {
+
+class WorkerPoller {
+ public:
+  WorkerPoller(WorkerRegistry& registry, PrefixIndex& index, std::string cluster_token,
+               std::chrono::milliseconds interval);
+  ~WorkerPoller();
+  WorkerPoller(const WorkerPoller&) = delete;
+  WorkerPoller& operator=(const WorkerPoller&) = delete;
+
+  // Polls every worker once, now (also what the thread does each interval).
+  void poll_once();
+
+ private:
+  void run();
+
+  WorkerRegistry& registry_;
+  PrefixIndex& index_;
+  const std::string token_;
+  const std::chrono::milliseconds interval_;
+  server::HttpClient client_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;  // last
+};
+
+}  // namespace pdserve::router
