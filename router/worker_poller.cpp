@@ -7,8 +7,9 @@ namespace {
 
 server::ClientOptions poll_client_options(std::chrono::milliseconds interval) {
   server::ClientOptions o;
-  o.connect_timeout = std::max(interval, std::chrono::milliseconds(1000));
-  o.read_timeout = std::max(interval * 4, std::chrono::milliseconds(2000));
+  // Generous: a worker busy computing on a small machine still answers late.
+  o.connect_timeout = std::max(interval * 4, std::chrono::milliseconds(3000));
+  o.read_timeout = std::max(interval * 8, std::chrono::milliseconds(5000));
   o.write_timeout = o.read_timeout;
   return o;
 }

@@ -6,6 +6,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/install-deps.sh
+# The OpenAI Node SDK for the end-to-end tests, pinned by package-lock.json.
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 scripts/build.sh build-cpu -DPDSERVE_CUDA=OFF
 ctest --test-dir build-cpu --output-on-failure -j "$(nproc)"
 if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "launcher/serve.h"
@@ -18,6 +19,8 @@ int run(launcher::ServeRun r) {
   Result<std::string> self = launcher::current_executable();
   if (!self.ok()) return fail(self.status());
   r.serve.pdserve_binary = *self;
+  // A token given in the environment is used (and passed on); else a random one.
+  if (const char* env = std::getenv("PDSERVE_CLUSTER_TOKEN")) r.serve.cluster_token = env;
   Status s = launcher::run_serve(r);
   return s.ok() ? 0 : fail(s);
 }
