@@ -101,7 +101,8 @@ Status RouterServer::Impl::load_model() {
 }
 
 Status RouterServer::Impl::add_workers() {
-  if (options.decode_workers.empty()) return invalid_argument("at least one decode worker (--decode host:port)");
+  // No static decode worker: they must register (POST /internal/v1/register);
+  // /health is unhealthy until one did.
   for (const std::string& w : options.decode_workers) {
     PD_RETURN_IF_ERROR(registry.add_static(WorkerRole::kDecode, w, model.name).with_context("--decode"));
   }

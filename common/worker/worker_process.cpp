@@ -17,6 +17,15 @@ Result<std::unique_ptr<WorkerProcess>> WorkerProcess::start(
   w->runtime_->mount(routes);
   w->service_->mount(routes);
   PD_ASSIGN_OR_RETURN(w->server_, server::Server::start(options.server, std::move(routes)));
+  if (!options.register_with.empty()) {
+    server::internal::Registration r;
+    r.role = options.worker.role;
+    r.model = options.worker.model_name;
+    r.address.host = options.advertise_host.empty() ? options.server.address : options.advertise_host;
+    r.address.port = w->server_->port();
+    w->registrar_ = std::make_unique<Registrar>(options.register_with, r, options.worker.cluster_token,
+                                                options.register_interval);
+  }
   return w;
 }
 
@@ -25,6 +34,7 @@ WorkerProcess::~WorkerProcess() {
 }
 
 void WorkerProcess::stop(std::chrono::milliseconds grace) {
+  registrar_.reset();  // routers stop sending new requests once heartbeats stop
   if (server_) server_->stop(grace);
   if (runtime_) runtime_->loop().stop();
 }

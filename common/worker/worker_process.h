@@ -13,6 +13,7 @@
 
 #include "common/server/http_server.h"
 #include "common/worker/kv_regions.h"
+#include "common/worker/registrar.h"
 #include "common/worker/worker_runtime.h"
 #include "kvtransfer/agent.h"
 
@@ -32,6 +33,11 @@ struct WorkerProcessOptions {
   WorkerConfig worker;
   server::ServerOptions server;
   kvtransfer::AgentOptions kv;  // compat_key is set from the model
+  // Routers to register with (heartbeats), and the host they should use to
+  // reach this worker (default: the server's bind address).
+  std::vector<server::internal::WorkerAddress> register_with;
+  std::string advertise_host;
+  std::chrono::milliseconds register_interval{2'000};
 };
 
 class WorkerProcess {
@@ -54,6 +60,7 @@ class WorkerProcess {
   std::unique_ptr<kvtransfer::Agent> agent_;
   std::unique_ptr<RoleService> service_;
   std::unique_ptr<server::Server> server_;
+  std::unique_ptr<Registrar> registrar_;
 };
 
 }  // namespace pdserve::worker

@@ -30,7 +30,27 @@ struct WorkerFlags {
   decode::GenerateServiceOptions generate;
   bool no_prefill_fallback = false;
   int prefill_timeout_ms = 60'000;
+  std::vector<std::string> register_with;  // host:port of routers
+  std::string advertise_host;
 };
+
+// "host:port" or "[v6]:port".
+Result<server::internal::WorkerAddress> parse_host_port(const std::string& s) {
+  const size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) {
+    return invalid_argument("'" + s + "' is not host:port");
+  }
+  server::internal::WorkerAddress a;
+  a.host = s.substr(0, colon);
+  if (a.host.front() == '[' && a.host.back() == ']') a.host = a.host.substr(1, a.host.size() - 2);
+  const std::string port = s.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+      std::stoi(port) < 1 || std::stoi(port) > 65535) {
+    return invalid_argument("'" + s + "': bad port");
+  }
+  a.port = static_cast<uint16_t>(std::stoi(port));
+  return a;
+}
 
 int run(WorkerFlags f) {
   const std::string who = "pdserve " + f.role;
@@ -49,6 +69,12 @@ int run(WorkerFlags f) {
   if (!backend.ok()) return fail(backend.status().with_context("--kv-backend"));
   auto config = engine_config(f.engine);
   if (!config.ok()) return fail(config.status());
+  std::vector<server::internal::WorkerAddress> routers;
+  for (const std::string& r : f.register_with) {
+    Result<server::internal::WorkerAddress> a = parse_host_port(r);
+    if (!a.ok()) return fail(a.status().with_context("--register-with"));
+    routers.push_back(*a);
+  }
   block_termination_signals();  // before any thread starts
   auto runner = load_runner(f.runner);
   if (!runner.ok()) return fail(runner.status());
@@ -63,6 +89,8 @@ int run(WorkerFlags f) {
   o.server.port = static_cast<uint16_t>(f.port);
   o.kv.backend = *backend;
   o.kv.listen_address = f.kv_address.empty() ? f.host : f.kv_address;
+  o.register_with = std::move(routers);
+  o.advertise_host = f.advertise_host;
   f.generate.policy.fallback_to_local = !f.no_prefill_fallback;
   f.generate.prefill_timeout = std::chrono::milliseconds(f.prefill_timeout_ms);
   const decode::GenerateServiceOptions generate = f.generate;
@@ -100,6 +128,11 @@ void add_worker_command(CLI::App& app, const std::string& role, const std::strin
       ->check(CLI::IsMember({"tcp", "ucx", "nccl", "local"}));
   cmd->add_option("--kv-address", flags->kv_address,
                   "address of the KV transfer listener (default: --host)");
+  cmd->add_option("--register-with", flags->register_with,
+                  "routers (host:port) to register with, heartbeats every 2 s")
+      ->delimiter(',');
+  cmd->add_option("--advertise-host", flags->advertise_host,
+                  "host the routers should use to reach this worker (default: --host)");
   if (role == "decode") {
     decode::PrefillPolicy& p = flags->generate.policy;
     cmd->add_option("--min-remote-prefill-tokens", p.min_remote_tokens,
