@@ -4,9 +4,8 @@
 // never leave this file).
 #include "engine/tokenizer/component_loader.h"
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
+#include <nlohmann/json.hpp>
 
 #include "engine/tokenizer/decoders.h"
 #include "engine/tokenizer/normalizers.h"
@@ -19,7 +18,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-Status bad(const std::string& what) { return invalid_argument("tokenizer.json: " + what); }
+Status bad(const std::string& what) {
+  return invalid_argument("tokenizer.json: " + what);
+}
 
 Result<const Json*> field(const Json& obj, const char* name, const std::string& where) {
   const auto it = obj.find(name);
@@ -137,10 +138,14 @@ Status load_metaspace(const Json& j, const std::string& where, std::string* repl
   if (it != j.end() && !it->is_null()) {
     if (!it->is_string()) return bad(where + ".prepend_scheme must be a string");
     const std::string s = it->get<std::string>();
-    if (s == "always") *scheme = PrependScheme::kAlways;
-    else if (s == "first") *scheme = PrependScheme::kFirst;
-    else if (s == "never") *scheme = PrependScheme::kNever;
-    else return bad(where + ".prepend_scheme '" + s + "' is not always, first or never");
+    if (s == "always")
+      *scheme = PrependScheme::kAlways;
+    else if (s == "first")
+      *scheme = PrependScheme::kFirst;
+    else if (s == "never")
+      *scheme = PrependScheme::kNever;
+    else
+      return bad(where + ".prepend_scheme '" + s + "' is not always, first or never");
     return ok_status();
   }
   PD_ASSIGN_OR_RETURN(const bool add, get_bool(j, "add_prefix_space", true, where));
@@ -237,7 +242,8 @@ Result<std::unique_ptr<Decoder>> load_decoder(const Json& j) {
   }
   if (type == "Strip") {
     PD_ASSIGN_OR_RETURN(std::string content, get_string(j, "content", where));
-    if (content.empty() || content.size() > 4) return bad("decoder Strip.content must be one character");
+    if (content.empty() || content.size() > 4)
+      return bad("decoder Strip.content must be one character");
     PD_ASSIGN_OR_RETURN(const int64_t start, get_int(j, "start", 0, 1 << 20, where));
     PD_ASSIGN_OR_RETURN(const int64_t stop, get_int(j, "stop", 0, 1 << 20, where));
     return std::unique_ptr<Decoder>(new StripDecoder(std::move(content), static_cast<size_t>(start),
@@ -322,7 +328,8 @@ void template_ids(const Json& j, std::vector<int64_t>& out) {
   if (!j.is_object()) return;
   for (const auto& [k, v] : j.items()) {
     if ((k == "ids" && v.is_array())) {
-      for (const Json& x : v) if (x.is_number_integer()) out.push_back(x.get<int64_t>());
+      for (const Json& x : v)
+        if (x.is_number_integer()) out.push_back(x.get<int64_t>());
     } else if ((k == "cls" || k == "sep") && v.is_array() && v.size() == 2 &&
                v[1].is_number_integer()) {
       out.push_back(v[1].get<int64_t>());
@@ -354,8 +361,8 @@ Status load_section(std::string_view text, const char* name, F load, std::unique
 }  // namespace
 
 Status load_components(const ComponentJson& json, Pipeline& p, std::vector<int64_t>* post_ids) {
-  PD_RETURN_IF_ERROR(load_section(json.normalizer, "normalizer", load_normalizer, &p.normalizer,
-                                  nullptr));
+  PD_RETURN_IF_ERROR(
+      load_section(json.normalizer, "normalizer", load_normalizer, &p.normalizer, nullptr));
   PD_RETURN_IF_ERROR(load_section(json.pre_tokenizer, "pre_tokenizer", load_pre_tokenizer,
                                   &p.pre_tokenizer, nullptr));
   PD_RETURN_IF_ERROR(load_section(json.post_processor, "post_processor", load_post_processor,

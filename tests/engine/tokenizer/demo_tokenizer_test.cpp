@@ -25,7 +25,8 @@ TEST(DemoTokenizer, RoundTripsText) {
   ASSERT_TRUE(t.ok());
   for (const std::string text :
        {"The quick brown fox jumps over the lazy dog.", "  two spaces\tand a tab\n\nnewlines",
-        "café naïve Zürich", "中文 日本語 한국어", "emoji 😀 👨‍👩‍👧‍👦 🏳️‍🌈", "1234567890 3.14",
+        "café naïve Zürich", "中文 日本語 한국어",
+        "emoji 😀 👨‍👩‍👧‍👦 🏳️‍🌈", "1234567890 3.14",
         "def f(x):\n    return x * 2\n", ""}) {
     auto ids = (*t)->encode(text);
     ASSERT_TRUE(ids.ok());

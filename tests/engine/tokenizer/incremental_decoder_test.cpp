@@ -61,7 +61,7 @@ TEST(IncrementalDecoder, RandomIdsConcatenateToDecode) {
       std::vector<int32_t> ids(1 + rng() % 40);
       for (int32_t& id : ids) {
         const int kind = static_cast<int>(rng() % 3);
-        id = kind == 0 ? static_cast<int32_t>(rng() % n)
+        id = kind == 0   ? static_cast<int32_t>(rng() % n)
              : kind == 1 ? static_cast<int32_t>(rng() % std::min(n, 300))
                          : static_cast<int32_t>(rng() % 8);
       }
@@ -76,8 +76,9 @@ TEST(IncrementalDecoder, StreamsEncodedText) {
     SCOPED_TRACE(path);
     auto t = Tokenizer::from_file(path);
     ASSERT_TRUE(t.ok());
-    for (const char* text : {"Hello world, this is a test.", "  leading spaces and\ttabs\n\n",
-                             "中文和日本語 😀👨‍👩‍👧 café", "<s>hi</s> <|endoftext|>x"}) {
+    for (const char* text :
+         {"Hello world, this is a test.", "  leading spaces and\ttabs\n\n",
+          "中文和日本語 😀👨‍👩‍👧 café", "<s>hi</s> <|endoftext|>x"}) {
       auto ids = (*t)->encode(text);
       ASSERT_TRUE(ids.ok());
       check_stream(**t, *ids, false);
@@ -87,8 +88,8 @@ TEST(IncrementalDecoder, StreamsEncodedText) {
 }
 
 TEST(IncrementalDecoder, HoldsBackAnUnfinishedCharacter) {
-  auto t = Tokenizer::from_file(std::string(PDSERVE_SOURCE_DIR) +
-                                "/models/pdserve-demo/tokenizer.json");
+  auto t =
+      Tokenizer::from_file(std::string(PDSERVE_SOURCE_DIR) + "/models/pdserve-demo/tokenizer.json");
   ASSERT_TRUE(t.ok());
   // "😀" is 4 bytes, more than one byte-level token here.
   auto emoji = (*t)->encode("😀", {.add_special_tokens = false});

@@ -62,10 +62,10 @@ TEST(TokenizerErrors, UnknownComponentsAreRefusedByName) {
   EXPECT_EQ(error_of(tokenizer_json(kModel, "[]", "null", "null", R"({"type":"Foo"})")),
             "tokenizer.json: unsupported post_processor type 'Foo' (supported: "
             "TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence)");
-  EXPECT_EQ(error_of(tokenizer_json(kModel, "[]", "null", "null", "null",
-                                    R"({"type":"WordPiece"})")),
-            "tokenizer.json: unsupported decoder type 'WordPiece' (supported: Sequence, "
-            "ByteLevel, ByteFallback, Fuse, Metaspace, Replace, Strip)");
+  EXPECT_EQ(
+      error_of(tokenizer_json(kModel, "[]", "null", "null", "null", R"({"type":"WordPiece"})")),
+      "tokenizer.json: unsupported decoder type 'WordPiece' (supported: Sequence, "
+      "ByteLevel, ByteFallback, Fuse, Metaspace, Replace, Strip)");
   // Unknown types inside a Sequence are refused too.
   EXPECT_EQ(error_of(tokenizer_json(kModel, "[]", "null",
                                     R"({"type":"Sequence","pretokenizers":[{"type":"X"}]})")),
@@ -84,10 +84,11 @@ TEST(TokenizerErrors, ComponentFields) {
   EXPECT_EQ(bad_regex.rfind("tokenizer.json: pre_tokenizer Split: regex '(' does not compile", 0),
             0u)
       << bad_regex;
-  EXPECT_EQ(error_of(tokenizer_json(
-                kModel, "[]", "null",
-                R"({"type":"Split","pattern":{"String":"-"},"behavior":"Sideways","invert":false})")),
-            "tokenizer.json: unsupported Split behavior 'Sideways'");
+  EXPECT_EQ(
+      error_of(tokenizer_json(
+          kModel, "[]", "null",
+          R"({"type":"Split","pattern":{"String":"-"},"behavior":"Sideways","invert":false})")),
+      "tokenizer.json: unsupported Split behavior 'Sideways'");
   EXPECT_EQ(error_of(tokenizer_json(kModel, "[]", "null",
                                     R"({"type":"Split","pattern":"-","behavior":"Isolated"})")),
             "tokenizer.json: pre_tokenizer Split.pattern must be {\"String\": ...} or "

@@ -9,9 +9,12 @@ namespace pdserve::tokenizer {
 namespace {
 
 TEST(Utf8, LossyReplacesMaximalSubparts) {
-  EXPECT_EQ(utf8_lossy("a\xF0\x9F\x98"), "a\xEF\xBF\xBD");             // truncated: one U+FFFD
-  EXPECT_EQ(utf8_lossy("\xE2\x82" "A"), "\xEF\xBF\xBD" "A");
-  EXPECT_EQ(utf8_lossy("\x80\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD");        // one per stray byte
+  EXPECT_EQ(utf8_lossy("a\xF0\x9F\x98"), "a\xEF\xBF\xBD");  // truncated: one U+FFFD
+  EXPECT_EQ(utf8_lossy("\xE2\x82"
+                       "A"),
+            "\xEF\xBF\xBD"
+            "A");
+  EXPECT_EQ(utf8_lossy("\x80\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // one per stray byte
   EXPECT_EQ(utf8_lossy("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
   EXPECT_EQ(utf8_lossy("é€😀"), "é€😀");
   EXPECT_TRUE(is_valid_utf8("é€😀"));
@@ -39,8 +42,8 @@ TEST(PreTokenizers, Llama3SplitRegex) {
   ASSERT_TRUE(split.pre_tokenize(pieces).ok());
   std::vector<std::string> texts;
   for (const Piece& p : pieces) texts.push_back(p.text);
-  EXPECT_EQ(texts, (std::vector<std::string>{"I", "'m", " ", "123", "45", " héllo", "\n\n", " ",
-                                             " x"}));
+  EXPECT_EQ(texts,
+            (std::vector<std::string>{"I", "'m", " ", "123", "45", " héllo", "\n\n", " ", " x"}));
   EXPECT_TRUE(pieces[0].at_start);
   EXPECT_FALSE(pieces[1].at_start);
 }
