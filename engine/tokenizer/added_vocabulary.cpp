@@ -8,6 +8,7 @@ namespace pdserve::tokenizer {
 
 void AddedVocabulary::Trie::insert(std::string_view key, int32_t token_idx) {
   if (key.empty()) return;
+  first_byte[static_cast<unsigned char>(key[0])] = true;
   int32_t node = 0;
   for (char c : key) {
     const auto uc = static_cast<unsigned char>(c);
@@ -28,6 +29,7 @@ void AddedVocabulary::Trie::insert(std::string_view key, int32_t token_idx) {
 
 size_t AddedVocabulary::Trie::longest_at(std::string_view text, size_t pos,
                                          int32_t* token_idx) const {
+  if (!first_byte[static_cast<unsigned char>(text[pos])]) return 0;
   int32_t node = 0;
   size_t best = 0;
   for (size_t i = pos; i < text.size(); ++i) {

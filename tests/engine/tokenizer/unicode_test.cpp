@@ -31,6 +31,11 @@ TEST(UnicodeNormalization, Forms) {
   EXPECT_EQ(unicode_normalize("o\u0302\u0323", false, true), "\u1ed9");
   EXPECT_EQ(unicode_normalize("\u212b", false, true), "\u00c5");  // singleton: Angstrom sign
   EXPECT_EQ(unicode_normalize("plain ascii", false, true), "plain ascii");
+  // NFC works region by region: only the parts around unstable characters change.
+  EXPECT_EQ(unicode_normalize("abc e\u0301 \u4e2d\u6587 o\u0302\u0323x \u1100\u1161!", false, true),
+            "abc \u00e9 \u4e2d\u6587 \u1ed9x \uac00!");
+  EXPECT_EQ(unicode_normalize("\u0301a", false, true), "\u0301a");            // leading mark stays
+  EXPECT_EQ(unicode_normalize("\u00c0\u0301", false, true), "\u00c0\u0301");  // blocked
 }
 
 TEST(PreTokenizers, Llama3SplitRegex) {
