@@ -18,6 +18,9 @@ namespace {
 
 using Json = nlohmann::json;
 
+// Sequences may nest; deeper than this is refused rather than recursed into.
+constexpr int kMaxDepth = 32;
+
 Status bad(const std::string& what) {
   return invalid_argument("tokenizer.json: " + what);
 }
@@ -80,15 +83,17 @@ Status load_pattern(const Json& j, const std::string& where, std::string* litera
   return bad(where + ".pattern must be {\"String\": ...} or {\"Regex\": ...}");
 }
 
-Result<std::unique_ptr<Normalizer>> load_normalizer(const Json& j) {
+Result<std::unique_ptr<Normalizer>> load_normalizer(const Json& j, int depth = 0) {
   const std::string where = "normalizer";
+  if (depth > kMaxDepth)
+    return bad("normalizer Sequences nest deeper than " + std::to_string(kMaxDepth));
   PD_ASSIGN_OR_RETURN(const std::string type, type_of(j, where));
   if (type == "Sequence") {
     PD_ASSIGN_OR_RETURN(const Json* list, field(j, "normalizers", where));
     if (!list->is_array()) return bad("normalizer.normalizers must be an array");
     std::vector<std::unique_ptr<Normalizer>> steps;
     for (const Json& s : *list) {
-      PD_ASSIGN_OR_RETURN(auto step, load_normalizer(s));
+      PD_ASSIGN_OR_RETURN(auto step, load_normalizer(s, depth + 1));
       steps.push_back(std::move(step));
     }
     return std::unique_ptr<Normalizer>(new NormalizerSequence(std::move(steps)));
@@ -158,15 +163,17 @@ Result<std::unique_ptr<PreTokenizer>> regex_pre(const char* pattern, SplitBehavi
   return std::unique_ptr<PreTokenizer>(new RegexPreTokenizer(std::move(regex), b, inv));
 }
 
-Result<std::unique_ptr<PreTokenizer>> load_pre_tokenizer(const Json& j) {
+Result<std::unique_ptr<PreTokenizer>> load_pre_tokenizer(const Json& j, int depth = 0) {
   const std::string where = "pre_tokenizer";
+  if (depth > kMaxDepth)
+    return bad("pre_tokenizer Sequences nest deeper than " + std::to_string(kMaxDepth));
   PD_ASSIGN_OR_RETURN(const std::string type, type_of(j, where));
   if (type == "Sequence") {
     PD_ASSIGN_OR_RETURN(const Json* list, field(j, "pretokenizers", where));
     if (!list->is_array()) return bad("pre_tokenizer.pretokenizers must be an array");
     std::vector<std::unique_ptr<PreTokenizer>> steps;
     for (const Json& s : *list) {
-      PD_ASSIGN_OR_RETURN(auto step, load_pre_tokenizer(s));
+      PD_ASSIGN_OR_RETURN(auto step, load_pre_tokenizer(s, depth + 1));
       steps.push_back(std::move(step));
     }
     return std::unique_ptr<PreTokenizer>(new PreTokenizerSequence(std::move(steps)));
@@ -209,15 +216,17 @@ Result<std::unique_ptr<PreTokenizer>> load_pre_tokenizer(const Json& j) {
                      "Sequence, ByteLevel, Metaspace, Split, Digits, Whitespace, WhitespaceSplit");
 }
 
-Result<std::unique_ptr<Decoder>> load_decoder(const Json& j) {
+Result<std::unique_ptr<Decoder>> load_decoder(const Json& j, int depth = 0) {
   const std::string where = "decoder";
+  if (depth > kMaxDepth)
+    return bad("decoder Sequences nest deeper than " + std::to_string(kMaxDepth));
   PD_ASSIGN_OR_RETURN(const std::string type, type_of(j, where));
   if (type == "Sequence") {
     PD_ASSIGN_OR_RETURN(const Json* list, field(j, "decoders", where));
     if (!list->is_array()) return bad("decoder.decoders must be an array");
     std::vector<std::unique_ptr<Decoder>> steps;
     for (const Json& s : *list) {
-      PD_ASSIGN_OR_RETURN(auto step, load_decoder(s));
+      PD_ASSIGN_OR_RETURN(auto step, load_decoder(s, depth + 1));
       steps.push_back(std::move(step));
     }
     return std::unique_ptr<Decoder>(new DecoderSequence(std::move(steps)));
@@ -253,8 +262,10 @@ Result<std::unique_ptr<Decoder>> load_decoder(const Json& j) {
                      "Sequence, ByteLevel, ByteFallback, Fuse, Metaspace, Replace, Strip");
 }
 
-Result<std::unique_ptr<PostProcessor>> load_post_processor(const Json& j) {
+Result<std::unique_ptr<PostProcessor>> load_post_processor(const Json& j, int depth = 0) {
   const std::string where = "post_processor";
+  if (depth > kMaxDepth)
+    return bad("post_processor Sequences nest deeper than " + std::to_string(kMaxDepth));
   PD_ASSIGN_OR_RETURN(const std::string type, type_of(j, where));
   if (type == "ByteLevel") return std::unique_ptr<PostProcessor>(new NoopPostProcessor());
   if (type == "Sequence") {
@@ -262,7 +273,7 @@ Result<std::unique_ptr<PostProcessor>> load_post_processor(const Json& j) {
     if (!list->is_array()) return bad("post_processor.processors must be an array");
     std::vector<std::unique_ptr<PostProcessor>> steps;
     for (const Json& s : *list) {
-      PD_ASSIGN_OR_RETURN(auto step, load_post_processor(s));
+      PD_ASSIGN_OR_RETURN(auto step, load_post_processor(s, depth + 1));
       steps.push_back(std::move(step));
     }
     return std::unique_ptr<PostProcessor>(new PostProcessorSequence(std::move(steps)));
@@ -324,8 +335,8 @@ Result<std::unique_ptr<PostProcessor>> load_post_processor(const Json& j) {
 }
 
 // Collects the ids a post-processor can emit, to check them against the vocabulary.
-void template_ids(const Json& j, std::vector<int64_t>& out) {
-  if (!j.is_object()) return;
+void template_ids(const Json& j, std::vector<int64_t>& out, int depth = 0) {
+  if (!j.is_object() || depth > kMaxDepth + 8) return;
   for (const auto& [k, v] : j.items()) {
     if ((k == "ids" && v.is_array())) {
       for (const Json& x : v)
@@ -335,9 +346,9 @@ void template_ids(const Json& j, std::vector<int64_t>& out) {
       out.push_back(v[1].get<int64_t>());
     } else if (v.is_object() || v.is_array()) {
       if (v.is_array()) {
-        for (const Json& x : v) template_ids(x, out);
+        for (const Json& x : v) template_ids(x, out, depth + 1);
       } else {
-        template_ids(v, out);
+        template_ids(v, out, depth + 1);
       }
     }
   }
@@ -351,7 +362,7 @@ Status load_section(std::string_view text, const char* name, F load, std::unique
     const Json j = Json::parse(text);
     if (j.is_null()) return ok_status();
     if (ids != nullptr) template_ids(j, *ids);
-    PD_ASSIGN_OR_RETURN(*out, load(j));
+    PD_ASSIGN_OR_RETURN(*out, load(j, 0));
     return ok_status();
   } catch (const std::exception& e) {
     return bad(std::string(name) + ": " + e.what());

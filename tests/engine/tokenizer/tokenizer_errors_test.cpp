@@ -113,6 +113,16 @@ TEST(TokenizerErrors, ComponentFields) {
       "tokenizer.json: post_processor uses token id 99 that is not in the vocabulary");
 }
 
+TEST(TokenizerErrors, DeepNestingIsRefused) {
+  std::string normalizer, close;
+  for (int i = 0; i < 40; ++i) {
+    normalizer += R"({"type":"Sequence","normalizers":[)";
+    close += "]}";
+  }
+  EXPECT_EQ(error_of(tokenizer_json(kModel, "[]", normalizer + R"({"type":"NFC"})" + close)),
+            "tokenizer.json: normalizer Sequences nest deeper than 32");
+}
+
 TEST(TokenizerErrors, AddedTokens) {
   EXPECT_EQ(error_of(tokenizer_json(kModel, R"({"id":3})")),
             "tokenizer.json: added_tokens must be an array");
