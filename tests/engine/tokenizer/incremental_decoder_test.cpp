@@ -71,6 +71,28 @@ TEST(IncrementalDecoder, RandomIdsConcatenateToDecode) {
   }
 }
 
+TEST(IncrementalDecoder, TrailingStripAndNoDecoder) {
+  // Strip with stop > 0 after Fuse changes the text's end; no decoder joins with spaces.
+  const std::string vocab = R"({"<s>":0,"<0xC3>":1,"<0xA9>":2,"▁":3,"a":4,"▁a":5})";
+  const std::string added = R"([{"id":0,"content":"<s>","special":true,"normalized":false}])";
+  const char* decoders[] = {
+      R"({"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},
+          {"type":"ByteFallback"},{"type":"Fuse"},{"type":"Strip","content":" ","start":1,"stop":1}]})",
+      R"({"type":"Metaspace","replacement":"▁","prepend_scheme":"always","split":true})", "null"};
+  std::mt19937 rng(99);
+  for (const char* decoder : decoders) {
+    auto t =
+        load_or_die(tokenizer_json(bpe_model(vocab, "[]"), added, "null", "null", "null", decoder));
+    ASSERT_NE(t, nullptr);
+    for (int round = 0; round < 500; ++round) {
+      std::vector<int32_t> ids(1 + rng() % 12);
+      for (int32_t& id : ids) id = static_cast<int32_t>(rng() % 6);
+      check_stream(*t, ids, false);
+      check_stream(*t, ids, true);
+    }
+  }
+}
+
 TEST(IncrementalDecoder, StreamsEncodedText) {
   for (const std::string& path : tokenizer_paths()) {
     SCOPED_TRACE(path);
