@@ -12,7 +12,10 @@ not see).
 
 Writes:
   <out>/corpus.jsonl                one JSON string per line: the test cases
-  <out>/<name>/tokenizer.json       for name in llama3, qwen2, llama2, metaspace, demo
+  <out>/<name>/tokenizer.json       for name in llama3, qwen2, llama2, metaspace, demo, and
+                                    (over the first EXTRA_CASES cases only) gpt2_prefix
+                                    (ByteLevel add_prefix_space) and mixed (NFKC, Replace
+                                    regex, Strip, Whitespace, Digits, Split, BertProcessing)
   <out>/<name>/expected.jsonl       one JSON object per case:
       {"text": ..., "ids": [...]            encode(text, add_special_tokens=True)
        "ids_no_special": [...],             encode(text, add_special_tokens=False)
@@ -35,6 +38,7 @@ CORPUS_SEED = 20261204
 TRAIN_SEED = 777
 CORPUS_BYTES = 105_000
 TRAIN_BYTES = 400_000
+EXTRA_CASES = 250
 
 LLAMA3_PATTERN = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -274,6 +278,30 @@ def train(name, train_cases):
     return tok.to_str()
 
 
+def derived(name, base_json):
+    """Other component mixes over an already trained model (tokenizer.json text)."""
+    from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+
+    if name == "gpt2_prefix":  # from llama3: GPT-2's ByteLevel with add_prefix_space
+        d = json.loads(base_json)
+        d["model"]["ignore_merges"] = False
+        d["post_processor"] = None
+        d["pre_tokenizer"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                              "use_regex": True}
+        return json.dumps(d, ensure_ascii=False)
+    tok = Tokenizer.from_str(base_json)  # mixed: from llama2
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(),
+                                           normalizers.Replace(Regex(" {2,}"), " "),
+                                           normalizers.Strip(left=True, right=True)])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.Split(pattern="-", behavior="merged_with_previous")])
+    tok.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse(),
+                                     decoders.Strip(content=" ", left=0, right=1)])
+    tok.post_processor = processors.BertProcessing(sep=("</s>", 2), cls=("<s>", 1))
+    return tok.to_str()
+
+
 def write_expected(tok_json, cases, out_dir):
     from tokenizers import Tokenizer
 
@@ -314,8 +342,13 @@ def main():
     with open(os.path.join(args.out, "corpus.jsonl"), "w", encoding="utf-8") as f:
         for c in cases:
             f.write(json.dumps(c, ensure_ascii=False, separators=(",", ":")) + "\n")
+    trained = {}
     for name in ("llama3", "qwen2", "llama2", "metaspace"):
-        write_expected(train(name, train_cases), cases, os.path.join(args.out, name))
+        trained[name] = train(name, train_cases)
+        write_expected(trained[name], cases, os.path.join(args.out, name))
+    for name, base in (("gpt2_prefix", "llama3"), ("mixed", "llama2")):
+        write_expected(derived(name, trained[base]), cases[:EXTRA_CASES],
+                       os.path.join(args.out, name))
     with open(args.demo, encoding="utf-8") as f:
         write_expected(f.read(), cases, os.path.join(args.out, "demo"))
     total = 0
