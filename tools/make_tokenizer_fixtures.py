@@ -29,6 +29,7 @@ Writes:
 """
 
 import argparse
+import collections
 import json
 import os
 import random
@@ -239,9 +240,16 @@ def train(name, train_cases):
     tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first",
                                                  split=True)
+    # A small alphabet so that byte_fallback has work to do. BpeTrainer's own
+    # limit_alphabet breaks count ties in hash order (not reproducible), so the
+    # alphabet is chosen here (count, then code point) and other characters are
+    # blanked out of the training text.
+    counts = collections.Counter(ch for line in train_cases for ch in line)
+    keep = {c for c, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:150]}
+    train_text = ["".join(ch if ch in keep else " " for ch in line) for line in train_cases]
     trainer = trainers.BpeTrainer(vocab_size=2200, min_frequency=2, special_tokens=specials,
-                                  limit_alphabet=150, show_progress=False)
-    tok.train_from_iterator(train_cases, trainer=trainer)
+                                  show_progress=False)
+    tok.train_from_iterator(train_text, trainer=trainer)
     d = json.loads(tok.to_str())
     # Put the 256 byte tokens right after <unk> <s> </s>, as Llama 2 has them.
     old = d["model"]["vocab"]
@@ -297,8 +305,8 @@ def derived(name, base_json):
         pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True),
         pre_tokenizers.Split(pattern="-", behavior="merged_with_previous")])
     tok.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse(),
-                                     decoders.Strip(content=" ", left=0, right=1)])
-    tok.post_processor = processors.BertProcessing(sep=("</s>", 2), cls=("<s>", 1))
+                                     decoders.Strip(content=" ", left=1, right=0)])
+    tok.post_processor = processors.BertProcessing(("</s>", 2), ("<s>", 1))
     return tok.to_str()
 
 

@@ -208,7 +208,12 @@ Result<std::unique_ptr<PreTokenizer>> load_pre_tokenizer(const Json& j, int dept
     PD_ASSIGN_OR_RETURN(const bool individual, get_bool(j, "individual_digits", false, where));
     return regex_pre(individual ? "\\p{N}" : "\\p{N}+", SplitBehavior::kIsolated, false);
   }
-  if (type == "Whitespace") return regex_pre("\\w+|[^\\w\\s]+", SplitBehavior::kRemoved, true);
+  if (type == "Whitespace") {
+    // HF uses Rust's regex crate here, whose \w is wider than PCRE2's (marks, join controls).
+    return regex_pre(R"([\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}]+|)"
+                     R"([^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}\s]+)",
+                     SplitBehavior::kRemoved, true);
+  }
   if (type == "WhitespaceSplit") {
     return std::unique_ptr<PreTokenizer>(new WhitespaceSplitPreTokenizer());
   }
