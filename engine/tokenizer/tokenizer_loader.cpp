@@ -130,7 +130,7 @@ Status build_tables(Pipeline& p) {
   size_t count = p.model->vocab().size() + p.added->tokens().size();
   for (const auto& [token, id] : p.model->vocab()) max_id = std::max<int64_t>(max_id, id);
   for (const AddedToken& t : p.added->tokens()) max_id = std::max<int64_t>(max_id, t.id);
-  if (max_id + 1 > static_cast<int64_t>(2 * count + 1024)) {
+  if (max_id + 1 > static_cast<int64_t>(4 * count + 65536)) {
     return bad("token ids are too sparse (highest id " + std::to_string(max_id) + " for " +
                std::to_string(count) + " tokens)");
   }
