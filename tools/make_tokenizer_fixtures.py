@@ -12,7 +12,10 @@ not see).
 
 Writes:
   <out>/corpus.jsonl                one JSON string per line: the test cases
-  <out>/<name>/tokenizer.json       for name in llama3, qwen2, llama2, metaspace, demo
+  <out>/<name>/tokenizer.json       for name in llama3, qwen2, llama2, metaspace, demo, and
+                                    (over the first EXTRA_CASES cases only) gpt2_prefix
+                                    (ByteLevel add_prefix_space) and mixed (NFKC, Replace
+                                    regex, Strip, Whitespace, Digits, Split, BertProcessing)
   <out>/<name>/expected.jsonl       one JSON object per case:
       {"text": ..., "ids": [...]            encode(text, add_special_tokens=True)
        "ids_no_special": [...],             encode(text, add_special_tokens=False)
@@ -26,6 +29,7 @@ Writes:
 """
 
 import argparse
+import collections
 import json
 import os
 import random
@@ -35,6 +39,7 @@ CORPUS_SEED = 20261204
 TRAIN_SEED = 777
 CORPUS_BYTES = 105_000
 TRAIN_BYTES = 400_000
+EXTRA_CASES = 250
 
 LLAMA3_PATTERN = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -235,9 +240,16 @@ def train(name, train_cases):
     tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first",
                                                  split=True)
+    # A small alphabet so that byte_fallback has work to do. BpeTrainer's own
+    # limit_alphabet breaks count ties in hash order (not reproducible), so the
+    # alphabet is chosen here (count, then code point) and other characters are
+    # blanked out of the training text.
+    counts = collections.Counter(ch for line in train_cases for ch in line)
+    keep = {c for c, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:150]}
+    train_text = ["".join(ch if ch in keep else " " for ch in line) for line in train_cases]
     trainer = trainers.BpeTrainer(vocab_size=2200, min_frequency=2, special_tokens=specials,
-                                  limit_alphabet=150, show_progress=False)
-    tok.train_from_iterator(train_cases, trainer=trainer)
+                                  show_progress=False)
+    tok.train_from_iterator(train_text, trainer=trainer)
     d = json.loads(tok.to_str())
     # Put the 256 byte tokens right after <unk> <s> </s>, as Llama 2 has them.
     old = d["model"]["vocab"]
@@ -271,6 +283,30 @@ def train(name, train_cases):
         tok.post_processor = processors.TemplateProcessing(
             single="<s> $A </s>", pair="<s> $A </s> $B:1 </s>:1",
             special_tokens=[("<s>", vocab["<s>"]), ("</s>", vocab["</s>"])])
+    return tok.to_str()
+
+
+def derived(name, base_json):
+    """Other component mixes over an already trained model (tokenizer.json text)."""
+    from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+
+    if name == "gpt2_prefix":  # from llama3: GPT-2's ByteLevel with add_prefix_space
+        d = json.loads(base_json)
+        d["model"]["ignore_merges"] = False
+        d["post_processor"] = None
+        d["pre_tokenizer"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                              "use_regex": True}
+        return json.dumps(d, ensure_ascii=False)
+    tok = Tokenizer.from_str(base_json)  # mixed: from llama2
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(),
+                                           normalizers.Replace(Regex(" {2,}"), " "),
+                                           normalizers.Strip(left=True, right=True)])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.Split(pattern="-", behavior="merged_with_previous")])
+    tok.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse(),
+                                     decoders.Strip(content=" ", left=1, right=0)])
+    tok.post_processor = processors.BertProcessing(("</s>", 2), ("<s>", 1))
     return tok.to_str()
 
 
@@ -314,8 +350,13 @@ def main():
     with open(os.path.join(args.out, "corpus.jsonl"), "w", encoding="utf-8") as f:
         for c in cases:
             f.write(json.dumps(c, ensure_ascii=False, separators=(",", ":")) + "\n")
+    trained = {}
     for name in ("llama3", "qwen2", "llama2", "metaspace"):
-        write_expected(train(name, train_cases), cases, os.path.join(args.out, name))
+        trained[name] = train(name, train_cases)
+        write_expected(trained[name], cases, os.path.join(args.out, name))
+    for name, base in (("gpt2_prefix", "llama3"), ("mixed", "llama2")):
+        write_expected(derived(name, trained[base]), cases[:EXTRA_CASES],
+                       os.path.join(args.out, name))
     with open(args.demo, encoding="utf-8") as f:
         write_expected(f.read(), cases, os.path.join(args.out, "demo"))
     total = 0

@@ -8,6 +8,7 @@ namespace pdserve::tokenizer {
 
 void AddedVocabulary::Trie::insert(std::string_view key, int32_t token_idx) {
   if (key.empty()) return;
+  first_byte[static_cast<unsigned char>(key[0])] = true;
   int32_t node = 0;
   for (char c : key) {
     const auto uc = static_cast<unsigned char>(c);
@@ -28,6 +29,7 @@ void AddedVocabulary::Trie::insert(std::string_view key, int32_t token_idx) {
 
 size_t AddedVocabulary::Trie::longest_at(std::string_view text, size_t pos,
                                          int32_t* token_idx) const {
+  if (!first_byte[static_cast<unsigned char>(text[pos])]) return 0;
   int32_t node = 0;
   size_t best = 0;
   for (size_t i = pos; i < text.size(); ++i) {
@@ -45,7 +47,9 @@ size_t AddedVocabulary::Trie::longest_at(std::string_view text, size_t pos,
 Result<std::unique_ptr<AddedVocabulary>> AddedVocabulary::create(std::vector<AddedToken> tokens,
                                                                  const Normalizer* normalizer) {
   auto v = std::make_unique<AddedVocabulary>();
-  PD_ASSIGN_OR_RETURN(v->word_char_, Regex::compile("\\w"));
+  // Rust's regex \w (what HF tests single_word with): wider than PCRE2's.
+  PD_ASSIGN_OR_RETURN(v->word_char_,
+                      Regex::compile(R"([\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}])"));
   v->tokens_ = std::move(tokens);
   // Special tokens come first in HF's matching order; the trie keeps the first per content.
   std::vector<size_t> order(v->tokens_.size());

@@ -60,6 +60,7 @@ class AddedVocabulary {
     };
     std::vector<Node> nodes{Node{}};
     bool empty = true;
+    bool first_byte[256] = {};  // some key starts with this byte
     void insert(std::string_view key, int32_t token_idx);
     // Longest key starting at text[pos]: its length (0 if none) and token index.
     size_t longest_at(std::string_view text, size_t pos, int32_t* token_idx) const;

@@ -17,20 +17,24 @@ Result<std::unique_ptr<BpeModel>> BpeModel::create(
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const auto& [left, right] = merges[rank];
     const auto a = m->token_to_id(left);
-    if (!a) return invalid_argument("merge " + std::to_string(rank) + " names token '" + left +
-                                    "' that is not in the vocabulary");
+    if (!a)
+      return invalid_argument("merge " + std::to_string(rank) + " names token '" + left +
+                              "' that is not in the vocabulary");
     const auto b = m->token_to_id(right);
-    if (!b) return invalid_argument("merge " + std::to_string(rank) + " names token '" + right +
-                                    "' that is not in the vocabulary");
+    if (!b)
+      return invalid_argument("merge " + std::to_string(rank) + " names token '" + right +
+                              "' that is not in the vocabulary");
     std::string merged = left;
-    if (prefix_len > 0 && right.compare(0, prefix_len, m->options_.continuing_subword_prefix) == 0) {
+    if (prefix_len > 0 &&
+        right.compare(0, prefix_len, m->options_.continuing_subword_prefix) == 0) {
       merged.append(right, prefix_len, std::string::npos);
     } else {
       merged.append(right);
     }
     const auto c = m->token_to_id(merged);
-    if (!c) return invalid_argument("merge " + std::to_string(rank) + " makes token '" + merged +
-                                    "' that is not in the vocabulary");
+    if (!c)
+      return invalid_argument("merge " + std::to_string(rank) + " makes token '" + merged +
+                              "' that is not in the vocabulary");
     m->merges_[pair_key(*a, *b)] = {static_cast<int32_t>(rank), *c};
   }
   if (m->options_.unk_token) m->unk_id_ = m->token_to_id(*m->options_.unk_token);
@@ -73,9 +77,9 @@ Status BpeModel::tokenize(std::string_view piece, std::vector<int32_t>& ids) con
   if (cacheable) {
     std::lock_guard<std::mutex> lock(cache_mu_);
     if (cache_.size() < kCacheCapacity) {
-      cache_.emplace(std::string(piece),
-                     std::vector<int32_t>(ids.begin() + static_cast<std::ptrdiff_t>(first),
-                                          ids.end()));
+      cache_.emplace(
+          std::string(piece),
+          std::vector<int32_t>(ids.begin() + static_cast<std::ptrdiff_t>(first), ids.end()));
     }
   }
   return ok_status();

@@ -27,7 +27,9 @@ const Tables& tables() {
 
 }  // namespace
 
-const std::array<std::string, 256>& byte_level_chars() { return tables().chars; }
+const std::array<std::string, 256>& byte_level_chars() {
+  return tables().chars;
+}
 
 int byte_level_byte(uint32_t cp) {
   return cp < tables().bytes.size() ? tables().bytes[cp] : -1;

@@ -4,9 +4,8 @@
 // never leave this file).
 #include "engine/tokenizer/component_loader.h"
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
+#include <nlohmann/json.hpp>
 
 #include "engine/tokenizer/decoders.h"
 #include "engine/tokenizer/normalizers.h"
@@ -19,7 +18,12 @@ namespace {
 
 using Json = nlohmann::json;
 
-Status bad(const std::string& what) { return invalid_argument("tokenizer.json: " + what); }
+// Sequences may nest; deeper than this is refused rather than recursed into.
+constexpr int kMaxDepth = 32;
+
+Status bad(const std::string& what) {
+  return invalid_argument("tokenizer.json: " + what);
+}
 
 Result<const Json*> field(const Json& obj, const char* name, const std::string& where) {
   const auto it = obj.find(name);
@@ -79,15 +83,17 @@ Status load_pattern(const Json& j, const std::string& where, std::string* litera
   return bad(where + ".pattern must be {\"String\": ...} or {\"Regex\": ...}");
 }
 
-Result<std::unique_ptr<Normalizer>> load_normalizer(const Json& j) {
+Result<std::unique_ptr<Normalizer>> load_normalizer(const Json& j, int depth = 0) {
   const std::string where = "normalizer";
+  if (depth > kMaxDepth)
+    return bad("normalizer Sequences nest deeper than " + std::to_string(kMaxDepth));
   PD_ASSIGN_OR_RETURN(const std::string type, type_of(j, where));
   if (type == "Sequence") {
     PD_ASSIGN_OR_RETURN(const Json* list, field(j, "normalizers", where));
     if (!list->is_array()) return bad("normalizer.normalizers must be an array");
     std::vector<std::unique_ptr<Normalizer>> steps;
     for (const Json& s : *list) {
-      PD_ASSIGN_OR_RETURN(auto step, load_normalizer(s));
+      PD_ASSIGN_OR_RETURN(auto step, load_normalizer(s, depth + 1));
       steps.push_back(std::move(step));
     }
     return std::unique_ptr<Normalizer>(new NormalizerSequence(std::move(steps)));
@@ -137,10 +143,14 @@ Status load_metaspace(const Json& j, const std::string& where, std::string* repl
   if (it != j.end() && !it->is_null()) {
     if (!it->is_string()) return bad(where + ".prepend_scheme must be a string");
     const std::string s = it->get<std::string>();
-    if (s == "always") *scheme = PrependScheme::kAlways;
-    else if (s == "first") *scheme = PrependScheme::kFirst;
-    else if (s == "never") *scheme = PrependScheme::kNever;
-    else return bad(where + ".prepend_scheme '" + s + "' is not always, first or never");
+    if (s == "always")
+      *scheme = PrependScheme::kAlways;
+    else if (s == "first")
+      *scheme = PrependScheme::kFirst;
+    else if (s == "never")
+      *scheme = PrependScheme::kNever;
+    else
+      return bad(where + ".prepend_scheme '" + s + "' is not always, first or never");
     return ok_status();
   }
   PD_ASSIGN_OR_RETURN(const bool add, get_bool(j, "add_prefix_space", true, where));
@@ -153,15 +163,17 @@ Result<std::unique_ptr<PreTokenizer>> regex_pre(const char* pattern, SplitBehavi
   return std::unique_ptr<PreTokenizer>(new RegexPreTokenizer(std::move(regex), b, inv));
 }
 
-Result<std::unique_ptr<PreTokenizer>> load_pre_tokenizer(const Json& j) {
+Result<std::unique_ptr<PreTokenizer>> load_pre_tokenizer(const Json& j, int depth = 0) {
   const std::string where = "pre_tokenizer";
+  if (depth > kMaxDepth)
+    return bad("pre_tokenizer Sequences nest deeper than " + std::to_string(kMaxDepth));
   PD_ASSIGN_OR_RETURN(const std::string type, type_of(j, where));
   if (type == "Sequence") {
     PD_ASSIGN_OR_RETURN(const Json* list, field(j, "pretokenizers", where));
     if (!list->is_array()) return bad("pre_tokenizer.pretokenizers must be an array");
     std::vector<std::unique_ptr<PreTokenizer>> steps;
     for (const Json& s : *list) {
-      PD_ASSIGN_OR_RETURN(auto step, load_pre_tokenizer(s));
+      PD_ASSIGN_OR_RETURN(auto step, load_pre_tokenizer(s, depth + 1));
       steps.push_back(std::move(step));
     }
     return std::unique_ptr<PreTokenizer>(new PreTokenizerSequence(std::move(steps)));
@@ -196,7 +208,12 @@ Result<std::unique_ptr<PreTokenizer>> load_pre_tokenizer(const Json& j) {
     PD_ASSIGN_OR_RETURN(const bool individual, get_bool(j, "individual_digits", false, where));
     return regex_pre(individual ? "\\p{N}" : "\\p{N}+", SplitBehavior::kIsolated, false);
   }
-  if (type == "Whitespace") return regex_pre("\\w+|[^\\w\\s]+", SplitBehavior::kRemoved, true);
+  if (type == "Whitespace") {
+    // HF uses Rust's regex crate here, whose \w is wider than PCRE2's (marks, join controls).
+    return regex_pre(R"([\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}]+|)"
+                     R"([^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}\s]+)",
+                     SplitBehavior::kRemoved, true);
+  }
   if (type == "WhitespaceSplit") {
     return std::unique_ptr<PreTokenizer>(new WhitespaceSplitPreTokenizer());
   }
@@ -204,15 +221,17 @@ Result<std::unique_ptr<PreTokenizer>> load_pre_tokenizer(const Json& j) {
                      "Sequence, ByteLevel, Metaspace, Split, Digits, Whitespace, WhitespaceSplit");
 }
 
-Result<std::unique_ptr<Decoder>> load_decoder(const Json& j) {
+Result<std::unique_ptr<Decoder>> load_decoder(const Json& j, int depth = 0) {
   const std::string where = "decoder";
+  if (depth > kMaxDepth)
+    return bad("decoder Sequences nest deeper than " + std::to_string(kMaxDepth));
   PD_ASSIGN_OR_RETURN(const std::string type, type_of(j, where));
   if (type == "Sequence") {
     PD_ASSIGN_OR_RETURN(const Json* list, field(j, "decoders", where));
     if (!list->is_array()) return bad("decoder.decoders must be an array");
     std::vector<std::unique_ptr<Decoder>> steps;
     for (const Json& s : *list) {
-      PD_ASSIGN_OR_RETURN(auto step, load_decoder(s));
+      PD_ASSIGN_OR_RETURN(auto step, load_decoder(s, depth + 1));
       steps.push_back(std::move(step));
     }
     return std::unique_ptr<Decoder>(new DecoderSequence(std::move(steps)));
@@ -237,7 +256,8 @@ Result<std::unique_ptr<Decoder>> load_decoder(const Json& j) {
   }
   if (type == "Strip") {
     PD_ASSIGN_OR_RETURN(std::string content, get_string(j, "content", where));
-    if (content.empty() || content.size() > 4) return bad("decoder Strip.content must be one character");
+    if (content.empty() || content.size() > 4)
+      return bad("decoder Strip.content must be one character");
     PD_ASSIGN_OR_RETURN(const int64_t start, get_int(j, "start", 0, 1 << 20, where));
     PD_ASSIGN_OR_RETURN(const int64_t stop, get_int(j, "stop", 0, 1 << 20, where));
     return std::unique_ptr<Decoder>(new StripDecoder(std::move(content), static_cast<size_t>(start),
@@ -247,8 +267,10 @@ Result<std::unique_ptr<Decoder>> load_decoder(const Json& j) {
                      "Sequence, ByteLevel, ByteFallback, Fuse, Metaspace, Replace, Strip");
 }
 
-Result<std::unique_ptr<PostProcessor>> load_post_processor(const Json& j) {
+Result<std::unique_ptr<PostProcessor>> load_post_processor(const Json& j, int depth = 0) {
   const std::string where = "post_processor";
+  if (depth > kMaxDepth)
+    return bad("post_processor Sequences nest deeper than " + std::to_string(kMaxDepth));
   PD_ASSIGN_OR_RETURN(const std::string type, type_of(j, where));
   if (type == "ByteLevel") return std::unique_ptr<PostProcessor>(new NoopPostProcessor());
   if (type == "Sequence") {
@@ -256,7 +278,7 @@ Result<std::unique_ptr<PostProcessor>> load_post_processor(const Json& j) {
     if (!list->is_array()) return bad("post_processor.processors must be an array");
     std::vector<std::unique_ptr<PostProcessor>> steps;
     for (const Json& s : *list) {
-      PD_ASSIGN_OR_RETURN(auto step, load_post_processor(s));
+      PD_ASSIGN_OR_RETURN(auto step, load_post_processor(s, depth + 1));
       steps.push_back(std::move(step));
     }
     return std::unique_ptr<PostProcessor>(new PostProcessorSequence(std::move(steps)));
@@ -318,19 +340,20 @@ Result<std::unique_ptr<PostProcessor>> load_post_processor(const Json& j) {
 }
 
 // Collects the ids a post-processor can emit, to check them against the vocabulary.
-void template_ids(const Json& j, std::vector<int64_t>& out) {
-  if (!j.is_object()) return;
+void template_ids(const Json& j, std::vector<int64_t>& out, int depth = 0) {
+  if (!j.is_object() || depth > kMaxDepth + 8) return;
   for (const auto& [k, v] : j.items()) {
     if ((k == "ids" && v.is_array())) {
-      for (const Json& x : v) if (x.is_number_integer()) out.push_back(x.get<int64_t>());
+      for (const Json& x : v)
+        if (x.is_number_integer()) out.push_back(x.get<int64_t>());
     } else if ((k == "cls" || k == "sep") && v.is_array() && v.size() == 2 &&
                v[1].is_number_integer()) {
       out.push_back(v[1].get<int64_t>());
     } else if (v.is_object() || v.is_array()) {
       if (v.is_array()) {
-        for (const Json& x : v) template_ids(x, out);
+        for (const Json& x : v) template_ids(x, out, depth + 1);
       } else {
-        template_ids(v, out);
+        template_ids(v, out, depth + 1);
       }
     }
   }
@@ -344,7 +367,7 @@ Status load_section(std::string_view text, const char* name, F load, std::unique
     const Json j = Json::parse(text);
     if (j.is_null()) return ok_status();
     if (ids != nullptr) template_ids(j, *ids);
-    PD_ASSIGN_OR_RETURN(*out, load(j));
+    PD_ASSIGN_OR_RETURN(*out, load(j, 0));
     return ok_status();
   } catch (const std::exception& e) {
     return bad(std::string(name) + ": " + e.what());
@@ -354,8 +377,8 @@ Status load_section(std::string_view text, const char* name, F load, std::unique
 }  // namespace
 
 Status load_components(const ComponentJson& json, Pipeline& p, std::vector<int64_t>* post_ids) {
-  PD_RETURN_IF_ERROR(load_section(json.normalizer, "normalizer", load_normalizer, &p.normalizer,
-                                  nullptr));
+  PD_RETURN_IF_ERROR(
+      load_section(json.normalizer, "normalizer", load_normalizer, &p.normalizer, nullptr));
   PD_RETURN_IF_ERROR(load_section(json.pre_tokenizer, "pre_tokenizer", load_pre_tokenizer,
                                   &p.pre_tokenizer, nullptr));
   PD_RETURN_IF_ERROR(load_section(json.post_processor, "post_processor", load_post_processor,

@@ -16,7 +16,8 @@ IncrementalDecoder::IncrementalDecoder(const Tokenizer& tokenizer, bool skip_spe
 
 Result<std::string> IncrementalDecoder::push(int32_t id) {
   const Pipeline& p = tokenizer_.pipeline();
-  if (!p.id_in_range(id)) return out_of_range("token id " + std::to_string(id) + " is out of range");
+  if (!p.id_in_range(id))
+    return out_of_range("token id " + std::to_string(id) + " is out of range");
   window_.push_back(id);
   auto text = p.decode(window_, skip_special_, at_start_);
   if (!text.ok()) {

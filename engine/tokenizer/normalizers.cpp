@@ -69,7 +69,9 @@ Status StripNormalizer::normalize(std::string& text) const {
 
 Status UnicodeNormalizer::normalize(std::string& text) const {
   switch (form_) {
-    case UnicodeForm::kNFC: text = unicode_normalize(text, /*compat=*/false, /*compose=*/true); break;
+    case UnicodeForm::kNFC:
+      text = unicode_normalize(text, /*compat=*/false, /*compose=*/true);
+      break;
     case UnicodeForm::kNFD: text = unicode_normalize(text, false, false); break;
     case UnicodeForm::kNFKC: text = unicode_normalize(text, true, true); break;
     case UnicodeForm::kNFKD: text = unicode_normalize(text, true, false); break;

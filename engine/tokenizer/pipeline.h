@@ -17,16 +17,16 @@
 namespace pdserve::tokenizer {
 
 struct Pipeline {
-  std::unique_ptr<Normalizer> normalizer;        // may be null
-  std::unique_ptr<PreTokenizer> pre_tokenizer;   // may be null
+  std::unique_ptr<Normalizer> normalizer;       // may be null
+  std::unique_ptr<PreTokenizer> pre_tokenizer;  // may be null
   std::unique_ptr<BpeModel> model;
-  std::unique_ptr<PostProcessor> post_processor; // may be null
-  std::unique_ptr<Decoder> decoder;              // may be null: tokens joined by spaces
+  std::unique_ptr<PostProcessor> post_processor;  // may be null
+  std::unique_ptr<Decoder> decoder;               // may be null: tokens joined by spaces
   std::unique_ptr<AddedVocabulary> added;
-  std::vector<std::string> id_to_token;          // index = id; empty string = no token
+  std::vector<std::string> id_to_token;  // index = id; empty string = no token
   std::vector<char> has_token;
   std::unordered_map<int32_t, std::string> decode_form;  // normalized added tokens
-  std::vector<char> special;                     // per id
+  std::vector<char> special;                             // per id
   std::unordered_set<std::string> special_contents;
 
   Status encode(std::string_view text, bool add_special, bool split_special,

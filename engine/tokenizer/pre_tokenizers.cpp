@@ -136,9 +136,8 @@ Status RegexPreTokenizer::pre_tokenize(std::vector<Piece>& pieces) const {
 Status WhitespaceSplitPreTokenizer::pre_tokenize(std::vector<Piece>& pieces) const {
   std::vector<Piece> out;
   for (const Piece& piece : pieces) {
-    auto ranges = char_ranges(piece.text, [](uint32_t cp, size_t, size_t) {
-      return is_unicode_whitespace(cp);
-    });
+    auto ranges = char_ranges(
+        piece.text, [](uint32_t cp, size_t, size_t) { return is_unicode_whitespace(cp); });
     split_piece(piece, std::move(ranges), SplitBehavior::kRemoved, out);
   }
   pieces = std::move(out);

@@ -43,7 +43,9 @@ class SplitPreTokenizer final : public PreTokenizer {
  public:
   SplitPreTokenizer(std::string literal, std::unique_ptr<Regex> regex, SplitBehavior behavior,
                     bool invert)
-      : literal_(std::move(literal)), regex_(std::move(regex)), behavior_(behavior),
+      : literal_(std::move(literal)),
+        regex_(std::move(regex)),
+        behavior_(behavior),
         invert_(invert) {}
   Status pre_tokenize(std::vector<Piece>& pieces) const override;
 

@@ -58,8 +58,8 @@ Status Regex::find_all(std::string_view text, std::vector<Span>& out) const {
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t pos = 0;
   while (pos <= text.size()) {
-    const int rc = pcre2_match(impl_->code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, md,
-                               nullptr);
+    const int rc =
+        pcre2_match(impl_->code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, md, nullptr);
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) return resource_exhausted("regex match failed: " + pcre2_message(rc));
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
@@ -78,9 +78,9 @@ Status Regex::find_all(std::string_view text, std::vector<Span>& out) const {
 
 bool Regex::matches_at(std::string_view text, size_t pos) const {
   if (pos > text.size()) return false;
-  const int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(),
-                             pos, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, thread_match_data(),
-                             nullptr);
+  const int rc =
+      pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), pos,
+                  PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, thread_match_data(), nullptr);
   return rc >= 0;
 }
 

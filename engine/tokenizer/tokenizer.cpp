@@ -29,8 +29,8 @@ Status Pipeline::encode(std::string_view text, bool add_special, bool split_spec
       }
       if (seg.end <= seg.begin) continue;
       pieces.clear();
-      pieces.push_back({normalized.substr(seg.begin, seg.end - seg.begin),
-                        raw.begin == 0 && seg.begin == 0});
+      pieces.push_back(
+          {normalized.substr(seg.begin, seg.end - seg.begin), raw.begin == 0 && seg.begin == 0});
       if (pre_tokenizer != nullptr) PD_RETURN_IF_ERROR(pre_tokenizer->pre_tokenize(pieces));
       for (const Piece& p : pieces) PD_RETURN_IF_ERROR(model->tokenize(p.text, ids));
     }
@@ -44,7 +44,8 @@ Result<std::string> Pipeline::decode(std::span<const int32_t> ids, bool skip_spe
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (int32_t id : ids) {
-    if (!id_in_range(id)) return out_of_range("token id " + std::to_string(id) + " is out of range");
+    if (!id_in_range(id))
+      return out_of_range("token id " + std::to_string(id) + " is out of range");
     const auto form = decode_form.empty() ? decode_form.end() : decode_form.find(id);
     const std::string& t =
         form != decode_form.end() ? form->second : id_to_token[static_cast<size_t>(id)];
@@ -99,7 +100,9 @@ Result<std::string> Tokenizer::decode(std::span<const int32_t> ids,
   return pipeline_->decode(ids, skip_special_tokens, /*at_start=*/true);
 }
 
-int Tokenizer::vocab_size() const { return static_cast<int>(pipeline_->has_token.size()); }
+int Tokenizer::vocab_size() const {
+  return static_cast<int>(pipeline_->has_token.size());
+}
 
 std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
   if (const AddedToken* t = pipeline_->added->find_by_content(token)) return t->id;

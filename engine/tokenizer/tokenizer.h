@@ -67,9 +67,9 @@ class IncrementalDecoder {
  private:
   const Tokenizer& tokenizer_;
   bool skip_special_;
-  std::vector<int32_t> window_;  // ids since the last cut
-  size_t emitted_ = 0;           // bytes of the window's text already returned
-  bool at_start_ = true;         // the window begins the stream
+  std::vector<int32_t> window_;     // ids since the last cut
+  size_t emitted_ = 0;              // bytes of the window's text already returned
+  bool at_start_ = true;            // the window begins the stream
   bool last_kept_is_byte_ = false;  // the last id not skipped is a "<0xNN>" byte token
 };
 

@@ -11,7 +11,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-Status bad(const std::string& what) { return invalid_argument("tokenizer.json: " + what); }
+Status bad(const std::string& what) {
+  return invalid_argument("tokenizer.json: " + what);
+}
 
 Result<std::optional<std::string>> optional_string(const Json& obj, const char* name) {
   const auto it = obj.find(name);
@@ -75,7 +77,8 @@ Result<std::unique_ptr<BpeModel>> load_model(const Json& m) {
   const auto dropout = m.find("dropout");
   if (dropout != m.end() && !dropout->is_null()) {
     if (!dropout->is_number()) return bad("model.dropout must be a number or null");
-    if (dropout->get<double>() != 0.0) return bad("BPE dropout is not supported (not deterministic)");
+    if (dropout->get<double>() != 0.0)
+      return bad("BPE dropout is not supported (not deterministic)");
   }
   BpeOptions options;
   PD_ASSIGN_OR_RETURN(options.unk_token, optional_string(m, "unk_token"));
@@ -104,7 +107,8 @@ Result<std::vector<AddedToken>> load_added_tokens(const Json& root) {
     if (id == a.end()) return bad(where + " has no 'id'");
     PD_ASSIGN_OR_RETURN(t.id, token_id(*id, where + ".id"));
     const auto content = a.find("content");
-    if (content == a.end() || !content->is_string()) return bad(where + ".content must be a string");
+    if (content == a.end() || !content->is_string())
+      return bad(where + ".content must be a string");
     t.content = content->get<std::string>();
     PD_ASSIGN_OR_RETURN(t.single_word, bool_or(a, "single_word", false, where));
     PD_ASSIGN_OR_RETURN(t.lstrip, bool_or(a, "lstrip", false, where));
@@ -126,7 +130,7 @@ Status build_tables(Pipeline& p) {
   size_t count = p.model->vocab().size() + p.added->tokens().size();
   for (const auto& [token, id] : p.model->vocab()) max_id = std::max<int64_t>(max_id, id);
   for (const AddedToken& t : p.added->tokens()) max_id = std::max<int64_t>(max_id, t.id);
-  if (max_id + 1 > static_cast<int64_t>(2 * count + 1024)) {
+  if (max_id + 1 > static_cast<int64_t>(4 * count + 65536)) {
     return bad("token ids are too sparse (highest id " + std::to_string(max_id) + " for " +
                std::to_string(count) + " tokens)");
   }

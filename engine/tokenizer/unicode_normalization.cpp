@@ -130,6 +130,27 @@ void compose(std::vector<uint32_t>& cps) {
   cps.resize(out);
 }
 
+bool is_composition_second(uint32_t cp) {
+  static const auto* seconds = [] {
+    auto* v = new std::vector<uint32_t>();
+    for (const Composition& c : kCompositions) v->push_back(c.second);
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+    return v;
+  }();
+  return std::binary_search(seconds->begin(), seconds->end(), cp);
+}
+
+// A character NFC leaves alone whatever precedes it (a starter that cannot
+// decompose, reorder or be the second half of a composition): text between
+// such characters can be normalized on its own.
+bool nfc_stable(uint32_t cp) {
+  if (cp < 0x300) return true;
+  if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xAC00 && cp <= 0xD7A3)) return true;
+  if (cp >= 0x1100 && cp <= 0x11FF) return false;  // conjoining jamo
+  return ccc_of(cp) == 0 && find_decomp(kCanonical, cp) == nullptr && !is_composition_second(cp);
+}
+
 bool all_ascii(std::string_view s) {
   for (char c : s) {
     if (static_cast<unsigned char>(c) >= 0x80) return false;
@@ -137,10 +158,7 @@ bool all_ascii(std::string_view s) {
   return true;
 }
 
-}  // namespace
-
-std::string unicode_normalize(std::string_view text, bool compat, bool compose_forms) {
-  if (all_ascii(text)) return std::string(text);
+std::string normalize_all(std::string_view text, bool compat, bool compose_forms) {
   std::vector<uint32_t> cps;
   cps.reserve(text.size());
   for (size_t i = 0; i < text.size();) decompose(next_code_point(text, i), compat, cps);
@@ -150,6 +168,42 @@ std::string unicode_normalize(std::string_view text, bool compat, bool compose_f
   out.reserve(text.size());
   for (uint32_t cp : cps) append_utf8(out, cp);
   return out;
+}
+
+// NFC touching only the regions around characters that are not stable: from
+// the last stable character before one to the next stable character after it.
+std::string nfc_by_regions(std::string_view text) {
+  std::string out;
+  size_t copied = 0, last_stable = 0, i = 0;
+  while (i < text.size()) {
+    const size_t start = i;
+    if (nfc_stable(next_code_point(text, i))) {
+      last_stable = start;
+      continue;
+    }
+    const size_t begin = std::max(last_stable, copied);
+    size_t end = text.size();
+    for (size_t j = i; j < text.size();) {
+      const size_t k = j;
+      if (nfc_stable(next_code_point(text, j))) {
+        end = k;
+        break;
+      }
+    }
+    out.append(text.substr(copied, begin - copied));
+    out.append(normalize_all(text.substr(begin, end - begin), false, true));
+    copied = last_stable = i = end;
+  }
+  out.append(text.substr(copied));
+  return out;
+}
+
+}  // namespace
+
+std::string unicode_normalize(std::string_view text, bool compat, bool compose_forms) {
+  if (all_ascii(text)) return std::string(text);
+  if (compose_forms && !compat) return nfc_by_regions(text);
+  return normalize_all(text, compat, compose_forms);
 }
 
 }  // namespace pdserve::tokenizer

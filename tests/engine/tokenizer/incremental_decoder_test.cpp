@@ -61,7 +61,7 @@ TEST(IncrementalDecoder, RandomIdsConcatenateToDecode) {
       std::vector<int32_t> ids(1 + rng() % 40);
       for (int32_t& id : ids) {
         const int kind = static_cast<int>(rng() % 3);
-        id = kind == 0 ? static_cast<int32_t>(rng() % n)
+        id = kind == 0   ? static_cast<int32_t>(rng() % n)
              : kind == 1 ? static_cast<int32_t>(rng() % std::min(n, 300))
                          : static_cast<int32_t>(rng() % 8);
       }
@@ -71,13 +71,36 @@ TEST(IncrementalDecoder, RandomIdsConcatenateToDecode) {
   }
 }
 
+TEST(IncrementalDecoder, TrailingStripAndNoDecoder) {
+  // Strip with stop > 0 after Fuse changes the text's end; no decoder joins with spaces.
+  const std::string vocab = R"({"<s>":0,"<0xC3>":1,"<0xA9>":2,"▁":3,"a":4,"▁a":5})";
+  const std::string added = R"([{"id":0,"content":"<s>","special":true,"normalized":false}])";
+  const char* decoders[] = {
+      R"({"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},
+          {"type":"ByteFallback"},{"type":"Fuse"},{"type":"Strip","content":" ","start":1,"stop":1}]})",
+      R"({"type":"Metaspace","replacement":"▁","prepend_scheme":"always","split":true})", "null"};
+  std::mt19937 rng(99);
+  for (const char* decoder : decoders) {
+    auto t =
+        load_or_die(tokenizer_json(bpe_model(vocab, "[]"), added, "null", "null", "null", decoder));
+    ASSERT_NE(t, nullptr);
+    for (int round = 0; round < 500; ++round) {
+      std::vector<int32_t> ids(1 + rng() % 12);
+      for (int32_t& id : ids) id = static_cast<int32_t>(rng() % 6);
+      check_stream(*t, ids, false);
+      check_stream(*t, ids, true);
+    }
+  }
+}
+
 TEST(IncrementalDecoder, StreamsEncodedText) {
   for (const std::string& path : tokenizer_paths()) {
     SCOPED_TRACE(path);
     auto t = Tokenizer::from_file(path);
     ASSERT_TRUE(t.ok());
-    for (const char* text : {"Hello world, this is a test.", "  leading spaces and\ttabs\n\n",
-                             "中文和日本語 😀👨‍👩‍👧 café", "<s>hi</s> <|endoftext|>x"}) {
+    for (const char* text :
+         {"Hello world, this is a test.", "  leading spaces and\ttabs\n\n",
+          "中文和日本語 😀👨‍👩‍👧 café", "<s>hi</s> <|endoftext|>x"}) {
       auto ids = (*t)->encode(text);
       ASSERT_TRUE(ids.ok());
       check_stream(**t, *ids, false);
@@ -87,8 +110,8 @@ TEST(IncrementalDecoder, StreamsEncodedText) {
 }
 
 TEST(IncrementalDecoder, HoldsBackAnUnfinishedCharacter) {
-  auto t = Tokenizer::from_file(std::string(PDSERVE_SOURCE_DIR) +
-                                "/models/pdserve-demo/tokenizer.json");
+  auto t =
+      Tokenizer::from_file(std::string(PDSERVE_SOURCE_DIR) + "/models/pdserve-demo/tokenizer.json");
   ASSERT_TRUE(t.ok());
   // "😀" is 4 bytes, more than one byte-level token here.
   auto emoji = (*t)->encode("😀", {.add_special_tokens = false});

@@ -62,10 +62,10 @@ TEST(TokenizerErrors, UnknownComponentsAreRefusedByName) {
   EXPECT_EQ(error_of(tokenizer_json(kModel, "[]", "null", "null", R"({"type":"Foo"})")),
             "tokenizer.json: unsupported post_processor type 'Foo' (supported: "
             "TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence)");
-  EXPECT_EQ(error_of(tokenizer_json(kModel, "[]", "null", "null", "null",
-                                    R"({"type":"WordPiece"})")),
-            "tokenizer.json: unsupported decoder type 'WordPiece' (supported: Sequence, "
-            "ByteLevel, ByteFallback, Fuse, Metaspace, Replace, Strip)");
+  EXPECT_EQ(
+      error_of(tokenizer_json(kModel, "[]", "null", "null", "null", R"({"type":"WordPiece"})")),
+      "tokenizer.json: unsupported decoder type 'WordPiece' (supported: Sequence, "
+      "ByteLevel, ByteFallback, Fuse, Metaspace, Replace, Strip)");
   // Unknown types inside a Sequence are refused too.
   EXPECT_EQ(error_of(tokenizer_json(kModel, "[]", "null",
                                     R"({"type":"Sequence","pretokenizers":[{"type":"X"}]})")),
@@ -84,10 +84,11 @@ TEST(TokenizerErrors, ComponentFields) {
   EXPECT_EQ(bad_regex.rfind("tokenizer.json: pre_tokenizer Split: regex '(' does not compile", 0),
             0u)
       << bad_regex;
-  EXPECT_EQ(error_of(tokenizer_json(
-                kModel, "[]", "null",
-                R"({"type":"Split","pattern":{"String":"-"},"behavior":"Sideways","invert":false})")),
-            "tokenizer.json: unsupported Split behavior 'Sideways'");
+  EXPECT_EQ(
+      error_of(tokenizer_json(
+          kModel, "[]", "null",
+          R"({"type":"Split","pattern":{"String":"-"},"behavior":"Sideways","invert":false})")),
+      "tokenizer.json: unsupported Split behavior 'Sideways'");
   EXPECT_EQ(error_of(tokenizer_json(kModel, "[]", "null",
                                     R"({"type":"Split","pattern":"-","behavior":"Isolated"})")),
             "tokenizer.json: pre_tokenizer Split.pattern must be {\"String\": ...} or "
@@ -110,6 +111,16 @@ TEST(TokenizerErrors, ComponentFields) {
           kModel, "[]", "null", "null",
           R"({"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"<s>","type_id":0}}],"special_tokens":{"<s>":{"id":"<s>","ids":[99],"tokens":["<s>"]}}})")),
       "tokenizer.json: post_processor uses token id 99 that is not in the vocabulary");
+}
+
+TEST(TokenizerErrors, DeepNestingIsRefused) {
+  std::string normalizer, close;
+  for (int i = 0; i < 40; ++i) {
+    normalizer += R"({"type":"Sequence","normalizers":[)";
+    close += "]}";
+  }
+  EXPECT_EQ(error_of(tokenizer_json(kModel, "[]", normalizer + R"({"type":"NFC"})" + close)),
+            "tokenizer.json: normalizer Sequences nest deeper than 32");
 }
 
 TEST(TokenizerErrors, AddedTokens) {

@@ -40,7 +40,8 @@ TEST(TokenizerSpeed, MegabyteRunsOfOneCharacterByteLevel) {
 
 TEST(TokenizerSpeed, MegabyteRunsOfOneCharacterSentencePiece) {
   // No pre-tokenizer: the whole megabyte is one BPE word.
-  check_linear(std::string(PDSERVE_SOURCE_DIR) + "/tests/fixtures/tokenizers/llama2/tokenizer.json");
+  check_linear(std::string(PDSERVE_SOURCE_DIR) +
+               "/tests/fixtures/tokenizers/llama2/tokenizer.json");
 }
 
 }  // namespace

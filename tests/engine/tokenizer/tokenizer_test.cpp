@@ -16,8 +16,8 @@ const char* kByteLevel = R"({"type":"ByteLevel","add_prefix_space":false,"use_re
 TEST(Tokenizer, ByteLevelBpeMergesByRank) {
   const std::string vocab = R"({"a":0,"b":1,"c":2,"Ġ":3,"ab":4,"abc":5,"Ġa":6})";
   for (const char* merges : {R"(["a b","ab c","Ġ a"])", R"([["a","b"],["ab","c"],["Ġ","a"]])"}) {
-    auto t = load_or_die(tokenizer_json(bpe_model(vocab, merges), "[]", "null", kByteLevel,
-                                        "null", R"({"type":"ByteLevel"})"));
+    auto t = load_or_die(tokenizer_json(bpe_model(vocab, merges), "[]", "null", kByteLevel, "null",
+                                        R"({"type":"ByteLevel"})"));
     ASSERT_NE(t, nullptr);
     // "abc" -> a b c -> ab c -> abc; " ab" -> Ġ a b: (a,b) ranks before (Ġ,a) -> Ġ ab.
     EXPECT_EQ(enc(*t, "abc ab"), (Ids{5, 3, 4}));
@@ -34,7 +34,8 @@ TEST(Tokenizer, IgnoreMergesTakesWholeWordsFromTheVocab) {
   // "abc" is in the vocab but no merge chain makes it (only "a b").
   const std::string vocab = R"({"a":0,"b":1,"c":2,"ab":3,"abc":4})";
   auto plain = load_or_die(tokenizer_json(bpe_model(vocab, R"(["a b"])")));
-  auto ignore = load_or_die(tokenizer_json(bpe_model(vocab, R"(["a b"])", R"("ignore_merges":true,)")));
+  auto ignore =
+      load_or_die(tokenizer_json(bpe_model(vocab, R"(["a b"])", R"("ignore_merges":true,)")));
   EXPECT_EQ(enc(*plain, "abc"), (Ids{3, 2}));
   EXPECT_EQ(enc(*ignore, "abc"), (Ids{4}));
 }
@@ -91,11 +92,11 @@ std::string char_level(const std::string& pre_tokenizer) {
 TEST(Tokenizer, AddedTokensHonourStripAndSingleWord) {
   auto t = load_or_die(char_level("null"));
   ASSERT_NE(t, nullptr);
-  EXPECT_EQ(enc(*t, "a <x>b"), (Ids{0, 7, 1}));           // lstrip eats the space
-  EXPECT_EQ(enc(*t, "<b>  a"), (Ids{9, 0}));              // rstrip eats both spaces
-  EXPECT_EQ(enc(*t, "ab ab"), (Ids{8, 2, 8}));            // single words
-  EXPECT_EQ(enc(*t, "aab"), (Ids{0, 0, 1}));              // inside a word: not the token
-  EXPECT_EQ(enc(*t, "ab>"), (Ids{8, 4}));                 // '>' is not a word character
+  EXPECT_EQ(enc(*t, "a <x>b"), (Ids{0, 7, 1}));  // lstrip eats the space
+  EXPECT_EQ(enc(*t, "<b>  a"), (Ids{9, 0}));     // rstrip eats both spaces
+  EXPECT_EQ(enc(*t, "ab ab"), (Ids{8, 2, 8}));   // single words
+  EXPECT_EQ(enc(*t, "aab"), (Ids{0, 0, 1}));     // inside a word: not the token
+  EXPECT_EQ(enc(*t, "ab>"), (Ids{8, 4}));        // '>' is not a word character
   // split_special_tokens: special strings are text; non-special added tokens still match.
   EXPECT_EQ(enc(*t, "a <x>b", {.split_special_tokens = true}), (Ids{0, 2, 3, 5, 4, 1}));
   EXPECT_EQ(enc(*t, "ab <b>", {.split_special_tokens = true}), (Ids{8, 2, 3, 1, 4}));
@@ -110,14 +111,13 @@ TEST(Tokenizer, AddedTokensHonourStripAndSingleWord) {
 }
 
 std::string metaspace(const char* scheme, bool split) {
-  return tokenizer_json(
-      bpe_model(R"({"▁":0,"a":1,"b":2,"<s>":3})", "[]"),
-      R"([{"id":3,"content":"<s>","special":true,"normalized":false}])", "null",
-      std::string(R"({"type":"Metaspace","replacement":"▁","prepend_scheme":")") + scheme +
-          R"(","split":)" + (split ? "true" : "false") + "}",
-      "null",
-      std::string(R"({"type":"Metaspace","replacement":"▁","prepend_scheme":")") + scheme +
-          R"(","split":true})");
+  return tokenizer_json(bpe_model(R"({"▁":0,"a":1,"b":2,"<s>":3})", "[]"),
+                        R"([{"id":3,"content":"<s>","special":true,"normalized":false}])", "null",
+                        std::string(R"({"type":"Metaspace","replacement":"▁","prepend_scheme":")") +
+                            scheme + R"(","split":)" + (split ? "true" : "false") + "}",
+                        "null",
+                        std::string(R"({"type":"Metaspace","replacement":"▁","prepend_scheme":")") +
+                            scheme + R"(","split":true})");
 }
 
 TEST(Tokenizer, MetaspacePrependSchemes) {
@@ -143,9 +143,8 @@ std::string split_with(const char* behavior) {
 
 TEST(Tokenizer, SplitBehaviours) {
   const std::pair<const char*, Ids> cases[] = {
-      {"Isolated", {0, 1, 0}},          {"Removed", {0, 0}},
-      {"MergedWithPrevious", {2, 0}},   {"MergedWithNext", {0, 3}},
-      {"Contiguous", {0, 1, 0}},
+      {"Isolated", {0, 1, 0}},    {"Removed", {0, 0}},       {"MergedWithPrevious", {2, 0}},
+      {"MergedWithNext", {0, 3}}, {"Contiguous", {0, 1, 0}},
   };
   for (const auto& [behavior, want] : cases) {
     auto t = load_or_die(split_with(behavior));
@@ -153,8 +152,8 @@ TEST(Tokenizer, SplitBehaviours) {
     EXPECT_EQ(enc(*t, "a-a"), want) << behavior;
   }
   // No pre-tokenizer: one piece, and (a,-) ranks first.
-  auto whole = load_or_die(
-      tokenizer_json(bpe_model(R"({"a":0,"-":1,"a-":2,"-a":3})", R"(["a -","- a"])")));
+  auto whole =
+      load_or_die(tokenizer_json(bpe_model(R"({"a":0,"-":1,"a-":2,"-a":3})", R"(["a -","- a"])")));
   EXPECT_EQ(enc(*whole, "a-a"), (Ids{2, 0}));
 }
 

@@ -18,8 +18,8 @@ inline std::string tokenizer_json(const std::string& model, const std::string& a
                                   const std::string& decoder = "null") {
   return R"({"version":"1.0","truncation":null,"padding":null,"added_tokens":)" + added +
          R"(,"normalizer":)" + normalizer + R"(,"pre_tokenizer":)" + pre_tokenizer +
-         R"(,"post_processor":)" + post_processor + R"(,"decoder":)" + decoder +
-         R"(,"model":)" + model + "}";
+         R"(,"post_processor":)" + post_processor + R"(,"decoder":)" + decoder + R"(,"model":)" +
+         model + "}";
 }
 
 inline std::string bpe_model(const std::string& vocab, const std::string& merges,
