@@ -33,7 +33,9 @@ ChoiceStream::ChoiceStream(const RouterContext& ctx, ChoiceSpec spec, OnPiece on
       detok_(*ctx.tokenizer, spec_.skip_special_tokens),
       stops_(spec_.stop) {}
 
-void ChoiceStream::start() { send(); }
+void ChoiceStream::start() {
+  send();
+}
 
 void ChoiceStream::cancel() {
   ended_ = true;
@@ -69,9 +71,9 @@ void ChoiceStream::send() {
   if (choice->prefill) gr.prefill = choice->prefill->address;
   gr.prefill_mode = ctx_.prefill_mode;
   ctx_.registry->add_inflight(decode_id_, 1);
-  server::ClientRequest req = server::ClientRequest::post_json(
-      choice->decode.address.host, choice->decode.address.port, "/internal/v1/generate",
-      internal::to_json(gr));
+  server::ClientRequest req =
+      server::ClientRequest::post_json(choice->decode.address.host, choice->decode.address.port,
+                                       "/internal/v1/generate", internal::to_json(gr));
   req.headers.set("Authorization", "Bearer " + ctx_.cluster_token);
   req.read_timeout = kStreamSilence;
   std::shared_ptr<ChoiceStream> self = shared_from_this();
@@ -82,7 +84,8 @@ void ChoiceStream::send() {
   stream_ = std::move(s);
 }
 
-std::vector<TokenLogprobInfo> ChoiceStream::token_logprobs(const internal::GenerateEvent& ev) const {
+std::vector<TokenLogprobInfo> ChoiceStream::token_logprobs(
+    const internal::GenerateEvent& ev) const {
   std::vector<TokenLogprobInfo> out;
   auto piece = [this](int32_t id) {
     const int32_t one[] = {id};
@@ -91,7 +94,8 @@ std::vector<TokenLogprobInfo> ChoiceStream::token_logprobs(const internal::Gener
   };
   for (size_t i = 0; i < ev.logprobs.size() && i < ev.token_ids.size(); ++i) {
     TokenLogprobInfo info{piece(ev.token_ids[i]), ev.logprobs[i].logprob, {}};
-    for (const runner::TokenLogprob& t : ev.logprobs[i].top) info.top.push_back({piece(t.token_id), t.logprob});
+    for (const runner::TokenLogprob& t : ev.logprobs[i].top)
+      info.top.push_back({piece(t.token_id), t.logprob});
     out.push_back(std::move(info));
   }
   return out;

@@ -280,18 +280,19 @@ void CompletionHandler::handle(Endpoint endpoint, const server::Request& request
     spec.want_logprobs = req.sampling.num_logprobs >= 0;
     spec.cache_salt = req.cache_salt;
     spec.priority = req.priority;
-    streams.push_back(std::make_shared<ChoiceStream>(ctx_, std::move(spec), [call, i](ChoicePiece piece) {
-      const std::shared_ptr<Call>& c = call;
-      std::lock_guard<std::mutex> lock(c->mu);
-      if (c->req.stream && !c->sse && !piece.error && !c->answered) {
-        c->sse = c->writer->start_sse();
-        std::weak_ptr<Call> w2 = c;
-        c->sse->on_disconnect([w2] {
-          if (auto cc = w2.lock()) cc->cancel_all();
-        });
-      }
-      c->on_piece(i, std::move(piece));
-    }));
+    streams.push_back(
+        std::make_shared<ChoiceStream>(ctx_, std::move(spec), [call, i](ChoicePiece piece) {
+          const std::shared_ptr<Call>& c = call;
+          std::lock_guard<std::mutex> lock(c->mu);
+          if (c->req.stream && !c->sse && !piece.error && !c->answered) {
+            c->sse = c->writer->start_sse();
+            std::weak_ptr<Call> w2 = c;
+            c->sse->on_disconnect([w2] {
+              if (auto cc = w2.lock()) cc->cancel_all();
+            });
+          }
+          c->on_piece(i, std::move(piece));
+        }));
   }
   call->req = std::move(req);
   call->writer->on_disconnect([weak = std::weak_ptr<Call>(call)] {

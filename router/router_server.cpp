@@ -2,10 +2,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "common/server/auth.h"
 #include "common/server/health.h"
@@ -78,11 +77,13 @@ struct RouterServer::Impl {
 };
 
 Status RouterServer::Impl::load_model() {
-  PD_ASSIGN_OR_RETURN(tokenizer, tokenizer::Tokenizer::from_file(options.model_dir + "/tokenizer.json"));
+  PD_ASSIGN_OR_RETURN(tokenizer,
+                      tokenizer::Tokenizer::from_file(options.model_dir + "/tokenizer.json"));
   PD_ASSIGN_OR_RETURN(chat_template::ChatTemplateConfig cfg,
                       chat_template::load_chat_template_config(options.model_dir));
   if (!cfg.chat_template.empty()) {
-    PD_ASSIGN_OR_RETURN(chat_template::ChatTemplate t, chat_template::ChatTemplate::compile(cfg.chat_template));
+    PD_ASSIGN_OR_RETURN(chat_template::ChatTemplate t,
+                        chat_template::ChatTemplate::compile(cfg.chat_template));
     chat_template.emplace(std::move(t));
   }
   model.name = options.served_model_name.empty()
@@ -104,10 +105,12 @@ Status RouterServer::Impl::add_workers() {
   // No static decode worker: they must register (POST /internal/v1/register);
   // /health is unhealthy until one did.
   for (const std::string& w : options.decode_workers) {
-    PD_RETURN_IF_ERROR(registry.add_static(WorkerRole::kDecode, w, model.name).with_context("--decode"));
+    PD_RETURN_IF_ERROR(
+        registry.add_static(WorkerRole::kDecode, w, model.name).with_context("--decode"));
   }
   for (const std::string& w : options.prefill_workers) {
-    PD_RETURN_IF_ERROR(registry.add_static(WorkerRole::kPrefill, w, model.name).with_context("--prefill"));
+    PD_RETURN_IF_ERROR(
+        registry.add_static(WorkerRole::kPrefill, w, model.name).with_context("--prefill"));
   }
   return ok_status();
 }
@@ -116,13 +119,16 @@ server::Response RouterServer::Impl::tokenize(const server::Request& req) const 
   ApiResult<TokenizeRequest> r = parse_tokenize_request(req.body, options.limits);
   if (!r.ok()) return api_error_response(r.error());
   const TokenizeRequest& t = r.value();
-  if (!t.model.empty() && t.model != model.name) return api_error_response(model_not_found(t.model));
+  if (!t.model.empty() && t.model != model.name)
+    return api_error_response(model_not_found(t.model));
   std::string text = t.prompt;
   if (t.is_chat) {
-    if (!chat_template) return api_error_response(invalid_request("messages", "this model has no chat template"));
+    if (!chat_template)
+      return api_error_response(invalid_request("messages", "this model has no chat template"));
     Result<std::string> rendered =
         chat_template->render(build_template_context(t.chat, model.bos_token, model.eos_token));
-    if (!rendered.ok()) return api_error_response(api_error_from_status(rendered.status(), "messages"));
+    if (!rendered.ok())
+      return api_error_response(api_error_from_status(rendered.status(), "messages"));
     text = std::move(rendered).value();
   }
   tokenizer::EncodeOptions enc;
@@ -162,29 +168,33 @@ Status RouterServer::Impl::healthy() const {
 server::Routes RouterServer::Impl::routes() {
   server::Routes r;
   auto keys = std::make_shared<const server::ApiKeys>(options.api_keys);
-  auto open = [keys](server::SyncHandler h) { return server::require_api_key(keys, server::to_handler(std::move(h))); };
+  auto open = [keys](server::SyncHandler h) {
+    return server::require_api_key(keys, server::to_handler(std::move(h)));
+  };
   server::mount_health(r, [this] { return healthy(); });
   r.add("GET", "/metrics", open([this](const server::Request&) {
           server::Response resp = server::Response::text(200, metrics->render());
           resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
           return resp;
         }));
-  r.add("GET", "/v1/models", open([this](const server::Request&) {
-          return server::Response::json(200, models_response({{model.name, 0, model.max_model_len}}));
-        }));
+  r.add(
+      "GET", "/v1/models", open([this](const server::Request&) {
+        return server::Response::json(200, models_response({{model.name, 0, model.max_model_len}}));
+      }));
   auto generate = [this, keys](Endpoint e) {
-    return server::require_api_key(keys, [this, e](server::Request req, std::shared_ptr<server::ResponseWriter> w) {
-      completions->handle(e, req, std::move(w));
-    });
+    return server::require_api_key(
+        keys, [this, e](server::Request req, std::shared_ptr<server::ResponseWriter> w) {
+          completions->handle(e, req, std::move(w));
+        });
   };
   r.add("POST", "/v1/completions", generate(Endpoint::kCompletions));
   r.add("POST", "/v1/chat/completions", generate(Endpoint::kChatCompletions));
   r.add("POST", "/tokenize", open([this](const server::Request& q) { return tokenize(q); }));
   r.add("POST", "/detokenize", open([this](const server::Request& q) { return detokenize(q); }));
   r.add("POST", "/internal/v1/register",
-        server::require_cluster_token(options.cluster_token, server::to_handler([this](const server::Request& q) {
-                                        return register_worker(q);
-                                      })));
+        server::require_cluster_token(
+            options.cluster_token,
+            server::to_handler([this](const server::Request& q) { return register_worker(q); })));
   return r;
 }
 
@@ -193,19 +203,25 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
   impl->options = std::move(options);
   Impl& m = *impl;
   if (m.options.cluster_token.empty()) return invalid_argument("a cluster token is required");
-  if (m.options.prefill_mode != "auto" && m.options.prefill_mode != "remote" && m.options.prefill_mode != "local") {
-    return invalid_argument("--prefill-mode '" + m.options.prefill_mode + "' (auto, remote or local)");
+  if (m.options.prefill_mode != "auto" && m.options.prefill_mode != "remote" &&
+      m.options.prefill_mode != "local") {
+    return invalid_argument("--prefill-mode '" + m.options.prefill_mode +
+                            "' (auto, remote or local)");
   }
   PD_RETURN_IF_ERROR(m.load_model());
   PD_RETURN_IF_ERROR(m.add_workers());
   PD_ASSIGN_OR_RETURN(m.policy, make_policy(m.options.policy));
-  m.ctx = RouterContext{m.tokenizer.get(), &m.registry, &m.prefix_index, m.policy.get(), &m.client,
-                        m.model.name, m.options.cluster_token, m.options.prefill_mode};
+  m.ctx = RouterContext{
+      m.tokenizer.get(), &m.registry,  &m.prefix_index,         m.policy.get(),
+      &m.client,         m.model.name, m.options.cluster_token, m.options.prefill_mode};
   server::MetricsRegistry& reg = *m.metrics;
   RouterMetrics rm;
-  rm.requests_ok = reg.counter("pdserve_router_requests_total", "OpenAI requests answered", {{"outcome", "ok"}});
-  rm.requests_failed = reg.counter("pdserve_router_requests_total", "OpenAI requests answered", {{"outcome", "error"}});
-  rm.prompt_tokens = reg.counter("pdserve_router_prompt_tokens_total", "Prompt tokens of answered requests");
+  rm.requests_ok =
+      reg.counter("pdserve_router_requests_total", "OpenAI requests answered", {{"outcome", "ok"}});
+  rm.requests_failed = reg.counter("pdserve_router_requests_total", "OpenAI requests answered",
+                                   {{"outcome", "error"}});
+  rm.prompt_tokens =
+      reg.counter("pdserve_router_prompt_tokens_total", "Prompt tokens of answered requests");
   rm.generation_tokens = reg.counter("pdserve_router_generation_tokens_total", "Tokens generated");
   rm.ttft = reg.histogram("pdserve_router_time_to_first_token_seconds", "Time to the first token",
                           server::MetricsRegistry::exponential_buckets(0.001, 2, 18));
@@ -224,9 +240,13 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
 
 RouterServer::RouterServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-RouterServer::~RouterServer() { stop(std::chrono::milliseconds(0)); }
+RouterServer::~RouterServer() {
+  stop(std::chrono::milliseconds(0));
+}
 
-uint16_t RouterServer::port() const { return impl_->server->port(); }
+uint16_t RouterServer::port() const {
+  return impl_->server->port();
+}
 
 void RouterServer::stop(std::chrono::milliseconds grace) {
   if (impl_->server) impl_->server->stop(grace);

@@ -25,14 +25,15 @@ Registrar::~Registrar() {
 
 void Registrar::register_once() {
   for (size_t i = 0; i < routers_.size(); ++i) {
-    server::ClientRequest req = server::ClientRequest::post_json(
-        routers_[i].host, routers_[i].port, "/internal/v1/register", body_);
+    server::ClientRequest req = server::ClientRequest::post_json(routers_[i].host, routers_[i].port,
+                                                                 "/internal/v1/register", body_);
     req.headers.set("Authorization", "Bearer " + token_);
     Result<server::ClientResponse> r = client_.send(std::move(req));
     const bool ok = r.ok() && r->status == 200;
     if (!ok && !failing_[i]) {
       PD_LOG(WARN) << "registration with router " << routers_[i].host << ":" << routers_[i].port
-                   << " failed: " << (r.ok() ? "HTTP " + std::to_string(r->status) : r.status().to_string());
+                   << " failed: "
+                   << (r.ok() ? "HTTP " + std::to_string(r->status) : r.status().to_string());
     }
     failing_[i] = !ok;
   }

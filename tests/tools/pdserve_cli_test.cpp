@@ -34,6 +34,16 @@ TEST(PdserveCliTest, GeneratesGreedilyOnTheDemoModel) {
   EXPECT_NE(r.output.find("prompt tokens: 3, generated tokens: 8 (finish: length)"), std::string::npos) << r.output;
 }
 
+TEST(PdserveCliTest, TextPromptsAndChatMessages) {
+  CliRun r = run("generate --model " + kDemo + " --prompt 'In the beginning' --max-tokens 8 --temperature 0");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find(" of the reign of Jehoiakim king of Judah"), std::string::npos) << r.output;
+  r = run("generate --model " + kDemo + " --chat 'Recite Genesis 1:1.' --max-tokens 40 --temperature 0");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("In the beginning God created the heaven and the earth."), std::string::npos)
+      << r.output;
+}
+
 TEST(PdserveCliTest, BadInputGetsOneLineNamingTheProblem) {
   struct Case {
     std::string args, message;
@@ -44,6 +54,8 @@ TEST(PdserveCliTest, BadInputGetsOneLineNamingTheProblem) {
       {"generate --model " + kDemo + " --prompt-ids 1 --max-tokens 5000", "exceeds max_model_len 1024"},
       {"generate --model " + kDemo + " --prompt-ids 1 --min-tokens 9 --max-tokens 2", "--min-tokens 9 exceeds --max-tokens 2"},
       {"generate --model " + kDemo, "give a prompt"},
+      {"generate --model " + kDemo + " --prompt x --prompt-ids 1", "give one of --prompt, --chat and --prompt-ids"},
+      {"generate --model " + kDemo + " --system x --prompt y", "--system requires --chat"},
       {"generate --model " + std::string(PDSERVE_SOURCE_DIR) + "/tests --prompt-ids 1", "config.json"},
       {"frobnicate", "A subcommand is required"},
   };

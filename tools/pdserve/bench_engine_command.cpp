@@ -1,7 +1,6 @@
 #include "tools/pdserve/bench_engine_command.h"
 
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -46,12 +45,14 @@ class Bench {
       info.sampling.temperature = 0.0f;
       info.sampling.ignore_eos = true;
       for (int t = 0; t < len; ++t)
-        info.prompt_ids.push_back(std::uniform_int_distribution<int>(0, r_.config().vocab_size - 1)(rng_));
+        info.prompt_ids.push_back(
+            std::uniform_int_distribution<int>(0, r_.config().vocab_size - 1)(rng_));
       PD_RETURN_IF_ERROR(r_.add_sequence(info));
       runner::SeqStep s{info.seq_id, info.prompt_ids, 0, {}, true};
       const int blocks = (len + 1 + decode_room_ + r_.block_size() - 1) / r_.block_size();
       for (int b = 0; b < blocks; ++b) s.block_table.push_back(next_block_++);
-      if (next_block_ > r_.num_blocks()) return resource_exhausted("KV cache too small: raise --kv-cache-mb");
+      if (next_block_ > r_.num_blocks())
+        return resource_exhausted("KV cache too small: raise --kv-cache-mb");
       if (tokens + len > max_tokens && !batch.seqs.empty()) {
         PD_RETURN_IF_ERROR(r_.execute(batch).status());
         batch.seqs.clear();
@@ -106,13 +107,18 @@ int run(const BenchFlags& f) {
   runner::LlmRunner& r = **loaded;
   const model::ModelConfig& c = r.config();
   auto peaks = backend::measure_device_peaks(r.backend());
-  const double bw = peaks.ok() ? peaks->copy_bytes_per_s : 0, flops = peaks.ok() ? peaks->gemm_flops_per_s : 0;
+  const double bw = peaks.ok() ? peaks->copy_bytes_per_s : 0,
+               flops = peaks.ok() ? peaks->gemm_flops_per_s : 0;
 
-  const double q = static_cast<double>(c.num_heads) * c.head_dim, kv = static_cast<double>(c.num_kv_heads) * c.head_dim;
-  const double layer_params = c.hidden_size * (q + 2 * kv) + q * c.hidden_size + 3.0 * c.hidden_size * c.intermediate_size;
-  const double matmul_params = c.num_layers * layer_params + static_cast<double>(c.vocab_size) * c.hidden_size;
+  const double q = static_cast<double>(c.num_heads) * c.head_dim,
+               kv = static_cast<double>(c.num_kv_heads) * c.head_dim;
+  const double layer_params =
+      c.hidden_size * (q + 2 * kv) + q * c.hidden_size + 3.0 * c.hidden_size * c.intermediate_size;
+  const double matmul_params =
+      c.num_layers * layer_params + static_cast<double>(c.vocab_size) * c.hidden_size;
   const double weight_bytes = static_cast<double>(r.model_weight_bytes());
-  const double kv_bytes_per_token = 2.0 * c.num_layers * kv * backend::dtype_size(r.kv_cache().spec().dtype);
+  const double kv_bytes_per_token =
+      2.0 * c.num_layers * kv * backend::dtype_size(r.kv_cache().spec().dtype);
 
   std::vector<Figure> figures;
   Bench bench(r, 0);
@@ -122,7 +128,8 @@ int run(const BenchFlags& f) {
     if (!steps.ok()) return fail(steps.status());
     auto t = bench.decode(*steps, f.decode_steps);
     if (!t.ok()) return fail(t.status());
-    figures.push_back({"decode batch 1 (per token)", *t, bw ? (weight_bytes + 128 * kv_bytes_per_token) / bw : 0});
+    figures.push_back({"decode batch 1 (per token)", *t,
+                       bw ? (weight_bytes + 128 * kv_bytes_per_token) / bw : 0});
     for (auto& s : *steps) r.remove_sequence(s.seq_id);
   }
   bench.reset_blocks();
@@ -131,8 +138,10 @@ int run(const BenchFlags& f) {
     if (!steps.ok()) return fail(steps.status());
     auto t = bench.decode(*steps, std::max(8, f.decode_steps / 4));
     if (!t.ok()) return fail(t.status());
-    const double bytes = weight_bytes + static_cast<double>(f.batch) * (f.context + f.decode_steps / 8) * kv_bytes_per_token;
-    figures.push_back({"decode batch " + std::to_string(f.batch) + " at " + std::to_string(f.context) + " (per step)",
+    const double bytes = weight_bytes + static_cast<double>(f.batch) *
+                                            (f.context + f.decode_steps / 8) * kv_bytes_per_token;
+    figures.push_back({"decode batch " + std::to_string(f.batch) + " at " +
+                           std::to_string(f.context) + " (per step)",
                        *t, bw ? bytes / bw : 0});
     for (auto& s : *steps) r.remove_sequence(s.seq_id);
   }
@@ -149,21 +158,24 @@ int run(const BenchFlags& f) {
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     const double p = f.prefill_len;
     const double fl = 2.0 * matmul_params * p + 2.0 * c.num_layers * q * p * p;
-    figures.push_back({"prefill " + std::to_string(f.prefill_len) + " tokens", secs, flops ? fl / flops : 0});
+    figures.push_back(
+        {"prefill " + std::to_string(f.prefill_len) + " tokens", secs, flops ? fl / flops : 0});
   }
 
-  std::printf("device: %s   weights: %.2f GB   copy bandwidth: %.0f GB/s   bf16 GEMM: %.0f TFLOP/s\n",
-              r.backend().name().c_str(), weight_bytes / 1e9, bw / 1e9, flops / 1e12);
+  std::printf(
+      "device: %s   weights: %.2f GB   copy bandwidth: %.0f GB/s   bf16 GEMM: %.0f TFLOP/s\n",
+      r.backend().name().c_str(), weight_bytes / 1e9, bw / 1e9, flops / 1e12);
   std::printf("%-36s %12s %12s %10s\n", "measurement", "time (ms)", "floor (ms)", "of limit");
   for (const Figure& fig : figures)
-    std::printf("%-36s %12.3f %12.3f %9.1f%%\n", fig.name.c_str(), fig.seconds * 1e3, fig.floor * 1e3,
-                fig.floor > 0 ? 100.0 * fig.floor / fig.seconds : 0.0);
+    std::printf("%-36s %12.3f %12.3f %9.1f%%\n", fig.name.c_str(), fig.seconds * 1e3,
+                fig.floor * 1e3, fig.floor > 0 ? 100.0 * fig.floor / fig.seconds : 0.0);
   if (!f.output_json.empty()) {
     std::ofstream out(f.output_json);
     out << "{\"device\": \"" << r.backend().name() << "\", \"copy_bytes_per_s\": " << bw
         << ", \"gemm_flops_per_s\": " << flops << ", \"figures\": [";
     for (size_t i = 0; i < figures.size(); ++i)
-      out << (i ? ", " : "") << "{\"name\": \"" << figures[i].name << "\", \"seconds\": " << figures[i].seconds
+      out << (i ? ", " : "") << "{\"name\": \"" << figures[i].name
+          << "\", \"seconds\": " << figures[i].seconds
           << ", \"floor_seconds\": " << figures[i].floor << "}";
     out << "]}\n";
   }
@@ -174,12 +186,17 @@ int run(const BenchFlags& f) {
 
 void add_bench_engine_command(CLI::App& bench) {
   auto flags = std::make_shared<BenchFlags>();
-  CLI::App* cmd = bench.add_subcommand("engine", "model runner speed against the device's physical limits");
+  CLI::App* cmd =
+      bench.add_subcommand("engine", "model runner speed against the device's physical limits");
   add_runner_flags(*cmd, flags->runner);
-  cmd->add_option("--batch", flags->batch, "sequences in the batch decode")->check(CLI::Range(1, 4096));
-  cmd->add_option("--context", flags->context, "context of the batch decode")->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--prefill-len", flags->prefill_len, "tokens of the prefill")->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--decode-steps", flags->decode_steps, "timed decode steps")->check(CLI::Range(1, 1 << 16));
+  cmd->add_option("--batch", flags->batch, "sequences in the batch decode")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--context", flags->context, "context of the batch decode")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--prefill-len", flags->prefill_len, "tokens of the prefill")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--decode-steps", flags->decode_steps, "timed decode steps")
+      ->check(CLI::Range(1, 1 << 16));
   cmd->add_option("--output-json", flags->output_json, "also write the figures as JSON");
   cmd->final_callback([flags] {
     int rc = run(*flags);

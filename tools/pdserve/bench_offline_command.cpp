@@ -1,7 +1,6 @@
 #include "tools/pdserve/bench_offline_command.h"
 
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -28,7 +27,8 @@ struct BenchFlags {
 
 int length(std::mt19937& rng, int mean, double ratio) {
   if (ratio <= 0) return mean;
-  const int lo = std::max(1, static_cast<int>(mean * (1 - ratio))), hi = std::max(lo, static_cast<int>(mean * (1 + ratio)));
+  const int lo = std::max(1, static_cast<int>(mean * (1 - ratio))),
+            hi = std::max(lo, static_cast<int>(mean * (1 + ratio)));
   return std::uniform_int_distribution<int>(lo, hi)(rng);
 }
 
@@ -53,7 +53,8 @@ int run(const BenchFlags& f) {
     engine::RequestSpec s;
     s.request_id = static_cast<uint64_t>(i + 1);
     const int in = length(rng, f.input_len, f.range_ratio);
-    for (int t = 0; t < in; ++t) s.prompt_ids.push_back(std::uniform_int_distribution<int>(0, vocab - 1)(rng));
+    for (int t = 0; t < in; ++t)
+      s.prompt_ids.push_back(std::uniform_int_distribution<int>(0, vocab - 1)(rng));
     s.sampling.temperature = 0.0f;
     s.sampling.ignore_eos = true;
     s.sampling.max_tokens = length(rng, f.output_len, f.range_ratio);
@@ -80,7 +81,8 @@ int run(const BenchFlags& f) {
     }
   }
   bar.finish();
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("requests:            %d\n", f.num_prompts);
   std::printf("prompt tokens:       %lld\n", static_cast<long long>(prompt_tokens));
   std::printf("output tokens:       %lld\n", static_cast<long long>(output_tokens));
@@ -92,7 +94,8 @@ int run(const BenchFlags& f) {
     std::ofstream out(f.output_json);
     out << "{\"num_prompts\": " << f.num_prompts << ", \"prompt_tokens\": " << prompt_tokens
         << ", \"output_tokens\": " << output_tokens << ", \"elapsed_s\": " << secs
-        << ", \"requests_per_s\": " << f.num_prompts / secs << ", \"output_tokens_per_s\": " << output_tokens / secs
+        << ", \"requests_per_s\": " << f.num_prompts / secs
+        << ", \"output_tokens_per_s\": " << output_tokens / secs
         << ", \"total_tokens_per_s\": " << (prompt_tokens + output_tokens) / secs << "}\n";
     if (!out) return fail(invalid_argument("cannot write " + f.output_json));
   }
@@ -107,9 +110,12 @@ void add_bench_offline_command(CLI::App& bench) {
   add_runner_flags(*cmd, flags->runner);
   add_engine_flags(*cmd, flags->engine);
   cmd->add_option("--num-prompts", flags->num_prompts, "requests")->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--input-len", flags->input_len, "prompt tokens (mean)")->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--output-len", flags->output_len, "generated tokens (mean)")->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--range-ratio", flags->range_ratio, "lengths uniform in mean*(1 -+ r)")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--input-len", flags->input_len, "prompt tokens (mean)")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--output-len", flags->output_len, "generated tokens (mean)")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--range-ratio", flags->range_ratio, "lengths uniform in mean*(1 -+ r)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--seed", flags->seed, "prompt generator seed");
   cmd->add_option("--output-json", flags->output_json, "also write the result as JSON");
   cmd->final_callback([flags] {

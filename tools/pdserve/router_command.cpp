@@ -1,7 +1,6 @@
 #include "tools/pdserve/router_command.h"
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -21,7 +20,8 @@ int run(router::RouterOptions o) {
     if (const char* env = std::getenv("PDSERVE_CLUSTER_TOKEN")) o.cluster_token = env;
   }
   if (o.cluster_token.empty()) {
-    return fail(invalid_argument("give the cluster token: --cluster-token or PDSERVE_CLUSTER_TOKEN"));
+    return fail(
+        invalid_argument("give the cluster token: --cluster-token or PDSERVE_CLUSTER_TOKEN"));
   }
   if (o.api_keys.empty()) {
     if (const char* env = std::getenv("PDSERVE_API_KEY")) o.api_keys.push_back(env);
@@ -45,12 +45,14 @@ void add_router_command(CLI::App& app) {
   cmd->add_option("--model", o->model_dir, "Hugging Face checkpoint folder (tokenizer, template)")
       ->required()
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("--served-model-name", o->served_model_name, "model name (default: the folder's)");
+  cmd->add_option("--served-model-name", o->served_model_name,
+                  "model name (default: the folder's)");
   cmd->add_option("--host", o->host, "address to bind");
   cmd->add_option("--port", o->port, "port (0: any free one)");
   cmd->add_option("--cluster-token", o->cluster_token,
                   "shared secret of the internal API (default: $PDSERVE_CLUSTER_TOKEN)");
-  cmd->add_option("--api-key", o->api_keys, "API key clients must send (repeatable; default: $PDSERVE_API_KEY)");
+  cmd->add_option("--api-key", o->api_keys,
+                  "API key clients must send (repeatable; default: $PDSERVE_API_KEY)");
   cmd->add_option("--decode", o->decode_workers, "decode workers, host:port")->delimiter(',');
   cmd->add_option("--prefill", o->prefill_workers, "prefill workers, host:port")->delimiter(',');
   cmd->add_option("--policy", o->policy, "round_robin, least_load or prefix_aware")
