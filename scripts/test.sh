@@ -10,6 +10,8 @@ scripts/install-deps.sh
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 scripts/build.sh build-cpu -DPDSERVE_CUDA=OFF
 ctest --test-dir build-cpu --output-on-failure -j "$(nproc)"
+# libFuzzer targets (tokenizer.json loading + encoding, chat templates), 60 s each.
+scripts/fuzz.sh "${PDSERVE_FUZZ_SECONDS:-60}"
 if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
   export PATH="$PATH:/usr/local/cuda/bin"
   scripts/build.sh build-cuda -DPDSERVE_CUDA=ON
