@@ -147,7 +147,7 @@ Value do_tojson(const Value& input, const FilterArgs& fa, int line) {
 
 Value do_round(const Value& v, const FilterArgs& fa, int line) {
   if (!v.is_number()) fail_at(line, "round: " + v.type_name() + " is not a number");
-  int64_t precision = fa.get_or(0, Value::integer(0)).as_integer();
+  int64_t precision = int_arg(fa.get_or(0, Value::integer(0)), line);
   std::string method = fa.get_or(1, Value::string("common")).to_str();
   if (method != "common" && method != "ceil" && method != "floor") {
     fail_at(line, "round: method must be 'common', 'ceil' or 'floor'");
@@ -217,7 +217,7 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& input, c
   if (name == "center") {
     FilterArgs fa(name, args, line, {"width"});
     std::string s = input.to_str();
-    int64_t width = fa.get_or(0, Value::integer(80)).as_integer();
+    int64_t width = int_arg(fa.get_or(0, Value::integer(80)), line);
     int64_t len = static_cast<int64_t>(utf8_length(s));
     if (width > 1 << 20) fail_limit(line, "center: width too large");
     if (width <= len) return text(s);
@@ -231,7 +231,7 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& input, c
     const Value* n = fa.get(1);
     if (!o || !n) fail_at(line, "replace needs 'old' and 'new'");
     const Value* c = fa.get(2);
-    int64_t count = c && !c->is_none() ? c->as_integer() : -1;
+    int64_t count = c && !c->is_none() ? int_arg(*c, line) : -1;
     std::string r = py_replace(input.to_str(), o->to_str(), n->to_str(), count);
     return text(std::move(r));
   }
@@ -247,7 +247,8 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& input, c
   if (name == "int") {
     FilterArgs fa(name, args, line, {"default", "base"});
     Value def = fa.get_or(0, Value::integer(0));
-    int base = static_cast<int>(fa.get_or(1, Value::integer(10)).as_integer());
+    int64_t base64 = int_arg(fa.get_or(1, Value::integer(10)), line);
+    int base = base64 >= 0 && base64 <= 36 ? static_cast<int>(base64) : 1;
     if (input.is_int()) return input;
     if (input.is_bool()) return Value::integer(input.as_integer());
     if (input.is_float()) {

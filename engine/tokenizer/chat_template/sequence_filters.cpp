@@ -40,6 +40,13 @@ bool FilterArgs::flag(size_t i, bool def) const {
   return v ? v->truthy() : def;
 }
 
+int64_t int_arg(const Value& v, int line) {
+  if (!v.is_int() && !v.is_bool()) {
+    fail_at(line, "'" + v.type_name() + "' object cannot be interpreted as an integer");
+  }
+  return v.as_integer();
+}
+
 Value get_attribute_path(Evaluator& ev, const Value& item, const std::string& path,
                          const Value& def, int line) {
   Value cur = item;
