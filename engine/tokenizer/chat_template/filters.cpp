@@ -38,24 +38,20 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
-// jinja2's do_title: words start after runs of whitespace, '-', '(', '{', '[', '<'.
+// jinja2's do_title: each word (after runs of whitespace, '-', '(', '{', '[', '<') capitalized.
 std::string jinja_title(const std::string& s) {
-  std::string out;
-  bool at_start = true;
-  bool in_sep = false;
+  std::string out, word;
   for (char c : s) {
     bool sep = is_py_space(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
-    if (sep) {
-      out += c;
-      in_sep = true;
+    if (!sep) {
+      word += c;
       continue;
     }
-    bool first = at_start || in_sep;
-    out += first ? py_upper(std::string(1, c)) : py_lower(std::string(1, c));
-    at_start = false;
-    in_sep = false;
+    out += py_capitalize(word);
+    word.clear();
+    out += c;
   }
-  return out;
+  return out + py_capitalize(word);
 }
 
 std::optional<int64_t> parse_int(std::string s, int base) {
