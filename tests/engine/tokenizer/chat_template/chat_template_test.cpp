@@ -86,7 +86,7 @@ TEST(ChatTemplateCompile, SyntaxErrorsNameTheLine) {
 }
 
 TEST(ChatTemplateCompile, NestingIsBounded) {
-  std::string parens = std::string(200, '(') + "1" + std::string(200, ')');
+  std::string parens = std::string(300, '(') + "1" + std::string(300, ')');
   expect_compile_error("{{ " + parens + " }}",
                        "chat template line 1: expressions nested too deeply");
   std::string ifs;
