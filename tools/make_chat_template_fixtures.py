@@ -301,6 +301,10 @@ SNIPPETS = [
     "{{ {'b': {'y': 1, 'x': [3, {'k': none}]}, 'a': 'é'} | tojson(indent=2, sort_keys=true) }}",
     "{{ {'a': 'line\\nnext', 'ctl': '\\u0007\\u001f', 'q': '\"', 'bs': '\\\\', 'emoji': '🚀'} | tojson }}",
     "{{ [1, 2] | tojson(indent='\\t') }} {{ {'a': [1, 2]} | tojson(indent=0) }} {{ {'a': 1} | tojson(separators=(', ', ' = ')) }}",
+    "{{ {'k': 'é中🚀'} | tojson(ensure_ascii=true) }} {{ 'ü' | tojson(true) }} {{ ['a'] | tojson(ensure_ascii=false) }}",
+    "{{ messages | selectattr('role', 'ne', 'system') | map(attribute='content') | map('trim') | join(' / ') }} {{ messages | map(attribute='role') | select('in', ['user']) | list | count }}",
+    "{% for m in messages %}{% set outer = loop %}{% for c in m.role %}{% if loop.first %}{{ outer.index }}{{ c }}{% endif %}{% endfor %}{% endfor %}",
+    "{%- set tools = nope_tools | default([]) -%}{{ tools | length }} {{ (tools | first) is defined }} {{ messages | first | attr('role') }} {{ messages | last | attr('nope') is defined }}",
     # more errors
     "{{ 1 > none }}",
     "{{ nope.x | default('d') }}",
@@ -309,6 +313,7 @@ SNIPPETS = [
     "{{ 'abc' | int(base=40) }} ok",
     "{{ [1, 'a'] | sort }}",
     "{{ {'a': 1} | join(',') }} {{ 5 | join }}",
+    "{{ nope | attr('x') }}",
     "{{ 'x'.split('') }}",
     "{{ {}['missing'].x }}",
     "{{ -none }}",

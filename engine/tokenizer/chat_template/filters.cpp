@@ -7,6 +7,7 @@
 #include "engine/tokenizer/chat_template/evaluator.h"
 #include "engine/tokenizer/chat_template/filter_args.h"
 #include "engine/tokenizer/chat_template/json_value.h"
+#include "engine/tokenizer/chat_template/methods.h"
 #include "engine/tokenizer/chat_template/operators.h"
 #include "engine/tokenizer/chat_template/python_format.h"
 #include "engine/tokenizer/chat_template/string_ops.h"
@@ -138,6 +139,7 @@ Value do_tojson(const Value& input, const FilterArgs& fa, int line) {
     opt.key_separator = sep->items()[1].str();
   }
   opt.sort_keys = fa.flag(3, false);
+  opt.ensure_ascii = fa.flag(0, false);
   return Value::string(value_to_json(input, opt, line));
 }
 
@@ -284,7 +286,12 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& input, c
     FilterArgs fa(name, args, line, {"name"});
     const Value* n = fa.get(0);
     if (!n) fail_at(line, "attr needs a name");
-    return ev.get_attr(input, n->to_str(), line);
+    // Python getattr only: dict keys are not attributes (jinja2's do_attr).
+    std::string attr = n->to_str();
+    if (has_method(input, attr)) return bound_method(input, attr);
+    if (input.is_namespace()) return ev.get_attr(input, attr, line);
+    if (input.is_undefined()) undefined_error(input, line);
+    return Value::undefined("'" + input.type_repr() + "' has no attribute '" + attr + "'");
   }
   if (name == "wordcount") {
     std::string s = input.to_str();
