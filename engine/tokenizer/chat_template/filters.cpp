@@ -235,6 +235,9 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& input, c
   }
   if (name == "indent") {
     FilterArgs fa(name, args, line, {"width", "first", "blank"});
+    if (!input.is_string()) {
+      fail_at(line, "unsupported operand type(s) for +=: '" + input.type_name() + "' and 'str'");
+    }
     Value width = fa.get_or(0, Value::integer(4));
     if (!width.is_string() && !width.is_int() && !width.is_bool()) {
       fail_at(line, "indent: width must be an integer or a string");
