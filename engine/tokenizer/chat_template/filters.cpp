@@ -248,6 +248,7 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& input, c
   if (name == "int") {
     FilterArgs fa(name, args, line, {"default", "base"});
     Value def = fa.get_or(0, Value::integer(0));
+    if (input.is_undefined()) undefined_error(input, line);  // int(Undefined) fails in jinja2
     int64_t base64 = int_arg(fa.get_or(1, Value::integer(10)), line);
     int base = base64 >= 0 && base64 <= 36 ? static_cast<int>(base64) : 1;
     if (input.is_int()) return input;
@@ -269,6 +270,7 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& input, c
   }
   if (name == "float") {
     FilterArgs fa(name, args, line, {"default"});
+    if (input.is_undefined()) undefined_error(input, line);
     if (auto d = parse_float(input)) return Value::floating(*d);
     return fa.get_or(0, Value::floating(0.0));
   }
