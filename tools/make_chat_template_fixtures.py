@@ -305,6 +305,9 @@ SNIPPETS = [
     "{{ messages | selectattr('role', 'ne', 'system') | map(attribute='content') | map('trim') | join(' / ') }} {{ messages | map(attribute='role') | select('in', ['user']) | list | count }}",
     "{% for m in messages %}{% set outer = loop %}{% for c in m.role %}{% if loop.first %}{{ outer.index }}{{ c }}{% endif %}{% endfor %}{% endfor %}",
     "{%- set tools = nope_tools | default([]) -%}{{ tools | length }} {{ (tools | first) is defined }} {{ messages | first | attr('role') }} {{ messages | last | attr('nope') is defined }}",
+    "{% macro wrap(tag) %}<{{ tag }}>{{ caller() }}</{{ tag }}>{% endmacro %}{% call wrap('b') %}bold {{ s | default('x') }}{% endcall %}",
+    "{% macro each(items, sep=',') %}{% for i in items %}{{ caller(i, loop.index) }}{% if not loop.last %}{{ sep }}{% endif %}{% endfor %}{% endmacro %}{% call(x, n) each([1, 2], sep=';') %}[{{ n }}:{{ x }}]{% endcall %}",
+    "{% macro m() %}{{ caller is defined }}{% endmacro %}{{ m() }}",
     # more errors
     "{{ 1 > none }}",
     "{{ nope.x | default('d') }}",

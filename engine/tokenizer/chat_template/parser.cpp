@@ -12,8 +12,8 @@ namespace pdserve::chat_template {
 namespace {
 
 const std::set<std::string, std::less<>> kKnownUnsupportedTags = {
-    "include", "import", "from",       "extends", "block",     "call",
-    "with",    "do",     "autoescape", "trans",   "pluralize", "print"};
+    "include", "import",     "from",  "extends",   "block", "with",
+    "do",      "autoescape", "trans", "pluralize", "print"};
 
 }  // namespace
 
@@ -21,7 +21,7 @@ Body Parser::run() {
   std::string end;
   Body body = parse_body({}, &end);
   for (const auto& [name, line] : called_names_) {
-    if (!is_builtin_function(name) && !macros_.count(name)) {
+    if (!is_builtin_function(name) && !macros_.count(name) && name != "caller") {
       fail_at(line, "unsupported function '" + name + "'");
     }
   }
@@ -88,6 +88,7 @@ StmtPtr Parser::parse_statement() {
   if (tag == "for") return parse_for(line);
   if (tag == "set") return parse_set(line);
   if (tag == "macro") return parse_macro(line);
+  if (tag == "call") return parse_call_block(line);
   if (tag == "break" || tag == "continue") {
     if (loop_depth_ == 0) fail_at(line, "'" + tag + "' outside a for loop");
     auto s = std::make_unique<Stmt>();
@@ -220,13 +221,7 @@ StmtPtr Parser::parse_macro(int line) {
   s->line = line;
   s->name = expect_name();
   macros_.insert(s->name);
-  expect_op("(");
-  while (!is_op(")")) {
-    s->targets.push_back(expect_name());
-    s->defaults.push_back(skip_op("=") ? parse_expr() : nullptr);
-    if (!skip_op(",")) break;
-  }
-  expect_op(")");
+  parse_params(s.get());
   expect_block_end();
   int saved_loops = loop_depth_;
   loop_depth_ = 0;
@@ -234,6 +229,38 @@ StmtPtr Parser::parse_macro(int line) {
   s->bodies.push_back(parse_body({"endmacro"}, &end));
   loop_depth_ = saved_loops;
   if (cur().type == TokenType::kName && cur().text == s->name) ++i_;
+  expect_block_end();
+  return s;
+}
+
+void Parser::parse_params(Stmt* s) {
+  expect_op("(");
+  while (!is_op(")")) {
+    s->targets.push_back(expect_name());
+    s->defaults.push_back(skip_op("=") ? parse_expr() : nullptr);
+    if (!skip_op(",")) break;
+  }
+  expect_op(")");
+}
+
+// {% call(params) macro(args) %}body{% endcall %}: body becomes the `caller` macro.
+StmtPtr Parser::parse_call_block(int line) {
+  auto s = std::make_unique<Stmt>();
+  s->kind = StmtKind::kCallBlock;
+  s->line = line;
+  s->caller = std::make_unique<Stmt>();
+  s->caller->kind = StmtKind::kMacro;
+  s->caller->line = line;
+  s->caller->name = "caller";
+  if (is_op("(")) parse_params(s->caller.get());
+  s->expr = parse_expr();
+  if (s->expr->kind != ExprKind::kCall) fail_at(line, "expected a macro call after 'call'");
+  expect_block_end();
+  int saved_loops = loop_depth_;
+  loop_depth_ = 0;
+  std::string end;
+  s->caller->bodies.push_back(parse_body({"endcall"}, &end));
+  loop_depth_ = saved_loops;
   expect_block_end();
   return s;
 }

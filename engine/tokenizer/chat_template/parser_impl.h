@@ -110,6 +110,8 @@ class Parser {
   StmtPtr parse_for(int line);
   StmtPtr parse_set(int line);
   StmtPtr parse_macro(int line);
+  StmtPtr parse_call_block(int line);
+  void parse_params(Stmt* s);
 
   // --- expressions (expression_parser.cpp) ---
   bool at_tuple_end() const;

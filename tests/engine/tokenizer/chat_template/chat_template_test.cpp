@@ -49,8 +49,10 @@ TEST(ChatTemplateCompile, UnsupportedConstructsNameTheConstructAndLine) {
                        "chat template line 4: unsupported filter 'groupby'");
   expect_compile_error("{% include 'other.jinja' %}",
                        "chat template line 1: unsupported tag 'include'");
-  expect_compile_error("\n{% call m() %}x{% endcall %}",
-                       "chat template line 2: unsupported tag 'call'");
+  expect_compile_error("\n{% with x = 1 %}{% endwith %}",
+                       "chat template line 2: unsupported tag 'with'");
+  expect_compile_error("{% call 5 %}{% endcall %}",
+                       "chat template line 1: expected a macro call after 'call'");
   expect_compile_error("{% extends 'base' %}", "chat template line 1: unsupported tag 'extends'");
   expect_compile_error("{% frobnicate %}", "chat template line 1: unsupported tag 'frobnicate'");
   expect_compile_error("{{ x is prime }}", "chat template line 1: unsupported test 'prime'");
