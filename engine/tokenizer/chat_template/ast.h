@@ -59,6 +59,7 @@ enum class StmtKind {
   kMacro,        // macro name(targets with defaults[i]): bodies[0]
   kBreak,        // break
   kContinue,     // continue
+  kCallBlock,    // call expr (a kCall) with `caller` bound to the macro in caller
   kGeneration,   // generation: bodies[0] (transformers' AssistantTracker tag: renders the body)
   kFilterBlock,  // filter conds[0] (a kFilter chain over a kName "__block__"): bodies[0]
 };
@@ -76,6 +77,7 @@ struct Stmt {
   std::vector<ExprPtr> conds;
   std::vector<Body> bodies;
   Body else_body;
+  std::unique_ptr<Stmt> caller;  // kCallBlock: {% call(params) %} body as a macro named "caller"
 };
 
 }  // namespace pdserve::chat_template

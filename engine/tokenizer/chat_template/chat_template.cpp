@@ -56,6 +56,10 @@ Result<std::string> ChatTemplate::render(std::string_view context_json,
     return e.status();
   } catch (const std::bad_alloc&) {
     return resource_exhausted("chat template: out of memory while rendering");
+  } catch (const std::exception& e) {
+    // A bug here (a missed type check), never the template's fault; still not a crash.
+    return internal_error(std::string("chat template: internal error while rendering: ") +
+                          e.what());
   }
 }
 

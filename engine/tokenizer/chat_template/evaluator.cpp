@@ -148,6 +148,21 @@ Evaluator::Flow Evaluator::exec(const Stmt& s) {
     case StmtKind::kMacro:
       frame_->vars.set(s.name, Value::callable(std::make_shared<MacroCallable>(&s, frame_)));
       return Flow::kNormal;
+    case StmtKind::kCallBlock: {
+      Value fn = eval(*s.expr->children[0]);
+      CallArgs args = eval_args(*s.expr, 1);
+      pending_caller_ = Value::callable(std::make_shared<MacroCallable>(s.caller.get(), frame_));
+      Value r;
+      try {
+        r = call(fn, args, s.line);
+      } catch (...) {
+        pending_caller_ = Value();
+        throw;
+      }
+      pending_caller_ = Value();
+      emit(r.to_str(), s.line);
+      return Flow::kNormal;
+    }
     case StmtKind::kBreak: return Flow::kBreak;
     case StmtKind::kContinue: return Flow::kContinue;
     case StmtKind::kGeneration: {
@@ -264,6 +279,10 @@ Value Evaluator::call_macro(const Stmt& macro, const std::shared_ptr<Frame>& clo
   }
   auto frame = std::make_shared<Frame>();
   frame->parent = closure;
+  if (!pending_caller_.is_undefined()) {  // called from {% call %}: the body is `caller`
+    frame->vars.set("caller", pending_caller_);
+    pending_caller_ = Value();
+  }
   std::shared_ptr<Frame> saved_frame = frame_;
   std::string* saved_out = out_;
   std::string body;

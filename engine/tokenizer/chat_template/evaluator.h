@@ -83,6 +83,7 @@ class Evaluator {
   int64_t steps_ = 0;
   int depth_ = 0;
   int call_depth_ = 0;
+  Value pending_caller_;  // set by {% call %} for the macro it is about to call
 };
 
 }  // namespace pdserve::chat_template

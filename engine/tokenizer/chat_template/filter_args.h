@@ -27,6 +27,9 @@ class FilterArgs {
   std::vector<std::string> params_;
 };
 
+// An integer argument (int or bool), else "'str' object cannot be interpreted as an integer".
+int64_t int_arg(const Value& v, int line);
+
 // make_attrgetter: "a.b.0" looked up item-first on each part; Undefined results
 // become `def` when def is not Undefined.
 Value get_attribute_path(Evaluator& ev, const Value& item, const std::string& path,

@@ -7,6 +7,7 @@
 #include "engine/tokenizer/chat_template/evaluator.h"
 #include "engine/tokenizer/chat_template/filter_args.h"
 #include "engine/tokenizer/chat_template/json_value.h"
+#include "engine/tokenizer/chat_template/methods.h"
 #include "engine/tokenizer/chat_template/operators.h"
 #include "engine/tokenizer/chat_template/python_format.h"
 #include "engine/tokenizer/chat_template/string_ops.h"
@@ -38,24 +39,20 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
-// jinja2's do_title: words start after runs of whitespace, '-', '(', '{', '[', '<'.
+// jinja2's do_title: each word (after runs of whitespace, '-', '(', '{', '[', '<') capitalized.
 std::string jinja_title(const std::string& s) {
-  std::string out;
-  bool at_start = true;
-  bool in_sep = false;
+  std::string out, word;
   for (char c : s) {
     bool sep = is_py_space(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
-    if (sep) {
-      out += c;
-      in_sep = true;
+    if (!sep) {
+      word += c;
       continue;
     }
-    bool first = at_start || in_sep;
-    out += first ? py_upper(std::string(1, c)) : py_lower(std::string(1, c));
-    at_start = false;
-    in_sep = false;
+    out += py_capitalize(word);
+    word.clear();
+    out += c;
   }
-  return out;
+  return out + py_capitalize(word);
 }
 
 std::optional<int64_t> parse_int(std::string s, int base) {
@@ -142,12 +139,13 @@ Value do_tojson(const Value& input, const FilterArgs& fa, int line) {
     opt.key_separator = sep->items()[1].str();
   }
   opt.sort_keys = fa.flag(3, false);
+  opt.ensure_ascii = fa.flag(0, false);
   return Value::string(value_to_json(input, opt, line));
 }
 
 Value do_round(const Value& v, const FilterArgs& fa, int line) {
   if (!v.is_number()) fail_at(line, "round: " + v.type_name() + " is not a number");
-  int64_t precision = fa.get_or(0, Value::integer(0)).as_integer();
+  int64_t precision = int_arg(fa.get_or(0, Value::integer(0)), line);
   std::string method = fa.get_or(1, Value::string("common")).to_str();
   if (method != "common" && method != "ceil" && method != "floor") {
     fail_at(line, "round: method must be 'common', 'ceil' or 'floor'");
@@ -217,7 +215,7 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& input, c
   if (name == "center") {
     FilterArgs fa(name, args, line, {"width"});
     std::string s = input.to_str();
-    int64_t width = fa.get_or(0, Value::integer(80)).as_integer();
+    int64_t width = int_arg(fa.get_or(0, Value::integer(80)), line);
     int64_t len = static_cast<int64_t>(utf8_length(s));
     if (width > 1 << 20) fail_limit(line, "center: width too large");
     if (width <= len) return text(s);
@@ -231,12 +229,15 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& input, c
     const Value* n = fa.get(1);
     if (!o || !n) fail_at(line, "replace needs 'old' and 'new'");
     const Value* c = fa.get(2);
-    int64_t count = c && !c->is_none() ? c->as_integer() : -1;
+    int64_t count = c && !c->is_none() ? int_arg(*c, line) : -1;
     std::string r = py_replace(input.to_str(), o->to_str(), n->to_str(), count);
     return text(std::move(r));
   }
   if (name == "indent") {
     FilterArgs fa(name, args, line, {"width", "first", "blank"});
+    if (!input.is_string()) {
+      fail_at(line, "unsupported operand type(s) for +=: '" + input.type_name() + "' and 'str'");
+    }
     Value width = fa.get_or(0, Value::integer(4));
     if (!width.is_string() && !width.is_int() && !width.is_bool()) {
       fail_at(line, "indent: width must be an integer or a string");
@@ -247,7 +248,9 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& input, c
   if (name == "int") {
     FilterArgs fa(name, args, line, {"default", "base"});
     Value def = fa.get_or(0, Value::integer(0));
-    int base = static_cast<int>(fa.get_or(1, Value::integer(10)).as_integer());
+    if (input.is_undefined()) undefined_error(input, line);  // int(Undefined) fails in jinja2
+    int64_t base64 = int_arg(fa.get_or(1, Value::integer(10)), line);
+    int base = base64 >= 0 && base64 <= 36 ? static_cast<int>(base64) : 1;
     if (input.is_int()) return input;
     if (input.is_bool()) return Value::integer(input.as_integer());
     if (input.is_float()) {
@@ -267,6 +270,7 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& input, c
   }
   if (name == "float") {
     FilterArgs fa(name, args, line, {"default"});
+    if (input.is_undefined()) undefined_error(input, line);
     if (auto d = parse_float(input)) return Value::floating(*d);
     return fa.get_or(0, Value::floating(0.0));
   }
@@ -287,7 +291,12 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& input, c
     FilterArgs fa(name, args, line, {"name"});
     const Value* n = fa.get(0);
     if (!n) fail_at(line, "attr needs a name");
-    return ev.get_attr(input, n->to_str(), line);
+    // Python getattr only: dict keys are not attributes (jinja2's do_attr).
+    std::string attr = n->to_str();
+    if (has_method(input, attr)) return bound_method(input, attr);
+    if (input.is_namespace()) return ev.get_attr(input, attr, line);
+    if (input.is_undefined()) undefined_error(input, line);
+    return Value::undefined("'" + input.type_repr() + "' has no attribute '" + attr + "'");
   }
   if (name == "wordcount") {
     std::string s = input.to_str();

@@ -24,12 +24,6 @@ const Value& arg0(const CallArgs& args, const std::string& name, int line) {
   return args.positional[0];
 }
 
-int64_t int_of(const Value& v, const std::string& name, int line) {
-  if (v.is_undefined()) undefined_error(v, line);
-  if (!v.is_int() && !v.is_bool()) fail_at(line, "test '" + name + "' needs an integer");
-  return v.as_integer();
-}
-
 }  // namespace
 
 bool is_known_test(std::string_view name) {
@@ -56,18 +50,18 @@ bool apply_test(Evaluator& ev, const std::string& name, const Value& v, const Ca
   if (name == "iterable") return v.is_undefined() || v.is_string() || v.is_list() || v.is_dict();
   if (name == "sequence") return v.is_undefined() || v.is_string() || v.is_list() || v.is_dict();
   if (name == "escaped") return false;
-  if (name == "lower")
-    return v.is_string() ? py_lower(v.str()) == v.str() && v.str() != py_upper(v.str())
-                         : py_lower(v.to_str()) == v.to_str();
-  if (name == "upper")
-    return v.is_string() ? py_upper(v.str()) == v.str() && v.str() != py_lower(v.str())
-                         : py_upper(v.to_str()) == v.to_str();
-  if (name == "odd") return int_of(v, name, line) % 2 != 0;
-  if (name == "even") return int_of(v, name, line) % 2 == 0;
+  if (name == "lower" || name == "upper") {
+    // str(v).islower() / isupper(): some cased character, and all of them in that case.
+    std::string t = v.to_str(), lo = py_lower(t), up = py_upper(t);
+    return lo != up && (name == "lower" ? lo == t : up == t);
+  }
+  // value % 2 == 1 etc., with Python's % (floats allowed, other types an error).
+  if (name == "odd" || name == "even") {
+    Value m = arithmetic(ev, "%", v, Value::integer(2), line);
+    return values_equal(m, Value::integer(name == "odd" ? 1 : 0));
+  }
   if (name == "divisibleby") {
-    int64_t d = int_of(arg0(args, name, line), name, line);
-    if (d == 0) fail_at(line, "integer division or modulo by zero");
-    return int_of(v, name, line) % d == 0;
+    return values_equal(arithmetic(ev, "%", v, arg0(args, name, line), line), Value::integer(0));
   }
   if (name == "eq" || name == "equalto" || name == "==")
     return values_equal(v, arg0(args, name, line));
@@ -88,7 +82,6 @@ bool apply_test(Evaluator& ev, const std::string& name, const Value& v, const Ca
   if (name == "filter") return v.is_string() && is_known_filter(v.str());
   if (name == "test") return v.is_string() && is_known_test(v.str());
   fail_at(line, "unsupported test '" + name + "'");
-  (void)ev;
 }
 
 }  // namespace pdserve::chat_template

@@ -45,10 +45,43 @@ Value convert(const ordered_json& j, int depth) {
   }
 }
 
-void dump_string(std::string* out, const std::string& s) {
+void append_u_escape(std::string* out, uint32_t unit) {
+  char buf[8];
+  std::snprintf(buf, sizeof(buf), "\\u%04x", unit);
+  *out += buf;
+}
+
+// Appends the \u escapes of the UTF-8 sequence at s[*i] (advancing *i); invalid bytes are
+// escaped as themselves, as Python would see them after surrogateescape.
+void escape_non_ascii(std::string* out, const std::string& s, size_t* i) {
+  unsigned char b = static_cast<unsigned char>(s[*i]);
+  size_t n = (b >> 5) == 6 ? 1 : (b >> 4) == 14 ? 2 : (b >> 3) == 30 ? 3 : 0;
+  uint32_t cp = b;
+  if (n > 0 && *i + n < s.size()) {
+    cp = b & (0x3F >> n);
+    for (size_t k = 1; k <= n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[*i + k]) & 0x3F);
+  } else {
+    n = 0;
+  }
+  *i += n;
+  if (cp >= 0x10000) {
+    cp -= 0x10000;
+    append_u_escape(out, 0xD800 + (cp >> 10));
+    append_u_escape(out, 0xDC00 + (cp & 0x3FF));
+  } else {
+    append_u_escape(out, cp);
+  }
+}
+
+void dump_string(std::string* out, const std::string& s, bool ensure_ascii) {
   out->push_back('"');
-  for (char ch : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    char ch = s[i];
     unsigned char c = static_cast<unsigned char>(ch);
+    if (ensure_ascii && c >= 0x80) {
+      escape_non_ascii(out, s, &i);
+      continue;
+    }
     switch (ch) {
       case '"': *out += "\\\""; break;
       case '\\': *out += "\\\\"; break;
@@ -91,7 +124,7 @@ class Dumper {
         }
         return;
       }
-      case Kind::kString: dump_string(out, v.str()); return;
+      case Kind::kString: dump_string(out, v.str(), o_.ensure_ascii); return;
       case Kind::kList: {
         const auto& items = v.items();
         if (items.empty()) {
@@ -125,7 +158,7 @@ class Dumper {
         for (size_t i = 0; i < entries.size(); ++i) {
           if (i) *out += o_.item_separator;
           newline(out, level + 1);
-          dump_string(out, entries[i]->first);
+          dump_string(out, entries[i]->first, o_.ensure_ascii);
           *out += o_.key_separator;
           dump(out, entries[i]->second, level + 1);
         }

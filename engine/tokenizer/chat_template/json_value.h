@@ -21,6 +21,7 @@ struct JsonDumpOptions {
   std::string item_separator = ", ";
   std::string key_separator = ": ";
   bool sort_keys = false;
+  bool ensure_ascii = false;  // escape non-ASCII as \uXXXX (surrogate pairs past U+FFFF)
 };
 // Throws TemplateError (kInvalidArgument) for values JSON cannot hold.
 std::string value_to_json(const Value& v, const JsonDumpOptions& options, int line);

@@ -102,7 +102,10 @@ Value call_str_method(Evaluator& ev, const Value& obj, const std::string& name, 
       sep = kw->is_none() ? std::nullopt : std::optional(kw->to_str());
     if (sep && sep->empty()) fail_at(line, "empty separator");
     int64_t maxsplit = opt_int(a, 1, -1, line);
-    if (const Value* kw = a.keyword_value("maxsplit")) maxsplit = kw->as_integer();
+    if (const Value* kw = a.keyword_value("maxsplit")) {
+      if (!kw->is_int() && !kw->is_bool()) fail_at(line, "maxsplit must be an integer");
+      maxsplit = kw->as_integer();
+    }
     return str_list(ev, name == "split" ? py_split(s, sep, maxsplit) : py_rsplit(s, sep, maxsplit),
                     line);
   } else if (name == "startswith" || name == "endswith") {

@@ -142,7 +142,10 @@ bool contains(const Value& container, const Value& item, int line) {
         if (values_equal(v, item)) return true;
       }
       return false;
-    case Kind::kDict: return item.is_string() && container.dict_data().find(item.str());
+    case Kind::kDict:
+      if (item.is_list() && !item.list_data().is_tuple) fail_at(line, "unhashable type: 'list'");
+      if (item.is_dict() || item.is_namespace()) fail_at(line, "unhashable type: 'dict'");
+      return item.is_string() && container.dict_data().find(item.str());
     default: fail_at(line, "argument of type '" + container.type_name() + "' is not iterable");
   }
 }

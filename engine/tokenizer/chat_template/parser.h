@@ -13,7 +13,7 @@
 namespace pdserve::chat_template {
 
 inline constexpr int kMaxBlockNesting = 64;  // nested {% if %}/{% for %}/... levels
-inline constexpr int kMaxExprNesting = 64;   // nested parentheses/brackets/unary operators
+inline constexpr int kMaxExprNesting = 128;  // nested parentheses/brackets/unary operators
 inline constexpr int kMaxExprDepth = 128;    // height of one expression tree
 
 Body parse_template(const std::vector<Token>& tokens);

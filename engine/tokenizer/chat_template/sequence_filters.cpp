@@ -40,6 +40,13 @@ bool FilterArgs::flag(size_t i, bool def) const {
   return v ? v->truthy() : def;
 }
 
+int64_t int_arg(const Value& v, int line) {
+  if (!v.is_int() && !v.is_bool()) {
+    fail_at(line, "'" + v.type_name() + "' object cannot be interpreted as an integer");
+  }
+  return v.as_integer();
+}
+
 Value get_attribute_path(Evaluator& ev, const Value& item, const std::string& path,
                          const Value& def, int line) {
   Value cur = item;
@@ -240,6 +247,9 @@ bool apply_sequence_filter(Evaluator& ev, const std::string& name, const Value& 
     std::vector<Value> seen, res;
     for (const Value& item : ev.iterate(input, line)) {
       Value k = sort_key(ev, item, fa.get(1), fa.flag(0, false), line);
+      if ((k.is_list() && !k.list_data().is_tuple) || k.is_dict()) {
+        fail_at(line, "unhashable type: '" + k.type_name() + "'");
+      }
       bool dup = false;
       for (const Value& s : seen) dup = dup || values_equal(s, k);
       if (dup) continue;

@@ -3,20 +3,6 @@
 #include "engine/tokenizer/chat_template/python_format.h"
 
 namespace pdserve::chat_template {
-namespace {
-
-bool is_alpha(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-char to_upper(char c) {
-  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c;
-}
-char to_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-}
-
-}  // namespace
-
 std::string py_strip(std::string_view s, const std::optional<std::string>& chars, bool left,
                      bool right) {
   auto strip_me = [&](char c) {
@@ -41,9 +27,7 @@ std::vector<std::string> py_split(std::string_view s, const std::optional<std::s
       while (i < s.size() && is_py_space(s[i])) ++i;
       if (i >= s.size()) break;
       if (maxsplit >= 0 && static_cast<int64_t>(out.size()) == maxsplit) {
-        size_t e = s.size();
-        while (e > i && is_py_space(s[e - 1])) --e;
-        out.emplace_back(s.substr(i, e - i));
+        out.emplace_back(s.substr(i));
         break;
       }
       size_t j = i;
@@ -108,38 +92,6 @@ std::string py_replace(std::string_view s, std::string_view old, std::string_vie
     ++done;
   }
   out += s.substr(start);
-  return out;
-}
-
-std::string py_upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = to_upper(c);
-  return out;
-}
-
-std::string py_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = to_lower(c);
-  return out;
-}
-
-std::string py_capitalize(std::string_view s) {
-  std::string out = py_lower(s);
-  if (!out.empty()) out[0] = to_upper(out[0]);
-  return out;
-}
-
-std::string py_title(std::string_view s) {
-  std::string out(s);
-  bool prev_cased = false;
-  for (char& c : out) {
-    if (is_alpha(c)) {
-      c = prev_cased ? to_lower(c) : to_upper(c);
-      prev_cased = true;
-    } else {
-      prev_cased = (static_cast<unsigned char>(c) & 0x80) != 0 && prev_cased;
-    }
-  }
   return out;
 }
 

@@ -32,6 +32,14 @@ const Value* CallArgs::keyword_value(std::string_view name) const {
   return nullptr;
 }
 
+Value Value::dict(DictData data) {
+  return Value(std::shared_ptr<const DictData>(std::make_shared<DictData>(std::move(data))));
+}
+
+Value Value::name_space(DictData data) {
+  return Value(std::make_shared<DictData>(std::move(data)));
+}
+
 Value Value::undefined(std::string hint) {
   return Value(Undefined{std::make_shared<const std::string>(std::move(hint))});
 }
@@ -81,7 +89,7 @@ std::string Value::to_str() const {
 
 std::string Value::repr() const {
   switch (kind()) {
-    case Kind::kUndefined: return "";
+    case Kind::kUndefined: return "Undefined";
     case Kind::kNone: return "None";
     case Kind::kBool: return as_bool() ? "True" : "False";
     case Kind::kInt: return std::to_string(as_int());
