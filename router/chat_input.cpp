@@ -153,6 +153,10 @@ std::string build_template_context(const ChatInput& chat, std::string_view bos_t
   ctx["continue_final_message"] = chat.continue_final_message;
   ctx["bos_token"] = std::string(bos_token);
   ctx["eos_token"] = std::string(eos_token);
+  // As apply_chat_template: `tools` and `documents` are always there, None
+  // when absent (templates test `tools is not none` as well as `is defined`).
+  ctx["tools"] = nullptr;
+  ctx["documents"] = nullptr;
   if (!chat.tools_json.empty()) {
     json t = json::parse(chat.tools_json, nullptr, false);
     if (!t.is_discarded()) ctx["tools"] = std::move(t);

@@ -187,7 +187,8 @@ TEST(TemplateContextTest, HoldsEverythingTheTemplateNeeds) {
   ChatInput bare;
   json b = json::parse(build_template_context(bare, "", ""));
   EXPECT_TRUE(b["messages"].is_array());
-  EXPECT_FALSE(b.contains("tools"));
+  EXPECT_TRUE(b.contains("tools") && b["tools"].is_null());  // None, as apply_chat_template
+  EXPECT_TRUE(b.contains("documents") && b["documents"].is_null());
   EXPECT_FALSE(b.contains("tool_choice"));
 }
 
