@@ -1,6 +1,7 @@
 #include "router/choice_stream.h"
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <utility>
 
@@ -22,6 +23,16 @@ ApiError worker_error(int http_status, std::string message) {
   e.message = std::move(message);
   e.type = std::string(server::openai_error_type(http_status));
   return e;
+}
+
+// The message of an OpenAI-shaped error body, else the body itself (cut).
+std::string error_message(const std::string& body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object() && j.contains("error") && j["error"].is_object() &&
+      j["error"].contains("message") && j["error"]["message"].is_string()) {
+    return j["error"]["message"].get<std::string>();
+  }
+  return "decode worker: " + body.substr(0, 500);
 }
 
 }  // namespace
@@ -56,7 +67,9 @@ void ChoiceStream::send() {
   Result<Choice> choice = ctx_.policy->choose(rr, ctx_.registry->snapshot());
   if (!choice.ok()) {
     ChoicePiece p;
-    p.error = worker_error(503, "no decode worker available: " + choice.status().message());
+    p.error = last_error_
+                  ? *last_error_
+                  : worker_error(503, "no decode worker available: " + choice.status().message());
     finish(std::move(p));
     return;
   }
@@ -174,19 +187,23 @@ void ChoiceStream::on_done(Status status) {
   // Refused or unreachable before anything started: another pair may take it.
   const bool retriable = !got_event_ && (status.code() == StatusCode::kUnavailable ||
                                          http_status == 503 || http_status == 429);
+  ApiError error;
+  if (http_status >= 400) {
+    error = worker_error(http_status, error_message(body));
+  } else if (status.ok()) {
+    error = worker_error(502, "decode worker ended the stream without a finish");
+  } else {
+    error = worker_error(502, "decode worker " + decode_id_ + ": " + status.message());
+  }
   if (retriable && tried_.size() < kMaxTries) {
     ctx_.registry->add_inflight(decode_id_, -1);
+    decode_id_.clear();
+    last_error_ = std::move(error);
     send();
     return;
   }
   ChoicePiece p;
-  if (http_status >= 400) {
-    p.error = worker_error(http_status, "decode worker: " + body.substr(0, 500));
-  } else if (status.ok()) {
-    p.error = worker_error(502, "decode worker ended the stream without a finish");
-  } else {
-    p.error = worker_error(502, "decode worker " + decode_id_ + ": " + status.message());
-  }
+  p.error = std::move(error);
   finish(std::move(p));
 }
 

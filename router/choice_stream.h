@@ -93,8 +93,9 @@ class ChoiceStream : public std::enable_shared_from_this<ChoiceStream> {
   StopMatcher stops_;
   std::vector<std::string> tried_;  // decode worker ids
   std::string decode_id_;
-  bool got_event_ = false;   // io thread
-  bool first_piece_ = true;  // io thread
+  std::optional<ApiError> last_error_;  // of the last try, answered when no other pair is left
+  bool got_event_ = false;              // io thread
+  bool first_piece_ = true;             // io thread
   int num_prompt_tokens_ = 0, num_cached_tokens_ = 0, num_output_tokens_ = 0;
   std::atomic<bool> ended_{false};
   std::mutex mu_;

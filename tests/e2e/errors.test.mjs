@@ -3,9 +3,10 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { Cluster } from "./cluster.mjs";
+import { Cluster, expectAllFree } from "./cluster.mjs";
 
-const cluster = new Cluster({ apiKey: "sk-a" });
+// Small queues on the workers, so that a burst is shed with 429.
+const cluster = new Cluster({ apiKey: "sk-a", workerArgs: ["--max-num-seqs=2", "--max-waiting-requests=2"] });
 before(async () => cluster.start());
 after(async () => cluster.stop());
 
@@ -86,4 +87,18 @@ test("the worker plane refuses requests without the cluster token", async () => 
   const w = cluster.workers.decode;
   const r = await fetch(w + "/internal/v1/generate", { method: "POST", body: "{}" });
   assert.equal(r.status, 401);
+});
+
+test("429 when the cluster sheds load; the rest are answered; nothing is left held", async () => {
+  const burst = await Promise.all(
+    Array.from({ length: 24 }, (_, i) =>
+      call("/v1/completions", { body: { model: "pdserve-demo", prompt: `And it came to pass ${i}`, max_tokens: 24, ignore_eos: true } })),
+  );
+  const shed = burst.filter((r) => r.status === 429);
+  const served = burst.filter((r) => r.status === 200);
+  assert.ok(shed.length > 0, "no request was shed: " + burst.map((r) => r.status).join(","));
+  assert.equal(shed.length + served.length, burst.length, burst.map((r) => r.status).join(","));
+  for (const r of shed) expectError(r, 429, { type: "rate_limit_error" });
+  for (const r of served) assert.equal(r.json.usage.completion_tokens, 24);
+  await expectAllFree(cluster, assert);
 });

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# On the GPU machine: the serving figures of docs/PERFORMANCE.md. For each
+# random-weight checkpoint at a real shape, `pdserve serve` on one GPU (the
+# prefill worker and the decode worker are two processes sharing it), once
+# co-located (--prefill-mode local: the decode worker prefills) and once
+# disaggregated (--prefill-mode remote: every prompt's KV crosses kvtransfer),
+# each measured with `pdserve bench serve` at several request rates.
+# Results in ${OUT:-/tmp/pdserve-gpu}/serve-*.
+#   PDSERVE_SHAPES="llama-3.2-1b llama-3.1-8b" PDSERVE_RATES=4,16,inf scripts/gpu-serve-bench.sh
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=${OUT:-/tmp/pdserve-gpu}
+mkdir -p "$out"
+[ -d .deps ] && source scripts/device-env.sh
+export NCCL_NVLS_ENABLE=0
+bin=build-gpu/tools/pdserve/pdserve
+if [ ! -x "$bin" ]; then
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DPDSERVE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a \
+    > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
+  cmake --build build-gpu -j16 --target pdserve > "$out/build.log" 2>&1 || { grep -E 'error' -A5 "$out/build.log" | head -40; exit 1; }
+fi
+port=18600
+for shape in ${PDSERVE_SHAPES:-llama-3.2-1b}; do
+  dir=/tmp/$shape
+  [ -f "$dir/config.json" ] || python3 tools/make_random_checkpoint.py --shape "$shape" --out "$dir" > "$out/make-$shape.log" 2>&1 || exit 1
+  # The router needs a tokenizer: the demo's. Random weights sample ids past
+  # its vocabulary, which are counted (usage) but not printed.
+  cp models/pdserve-demo/tokenizer.json models/pdserve-demo/tokenizer_config.json "$dir/"
+  for mode in local remote; do
+    port=$((port + 1))
+    log="$out/serve-$shape-$mode.log"
+    "$bin" serve --model "$dir" --device cuda --port "$port" --router-arg=--prefill-mode=$mode \
+      --worker-arg=--kv-cache-mb=${PDSERVE_KV_MB:-16000} > "$log" 2>&1 &
+    serve=$!
+    for _ in $(seq 1 300); do grep -q "pdserve is ready" "$log" && break; sleep 1; done
+    grep -q "pdserve is ready" "$log" || { echo "serve $shape $mode did not start"; tail -20 "$log"; kill $serve; continue; }
+    echo "== $shape, prefill $mode: pdserve bench serve --input-len ${PDSERVE_INPUT_LEN:-1024} --output-len ${PDSERVE_OUTPUT_LEN:-128} --num-prompts ${PDSERVE_NUM_PROMPTS:-64} --request-rates ${PDSERVE_RATES:-4,16,inf}"
+    "$bin" bench serve --base-url "http://127.0.0.1:$port" --model "$shape" --tokenizer "$dir" --dataset random \
+      --input-len "${PDSERVE_INPUT_LEN:-1024}" --output-len "${PDSERVE_OUTPUT_LEN:-128}" \
+      --num-prompts "${PDSERVE_NUM_PROMPTS:-64}" --request-rates "${PDSERVE_RATES:-4,16,inf}" \
+      --slo ttft=200ms,tpot=25ms --output-json "$out/serve-$shape-$mode.json" 2>&1 | tee "$out/serve-$shape-$mode.txt"
+    curl -s "http://127.0.0.1:$port/metrics" > "$out/serve-$shape-$mode-router.prom"
+    kill -TERM $serve; wait $serve
+  done
+done
