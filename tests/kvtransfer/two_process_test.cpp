@@ -28,7 +28,8 @@ constexpr size_t kSlot = 1 << 20;
 struct Config {
   std::string label;
   BackendKind backend;
-  std::string ucx_tls;  // set as UCX_TLS in both processes when not empty
+  std::string ucx_tls;   // set as UCX_TLS in both processes when not empty
+  std::string protocol;  // PDSERVE_KV_UCX_PROTOCOL when not empty
 };
 
 uint64_t checksum(const char* p, size_t n) {
@@ -102,11 +103,15 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
  protected:
   void SetUp() override {
     if (!GetParam().ucx_tls.empty()) setenv("UCX_TLS", GetParam().ucx_tls.c_str(), 1);
+    if (!GetParam().protocol.empty()) setenv("PDSERVE_KV_UCX_PROTOCOL", GetParam().protocol.c_str(), 1);
     src_.resize(kRegionLen);
     std::mt19937_64 rng(42);
     for (size_t i = 0; i < kRegionLen / 8; ++i) reinterpret_cast<uint64_t*>(src_.data())[i] = rng();
   }
-  void TearDown() override { unsetenv("UCX_TLS"); }
+  void TearDown() override {
+    unsetenv("UCX_TLS");
+    unsetenv("PDSERVE_KV_UCX_PROTOCOL");
+  }
 
   // Starts the receiver child and a connected sender agent.
   void start(const std::string& child_compat = "model-a", int fail_every_n = 0) {
@@ -297,9 +302,11 @@ TEST_P(TwoProcessTest, FaultInjectorFailsEveryNthOpCleanly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, TwoProcessTest,
-                         ::testing::Values(Config{"tcp", BackendKind::kTcp, ""},
-                                           Config{"ucx_tcp", BackendKind::kUcx, "tcp"},
-                                           Config{"ucx_shm", BackendKind::kUcx, "sm,self"}),
+                         ::testing::Values(Config{"tcp", BackendKind::kTcp, "", ""},
+                                           Config{"ucx_tcp", BackendKind::kUcx, "tcp", ""},
+                                           Config{"ucx_shm", BackendKind::kUcx, "sm,self", ""},
+                                           Config{"ucx_tcp_put", BackendKind::kUcx, "tcp", "put"},
+                                           Config{"ucx_shm_put", BackendKind::kUcx, "sm,self", "put"}),
                          [](const auto& info) { return info.param.label; });
 
 }  // namespace
