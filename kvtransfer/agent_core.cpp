@@ -70,13 +70,17 @@ Status AgentCore::cancel(uint64_t transfer_id) {
                              " finished before the cancel took effect: " + s.to_string());
 }
 
-std::vector<Notification> AgentCore::take_notifications() { return notifications_.take_all(); }
+std::vector<Notification> AgentCore::take_notifications() {
+  return notifications_.take_all();
+}
 
 Result<Notification> AgentCore::wait_notification(std::chrono::milliseconds deadline) {
   return notifications_.wait(deadline);
 }
 
-void AgentCore::fence_epoch(uint64_t epoch) { notifications_.fence(epoch); }
+void AgentCore::fence_epoch(uint64_t epoch) {
+  notifications_.fence(epoch);
+}
 
 Status AgentCore::check_ops(const std::vector<WriteOp>& ops, const RemoteRegions& remote,
                             const std::string& notification) const {

@@ -160,14 +160,16 @@ std::string NcclAgent::metadata() const {
 
 Status NcclAgent::init_link(NcclLink* link, const ncclUniqueId& uid, int rank) {
   PD_RETURN_IF_ERROR(cuda_status("cudaSetDevice", cudaSetDevice(options_.device)));
-  PD_RETURN_IF_ERROR(cuda_status("cudaStreamCreate", cudaStreamCreateWithFlags(&link->stream, cudaStreamNonBlocking)));
+  PD_RETURN_IF_ERROR(cuda_status("cudaStreamCreate",
+                                 cudaStreamCreateWithFlags(&link->stream, cudaStreamNonBlocking)));
   return nccl_status("ncclCommInitRank", ncclCommInitRank(&link->comm, 2, uid, rank));
 }
 
 Result<uint64_t> NcclAgent::connect(std::string_view peer_metadata) {
   PD_ASSIGN_OR_RETURN(AgentMetadata md, AgentMetadata::parse(peer_metadata));
   PD_RETURN_IF_ERROR(check_compatible(md, BackendKind::kNccl, options_.compat_key));
-  if (md.extra.size() != sizeof(ncclUniqueId::internal)) return invalid_argument("nccl metadata lacks a unique id");
+  if (md.extra.size() != sizeof(ncclUniqueId::internal))
+    return invalid_argument("nccl metadata lacks a unique id");
   PD_ASSIGN_OR_RETURN(AgentMetadata ctrl_md, AgentMetadata::parse(md.address));
   if (ctrl_md.regions.empty()) return invalid_argument("nccl metadata lacks a control mailbox");
   auto link = std::make_unique<NcclLink>();
@@ -187,11 +189,12 @@ Result<uint64_t> NcclAgent::connect(std::string_view peer_metadata) {
 
 void NcclAgent::send_control(const NcclLink& link, const std::string& msg) {
   auto id = ctrl_->post_write(link.ctrl_peer, {{mailbox_id_, 0, link.ctrl_region, 0, 1}}, msg, 0);
-  if (!id.ok()) PD_LOG(WARN) << "kvtransfer nccl " << options_.name << ": control: " << id.status().to_string();
+  if (!id.ok())
+    PD_LOG(WARN) << "kvtransfer nccl " << options_.name << ": control: " << id.status().to_string();
 }
 
-Result<uint64_t> NcclAgent::post_write(uint64_t peer_id, std::vector<WriteOp> ops, std::string notification,
-                                       uint64_t epoch) {
+Result<uint64_t> NcclAgent::post_write(uint64_t peer_id, std::vector<WriteOp> ops,
+                                       std::string notification, uint64_t epoch) {
   std::lock_guard lock(mu_);
   auto it = out_.find(peer_id);
   if (it == out_.end()) return not_found("peer " + std::to_string(peer_id) + " is unknown");
@@ -217,17 +220,20 @@ Result<uint64_t> NcclAgent::post_write(uint64_t peer_id, std::vector<WriteOp> op
     std::ostringstream msg;
     size_t end = std::min(ops.size(), i + kOpsPerMessage);
     msg << "O " << job.id << " " << epoch << " " << (end == ops.size() ? 1 : 0);
-    for (size_t k = i; k < end; ++k) msg << " " << ops[k].remote_region << " " << ops[k].remote_offset << " " << ops[k].len;
+    for (size_t k = i; k < end; ++k)
+      msg << " " << ops[k].remote_region << " " << ops[k].remote_offset << " " << ops[k].len;
     send_control(*link, msg.str());
   }
   Status s = cuda_status("cudaSetDevice", cudaSetDevice(options_.device));
   if (s.ok()) s = nccl_status("ncclGroupStart", ncclGroupStart());
   for (size_t k = 0; s.ok() && k < ops.size(); ++k) {
-    s = nccl_status("ncclSend", ncclSend(job.pins[k].data(), ops[k].len, ncclUint8, 1, link->comm, link->stream));
+    s = nccl_status("ncclSend", ncclSend(job.pins[k].data(), ops[k].len, ncclUint8, 1, link->comm,
+                                         link->stream));
     bytes_sent_ += ops[k].len;
   }
   if (s.ok()) s = nccl_status("ncclGroupEnd", ncclGroupEnd());
-  if (s.ok()) s = cuda_status("cudaEventCreate", cudaEventCreateWithFlags(&job.done, cudaEventDisableTiming));
+  if (s.ok())
+    s = cuda_status("cudaEventCreate", cudaEventCreateWithFlags(&job.done, cudaEventDisableTiming));
   if (s.ok()) s = cuda_status("cudaEventRecord", cudaEventRecord(job.done, link->stream));
   if (!s.ok()) {
     transfers_.complete(job.id, s);
@@ -256,7 +262,8 @@ void NcclAgent::handle(const Notification& msg) {
     in >> uid_hex >> md_hex;
     auto uid_bytes = hex_decode(uid_hex);
     auto md_text = hex_decode(md_hex);
-    if (!uid_bytes.ok() || !md_text.ok() || uid_bytes->size() != sizeof(ncclUniqueId::internal)) return;
+    if (!uid_bytes.ok() || !md_text.ok() || uid_bytes->size() != sizeof(ncclUniqueId::internal))
+      return;
     auto ctrl_md = AgentMetadata::parse(*md_text);
     auto back = ctrl_->connect(*md_text);
     if (!ctrl_md.ok() || !back.ok() || ctrl_md->regions.empty()) return;
@@ -300,7 +307,8 @@ void NcclAgent::handle(const Notification& msg) {
     in >> id >> code >> text_hex;
     auto text = hex_decode(text_hex);
     auto sc = static_cast<StatusCode>(code);
-    transfers_.complete(id, sc == StatusCode::kOk ? ok_status() : Status(sc, text.ok() ? *text : ""));
+    transfers_.complete(id,
+                        sc == StatusCode::kOk ? ok_status() : Status(sc, text.ok() ? *text : ""));
   }
 }
 
@@ -322,7 +330,8 @@ void NcclAgent::post_recv(RecvJob job) {
   if (job.refused.ok()) {
     for (RegionPin& pin : job.pins) dst.push_back(pin.data());
   } else {
-    job.pins.clear();  // nothing lands in a region of a refused transfer; the bytes still must be received
+    job.pins.clear();  // nothing lands in a region of a refused transfer; the bytes still must be
+                       // received
     for (const WriteOp& op : job.ops) {
       void* scratch = nullptr;
       if (cudaMalloc(&scratch, op.len) != cudaSuccess) scratch = nullptr;
@@ -354,8 +363,8 @@ void NcclAgent::poll_jobs() {
       send_control(*job.link, "C " + std::to_string(job.id));
       transfers_.complete(job.id, cancelled("transfer " + std::to_string(job.id) + " cancelled"));
     } else {
-      send_control(*job.link, "N " + std::to_string(job.id) + " " + std::to_string(job.epoch) + " " +
-                                  hex_encode(job.notification));
+      send_control(*job.link, "N " + std::to_string(job.id) + " " + std::to_string(job.epoch) +
+                                  " " + hex_encode(job.notification));
     }
     sending_.erase(sending_.begin() + static_cast<std::ptrdiff_t>(i));
   }
@@ -378,14 +387,16 @@ void NcclAgent::poll_jobs() {
     if (verb == "N") {
       Status status = job.refused;
       auto payload = hex_decode(payload_hex);
-      if (status.ok() && !notifications_.push({job.link->name, epoch, payload.ok() ? *payload : ""})) {
+      if (status.ok() &&
+          !notifications_.push({job.link->name, epoch, payload.ok() ? *payload : ""})) {
         status = aborted("epoch " + std::to_string(epoch) + " is fenced by the receiver");
       }
       if (status.ok()) {
         for (const WriteOp& op : job.ops) bytes_received_ += op.len;
       }
-      send_control(*job.link, "A " + std::to_string(id) + " " + std::to_string(static_cast<int>(status.code())) +
-                                  " " + hex_encode(status.message()));
+      send_control(*job.link, "A " + std::to_string(id) + " " +
+                                  std::to_string(static_cast<int>(status.code())) + " " +
+                                  hex_encode(status.message()));
     }
     receiving_.erase(receiving_.begin() + static_cast<std::ptrdiff_t>(i));
   }

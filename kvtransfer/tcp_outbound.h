@@ -8,7 +8,6 @@
 // kUnavailable at once, and later posts fail the same way.
 #pragma once
 
-#include "kvtransfer/asio.h"
 #include <deque>
 #include <functional>
 #include <memory>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "kvtransfer/agent.h"
+#include "kvtransfer/asio.h"
 #include "kvtransfer/tcp_shared.h"
 #include "kvtransfer/tcp_wire.h"
 
@@ -30,7 +30,7 @@ struct OutboundJob {
   uint64_t epoch = 0;
   int64_t fail_idx = -1;  // fault injector: op that fails the transfer
   size_t op_idx = 0;
-  uint64_t op_done = 0;   // bytes of ops[op_idx] written
+  uint64_t op_done = 0;  // bytes of ops[op_idx] written
 };
 
 class TcpOutbound : public std::enable_shared_from_this<TcpOutbound> {

@@ -103,7 +103,7 @@ struct UcxPeer {
   RemoteRegions regions;
   ucp_ep_h ep = nullptr;
   std::atomic<bool> dead{false};
-  Status dead_status;  // written once, before dead becomes true
+  Status dead_status;                    // written once, before dead becomes true
   std::map<uint64_t, ucp_rkey_h> rkeys;  // remote region id -> unpacked rkey
 };
 
@@ -189,7 +189,8 @@ class UcxAgent final : public AgentCore {
   std::atomic<bool> stop_{false};
   std::chrono::microseconds spin_{50};
   Protocol protocol_ = Protocol::kAm;
-  uint64_t uid_ = 0;  // tells this agent's transfers apart at the receiver  // polls this long after activity (env PDSERVE_KV_UCX_SPIN_US)
+  uint64_t uid_ = 0;  // tells this agent's transfers apart at the receiver  // polls this long
+                      // after activity (env PDSERVE_KV_UCX_SPIN_US)
 
   std::mutex mu_;  // commands_, peers_ map shape
   std::deque<std::function<void()>> commands_;
@@ -200,7 +201,7 @@ class UcxAgent final : public AgentCore {
   std::map<uint64_t, std::unique_ptr<UcxJob>> jobs_;
   std::deque<PendingAck> acks_;
   std::map<std::pair<uint64_t, uint64_t>, Assembly> assemblies_;  // (sender uid, transfer id)
-  size_t receiving_ = 0;  // rendezvous receives in flight
+  size_t receiving_ = 0;                                          // rendezvous receives in flight
 };
 
 Status UcxAgent::start() {
@@ -236,8 +237,9 @@ Status UcxAgent::start() {
   worker_address_.assign(reinterpret_cast<const char*>(addr), addr_len);
   ucp_worker_release_address(worker_, addr);
 
-  for (auto [id, cb] : {std::pair{kNotifyAm, &UcxAgent::on_notify_am}, std::pair{kAckAm, &UcxAgent::on_ack_am},
-                        std::pair{kDataAm, &UcxAgent::on_data_am}, std::pair{kAbortAm, &UcxAgent::on_abort_am}}) {
+  for (auto [id, cb] :
+       {std::pair{kNotifyAm, &UcxAgent::on_notify_am}, std::pair{kAckAm, &UcxAgent::on_ack_am},
+        std::pair{kDataAm, &UcxAgent::on_data_am}, std::pair{kAbortAm, &UcxAgent::on_abort_am}}) {
     ucp_am_handler_param_t hp{};
     hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
                     UCP_AM_HANDLER_PARAM_FIELD_ARG | UCP_AM_HANDLER_PARAM_FIELD_FLAGS;
@@ -292,7 +294,8 @@ void UcxAgent::shutdown() {
     thread_.join();
   }
   for (const Region& r : regions_.all()) {
-    if (r.backend_handle != nullptr) ucp_mem_unmap(context_, static_cast<ucp_mem_h>(r.backend_handle));
+    if (r.backend_handle != nullptr)
+      ucp_mem_unmap(context_, static_cast<ucp_mem_h>(r.backend_handle));
   }
   if (worker_ != nullptr) ucp_worker_destroy(worker_);
   if (context_ != nullptr) ucp_cleanup(context_);
@@ -563,7 +566,12 @@ void UcxAgent::send_notify(UcxJob& job, uint64_t num_ops) {
   job.phase = UcxJob::Phase::kNotifying;
   uint64_t bytes = 0;
   for (const WriteOp& op : job.ops) bytes += op.len;
-  job.header = {uid_, job.id, job.epoch, bytes, num_ops, static_cast<uint32_t>(options_.name.size()),
+  job.header = {uid_,
+                job.id,
+                job.epoch,
+                bytes,
+                num_ops,
+                static_cast<uint32_t>(options_.name.size()),
                 static_cast<uint32_t>(job.notification.size())};
   job.am_data = options_.name + job.notification;
   ucp_request_param_t p{};
@@ -621,8 +629,8 @@ void UcxAgent::drive_am(UcxJob& job) {
     static thread_local DataHeader abort_header;
     abort_header = {uid_, job.id, 0, 0, 0, job.epoch};
     ucp_request_param_t p{};
-    ucs_status_ptr_t req = ucp_am_send_nbx(job.peer->ep, kAbortAm, &abort_header, sizeof(abort_header),
-                                           nullptr, 0, &p);
+    ucs_status_ptr_t req = ucp_am_send_nbx(job.peer->ep, kAbortAm, &abort_header,
+                                           sizeof(abort_header), nullptr, 0, &p);
     if (UCS_PTR_IS_PTR(req)) ucp_request_free(req);
   }
   finish(job.id, job.stop);
@@ -689,7 +697,8 @@ void UcxAgent::deliver(std::pair<uint64_t, uint64_t> key) {
     }
   }
   if (a.reply_ep != nullptr) {
-    acks_.push_back({a.reply_ep, {key.second, static_cast<uint64_t>(status.code())}, status.message()});
+    acks_.push_back(
+        {a.reply_ep, {key.second, static_cast<uint64_t>(status.code())}, status.message()});
   }
   assemblies_.erase(it);
 }
@@ -760,7 +769,9 @@ ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_l
     auto* c = static_cast<RecvCtx*>(user_data);
     c->pin.release();
     --c->agent->receiving_;
-    Status s = !c->refused.ok() ? c->refused : status == UCS_OK ? ok_status() : ucx_error("receive", status);
+    Status s = !c->refused.ok()   ? c->refused
+               : status == UCS_OK ? ok_status()
+                                  : ucx_error("receive", status);
     c->agent->on_landed(c->sender_uid, c->transfer_id, s);
     delete c;
     ucp_request_free(request);
@@ -771,7 +782,9 @@ ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_l
     ucs_status_t st = UCS_PTR_STATUS(req);
     ctx->pin.release();
     --self->receiving_;
-    Status s = !ctx->refused.ok() ? ctx->refused : st == UCS_OK ? ok_status() : ucx_error("receive", st);
+    Status s = !ctx->refused.ok() ? ctx->refused
+               : st == UCS_OK     ? ok_status()
+                                  : ucx_error("receive", st);
     self->on_landed(h.sender_uid, h.transfer_id, s);
     delete ctx;
   }
@@ -793,7 +806,8 @@ void UcxAgent::send_acks() {
     auto ack = std::make_unique<PendingAck>(std::move(acks_.front()));
     acks_.pop_front();
     ucp_request_param_t p{};
-    p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+    p.op_attr_mask =
+        UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
     p.flags = UCP_AM_SEND_FLAG_EAGER;
     p.user_data = ack.get();
     p.cb.send = [](void* request, ucs_status_t, void* user_data) {

@@ -1,11 +1,10 @@
 // Device regions (CUDA builds only): local backend cudaMemcpy paths and tcp
 // bounce buffers, in one process. Skips when no CUDA device is present.
 #include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 #include <numeric>
-
-#include <gtest/gtest.h>
 
 #include "kvtransfer/agent.h"
 

@@ -1,7 +1,7 @@
+#include <gtest/gtest.h>
+
 #include <cstring>
 #include <numeric>
-
-#include <gtest/gtest.h>
 
 #include "kvtransfer/agent.h"
 
@@ -40,8 +40,8 @@ class LocalBackendTest : public ::testing::Test {
 };
 
 TEST_F(LocalBackendTest, CopiesOpsThenNotifies) {
-  auto id = a_->post_write(peer_, {{src_id_, 0, dst_id_, 100, 1000}, {src_id_, 5000, dst_id_, 9000, 7}},
-                           "hello", 3);
+  auto id = a_->post_write(
+      peer_, {{src_id_, 0, dst_id_, 100, 1000}, {src_id_, 5000, dst_id_, 9000, 7}}, "hello", 3);
   ASSERT_TRUE(id.ok()) << id.status().to_string();
   EXPECT_TRUE(a_->wait(*id, milliseconds(10)).ok());
   EXPECT_EQ(a_->poll(*id).value(), TransferState::kDone);
@@ -65,11 +65,13 @@ TEST_F(LocalBackendTest, RefusesBadOpsAtPostTime) {
   EXPECT_EQ(code({77, 0, dst_id_, 0, 2}), StatusCode::kNotFound);
   EXPECT_EQ(code({src_id_, 0, dst_id_, 0, 0}), StatusCode::kInvalidArgument);
   EXPECT_EQ(a_->post_write(peer_, {}, "", 1).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(a_->post_write(peer_, {{src_id_, 0, dst_id_, 0, 1}}, std::string(kMaxNotificationLen + 1, 'x'), 1)
+  EXPECT_EQ(a_->post_write(peer_, {{src_id_, 0, dst_id_, 0, 1}},
+                           std::string(kMaxNotificationLen + 1, 'x'), 1)
                 .status()
                 .code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(a_->post_write(42, {{src_id_, 0, dst_id_, 0, 1}}, "", 1).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(a_->post_write(42, {{src_id_, 0, dst_id_, 0, 1}}, "", 1).status().code(),
+            StatusCode::kNotFound);
   EXPECT_TRUE(b_->take_notifications().empty());
 }
 

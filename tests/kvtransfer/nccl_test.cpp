@@ -3,12 +3,11 @@
 // then a forked receiver (GPU 1) and sender (GPU 0) do the work. Skips with
 // fewer than two GPUs.
 #include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 #include <numeric>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "kvtransfer/agent.h"
 #include "kvtransfer/metadata.h"
@@ -63,7 +62,8 @@ int sender(int in, int out) {
   auto meta = testing::recv_message(in, std::chrono::seconds(30));
   auto agent = make("nccl-sender", 0);
   void* src = nullptr;
-  if (!meta || !agent || cudaSetDevice(0) != cudaSuccess || cudaMalloc(&src, kLen) != cudaSuccess) return 1;
+  if (!meta || !agent || cudaSetDevice(0) != cudaSuccess || cudaMalloc(&src, kLen) != cudaSuccess)
+    return 1;
   auto host = pattern();
   cudaMemcpy(src, host.data(), kLen, cudaMemcpyHostToDevice);
   uint64_t s = agent->register_region(src, kLen, MemoryKind::kDevice).value();

@@ -67,7 +67,8 @@ int receiver(int fd, kv::BackendKind kind) {
   auto agent = kv::Agent::create(o);
   if (!agent.ok()) return 1;
   std::vector<char> region(kRegionLen, 1);
-  if (!(*agent)->register_region(region.data(), region.size(), kv::MemoryKind::kHost).ok()) return 2;
+  if (!(*agent)->register_region(region.data(), region.size(), kv::MemoryKind::kHost).ok())
+    return 2;
   if (!write_msg(fd, (*agent)->metadata())) return 3;
   while (true) {  // drain notifications until the parent closes the socket
     (*agent)->take_notifications();
@@ -129,16 +130,20 @@ int run_backend(const BackendConfig& cfg, double seconds, std::vector<char>& src
   o.backend = cfg.kind;
   o.name = "bench-sender";
   o.compat_key = "bench";
-  auto agent = ok ? kv::Agent::create(o) : pdserve::Result<std::unique_ptr<kv::Agent>>(pdserve::unavailable("receiver did not start"));
+  auto agent = ok ? kv::Agent::create(o)
+                  : pdserve::Result<std::unique_ptr<kv::Agent>>(
+                        pdserve::unavailable("receiver did not start"));
   int rc = 0;
   if (!agent.ok()) {
     std::fprintf(stderr, "%s: %s\n", cfg.label.c_str(), agent.status().to_string().c_str());
     rc = 1;
   } else {
-    uint64_t src_id = (*agent)->register_region(src.data(), src.size(), kv::MemoryKind::kHost).value();
+    uint64_t src_id =
+        (*agent)->register_region(src.data(), src.size(), kv::MemoryKind::kHost).value();
     auto peer = (*agent)->connect(meta);
     if (!peer.ok()) {
-      std::fprintf(stderr, "%s: connect: %s\n", cfg.label.c_str(), peer.status().to_string().c_str());
+      std::fprintf(stderr, "%s: connect: %s\n", cfg.label.c_str(),
+                   peer.status().to_string().c_str());
       rc = 1;
     }
     uint64_t dst_id = 1;  // the receiver's first region
@@ -146,17 +151,21 @@ int run_backend(const BackendConfig& cfg, double seconds, std::vector<char>& src
       for (size_t count : kCounts) {
         if (rc != 0 || block * count > kRegionLen) continue;
         std::vector<kv::WriteOp> ops;
-        for (size_t i = 0; i < count; ++i) ops.push_back({src_id, i * block, dst_id, i * block, block});
+        for (size_t i = 0; i < count; ++i)
+          ops.push_back({src_id, i * block, dst_id, i * block, block});
         std::vector<double> lat_us;
         auto t0 = Clock::now();
         uint64_t epoch = 0;
-        while ((std::chrono::duration<double>(Clock::now() - t0).count() < seconds || lat_us.size() < 3) &&
+        while ((std::chrono::duration<double>(Clock::now() - t0).count() < seconds ||
+                lat_us.size() < 3) &&
                lat_us.size() < 20000) {
           auto s = Clock::now();
           auto id = (*agent)->post_write(*peer, ops, "b", ++epoch);
-          pdserve::Status st = id.ok() ? (*agent)->wait(*id, std::chrono::seconds(30)) : id.status();
+          pdserve::Status st =
+              id.ok() ? (*agent)->wait(*id, std::chrono::seconds(30)) : id.status();
           if (!st.ok()) {
-            std::fprintf(stderr, "%s: transfer failed: %s\n", cfg.label.c_str(), st.to_string().c_str());
+            std::fprintf(stderr, "%s: transfer failed: %s\n", cfg.label.c_str(),
+                         st.to_string().c_str());
             rc = 1;
             break;
           }
@@ -194,7 +203,8 @@ int main(int argc, char** argv) {
     } else if (a.rfind("--seconds=", 0) == 0) {
       seconds = std::atof(a.c_str() + 10);
     } else {
-      std::fprintf(stderr, "usage: kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=S]\n");
+      std::fprintf(stderr,
+                   "usage: kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=S]\n");
       return 2;
     }
   }
