@@ -83,7 +83,8 @@ void TcpInbound::on_header() {
   }
 }
 
-void TcpInbound::on_hello(std::string payload) {
+// By value: it is a read_payload continuation, like on_notify.
+void TcpInbound::on_hello(std::string payload) {  // NOLINT(performance-unnecessary-value-param)
   size_t sep = payload.find('\0');
   std::string name = payload.substr(0, sep);
   std::string compat = sep == std::string::npos ? "" : payload.substr(sep + 1);
@@ -134,7 +135,7 @@ void TcpInbound::on_data() {
 }
 
 void TcpInbound::discard(uint64_t len) {
-  scratch_.resize(std::min<uint64_t>(len, 256 * 1024));
+  scratch_.resize(std::min<uint64_t>(len, uint64_t{256} * 1024));
   uint64_t n = std::min<uint64_t>(len, scratch_.size());
   auto self = shared_from_this();
   asio::async_read(socket_, asio::buffer(scratch_.data(), n),

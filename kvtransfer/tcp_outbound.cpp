@@ -12,11 +12,11 @@ using boost::system::error_code;
 TcpOutbound::TcpOutbound(asio::io_context& io, const AgentState& agent, std::string peer_name)
     : io_(io), socket_(io), timer_(io), agent_(agent), peer_name_(std::move(peer_name)) {}
 
-void TcpOutbound::start(asio::ip::tcp::endpoint endpoint, std::chrono::milliseconds timeout,
+void TcpOutbound::start(const asio::ip::tcp::endpoint& endpoint, std::chrono::milliseconds timeout,
                         std::function<void(Status)> done) {
   auto self = shared_from_this();
   auto once = std::make_shared<std::function<void(Status)>>(std::move(done));
-  auto finish = [self, once](Status s) {
+  auto finish = [self, once](const Status& s) {
     if (!*once) return;
     self->timer_.cancel();
     if (!s.ok()) self->fail_all(s);
@@ -45,7 +45,7 @@ void TcpOutbound::start(asio::ip::tcp::endpoint endpoint, std::chrono::milliseco
   });
 }
 
-void TcpOutbound::on_handshake_header(std::function<void(Status)> finish) {
+void TcpOutbound::on_handshake_header(const std::function<void(Status)>& finish) {
   auto self = shared_from_this();
   asio::async_read(
       socket_, asio::buffer(&in_, sizeof(in_)), [self, finish](const error_code& ec, size_t) {
@@ -195,7 +195,7 @@ void TcpOutbound::write_chunk(OutboundJob& job) {
   });
 }
 
-void TcpOutbound::write_control(std::string frame, std::function<void()> then) {
+void TcpOutbound::write_control(std::string frame, const std::function<void()>& then) {
   control_ = std::move(frame);
   writing_ = true;
   auto self = shared_from_this();

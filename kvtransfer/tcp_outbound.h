@@ -38,7 +38,7 @@ class TcpOutbound : public std::enable_shared_from_this<TcpOutbound> {
   TcpOutbound(boost::asio::io_context& io, const AgentState& agent, std::string peer_name);
 
   // Connects and handshakes; `done` runs on the io thread exactly once.
-  void start(boost::asio::ip::tcp::endpoint endpoint, std::chrono::milliseconds timeout,
+  void start(const boost::asio::ip::tcp::endpoint& endpoint, std::chrono::milliseconds timeout,
              std::function<void(Status)> done);
   void enqueue(std::unique_ptr<OutboundJob> job);  // io thread
   void kick();                                     // io thread: re-check cancel requests
@@ -46,11 +46,11 @@ class TcpOutbound : public std::enable_shared_from_this<TcpOutbound> {
   bool dead() const { return dead_; }
 
  private:
-  void on_handshake_header(std::function<void(Status)> done);
+  void on_handshake_header(const std::function<void(Status)>& done);
   void read_ack();
   void pump();
   void write_chunk(OutboundJob& job);
-  void write_control(std::string frame, std::function<void()> then);
+  void write_control(std::string frame, const std::function<void()>& then);
   void finish_front(const Status& status, bool send_abort);
 
   boost::asio::io_context& io_;

@@ -1,22 +1,30 @@
 // ucx backend: one ucp context + worker per agent, driven by one progress
 // thread that makes every worker call (callers hand it closures and wake it
 // with ucp_worker_signal). The worker address and the packed rkey of every
-// region travel in the metadata. A transfer is
+// region travel in the metadata. Two protocols (see Protocol below):
 //
-//   ucp_put_nbx per op (batches of kPutBatch, cancel checked between batches)
-//     → ucp_ep_flush_nbx (all puts remotely complete)
-//     → ucp_am_send_nbx NOTIFY (eager, with a reply ep)
-//     → the receiver queues the notification (unless fenced) and sends ACK
-//     → kDone / kFailed(kAborted) on the sender.
+//   am (default):  ucp_am_send_nbx DATA per op (≤ kMaxInflightOps in flight)
+//                    → receiver checks region/bounds/epoch, receives into the
+//                      region (rendezvous) or into scratch when refused
+//                  → ucp_am_send_nbx NOTIFY (eager, reply ep; carries the op
+//                    count; delivered once that many ops have landed)
+//   put:           ucp_put_nbx per op (batches of kPutBatch)
+//                  → ucp_ep_flush_nbx (all puts remotely complete)
+//                  → ucp_am_send_nbx NOTIFY
+//   both:          receiver queues the notification (unless fenced) and sends
+//                  ACK → kDone, or kFailed with the receiver's reason.
 //
-// Endpoints use UCP_ERR_HANDLING_MODE_PEER: a peer that dies fails its
-// transfers with kUnavailable; if the transport cannot tell (shared memory
-// without keepalive), the missing ACK leaves the transfer pending and wait()
-// returns kDeadlineExceeded. One-sided puts cannot be stopped by the
-// receiver: fence_epoch drops the notification only (see agent.h).
+// Cancel and the fault injector take effect between batches; in-flight ops
+// are waited out (flush / send completions) before the transfer ends, so no
+// UCX operation reads local memory after it left kPending (except after a
+// peer failure, where UCX purges the endpoint's requests). Endpoints use
+// UCP_ERR_HANDLING_MODE_PEER where the transports allow it (a peer that dies
+// fails its transfers with kUnavailable); UCX 1.13 shared memory does not, so
+// there the endpoint has no error handling and a dead peer shows as a missing
+// ACK (wait() → kDeadlineExceeded; the transfer fails after kAckTimeout).
 // Device regions: used directly when the UCX context supports CUDA memory,
-// otherwise refused with kUnimplemented (pinned-host staging is not written).
-// UCX stays in this file (STYLE.md).
+// otherwise refused with kUnimplemented (pinned-host staging is NOT written).
+// UCX stays in this file (STYLE.md), which is why it is longer than ~400 lines.
 #include <poll.h>
 #include <ucp/api/ucp.h>
 
@@ -817,7 +825,8 @@ void UcxAgent::send_acks() {
     ucs_status_ptr_t req = ucp_am_send_nbx(ack->ep, kAckAm, &ack->header, sizeof(ack->header),
                                            ack->message.data(), ack->message.size(), &p);
     if (UCS_PTR_IS_PTR(req)) {
-      ack.release();  // freed by the callback
+      PendingAck* owned_by_callback = ack.release();
+      (void)owned_by_callback;
     }
   }
 }

@@ -154,6 +154,7 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
     for (size_t i = 0; i < slots.size(); ++i) slots[i] = i;
     std::shuffle(slots.begin(), slots.end(), rng);
     std::vector<WriteOp> ops;
+    ops.reserve(n);
     std::ostringstream os;
     os << "expect " << epoch << " 10000 " << n;
     for (size_t i = 0; i < n; ++i) {
@@ -169,6 +170,7 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
 
   std::vector<WriteOp> big_ops(size_t n) {
     std::vector<WriteOp> ops;
+    ops.reserve(n);
     for (size_t i = 0; i < n; ++i)
       ops.push_back({src_region_, (i % 64) * kSlot, dst_region_, (i % 64) * kSlot, kSlot});
     return ops;
@@ -222,9 +224,8 @@ TEST_P(TwoProcessTest, CancelMidFlightDeliversNoNotification) {
 
 TEST_P(TwoProcessTest, PeerKilledMidTransferFailsWithinDeadline) {
   ASSERT_NO_FATAL_FAILURE(start());
-  std::vector<uint64_t> ids;
-  for (int i = 0; i < 4; ++i)
-    ids.push_back(agent_->post_write(peer_, big_ops(256), "x", 1).value());
+  std::vector<uint64_t> ids(4);
+  for (uint64_t& id : ids) id = agent_->post_write(peer_, big_ops(256), "x", 1).value();
   child_->kill_now();
   // Every transfer ends or reports kDeadlineExceeded within one 5 s budget;
   // the last one cannot have been acknowledged by a dead peer.

@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -193,7 +194,9 @@ int run_backend(const BackendConfig& cfg, double seconds, std::vector<char>& src
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int bench_main(int argc, char** argv) {
   std::string backends = "tcp,ucx_shm,ucx_tcp";
   double seconds = 0.25;
   for (int i = 1; i < argc; ++i) {
@@ -235,4 +238,15 @@ int main(int argc, char** argv) {
     if (!found) std::fprintf(stderr, "unknown backend '%s'\n", name.c_str());
   }
   return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return bench_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kv_transfer_bench: %s\n", e.what());
+    return 1;
+  }
 }
