@@ -478,14 +478,24 @@ Result<uint64_t> UcxAgent::post_write(uint64_t peer_id, std::vector<WriteOp> ops
   }
   auto job = std::make_unique<UcxJob>();
   job->id = transfers_.create(peer_id);
-  Result<std::vector<RegionPin>> pins = pin_local(ops, job->id);
+  std::vector<WriteOp> merged = coalesce_ops(ops);
+  Result<std::vector<RegionPin>> pins = pin_local(merged, job->id);
   if (!pins.ok()) {
     transfers_.complete(job->id, pins.status());
     return pins.status();
   }
+  job->fail_idx = fault_index(ops.size());
+  if (job->fail_idx < 0) {
+    ops = std::move(merged);  // the fault injector counts the caller's ops
+  } else {
+    pins = pin_local(ops, job->id);
+    if (!pins.ok()) {
+      transfers_.complete(job->id, pins.status());
+      return pins.status();
+    }
+  }
   job->pins = std::move(pins).value();
   job->peer = peer;
-  job->fail_idx = fault_index(ops.size());
   job->ops = std::move(ops);
   job->notification = std::move(notification);
   job->epoch = epoch;

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "kvtransfer/agent.h"
+#include "kvtransfer/agent_core.h"
 
 namespace pdserve::kvtransfer {
 namespace {
@@ -144,6 +145,23 @@ TEST(LocalFaultTest, EveryThirdOpFails) {
   EXPECT_EQ(codes, (std::vector<StatusCode>{StatusCode::kOk, StatusCode::kAborted, StatusCode::kOk,
                                             StatusCode::kAborted}));
   EXPECT_EQ(b->take_notifications().size(), 2u);
+}
+
+TEST(CoalesceTest, MergesOnlyRunsAdjacentOnBothSides) {
+  std::vector<WriteOp> ops = {{1, 0, 2, 100, 10},
+                              {1, 10, 2, 110, 5},   // merge
+                              {1, 15, 2, 200, 5},   // remote gap
+                              {3, 20, 2, 205, 5},   // other local region
+                              {3, 25, 2, 210, 5}};  // merge with previous
+  auto merged = coalesce_ops(ops);
+  ASSERT_EQ(merged.size(), 3u);
+  EXPECT_EQ(merged[0].len, 15u);
+  EXPECT_EQ(merged[1].remote_offset, 200u);
+  EXPECT_EQ(merged[2].local_region, 3u);
+  EXPECT_EQ(merged[2].len, 10u);
+  std::vector<WriteOp> big(40, WriteOp{1, 0, 2, 0, 1 << 20});
+  for (size_t i = 0; i < big.size(); ++i) big[i].local_offset = big[i].remote_offset = i << 20;
+  EXPECT_EQ(coalesce_ops(big).size(), 3u);  // 16 + 16 + 8 MiB
 }
 
 TEST(LocalDeviceTest, DeviceRegionRefusedWithoutCuda) {

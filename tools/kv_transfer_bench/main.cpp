@@ -2,12 +2,13 @@
 // backends between two processes on this machine, beside memcpy bandwidth
 // measured in the same run.
 //
-//   kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=0.25]
+//   kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=0.25] [--scattered]
 //
 // For each backend the tool forks a receiver (one 256 MiB region), connects
 // to it and posts, one at a time, transfers of `count` blocks of `block`
-// bytes (the blocks of one list are contiguous, distinct, like one layer's
-// KV blocks of a request), each waited for (data landed + notification
+// bytes (the blocks of one list are adjacent, so the backends merge them into
+// few large ops; with --scattered every other block is used, so none merge),
+// each waited for (data landed + notification
 // acknowledged). GB/s = bytes / wall time of the sequence; p50/p99 are the
 // per-transfer post→done latencies.
 #include <poll.h>
@@ -109,7 +110,7 @@ double lookup(const MemcpyTable& t, size_t block, size_t count) {
   return 0;
 }
 
-int run_backend(const BackendConfig& cfg, double seconds, std::vector<char>& src,
+int run_backend(const BackendConfig& cfg, double seconds, bool scattered, std::vector<char>& src,
                 const MemcpyTable& memcpy_table) {
   if (cfg.ucx_tls != nullptr) setenv("UCX_TLS", cfg.ucx_tls, 1);
   int sv[2];
@@ -150,10 +151,15 @@ int run_backend(const BackendConfig& cfg, double seconds, std::vector<char>& src
     uint64_t dst_id = 1;  // the receiver's first region
     for (size_t block : kBlocks) {
       for (size_t count : kCounts) {
-        if (rc != 0 || block * count > kRegionLen) continue;
+        // --scattered: every other block, so no two blocks of a list are adjacent
+        // (the backends merge adjacent blocks into one op).
+        size_t stride = scattered ? 2 * block : block;
+        if (rc != 0 || stride * count > kRegionLen) continue;
         std::vector<kv::WriteOp> ops;
-        for (size_t i = 0; i < count; ++i)
-          ops.push_back({src_id, i * block, dst_id, i * block, block});
+        ops.reserve(count);
+        for (size_t i = 0; i < count; ++i) {
+          ops.push_back({src_id, i * stride, dst_id, i * stride, block});
+        }
         std::vector<double> lat_us;
         auto t0 = Clock::now();
         uint64_t epoch = 0;
@@ -199,15 +205,19 @@ namespace {
 int bench_main(int argc, char** argv) {
   std::string backends = "tcp,ucx_shm,ucx_tcp";
   double seconds = 0.25;
+  bool scattered = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--backends=", 0) == 0) {
       backends = a.substr(11);
+    } else if (a == "--scattered") {
+      scattered = true;
     } else if (a.rfind("--seconds=", 0) == 0) {
       seconds = std::atof(a.c_str() + 10);
     } else {
       std::fprintf(stderr,
-                   "usage: kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=S]\n");
+                   "usage: kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=S] "
+                   "[--scattered]\n");
       return 2;
     }
   }
@@ -233,7 +243,7 @@ int bench_main(int argc, char** argv) {
     for (const BackendConfig& cfg : all) {
       if (cfg.label != name || cfg.kind == kv::BackendKind::kLocal) continue;
       found = true;
-      rc |= run_backend(cfg, seconds, src, memcpy_table);
+      rc |= run_backend(cfg, seconds, scattered, src, memcpy_table);
     }
     if (!found) std::fprintf(stderr, "unknown backend '%s'\n", name.c_str());
   }
