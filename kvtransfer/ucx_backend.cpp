@@ -353,14 +353,17 @@ void UcxAgent::progress_loop() {
     }
     auto now = std::chrono::steady_clock::now();
     posting |= receiving_ > 0 || !acks_.empty();
-    // While transfers are being assembled here, more data is due: poll longer.
-    auto spin = assemblies_.empty() ? spin_ : std::max(spin_, std::chrono::microseconds(2000));
+    // While transfers are in flight here (sent or being assembled), more events
+    // are due and UCX may hold internal pending work that no fd announces:
+    // poll longer and sleep at most 1 ms.
+    bool active = !jobs_.empty() || !assemblies_.empty();
+    auto spin = active ? std::max(spin_, std::chrono::microseconds(2000)) : spin_;
     if (events != 0 || !commands.empty() || posting) busy_until = now + spin;
     if (now < busy_until || stop_) continue;  // spin briefly after activity: low latency
     ucs_status_t s = ucp_worker_arm(worker_);
     if (s == UCS_ERR_BUSY) continue;
     pollfd pfd{efd_, POLLIN, 0};
-    ::poll(&pfd, 1, 5);
+    ::poll(&pfd, 1, active ? 1 : 5);
   }
 }
 
