@@ -81,8 +81,9 @@ Result<BackendKind> parse_backend(std::string_view name);
 struct AgentOptions {
   BackendKind backend = BackendKind::kTcp;
   std::string name;  // for logs and Notification::peer_name
-  std::string listen_address =
-      "127.0.0.1";         // TCP / UCX listener; "host" or "host:port" (0: ephemeral)
+  // tcp listener (and the nccl control channel): "host" or "host:port", port 0
+  // ephemeral. ucx ignores it: peers reach it by the worker address in metadata().
+  std::string listen_address = "127.0.0.1";
   std::string compat_key;  // model, dtype, block size, layout, TP: peers must match exactly
   int device = -1;         // CUDA device for device regions / NCCL
   // Fault injector: every Nth WriteOp posted through this agent fails its
