@@ -30,14 +30,30 @@
 //   tcp:   the receiver applies every write itself and checks region, bounds
 //          and epoch per chunk: after fence_epoch(e) returns, no byte of epoch
 //          e lands; after deregister_region returns, no byte lands in it.
-//   ucx:   one-sided RMA: the receiver cannot stop a put that was posted. The
+//   ucx, "am" protocol (the default): every op is an active message that the
+//          receiver checks (region, bounds, fenced epoch) when it arrives and
+//          receives straight into the region (rendezvous, zero-copy). An op
+//          of a fenced epoch that arrives after fence_epoch returned is not
+//          written; an op already being received at that moment may still
+//          land. deregister_region waits out receives into the region.
+//   ucx, "put" protocol (PDSERVE_KV_UCX_PROTOCOL=put; for RDMA fabrics):
+//          one-sided RMA: the receiver cannot stop a put that was posted. The
 //          notification of a fenced epoch is dropped (and the sender's
 //          transfer fails with kAborted), but its data may still land. The
 //          sender must cancel (and see the transfer leave kPending) before
 //          the receiver frees or reuses the blocks.
-//   nccl:  like tcp for the notification; the receiver posts the matching
-//          ncclRecv itself, so a fenced epoch's data is received into a
-//          scratch buffer, never into the region.
+//   nccl:  the op list reaches the receiver (over a tcp control agent) before
+//          the data; it checks every op and posts the matching ncclRecv
+//          itself, so a transfer of an epoch fenced before its op list
+//          arrived, or with a bad region, is received into scratch device
+//          memory, never into the region. Regions must be device memory.
+//
+// Peer death: tcp and ucx-over-tcp fail pending transfers with kUnavailable
+// as soon as the connection breaks. UCX 1.13's shared-memory transports
+// cannot report peer failure (the endpoint falls back to no error handling
+// and UCX logs one "no peer failure handler" error at connect); there a dead
+// receiver shows as a missing ACK: wait() returns kDeadlineExceeded, and the
+// transfer fails kUnavailable after 30 s without an ACK.
 //
 // Thread-safety: every method may be called from any thread concurrently.
 // Errors are Status/Result (common/base/status.h); nothing throws.
@@ -64,14 +80,17 @@ Result<BackendKind> parse_backend(std::string_view name);
 
 struct AgentOptions {
   BackendKind backend = BackendKind::kTcp;
-  std::string name;                          // for logs and Notification::peer_name
-  std::string listen_address = "127.0.0.1";  // TCP / UCX listener; "host" or "host:port" (0: ephemeral)
+  std::string name;  // for logs and Notification::peer_name
+  // tcp listener (and the nccl control channel): "host" or "host:port", port 0
+  // ephemeral. ucx ignores it: peers reach it by the worker address in metadata().
+  std::string listen_address = "127.0.0.1";
   std::string compat_key;  // model, dtype, block size, layout, TP: peers must match exactly
   int device = -1;         // CUDA device for device regions / NCCL
   // Fault injector: every Nth WriteOp posted through this agent fails its
-  // transfer (the ops before it are written, the notification is not sent,
-  // the transfer ends kFailed with kAborted). 0: off. When 0, the environment
-  // variable PDSERVE_KV_FAULT_EVERY_N is read instead.
+  // transfer (the ops before it are written — on nccl none is —, the
+  // notification is not sent, the transfer ends kFailed with kAborted).
+  // 0: off. When 0, the environment variable PDSERVE_KV_FAULT_EVERY_N is
+  // read instead.
   int fail_every_n = 0;
   // How long connect() may take (TCP connect + handshake).
   std::chrono::milliseconds connect_timeout{5000};

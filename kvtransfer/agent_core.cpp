@@ -11,6 +11,25 @@ RemoteRegions index_regions(const std::vector<RegionDesc>& regions) {
   return out;
 }
 
+std::vector<WriteOp> coalesce_ops(const std::vector<WriteOp>& ops) {
+  std::vector<WriteOp> out;
+  out.reserve(ops.size());
+  for (const WriteOp& op : ops) {
+    if (!out.empty()) {
+      WriteOp& last = out.back();
+      if (last.local_region == op.local_region && last.remote_region == op.remote_region &&
+          last.local_offset + last.len == op.local_offset &&
+          last.remote_offset + last.len == op.remote_offset &&
+          last.len + op.len <= kMaxCoalescedLen) {
+        last.len += op.len;
+        continue;
+      }
+    }
+    out.push_back(op);
+  }
+  return out;
+}
+
 AgentCore::AgentCore(const AgentOptions& options) : options_(options) {}
 
 Status AgentCore::on_register(Region* region) {
@@ -70,13 +89,17 @@ Status AgentCore::cancel(uint64_t transfer_id) {
                              " finished before the cancel took effect: " + s.to_string());
 }
 
-std::vector<Notification> AgentCore::take_notifications() { return notifications_.take_all(); }
+std::vector<Notification> AgentCore::take_notifications() {
+  return notifications_.take_all();
+}
 
 Result<Notification> AgentCore::wait_notification(std::chrono::milliseconds deadline) {
   return notifications_.wait(deadline);
 }
 
-void AgentCore::fence_epoch(uint64_t epoch) { notifications_.fence(epoch); }
+void AgentCore::fence_epoch(uint64_t epoch) {
+  notifications_.fence(epoch);
+}
 
 Status AgentCore::check_ops(const std::vector<WriteOp>& ops, const RemoteRegions& remote,
                             const std::string& notification) const {

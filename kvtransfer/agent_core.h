@@ -22,6 +22,11 @@ namespace pdserve::kvtransfer {
 
 using RemoteRegions = std::unordered_map<uint64_t, RegionDesc>;
 RemoteRegions index_regions(const std::vector<RegionDesc>& regions);
+// Merges runs of ops that are contiguous both locally and remotely (same
+// regions) into one op of at most kMaxCoalescedLen bytes: KV blocks allocated
+// together are often adjacent, and one large op costs one frame / message.
+inline constexpr uint64_t kMaxCoalescedLen = 16 << 20;
+std::vector<WriteOp> coalesce_ops(const std::vector<WriteOp>& ops);
 // The status of a transfer the fault injector failed at op_idx (kAborted).
 Status injected_fault(uint64_t op_idx);
 

@@ -2,6 +2,7 @@
 // std::exchange without including <utility>, which C++20 libstdc++ needs.
 #pragma once
 
+// clang-format off
 #include <utility>
-
-#include <boost/asio.hpp>  // NOLINT(build/include_order)
+#include <boost/asio.hpp>
+// clang-format on

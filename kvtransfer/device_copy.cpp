@@ -1,10 +1,12 @@
-#include <cstring>
-
 #include "kvtransfer/device_copy.h"
+
+#include <cstring>
 
 namespace pdserve::kvtransfer {
 
-bool device_memory_supported() { return false; }
+bool device_memory_supported() {
+  return false;
+}
 
 Status copy_memory(void* dst, MemoryKind dst_kind, const void* src, MemoryKind src_kind,
                    size_t len) {

@@ -87,7 +87,8 @@ Result<AgentMetadata> AgentMetadata::parse(std::string_view text) {
     if (lines[i].empty()) continue;
     std::vector<std::string_view> f = split(lines[i], ' ');
     auto field = [&](size_t n) -> Result<std::string> {
-      if (f.size() != 2) return invalid_argument("metadata line " + std::to_string(n) + " malformed");
+      if (f.size() != 2)
+        return invalid_argument("metadata line " + std::to_string(n) + " malformed");
       return hex_decode(f[1]);
     };
     if (f[0] == "backend" && f.size() == 2) {

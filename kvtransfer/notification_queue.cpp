@@ -41,8 +41,7 @@ std::vector<Notification> NotificationQueue::take_all() {
 Result<Notification> NotificationQueue::wait(std::chrono::milliseconds deadline) {
   std::unique_lock lock(mu_);
   if (!arrived_.wait_for(lock, deadline, [&] { return !queue_.empty(); })) {
-    return deadline_exceeded("no notification within " + std::to_string(deadline.count()) +
-                             " ms");
+    return deadline_exceeded("no notification within " + std::to_string(deadline.count()) + " ms");
   }
   Notification n = std::move(queue_.front());
   queue_.pop_front();

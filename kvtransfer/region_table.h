@@ -26,7 +26,7 @@ struct Region {
   char* addr = nullptr;
   uint64_t len = 0;
   MemoryKind kind = MemoryKind::kHost;
-  std::string rkey;               // what peers need to reach it (ucx)
+  std::string rkey;                // what peers need to reach it (ucx)
   void* backend_handle = nullptr;  // e.g. ucp_mem_h
 };
 

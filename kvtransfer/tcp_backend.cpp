@@ -54,7 +54,7 @@ class TcpAgent final : public AgentCore {
  public:
   explicit TcpAgent(const AgentOptions& options)
       : AgentCore(options), acceptor_(io_), work_(asio::make_work_guard(io_)) {
-    state_ = {options_.name,   options_.compat_key, &regions_,       &transfers_,
+    state_ = {options_.name,   options_.compat_key, &regions_,        &transfers_,
               &notifications_, &bytes_sent_,        &bytes_received_, &inflight_};
   }
 
@@ -83,7 +83,8 @@ class TcpAgent final : public AgentCore {
     if (ec) return unavailable("tcp listen on " + options_.listen_address + ": " + ec.message());
     auto local = acceptor_.local_endpoint();
     address_ = local.address().to_string() + ":" + std::to_string(local.port());
-    if (local.address().is_v6()) address_ = "[" + local.address().to_string() + "]:" + std::to_string(local.port());
+    if (local.address().is_v6())
+      address_ = "[" + local.address().to_string() + "]:" + std::to_string(local.port());
     accept();
     thread_ = std::thread([this] { io_.run(); });
     return ok_status();
@@ -139,16 +140,27 @@ class TcpAgent final : public AgentCore {
       PD_RETURN_IF_ERROR(check_ops(ops, it->second.regions, notification));
       conn = it->second.conn;
     }
-    if (conn->dead()) return unavailable("connection to peer " + std::to_string(peer_id) + " is dead");
+    if (conn->dead())
+      return unavailable("connection to peer " + std::to_string(peer_id) + " is dead");
     auto job = std::make_unique<tcp::OutboundJob>();
     job->transfer_id = transfers_.create(peer_id);
-    Result<std::vector<RegionPin>> pins = pin_local(ops, job->transfer_id);
+    std::vector<WriteOp> merged = coalesce_ops(ops);
+    Result<std::vector<RegionPin>> pins = pin_local(merged, job->transfer_id);
     if (!pins.ok()) {
       transfers_.complete(job->transfer_id, pins.status());
       return pins.status();
     }
-    job->pins = std::move(pins).value();
     job->fail_idx = fault_index(ops.size());
+    if (job->fail_idx < 0) {
+      ops = std::move(merged);  // the fault injector counts the caller's ops
+    } else {
+      pins = pin_local(ops, job->transfer_id);
+      if (!pins.ok()) {
+        transfers_.complete(job->transfer_id, pins.status());
+        return pins.status();
+      }
+    }
+    job->pins = std::move(pins).value();
     job->ops = std::move(ops);
     job->notification = std::move(notification);
     job->epoch = epoch;

@@ -76,22 +76,22 @@ void TcpInbound::on_header() {
     case FrameType::kNotify:
       if (h.len > kMaxControlLen) return close();
       return read_payload(h.len, &TcpInbound::on_notify);
-    case FrameType::kAbort:
-      refused_.erase(h.transfer_id);
-      return read_header();
+    case FrameType::kAbort: refused_.erase(h.transfer_id); return read_header();
     default:
       PD_LOG(WARN) << "kvtransfer tcp " << agent_.name << ": unexpected frame " << h.type;
       return close();
   }
 }
 
-void TcpInbound::on_hello(std::string payload) {
+// By value: it is a read_payload continuation, like on_notify.
+void TcpInbound::on_hello(std::string payload) {  // NOLINT(performance-unnecessary-value-param)
   size_t sep = payload.find('\0');
   std::string name = payload.substr(0, sep);
   std::string compat = sep == std::string::npos ? "" : payload.substr(sep + 1);
   peer_name_ = name;
   if (compat != agent_.compat_key) {
-    std::string msg = "compat_key mismatch: peer '" + compat + "', ours '" + agent_.compat_key + "'";
+    std::string msg =
+        "compat_key mismatch: peer '" + compat + "', ours '" + agent_.compat_key + "'";
     send(control_frame(make_header(FrameType::kHelloRefused, 0, 0), msg), /*close_after=*/true);
     return;
   }
@@ -104,7 +104,8 @@ void TcpInbound::on_data() {
   const FrameHeader h = header_;
   if (refused_.count(h.transfer_id) != 0) return discard(h.len);
   if (agent_.notifications->is_fenced(h.epoch)) {
-    refused_[h.transfer_id] = aborted("epoch " + std::to_string(h.epoch) + " is fenced by the receiver");
+    refused_[h.transfer_id] =
+        aborted("epoch " + std::to_string(h.epoch) + " is fenced by the receiver");
     return discard(h.len);
   }
   Result<RegionPin> pin = agent_.regions->pin(h.region, h.offset, h.len, kInboundPin);
@@ -119,28 +120,30 @@ void TcpInbound::on_data() {
   if (device) scratch_.resize(h.len);
   char* dst = device ? scratch_.data() : pin_.data();
   auto self = shared_from_this();
-  asio::async_read(socket_, asio::buffer(dst, h.len), [self, device, h](const error_code& ec, size_t) {
-    if (ec) return self->fail("read", ec);
-    if (device) {
-      Status s = copy_memory(self->pin_.data(), MemoryKind::kDevice, self->scratch_.data(),
-                             MemoryKind::kHost, h.len);
-      if (!s.ok()) self->refused_[h.transfer_id] = s;
-    }
-    self->end_data();
-    *self->agent_.bytes_received += h.len;
-    self->read_header();
-  });
+  asio::async_read(socket_, asio::buffer(dst, h.len),
+                   [self, device, h](const error_code& ec, size_t) {
+                     if (ec) return self->fail("read", ec);
+                     if (device) {
+                       Status s = copy_memory(self->pin_.data(), MemoryKind::kDevice,
+                                              self->scratch_.data(), MemoryKind::kHost, h.len);
+                       if (!s.ok()) self->refused_[h.transfer_id] = s;
+                     }
+                     self->end_data();
+                     *self->agent_.bytes_received += h.len;
+                     self->read_header();
+                   });
 }
 
 void TcpInbound::discard(uint64_t len) {
-  scratch_.resize(std::min<uint64_t>(len, 256 * 1024));
+  scratch_.resize(std::min<uint64_t>(len, uint64_t{256} * 1024));
   uint64_t n = std::min<uint64_t>(len, scratch_.size());
   auto self = shared_from_this();
-  asio::async_read(socket_, asio::buffer(scratch_.data(), n), [self, len, n](const error_code& ec, size_t) {
-    if (ec) return self->fail("read", ec);
-    if (len > n) return self->discard(len - n);
-    self->read_header();
-  });
+  asio::async_read(socket_, asio::buffer(scratch_.data(), n),
+                   [self, len, n](const error_code& ec, size_t) {
+                     if (ec) return self->fail("read", ec);
+                     if (len > n) return self->discard(len - n);
+                     self->read_header();
+                   });
 }
 
 void TcpInbound::on_notify(std::string payload) {
@@ -170,13 +173,14 @@ void TcpInbound::write_next() {
   }
   writing_ = true;
   auto self = shared_from_this();
-  asio::async_write(socket_, asio::buffer(out_.front().first), [self](const error_code& ec, size_t) {
-    if (ec) return self->fail("write", ec);
-    bool close_after = self->out_.front().second;
-    self->out_.pop_front();
-    if (close_after) return self->close();
-    self->write_next();
-  });
+  asio::async_write(socket_, asio::buffer(out_.front().first),
+                    [self](const error_code& ec, size_t) {
+                      if (ec) return self->fail("write", ec);
+                      bool close_after = self->out_.front().second;
+                      self->out_.pop_front();
+                      if (close_after) return self->close();
+                      self->write_next();
+                    });
 }
 
 }  // namespace pdserve::kvtransfer::tcp

@@ -6,7 +6,6 @@
 // sender's transfers in flight never get their notification here.
 #pragma once
 
-#include "kvtransfer/asio.h"
 #include <deque>
 #include <memory>
 #include <optional>
@@ -14,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kvtransfer/asio.h"
 #include "kvtransfer/tcp_shared.h"
 #include "kvtransfer/tcp_wire.h"
 
@@ -44,9 +44,9 @@ class TcpInbound : public std::enable_shared_from_this<TcpInbound> {
   FrameHeader header_;
   bool hello_done_ = false;
   std::string peer_name_;
-  RegionPin pin_;                  // held while a DATA frame is read into the region
-  std::optional<uint64_t> inflight_epoch_;  // set while pin_ is held
-  std::vector<char> scratch_;      // discarded bytes, device bounce
+  RegionPin pin_;                                 // held while a DATA frame is read into the region
+  std::optional<uint64_t> inflight_epoch_;        // set while pin_ is held
+  std::vector<char> scratch_;                     // discarded bytes, device bounce
   std::unordered_map<uint64_t, Status> refused_;  // transfer id -> why its ACK fails
   std::deque<std::pair<std::string, bool>> out_;
   bool writing_ = false;

@@ -12,11 +12,11 @@ using boost::system::error_code;
 TcpOutbound::TcpOutbound(asio::io_context& io, const AgentState& agent, std::string peer_name)
     : io_(io), socket_(io), timer_(io), agent_(agent), peer_name_(std::move(peer_name)) {}
 
-void TcpOutbound::start(asio::ip::tcp::endpoint endpoint, std::chrono::milliseconds timeout,
+void TcpOutbound::start(const asio::ip::tcp::endpoint& endpoint, std::chrono::milliseconds timeout,
                         std::function<void(Status)> done) {
   auto self = shared_from_this();
   auto once = std::make_shared<std::function<void(Status)>>(std::move(done));
-  auto finish = [self, once](Status s) {
+  auto finish = [self, once](const Status& s) {
     if (!*once) return;
     self->timer_.cancel();
     if (!s.ok()) self->fail_all(s);
@@ -35,47 +35,59 @@ void TcpOutbound::start(asio::ip::tcp::endpoint endpoint, std::chrono::milliseco
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
     std::string hello = self->agent_.name + std::string(1, '\0') + self->agent_.compat_key;
     self->control_ = control_frame(make_header(FrameType::kHello, 0, 0), hello);
-    asio::async_write(self->socket_, asio::buffer(self->control_), [self, finish](const error_code& ec2, size_t) {
-      if (ec2) return finish(unavailable("handshake with '" + self->peer_name_ + "': " + ec2.message()));
-      self->on_handshake_header(finish);
-    });
+    asio::async_write(
+        self->socket_, asio::buffer(self->control_), [self, finish](const error_code& ec2, size_t) {
+          if (ec2)
+            return finish(
+                unavailable("handshake with '" + self->peer_name_ + "': " + ec2.message()));
+          self->on_handshake_header(finish);
+        });
   });
 }
 
-void TcpOutbound::on_handshake_header(std::function<void(Status)> finish) {
+void TcpOutbound::on_handshake_header(const std::function<void(Status)>& finish) {
   auto self = shared_from_this();
-  asio::async_read(socket_, asio::buffer(&in_, sizeof(in_)), [self, finish](const error_code& ec, size_t) {
-    if (ec || self->in_.magic != kMagic || self->in_.len > kMaxControlLen) {
-      return finish(unavailable("handshake with '" + self->peer_name_ + "' failed"));
-    }
-    auto msg = std::make_shared<std::string>(self->in_.len, '\0');
-    asio::async_read(self->socket_, asio::buffer(*msg), [self, finish, msg](const error_code& ec2, size_t) {
-      if (ec2) return finish(unavailable("handshake with '" + self->peer_name_ + "' failed"));
-      if (static_cast<FrameType>(self->in_.type) != FrameType::kHelloOk) {
-        return finish(failed_precondition("peer '" + self->peer_name_ + "' refused: " + *msg));
-      }
-      finish(ok_status());
-      self->read_ack();
-      self->pump();
-    });
-  });
+  asio::async_read(
+      socket_, asio::buffer(&in_, sizeof(in_)), [self, finish](const error_code& ec, size_t) {
+        if (ec || self->in_.magic != kMagic || self->in_.len > kMaxControlLen) {
+          return finish(unavailable("handshake with '" + self->peer_name_ + "' failed"));
+        }
+        auto msg = std::make_shared<std::string>(self->in_.len, '\0');
+        asio::async_read(
+            self->socket_, asio::buffer(*msg), [self, finish, msg](const error_code& ec2, size_t) {
+              if (ec2)
+                return finish(unavailable("handshake with '" + self->peer_name_ + "' failed"));
+              if (static_cast<FrameType>(self->in_.type) != FrameType::kHelloOk) {
+                return finish(
+                    failed_precondition("peer '" + self->peer_name_ + "' refused: " + *msg));
+              }
+              finish(ok_status());
+              self->read_ack();
+              self->pump();
+            });
+      });
 }
 
 void TcpOutbound::read_ack() {
   auto self = shared_from_this();
   asio::async_read(socket_, asio::buffer(&in_, sizeof(in_)), [self](const error_code& ec, size_t) {
-    if (ec) return self->fail_all(unavailable("peer '" + self->peer_name_ + "' connection lost: " + ec.message()));
+    if (ec)
+      return self->fail_all(
+          unavailable("peer '" + self->peer_name_ + "' connection lost: " + ec.message()));
     if (self->in_.magic != kMagic || static_cast<FrameType>(self->in_.type) != FrameType::kAck ||
         self->in_.len > kMaxControlLen) {
       return self->fail_all(unavailable("peer '" + self->peer_name_ + "' sent a bad frame"));
     }
     auto msg = std::make_shared<std::string>(self->in_.len, '\0');
     asio::async_read(self->socket_, asio::buffer(*msg), [self, msg](const error_code& ec2, size_t) {
-      if (ec2) return self->fail_all(unavailable("peer '" + self->peer_name_ + "' connection lost: " + ec2.message()));
+      if (ec2)
+        return self->fail_all(
+            unavailable("peer '" + self->peer_name_ + "' connection lost: " + ec2.message()));
       uint64_t id = self->in_.transfer_id;
       auto code = static_cast<StatusCode>(self->in_.region);
       self->awaiting_ack_.erase(id);
-      self->agent_.transfers->complete(id, code == StatusCode::kOk ? ok_status() : Status(code, *msg));
+      self->agent_.transfers->complete(id,
+                                       code == StatusCode::kOk ? ok_status() : Status(code, *msg));
       self->read_ack();
     });
   });
@@ -90,7 +102,9 @@ void TcpOutbound::enqueue(std::unique_ptr<OutboundJob> job) {
   pump();
 }
 
-void TcpOutbound::kick() { pump(); }
+void TcpOutbound::kick() {
+  pump();
+}
 
 void TcpOutbound::fail_all(const Status& status) {
   if (!dead_) {
@@ -119,9 +133,8 @@ void TcpOutbound::finish_front(const Status& status, bool send_abort) {
   }
   uint64_t id = job->transfer_id;
   auto self = shared_from_this();
-  write_control(control_frame(make_header(FrameType::kAbort, id, 0), ""), [self, id, status] {
-    self->agent_.transfers->complete(id, status);
-  });
+  write_control(control_frame(make_header(FrameType::kAbort, id, 0), ""),
+                [self, id, status] { self->agent_.transfers->complete(id, status); });
 }
 
 void TcpOutbound::pump() {
@@ -130,7 +143,8 @@ void TcpOutbound::pump() {
   OutboundJob& job = *queue_.front();
   bool started = job.op_idx > 0 || job.op_done > 0;
   if (agent_.transfers->cancel_requested(job.transfer_id)) {
-    return finish_front(cancelled("transfer " + std::to_string(job.transfer_id) + " cancelled"), started);
+    return finish_front(cancelled("transfer " + std::to_string(job.transfer_id) + " cancelled"),
+                        started);
   }
   if (job.fail_idx >= 0 && job.op_idx == static_cast<size_t>(job.fail_idx) && job.op_done == 0) {
     return finish_front(injected_fault(job.op_idx), started);
@@ -166,7 +180,8 @@ void TcpOutbound::write_chunk(OutboundJob& job) {
   asio::async_write(socket_, bufs, [self, n](const error_code& ec, size_t) {
     self->writing_ = false;
     if (ec) {
-      return self->fail_all(unavailable("peer '" + self->peer_name_ + "' connection lost: " + ec.message()));
+      return self->fail_all(
+          unavailable("peer '" + self->peer_name_ + "' connection lost: " + ec.message()));
     }
     *self->agent_.bytes_sent += n;
     OutboundJob& j = *self->queue_.front();
@@ -180,7 +195,7 @@ void TcpOutbound::write_chunk(OutboundJob& job) {
   });
 }
 
-void TcpOutbound::write_control(std::string frame, std::function<void()> then) {
+void TcpOutbound::write_control(std::string frame, const std::function<void()>& then) {
   control_ = std::move(frame);
   writing_ = true;
   auto self = shared_from_this();
@@ -188,7 +203,8 @@ void TcpOutbound::write_control(std::string frame, std::function<void()> then) {
     self->writing_ = false;
     if (ec) {
       then();
-      return self->fail_all(unavailable("peer '" + self->peer_name_ + "' connection lost: " + ec.message()));
+      return self->fail_all(
+          unavailable("peer '" + self->peer_name_ + "' connection lost: " + ec.message()));
     }
     then();
     self->pump();

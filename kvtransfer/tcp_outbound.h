@@ -8,7 +8,6 @@
 // kUnavailable at once, and later posts fail the same way.
 #pragma once
 
-#include "kvtransfer/asio.h"
 #include <deque>
 #include <functional>
 #include <memory>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "kvtransfer/agent.h"
+#include "kvtransfer/asio.h"
 #include "kvtransfer/tcp_shared.h"
 #include "kvtransfer/tcp_wire.h"
 
@@ -30,7 +30,7 @@ struct OutboundJob {
   uint64_t epoch = 0;
   int64_t fail_idx = -1;  // fault injector: op that fails the transfer
   size_t op_idx = 0;
-  uint64_t op_done = 0;   // bytes of ops[op_idx] written
+  uint64_t op_done = 0;  // bytes of ops[op_idx] written
 };
 
 class TcpOutbound : public std::enable_shared_from_this<TcpOutbound> {
@@ -38,7 +38,7 @@ class TcpOutbound : public std::enable_shared_from_this<TcpOutbound> {
   TcpOutbound(boost::asio::io_context& io, const AgentState& agent, std::string peer_name);
 
   // Connects and handshakes; `done` runs on the io thread exactly once.
-  void start(boost::asio::ip::tcp::endpoint endpoint, std::chrono::milliseconds timeout,
+  void start(const boost::asio::ip::tcp::endpoint& endpoint, std::chrono::milliseconds timeout,
              std::function<void(Status)> done);
   void enqueue(std::unique_ptr<OutboundJob> job);  // io thread
   void kick();                                     // io thread: re-check cancel requests
@@ -46,11 +46,11 @@ class TcpOutbound : public std::enable_shared_from_this<TcpOutbound> {
   bool dead() const { return dead_; }
 
  private:
-  void on_handshake_header(std::function<void(Status)> done);
+  void on_handshake_header(const std::function<void(Status)>& done);
   void read_ack();
   void pump();
   void write_chunk(OutboundJob& job);
-  void write_control(std::string frame, std::function<void()> then);
+  void write_control(std::string frame, const std::function<void()>& then);
   void finish_front(const Status& status, bool send_abort);
 
   boost::asio::io_context& io_;

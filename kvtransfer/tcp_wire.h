@@ -19,10 +19,10 @@
 
 namespace pdserve::kvtransfer::tcp {
 
-inline constexpr uint32_t kMagic = 0x4b564450;  // "PDVK"
+inline constexpr uint32_t kMagic = 0x4b564450;         // "PDVK"
 inline constexpr uint64_t kMaxControlLen = 64 * 1024;  // HELLO, NOTIFY, ACK payloads
-inline constexpr uint64_t kMaxChunkLen = 4 << 20;       // DATA payload the receiver accepts
-inline constexpr uint64_t kChunkLen = 1 << 20;          // DATA payload the sender writes
+inline constexpr uint64_t kMaxChunkLen = 4 << 20;      // DATA payload the receiver accepts
+inline constexpr uint64_t kChunkLen = 1 << 20;         // DATA payload the sender writes
 
 enum class FrameType : uint16_t {
   kHello = 1,
@@ -41,7 +41,7 @@ struct FrameHeader {
   uint64_t transfer_id = 0;
   uint64_t region = 0;  // DATA: remote region; ACK: StatusCode
   uint64_t offset = 0;
-  uint64_t len = 0;     // payload bytes after the header
+  uint64_t len = 0;  // payload bytes after the header
   uint64_t epoch = 0;
 };
 static_assert(sizeof(FrameHeader) == 48);

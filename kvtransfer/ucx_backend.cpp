@@ -1,22 +1,30 @@
 // ucx backend: one ucp context + worker per agent, driven by one progress
 // thread that makes every worker call (callers hand it closures and wake it
 // with ucp_worker_signal). The worker address and the packed rkey of every
-// region travel in the metadata. A transfer is
+// region travel in the metadata. Two protocols (see Protocol below):
 //
-//   ucp_put_nbx per op (batches of kPutBatch, cancel checked between batches)
-//     → ucp_ep_flush_nbx (all puts remotely complete)
-//     → ucp_am_send_nbx NOTIFY (eager, with a reply ep)
-//     → the receiver queues the notification (unless fenced) and sends ACK
-//     → kDone / kFailed(kAborted) on the sender.
+//   am (default):  ucp_am_send_nbx DATA per op (≤ kMaxInflightOps in flight)
+//                    → receiver checks region/bounds/epoch, receives into the
+//                      region (rendezvous) or into scratch when refused
+//                  → ucp_am_send_nbx NOTIFY (eager, reply ep; carries the op
+//                    count; delivered once that many ops have landed)
+//   put:           ucp_put_nbx per op (batches of kPutBatch)
+//                  → ucp_ep_flush_nbx (all puts remotely complete)
+//                  → ucp_am_send_nbx NOTIFY
+//   both:          receiver queues the notification (unless fenced) and sends
+//                  ACK → kDone, or kFailed with the receiver's reason.
 //
-// Endpoints use UCP_ERR_HANDLING_MODE_PEER: a peer that dies fails its
-// transfers with kUnavailable; if the transport cannot tell (shared memory
-// without keepalive), the missing ACK leaves the transfer pending and wait()
-// returns kDeadlineExceeded. One-sided puts cannot be stopped by the
-// receiver: fence_epoch drops the notification only (see agent.h).
+// Cancel and the fault injector take effect between batches; in-flight ops
+// are waited out (flush / send completions) before the transfer ends, so no
+// UCX operation reads local memory after it left kPending (except after a
+// peer failure, where UCX purges the endpoint's requests). Endpoints use
+// UCP_ERR_HANDLING_MODE_PEER where the transports allow it (a peer that dies
+// fails its transfers with kUnavailable); UCX 1.13 shared memory does not, so
+// there the endpoint has no error handling and a dead peer shows as a missing
+// ACK (wait() → kDeadlineExceeded; the transfer fails after kAckTimeout).
 // Device regions: used directly when the UCX context supports CUDA memory,
-// otherwise refused with kUnimplemented (pinned-host staging is not written).
-// UCX stays in this file (STYLE.md).
+// otherwise refused with kUnimplemented (pinned-host staging is NOT written).
+// UCX stays in this file (STYLE.md), which is why it is longer than ~400 lines.
 #include <poll.h>
 #include <ucp/api/ucp.h>
 
@@ -39,17 +47,52 @@ namespace {
 
 constexpr unsigned kNotifyAm = 11;
 constexpr unsigned kAckAm = 12;
+constexpr unsigned kDataAm = 13;   // am protocol: one op, received into the region
+constexpr unsigned kAbortAm = 14;  // am protocol: no NOTIFY follows for this transfer
+constexpr size_t kMaxInflightOps = 256;
+constexpr uint64_t kInboundPinId = ~0ull;  // pins of received data, never a local transfer
 constexpr size_t kPutBatch = 32;
 // A notification whose ACK has not come after this long fails the transfer
 // (a dead peer on a transport without failure detection).
 constexpr auto kAckTimeout = std::chrono::seconds(30);
 
+// How data moves. kPut: ucp_put_nbx + ucp_ep_flush_nbx, one-sided (the
+// receiver never sees the writes). kAm: each op is an active message the
+// receiver checks (region, bounds, fenced epoch) and receives straight into
+// the region (rendezvous: zero-copy, CMA over shared memory); the NOTIFY is
+// delivered once every op of its transfer has landed. UCX 1.13 without RDMA
+// emulates put in software through the AM lane's bounce buffers, so kAm is
+// the default; PDSERVE_KV_UCX_PROTOCOL=put selects kPut (RDMA fabrics).
+enum class Protocol { kPut, kAm };
+
 struct NotifyHeader {
+  uint64_t sender_uid;
   uint64_t transfer_id;
   uint64_t epoch;
   uint64_t bytes;
+  uint64_t num_ops;  // am protocol: data AMs that precede it; 0 for put
   uint32_t name_len;
   uint32_t payload_len;
+};
+
+struct DataHeader {
+  uint64_t sender_uid;
+  uint64_t transfer_id;
+  uint64_t region;
+  uint64_t offset;
+  uint64_t len;
+  uint64_t epoch;
+};
+
+// Receiver side (am protocol): one sender's transfer being assembled.
+struct Assembly {
+  uint64_t landed = 0;  // ops received or refused
+  Status refused;
+  bool notified = false;
+  uint64_t expected = 0;
+  Notification note;
+  uint64_t bytes = 0;
+  ucp_ep_h reply_ep = nullptr;
 };
 
 struct AckHeader {
@@ -68,7 +111,7 @@ struct UcxPeer {
   RemoteRegions regions;
   ucp_ep_h ep = nullptr;
   std::atomic<bool> dead{false};
-  Status dead_status;  // written once, before dead becomes true
+  Status dead_status;                    // written once, before dead becomes true
   std::map<uint64_t, ucp_rkey_h> rkeys;  // remote region id -> unpacked rkey
 };
 
@@ -87,6 +130,8 @@ struct UcxJob {
   NotifyHeader header{};
   std::string am_data;
   std::chrono::steady_clock::time_point notified_at;
+  std::vector<DataHeader> data_headers;  // am protocol: live until each send completes
+  size_t inflight = 0;
 };
 
 struct PendingAck {
@@ -126,6 +171,15 @@ class UcxAgent final : public AgentCore {
   void fail_peer(UcxPeer* peer, const Status& status);
   void send_acks();
   void shutdown();
+  void drive_am(UcxJob& job);
+  void on_data_sent(uint64_t id, ucs_status_t status);
+  void send_notify(UcxJob& job, uint64_t num_ops);
+  void on_landed(uint64_t sender_uid, uint64_t transfer_id, const Status& status);
+  void deliver(std::pair<uint64_t, uint64_t> key);
+  static ucs_status_t on_data_am(void* arg, const void* header, size_t header_len, void* data,
+                                 size_t len, const ucp_am_recv_param_t* param);
+  static ucs_status_t on_abort_am(void* arg, const void* header, size_t header_len, void* data,
+                                  size_t len, const ucp_am_recv_param_t* param);
   Result<ucp_rkey_h> rkey_for(UcxPeer& peer, uint64_t region_id);
 
   static ucs_status_t on_notify_am(void* arg, const void* header, size_t header_len, void* data,
@@ -141,7 +195,10 @@ class UcxAgent final : public AgentCore {
   std::string worker_address_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
-  std::chrono::microseconds spin_{50};  // polls this long after activity (env PDSERVE_KV_UCX_SPIN_US)
+  std::chrono::microseconds spin_{50};
+  Protocol protocol_ = Protocol::kAm;
+  uint64_t uid_ = 0;  // tells this agent's transfers apart at the receiver  // polls this long
+                      // after activity (env PDSERVE_KV_UCX_SPIN_US)
 
   std::mutex mu_;  // commands_, peers_ map shape
   std::deque<std::function<void()>> commands_;
@@ -151,6 +208,8 @@ class UcxAgent final : public AgentCore {
   // Progress thread only.
   std::map<uint64_t, std::unique_ptr<UcxJob>> jobs_;
   std::deque<PendingAck> acks_;
+  std::map<std::pair<uint64_t, uint64_t>, Assembly> assemblies_;  // (sender uid, transfer id)
+  size_t receiving_ = 0;                                          // rendezvous receives in flight
 };
 
 Status UcxAgent::start() {
@@ -186,7 +245,9 @@ Status UcxAgent::start() {
   worker_address_.assign(reinterpret_cast<const char*>(addr), addr_len);
   ucp_worker_release_address(worker_, addr);
 
-  for (auto [id, cb] : {std::pair{kNotifyAm, &UcxAgent::on_notify_am}, std::pair{kAckAm, &UcxAgent::on_ack_am}}) {
+  for (auto [id, cb] :
+       {std::pair{kNotifyAm, &UcxAgent::on_notify_am}, std::pair{kAckAm, &UcxAgent::on_ack_am},
+        std::pair{kDataAm, &UcxAgent::on_data_am}, std::pair{kAbortAm, &UcxAgent::on_abort_am}}) {
     ucp_am_handler_param_t hp{};
     hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
                     UCP_AM_HANDLER_PARAM_FIELD_ARG | UCP_AM_HANDLER_PARAM_FIELD_FLAGS;
@@ -197,6 +258,16 @@ Status UcxAgent::start() {
     s = ucp_worker_set_am_recv_handler(worker_, &hp);
     if (s != UCS_OK) return ucx_error("ucp_worker_set_am_recv_handler", s);
   }
+  if (const char* proto = std::getenv("PDSERVE_KV_UCX_PROTOCOL"); proto != nullptr) {
+    std::string_view p(proto);
+    if (p == "put") {
+      protocol_ = Protocol::kPut;
+    } else if (p != "am" && !p.empty()) {
+      return invalid_argument("PDSERVE_KV_UCX_PROTOCOL must be 'am' or 'put'");
+    }
+  }
+  uid_ = (static_cast<uint64_t>(::getpid()) << 32) ^ reinterpret_cast<uintptr_t>(this) ^
+         static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   if (const char* spin = std::getenv("PDSERVE_KV_UCX_SPIN_US"); spin != nullptr) {
     spin_ = std::chrono::microseconds(std::atoll(spin));
   }
@@ -231,7 +302,8 @@ void UcxAgent::shutdown() {
     thread_.join();
   }
   for (const Region& r : regions_.all()) {
-    if (r.backend_handle != nullptr) ucp_mem_unmap(context_, static_cast<ucp_mem_h>(r.backend_handle));
+    if (r.backend_handle != nullptr)
+      ucp_mem_unmap(context_, static_cast<ucp_mem_h>(r.backend_handle));
   }
   if (worker_ != nullptr) ucp_worker_destroy(worker_);
   if (context_ != nullptr) ucp_cleanup(context_);
@@ -280,12 +352,18 @@ void UcxAgent::progress_loop() {
       if (it != jobs_.end()) drive(*it->second);
     }
     auto now = std::chrono::steady_clock::now();
-    if (events != 0 || !commands.empty() || posting) busy_until = now + spin_;
+    posting |= receiving_ > 0 || !acks_.empty();
+    // While transfers are in flight here (sent or being assembled), more events
+    // are due and UCX may hold internal pending work that no fd announces:
+    // poll longer and sleep at most 1 ms.
+    bool active = !jobs_.empty() || !assemblies_.empty();
+    auto spin = active ? std::max(spin_, std::chrono::microseconds(2000)) : spin_;
+    if (events != 0 || !commands.empty() || posting) busy_until = now + spin;
     if (now < busy_until || stop_) continue;  // spin briefly after activity: low latency
     ucs_status_t s = ucp_worker_arm(worker_);
     if (s == UCS_ERR_BUSY) continue;
     pollfd pfd{efd_, POLLIN, 0};
-    ::poll(&pfd, 1, 5);
+    ::poll(&pfd, 1, active ? 1 : 5);
   }
 }
 
@@ -403,14 +481,24 @@ Result<uint64_t> UcxAgent::post_write(uint64_t peer_id, std::vector<WriteOp> ops
   }
   auto job = std::make_unique<UcxJob>();
   job->id = transfers_.create(peer_id);
-  Result<std::vector<RegionPin>> pins = pin_local(ops, job->id);
+  std::vector<WriteOp> merged = coalesce_ops(ops);
+  Result<std::vector<RegionPin>> pins = pin_local(merged, job->id);
   if (!pins.ok()) {
     transfers_.complete(job->id, pins.status());
     return pins.status();
   }
+  job->fail_idx = fault_index(ops.size());
+  if (job->fail_idx < 0) {
+    ops = std::move(merged);  // the fault injector counts the caller's ops
+  } else {
+    pins = pin_local(ops, job->id);
+    if (!pins.ok()) {
+      transfers_.complete(job->id, pins.status());
+      return pins.status();
+    }
+  }
   job->pins = std::move(pins).value();
   job->peer = peer;
-  job->fail_idx = fault_index(ops.size());
   job->ops = std::move(ops);
   job->notification = std::move(notification);
   job->epoch = epoch;
@@ -433,6 +521,7 @@ void UcxAgent::drive(UcxJob& job) {
   if (job.stop.ok() && transfers_.cancel_requested(job.id)) {
     job.stop = cancelled("transfer " + std::to_string(job.id) + " cancelled");
   }
+  if (protocol_ == Protocol::kAm) return drive_am(job);
   size_t end = std::min(job.ops.size(), job.next_op + kPutBatch);
   while (job.stop.ok() && job.next_op < end) {
     size_t i = job.next_op;
@@ -491,10 +580,19 @@ void UcxAgent::on_flushed(uint64_t id, ucs_status_t status) {
   job.pins.clear();  // no put reads local memory any more
   if (status != UCS_OK) return finish(id, ucx_error("flush to '" + job.peer->name + "'", status));
   if (!job.stop.ok()) return finish(id, job.stop);
+  send_notify(job, 0);
+}
+
+void UcxAgent::send_notify(UcxJob& job, uint64_t num_ops) {
   job.phase = UcxJob::Phase::kNotifying;
   uint64_t bytes = 0;
   for (const WriteOp& op : job.ops) bytes += op.len;
-  job.header = {job.id, job.epoch, bytes, static_cast<uint32_t>(options_.name.size()),
+  job.header = {uid_,
+                job.id,
+                job.epoch,
+                bytes,
+                num_ops,
+                static_cast<uint32_t>(options_.name.size()),
                 static_cast<uint32_t>(job.notification.size())};
   job.am_data = options_.name + job.notification;
   ucp_request_param_t p{};
@@ -502,10 +600,72 @@ void UcxAgent::on_flushed(uint64_t id, ucs_status_t status) {
   p.flags = UCP_AM_SEND_FLAG_REPLY | UCP_AM_SEND_FLAG_EAGER;
   ucs_status_ptr_t req = ucp_am_send_nbx(job.peer->ep, kNotifyAm, &job.header, sizeof(job.header),
                                          job.am_data.data(), job.am_data.size(), &p);
-  if (UCS_PTR_IS_ERR(req)) return finish(id, ucx_error("ucp_am_send_nbx", UCS_PTR_STATUS(req)));
+  if (UCS_PTR_IS_ERR(req)) return finish(job.id, ucx_error("ucp_am_send_nbx", UCS_PTR_STATUS(req)));
   if (req != nullptr) ucp_request_free(req);  // buffers live in the job until the ACK
   job.phase = UcxJob::Phase::kAwaitingAck;
   job.notified_at = std::chrono::steady_clock::now();
+}
+
+void UcxAgent::drive_am(UcxJob& job) {
+  if (job.data_headers.empty()) job.data_headers.resize(job.ops.size());
+  size_t end = std::min(job.ops.size(), job.next_op + kPutBatch);
+  struct SendCtx {
+    UcxAgent* agent;
+    uint64_t id;
+  };
+  while (job.stop.ok() && job.next_op < end && job.inflight < kMaxInflightOps) {
+    size_t i = job.next_op;
+    if (static_cast<int64_t>(i) == job.fail_idx) {
+      job.stop = injected_fault(i);
+      break;
+    }
+    const WriteOp& op = job.ops[i];
+    job.data_headers[i] = {uid_, job.id, op.remote_region, op.remote_offset, op.len, job.epoch};
+    auto* ctx = new SendCtx{this, job.id};
+    ucp_request_param_t p{};
+    p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+    p.user_data = ctx;
+    p.cb.send = [](void* request, ucs_status_t status, void* user_data) {
+      auto* c = static_cast<SendCtx*>(user_data);
+      c->agent->on_data_sent(c->id, status);
+      delete c;
+      ucp_request_free(request);
+    };
+    ucs_status_ptr_t req = ucp_am_send_nbx(job.peer->ep, kDataAm, &job.data_headers[i],
+                                           sizeof(DataHeader), job.pins[i].data(), op.len, &p);
+    ++job.next_op;
+    bytes_sent_ += op.len;
+    if (UCS_PTR_IS_PTR(req)) {
+      ++job.inflight;
+    } else {
+      delete ctx;
+      if (UCS_PTR_IS_ERR(req)) job.stop = ucx_error("ucp_am_send_nbx", UCS_PTR_STATUS(req));
+    }
+  }
+  if (job.inflight != 0) return;
+  if (job.stop.ok() && job.next_op < job.ops.size()) return;
+  job.pins.clear();  // nothing reads local memory any more
+  if (job.stop.ok()) return send_notify(job, job.ops.size());
+  if (job.next_op > 0 && !job.peer->dead) {
+    static thread_local DataHeader abort_header;
+    abort_header = {uid_, job.id, 0, 0, 0, job.epoch};
+    ucp_request_param_t p{};
+    ucs_status_ptr_t req = ucp_am_send_nbx(job.peer->ep, kAbortAm, &abort_header,
+                                           sizeof(abort_header), nullptr, 0, &p);
+    if (UCS_PTR_IS_PTR(req)) ucp_request_free(req);
+  }
+  finish(job.id, job.stop);
+}
+
+void UcxAgent::on_data_sent(uint64_t id, ucs_status_t status) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  UcxJob& job = *it->second;
+  --job.inflight;
+  // CANCELED: the receiver refused the op; its ACK will say why.
+  if (status != UCS_OK && status != UCS_ERR_CANCELED && job.stop.ok()) {
+    job.stop = ucx_error("data to '" + job.peer->name + "'", status);
+  }
 }
 
 void UcxAgent::finish(uint64_t id, const Status& status) {
@@ -532,17 +692,133 @@ ucs_status_t UcxAgent::on_notify_am(void* arg, const void* header, size_t header
   std::memcpy(&h, header, sizeof(h));
   if (static_cast<uint64_t>(h.name_len) + h.payload_len != len) return UCS_OK;
   const char* p = static_cast<const char*>(data);
-  Notification n{std::string(p, h.name_len), h.epoch, std::string(p + h.name_len, h.payload_len)};
-  Status status;
-  if (self->notifications_.push(std::move(n))) {
-    self->bytes_received_ += h.bytes;
+  auto key = std::make_pair(h.sender_uid, h.transfer_id);
+  Assembly& a = self->assemblies_[key];
+  a.notified = true;
+  a.expected = h.num_ops;
+  a.note = {std::string(p, h.name_len), h.epoch, std::string(p + h.name_len, h.payload_len)};
+  a.bytes = h.bytes;
+  if ((param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) != 0) a.reply_ep = param->reply_ep;
+  self->deliver(key);
+  return UCS_OK;
+}
+
+// Delivers the notification of an assembly once all its ops have landed.
+void UcxAgent::deliver(std::pair<uint64_t, uint64_t> key) {
+  auto it = assemblies_.find(key);
+  if (it == assemblies_.end()) return;
+  Assembly& a = it->second;
+  if (!a.notified || a.landed < a.expected) return;
+  Status status = a.refused;
+  if (status.ok()) {
+    if (notifications_.push(std::move(a.note))) {
+      bytes_received_ += a.bytes;
+    } else {
+      status = aborted("epoch " + std::to_string(a.note.epoch) + " is fenced by the receiver");
+    }
+  }
+  if (a.reply_ep != nullptr) {
+    acks_.push_back(
+        {a.reply_ep, {key.second, static_cast<uint64_t>(status.code())}, status.message()});
+  }
+  assemblies_.erase(it);
+}
+
+void UcxAgent::on_landed(uint64_t sender_uid, uint64_t transfer_id, const Status& status) {
+  auto key = std::make_pair(sender_uid, transfer_id);
+  Assembly& a = assemblies_[key];
+  ++a.landed;
+  if (!status.ok() && a.refused.ok()) a.refused = status;
+  deliver(key);
+}
+
+ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_len, void* data,
+                                  size_t len, const ucp_am_recv_param_t* param) {
+  auto* self = static_cast<UcxAgent*>(arg);
+  if (header_len != sizeof(DataHeader)) return UCS_OK;
+  DataHeader h;
+  std::memcpy(&h, header, sizeof(h));
+  bool rndv = (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) != 0;
+  Status refused;
+  Result<RegionPin> pin = Status(StatusCode::kInternal, "unset");
+  if (self->notifications_.is_fenced(h.epoch)) {
+    refused = aborted("epoch " + std::to_string(h.epoch) + " is fenced by the receiver");
+  } else if (h.len != len) {
+    refused = data_loss("data message length does not match its header");
   } else {
-    status = aborted("epoch " + std::to_string(h.epoch) + " is fenced by the receiver");
+    pin = self->regions_.pin(h.region, h.offset, h.len, kInboundPinId);
+    if (!pin.ok()) {
+      refused = pin.status().with_context("receiver");
+    } else if (pin->region().kind != MemoryKind::kHost && !self->cuda_memory_) {
+      refused = unimplemented("receiver: device region without CUDA-capable UCX");
+    }
   }
-  if ((param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) != 0 && param->reply_ep != nullptr) {
-    self->acks_.push_back({param->reply_ep, {h.transfer_id, static_cast<uint64_t>(status.code())},
-                           status.message()});
+  if (!refused.ok() && !rndv) {
+    self->on_landed(h.sender_uid, h.transfer_id, refused);
+    return UCS_OK;
   }
+  if (!rndv) {
+    std::memcpy(pin->data(), data, len);
+    pin->release();
+    self->on_landed(h.sender_uid, h.transfer_id, ok_status());
+    return UCS_OK;
+  }
+  // Rendezvous: receive straight into the region, or into scratch when
+  // refused (UCX 1.13 leaves the sender's request hanging if the data is
+  // merely released).
+  struct RecvCtx {
+    UcxAgent* agent;
+    uint64_t sender_uid;
+    uint64_t transfer_id;
+    Status refused;
+    RegionPin pin;
+    std::vector<char> scratch;
+  };
+  auto* ctx = new RecvCtx{self, h.sender_uid, h.transfer_id, refused, {}, {}};
+  void* dst = nullptr;
+  if (refused.ok()) {
+    ctx->pin = std::move(pin).value();
+    dst = ctx->pin.data();
+  } else {
+    ctx->scratch.resize(len);
+    dst = ctx->scratch.data();
+  }
+  ucp_request_param_t p{};
+  p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+  p.user_data = ctx;
+  p.cb.recv_am = [](void* request, ucs_status_t status, size_t, void* user_data) {
+    auto* c = static_cast<RecvCtx*>(user_data);
+    c->pin.release();
+    --c->agent->receiving_;
+    Status s = !c->refused.ok()   ? c->refused
+               : status == UCS_OK ? ok_status()
+                                  : ucx_error("receive", status);
+    c->agent->on_landed(c->sender_uid, c->transfer_id, s);
+    delete c;
+    ucp_request_free(request);
+  };
+  ++self->receiving_;
+  ucs_status_ptr_t req = ucp_am_recv_data_nbx(self->worker_, data, dst, len, &p);
+  if (!UCS_PTR_IS_PTR(req)) {
+    ucs_status_t st = UCS_PTR_STATUS(req);
+    ctx->pin.release();
+    --self->receiving_;
+    Status s = !ctx->refused.ok() ? ctx->refused
+               : st == UCS_OK     ? ok_status()
+                                  : ucx_error("receive", st);
+    self->on_landed(h.sender_uid, h.transfer_id, s);
+    delete ctx;
+  }
+  return UCS_OK;
+}
+
+ucs_status_t UcxAgent::on_abort_am(void* arg, const void* header, size_t header_len, void*, size_t,
+                                   const ucp_am_recv_param_t*) {
+  auto* self = static_cast<UcxAgent*>(arg);
+  if (header_len != sizeof(DataHeader)) return UCS_OK;
+  DataHeader h;
+  std::memcpy(&h, header, sizeof(h));
+  self->assemblies_.erase({h.sender_uid, h.transfer_id});
   return UCS_OK;
 }
 
@@ -551,7 +827,8 @@ void UcxAgent::send_acks() {
     auto ack = std::make_unique<PendingAck>(std::move(acks_.front()));
     acks_.pop_front();
     ucp_request_param_t p{};
-    p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+    p.op_attr_mask =
+        UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
     p.flags = UCP_AM_SEND_FLAG_EAGER;
     p.user_data = ack.get();
     p.cb.send = [](void* request, ucs_status_t, void* user_data) {
@@ -561,7 +838,8 @@ void UcxAgent::send_acks() {
     ucs_status_ptr_t req = ucp_am_send_nbx(ack->ep, kAckAm, &ack->header, sizeof(ack->header),
                                            ack->message.data(), ack->message.size(), &p);
     if (UCS_PTR_IS_PTR(req)) {
-      ack.release();  // freed by the callback
+      PendingAck* owned_by_callback = ack.release();
+      (void)owned_by_callback;
     }
   }
 }

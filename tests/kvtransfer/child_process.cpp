@@ -24,7 +24,8 @@ bool write_all(int fd, const char* p, size_t n) {
 
 bool read_all(int fd, char* p, size_t n, std::chrono::steady_clock::time_point until) {
   while (n > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd pfd{fd, POLLIN, 0};
     int r = ::poll(&pfd, 1, static_cast<int>(left.count()));

@@ -1,9 +1,10 @@
+#include <gtest/gtest.h>
+
 #include <cstring>
 #include <numeric>
 
-#include <gtest/gtest.h>
-
 #include "kvtransfer/agent.h"
+#include "kvtransfer/agent_core.h"
 
 namespace pdserve::kvtransfer {
 namespace {
@@ -40,8 +41,8 @@ class LocalBackendTest : public ::testing::Test {
 };
 
 TEST_F(LocalBackendTest, CopiesOpsThenNotifies) {
-  auto id = a_->post_write(peer_, {{src_id_, 0, dst_id_, 100, 1000}, {src_id_, 5000, dst_id_, 9000, 7}},
-                           "hello", 3);
+  auto id = a_->post_write(
+      peer_, {{src_id_, 0, dst_id_, 100, 1000}, {src_id_, 5000, dst_id_, 9000, 7}}, "hello", 3);
   ASSERT_TRUE(id.ok()) << id.status().to_string();
   EXPECT_TRUE(a_->wait(*id, milliseconds(10)).ok());
   EXPECT_EQ(a_->poll(*id).value(), TransferState::kDone);
@@ -65,11 +66,13 @@ TEST_F(LocalBackendTest, RefusesBadOpsAtPostTime) {
   EXPECT_EQ(code({77, 0, dst_id_, 0, 2}), StatusCode::kNotFound);
   EXPECT_EQ(code({src_id_, 0, dst_id_, 0, 0}), StatusCode::kInvalidArgument);
   EXPECT_EQ(a_->post_write(peer_, {}, "", 1).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(a_->post_write(peer_, {{src_id_, 0, dst_id_, 0, 1}}, std::string(kMaxNotificationLen + 1, 'x'), 1)
+  EXPECT_EQ(a_->post_write(peer_, {{src_id_, 0, dst_id_, 0, 1}},
+                           std::string(kMaxNotificationLen + 1, 'x'), 1)
                 .status()
                 .code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(a_->post_write(42, {{src_id_, 0, dst_id_, 0, 1}}, "", 1).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(a_->post_write(42, {{src_id_, 0, dst_id_, 0, 1}}, "", 1).status().code(),
+            StatusCode::kNotFound);
   EXPECT_TRUE(b_->take_notifications().empty());
 }
 
@@ -142,6 +145,23 @@ TEST(LocalFaultTest, EveryThirdOpFails) {
   EXPECT_EQ(codes, (std::vector<StatusCode>{StatusCode::kOk, StatusCode::kAborted, StatusCode::kOk,
                                             StatusCode::kAborted}));
   EXPECT_EQ(b->take_notifications().size(), 2u);
+}
+
+TEST(CoalesceTest, MergesOnlyRunsAdjacentOnBothSides) {
+  std::vector<WriteOp> ops = {{1, 0, 2, 100, 10},
+                              {1, 10, 2, 110, 5},   // merge
+                              {1, 15, 2, 200, 5},   // remote gap
+                              {3, 20, 2, 205, 5},   // other local region
+                              {3, 25, 2, 210, 5}};  // merge with previous
+  auto merged = coalesce_ops(ops);
+  ASSERT_EQ(merged.size(), 3u);
+  EXPECT_EQ(merged[0].len, 15u);
+  EXPECT_EQ(merged[1].remote_offset, 200u);
+  EXPECT_EQ(merged[2].local_region, 3u);
+  EXPECT_EQ(merged[2].len, 10u);
+  std::vector<WriteOp> big(40, WriteOp{1, 0, 2, 0, 1 << 20});
+  for (size_t i = 0; i < big.size(); ++i) big[i].local_offset = big[i].remote_offset = i << 20;
+  EXPECT_EQ(coalesce_ops(big).size(), 3u);  // 16 + 16 + 8 MiB
 }
 
 TEST(LocalDeviceTest, DeviceRegionRefusedWithoutCuda) {

@@ -46,7 +46,8 @@ TEST(MetadataTest, RejectsGarbage) {
   }
   auto future = AgentMetadata::parse("pdserve-kv 9\nanything");
   ASSERT_TRUE(future.ok());
-  EXPECT_EQ(check_compatible(*future, BackendKind::kTcp, "").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(check_compatible(*future, BackendKind::kTcp, "").code(),
+            StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Two real processes on loopback: the test process sends, a forked child
 // receives and answers commands over a pipe (child_process.h). Runs for tcp,
 // ucx over tcp and ucx over shared memory.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -9,8 +10,6 @@
 #include <random>
 #include <sstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "kvtransfer/agent.h"
 #include "kvtransfer/metadata.h"
@@ -28,14 +27,16 @@ constexpr size_t kSlot = 1 << 20;
 struct Config {
   std::string label;
   BackendKind backend;
-  std::string ucx_tls;  // set as UCX_TLS in both processes when not empty
+  std::string ucx_tls;   // set as UCX_TLS in both processes when not empty
+  std::string protocol;  // PDSERVE_KV_UCX_PROTOCOL when not empty
 };
 
 uint64_t checksum(const char* p, size_t n) {
   uint64_t h = 1469598103934665603ull;
   const uint64_t* w = reinterpret_cast<const uint64_t*>(p);
   for (size_t i = 0; i < n / 8; ++i) h = (h ^ w[i]) * 1099511628211ull;
-  for (size_t i = n / 8 * 8; i < n; ++i) h = (h ^ static_cast<unsigned char>(p[i])) * 1099511628211ull;
+  for (size_t i = n / 8 * 8; i < n; ++i)
+    h = (h ^ static_cast<unsigned char>(p[i])) * 1099511628211ull;
   return h;
 }
 
@@ -75,7 +76,8 @@ int receiver_main(int in, int out, BackendKind backend, const std::string& compa
       for (uint64_t i = 0; i < n && reply == "ok"; ++i) {
         uint64_t off, len, sum;
         is >> off >> len >> sum;
-        if (checksum(region.data() + off, len) != sum) reply = "err checksum of block " + std::to_string(i);
+        if (checksum(region.data() + off, len) != sum)
+          reply = "err checksum of block " + std::to_string(i);
       }
     } else if (verb == "fence") {
       uint64_t epoch;
@@ -86,7 +88,8 @@ int receiver_main(int in, int out, BackendKind backend, const std::string& compa
       is >> ms;
       std::this_thread::sleep_for(milliseconds(ms));
       reply = "epochs";
-      for (const Notification& n : (*agent)->take_notifications()) reply += " " + std::to_string(n.epoch);
+      for (const Notification& n : (*agent)->take_notifications())
+        reply += " " + std::to_string(n.epoch);
     } else if (verb == "dereg") {
       Status s = (*agent)->deregister_region(*region_id);
       reply = s.ok() ? "ok" : "err " + s.to_string();
@@ -102,17 +105,23 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
  protected:
   void SetUp() override {
     if (!GetParam().ucx_tls.empty()) setenv("UCX_TLS", GetParam().ucx_tls.c_str(), 1);
+    if (!GetParam().protocol.empty())
+      setenv("PDSERVE_KV_UCX_PROTOCOL", GetParam().protocol.c_str(), 1);
     src_.resize(kRegionLen);
     std::mt19937_64 rng(42);
     for (size_t i = 0; i < kRegionLen / 8; ++i) reinterpret_cast<uint64_t*>(src_.data())[i] = rng();
   }
-  void TearDown() override { unsetenv("UCX_TLS"); }
+  void TearDown() override {
+    unsetenv("UCX_TLS");
+    unsetenv("PDSERVE_KV_UCX_PROTOCOL");
+  }
 
   // Starts the receiver child and a connected sender agent.
   void start(const std::string& child_compat = "model-a", int fail_every_n = 0) {
     BackendKind backend = GetParam().backend;
-    child_ = std::make_unique<ChildProcess>(
-        [backend, child_compat](int in, int out) { return receiver_main(in, out, backend, child_compat); });
+    child_ = std::make_unique<ChildProcess>([backend, child_compat](int in, int out) {
+      return receiver_main(in, out, backend, child_compat);
+    });
     auto meta = child_->call("meta");
     ASSERT_TRUE(meta.has_value());
     ASSERT_NE(meta->substr(0, 4), "err ") << *meta;
@@ -139,11 +148,13 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
   }
 
   // n random blocks of 4 KB..1 MB into distinct 1 MB slots; "expect" command.
-  std::vector<WriteOp> random_ops(std::mt19937_64& rng, size_t n, uint64_t epoch, std::string* expect) {
+  std::vector<WriteOp> random_ops(std::mt19937_64& rng, size_t n, uint64_t epoch,
+                                  std::string* expect) {
     std::vector<uint64_t> slots(kRegionLen / kSlot);
     for (size_t i = 0; i < slots.size(); ++i) slots[i] = i;
     std::shuffle(slots.begin(), slots.end(), rng);
     std::vector<WriteOp> ops;
+    ops.reserve(n);
     std::ostringstream os;
     os << "expect " << epoch << " 10000 " << n;
     for (size_t i = 0; i < n; ++i) {
@@ -159,7 +170,9 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
 
   std::vector<WriteOp> big_ops(size_t n) {
     std::vector<WriteOp> ops;
-    for (size_t i = 0; i < n; ++i) ops.push_back({src_region_, (i % 64) * kSlot, dst_region_, (i % 64) * kSlot, kSlot});
+    ops.reserve(n);
+    for (size_t i = 0; i < n; ++i)
+      ops.push_back({src_region_, (i % 64) * kSlot, dst_region_, (i % 64) * kSlot, kSlot});
     return ops;
   }
 
@@ -211,8 +224,8 @@ TEST_P(TwoProcessTest, CancelMidFlightDeliversNoNotification) {
 
 TEST_P(TwoProcessTest, PeerKilledMidTransferFailsWithinDeadline) {
   ASSERT_NO_FATAL_FAILURE(start());
-  std::vector<uint64_t> ids;
-  for (int i = 0; i < 4; ++i) ids.push_back(agent_->post_write(peer_, big_ops(256), "x", 1).value());
+  std::vector<uint64_t> ids(4);
+  for (uint64_t& id : ids) id = agent_->post_write(peer_, big_ops(256), "x", 1).value();
   child_->kill_now();
   // Every transfer ends or reports kDeadlineExceeded within one 5 s budget;
   // the last one cannot have been acknowledged by a dead peer.
@@ -297,9 +310,12 @@ TEST_P(TwoProcessTest, FaultInjectorFailsEveryNthOpCleanly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, TwoProcessTest,
-                         ::testing::Values(Config{"tcp", BackendKind::kTcp, ""},
-                                           Config{"ucx_tcp", BackendKind::kUcx, "tcp"},
-                                           Config{"ucx_shm", BackendKind::kUcx, "sm,self"}),
+                         ::testing::Values(Config{"tcp", BackendKind::kTcp, "", ""},
+                                           Config{"ucx_tcp", BackendKind::kUcx, "tcp", ""},
+                                           Config{"ucx_shm", BackendKind::kUcx, "sm,self", ""},
+                                           Config{"ucx_tcp_put", BackendKind::kUcx, "tcp", "put"},
+                                           Config{"ucx_shm_put", BackendKind::kUcx, "sm,self",
+                                                  "put"}),
                          [](const auto& info) { return info.param.label; });
 
 }  // namespace

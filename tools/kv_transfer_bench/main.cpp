@@ -2,12 +2,13 @@
 // backends between two processes on this machine, beside memcpy bandwidth
 // measured in the same run.
 //
-//   kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=0.25]
+//   kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=0.25] [--scattered]
 //
 // For each backend the tool forks a receiver (one 256 MiB region), connects
 // to it and posts, one at a time, transfers of `count` blocks of `block`
-// bytes (the blocks of one list are contiguous, distinct, like one layer's
-// KV blocks of a request), each waited for (data landed + notification
+// bytes (the blocks of one list are adjacent, so the backends merge them into
+// few large ops; with --scattered every other block is used, so none merge),
+// each waited for (data landed + notification
 // acknowledged). GB/s = bytes / wall time of the sequence; p50/p99 are the
 // per-transfer post→done latencies.
 #include <poll.h>
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -67,7 +69,8 @@ int receiver(int fd, kv::BackendKind kind) {
   auto agent = kv::Agent::create(o);
   if (!agent.ok()) return 1;
   std::vector<char> region(kRegionLen, 1);
-  if (!(*agent)->register_region(region.data(), region.size(), kv::MemoryKind::kHost).ok()) return 2;
+  if (!(*agent)->register_region(region.data(), region.size(), kv::MemoryKind::kHost).ok())
+    return 2;
   if (!write_msg(fd, (*agent)->metadata())) return 3;
   while (true) {  // drain notifications until the parent closes the socket
     (*agent)->take_notifications();
@@ -107,7 +110,7 @@ double lookup(const MemcpyTable& t, size_t block, size_t count) {
   return 0;
 }
 
-int run_backend(const BackendConfig& cfg, double seconds, std::vector<char>& src,
+int run_backend(const BackendConfig& cfg, double seconds, bool scattered, std::vector<char>& src,
                 const MemcpyTable& memcpy_table) {
   if (cfg.ucx_tls != nullptr) setenv("UCX_TLS", cfg.ucx_tls, 1);
   int sv[2];
@@ -129,34 +132,47 @@ int run_backend(const BackendConfig& cfg, double seconds, std::vector<char>& src
   o.backend = cfg.kind;
   o.name = "bench-sender";
   o.compat_key = "bench";
-  auto agent = ok ? kv::Agent::create(o) : pdserve::Result<std::unique_ptr<kv::Agent>>(pdserve::unavailable("receiver did not start"));
+  auto agent = ok ? kv::Agent::create(o)
+                  : pdserve::Result<std::unique_ptr<kv::Agent>>(
+                        pdserve::unavailable("receiver did not start"));
   int rc = 0;
   if (!agent.ok()) {
     std::fprintf(stderr, "%s: %s\n", cfg.label.c_str(), agent.status().to_string().c_str());
     rc = 1;
   } else {
-    uint64_t src_id = (*agent)->register_region(src.data(), src.size(), kv::MemoryKind::kHost).value();
+    uint64_t src_id =
+        (*agent)->register_region(src.data(), src.size(), kv::MemoryKind::kHost).value();
     auto peer = (*agent)->connect(meta);
     if (!peer.ok()) {
-      std::fprintf(stderr, "%s: connect: %s\n", cfg.label.c_str(), peer.status().to_string().c_str());
+      std::fprintf(stderr, "%s: connect: %s\n", cfg.label.c_str(),
+                   peer.status().to_string().c_str());
       rc = 1;
     }
     uint64_t dst_id = 1;  // the receiver's first region
     for (size_t block : kBlocks) {
       for (size_t count : kCounts) {
-        if (rc != 0 || block * count > kRegionLen) continue;
+        // --scattered: every other block, so no two blocks of a list are adjacent
+        // (the backends merge adjacent blocks into one op).
+        size_t stride = scattered ? 2 * block : block;
+        if (rc != 0 || stride * count > kRegionLen) continue;
         std::vector<kv::WriteOp> ops;
-        for (size_t i = 0; i < count; ++i) ops.push_back({src_id, i * block, dst_id, i * block, block});
+        ops.reserve(count);
+        for (size_t i = 0; i < count; ++i) {
+          ops.push_back({src_id, i * stride, dst_id, i * stride, block});
+        }
         std::vector<double> lat_us;
         auto t0 = Clock::now();
         uint64_t epoch = 0;
-        while ((std::chrono::duration<double>(Clock::now() - t0).count() < seconds || lat_us.size() < 3) &&
+        while ((std::chrono::duration<double>(Clock::now() - t0).count() < seconds ||
+                lat_us.size() < 3) &&
                lat_us.size() < 20000) {
           auto s = Clock::now();
           auto id = (*agent)->post_write(*peer, ops, "b", ++epoch);
-          pdserve::Status st = id.ok() ? (*agent)->wait(*id, std::chrono::seconds(30)) : id.status();
+          pdserve::Status st =
+              id.ok() ? (*agent)->wait(*id, std::chrono::seconds(30)) : id.status();
           if (!st.ok()) {
-            std::fprintf(stderr, "%s: transfer failed: %s\n", cfg.label.c_str(), st.to_string().c_str());
+            std::fprintf(stderr, "%s: transfer failed: %s\n", cfg.label.c_str(),
+                         st.to_string().c_str());
             rc = 1;
             break;
           }
@@ -184,17 +200,24 @@ int run_backend(const BackendConfig& cfg, double seconds, std::vector<char>& src
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int bench_main(int argc, char** argv) {
   std::string backends = "tcp,ucx_shm,ucx_tcp";
   double seconds = 0.25;
+  bool scattered = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--backends=", 0) == 0) {
       backends = a.substr(11);
+    } else if (a == "--scattered") {
+      scattered = true;
     } else if (a.rfind("--seconds=", 0) == 0) {
       seconds = std::atof(a.c_str() + 10);
     } else {
-      std::fprintf(stderr, "usage: kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=S]\n");
+      std::fprintf(stderr,
+                   "usage: kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=S] "
+                   "[--scattered]\n");
       return 2;
     }
   }
@@ -220,9 +243,20 @@ int main(int argc, char** argv) {
     for (const BackendConfig& cfg : all) {
       if (cfg.label != name || cfg.kind == kv::BackendKind::kLocal) continue;
       found = true;
-      rc |= run_backend(cfg, seconds, src, memcpy_table);
+      rc |= run_backend(cfg, seconds, scattered, src, memcpy_table);
     }
     if (!found) std::fprintf(stderr, "unknown backend '%s'\n", name.c_str());
   }
   return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return bench_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kv_transfer_bench: %s\n", e.what());
+    return 1;
+  }
 }
