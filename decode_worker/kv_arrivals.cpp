@@ -66,7 +66,7 @@ void KvArrivals::run() {
       if (stopping_) return;
     }
     Result<kvtransfer::Notification> n = agent_.wait_notification(std::chrono::milliseconds(50));
-    if (n.ok()) {
+    if (n.ok() && n->epoch != 0) {  // epoch 0: a layer of a layer-wise push, not the end
       Callback cb;
       {
         std::lock_guard<std::mutex> lock(mu_);

@@ -70,14 +70,25 @@ PrefillService::PrefillService(worker::WorkerRuntime& runtime, kvtransfer::Agent
                                worker::KvRegions regions)
     : rt_(runtime),
       agent_(agent),
-      regions_(std::move(regions)),
+      regions_(regions),
+      pusher_(agent, std::move(regions)),
       thread_([this] { transfer_loop(); }) {
+  // Set before any request runs (no step runs while the engine is idle).
+  rt_.runner().set_kv_layer_hook(
+      [this](int layer, const runner::StepBatch& batch) { pusher_.on_layer(layer, batch); });
   kv_bytes_ = rt_.metrics().counter("pdserve_kv_transfer_bytes_total",
                                     "KV bytes written into decode workers", {{"role", "prefill"}});
   prefills_ = rt_.metrics().counter("pdserve_prefill_requests_total", "Prefill requests answered");
+  const char* layers_help = "Layers of KV posted to decode workers, while the prefill ran or after";
+  layers_during_ = rt_.metrics().counter("pdserve_kv_layers_pushed_total", layers_help,
+                                         {{"when", "during_prefill"}});
+  layers_after_ = rt_.metrics().counter("pdserve_kv_layers_pushed_total", layers_help,
+                                        {{"when", "after_prefill"}});
 }
 
 PrefillService::~PrefillService() {
+  rt_.loop().stop();  // no step (and no hook call) after this
+  rt_.runner().set_kv_layer_hook(nullptr);
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
@@ -107,18 +118,27 @@ void PrefillService::handle(server::Request request,
     writer->respond(server::error_response(target));
     return;
   }
+  Result<uint64_t> to = peer(req->target.agent_metadata);
+  if (!to.ok()) {
+    writer->respond(server::error_response(to.status().with_context("decode worker's KV agent")));
+    return;
+  }
   auto job = std::make_shared<Job>();
   job->req = std::move(req).value();
   job->writer = std::move(writer);
   job->engine_id = rt_.next_request_id();
   job->deadline =
       Clock::now() + std::chrono::milliseconds(std::max<int64_t>(job->req.deadline_ms, 1));
+  pusher_.expect(job->engine_id, {*to, job->req.target, job->req.request_id});
   std::weak_ptr<Job> weak = job;
   job->writer->on_disconnect([this, weak] {
     std::shared_ptr<Job> j = weak.lock();
     if (!j) return;
     j->peer_gone = true;
-    if (!j->prefilled) rt_.loop().abort(j->engine_id);  // else the transfer thread cleans up
+    if (!j->prefilled) {  // else the transfer thread cleans up
+      rt_.loop().abort(j->engine_id);
+      pusher_.forget(j->engine_id);
+    }
   });
   scheduler::RequestSpec spec;
   spec.request_id = job->engine_id;
@@ -134,6 +154,7 @@ void PrefillService::handle(server::Request request,
     }
     Status added = eng->add_request(std::move(spec));
     if (!added.ok()) {
+      pusher_.forget(job->engine_id);
       job->writer->respond(server::error_response(added));
       return;
     }
@@ -149,12 +170,14 @@ void PrefillService::handle(server::Request request,
 
 void PrefillService::on_prefilled(std::shared_ptr<Job> job, scheduler::RequestOutput out) {
   if (out.finish_reason == scheduler::FinishReason::kAbort || out.new_tokens.empty()) {
+    pusher_.forget(job->engine_id);
     job->fail(aborted("prefill aborted"));
     return;
   }
   job->out = std::move(out);
   job->prefilled = true;
   if (job->peer_gone) {  // went away just now: the blocks are pinned, release them
+    pusher_.forget(job->engine_id);
     rt_.loop().abort(job->engine_id);
     return;
   }
@@ -179,43 +202,25 @@ void PrefillService::transfer_loop() {
   }
 }
 
-Status PrefillService::write_blocks(Job& job) {
-  const internal::KvTarget& t = job.req.target;
-  const std::vector<int32_t>& src = job.out.block_ids;
-  if (src.size() != t.block_ids.size()) {
-    return internal_error("prefill kept " + std::to_string(src.size()) + " blocks, target has " +
-                          std::to_string(t.block_ids.size()));
-  }
-  std::vector<kvtransfer::WriteOp> ops;
-  for (size_t l = 0; l < regions_.layer_regions.size(); ++l) {
-    for (size_t i = static_cast<size_t>(t.first_block); i < src.size(); ++i) {
-      ops.push_back({regions_.layer_regions[l],
-                     static_cast<uint64_t>(src[i]) * regions_.block_bytes, t.layer_regions[l],
-                     static_cast<uint64_t>(t.block_ids[i]) * t.block_bytes, regions_.block_bytes});
-    }
-  }
-  // Nothing the decode worker lacks: the answer says 0 bytes, no notification.
-  if (ops.empty()) return ok_status();
-  PD_ASSIGN_OR_RETURN(uint64_t peer, agent_.connect(t.agent_metadata));
-  const uint64_t bytes = ops.size() * regions_.block_bytes;
-  PD_ASSIGN_OR_RETURN(uint64_t transfer,
-                      agent_.post_write(peer, std::move(ops), job.req.request_id, t.epoch));
-  for (;;) {
-    if (job.peer_gone || Clock::now() >= job.deadline) {
-      (void)agent_.cancel(transfer);
-      return job.peer_gone ? cancelled("decode worker went away")
-                           : deadline_exceeded("KV transfer past its deadline");
-    }
-    Status s = agent_.wait(transfer, std::chrono::milliseconds(100));
-    if (s.code() == StatusCode::kDeadlineExceeded) continue;
-    if (!s.ok()) return s;
-    job.bytes = bytes;
-    return ok_status();
-  }
+Result<uint64_t> PrefillService::peer(const std::string& metadata) {
+  std::lock_guard<std::mutex> lock(peers_mu_);
+  auto it = peers_.find(metadata);
+  if (it != peers_.end()) return it->second;
+  PD_ASSIGN_OR_RETURN(uint64_t id, agent_.connect(metadata));
+  if (peers_.size() > 1024) peers_.clear();  // bounded; reconnecting is cheap
+  peers_[metadata] = id;
+  return id;
 }
 
 void PrefillService::transfer(Job& job) {
-  Status written = write_blocks(job);
+  Result<LayerPusher::Pushed> bytes =
+      pusher_.finish(job.engine_id, job.out.block_ids, job.deadline, job.peer_gone);
+  Status written = bytes.status();
+  if (bytes.ok()) {
+    job.bytes = bytes->bytes;
+    layers_during_.inc(bytes->layers_during_prefill);
+    layers_after_.inc(bytes->layers_after);
+  }
   std::promise<void> released;
   rt_.loop().run_async([this, &job, &released](engine::Engine* eng) {
     if (eng != nullptr) (void)eng->release(job.engine_id);

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -28,6 +29,7 @@
 #include "common/worker/worker_process.h"
 #include "common/worker/worker_runtime.h"
 #include "kvtransfer/agent.h"
+#include "prefill_worker/layer_pusher.h"
 
 namespace pdserve::prefill {
 
@@ -45,13 +47,17 @@ class PrefillService final : public worker::RoleService {
  private:
   void on_prefilled(std::shared_ptr<Job> job, scheduler::RequestOutput out);
   void transfer(Job& job);
-  Status write_blocks(Job& job);
   void transfer_loop();
+  // The decode worker's agent as a peer, connected once per agent.
+  Result<uint64_t> peer(const std::string& metadata);
 
   worker::WorkerRuntime& rt_;
   kvtransfer::Agent& agent_;
   worker::KvRegions regions_;
-  server::Counter kv_bytes_, prefills_;
+  server::Counter kv_bytes_, prefills_, layers_during_, layers_after_;
+  LayerPusher pusher_;
+  std::mutex peers_mu_;
+  std::map<std::string, uint64_t> peers_;  // agent metadata -> peer id
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -161,6 +161,7 @@ Result<Tensor> LlmRunner::forward(const StepBatch& batch) {
   for (const BlockCopy& c : batch.swap_in) PD_RETURN_IF_ERROR(kv_.swap_in(c.src, c.dst));
   if (batch.seqs.empty()) return Tensor();
   model::ForwardInputs in = lay_out(batch);
+  if (kv_layer_hook_) in.on_kv_written = [this, &batch](int layer) { kv_layer_hook_(layer, batch); };
   return model_->forward(in, kv_.layers());
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -54,6 +55,12 @@ class LlmRunner final : public ModelRunner {
   const model::ModelConfig& config() const { return model_->config(); }
   size_t model_weight_bytes() const { return model_->weight_bytes(); }
   backend::Backend& backend() { return *backend_; }
+  // Called on the thread that executes steps, after each layer of a step
+  // wrote its K/V (see ForwardInputs::on_kv_written), with the step's batch.
+  // Set it before the engine runs; empty: none. It must not block.
+  using KvLayerHook = std::function<void(int layer, const StepBatch& batch)>;
+  void set_kv_layer_hook(KvLayerHook hook) { kv_layer_hook_ = std::move(hook); }
+
   KvCache& kv_cache() { return kv_; }
   const KvCache& kv_cache() const { return kv_; }
 
@@ -73,6 +80,7 @@ class LlmRunner final : public ModelRunner {
   static bool plain_greedy(const SeqState& st);
   model::ForwardInputs lay_out(const StepBatch& batch);
 
+  KvLayerHook kv_layer_hook_;
   std::unique_ptr<backend::Backend> backend_;
   std::unique_ptr<model::LlamaModel> model_;
   KvCache kv_;

@@ -135,6 +135,10 @@ describe("OpenAI SDK against pdserve serve", () => {
     const afterBytes = metric(await cluster.metrics("decode"), 'pdserve_kv_transfer_bytes_total{role="decode"}');
     assert.ok(afterBytes > before, `KV bytes received ${before} -> ${afterBytes}`);
     assert.ok(metric(await cluster.metrics("decode"), 'pdserve_decode_prefills_total{where="remote"}') > 0);
+    // Layer by layer, while the prefill computed (not after it).
+    const pm = await cluster.metrics("prefill");
+    assert.ok(metric(pm, 'pdserve_kv_layers_pushed_total{when="during_prefill"}') > 0, pm);
+    assert.equal(metric(pm, 'pdserve_kv_layers_pushed_total{when="after_prefill"}'), 0);
   });
 
   test("every KV block is free afterwards", async () => {

@@ -1,0 +1,101 @@
+#include "prefill_worker/layer_pusher.h"
+
+#include <utility>
+
+namespace pdserve::prefill {
+
+void LayerPusher::expect(uint64_t seq_id, Target target) {
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_[seq_id].target = std::move(target);
+}
+
+void LayerPusher::forget(uint64_t seq_id) {
+  std::vector<uint64_t> transfers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(seq_id);
+    if (it == entries_.end()) return;
+    transfers = std::move(it->second.transfers);
+    entries_.erase(it);
+  }
+  for (uint64_t t : transfers) (void)agent_.cancel(t);
+}
+
+void LayerPusher::post_layer(Entry& e, int layer, const std::vector<int32_t>& blocks) {
+  const server::internal::KvTarget& t = e.target.target;
+  const size_t l = static_cast<size_t>(layer);
+  std::vector<kvtransfer::WriteOp> ops;
+  for (size_t i = static_cast<size_t>(t.first_block); i < t.block_ids.size() && i < blocks.size();
+       ++i) {
+    ops.push_back({regions_.layer_regions[l],
+                   static_cast<uint64_t>(blocks[i]) * regions_.block_bytes, t.layer_regions[l],
+                   static_cast<uint64_t>(t.block_ids[i]) * t.block_bytes, regions_.block_bytes});
+  }
+  ++e.num_layers_posted;
+  if (ops.empty() || !e.error.ok()) return;  // nothing the decode worker lacks, or failed already
+  const bool last = layer + 1 == static_cast<int>(regions_.layer_regions.size());
+  const uint64_t bytes = ops.size() * regions_.block_bytes;
+  Result<uint64_t> id =
+      agent_.post_write(e.target.peer, std::move(ops), last ? e.target.notification : std::string(),
+                        last ? t.epoch : 0);
+  if (!id.ok()) {
+    e.error = id.status();
+    return;
+  }
+  e.transfers.push_back(*id);
+  e.bytes += bytes;
+}
+
+void LayerPusher::on_layer(int layer, const runner::StepBatch& batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (entries_.empty()) return;
+  for (const runner::SeqStep& s : batch.seqs) {
+    if (!s.sample) continue;  // a prefill-only request samples in the step that ends its prompt
+    auto it = entries_.find(s.seq_id);
+    if (it == entries_.end() || it->second.num_layers_posted != layer) continue;
+    post_layer(it->second, layer, s.block_table);
+  }
+}
+
+Result<LayerPusher::Pushed> LayerPusher::finish(uint64_t seq_id, const std::vector<int32_t>& blocks,
+                                                std::chrono::steady_clock::time_point deadline,
+                                                const std::atomic<bool>& gone) {
+  Entry e;
+  Pushed pushed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(seq_id);
+    if (it == entries_.end())
+      return not_found("no push expected for sequence " + std::to_string(seq_id));
+    // Layers the hook did not post (a step it did not see): all at once now.
+    pushed.layers_during_prefill = it->second.num_layers_posted;
+    while (it->second.num_layers_posted < static_cast<int>(regions_.layer_regions.size())) {
+      post_layer(it->second, it->second.num_layers_posted, blocks);
+    }
+    pushed.layers_after = it->second.num_layers_posted - pushed.layers_during_prefill;
+    e = std::move(it->second);
+    entries_.erase(it);
+  }
+  Status status = e.error;
+  for (size_t i = 0; i < e.transfers.size() && status.ok(); ++i) {
+    for (;;) {
+      if (gone || std::chrono::steady_clock::now() >= deadline) {
+        status = gone ? cancelled("decode worker went away")
+                      : deadline_exceeded("KV transfer past its deadline");
+        break;
+      }
+      Status s = agent_.wait(e.transfers[i], std::chrono::milliseconds(100));
+      if (s.code() == StatusCode::kDeadlineExceeded) continue;
+      status = s;
+      break;
+    }
+  }
+  if (!status.ok()) {
+    for (uint64_t t : e.transfers) (void)agent_.cancel(t);
+    return status;
+  }
+  pushed.bytes = e.bytes;
+  return pushed;
+}
+
+}  // namespace pdserve::prefill

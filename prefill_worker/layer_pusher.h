@@ -1,0 +1,80 @@
+// Layer-wise KV push: while a prefill runs its last step, each layer's K/V is
+// written into the decode worker's blocks as soon as that layer is done, so
+// the transfer overlaps the rest of the forward pass (DESIGN.md). Every
+// layer but the last goes as its own kvtransfer write with epoch 0 (the
+// decode worker ignores those notifications); the last layer's write carries
+// the request's epoch and notification, and the prefill worker answers only
+// after every write completed.
+//
+//   pusher.expect(seq_id, {peer, target, request_id});   // before the request runs
+//   runner hook: pusher.on_layer(layer, batch);          // runner thread
+//   after the prefill: pusher.finish(seq_id, blocks, deadline, gone) -> bytes
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+#include "common/server/internal_api.h"
+#include "common/worker/kv_regions.h"
+#include "engine/runner/model_runner.h"
+#include "kvtransfer/agent.h"
+
+namespace pdserve::prefill {
+
+class LayerPusher {
+ public:
+  LayerPusher(kvtransfer::Agent& agent, worker::KvRegions regions)
+      : agent_(agent), regions_(std::move(regions)) {}
+
+  struct Target {
+    uint64_t peer = 0;
+    server::internal::KvTarget target;
+    std::string notification;
+  };
+  void expect(uint64_t seq_id, Target target);
+  // Cancels what was posted for it and forgets it (aborted request).
+  void forget(uint64_t seq_id);
+
+  // Runner thread, after `layer` of `batch` wrote its K/V: posts that layer
+  // for every expected sequence whose prompt this step completes.
+  void on_layer(int layer, const runner::StepBatch& batch);
+
+  struct Pushed {
+    uint64_t bytes = 0;
+    int layers_during_prefill = 0;  // posted by on_layer while the prefill computed
+    int layers_after = 0;           // posted by finish
+  };
+  // After the prefill finished with `blocks` (its pinned blocks): posts the
+  // layers the hook did not (all of them when it never saw the sequence),
+  // waits for every write until `deadline` or until `gone` is set (then
+  // cancels), and forgets the sequence.
+  Result<Pushed> finish(uint64_t seq_id, const std::vector<int32_t>& blocks,
+                        std::chrono::steady_clock::time_point deadline,
+                        const std::atomic<bool>& gone);
+
+ private:
+  struct Entry {
+    Target target;
+    std::vector<uint64_t> transfers;  // posted writes
+    int num_layers_posted = 0;
+    uint64_t bytes = 0;
+    Status error;  // a post that failed
+  };
+  // Posts layer `layer` of `blocks` for e (under mu_).
+  void post_layer(Entry& e, int layer, const std::vector<int32_t>& blocks);
+
+  kvtransfer::Agent& agent_;
+  const worker::KvRegions regions_;
+  std::mutex mu_;
+  std::map<uint64_t, Entry> entries_;
+};
+
+}  // namespace pdserve::prefill
