@@ -1,0 +1,237 @@
+// Private to kvtransfer's ucx_*.cpp files; include it nowhere else (UCX types
+// stay out of every other file, STYLE.md habit 5).
+//
+// ucx backend: one ucp context + worker per agent, driven by one progress
+// thread that makes every worker call (callers hand it closures and wake it
+// with ucp_worker_signal). The worker address and the packed rkey of every
+// region travel in the metadata. Two protocols (see Protocol below):
+//
+//   am (default):  ucp_am_send_nbx DATA per op (≤ kMaxInflightOps in flight)
+//                    → receiver checks region/bounds/epoch, receives into the
+//                      region (rendezvous) or into scratch when refused
+//                  → ucp_am_send_nbx NOTIFY (eager, reply ep; carries the op
+//                    count; delivered once that many ops have landed)
+//   put:           ucp_put_nbx per op (batches of kPutBatch)
+//                  → ucp_ep_flush_nbx (all puts remotely complete)
+//                  → ucp_am_send_nbx NOTIFY
+//   both:          receiver queues the notification (unless fenced) and sends
+//                  ACK → kDone, or kFailed with the receiver's reason.
+//
+// Cancel and the fault injector take effect between batches; in-flight ops
+// are waited out (flush / send completions) before the transfer ends, so no
+// UCX operation reads local memory after it left kPending (except after a
+// peer failure, where UCX purges the endpoint's requests). Endpoints use
+// UCP_ERR_HANDLING_MODE_PEER where the transports allow it (a peer that dies
+// fails its transfers with kUnavailable); UCX 1.13 shared memory does not, so
+// there the endpoint has no error handling and a dead peer shows as a missing
+// ACK (wait() → kDeadlineExceeded; the transfer fails after kAckTimeout).
+// Device regions: used directly when the UCX context supports CUDA memory,
+// otherwise refused with kUnimplemented (pinned-host staging is NOT written).
+//
+// Files: ucx_worker.cpp (context, worker, progress thread, shutdown),
+// ucx_peers.cpp (endpoints, rkeys, peer failure), ucx_put_protocol.cpp,
+// ucx_am_protocol.cpp, ucx_notify.cpp (NOTIFY / ACK, both protocols) and
+// ucx_backend.cpp (the Agent: regions, metadata, post_write, job dispatch).
+// Threads: UcxAgent's public methods may be called from any thread. Every
+// ucp_worker call but ucp_worker_signal (wake) runs on the progress thread
+// (callers go through submit / on_worker), except in start() before the thread
+// exists and in shutdown() after it joined. UCX callbacks and submitted
+// closures run there too; the members marked "Progress thread only" are
+// touched nowhere else.
+#pragma once
+
+#include <ucp/api/ucp.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "kvtransfer/agent_core.h"
+
+namespace pdserve::kvtransfer::ucx {
+
+inline constexpr unsigned kNotifyAm = 11;
+inline constexpr unsigned kAckAm = 12;
+inline constexpr unsigned kDataAm = 13;   // am protocol: one op, received into the region
+inline constexpr unsigned kAbortAm = 14;  // am protocol: no NOTIFY follows for this transfer
+inline constexpr size_t kMaxInflightOps = 256;
+inline constexpr uint64_t kInboundPinId = ~0ull;  // pins of received data, never a local transfer
+inline constexpr size_t kPutBatch = 32;
+// A notification whose ACK has not come after this long fails the transfer
+// (a dead peer on a transport without failure detection).
+inline constexpr auto kAckTimeout = std::chrono::seconds(30);
+
+// How data moves. kPut: ucp_put_nbx + ucp_ep_flush_nbx, one-sided (the
+// receiver never sees the writes). kAm: each op is an active message the
+// receiver checks (region, bounds, fenced epoch) and receives straight into
+// the region (rendezvous: zero-copy, CMA over shared memory); the NOTIFY is
+// delivered once every op of its transfer has landed. UCX 1.13 without RDMA
+// emulates put in software through the AM lane's bounce buffers, so kAm is
+// the default; PDSERVE_KV_UCX_PROTOCOL=put selects kPut (RDMA fabrics).
+enum class Protocol { kPut, kAm };
+
+struct NotifyHeader {
+  uint64_t sender_uid;
+  uint64_t transfer_id;
+  uint64_t epoch;
+  uint64_t bytes;
+  uint64_t num_ops;  // am protocol: data AMs that precede it; 0 for put
+  uint32_t name_len;
+  uint32_t payload_len;
+};
+
+struct DataHeader {
+  uint64_t sender_uid;
+  uint64_t transfer_id;
+  uint64_t region;
+  uint64_t offset;
+  uint64_t len;
+  uint64_t epoch;
+};
+
+// Receiver side (am protocol): one sender's transfer being assembled.
+struct Assembly {
+  uint64_t landed = 0;  // ops received or refused
+  Status refused;
+  bool notified = false;
+  uint64_t expected = 0;
+  Notification note;
+  uint64_t bytes = 0;
+  ucp_ep_h reply_ep = nullptr;
+};
+
+struct AckHeader {
+  uint64_t transfer_id;
+  uint64_t code;
+};
+
+// kUnavailable naming the failed call and the UCX status.
+Status ucx_error(const std::string& what, ucs_status_t s);
+
+struct UcxPeer {
+  uint64_t id = 0;
+  std::string name;
+  std::string address;
+  RemoteRegions regions;
+  ucp_ep_h ep = nullptr;
+  std::atomic<bool> dead{false};
+  Status dead_status;                    // written once, before dead becomes true
+  std::map<uint64_t, ucp_rkey_h> rkeys;  // remote region id -> unpacked rkey
+};
+
+struct UcxJob {
+  enum class Phase { kPosting, kFlushing, kNotifying, kAwaitingAck };
+  uint64_t id = 0;
+  UcxPeer* peer = nullptr;
+  std::vector<WriteOp> ops;
+  std::vector<RegionPin> pins;
+  std::string notification;
+  uint64_t epoch = 0;
+  int64_t fail_idx = -1;
+  size_t next_op = 0;
+  Phase phase = Phase::kPosting;
+  Status stop;  // set: flush, then complete with it instead of notifying
+  NotifyHeader header{};
+  std::string am_data;
+  std::chrono::steady_clock::time_point notified_at;
+  std::vector<DataHeader> data_headers;  // am protocol: live until each send completes
+  size_t inflight = 0;
+};
+
+struct PendingAck {
+  ucp_ep_h ep;
+  AckHeader header;
+  std::string message;
+};
+
+class UcxAgent final : public AgentCore {
+ public:
+  explicit UcxAgent(const AgentOptions& options) : AgentCore(options) {}
+  ~UcxAgent() override { shutdown(); }
+
+  Status start();
+  std::string metadata() const override;
+  Result<uint64_t> connect(std::string_view peer_metadata) override;
+  Result<uint64_t> post_write(uint64_t peer_id, std::vector<WriteOp> ops, std::string notification,
+                              uint64_t epoch) override;
+
+ protected:
+  Status on_register(Region* region) override;
+  void on_deregister(const Region& region) override;
+  void on_cancel(uint64_t) override { wake(); }
+
+ private:
+  // ucx_worker.cpp. Runs fn on the progress thread and waits for its Status (bounded).
+  Status on_worker(std::function<Status()> fn);
+  void submit(std::function<void()> fn);
+  void wake() {
+    if (worker_ != nullptr) ucp_worker_signal(worker_);
+  }
+  void progress_loop();
+  void shutdown();
+
+  // ucx_backend.cpp. Advances one job on the progress thread (both protocols).
+  void drive(UcxJob& job);
+  void finish(uint64_t id, const Status& status);
+
+  // ucx_peers.cpp.
+  Result<ucp_rkey_h> rkey_for(UcxPeer& peer, uint64_t region_id);
+  void fail_peer(UcxPeer* peer, const Status& status);
+  static void on_ep_error(void* arg, ucp_ep_h ep, ucs_status_t status);
+
+  // ucx_put_protocol.cpp.
+  void drive_put(UcxJob& job);
+  void start_flush(UcxJob& job);
+  void on_flushed(uint64_t id, ucs_status_t status);
+
+  // ucx_am_protocol.cpp.
+  void drive_am(UcxJob& job);
+  void on_data_sent(uint64_t id, ucs_status_t status);
+  void on_landed(uint64_t sender_uid, uint64_t transfer_id, const Status& status);
+  static ucs_status_t on_data_am(void* arg, const void* header, size_t header_len, void* data,
+                                 size_t len, const ucp_am_recv_param_t* param);
+  static ucs_status_t on_abort_am(void* arg, const void* header, size_t header_len, void* data,
+                                  size_t len, const ucp_am_recv_param_t* param);
+
+  // ucx_notify.cpp.
+  void send_notify(UcxJob& job, uint64_t num_ops);
+  void deliver(std::pair<uint64_t, uint64_t> key);
+  void send_acks();
+  static ucs_status_t on_notify_am(void* arg, const void* header, size_t header_len, void* data,
+                                   size_t len, const ucp_am_recv_param_t* param);
+  static ucs_status_t on_ack_am(void* arg, const void* header, size_t header_len, void* data,
+                                size_t len, const ucp_am_recv_param_t* param);
+
+  ucp_context_h context_ = nullptr;
+  ucp_worker_h worker_ = nullptr;
+  int efd_ = -1;
+  bool cuda_memory_ = false;
+  std::string worker_address_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::chrono::microseconds spin_{50};  // polls this long after activity (PDSERVE_KV_UCX_SPIN_US)
+  Protocol protocol_ = Protocol::kAm;
+  uint64_t uid_ = 0;  // tells this agent's transfers apart at the receiver
+
+  std::mutex mu_;  // commands_, peers_ map shape
+  std::deque<std::function<void()>> commands_;
+  std::map<uint64_t, std::unique_ptr<UcxPeer>> peers_;
+  uint64_t next_peer_id_ = 1;
+
+  // Progress thread only.
+  std::map<uint64_t, std::unique_ptr<UcxJob>> jobs_;
+  std::deque<PendingAck> acks_;
+  std::map<std::pair<uint64_t, uint64_t>, Assembly> assemblies_;  // (sender uid, transfer id)
+  size_t receiving_ = 0;                                          // rendezvous receives in flight
+};
+
+}  // namespace pdserve::kvtransfer::ucx

@@ -1,0 +1,71 @@
+// UcxAgent: endpoints to peers, their unpacked rkeys and peer failure.
+#include "kvtransfer/ucx_internal.h"
+
+namespace pdserve::kvtransfer::ucx {
+
+void UcxAgent::on_ep_error(void* arg, ucp_ep_h, ucs_status_t status) {
+  auto* peer = static_cast<UcxPeer*>(arg);
+  peer->dead_status = ucx_error("ucx peer '" + peer->name + "' failed", status);
+  peer->dead = true;  // read by callers after dead_status is written
+}
+
+Result<uint64_t> UcxAgent::connect(std::string_view peer_metadata) {
+  PD_ASSIGN_OR_RETURN(AgentMetadata md, AgentMetadata::parse(peer_metadata));
+  PD_RETURN_IF_ERROR(check_compatible(md, BackendKind::kUcx, options_.compat_key));
+  uint64_t id = 0;
+  Status s = on_worker([&]() -> Status {
+    std::lock_guard lock(mu_);
+    for (auto& [pid, peer] : peers_) {
+      if (peer->name == md.name && peer->address == md.address && !peer->dead) {
+        peer->regions = index_regions(md.regions);
+        id = pid;
+        return ok_status();
+      }
+    }
+    auto peer = std::make_unique<UcxPeer>();
+    peer->id = next_peer_id_++;
+    peer->name = md.name;
+    peer->address = md.address;
+    peer->regions = index_regions(md.regions);
+    ucp_ep_params_t ep{};
+    ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
+                    UCP_EP_PARAM_FIELD_ERR_HANDLER;
+    ep.address = reinterpret_cast<const ucp_address_t*>(peer->address.data());
+    ep.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+    ep.err_handler.cb = &UcxAgent::on_ep_error;
+    ep.err_handler.arg = peer.get();
+    ucs_status_t st = ucp_ep_create(worker_, &ep, &peer->ep);
+    if (st == UCS_ERR_UNREACHABLE) {
+      // UCX 1.13's shared-memory transports cannot report peer failure; there
+      // a dead peer shows as a missing ACK (wait() -> kDeadlineExceeded).
+      ep.err_mode = UCP_ERR_HANDLING_MODE_NONE;
+      st = ucp_ep_create(worker_, &ep, &peer->ep);
+    }
+    if (st != UCS_OK) return ucx_error("ucp_ep_create to '" + md.name + "'", st);
+    id = peer->id;
+    peers_[id] = std::move(peer);
+    return ok_status();
+  });
+  PD_RETURN_IF_ERROR(s);
+  return id;
+}
+
+Result<ucp_rkey_h> UcxAgent::rkey_for(UcxPeer& peer, uint64_t region_id) {
+  if (auto it = peer.rkeys.find(region_id); it != peer.rkeys.end()) return it->second;
+  const RegionDesc& desc = peer.regions.at(region_id);
+  ucp_rkey_h rkey = nullptr;
+  ucs_status_t s = ucp_ep_rkey_unpack(peer.ep, desc.rkey.data(), &rkey);
+  if (s != UCS_OK) return ucx_error("ucp_ep_rkey_unpack", s);
+  peer.rkeys[region_id] = rkey;
+  return rkey;
+}
+
+void UcxAgent::fail_peer(UcxPeer* peer, const Status& status) {
+  std::vector<uint64_t> ids;
+  for (auto& [id, job] : jobs_) {
+    if (job->peer == peer) ids.push_back(id);
+  }
+  for (uint64_t id : ids) finish(id, status);
+}
+
+}  // namespace pdserve::kvtransfer::ucx

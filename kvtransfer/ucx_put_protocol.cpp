@@ -1,0 +1,71 @@
+// UcxAgent, put protocol: ucp_put_nbx per op in batches of kPutBatch, then
+// ucp_ep_flush_nbx, then NOTIFY (ucx_notify.cpp).
+#include <algorithm>
+
+#include "kvtransfer/ucx_internal.h"
+
+namespace pdserve::kvtransfer::ucx {
+
+void UcxAgent::drive_put(UcxJob& job) {
+  size_t end = std::min(job.ops.size(), job.next_op + kPutBatch);
+  while (job.stop.ok() && job.next_op < end) {
+    size_t i = job.next_op;
+    if (static_cast<int64_t>(i) == job.fail_idx) {
+      job.stop = injected_fault(i);
+      break;
+    }
+    const WriteOp& op = job.ops[i];
+    Result<ucp_rkey_h> rkey = rkey_for(*job.peer, op.remote_region);
+    if (!rkey.ok()) {
+      job.stop = rkey.status();
+      break;
+    }
+    uint64_t remote = job.peer->regions.at(op.remote_region).addr + op.remote_offset;
+    ucp_request_param_t p{};
+    ucs_status_ptr_t req = ucp_put_nbx(job.peer->ep, job.pins[i].data(), op.len, remote, *rkey, &p);
+    if (UCS_PTR_IS_ERR(req)) {
+      job.stop = ucx_error("ucp_put_nbx", UCS_PTR_STATUS(req));
+      break;
+    }
+    if (req != nullptr) ucp_request_free(req);  // completion is covered by the flush
+    bytes_sent_ += op.len;
+    ++job.next_op;
+  }
+  if (!job.stop.ok() || job.next_op == job.ops.size()) start_flush(job);
+}
+
+void UcxAgent::start_flush(UcxJob& job) {
+  job.phase = UcxJob::Phase::kFlushing;
+  // The callback needs the agent and the transfer id: a small heap record.
+  struct FlushCtx {
+    UcxAgent* agent;
+    uint64_t id;
+  };
+  auto* ctx = new FlushCtx{this, job.id};
+  ucp_request_param_t p{};
+  p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+  p.user_data = ctx;
+  p.cb.send = [](void* request, ucs_status_t status, void* user_data) {
+    auto* c = static_cast<FlushCtx*>(user_data);
+    c->agent->on_flushed(c->id, status);
+    delete c;
+    ucp_request_free(request);
+  };
+  ucs_status_ptr_t req = ucp_ep_flush_nbx(job.peer->ep, &p);
+  if (!UCS_PTR_IS_PTR(req)) {
+    delete ctx;
+    on_flushed(job.id, UCS_PTR_STATUS(req));
+  }
+}
+
+void UcxAgent::on_flushed(uint64_t id, ucs_status_t status) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  UcxJob& job = *it->second;
+  job.pins.clear();  // no put reads local memory any more
+  if (status != UCS_OK) return finish(id, ucx_error("flush to '" + job.peer->name + "'", status));
+  if (!job.stop.ok()) return finish(id, job.stop);
+  send_notify(job, 0);
+}
+
+}  // namespace pdserve::kvtransfer::ucx

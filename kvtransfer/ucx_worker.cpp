@@ -1,0 +1,172 @@
+// UcxAgent: the ucp context and worker, the progress thread that makes every
+// worker call, and shutdown (see ucx_internal.h).
+#include <poll.h>
+
+#include <cstdlib>
+#include <future>
+#include <string_view>
+
+#include "kvtransfer/ucx_internal.h"
+
+namespace pdserve::kvtransfer::ucx {
+
+Status ucx_error(const std::string& what, ucs_status_t s) {
+  return unavailable(what + ": " + ucs_status_string(s));
+}
+
+Status UcxAgent::start() {
+  ucp_config_t* config = nullptr;
+  ucs_status_t s = ucp_config_read(nullptr, nullptr, &config);
+  if (s != UCS_OK) return ucx_error("ucp_config_read", s);
+  ucp_params_t params{};
+  params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED;
+  params.features = UCP_FEATURE_RMA | UCP_FEATURE_AM | UCP_FEATURE_WAKEUP;
+  params.mt_workers_shared = 1;
+  s = ucp_init(&params, config, &context_);
+  ucp_config_release(config);
+  if (s != UCS_OK) return ucx_error("ucp_init", s);
+
+  ucp_context_attr_t attr{};
+  attr.field_mask = UCP_ATTR_FIELD_MEMORY_TYPES;
+  if (ucp_context_query(context_, &attr) == UCS_OK) {
+    cuda_memory_ = (attr.memory_types & UCS_BIT(UCS_MEMORY_TYPE_CUDA)) != 0;
+  }
+
+  ucp_worker_params_t wp{};
+  wp.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
+  wp.thread_mode = UCS_THREAD_MODE_MULTI;  // ucp_worker_signal comes from caller threads
+  s = ucp_worker_create(context_, &wp, &worker_);
+  if (s != UCS_OK) return ucx_error("ucp_worker_create", s);
+  s = ucp_worker_get_efd(worker_, &efd_);
+  if (s != UCS_OK) return ucx_error("ucp_worker_get_efd", s);
+
+  ucp_address_t* addr = nullptr;
+  size_t addr_len = 0;
+  s = ucp_worker_get_address(worker_, &addr, &addr_len);
+  if (s != UCS_OK) return ucx_error("ucp_worker_get_address", s);
+  worker_address_.assign(reinterpret_cast<const char*>(addr), addr_len);
+  ucp_worker_release_address(worker_, addr);
+
+  for (auto [id, cb] :
+       {std::pair{kNotifyAm, &UcxAgent::on_notify_am}, std::pair{kAckAm, &UcxAgent::on_ack_am},
+        std::pair{kDataAm, &UcxAgent::on_data_am}, std::pair{kAbortAm, &UcxAgent::on_abort_am}}) {
+    ucp_am_handler_param_t hp{};
+    hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
+                    UCP_AM_HANDLER_PARAM_FIELD_ARG | UCP_AM_HANDLER_PARAM_FIELD_FLAGS;
+    hp.id = id;
+    hp.cb = cb;
+    hp.arg = this;
+    hp.flags = UCP_AM_FLAG_WHOLE_MSG;
+    s = ucp_worker_set_am_recv_handler(worker_, &hp);
+    if (s != UCS_OK) return ucx_error("ucp_worker_set_am_recv_handler", s);
+  }
+  if (const char* proto = std::getenv("PDSERVE_KV_UCX_PROTOCOL"); proto != nullptr) {
+    std::string_view p(proto);
+    if (p == "put") {
+      protocol_ = Protocol::kPut;
+    } else if (p != "am" && !p.empty()) {
+      return invalid_argument("PDSERVE_KV_UCX_PROTOCOL must be 'am' or 'put'");
+    }
+  }
+  uid_ = (static_cast<uint64_t>(::getpid()) << 32) ^ reinterpret_cast<uintptr_t>(this) ^
+         static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  if (const char* spin = std::getenv("PDSERVE_KV_UCX_SPIN_US"); spin != nullptr) {
+    spin_ = std::chrono::microseconds(std::atoll(spin));
+  }
+  thread_ = std::thread([this] { progress_loop(); });
+  return ok_status();
+}
+
+void UcxAgent::shutdown() {
+  if (thread_.joinable()) {
+    submit([this] {
+      for (auto& [id, job] : jobs_) transfers_.complete(id, cancelled("agent shut down"));
+      jobs_.clear();
+      std::lock_guard lock(mu_);
+      for (auto& [id, peer] : peers_) {
+        for (auto& [rid, rkey] : peer->rkeys) ucp_rkey_destroy(rkey);
+        peer->rkeys.clear();
+        if (peer->ep == nullptr) continue;
+        ucp_request_param_t p{};
+        p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+        p.flags = UCP_EP_CLOSE_FLAG_FORCE;
+        void* req = ucp_ep_close_nbx(peer->ep, &p);
+        auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        while (UCS_PTR_IS_PTR(req) && ucp_request_check_status(req) == UCS_INPROGRESS &&
+               std::chrono::steady_clock::now() < until) {
+          ucp_worker_progress(worker_);
+        }
+        if (UCS_PTR_IS_PTR(req)) ucp_request_free(req);
+        peer->ep = nullptr;
+      }
+      stop_ = true;
+    });
+    thread_.join();
+  }
+  for (const Region& r : regions_.all()) {
+    if (r.backend_handle != nullptr)
+      ucp_mem_unmap(context_, static_cast<ucp_mem_h>(r.backend_handle));
+  }
+  if (worker_ != nullptr) ucp_worker_destroy(worker_);
+  if (context_ != nullptr) ucp_cleanup(context_);
+  worker_ = nullptr;
+  context_ = nullptr;
+}
+
+void UcxAgent::submit(std::function<void()> fn) {
+  {
+    std::lock_guard lock(mu_);
+    commands_.push_back(std::move(fn));
+  }
+  wake();
+}
+
+Status UcxAgent::on_worker(std::function<Status()> fn) {
+  auto done = std::make_shared<std::promise<Status>>();
+  std::future<Status> result = done->get_future();
+  submit([fn = std::move(fn), done] { done->set_value(fn()); });
+  if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    return deadline_exceeded("ucx progress thread did not answer within 10 s");
+  }
+  return result.get();
+}
+
+void UcxAgent::progress_loop() {
+  auto busy_until = std::chrono::steady_clock::now();
+  while (!stop_) {
+    std::deque<std::function<void()>> commands;
+    {
+      std::lock_guard lock(mu_);
+      commands.swap(commands_);
+    }
+    for (auto& fn : commands) fn();
+    unsigned events = 0;
+    while (ucp_worker_progress(worker_) != 0) ++events;
+    send_acks();
+    std::vector<uint64_t> ids;
+    bool posting = false;  // a job with puts left to post never waits for an event
+    for (auto& [id, job] : jobs_) {
+      ids.push_back(id);
+      posting |= job->phase == UcxJob::Phase::kPosting;
+    }
+    for (uint64_t id : ids) {
+      auto it = jobs_.find(id);
+      if (it != jobs_.end()) drive(*it->second);
+    }
+    auto now = std::chrono::steady_clock::now();
+    posting |= receiving_ > 0 || !acks_.empty();
+    // While transfers are in flight here (sent or being assembled), more events
+    // are due and UCX may hold internal pending work that no fd announces:
+    // poll longer and sleep at most 1 ms.
+    bool active = !jobs_.empty() || !assemblies_.empty();
+    auto spin = active ? std::max(spin_, std::chrono::microseconds(2000)) : spin_;
+    if (events != 0 || !commands.empty() || posting) busy_until = now + spin;
+    if (now < busy_until || stop_) continue;  // spin briefly after activity: low latency
+    ucs_status_t s = ucp_worker_arm(worker_);
+    if (s == UCS_ERR_BUSY) continue;
+    pollfd pfd{efd_, POLLIN, 0};
+    ::poll(&pfd, 1, active ? 1 : 5);
+  }
+}
+
+}  // namespace pdserve::kvtransfer::ucx
