@@ -3,6 +3,7 @@
 #include <chrono>
 #include <mutex>
 #include <random>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -120,33 +121,47 @@ struct CompletionHandler::Call {
     finish();
   }
 
+  // One choice as the response shows it (ChatChoice or CompletionChoice).
+  template <typename Choice>
+  Choice make_choice(size_t i, const std::string& text, const std::vector<TokenLogprobInfo>& lps,
+                     const std::string& finish_reason, const StopReason& stop_reason) const {
+    Choice ch;
+    ch.index = static_cast<int>(i);
+    if constexpr (std::is_same_v<Choice, ChatChoice>) {
+      ch.content = text;
+    } else {
+      ch.text = text;
+    }
+    if (req.sampling.num_logprobs >= 0) ch.logprobs = lps;
+    ch.finish_reason = finish_reason;
+    ch.stop_reason = stop_reason;
+    return ch;
+  }
+
   void stream_piece(size_t i, const ChoicePiece& p) {
-    const int index = static_cast<int>(i);
-    if (chat()) {
-      if (p.first) {
-        ChatChoice role;
-        role.index = index;
-        role.role_chunk = true;
-        (void)sse->send_event(chat_chunk(meta, role));
-      }
-      if (p.text.empty() && p.logprobs.empty() && !p.finished) return;
-      ChatChoice ch;
-      ch.index = index;
-      ch.content = p.text;
-      if (req.sampling.num_logprobs >= 0) ch.logprobs = p.logprobs;
-      ch.finish_reason = p.finish_reason;
-      ch.stop_reason = p.stop_reason;
-      (void)sse->send_event(chat_chunk(meta, ch));
-      return;
+    if (chat() && p.first) {
+      ChatChoice role;
+      role.index = static_cast<int>(i);
+      role.role_chunk = true;
+      (void)sse->send_event(chat_chunk(meta, role));
     }
     if (p.text.empty() && p.logprobs.empty() && !p.finished) return;
-    CompletionChoice ch;
-    ch.index = index;
-    ch.text = p.text;
-    if (req.sampling.num_logprobs >= 0) ch.logprobs = p.logprobs;
-    ch.finish_reason = p.finish_reason;
-    ch.stop_reason = p.stop_reason;
-    (void)sse->send_event(completion_chunk(meta, ch));
+    (void)sse->send_event(
+        chat()
+            ? chat_chunk(meta, make_choice<ChatChoice>(i, p.text, p.logprobs, p.finish_reason,
+                                                       p.stop_reason))
+            : completion_chunk(meta, make_choice<CompletionChoice>(
+                                         i, p.text, p.logprobs, p.finish_reason, p.stop_reason)));
+  }
+
+  template <typename Choice>
+  std::vector<Choice> final_choices() const {
+    std::vector<Choice> out;
+    for (size_t i = 0; i < choices.size(); ++i) {
+      const ChoiceState& c = choices[i];
+      out.push_back(make_choice<Choice>(i, c.text, c.logprobs, c.finish_reason, c.stop_reason));
+    }
+    return out;
   }
 
   // Under mu: every choice finished.
@@ -164,32 +179,9 @@ struct CompletionHandler::Call {
       sse->close();
       return;
     }
-    std::string body;
-    if (chat()) {
-      std::vector<ChatChoice> out;
-      for (size_t i = 0; i < choices.size(); ++i) {
-        ChatChoice ch;
-        ch.index = static_cast<int>(i);
-        ch.content = choices[i].text;
-        if (req.sampling.num_logprobs >= 0) ch.logprobs = choices[i].logprobs;
-        ch.finish_reason = choices[i].finish_reason;
-        ch.stop_reason = choices[i].stop_reason;
-        out.push_back(std::move(ch));
-      }
-      body = chat_response(meta, out, u);
-    } else {
-      std::vector<CompletionChoice> out;
-      for (size_t i = 0; i < choices.size(); ++i) {
-        CompletionChoice ch;
-        ch.index = static_cast<int>(i);
-        ch.text = choices[i].text;
-        if (req.sampling.num_logprobs >= 0) ch.logprobs = choices[i].logprobs;
-        ch.finish_reason = choices[i].finish_reason;
-        ch.stop_reason = choices[i].stop_reason;
-        out.push_back(std::move(ch));
-      }
-      body = completion_response(meta, out, u);
-    }
+    const std::string body = chat()
+                                 ? chat_response(meta, final_choices<ChatChoice>(), u)
+                                 : completion_response(meta, final_choices<CompletionChoice>(), u);
     writer->respond(server::Response::json(200, std::move(body)));
   }
 };

@@ -3,17 +3,9 @@
 # configuration, runs every test (GPU tests included), compute-sanitizer on
 # the CUDA op tests, and a GPU generation on the demo model. Logs go to
 # ${OUT:-/tmp/pdserve-gpu}.
-set -uo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-out=${OUT:-/tmp/pdserve-gpu}
-mkdir -p "$out"
-[ -d .deps ] && source scripts/device-env.sh
-export NCCL_NVLS_ENABLE=0
+source "$(dirname "$0")/gpu-common.sh"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DPDSERVE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a \
-  > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
-cmake --build build-gpu -j16 > "$out/build.log" 2>&1 || { grep -E 'error' -A5 "$out/build.log" | head -60; exit 1; }
+gpu_build
 ctest --test-dir build-gpu --output-on-failure -j8 > "$out/ctest.log" 2>&1
 rc=$?
 tail -15 "$out/ctest.log"

@@ -7,19 +7,9 @@
 # each measured with `pdserve bench serve` at several request rates.
 # Results in ${OUT:-/tmp/pdserve-gpu}/serve-*.
 #   PDSERVE_SHAPES="llama-3.2-1b llama-3.1-8b" PDSERVE_RATES=4,16,inf scripts/gpu-serve-bench.sh
-set -uo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-out=${OUT:-/tmp/pdserve-gpu}
-mkdir -p "$out"
-[ -d .deps ] && source scripts/device-env.sh
-export NCCL_NVLS_ENABLE=0
+source "$(dirname "$0")/gpu-common.sh"
 bin=build-gpu/tools/pdserve/pdserve
-if [ ! -x "$bin" ]; then
-  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DPDSERVE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a \
-    > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
-  cmake --build build-gpu -j16 --target pdserve > "$out/build.log" 2>&1 || { grep -E 'error' -A5 "$out/build.log" | head -40; exit 1; }
-fi
+[ -x "$bin" ] || gpu_build pdserve
 port=18600
 for shape in ${PDSERVE_SHAPES:-llama-3.2-1b}; do
   dir=/tmp/$shape
