@@ -30,7 +30,11 @@ for shape in ${PDSERVE_SHAPES:-llama-3.2-1b}; do
       --input-len "${PDSERVE_INPUT_LEN:-1024}" --output-len "${PDSERVE_OUTPUT_LEN:-128}" \
       --num-prompts "${PDSERVE_NUM_PROMPTS:-64}" --request-rates "${PDSERVE_RATES:-4,16,inf}" \
       --slo ttft=200ms,tpot=25ms --output-json "$out/serve-$shape-$mode.json" 2>&1 | tee "$out/serve-$shape-$mode.txt"
-    curl -s "http://127.0.0.1:$port/metrics" > "$out/serve-$shape-$mode-router.prom"
+    # Where the prefill happened and how many KV bytes moved: the workers' metrics.
+    for role in prefill decode; do
+      url=$(grep -o "\[$role-0\] .* on http://[0-9.:]*" "$log" | grep -o "http://[0-9.:]*")
+      [ -n "$url" ] && curl -s "$url/metrics" | grep -E "^pdserve_(kv|decode_prefill|prefill)" | sed "s/^/$role: /"
+    done | tee "$out/serve-$shape-$mode-workers.txt"
     kill -TERM $serve; wait $serve
   done
 done
