@@ -129,3 +129,11 @@ test("a wrong API key: every request fails with 401 and is listed, exit status 1
     assert.ok(q.error.length > 0);
   }
 });
+
+test("warm-ups stop at the first failure with one line", async () => {
+  const r = await bench(["--num-warmups", "2", "--num-prompts", "3", "--input-len", "8", "--output-len", "4"],
+                        { key: "sk-wrong" });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /^pdserve bench serve: warm-up request failed: HTTP 401: .+\n$/);
+});

@@ -83,6 +83,7 @@ Status validate_config(BenchConfig& c) {
     return invalid_argument("--sharegpt-output-len: must be at least 1");
   if (!(c.burstiness > 0)) return invalid_argument("--burstiness: must be positive");
   if (c.max_concurrency < 0) return invalid_argument("--max-concurrency: must be at least 1");
+  if (c.num_warmups < 0) return invalid_argument("--num-warmups: must be at least 0");
   if (!(c.timeout_s > 0)) return invalid_argument("--timeout: must be positive");
   if (!(c.temperature >= 0)) return invalid_argument("--temperature: must be at least 0");
   if (!c.request_rates.empty()) {

@@ -38,6 +38,7 @@ struct BenchConfig {
   std::string request_rates;         // --request-rates (a sweep); wins when set
   double burstiness = 1.0;
   int max_concurrency = 0;  // 0: unbounded
+  int num_warmups = 0;      // requests sent (and not measured) before the first run
   std::string slo;          // --slo text
   std::string output_json;
   double timeout_s = 600;   // longest silence within one stream

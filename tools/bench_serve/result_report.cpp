@@ -120,6 +120,7 @@ std::string result_json(const BenchConfig& c, double rate, const BenchMetrics& m
                  {"request_rate", rate_json(rate)},
                  {"burstiness", c.burstiness},
                  {"max_concurrency", c.max_concurrency > 0 ? json(c.max_concurrency) : json(nullptr)},
+                 {"num_warmups", c.num_warmups},
                  {"slo", {{"ttft_ms", optional_ms(c.parsed_slo.ttft_s)},
                           {"tpot_ms", optional_ms(c.parsed_slo.tpot_s)},
                           {"e2e_ms", optional_ms(c.parsed_slo.e2e_s)}}}};

@@ -91,6 +91,20 @@ int run(BenchConfig c) {
   o.max_concurrency = c.max_concurrency;
   o.seed = c.seed;
   o.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(c.timeout_s * 1000));
+  if (c.num_warmups > 0) {
+    // Not measured: wakes the server up (first allocations, page faults) and
+    // stops early with the first error when the endpoint does not work.
+    std::vector<BenchRequest> warm;
+    for (int i = 0; i < c.num_warmups; ++i)
+      warm.push_back((*requests)[static_cast<size_t>(i) % requests->size()]);
+    bench::RunOptions wo = o;
+    wo.request_rate = bench::kInfiniteRate;
+    const bench::RunResult w = bench::run_benchmark(warm, wo, **tok);
+    for (const bench::RequestRecord& r : w.records)
+      if (!r.success)
+        return fail(failed_precondition("warm-up request failed: HTTP " +
+                                        std::to_string(r.http_status) + ": " + r.error));
+  }
   const bool sweep = c.rates.size() > 1;
   int all_failed_runs = 0;
   for (double rate : c.rates) {
@@ -158,6 +172,9 @@ void add_bench_serve_command(CLI::App& bench) {
   cmd->add_option("--burstiness", c->burstiness, "gamma shape of the gaps; 1: Poisson")
       ->capture_default_str();
   cmd->add_option("--max-concurrency", c->max_concurrency, "requests in flight at most; 0: no limit")
+      ->capture_default_str();
+  cmd->add_option("--num-warmups", c->num_warmups,
+                  "unmeasured requests before the first run; any failure stops the benchmark")
       ->capture_default_str();
   cmd->add_option("--slo", c->slo, "goodput SLOs, e.g. ttft=200ms,tpot=25ms,e2e=2s");
   cmd->add_option("--output-json", c->output_json,

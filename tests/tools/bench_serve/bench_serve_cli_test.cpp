@@ -47,6 +47,9 @@ TEST(BenchServeCliTest, BadInputGetsOneLineNamingTheFlag) {
       {kOk + "--range-ratio 2", "--range-ratio"},
       {"--model m --tokenizer /nonexistent", "--tokenizer /nonexistent: no tokenizer.json there"},
       {kOk + "--frobnicate", "--frobnicate"},
+      {kOk + "--num-warmups -1", "--num-warmups"},
+      {kOk + "--num-warmups 2 --base-url http://127.0.0.1:1 --num-prompts 1 --input-len 4",
+       "warm-up request failed: HTTP 0: UNAVAILABLE"},
   };
   for (const Case& c : cases) {
     CliRun r = run(c.args);
