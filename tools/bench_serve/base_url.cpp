@@ -19,8 +19,7 @@ Result<BaseUrl> parse_base_url(std::string_view url) {
   BaseUrl b;
   if (slash != std::string_view::npos) b.prefix = std::string(url.substr(slash));
   while (!b.prefix.empty() && b.prefix.back() == '/') b.prefix.pop_back();
-  if (b.prefix.find_first_of("?#") != std::string::npos)
-    return bad("no query or fragment allowed");
+  if (b.prefix.find_first_of("?#") != std::string::npos) return bad("no query or fragment allowed");
   std::string_view host = authority;
   std::string_view port;
   if (authority.starts_with('[')) {  // [::1]:8000

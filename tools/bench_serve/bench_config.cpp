@@ -12,8 +12,8 @@ Result<double> parse_rate(std::string_view text, std::string_view flag) {
   if (text == "inf" || text == "Inf" || text == "INF") return kInfiniteRate;
   double x = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), x);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
-      !std::isfinite(x) || x <= 0)
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(x) ||
+      x <= 0)
     return invalid_argument(std::string(flag) + ": '" + std::string(text) +
                             "' is not a positive number or inf");
   return x;
@@ -66,7 +66,8 @@ Status validate_config(BenchConfig& c) {
     if (c.dataset_path.empty())
       return invalid_argument("--dataset-path: required with --dataset sharegpt");
   } else if (c.dataset != "random" && c.dataset != "prefix") {
-    return invalid_argument("--dataset: '" + c.dataset + "' is not one of random, sharegpt, prefix");
+    return invalid_argument("--dataset: '" + c.dataset +
+                            "' is not one of random, sharegpt, prefix");
   } else if (!c.dataset_path.empty()) {
     return invalid_argument("--dataset-path: only used with --dataset sharegpt");
   }

@@ -20,8 +20,8 @@ struct BenchConfig {
   std::string base_url = "http://127.0.0.1:8000";
   std::string endpoint = "/v1/completions";
   std::string model;
-  std::string api_key;  // never written to the result
-  std::string tokenizer;  // directory holding tokenizer.json, or the file
+  std::string api_key;             // never written to the result
+  std::string tokenizer;           // directory holding tokenizer.json, or the file
   std::string dataset = "random";  // random | sharegpt | prefix
   std::string dataset_path;
   int num_prompts = 1000;
@@ -41,7 +41,7 @@ struct BenchConfig {
   int num_warmups = 0;      // requests sent (and not measured) before the first run
   std::string slo;          // --slo text
   std::string output_json;
-  double timeout_s = 600;   // longest silence within one stream
+  double timeout_s = 600;  // longest silence within one stream
 
   // Filled by validate_config():
   std::vector<double> rates;

@@ -25,20 +25,20 @@ struct BenchRequest {
 // The outcome of one request. Times are seconds; start_s is measured from the
 // start of the benchmark, the others from the request's own send time.
 struct RequestRecord {
-  int64_t id = 0;            // index of the request in the workload
-  int input_len = 0;         // as in BenchRequest
+  int64_t id = 0;     // index of the request in the workload
+  int input_len = 0;  // as in BenchRequest
   int expected_output_len = 0;
   bool success = false;
-  int output_len = 0;        // from the server's usage, else counted with the tokenizer
+  int output_len = 0;  // from the server's usage, else counted with the tokenizer
   bool usage_reported = false;
   int usage_prompt_tokens = -1;  // the server's prompt_tokens, -1 when not reported
   double start_s = 0;
-  double ttft_s = 0;         // first chunk that carries content; 0 when none arrived
-  double e2e_s = 0;          // until the stream ended
+  double ttft_s = 0;          // first chunk that carries content; 0 when none arrived
+  double e2e_s = 0;           // until the stream ended
   std::vector<double> itl_s;  // gaps between consecutive content chunks
   std::string generated_text;
-  int http_status = 0;       // 0 when no HTTP answer arrived
-  std::string error;         // empty when success
+  int http_status = 0;  // 0 when no HTTP answer arrived
+  std::string error;    // empty when success
 };
 
 }  // namespace pdserve::bench

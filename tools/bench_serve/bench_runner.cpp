@@ -45,9 +45,9 @@ class Slots {
 
 struct InFlight {
   InFlight(Endpoint e, Clock::time_point at, RequestRecord* r) : reader(e, at, r) {}
-  StreamReader reader;                     // on_event (io thread), then finish (caller)
+  StreamReader reader;                        // on_event (io thread), then finish (caller)
   std::shared_ptr<server::SseStream> stream;  // set by the caller after stream_sse
-  Status final_status;                     // set by on_done, read after all ended
+  Status final_status;                        // set by on_done, read after all ended
   Clock::time_point ended_at{};
 };
 
@@ -70,12 +70,11 @@ RunResult run_benchmark(const std::vector<BenchRequest>& requests, const RunOpti
   server::ClientOptions co;
   co.num_io_threads = std::max(1, o.num_io_threads);
   co.read_timeout = o.read_timeout;
-  co.max_idle_per_host = o.max_concurrency > 0 ? static_cast<size_t>(o.max_concurrency)
-                                               : std::max<size_t>(n, 8);
+  co.max_idle_per_host =
+      o.max_concurrency > 0 ? static_cast<size_t>(o.max_concurrency) : std::max<size_t>(n, 8);
   server::HttpClient client(co);
   Slots slots(o.max_concurrency);
-  const std::vector<double> arrivals =
-      arrival_offsets(n, o.request_rate, o.seed, o.burstiness);
+  const std::vector<double> arrivals = arrival_offsets(n, o.request_rate, o.seed, o.burstiness);
   std::vector<std::unique_ptr<InFlight>> flights(n);
   const std::string target = o.base_url.prefix + o.endpoint_path;
 

@@ -24,7 +24,7 @@ struct RunOptions {
   BaseUrl base_url;
   std::string endpoint_path = "/v1/completions";
   BodyOptions body;
-  std::string api_key;  // sent as "Authorization: Bearer ..." when not empty
+  std::string api_key;      // sent as "Authorization: Bearer ..." when not empty
   double request_rate = 0;  // requests/s; +inf or <= 0: all at once
   double burstiness = 1.0;
   int max_concurrency = 0;  // 0: unbounded

@@ -45,13 +45,13 @@ struct BenchMetrics {
   int completed = 0;
   int failed = 0;
   double duration_s = 0;
-  int64_t total_input_tokens = 0;   // of completed requests
-  int64_t total_output_tokens = 0;  // of completed requests
-  double request_throughput = 0;       // completed / s
-  double output_throughput = 0;        // output tokens / s
-  double total_token_throughput = 0;   // (input + output tokens) / s
-  std::optional<int> good_requests;    // set when an SLO was given
-  std::optional<double> goodput;       // good_requests / s
+  int64_t total_input_tokens = 0;     // of completed requests
+  int64_t total_output_tokens = 0;    // of completed requests
+  double request_throughput = 0;      // completed / s
+  double output_throughput = 0;       // output tokens / s
+  double total_token_throughput = 0;  // (input + output tokens) / s
+  std::optional<int> good_requests;   // set when an SLO was given
+  std::optional<double> goodput;      // good_requests / s
   Distribution ttft_s, tpot_s, itl_s, e2e_s;
 };
 

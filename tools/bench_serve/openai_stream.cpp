@@ -115,7 +115,8 @@ bool StreamReader::on_data(std::string_view data, Clock::time_point at) {
       record_->usage_reported = true;
     }
     auto pt = usage->find("prompt_tokens");
-    if (pt != usage->end() && pt->is_number_integer()) record_->usage_prompt_tokens = pt->get<int>();
+    if (pt != usage->end() && pt->is_number_integer())
+      record_->usage_prompt_tokens = pt->get<int>();
   }
   return true;
 }
@@ -129,8 +130,7 @@ void StreamReader::finish(const Status& transport, int http_status, std::string_
     return;
   }
   if (http_status != 0 && (http_status < 200 || http_status > 299)) {
-    fail(error_body.empty() ? "HTTP " + std::to_string(http_status)
-                            : error_message_of(error_body));
+    fail(error_body.empty() ? "HTTP " + std::to_string(http_status) : error_message_of(error_body));
   } else if (!transport.ok()) {
     fail(std::string(status_code_name(transport.code())) + ": " + transport.message());
   } else if (!done_seen_) {

@@ -14,7 +14,8 @@ int32_t PromptSynthesizer::random_id() {
 }
 
 Result<SyntheticPrompt> PromptSynthesizer::make(int len) {
-  if (len < 1) return invalid_argument("a prompt needs at least 1 token, got " + std::to_string(len));
+  if (len < 1)
+    return invalid_argument("a prompt needs at least 1 token, got " + std::to_string(len));
   if (ordinary_ids_.empty()) return invalid_argument("the tokenizer has no ordinary token");
   tokenizer::EncodeOptions plain;
   plain.add_special_tokens = false;

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 namespace pdserve::bench {
@@ -45,14 +44,19 @@ std::string distribution_block(const char* title, const char* name, const Distri
 }
 
 json distribution_json(const Distribution& d) {
-  return {{"count", d.count},     {"mean_ms", d.mean * 1e3}, {"std_ms", d.std * 1e3},
-          {"median_ms", d.median * 1e3}, {"p90_ms", d.p90 * 1e3}, {"p99_ms", d.p99 * 1e3},
+  return {{"count", d.count},      {"mean_ms", d.mean * 1e3},
+          {"std_ms", d.std * 1e3}, {"median_ms", d.median * 1e3},
+          {"p90_ms", d.p90 * 1e3}, {"p99_ms", d.p99 * 1e3},
           {"min_ms", d.min * 1e3}, {"max_ms", d.max * 1e3}};
 }
 
-json optional_ms(const std::optional<double>& s) { return s ? json(*s * 1e3) : json(nullptr); }
+json optional_ms(const std::optional<double>& s) {
+  return s ? json(*s * 1e3) : json(nullptr);
+}
 
-json rate_json(double rate) { return std::isinf(rate) ? json("inf") : json(rate); }
+json rate_json(double rate) {
+  return std::isinf(rate) ? json("inf") : json(rate);
+}
 
 }  // namespace
 
@@ -62,8 +66,8 @@ std::string summary_table(const BenchConfig& c, double rate, const BenchMetrics&
   out += line("Endpoint:", c.base_url + c.endpoint);
   out += line("Dataset:", c.dataset);
   out += line("Request rate (req/s):", rate_name(rate));
-  out += line("Max concurrency:", c.max_concurrency > 0 ? std::to_string(c.max_concurrency)
-                                                         : std::string("unbounded"));
+  out += line("Max concurrency:",
+              c.max_concurrency > 0 ? std::to_string(c.max_concurrency) : std::string("unbounded"));
   out += line("Successful requests:", std::to_string(m.completed));
   out += line("Failed requests:", std::to_string(m.failed));
   out += line("Benchmark duration (s):", m.duration_s);
@@ -90,8 +94,8 @@ std::string summary_table(const BenchConfig& c, double rate, const BenchMetrics&
                " more (every one is in --output-json)\n";
         break;
       }
-      out += "request " + std::to_string(r.id) + ": HTTP " + std::to_string(r.http_status) +
-             ": " + r.error + "\n";
+      out += "request " + std::to_string(r.id) + ": HTTP " + std::to_string(r.http_status) + ": " +
+             r.error + "\n";
     }
   }
   out += rule("", '=');
@@ -100,30 +104,31 @@ std::string summary_table(const BenchConfig& c, double rate, const BenchMetrics&
 
 std::string result_json(const BenchConfig& c, double rate, const BenchMetrics& m,
                         const std::vector<RequestRecord>& records) {
-  json config = {{"base_url", c.base_url},
-                 {"endpoint", c.endpoint},
-                 {"model", c.model},
-                 {"tokenizer", c.tokenizer},
-                 {"dataset", c.dataset},
-                 {"dataset_path", c.dataset_path},
-                 {"num_prompts", c.num_prompts},
-                 {"input_len", c.input_len},
-                 {"output_len", c.output_len},
-                 {"range_ratio", c.range_ratio},
-                 {"prefix_len", c.prefix_len},
-                 {"num_prefixes", c.num_prefixes},
-                 {"sharegpt_output_len",
-                  c.sharegpt_output_len ? json(*c.sharegpt_output_len) : json(nullptr)},
-                 {"ignore_eos", c.ignore_eos},
-                 {"temperature", c.temperature},
-                 {"seed", c.seed},
-                 {"request_rate", rate_json(rate)},
-                 {"burstiness", c.burstiness},
-                 {"max_concurrency", c.max_concurrency > 0 ? json(c.max_concurrency) : json(nullptr)},
-                 {"num_warmups", c.num_warmups},
-                 {"slo", {{"ttft_ms", optional_ms(c.parsed_slo.ttft_s)},
-                          {"tpot_ms", optional_ms(c.parsed_slo.tpot_s)},
-                          {"e2e_ms", optional_ms(c.parsed_slo.e2e_s)}}}};
+  json config = {
+      {"base_url", c.base_url},
+      {"endpoint", c.endpoint},
+      {"model", c.model},
+      {"tokenizer", c.tokenizer},
+      {"dataset", c.dataset},
+      {"dataset_path", c.dataset_path},
+      {"num_prompts", c.num_prompts},
+      {"input_len", c.input_len},
+      {"output_len", c.output_len},
+      {"range_ratio", c.range_ratio},
+      {"prefix_len", c.prefix_len},
+      {"num_prefixes", c.num_prefixes},
+      {"sharegpt_output_len", c.sharegpt_output_len ? json(*c.sharegpt_output_len) : json(nullptr)},
+      {"ignore_eos", c.ignore_eos},
+      {"temperature", c.temperature},
+      {"seed", c.seed},
+      {"request_rate", rate_json(rate)},
+      {"burstiness", c.burstiness},
+      {"max_concurrency", c.max_concurrency > 0 ? json(c.max_concurrency) : json(nullptr)},
+      {"num_warmups", c.num_warmups},
+      {"slo",
+       {{"ttft_ms", optional_ms(c.parsed_slo.ttft_s)},
+        {"tpot_ms", optional_ms(c.parsed_slo.tpot_s)},
+        {"e2e_ms", optional_ms(c.parsed_slo.e2e_s)}}}};
   json metrics = {{"num_requests", m.num_requests},
                   {"completed", m.completed},
                   {"failed", m.failed},
@@ -143,23 +148,25 @@ std::string result_json(const BenchConfig& c, double rate, const BenchMetrics& m
   for (const RequestRecord& r : records) {
     json itl = json::array();
     for (double g : r.itl_s) itl.push_back(g * 1e3);
-    reqs.push_back({{"id", r.id},
-                    {"success", r.success},
-                    {"input_len", r.input_len},
-                    {"expected_output_len", r.expected_output_len},
-                    {"output_len", r.output_len},
-                    {"usage_reported", r.usage_reported},
-                    {"usage_prompt_tokens",
-                     r.usage_prompt_tokens >= 0 ? json(r.usage_prompt_tokens) : json(nullptr)},
-                    {"start_ms", r.start_s * 1e3},
-                    {"ttft_ms", r.ttft_s * 1e3},
-                    {"e2e_ms", r.e2e_s * 1e3},
-                    {"tpot_ms", r.success && r.output_len > 1 ? json(tpot_of(r) * 1e3) : json(nullptr)},
-                    {"itl_ms", std::move(itl)},
-                    {"http_status", r.http_status},
-                    {"error", r.error.empty() ? json(nullptr) : json(r.error)}});
+    reqs.push_back(
+        {{"id", r.id},
+         {"success", r.success},
+         {"input_len", r.input_len},
+         {"expected_output_len", r.expected_output_len},
+         {"output_len", r.output_len},
+         {"usage_reported", r.usage_reported},
+         {"usage_prompt_tokens",
+          r.usage_prompt_tokens >= 0 ? json(r.usage_prompt_tokens) : json(nullptr)},
+         {"start_ms", r.start_s * 1e3},
+         {"ttft_ms", r.ttft_s * 1e3},
+         {"e2e_ms", r.e2e_s * 1e3},
+         {"tpot_ms", r.success && r.output_len > 1 ? json(tpot_of(r) * 1e3) : json(nullptr)},
+         {"itl_ms", std::move(itl)},
+         {"http_status", r.http_status},
+         {"error", r.error.empty() ? json(nullptr) : json(r.error)}});
   }
-  json root = {{"config", std::move(config)}, {"metrics", std::move(metrics)},
+  json root = {{"config", std::move(config)},
+               {"metrics", std::move(metrics)},
                {"requests", std::move(reqs)}};
   return root.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }

@@ -1,10 +1,9 @@
 // The ShareGPT workload, read as vLLM's ShareGPTDataset does.
 #include <algorithm>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "tools/bench_serve/workload.h"
 
@@ -83,7 +82,8 @@ Result<std::vector<BenchRequest>> sharegpt_workload_from_json(const tokenizer::T
     out.push_back(std::move(r));
   }
   if (out.empty())
-    return invalid_argument(name + ": no conversation with a human turn and a gpt reply within "
+    return invalid_argument(name +
+                            ": no conversation with a human turn and a gpt reply within "
                             "the length limits");
   // Fewer usable conversations than prompts asked: reuse them in order (vLLM oversamples).
   for (size_t i = 0; out.size() < static_cast<size_t>(o.num_prompts); ++i) out.push_back(out[i]);

@@ -47,7 +47,7 @@ struct PrefixWorkloadOptions {
 };
 
 // vLLM's ShareGPT filters (benchmark_dataset.is_valid_sequence).
-inline constexpr int kShareGptMinLen = 4;          // prompt and reply, tokens
+inline constexpr int kShareGptMinLen = 4;  // prompt and reply, tokens
 inline constexpr int kShareGptMaxPromptLen = 1024;
 inline constexpr int kShareGptMaxTotalLen = 2048;  // prompt + output
 

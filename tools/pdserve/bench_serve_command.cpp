@@ -1,7 +1,6 @@
 #include "tools/pdserve/bench_serve_command.h"
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -118,8 +117,8 @@ int run(BenchConfig c) {
         bar.update(done);
       });
     }
-    const bench::BenchMetrics m = bench::compute_metrics(result.records, result.duration_s,
-                                                         c.parsed_slo);
+    const bench::BenchMetrics m =
+        bench::compute_metrics(result.records, result.duration_s, c.parsed_slo);
     std::fputs(bench::summary_table(c, rate, m, result.records).c_str(), stdout);
     std::fflush(stdout);
     if (!c.output_json.empty()) {
@@ -166,12 +165,14 @@ void add_bench_serve_command(CLI::App& bench) {
   cmd->add_flag("!--no-ignore-eos", c->ignore_eos, "let requests stop at EOS");
   cmd->add_option("--temperature", c->temperature, "sampling temperature")->capture_default_str();
   cmd->add_option("--seed", c->seed, "workload and arrival seed")->capture_default_str();
-  cmd->add_option("--request-rate", c->request_rate, "requests/s, Poisson arrivals; inf: all at once")
+  cmd->add_option("--request-rate", c->request_rate,
+                  "requests/s, Poisson arrivals; inf: all at once")
       ->capture_default_str();
   cmd->add_option("--request-rates", c->request_rates, "a sweep, e.g. 1,2,4,inf: one run per rate");
   cmd->add_option("--burstiness", c->burstiness, "gamma shape of the gaps; 1: Poisson")
       ->capture_default_str();
-  cmd->add_option("--max-concurrency", c->max_concurrency, "requests in flight at most; 0: no limit")
+  cmd->add_option("--max-concurrency", c->max_concurrency,
+                  "requests in flight at most; 0: no limit")
       ->capture_default_str();
   cmd->add_option("--num-warmups", c->num_warmups,
                   "unmeasured requests before the first run; any failure stops the benchmark")

@@ -39,21 +39,35 @@ TEST(BenchConfigTest, BadInputNamesTheFlag) {
   } cases[] = {
       {[](BenchConfig& c) { c.model.clear(); }, "--model"},
       {[](BenchConfig& c) { c.tokenizer.clear(); }, "--tokenizer"},
-      {[](BenchConfig& c) { c.base_url = std::string("https://x"); }, "--base-url https://x: https is not supported"},
-      {[](BenchConfig& c) { c.base_url = std::string("127.0.0.1:8000"); }, "--base-url 127.0.0.1:8000: expected http://"},
-      {[](BenchConfig& c) { c.endpoint = std::string("/v1/embeddings"); }, "--endpoint: '/v1/embeddings' is neither"},
+      {[](BenchConfig& c) { c.base_url = std::string("https://x"); },
+       "--base-url https://x: https is not supported"},
+      {[](BenchConfig& c) { c.base_url = std::string("127.0.0.1:8000"); },
+       "--base-url 127.0.0.1:8000: expected http://"},
+      {[](BenchConfig& c) { c.endpoint = std::string("/v1/embeddings"); },
+       "--endpoint: '/v1/embeddings' is neither"},
       {[](BenchConfig& c) { c.dataset = std::string("mmlu"); }, "--dataset: 'mmlu' is not one of"},
-      {[](BenchConfig& c) { c.dataset = std::string("sharegpt"); }, "--dataset-path: required with --dataset sharegpt"},
-      {[](BenchConfig& c) { c.dataset_path = std::string("x.json"); }, "--dataset-path: only used with --dataset sharegpt"},
+      {[](BenchConfig& c) { c.dataset = std::string("sharegpt"); },
+       "--dataset-path: required with --dataset sharegpt"},
+      {[](BenchConfig& c) { c.dataset_path = std::string("x.json"); },
+       "--dataset-path: only used with --dataset sharegpt"},
       {[](BenchConfig& c) { c.num_prompts = 0; }, "--num-prompts"},
       {[](BenchConfig& c) { c.input_len = 0; }, "--input-len"},
       {[](BenchConfig& c) { c.output_len = -1; }, "--output-len"},
       {[](BenchConfig& c) { c.range_ratio = 1.5; }, "--range-ratio"},
-      {[](BenchConfig& c) { c.dataset = std::string("prefix"); c.prefix_len = 0; }, "--prefix-len"},
-      {[](BenchConfig& c) { c.dataset = std::string("prefix"); c.num_prefixes = 0; }, "--num-prefixes"},
+      {[](BenchConfig& c) {
+         c.dataset = std::string("prefix");
+         c.prefix_len = 0;
+       },
+       "--prefix-len"},
+      {[](BenchConfig& c) {
+         c.dataset = std::string("prefix");
+         c.num_prefixes = 0;
+       },
+       "--num-prefixes"},
       {[](BenchConfig& c) { c.max_concurrency = -2; }, "--max-concurrency"},
       {[](BenchConfig& c) { c.burstiness = 0; }, "--burstiness"},
-      {[](BenchConfig& c) { c.request_rate = std::string("fast"); }, "--request-rate: 'fast' is not a positive number or inf"},
+      {[](BenchConfig& c) { c.request_rate = std::string("fast"); },
+       "--request-rate: 'fast' is not a positive number or inf"},
       {[](BenchConfig& c) { c.request_rate = std::string("0"); }, "--request-rate: '0'"},
       {[](BenchConfig& c) { c.request_rates = std::string("1,,2"); }, "--request-rates: ''"},
       {[](BenchConfig& c) { c.slo = std::string("ttfb=1s"); }, "--slo: 'ttfb=1s': unknown key"},

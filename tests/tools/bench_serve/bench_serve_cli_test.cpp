@@ -39,10 +39,12 @@ TEST(BenchServeCliTest, BadInputGetsOneLineNamingTheFlag) {
       {kOk + "--request-rate fast", "--request-rate: 'fast' is not a positive number or inf"},
       {kOk + "--request-rates 1,x", "--request-rates: 'x'"},
       {kOk + "--slo ttft=abc", "--slo: 'ttft=abc'"},
-      {kOk + "--base-url https://api.openai.com", "--base-url https://api.openai.com: https is not supported"},
+      {kOk + "--base-url https://api.openai.com",
+       "--base-url https://api.openai.com: https is not supported"},
       {kOk + "--endpoint /v1/embeddings", "--endpoint"},
       {kOk + "--dataset sharegpt", "--dataset-path: required with --dataset sharegpt"},
-      {kOk + "--dataset sharegpt --dataset-path /nonexistent.json", "--dataset-path /nonexistent.json: cannot be read"},
+      {kOk + "--dataset sharegpt --dataset-path /nonexistent.json",
+       "--dataset-path /nonexistent.json: cannot be read"},
       {kOk + "--dataset nope", "--dataset: 'nope'"},
       {kOk + "--range-ratio 2", "--range-ratio"},
       {"--model m --tokenizer /nonexistent", "--tokenizer /nonexistent: no tokenizer.json there"},
@@ -73,14 +75,17 @@ TEST(BenchServeCliTest, MalformedShareGptFileIsOneLine) {
 TEST(BenchServeCliTest, UnreachableServerListsEveryFailedRequest) {
   // Port 1 on loopback: nothing listens, every connect is refused.
   const std::string json = std::string(PDSERVE_BINARY_DIR) + "/bench_serve_cli_refused.json";
-  CliRun r = run(kOk + "--base-url http://127.0.0.1:1 --num-prompts 3 --input-len 8 "
-                       "--output-len 4 --output-json " + json);
+  CliRun r = run(kOk +
+                 "--base-url http://127.0.0.1:1 --num-prompts 3 --input-len 8 "
+                 "--output-len 4 --output-json " +
+                 json);
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("Failed requests:                         3"), std::string::npos)
       << r.output;
   for (int i = 0; i < 3; ++i)
     EXPECT_NE(r.output.find("request " + std::to_string(i) + ": HTTP 0: UNAVAILABLE"),
-              std::string::npos) << r.output;
+              std::string::npos)
+        << r.output;
   std::ifstream in(json);
   std::stringstream text;
   text << in.rdbuf();

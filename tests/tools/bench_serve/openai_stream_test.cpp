@@ -16,11 +16,18 @@ const Clock::time_point t0 = Clock::time_point() + std::chrono::hours(1);
 TEST(StreamReaderTest, CompletionsTimesContentChunksAndTakesUsage) {
   RequestRecord r;
   StreamReader s(Endpoint::kCompletions, t0, &r);
-  EXPECT_TRUE(s.on_data(R"({"choices":[{"index":0,"text":"","finish_reason":null}]})", t0 + milliseconds(50)));
-  EXPECT_TRUE(s.on_data(R"({"choices":[{"index":0,"text":"Hel","finish_reason":null}],"usage":null})", t0 + milliseconds(100)));
-  EXPECT_TRUE(s.on_data(R"({"choices":[{"index":0,"text":"lo","finish_reason":null}]})", t0 + milliseconds(130)));
-  EXPECT_TRUE(s.on_data(R"({"choices":[{"index":0,"text":"!","finish_reason":"length"}]})", t0 + milliseconds(170)));
-  EXPECT_TRUE(s.on_data(R"({"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}})", t0 + milliseconds(171)));
+  EXPECT_TRUE(s.on_data(R"({"choices":[{"index":0,"text":"","finish_reason":null}]})",
+                        t0 + milliseconds(50)));
+  EXPECT_TRUE(
+      s.on_data(R"({"choices":[{"index":0,"text":"Hel","finish_reason":null}],"usage":null})",
+                t0 + milliseconds(100)));
+  EXPECT_TRUE(s.on_data(R"({"choices":[{"index":0,"text":"lo","finish_reason":null}]})",
+                        t0 + milliseconds(130)));
+  EXPECT_TRUE(s.on_data(R"({"choices":[{"index":0,"text":"!","finish_reason":"length"}]})",
+                        t0 + milliseconds(170)));
+  EXPECT_TRUE(s.on_data(
+      R"({"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}})",
+      t0 + milliseconds(171)));
   EXPECT_TRUE(s.on_data("[DONE]", t0 + milliseconds(172)));
   s.finish(ok_status(), 200, "", t0 + milliseconds(180));
   EXPECT_TRUE(r.success) << r.error;
@@ -39,10 +46,14 @@ TEST(StreamReaderTest, CompletionsTimesContentChunksAndTakesUsage) {
 TEST(StreamReaderTest, ChatReadsDeltaContent) {
   RequestRecord r;
   StreamReader s(Endpoint::kChatCompletions, t0, &r);
-  EXPECT_TRUE(s.on_data(R"({"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]})", t0 + milliseconds(5)));
-  EXPECT_TRUE(s.on_data(R"({"choices":[{"index":0,"delta":{"content":"a"}}]})", t0 + milliseconds(20)));
-  EXPECT_TRUE(s.on_data(R"({"choices":[{"index":0,"delta":{"content":"b"}}]})", t0 + milliseconds(30)));
-  EXPECT_TRUE(s.on_data(R"({"choices":[{"index":0,"delta":{},"finish_reason":"length"}]})", t0 + milliseconds(31)));
+  EXPECT_TRUE(s.on_data(R"({"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]})",
+                        t0 + milliseconds(5)));
+  EXPECT_TRUE(
+      s.on_data(R"({"choices":[{"index":0,"delta":{"content":"a"}}]})", t0 + milliseconds(20)));
+  EXPECT_TRUE(
+      s.on_data(R"({"choices":[{"index":0,"delta":{"content":"b"}}]})", t0 + milliseconds(30)));
+  EXPECT_TRUE(s.on_data(R"({"choices":[{"index":0,"delta":{},"finish_reason":"length"}]})",
+                        t0 + milliseconds(31)));
   EXPECT_TRUE(s.on_data("[DONE]", t0 + milliseconds(32)));
   s.finish(ok_status(), 200, "", t0 + milliseconds(32));
   EXPECT_TRUE(r.success);
@@ -56,7 +67,9 @@ TEST(StreamReaderTest, ErrorEventMidStreamFails) {
   RequestRecord r;
   StreamReader s(Endpoint::kCompletions, t0, &r);
   EXPECT_TRUE(s.on_data(R"({"choices":[{"text":"x"}]})", t0 + milliseconds(1)));
-  EXPECT_FALSE(s.on_data(R"({"error":{"message":"decode worker lost","type":"server_error","code":503}})", t0 + milliseconds(2)));
+  EXPECT_FALSE(
+      s.on_data(R"({"error":{"message":"decode worker lost","type":"server_error","code":503}})",
+                t0 + milliseconds(2)));
   s.finish(cancelled("stopped"), 200, "", t0 + milliseconds(3));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error, "error event: decode worker lost");
@@ -65,9 +78,10 @@ TEST(StreamReaderTest, ErrorEventMidStreamFails) {
 TEST(StreamReaderTest, HttpErrorTakesTheOpenAiMessage) {
   RequestRecord r;
   StreamReader s(Endpoint::kCompletions, t0, &r);
-  s.finish(invalid_argument("HTTP 400"), 400,
-           R"({"error":{"message":"The model 'x' does not exist.","type":"invalid_request_error","param":"model","code":"model_not_found"}})",
-           t0 + milliseconds(4));
+  s.finish(
+      invalid_argument("HTTP 400"), 400,
+      R"({"error":{"message":"The model 'x' does not exist.","type":"invalid_request_error","param":"model","code":"model_not_found"}})",
+      t0 + milliseconds(4));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.http_status, 400);
   EXPECT_EQ(r.error, "The model 'x' does not exist.");

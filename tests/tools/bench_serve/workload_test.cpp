@@ -101,7 +101,8 @@ TEST(PrefixWorkloadTest, SharedPrefixesThenDistinctQuestions) {
     EXPECT_EQ(encode_plain(r.system_text).size(), 64u);
     EXPECT_EQ(encode_plain(r.prompt_text).size(), 16u);
     const BenchRequest& same = (*w)[i % 3];
-    EXPECT_TRUE(std::equal(r.prompt_ids.begin(), r.prompt_ids.begin() + 64, same.prompt_ids.begin()));
+    EXPECT_TRUE(
+        std::equal(r.prompt_ids.begin(), r.prompt_ids.begin() + 64, same.prompt_ids.begin()));
     EXPECT_EQ(r.system_text, same.system_text);
   }
   EXPECT_NE((*w)[0].system_text, (*w)[1].system_text);
@@ -136,9 +137,9 @@ TEST(ShareGptTest, FirstHumanTurnAndReplyLength) {
   EXPECT_EQ(prompts[0], "Tell me about the moon and the tides please.");
   EXPECT_EQ(prompts[1], "What is the capital of France, and why?");
   for (const BenchRequest& r : *w) {
-    const std::string reply = r.prompt_text[0] == 'T'
-                                  ? "The moon pulls the oceans, which makes the tides rise and fall."
-                                  : "The capital of France is Paris, a city on the Seine.";
+    const std::string reply =
+        r.prompt_text[0] == 'T' ? "The moon pulls the oceans, which makes the tides rise and fall."
+                                : "The capital of France is Paris, a city on the Seine.";
     EXPECT_EQ(r.output_len, static_cast<int>(demo_tokenizer().encode(reply)->size()));
   }
 }
