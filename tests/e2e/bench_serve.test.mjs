@@ -30,14 +30,17 @@ async function bench(args, { key = kKey } = {}) {
   }
 }
 
+// What a failed assertion prints: the benchmark's output and the cluster's last lines.
+const diag = (r) => `${r.stdout}${r.stderr}\n--- cluster log ---\n${cluster.tail(40)}`;
+
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 const close = (a, b, what) => assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 
-function checkConsistent(result, { numPrompts, inputLen, outputLen, exactPrompt }) {
+function checkConsistent(result, log, { numPrompts, inputLen, outputLen, exactPrompt }) {
   const { config, metrics, requests } = result;
   assert.equal(requests.length, numPrompts);
   assert.equal(metrics.num_requests, numPrompts);
-  assert.equal(metrics.failed, 0, JSON.stringify(requests.filter((r) => !r.success)));
+  assert.equal(metrics.failed, 0, JSON.stringify(requests.filter((r) => !r.success)) + "\n" + log);
   assert.equal(metrics.completed, numPrompts);
   for (const r of requests) {
     assert.equal(r.success, true);
@@ -78,7 +81,7 @@ test("random workload: 16 prompts, input 32, output 16, concurrency 4", async ()
   const out = path.join(dir, "random.json");
   const r = await bench(["--num-prompts", "16", "--input-len", "32", "--output-len", "16",
                          "--max-concurrency", "4", "--slo", "e2e=60s", "--output-json", out]);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(r.code, 0, diag(r));
   assert.match(r.stdout, /Successful requests:\s+16\n/);
   assert.match(r.stdout, /Failed requests:\s+0\n/);
   assert.match(r.stdout, /Mean TTFT \(ms\):/);
@@ -86,7 +89,7 @@ test("random workload: 16 prompts, input 32, output 16, concurrency 4", async ()
   const result = JSON.parse(readFileSync(out, "utf8"));
   assert.equal(result.config.max_concurrency, 4);
   assert.equal(result.config.request_rate, "inf");
-  checkConsistent(result, { numPrompts: 16, inputLen: 32, outputLen: 16, exactPrompt: true });
+  checkConsistent(result, diag(r), { numPrompts: 16, inputLen: 32, outputLen: 16, exactPrompt: true });
   assert.equal(result.metrics.good_requests, 16);
   // Never more than 4 in flight: at any request's start, at most 3 others are running.
   for (const a of result.requests) {
@@ -102,12 +105,12 @@ test("chat with shared prefixes, a sweep of two rates: one file per rate", async
                          "--num-prefixes", "2", "--prefix-len", "48", "--input-len", "16",
                          "--output-len", "8", "--num-prompts", "8", "--request-rates", "20,inf",
                          "--output-json", out]);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(r.code, 0, diag(r));
   for (const rate of ["20", "inf"]) {
     const result = JSON.parse(readFileSync(path.join(dir, `prefix-rate${rate}.json`), "utf8"));
     assert.equal(String(result.config.request_rate), rate);
     // Chat: the template adds tokens around the text, so the server's count is larger.
-    checkConsistent(result, { numPrompts: 8, inputLen: 64, outputLen: 8, exactPrompt: false });
+    checkConsistent(result, diag(r), { numPrompts: 8, inputLen: 64, outputLen: 8, exactPrompt: false });
     for (const q of result.requests) assert.ok(q.usage_prompt_tokens > 64);
   }
   await expectAllFree(cluster, assert);
@@ -117,7 +120,7 @@ test("a wrong API key: every request fails with 401 and is listed, exit status 1
   const out = path.join(dir, "denied.json");
   const r = await bench(["--num-prompts", "3", "--input-len", "8", "--output-len", "4", "--output-json", out],
                         { key: "sk-wrong" });
-  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.equal(r.code, 1, diag(r));
   assert.match(r.stdout, /Failed requests:\s+3\n/);
   for (const id of [0, 1, 2]) assert.match(r.stdout, new RegExp(`request ${id}: HTTP 401: `));
   assert.match(r.stderr, /every request failed/);
@@ -133,7 +136,7 @@ test("a wrong API key: every request fails with 401 and is listed, exit status 1
 test("warm-ups stop at the first failure with one line", async () => {
   const r = await bench(["--num-warmups", "2", "--num-prompts", "3", "--input-len", "8", "--output-len", "4"],
                         { key: "sk-wrong" });
-  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.equal(r.code, 1, diag(r));
   assert.equal(r.stdout, "");
   assert.match(r.stderr, /^pdserve bench serve: warm-up request failed: HTTP 401: .+\n$/);
 });
