@@ -5,6 +5,7 @@
 
 #include "tools/pdserve/bench_engine_command.h"
 #include "tools/pdserve/bench_offline_command.h"
+#include "tools/pdserve/bench_serve_command.h"
 #include "tools/pdserve/generate_command.h"
 #include "tools/pdserve/router_command.h"
 #include "tools/pdserve/serve_command.h"
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   bench->require_subcommand(1);
   pdserve::cli::add_bench_offline_command(*bench);
   pdserve::cli::add_bench_engine_command(*bench);
+  pdserve::cli::add_bench_serve_command(*bench);
   pdserve::cli::add_worker_commands(app);
   pdserve::cli::add_router_command(app);
   pdserve::cli::add_serve_command(app);
