@@ -151,8 +151,19 @@ void GenerateService::admit(std::shared_ptr<Stream> s, engine::Engine* eng) {
   s->location = "remote";
   s->num_cached_tokens = alloc->num_cached_tokens;
   rt_.loop().attach_sink(id, sink_for(s));
+  if (!open_stream(s)) {  // the client is gone already
+    rt_.loop().detach_sink(id);
+    (void)eng->abort(id);
+    return;
+  }
   s->in_remote_prefill = true;
+  prefill_remotely(s, std::move(alloc).value());
+}
+
+bool GenerateService::open_stream(const std::shared_ptr<Stream>& s) {
+  if (s->sse) return true;  // a local retry after a remote prefill failed
   s->sse = s->writer->start_sse();
+  if (!s->sse) return false;
   std::weak_ptr<Stream> weak = s;
   s->sse->on_disconnect([this, weak] {
     std::shared_ptr<Stream> st = weak.lock();
@@ -162,7 +173,7 @@ void GenerateService::admit(std::shared_ptr<Stream> s, engine::Engine* eng) {
     // the prefill worker answered (on_prefill_answer).
     if (!st->in_remote_prefill) rt_.loop().abort(st->engine_id.load());
   });
-  prefill_remotely(s, std::move(alloc).value());
+  return true;
 }
 
 void GenerateService::add_locally(std::shared_ptr<Stream> s, engine::Engine& eng) {
@@ -176,15 +187,9 @@ void GenerateService::add_locally(std::shared_ptr<Stream> s, engine::Engine& eng
   s->location = "local";
   local_prefills_.inc();
   rt_.loop().attach_sink(id, sink_for(s));
-  if (!s->sse) {
-    s->sse = s->writer->start_sse();
-    std::weak_ptr<Stream> weak = s;
-    s->sse->on_disconnect([this, weak] {
-      if (std::shared_ptr<Stream> st = weak.lock()) {
-        st->client_gone = true;
-        rt_.loop().abort(st->engine_id.load());
-      }
-    });
+  if (!open_stream(s)) {  // the client is gone already
+    rt_.loop().detach_sink(id);
+    (void)eng.abort(id);
   }
 }
 

@@ -58,6 +58,9 @@ class GenerateService final : public worker::RoleService {
   void start_decode(std::shared_ptr<Stream> s, runner::SampledToken first);
   void fall_back(std::shared_ptr<Stream> s, const Status& why);
   void add_locally(std::shared_ptr<Stream> s, engine::Engine& eng);
+  // Starts the SSE answer (once) and aborts on disconnect; false when the
+  // client is already gone.
+  bool open_stream(const std::shared_ptr<Stream>& s);
   engine::EngineLoop::Sink sink_for(std::shared_ptr<Stream> s);
 
   GenerateServiceOptions options_;

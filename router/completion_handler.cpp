@@ -278,6 +278,11 @@ void CompletionHandler::handle(Endpoint endpoint, const server::Request& request
           std::lock_guard<std::mutex> lock(c->mu);
           if (c->req.stream && !c->sse && !piece.error && !c->answered) {
             c->sse = c->writer->start_sse();
+            if (!c->sse) {  // the client went away before the first token
+              c->answered = true;
+              c->cancel_all();
+              return;
+            }
             std::weak_ptr<Call> w2 = c;
             c->sse->on_disconnect([w2] {
               if (auto cc = w2.lock()) cc->cancel_all();

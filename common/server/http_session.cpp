@@ -1,10 +1,9 @@
 // One server connection: read a request, dispatch it, write the answer (a
 // full response or an SSE stream), repeat while kept alive. Everything here
 // runs on the connection's strand.
-#include <algorithm>
-#include <memory>
-#include <utility>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -15,6 +14,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
+#include <memory>
+#include <utility>
 
 #include "common/base/logging.h"
 #include "common/server/exchange.h"
@@ -52,9 +54,9 @@ class Session {
   asio::steady_timer wake_timer;  // wakes the connection when a producer queued work
   beast::flat_buffer buffer;
   std::string remote;
-  bool idle = true;      // waiting for the first byte of a request
-  bool stopping = false; // the server is stopping: answer with Connection: close
-  bool cut = false;      // the server cut this connection
+  bool idle = true;       // waiting for the first byte of a request
+  bool stopping = false;  // the server is stopping: answer with Connection: close
+  bool cut = false;       // the server cut this connection
 };
 
 http::response<http::string_body> to_beast(Response r, bool keep_alive) {
@@ -93,8 +95,8 @@ asio::awaitable<void> drain(Session& s) {
   std::vector<char> scratch(64 << 10);
   size_t total = 0;
   while (!ec && total < s.opts.max_body_bytes + (size_t{64} << 20)) {
-    total += co_await s.stream.async_read_some(asio::buffer(scratch),
-                                               asio::redirect_error(kUse, ec));
+    total +=
+        co_await s.stream.async_read_some(asio::buffer(scratch), asio::redirect_error(kUse, ec));
   }
 }
 
@@ -117,8 +119,8 @@ asio::awaitable<void> answer_read_error(Session& s, error_code read_ec) {
   PD_LOG(DEBUG) << s.remote << ": " << message;
   auto res = to_beast(openai_error(status, message), false);
   error_code ec;
-  s.stream.expires_after(std::min<std::chrono::milliseconds>(s.opts.write_timeout,
-                                                            std::chrono::seconds(5)));
+  s.stream.expires_after(
+      std::min<std::chrono::milliseconds>(s.opts.write_timeout, std::chrono::seconds(5)));
   co_await http::async_write(s.stream, res, asio::redirect_error(kUse, ec));
   if (!ec) co_await drain(s);
 }
@@ -128,9 +130,19 @@ asio::awaitable<void> answer_read_error(Session& s, error_code read_ec) {
 void watch_disconnect(const std::shared_ptr<Session>& s, const std::shared_ptr<Exchange>& ex) {
   s->stream.socket().async_wait(tcp::socket::wait_read, [s, ex](error_code ec) {
     if (ec == asio::error::operation_aborted) return;
-    error_code avail_ec;
-    size_t n = s->stream.socket().available(avail_ec);
-    if (!ec && !avail_ec && n > 0) return;  // a pipelined request: stop watching
+    if (!ec) {
+      // Readable: a pipelined request (stop watching), the peer's EOF, or a
+      // spurious wake-up of the reactor (nothing to read yet: watch on). Only
+      // a peek tells EOF from the last.
+      char byte;
+      const ssize_t n =
+          ::recv(s->stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0) return;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        watch_disconnect(s, ex);
+        return;
+      }
+    }
     ex->mark_closed();
     s->wake_timer.cancel();
   });
@@ -181,7 +193,8 @@ asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& s,
     }
     if (work.stream_done) {
       s->stream.expires_after(s->opts.write_timeout);
-      co_await asio::async_write(s->stream, http::make_chunk_last(), asio::redirect_error(kUse, ec));
+      co_await asio::async_write(s->stream, http::make_chunk_last(),
+                                 asio::redirect_error(kUse, ec));
       if (ec) co_return false;
       ex->mark_done();
       co_return true;
@@ -209,8 +222,8 @@ asio::awaitable<bool> serve(const std::shared_ptr<Session>& s, Request req, bool
 
   Routes::Match match = s->server.routes().resolve(req.method, req.path);
   if (!match.handler) {
-    Response r = openai_error(match.status, match.status == 404 ? "no route for " + req.path
-                                                                : "method not allowed");
+    Response r = openai_error(
+        match.status, match.status == 404 ? "no route for " + req.path : "method not allowed");
     if (match.status == 405) r.headers.set("Allow", match.allow);
     ex->respond(std::move(r));
   } else {
