@@ -4,6 +4,10 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <utility>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -14,9 +18,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <cerrno>
-#include <memory>
-#include <utility>
 
 #include "common/base/logging.h"
 #include "common/server/exchange.h"

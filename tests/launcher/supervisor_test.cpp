@@ -77,6 +77,15 @@ TEST_F(SupervisorTest, LaunchesAllAndStopsThemInReverseOrder) {
   EXPECT_EQ(sup.wait().code(), StatusCode::kFailedPrecondition);
 }
 
+bool wait_for_log(const TempFile& log, const std::string& text, std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (log.read().find(text) == std::string::npos) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
 TEST_F(SupervisorTest, WorkersWithoutOrderingLoadSideBySide) {
   Supervisor sup(options());
   ChildSpec a = server(0, {"--healthy-after-ms", "1000"});
@@ -88,6 +97,8 @@ TEST_F(SupervisorTest, WorkersWithoutOrderingLoadSideBySide) {
   auto took = Clock::now() - t0;
   EXPECT_GE(took, 1000ms);
   EXPECT_LT(took, 1800ms);        // one at a time would take 2s
+  // c logs its start just after it answers: wait for the line, bounded.
+  ASSERT_TRUE(wait_for_log(log_, "c started", 10s)) << log_.read();
   std::string log = log_.read();  // a and b start side by side: either order
   EXPECT_TRUE(log == "a started\nb started\nc started\n" ||
               log == "b started\na started\nc started\n")
@@ -258,14 +269,6 @@ TEST_F(SupervisorTest, SigintToTheLauncherStopsEveryChild) {
 }
 
 // Polls the log until it holds `text`.
-bool wait_for_log(const TempFile& log, const std::string& text, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (log.read().find(text) == std::string::npos) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
 
 TEST_F(SupervisorTest, SignalDuringTheLaunchCancelsIt) {
   std::vector<ChildSpec> specs = {server(0), server(1, {"--healthy-after-ms", "100000"}),
