@@ -7,6 +7,8 @@
 # each measured with `pdserve bench serve` at several request rates.
 # Results in ${OUT:-/tmp/pdserve-gpu}/serve-*.
 #   PDSERVE_SHAPES="llama-3.2-1b llama-3.1-8b" PDSERVE_RATES=4,16,inf scripts/gpu-serve-bench.sh
+# The same prompts serve every rate of a sweep: with the prefix cache on, the
+# later rates find them cached (PDSERVE_SERVE_ARGS=--worker-arg=--no-prefix-caching).
 source "$(dirname "$0")/gpu-common.sh"
 bin=build-gpu/tools/pdserve/pdserve
 [ -x "$bin" ] || gpu_build pdserve
@@ -21,7 +23,7 @@ for shape in ${PDSERVE_SHAPES:-llama-3.2-1b}; do
     port=$((port + 1))
     log="$out/serve-$shape-$mode.log"
     "$bin" serve --model "$dir" --device cuda --port "$port" --router-arg=--prefill-mode=$mode \
-      --worker-arg=--kv-cache-mb=${PDSERVE_KV_MB:-16000} > "$log" 2>&1 &
+      --worker-arg=--kv-cache-mb=${PDSERVE_KV_MB:-16000} ${PDSERVE_SERVE_ARGS:-} > "$log" 2>&1 &
     serve=$!
     for _ in $(seq 1 300); do grep -q "pdserve is ready" "$log" && break; sleep 1; done
     grep -q "pdserve is ready" "$log" || { echo "serve $shape $mode did not start"; tail -20 "$log"; kill $serve; continue; }
