@@ -51,10 +51,14 @@ class Checkpoint {
   const TensorView* find(std::string_view name) const;
   const std::vector<TensorView>& tensors() const { return tensors_; }
   size_t total_bytes() const;
+  // The file that lists the tensors, for messages about one that is absent:
+  // "model.safetensors" or "model.safetensors.index.json".
+  const std::string& source() const { return source_; }
 
  private:
   struct Mapping;
   Checkpoint();
+  std::string source_;
   std::vector<std::unique_ptr<Mapping>> mappings_;
   std::vector<TensorView> tensors_;  // sorted by name
 };

@@ -31,8 +31,9 @@ class Binder {
                              const char* why = nullptr) const {
     const TensorView* t = checkpoint_.find(name);
     if (t == nullptr) {
-      std::string message = "checkpoint: tensor \"" + name + "\" is missing (expected shape " +
-                            shape_text(shape) + ", " + config_.architecture_name;
+      std::string message = checkpoint_.source() + ": tensor \"" + name +
+                            "\" is missing (expected shape " + shape_text(shape) + ", " +
+                            config_.architecture_name;
       if (why != nullptr) message += std::string(", ") + why;
       return not_found(message + ")");
     }
