@@ -227,6 +227,17 @@ TEST(CheckpointTest, ShardNamesMustStayInTheFolder) {
   }
 }
 
+TEST(CheckpointTest, DeeplyNestedShardValueIsRefusedWithAShortExcerpt) {
+  TempDir dir;
+  write_two_shards(dir);
+  const int depth = 1000000;
+  dir.write(kIndex,
+            "{\"weight_map\":{\"w1\":" + std::string(depth, '[') + std::string(depth, ']') + "}}");
+  Status s = Checkpoint::open(dir.path()).status();
+  EXPECT_TRUE(fails_with(s, {"tensor \"w1\": shard [[[[[...]]]]] must be a file name"}));
+  EXPECT_LT(s.message().size(), 200u);
+}
+
 TEST(CheckpointTest, BadIndexIsRefused) {
   TempDir dir;
   write_two_shards(dir);

@@ -96,6 +96,27 @@ TEST(ModelConfigTest, ConfigNotAnObjectIsRefused) {
                          {"config.json: must be a JSON object"}));
 }
 
+TEST(ModelConfigTest, OversizedConfigIsRefusedBeforeReading) {
+  TempDir dir;
+  dir.write("config.json", std::string((16u << 20) + 1, ' '));
+  EXPECT_TRUE(fails_with(load_model_config(dir.path()).status(),
+                         {"config.json: 16777217 bytes, larger than the limit of 16777216"}));
+}
+
+// A value nested a million deep is refused with a short excerpt, not by
+// overflowing the stack while rendering it.
+TEST(ModelConfigTest, DeeplyNestedValueIsRefusedWithAShortExcerpt) {
+  json j = llama_config();
+  j.erase("hidden_size");
+  const int depth = 1000000;
+  std::string text = j.dump();
+  text.insert(1, "\"hidden_size\":" + std::string(depth, '[') + std::string(depth, ']') + ",");
+  Status s = parse_model_config(text, std::nullopt, "").status();
+  EXPECT_TRUE(
+      fails_with(s, {"\"hidden_size\" must be an integer in [1, 2147483647], got [[[[[...]]]]"}));
+  EXPECT_LT(s.message().size(), 200u);
+}
+
 // --- architecture -----------------------------------------------------------
 
 TEST(ModelConfigTest, UnsupportedArchitectureListsTheSupportedOnes) {
