@@ -164,6 +164,16 @@ TEST_F(LlamaWeightsTest, FewerLayersThanTheConfigSays) {
                          {"tensor \"model.layers.2.input_layernorm.weight\" is missing"}));
 }
 
+// num_hidden_layers is read from the file: a huge one must fail on the first
+// absent layer, not by sizing anything from it.
+TEST_F(LlamaWeightsTest, HugeLayerCountFailsOnTheFirstAbsentLayer) {
+  json j = tiny_config();
+  ModelConfig two = config_of(j);
+  j["num_hidden_layers"] = 2147483647;
+  EXPECT_TRUE(fails_with(bind_status(tensors_for(two), config_of(j)), StatusCode::kNotFound,
+                         {"tensor \"model.layers.2.input_layernorm.weight\" is missing"}));
+}
+
 TEST_F(LlamaWeightsTest, WrongShapeNamesTensorExpectedAndActual) {
   ModelConfig c = config_of(tiny_config());
   std::vector<TensorSpec> t = tensors_for(c);
