@@ -1,6 +1,7 @@
 #include "engine/model/checkpoint.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -145,6 +146,21 @@ TEST(CheckpointTest, EmptyOrFolderSingleFileIsRefused) {
   std::filesystem::create_directory(dir.path() / "model.safetensors");
   EXPECT_TRUE(
       fails_with(Checkpoint::open(dir.path()).status(), {"model.safetensors: not a regular file"}));
+}
+
+// Opening a FIFO blocks until a writer comes; the loader must not wait.
+TEST(CheckpointTest, FifoIsRefusedWithoutWaiting) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo((dir.path() / "model.safetensors").c_str(), 0600), 0);
+  EXPECT_TRUE(
+      fails_with(Checkpoint::open(dir.path()).status(), {"model.safetensors: not a regular file"}));
+  std::filesystem::remove(dir.path() / "model.safetensors");
+  write_two_shards(dir);
+  std::filesystem::remove(dir.path() / "b.safetensors");
+  ASSERT_EQ(::mkfifo((dir.path() / "b.safetensors").c_str(), 0600), 0);
+  dir.write(kIndex, index_json(two_shard_map()));
+  EXPECT_TRUE(
+      fails_with(Checkpoint::open(dir.path()).status(), {"b.safetensors: not a regular file"}));
 }
 
 TEST(CheckpointTest, BadHeaderNamesTheFileAndTheTensor) {

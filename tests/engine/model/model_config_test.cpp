@@ -1,6 +1,7 @@
 #include "engine/model/model_config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -78,6 +79,13 @@ TEST(ModelConfigTest, MissingConfigIsNotFoundAndNamesTheFile) {
 TEST(ModelConfigTest, ConfigThatIsAFolderIsRefused) {
   TempDir dir;
   std::filesystem::create_directory(dir.path() / "config.json");
+  EXPECT_TRUE(
+      fails_with(load_model_config(dir.path()).status(), {"config.json: not a regular file"}));
+}
+
+TEST(ModelConfigTest, ConfigThatIsAFifoIsRefusedWithoutWaiting) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo((dir.path() / "config.json").c_str(), 0600), 0);
   EXPECT_TRUE(
       fails_with(load_model_config(dir.path()).status(), {"config.json: not a regular file"}));
 }
