@@ -271,9 +271,14 @@ Result<ModelConfig> parse_model_config(const std::string& config_json,
 
 Result<ModelConfig> load_model_config(const std::filesystem::path& dir) {
   const std::string source = dir.string();
-  PD_ASSIGN_OR_RETURN(std::string config_text,
-                      read_text_file(dir / "config.json", kMaxConfigBytes,
-                                     in_folder(source, "config.json")));
+  Result<std::string> config_text =
+      read_text_file(dir / "config.json", kMaxConfigBytes, in_folder(source, "config.json"));
+  if (config_text.status().code() == StatusCode::kNotFound) {
+    return not_found(config_text.status().message() +
+                     " (supported: a Hugging Face model folder with config.json and "
+                     "model.safetensors or model.safetensors.index.json)");
+  }
+  if (!config_text.ok()) return config_text.status();
   std::optional<std::string> generation_text;
   Result<std::string> generation = read_text_file(
       dir / "generation_config.json", kMaxConfigBytes, in_folder(source, "generation_config.json"));
@@ -282,7 +287,7 @@ Result<ModelConfig> load_model_config(const std::filesystem::path& dir) {
   } else if (generation.status().code() != StatusCode::kNotFound) {
     return generation.status();
   }
-  return parse_model_config(config_text, generation_text, source);
+  return parse_model_config(*config_text, generation_text, source);
 }
 
 }  // namespace pdserve::model

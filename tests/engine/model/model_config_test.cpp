@@ -73,7 +73,12 @@ TEST(ModelConfigTest, LoadsTheQwen3FixtureWithExplicitHeadDim) {
 TEST(ModelConfigTest, MissingConfigIsNotFoundAndNamesTheFile) {
   TempDir dir;
   EXPECT_TRUE(fails_with(load_model_config(dir.path()).status(), StatusCode::kNotFound,
-                         {(dir.path() / "config.json").string(), "file not found"}));
+                         {(dir.path() / "config.json").string() +
+                          ": file not found (supported: a Hugging Face model folder with "
+                          "config.json and model.safetensors or "
+                          "model.safetensors.index.json)"}));
+  EXPECT_TRUE(fails_with(load_model_config(dir.path() / "absent").status(), StatusCode::kNotFound,
+                         {"absent/config.json: file not found"}));
 }
 
 TEST(ModelConfigTest, ConfigThatIsAFolderIsRefused) {
