@@ -3,7 +3,7 @@
 //
 // Safetensors headers are untrusted input. open() checks, before anything
 // is allocated from them: header length within a cap and inside the file,
-// valid JSON of the safetensors schema, known dtypes (F32, F16, BF16),
+// valid JSON of the safetensors schema, known dtypes (F32, F16, BF16, I32),
 // data_offsets inside the data section, begin <= end, no two tensors
 // overlapping, bytes == dtype size * product(shape), no overflow; for a
 // sharded checkpoint, every shard named by the index exists and holds the
