@@ -90,6 +90,7 @@ Result<Checkpoint> Checkpoint::open(const std::filesystem::path& dir) {
   };
 
   if (file_exists(dir / kIndexFile)) {
+    checkpoint.source_ = kIndexFile;
     PD_ASSIGN_OR_RETURN(auto shards, read_index(dir));
     for (const auto& [shard, names] : shards) {
       if (!file_exists(dir / shard)) {
@@ -116,6 +117,7 @@ Result<Checkpoint> Checkpoint::open(const std::filesystem::path& dir) {
       }
     }
   } else if (file_exists(dir / kSingleFile)) {
+    checkpoint.source_ = kSingleFile;
     PD_RETURN_IF_ERROR(add_file(kSingleFile, [](const std::string&) { return true; }).status());
   } else {
     return not_found(dir.string() + ": no " + kSingleFile + " or " + kIndexFile +

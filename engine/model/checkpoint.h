@@ -3,7 +3,7 @@
 //
 // Safetensors headers are untrusted input. open() checks, before anything
 // is allocated from them: header length within a cap and inside the file,
-// valid JSON of the safetensors schema, known dtypes (F32, F16, BF16),
+// valid JSON of the safetensors schema, known dtypes (F32, F16, BF16, I32),
 // data_offsets inside the data section, begin <= end, no two tensors
 // overlapping, bytes == dtype size * product(shape), no overflow; for a
 // sharded checkpoint, every shard named by the index exists and holds the
@@ -51,10 +51,14 @@ class Checkpoint {
   const TensorView* find(std::string_view name) const;
   const std::vector<TensorView>& tensors() const { return tensors_; }
   size_t total_bytes() const;
+  // The file that lists the tensors, for messages about one that is absent:
+  // "model.safetensors" or "model.safetensors.index.json".
+  const std::string& source() const { return source_; }
 
  private:
   struct Mapping;
   Checkpoint();
+  std::string source_;
   std::vector<std::unique_ptr<Mapping>> mappings_;
   std::vector<TensorView> tensors_;  // sorted by name
 };

@@ -13,10 +13,45 @@ Result<nlohmann::json> parse_json_text(const std::string& text, const std::strin
   }
 }
 
+namespace {
+
+constexpr size_t kExcerptLen = 60;
+constexpr int kExcerptDepth = 4;
+
+std::string dump_scalar(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// dump()'s compact form, but only down to kExcerptDepth levels and only
+// until the text is long enough: dump() recurses once per level, and a
+// value nested a million deep in a config file would overflow the stack.
+void append_excerpt(const nlohmann::json& value, int depth, std::string& out) {
+  if (!value.is_structured()) {
+    out += dump_scalar(value);
+    return;
+  }
+  const bool is_array = value.is_array();
+  if (depth >= kExcerptDepth && !value.empty()) {
+    out += is_array ? "[...]" : "{...}";
+    return;
+  }
+  out += is_array ? '[' : '{';
+  bool first = true;
+  for (auto it = value.begin(); it != value.end() && out.size() <= kExcerptLen; ++it) {
+    if (!first) out += ',';
+    first = false;
+    if (!is_array) out += dump_scalar(nlohmann::json(it.key())) + ":";
+    append_excerpt(*it, depth + 1, out);
+  }
+  out += is_array ? ']' : '}';
+}
+
+}  // namespace
+
 std::string json_excerpt(const nlohmann::json& value) {
-  constexpr size_t kMaxLen = 60;
-  std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (text.size() > kMaxLen) text = text.substr(0, kMaxLen) + "...";
+  std::string text;
+  append_excerpt(value, 0, text);
+  if (text.size() > kExcerptLen) text = text.substr(0, kExcerptLen) + "...";
   return text;
 }
 

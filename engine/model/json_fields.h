@@ -56,7 +56,8 @@ class JsonFields {
 };
 
 // A short rendering of a JSON value for messages (strings quoted, long
-// values cut).
+// values cut). Safe on values nested arbitrarily deep: it does not descend
+// past a few levels.
 std::string json_excerpt(const nlohmann::json& value);
 
 // `text` as a JSON string literal, quotes included, for names from untrusted

@@ -1,5 +1,6 @@
 #include "engine/model/llama_weights.h"
 
+#include <algorithm>
 #include <string>
 
 #include "engine/model/safetensors_header.h"
@@ -31,8 +32,9 @@ class Binder {
                              const char* why = nullptr) const {
     const TensorView* t = checkpoint_.find(name);
     if (t == nullptr) {
-      std::string message = "checkpoint: tensor \"" + name + "\" is missing (expected shape " +
-                            shape_text(shape) + ", " + config_.architecture_name;
+      std::string message = checkpoint_.source() + ": tensor \"" + name +
+                            "\" is missing (expected shape " + shape_text(shape) + ", " +
+                            config_.architecture_name;
       if (why != nullptr) message += std::string(", ") + why;
       return not_found(message + ")");
     }
@@ -109,7 +111,9 @@ Result<LlamaWeights> bind_llama_weights(const Checkpoint& checkpoint, const Mode
   const int64_t hidden = config.hidden_size;
   LlamaWeights w;
   PD_ASSIGN_OR_RETURN(w.embed_tokens, b.require("model.embed_tokens.weight", {vocab, hidden}));
-  w.layers.reserve(static_cast<size_t>(config.num_layers));
+  // num_hidden_layers comes from the file; each layer needs 9 tensors, so a
+  // checkpoint holds at most tensors().size() of them.
+  w.layers.reserve(std::min(static_cast<size_t>(config.num_layers), checkpoint.tensors().size()));
   for (int i = 0; i < config.num_layers; ++i) {
     PD_ASSIGN_OR_RETURN(LayerWeights layer, bind_layer(b, config, i));
     w.layers.push_back(std::move(layer));

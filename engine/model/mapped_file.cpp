@@ -14,7 +14,9 @@ namespace pdserve::model {
 
 Result<MappedFile> MappedFile::open(const std::filesystem::path& path) {
   const std::string name = path.string();
-  int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO named like a checkpoint file would otherwise
+  // wait for a writer forever; it has no effect on a regular file.
+  int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
     std::string message = name + ": cannot open: " + std::strerror(err);

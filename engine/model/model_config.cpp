@@ -42,8 +42,15 @@ Status parse_architecture(const JsonFields& f, ModelConfig& c) {
       return ok_status();
     }
   }
-  return invalid_argument(f.file() + ": architecture \"" + c.architecture_name +
-                          "\" is not supported (supported: " + kSupportedArchitectures + ")");
+  return invalid_argument(f.file() + ": architecture " + json_quote(c.architecture_name) +
+                          " is not supported (supported: " + kSupportedArchitectures + ")");
+}
+
+// "(N)", built by append: GCC 12 misreads "(" + to_string() (-Wrestrict).
+std::string in_parens(int64_t v) {
+  std::string text = "(";
+  text.append(std::to_string(v)).append(")");
+  return text;
 }
 
 Status parse_shape(const JsonFields& f, ModelConfig& c) {
@@ -58,15 +65,15 @@ Status parse_shape(const JsonFields& f, ModelConfig& c) {
   PD_ASSIGN_OR_RETURN(int64_t max_pos, f.required_int("max_position_embeddings", 1, INT_MAX));
   if (!kv_heads) kv_heads = heads;
   if (heads % *kv_heads != 0) {
-    return f.error("num_attention_heads", "(" + std::to_string(heads) +
-                                              ") is not divisible by num_key_value_heads (" +
-                                              std::to_string(*kv_heads) + ")");
+    return f.error("num_attention_heads", in_parens(heads) +
+                                              " is not divisible by num_key_value_heads " +
+                                              in_parens(*kv_heads));
   }
   if (!head_dim) {
     if (hidden % heads != 0) {
-      return f.error("hidden_size", "(" + std::to_string(hidden) +
-                                        ") is not divisible by num_attention_heads (" +
-                                        std::to_string(heads) + ") and head_dim is not given");
+      return f.error("hidden_size", in_parens(hidden) +
+                                        " is not divisible by num_attention_heads " +
+                                        in_parens(heads) + " and head_dim is not given");
     }
     head_dim = hidden / heads;
   }
@@ -164,8 +171,8 @@ Status parse_attention_options(const JsonFields& f, ModelConfig& c) {
 Status parse_hidden_act(const JsonFields& f) {
   PD_ASSIGN_OR_RETURN(std::optional<std::string> act, f.optional_string("hidden_act"));
   if (act && *act != "silu") {
-    return invalid_argument(f.file() + ": hidden_act \"" + *act +
-                            "\" is not supported (supported: silu)");
+    return invalid_argument(f.file() + ": hidden_act " + json_quote(*act) +
+                            " is not supported (supported: silu)");
   }
   return ok_status();
 }
@@ -182,7 +189,8 @@ Status parse_dtype(const JsonFields& f, ModelConfig& c) {
   } else if (*name == "float32") {
     c.torch_dtype = backend::DType::kF32;
   } else {
-    return f.error(key, "\"" + *name + "\" is not supported (supported: bfloat16, float16, float32)");
+    return f.error(key, json_quote(*name) +
+                            " is not supported (supported: bfloat16, float16, float32)");
   }
   return ok_status();
 }
@@ -263,9 +271,14 @@ Result<ModelConfig> parse_model_config(const std::string& config_json,
 
 Result<ModelConfig> load_model_config(const std::filesystem::path& dir) {
   const std::string source = dir.string();
-  PD_ASSIGN_OR_RETURN(std::string config_text,
-                      read_text_file(dir / "config.json", kMaxConfigBytes,
-                                     in_folder(source, "config.json")));
+  Result<std::string> config_text =
+      read_text_file(dir / "config.json", kMaxConfigBytes, in_folder(source, "config.json"));
+  if (config_text.status().code() == StatusCode::kNotFound) {
+    return not_found(config_text.status().message() +
+                     " (supported: a Hugging Face model folder with config.json and "
+                     "model.safetensors or model.safetensors.index.json)");
+  }
+  if (!config_text.ok()) return config_text.status();
   std::optional<std::string> generation_text;
   Result<std::string> generation = read_text_file(
       dir / "generation_config.json", kMaxConfigBytes, in_folder(source, "generation_config.json"));
@@ -274,7 +287,7 @@ Result<ModelConfig> load_model_config(const std::filesystem::path& dir) {
   } else if (generation.status().code() != StatusCode::kNotFound) {
     return generation.status();
   }
-  return parse_model_config(config_text, generation_text, source);
+  return parse_model_config(*config_text, generation_text, source);
 }
 
 }  // namespace pdserve::model

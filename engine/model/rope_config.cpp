@@ -26,7 +26,8 @@ Result<RopeScalingType> scaling_type(const JsonFields& rope, bool type_optional)
   if (*name == "dynamic") return RopeScalingType::kDynamic;
   if (*name == "llama3") return RopeScalingType::kLlama3;
   if (*name == "yarn") return RopeScalingType::kYarn;
-  return rope.error(key, "\"" + *name + "\" is not supported (supported: " + kSupportedTypes + ")");
+  return rope.error(key,
+                    json_quote(*name) + " is not supported (supported: " + kSupportedTypes + ")");
 }
 
 Result<double> positive_number(const JsonFields& rope, const char* key) {
