@@ -10,7 +10,8 @@ export const pdserve = process.env.PDSERVE_BIN ?? path.join(root, "build-cpu/too
 export const model = path.join(root, "models/pdserve-demo");
 
 export class Cluster {
-  constructor({ apiKey = "", routerArgs = [], workerArgs = [] } = {}) {
+  constructor({ apiKey = "", routerArgs = [], workerArgs = [], env = {} } = {}) {
+    this.env = env;  // extra environment for every process of the cluster
     this.apiKey = apiKey;
     this.token = "e2e-" + Math.random().toString(16).slice(2);
     this.routerArgs = routerArgs;
@@ -26,7 +27,7 @@ export class Cluster {
     if (this.apiKey) router.push(`--api-key=${this.apiKey}`);
     for (const a of router) args.push(`--router-arg=${a}`);
     this.proc = spawn(pdserve, args, {
-      env: { ...process.env, PDSERVE_CLUSTER_TOKEN: this.token },
+      env: { ...process.env, ...this.env, PDSERVE_CLUSTER_TOKEN: this.token },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const ready = new Promise((resolve, reject) => {
