@@ -99,6 +99,21 @@ test("random workload: 16 prompts, input 32, output 16, concurrency 4", async ()
   await expectAllFree(cluster, assert);
 });
 
+test("the internal endpoint of a decode worker (router overhead runs): same counts", async () => {
+  const out = path.join(dir, "internal.json");
+  const all = ["bench", "serve", "--base-url", cluster.workers.decode, "--endpoint", "/internal/v1/generate",
+               "--api-key", cluster.token, "--model", "pdserve-demo", "--tokenizer", model,
+               "--num-prompts", "8", "--input-len", "24", "--output-len", "12", "--max-concurrency", "4",
+               "--output-json", out];
+  const { stdout } = await run(pdserve, all, { timeout: 300000 });
+  assert.match(stdout, /Failed requests:\s+0\n/);
+  const result = JSON.parse(readFileSync(out, "utf8"));
+  assert.equal(result.metrics.completed, 8);
+  assert.equal(result.metrics.total_output_tokens, 8 * 12);
+  for (const q of result.requests) assert.ok(q.ttft_ms <= q.e2e_ms);
+  await expectAllFree(cluster, assert);
+});
+
 test("chat with shared prefixes, a sweep of two rates: one file per rate", async () => {
   const out = path.join(dir, "prefix.json");
   const r = await bench(["--endpoint", "/v1/chat/completions", "--dataset", "prefix",

@@ -51,7 +51,12 @@ Status validate_config(BenchConfig& c) {
   (void)url;
   if (c.endpoint.empty() || c.endpoint[0] != '/')
     return invalid_argument("--endpoint: '" + c.endpoint + "' must start with '/'");
-  if (c.endpoint.ends_with("/chat/completions")) {
+  if (c.endpoint.ends_with("/internal/v1/generate")) {
+    c.internal = true;
+    if (c.dataset == "sharegpt")
+      return invalid_argument(
+          "--endpoint: the internal API takes token-id prompts (--dataset random or prefix)");
+  } else if (c.endpoint.ends_with("/chat/completions")) {
     c.chat = true;
   } else if (c.endpoint.ends_with("/completions")) {
     c.chat = false;

@@ -46,7 +46,8 @@ struct BenchConfig {
   // Filled by validate_config():
   std::vector<double> rates;
   Slo parsed_slo;
-  bool chat = false;  // the endpoint is a chat endpoint
+  bool chat = false;      // the endpoint is a chat endpoint
+  bool internal = false;  // pdserve's internal /internal/v1/generate (router overhead)
 };
 
 // Checks every field and fills the derived ones.

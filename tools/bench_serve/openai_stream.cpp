@@ -1,5 +1,6 @@
 #include "tools/bench_serve/openai_stream.h"
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 
 namespace pdserve::bench {
@@ -35,9 +36,29 @@ std::string content_of(const json& chunk, Endpoint endpoint) {
                                                          : std::string();
 }
 
+// pdserve's internal GenerateRequest (common/server/internal_api.h).
+std::string internal_body(const BenchRequest& request, const BodyOptions& options) {
+  static std::atomic<uint64_t> next_id{0};
+  json body = {{"version", 1},
+               {"request_id", "bench-" + std::to_string(next_id.fetch_add(1))},
+               {"prompt_ids", request.prompt_ids},
+               {"sampling",
+                {{"temperature", options.temperature},
+                 {"max_tokens", request.output_len},
+                 {"ignore_eos", options.ignore_eos}}}};
+  return body.dump();
+}
+
+// Token ids of an internal GenerateEvent.
+int num_event_tokens(const json& event) {
+  auto ids = event.find("token_ids");
+  return ids != event.end() && ids->is_array() ? static_cast<int>(ids->size()) : 0;
+}
+
 }  // namespace
 
 std::string request_body(const BenchRequest& request, const BodyOptions& options) {
+  if (options.endpoint == Endpoint::kInternalGenerate) return internal_body(request, options);
   json body = {{"model", options.model},
                {"stream", true},
                {"stream_options", {{"include_usage", true}}},
@@ -95,6 +116,21 @@ bool StreamReader::on_data(std::string_view data, Clock::time_point at) {
   if (chunk.contains("error")) {
     fail("error event: " + error_message_of(data));
     return false;
+  }
+  if (endpoint_ == Endpoint::kInternalGenerate) {
+    const int n = num_event_tokens(chunk);
+    if (n > 0) {
+      if (!has_content_) {
+        record_->ttft_s = seconds(at - sent_at_);
+        has_content_ = true;
+      } else {
+        record_->itl_s.push_back(seconds(at - last_content_at_));
+      }
+      last_content_at_ = at;
+      record_->output_len = (record_->usage_reported ? record_->output_len : 0) + n;
+      record_->usage_reported = true;
+    }
+    return true;
   }
   const std::string content = content_of(chunk, endpoint_);
   if (!content.empty()) {

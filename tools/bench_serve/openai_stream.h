@@ -7,6 +7,12 @@
 // (`stream_options.include_usage`) gives the output token count. A chunk
 // with an "error" object, or a stream that ends without `data: [DONE]`,
 // fails the request.
+//
+// kInternalGenerate speaks pdserve's internal API instead (POST
+// /internal/v1/generate on a decode worker, the cluster token as API key):
+// token-id prompts only; an event carries content when it has token_ids, and
+// the output token count is the sum of them. Measuring the same load there
+// and through the router gives the router's overhead.
 #pragma once
 
 #include <chrono>
@@ -18,7 +24,7 @@
 
 namespace pdserve::bench {
 
-enum class Endpoint { kCompletions, kChatCompletions };
+enum class Endpoint { kCompletions, kChatCompletions, kInternalGenerate };
 
 struct BodyOptions {
   Endpoint endpoint = Endpoint::kCompletions;

@@ -81,7 +81,9 @@ int run(BenchConfig c) {
   bench::RunOptions o;
   o.base_url = *url;
   o.endpoint_path = c.endpoint;
-  o.body.endpoint = c.chat ? bench::Endpoint::kChatCompletions : bench::Endpoint::kCompletions;
+  o.body.endpoint = c.internal ? bench::Endpoint::kInternalGenerate
+                    : c.chat   ? bench::Endpoint::kChatCompletions
+                               : bench::Endpoint::kCompletions;
   o.body.model = c.model;
   o.body.ignore_eos = c.ignore_eos;
   o.body.temperature = c.temperature;
@@ -142,7 +144,9 @@ void add_bench_serve_command(CLI::App& bench) {
       "serve", "serving benchmark against an OpenAI-compatible server (TTFT, TPOT, ITL, E2E)");
   cmd->add_option("--base-url", c->base_url, "server, http://host:port[/prefix]")
       ->capture_default_str();
-  cmd->add_option("--endpoint", c->endpoint, "/v1/completions or /v1/chat/completions")
+  cmd->add_option("--endpoint", c->endpoint,
+                  "/v1/completions, /v1/chat/completions, or /internal/v1/generate (a pdserve "
+                  "decode worker)")
       ->capture_default_str();
   cmd->add_option("--model", c->model, "model name sent in each request");
   cmd->add_option("--api-key", c->api_key, "bearer token (default: $OPENAI_API_KEY)");

@@ -107,6 +107,44 @@ TEST(StreamReaderTest, TransportFailureAndMissingDoneFail) {
   EXPECT_EQ(junk.error, "malformed chunk: not json");
 }
 
+TEST(StreamReaderTest, InternalEventsCountTokenIds) {
+  RequestRecord r;
+  StreamReader s(Endpoint::kInternalGenerate, t0, &r);
+  EXPECT_TRUE(s.on_data(R"({"num_prompt_tokens":5,"prefill_location":"local","token_ids":[7]})",
+                        t0 + milliseconds(40)));
+  EXPECT_TRUE(s.on_data(R"({"token_ids":[8,9]})", t0 + milliseconds(60)));
+  EXPECT_TRUE(s.on_data(R"({"finish_reason":"length","num_prompt_tokens":5,"token_ids":[10]})",
+                        t0 + milliseconds(75)));
+  EXPECT_TRUE(s.on_data("[DONE]", t0 + milliseconds(76)));
+  s.finish(ok_status(), 200, "", t0 + milliseconds(80));
+  EXPECT_TRUE(r.success) << r.error;
+  EXPECT_DOUBLE_EQ(r.ttft_s, 0.04);
+  ASSERT_EQ(r.itl_s.size(), 2u);
+  EXPECT_NEAR(r.itl_s[0], 0.02, 1e-9);
+  EXPECT_EQ(r.output_len, 4);
+  RequestRecord bad;
+  StreamReader e(Endpoint::kInternalGenerate, t0, &bad);
+  EXPECT_FALSE(e.on_data(R"({"error":{"http_status":429,"message":"queue full"}})", t0));
+  EXPECT_FALSE(bad.success);
+}
+
+TEST(RequestBodyTest, InternalGenerateRequest) {
+  BenchRequest req;
+  req.prompt_ids = {3, 4, 5};
+  req.output_len = 9;
+  BodyOptions o;
+  o.endpoint = Endpoint::kInternalGenerate;
+  o.temperature = 0.5;
+  nlohmann::json a = nlohmann::json::parse(request_body(req, o));
+  nlohmann::json b = nlohmann::json::parse(request_body(req, o));
+  EXPECT_EQ(a["version"], 1);
+  EXPECT_EQ(a["prompt_ids"], nlohmann::json({3, 4, 5}));
+  EXPECT_EQ(a["sampling"]["max_tokens"], 9);
+  EXPECT_EQ(a["sampling"]["ignore_eos"], true);
+  EXPECT_DOUBLE_EQ(a["sampling"]["temperature"].get<double>(), 0.5);
+  EXPECT_NE(a["request_id"], b["request_id"]);  // unique per request
+}
+
 TEST(ErrorMessageTest, PlainBodiesAreCutToOneLine) {
   EXPECT_EQ(error_message_of("Bad Gateway\nnginx"), "Bad Gateway nginx");
   EXPECT_EQ(error_message_of(R"({"error":"nope"})"), "nope");
