@@ -25,7 +25,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/runner/sampling_params.h"
+// SamplingParams as the internal API carries it to the decode workers (the
+// router never depends on the engine's runner itself).
+#include "common/server/internal_api.h"
 #include "router/api_error.h"
 #include "router/api_limits.h"
 #include "router/chat_input.h"
