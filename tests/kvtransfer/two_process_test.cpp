@@ -31,7 +31,9 @@ struct Config {
   std::string protocol;  // PDSERVE_KV_UCX_PROTOCOL when not empty
 };
 // How gtest (and so ctest's test names) shows a Config.
-void PrintTo(const Config& c, std::ostream* os) { *os << c.label; }
+void PrintTo(const Config& c, std::ostream* os) {
+  *os << c.label;
+}
 
 uint64_t checksum(const char* p, size_t n) {
   uint64_t h = 1469598103934665603ull;
