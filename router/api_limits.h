@@ -16,6 +16,7 @@ struct ApiLimits {
   int max_messages = 4096;             // chat messages
   int max_content_parts = 1024;        // per message
   int max_prompts = 64;                // completions: prompts in one request
+  int max_choices = 64;                // completions: prompts x n (generations of one request)
   size_t max_prompt_tokens = 1 << 20;  // token ids of one token-id prompt
   int max_tokens = 1 << 20;            // max_tokens / max_completion_tokens / min_tokens
   int max_json_depth = 64;             // nesting of the body (tools, kwargs)

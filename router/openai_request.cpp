@@ -231,9 +231,11 @@ ApiResult<OpenAiRequest> parse_completion_request(std::string_view body, const A
     check_max_tokens(r, "max_tokens", limits, q.max_tokens);
     if (!q.max_tokens && limits.default_completion_max_tokens > 0)
       q.max_tokens = limits.default_completion_max_tokens;
-    if (r.ok() && q.prompts.size() * static_cast<size_t>(q.n) >
-                      static_cast<size_t>(limits.max_prompts) * static_cast<size_t>(limits.max_n))
-      r.fail("n", "'n' times the number of prompts is too large");
+    if (r.ok() &&
+        q.prompts.size() * static_cast<size_t>(q.n) > static_cast<size_t>(limits.max_choices))
+      r.fail("n", "'n' times the number of prompts (" +
+                      std::to_string(q.prompts.size() * static_cast<size_t>(q.n)) +
+                      ") must be at most " + std::to_string(limits.max_choices));
     check_min_tokens(r, q);
   });
 }
@@ -270,7 +272,8 @@ ApiResult<runner::SamplingParams> finalize_sampling(const OpenAiRequest& req, in
   } else {
     if (num_prompt_tokens >= max_model_len)
       return context_length_exceeded(max_model_len, num_prompt_tokens, -1, param);
-    s.max_tokens = max_model_len - num_prompt_tokens;
+    // validate_sampling's bound (internal_api.cpp kMaxTokens) caps a huge context.
+    s.max_tokens = std::min(max_model_len - num_prompt_tokens, 1 << 20);
   }
   if (s.min_tokens > s.max_tokens)
     return invalid_request("min_tokens", "'min_tokens' must be at most the completion's " +

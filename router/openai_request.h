@@ -11,8 +11,9 @@
 //
 // Errors (ApiError, 400 invalid_request_error): the body is not JSON or not a
 // JSON object (param ""), a field of the wrong JSON type ("'temperature' must
-// be a number", param "temperature"), a value out of bounds ("'n' must be in
-// [1, 16]"), a missing required field ("'model' is required").
+// be a number, got a string", param "temperature"), a value out of bounds
+// ("'n' must be an integer in [1, 16], got 0"), a missing required field
+// ("'model' is required").
 //
 // Then, once the prompt is tokenized, finalize_sampling() fills max_tokens
 // (absent: what the context leaves) or returns context_length_exceeded.
@@ -47,8 +48,10 @@ struct OpenAiRequest {
   Endpoint endpoint = Endpoint::kCompletions;
   std::string model;
 
-  std::vector<Prompt> prompts;  // completions: one or more, each its own choices; chat: empty
-  ChatInput chat;               // chat only
+  // Completions: one or more, each with its own n choices (choice index =
+  // prompt_idx * n + choice_idx, as OpenAI and vLLM number them); chat: empty.
+  std::vector<Prompt> prompts;
+  ChatInput chat;  // chat only
 
   // Everything but max_tokens is final; sampling.max_tokens is 0 until
   // finalize_sampling(). num_logprobs: -1 none, else the top-N asked for

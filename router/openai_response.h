@@ -13,6 +13,7 @@
 // caller must end such a stream with an error event instead, and answer a
 // non-streaming request with an error, never with a truncated choice.
 //
+// Every choice also carries vLLM's "stop_reason" (StopReason below).
 // Logprobs: -inf is written as -9999.0 (as vLLM does); token strings that are
 // not valid UTF-8 are written with U+FFFD replacements ("bytes" carries the raw bytes).
 // Pure functions, thread-safe, never throw.

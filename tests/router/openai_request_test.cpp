@@ -251,6 +251,10 @@ TEST(CompletionRequestTest, PromptErrors) {
   auto many = parse_completion_request(R"({"model":"m","prompt":["a","b","c"]})", limits);
   ASSERT_FALSE(many.ok());
   EXPECT_EQ(many.error().message, "'prompt' holds more than 2 prompts");
+  auto choices = parse_completion_request(R"({"model":"m","prompt":["a","b","c","d","e"],"n":16})");
+  ASSERT_FALSE(choices.ok());
+  EXPECT_EQ(choices.error().param, "n");
+  EXPECT_EQ(choices.error().message, "'n' times the number of prompts (80) must be at most 64");
   limits.max_prompt_tokens = 2;
   EXPECT_FALSE(parse_completion_request(R"({"model":"m","prompt":[1,2,3]})", limits).ok());
 }

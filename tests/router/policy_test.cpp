@@ -178,5 +178,21 @@ TEST(PrefixAwareTest, NoMatchesFallsBackToLeastLoad) {
   EXPECT_EQ(pa.choose(r, s)->decode.id, "c");
 }
 
+TEST(PrefixAwareTest, EqualScoresTakeTurnsPerRole) {
+  PrefixAwarePolicy pa(0.5);
+  auto s = snapshot({worker("a", D), worker("b", D), worker("p1", P), worker("p2", P)});
+  std::map<std::string, int> count;
+  for (int i = 0; i < 8; ++i) {
+    auto c = pa.choose(request(), s);
+    ASSERT_TRUE(c.ok());
+    ++count[c->decode.id];
+    ++count[c->prefill->id];
+  }
+  EXPECT_EQ(count["a"], 4);
+  EXPECT_EQ(count["b"], 4);
+  EXPECT_EQ(count["p1"], 4);
+  EXPECT_EQ(count["p2"], 4);
+}
+
 }  // namespace
 }  // namespace pdserve::router

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <numeric>
+#include <thread>
 
 #include "engine/kv/kv_cache_manager.h"
 
@@ -163,6 +164,27 @@ TEST(PrefixIndexTest, MatchesAKvCacheManagersEvents) {
   index.apply("d:1", publish(2));
   EXPECT_EQ(matched(index.match(prompt, "salt"), "d:1"), 0);
   EXPECT_EQ(index.num_blocks("d:1"), 0u);
+}
+
+TEST(PrefixIndexTest, ConcurrentApplyAndMatch) {
+  PrefixIndex index({64});
+  const auto prompt = tokens(16 * 8);
+  const auto h = worker_hashes(prompt, 16);
+  std::thread writer([&] {
+    for (int i = 0; i < 3000; ++i) {
+      index.apply("a:1", stored({h[static_cast<size_t>(i % 8)]}, 16, static_cast<uint64_t>(i)));
+      if (i % 100 == 0) index.remove_worker("b:1");
+      index.apply("b:1", stored(h, 16, static_cast<uint64_t>(i)));
+    }
+  });
+  int max_seen = 0;
+  for (int i = 0; i < 3000; ++i)
+    for (const PrefixMatch& m : index.match(prompt, ""))
+      max_seen = std::max(max_seen, m.num_matched_tokens);
+  writer.join();
+  EXPECT_LE(max_seen, 16 * 8);
+  EXPECT_EQ(matched(index.match(prompt, ""), "a:1"), 16 * 8);
+  EXPECT_EQ(matched(index.match(prompt, ""), "b:1"), 16 * 8);
 }
 
 }  // namespace
