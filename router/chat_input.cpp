@@ -168,4 +168,26 @@ std::string build_template_context(const ChatInput& chat, std::string_view bos_t
   return detail::dump(ctx);
 }
 
+ApiResult<std::string> cut_after_final_message(std::string rendered, const ChatInput& chat) {
+  if (!chat.continue_final_message) return rendered;
+  using detail::json;
+  json msgs = json::parse(chat.messages_json, nullptr, false);
+  std::string content;
+  if (msgs.is_array() && !msgs.empty() && msgs.back().is_object()) {
+    auto c = msgs.back().find("content");
+    if (c != msgs.back().end() && c->is_string()) content = c->get<std::string>();
+  }
+  const size_t begin = content.find_first_not_of(" \t\n\r");
+  const size_t end = content.find_last_not_of(" \t\n\r");
+  content = begin == std::string::npos ? std::string() : content.substr(begin, end - begin + 1);
+  const size_t at = content.empty() ? std::string::npos : rendered.rfind(content);
+  if (at == std::string::npos) {
+    return invalid_request("messages",
+                           "continue_final_message: the final message's content is empty or does "
+                           "not appear in the rendered chat template");
+  }
+  rendered.resize(at + content.size());
+  return rendered;
+}
+
 }  // namespace pdserve::router

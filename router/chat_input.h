@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "router/api_error.h"
+
 namespace pdserve::router {
 
 struct ChatInput {
@@ -30,5 +32,12 @@ struct ChatInput {
 // Never fails (the parts were validated when parsed).
 std::string build_template_context(const ChatInput& chat, std::string_view bos_token,
                                    std::string_view eos_token);
+
+// With continue_final_message, as transformers does: the rendered prompt is
+// cut right after the final message's content (stripped of surrounding
+// white space), dropping the end-of-turn the template wrote, so that the
+// model continues that message. Unchanged otherwise. 400 naming "messages"
+// when that content does not occur in the rendered prompt.
+ApiResult<std::string> cut_after_final_message(std::string rendered, const ChatInput& chat);
 
 }  // namespace pdserve::router

@@ -198,7 +198,9 @@ ApiResult<std::vector<std::vector<int32_t>>> CompletionHandler::prompt_ids(
     Result<std::string> text = model_.chat_template->render(
         build_template_context(req.chat, model_.bos_token, model_.eos_token));
     if (!text.ok()) return api_error_from_status(text.status(), "messages");
-    Result<std::vector<int32_t>> ids = model_.tokenizer->encode(*text, enc);
+    ApiResult<std::string> prompt = cut_after_final_message(std::move(text).value(), req.chat);
+    if (!prompt.ok()) return prompt.error();
+    Result<std::vector<int32_t>> ids = model_.tokenizer->encode(prompt.value(), enc);
     if (!ids.ok()) return api_error_from_status(ids.status(), "messages");
     out.push_back(std::move(ids).value());
     return out;

@@ -129,7 +129,9 @@ server::Response RouterServer::Impl::tokenize(const server::Request& req) const 
         chat_template->render(build_template_context(t.chat, model.bos_token, model.eos_token));
     if (!rendered.ok())
       return api_error_response(api_error_from_status(rendered.status(), "messages"));
-    text = std::move(rendered).value();
+    ApiResult<std::string> cut = cut_after_final_message(std::move(rendered).value(), t.chat);
+    if (!cut.ok()) return api_error_response(cut.error());
+    text = std::move(cut).value();
   }
   tokenizer::EncodeOptions enc;
   enc.add_special_tokens = t.add_special_tokens;

@@ -141,6 +141,20 @@ describe("OpenAI SDK against pdserve serve", () => {
     assert.equal(metric(pm, 'pdserve_kv_layers_pushed_total{when="after_prefill"}'), 0);
   });
 
+  test("continue_final_message continues the assistant's words", async () => {
+    const r = await fetch(cluster.url + "/v1/chat/completions", {
+      method: "POST",
+      headers: { Authorization: "Bearer sk-e2e" },
+      body: JSON.stringify({
+        model: kModel, max_tokens: 12, temperature: 0, add_generation_prompt: false, continue_final_message: true,
+        messages: [{ role: "user", content: "Recite Genesis 1:1." }, { role: "assistant", content: "In the beginning God" }],
+      }),
+    });
+    const body = await r.json();
+    assert.equal(r.status, 200, JSON.stringify(body));
+    assert.match(body.choices[0].message.content, /^ created the heaven and the earth/);
+  });
+
   test("every KV block is free afterwards", async () => {
     await expectAllFree(cluster, assert);
   });

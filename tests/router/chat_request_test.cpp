@@ -192,5 +192,23 @@ TEST(TemplateContextTest, HoldsEverythingTheTemplateNeeds) {
   EXPECT_FALSE(b.contains("tool_choice"));
 }
 
+TEST(ContinueFinalMessageTest, CutsAfterTheFinalContentAsTransformers) {
+  auto r = parse_chat_request(json::parse(R"({"model": "m", "continue_final_message": true,
+      "add_generation_prompt": false, "messages": [{"role": "user", "content": "Recite it."},
+      {"role": "assistant", "content": "In the beginning  "}]})")
+                                  .dump());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const std::string rendered =
+      "<|user|>\nRecite it.<|end|>\n<|assistant|>\nIn the beginning  <|end|>\n";
+  ApiResult<std::string> cut = cut_after_final_message(rendered, r->chat);
+  ASSERT_TRUE(cut.ok()) << cut.error().message;
+  EXPECT_EQ(cut.value(), "<|user|>\nRecite it.<|end|>\n<|assistant|>\nIn the beginning");
+  ApiResult<std::string> missing = cut_after_final_message("<|user|>\nRecite it.", r->chat);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().param, "messages");
+  ChatInput plain;  // without the flag: unchanged
+  EXPECT_EQ(cut_after_final_message(rendered, plain).value(), rendered);
+}
+
 }  // namespace
 }  // namespace pdserve::router
