@@ -142,6 +142,26 @@ int64_t AgentCore::fault_index(size_t num_ops) {
   return static_cast<int64_t>(next_fail - before - 1);
 }
 
+Result<AgentCore::PreparedOps> AgentCore::prepare_ops(std::vector<WriteOp> ops,
+                                                      uint64_t transfer_id) {
+  PreparedOps out;
+  out.ops = coalesce_ops(ops);
+  Result<std::vector<RegionPin>> pins = pin_local(out.ops, transfer_id);
+  if (pins.ok()) {
+    out.fail_idx = fault_index(ops.size());
+    if (out.fail_idx >= 0) {  // the fault injector counts the caller's ops
+      out.ops = std::move(ops);
+      pins = pin_local(out.ops, transfer_id);
+    }
+  }
+  if (!pins.ok()) {
+    transfers_.complete(transfer_id, pins.status());
+    return pins.status();
+  }
+  out.pins = std::move(pins).value();
+  return out;
+}
+
 Status injected_fault(uint64_t op_idx) {
   return aborted("fault injector failed op " + std::to_string(op_idx) + " of the transfer");
 }

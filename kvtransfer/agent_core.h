@@ -61,6 +61,17 @@ class AgentCore : public Agent {
   // Index (within this transfer) of the op the fault injector fails, or -1.
   int64_t fault_index(size_t num_ops);
 
+  // What a backend sends for one posted write: the ops (coalesced, unless the
+  // fault injector will fail one of the caller's ops, which it counts), their
+  // local pins and the op that fails (-1: none). On an error the transfer is
+  // completed with it.
+  struct PreparedOps {
+    std::vector<WriteOp> ops;
+    std::vector<RegionPin> pins;
+    int64_t fail_idx = -1;
+  };
+  Result<PreparedOps> prepare_ops(std::vector<WriteOp> ops, uint64_t transfer_id);
+
   const AgentOptions options_;
   RegionTable regions_;
   TransferTable transfers_;

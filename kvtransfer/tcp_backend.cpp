@@ -144,23 +144,10 @@ class TcpAgent final : public AgentCore {
       return unavailable("connection to peer " + std::to_string(peer_id) + " is dead");
     auto job = std::make_unique<tcp::OutboundJob>();
     job->transfer_id = transfers_.create(peer_id);
-    std::vector<WriteOp> merged = coalesce_ops(ops);
-    Result<std::vector<RegionPin>> pins = pin_local(merged, job->transfer_id);
-    if (!pins.ok()) {
-      transfers_.complete(job->transfer_id, pins.status());
-      return pins.status();
-    }
-    job->fail_idx = fault_index(ops.size());
-    if (job->fail_idx < 0) {
-      ops = std::move(merged);  // the fault injector counts the caller's ops
-    } else {
-      pins = pin_local(ops, job->transfer_id);
-      if (!pins.ok()) {
-        transfers_.complete(job->transfer_id, pins.status());
-        return pins.status();
-      }
-    }
-    job->pins = std::move(pins).value();
+    PD_ASSIGN_OR_RETURN(PreparedOps prepared, prepare_ops(std::move(ops), job->transfer_id));
+    job->fail_idx = prepared.fail_idx;
+    job->pins = std::move(prepared.pins);
+    ops = std::move(prepared.ops);
     job->ops = std::move(ops);
     job->notification = std::move(notification);
     job->epoch = epoch;

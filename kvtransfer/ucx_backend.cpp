@@ -63,23 +63,10 @@ Result<uint64_t> UcxAgent::post_write(uint64_t peer_id, std::vector<WriteOp> ops
   }
   auto job = std::make_unique<UcxJob>();
   job->id = transfers_.create(peer_id);
-  std::vector<WriteOp> merged = coalesce_ops(ops);
-  Result<std::vector<RegionPin>> pins = pin_local(merged, job->id);
-  if (!pins.ok()) {
-    transfers_.complete(job->id, pins.status());
-    return pins.status();
-  }
-  job->fail_idx = fault_index(ops.size());
-  if (job->fail_idx < 0) {
-    ops = std::move(merged);  // the fault injector counts the caller's ops
-  } else {
-    pins = pin_local(ops, job->id);
-    if (!pins.ok()) {
-      transfers_.complete(job->id, pins.status());
-      return pins.status();
-    }
-  }
-  job->pins = std::move(pins).value();
+  PD_ASSIGN_OR_RETURN(PreparedOps prepared, prepare_ops(std::move(ops), job->id));
+  job->fail_idx = prepared.fail_idx;
+  job->pins = std::move(prepared.pins);
+  ops = std::move(prepared.ops);
   job->peer = peer;
   job->ops = std::move(ops);
   job->notification = std::move(notification);
