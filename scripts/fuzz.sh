@@ -4,9 +4,12 @@
 # corpus tests/fuzz/corpus/<name>/ (a target <name>_fuzz). New inputs go to a
 # scratch corpus under build-fuzz/, never into the seeds. Exits non-zero when
 # a target crashes; the crashing input is left in build-fuzz/crashes/.
+# The mutation seed is fixed (PDSERVE_FUZZ_SEED, default 1) so that a CI run
+# is repeatable; set another seed, or 0 for a random one, to explore further.
 #   scripts/fuzz.sh [SECONDS]
 set -euo pipefail
 seconds="${1:-60}"
+seed="${PDSERVE_FUZZ_SEED:-1}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${PDSERVE_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
@@ -31,7 +34,7 @@ for target in "${targets[@]}"; do
   mkdir -p "$scratch"
   echo "== $target: ${seconds}s over $seeds"
   if ! "$build/tests/fuzz/$target" -max_total_time="$seconds" -max_len=8192 -timeout=20 \
-       -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$build/crashes/$target-" \
+       -rss_limit_mb=4096 -seed="$seed" -print_final_stats=1 -artifact_prefix="$build/crashes/$target-" \
        "$scratch" "$seeds"; then
     echo "!! $target crashed: see $build/crashes/"
     status=1
