@@ -1,5 +1,6 @@
 #include "kvtransfer/device_copy.h"
 
+#include <cstdlib>
 #include <cstring>
 
 namespace pdserve::kvtransfer {
@@ -15,6 +16,15 @@ Status copy_memory(void* dst, MemoryKind dst_kind, const void* src, MemoryKind s
   }
   std::memcpy(dst, src, len);
   return ok_status();
+}
+
+void* alloc_staging_memory(size_t len) {
+  constexpr size_t kPage = 4096;
+  return std::aligned_alloc(kPage, (len + kPage - 1) / kPage * kPage);
+}
+
+void free_staging_memory(void* p) {
+  std::free(p);
 }
 
 }  // namespace pdserve::kvtransfer

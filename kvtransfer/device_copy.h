@@ -16,5 +16,10 @@ bool device_memory_supported();
 // memcpy for host↔host, cudaMemcpy otherwise. kUnimplemented without CUDA.
 Status copy_memory(void* dst, MemoryKind dst_kind, const void* src, MemoryKind src_kind,
                    size_t len);
+// Host memory to stage device memory through: page-locked (cudaHostAlloc)
+// when device memory is supported, plain page-aligned memory otherwise;
+// nullptr when the allocation fails. Free it with free_staging_memory.
+void* alloc_staging_memory(size_t len);
+void free_staging_memory(void* p);
 
 }  // namespace pdserve::kvtransfer

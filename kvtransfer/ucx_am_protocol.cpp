@@ -4,51 +4,68 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kvtransfer/device_copy.h"
 #include "kvtransfer/ucx_internal.h"
 
 namespace pdserve::kvtransfer::ucx {
 
 void UcxAgent::drive_am(UcxJob& job) {
-  if (job.data_headers.empty()) job.data_headers.resize(job.ops.size());
-  size_t end = std::min(job.ops.size(), job.next_op + kPutBatch);
-  struct SendCtx {
-    UcxAgent* agent;
-    uint64_t id;
-  };
-  while (job.stop.ok() && job.next_op < end && job.inflight < kMaxInflightOps) {
-    size_t i = job.next_op;
-    if (static_cast<int64_t>(i) == job.fail_idx) {
+  size_t sent = 0;
+  while (job.stop.ok() && job.next_op < job.ops.size() && sent < kPutBatch &&
+         job.inflight < kMaxInflightOps) {
+    const size_t i = job.next_op;
+    if (job.stage_offset == 0 && static_cast<int64_t>(i) == job.fail_idx) {
       job.stop = injected_fault(i);
       break;
     }
     const WriteOp& op = job.ops[i];
-    job.data_headers[i] = {uid_, job.id, op.remote_region, op.remote_offset, op.len, job.epoch};
-    auto* ctx = new SendCtx{this, job.id};
-    ucp_request_param_t p{};
-    p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
-    p.user_data = ctx;
-    p.cb.send = [](void* request, ucs_status_t status, void* user_data) {
-      auto* c = static_cast<SendCtx*>(user_data);
-      c->agent->on_data_sent(c->id, status);
-      delete c;
-      ucp_request_free(request);
-    };
-    ucs_status_ptr_t req = ucp_am_send_nbx(job.peer->ep, kDataAm, &job.data_headers[i],
-                                           sizeof(DataHeader), job.pins[i].data(), op.len, &p);
-    ++job.next_op;
-    bytes_sent_ += op.len;
-    if (UCS_PTR_IS_PTR(req)) {
-      ++job.inflight;
-    } else {
-      delete ctx;
-      if (UCS_PTR_IS_ERR(req)) job.stop = ucx_error("ucp_am_send_nbx", UCS_PTR_STATUS(req));
+    const RegionPin& pin = job.pins[i];
+    const auto remote = job.peer->regions.find(op.remote_region);
+    if (remote == job.peer->regions.end()) {
+      job.stop = not_found("remote region " + std::to_string(op.remote_region) +
+                           " is no longer in the metadata of '" + job.peer->name + "'");
+      break;
+    }
+    const bool local_staged = staged(pin.region().kind);
+    if (!local_staged && !remote->second.rkey.empty()) {  // straight from the region
+      send_data(job, op.remote_region, op.remote_offset, op.len, pin.data(), nullptr, false);
+      ++job.next_op;
+      ++sent;
+      continue;
+    }
+    // Staged here or there: one chunk per message.
+    if (chunked_inflight_ >= kStageBuffers) break;
+    const uint64_t len = std::min<uint64_t>(send_stage_->chunk_len(), op.len - job.stage_offset);
+    const char* src = pin.data() + job.stage_offset;
+    char* buffer = nullptr;
+    if (local_staged) {
+      buffer = send_stage_->acquire();
+      if (buffer == nullptr) {
+        job.stop = resource_exhausted("ucx: cannot allocate a staging buffer of " +
+                                      std::to_string(send_stage_->chunk_len()) + " bytes");
+        break;
+      }
+      Status copied = copy_memory(buffer, MemoryKind::kHost, src, pin.region().kind, len);
+      if (!copied.ok()) {
+        send_stage_->release(buffer);
+        job.stop = copied.with_context("ucx staging");
+        break;
+      }
+      src = buffer;
+    }
+    send_data(job, op.remote_region, op.remote_offset + job.stage_offset, len, src, buffer, true);
+    ++sent;
+    job.stage_offset += len;
+    if (job.stage_offset == op.len) {
+      job.stage_offset = 0;
+      ++job.next_op;
     }
   }
   if (job.inflight != 0) return;
   if (job.stop.ok() && job.next_op < job.ops.size()) return;
   job.pins.clear();  // nothing reads local memory any more
-  if (job.stop.ok()) return send_notify(job, job.ops.size());
-  if (job.next_op > 0 && !job.peer->dead) {
+  if (job.stop.ok()) return send_notify(job, job.messages);
+  if (job.messages > 0 && !job.peer->dead) {
     static thread_local DataHeader abort_header;
     abort_header = {uid_, job.id, 0, 0, 0, job.epoch};
     ucp_request_param_t p{};
@@ -59,8 +76,37 @@ void UcxAgent::drive_am(UcxJob& job) {
   finish(job.id, job.stop);
 }
 
-void UcxAgent::on_data_sent(uint64_t id, ucs_status_t status) {
-  auto it = jobs_.find(id);
+void UcxAgent::send_data(UcxJob& job, uint64_t region, uint64_t offset, uint64_t len,
+                         const char* src, char* stage, bool chunked) {
+  auto* send =
+      new DataSend{this, job.id, {uid_, job.id, region, offset, len, job.epoch}, stage, chunked};
+  ucp_request_param_t p{};
+  p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+  p.user_data = send;
+  p.cb.send = [](void* request, ucs_status_t status, void* user_data) {
+    auto* s = static_cast<DataSend*>(user_data);
+    s->agent->on_data_sent(*s, status);
+    delete s;
+    ucp_request_free(request);
+  };
+  ucs_status_ptr_t req =
+      ucp_am_send_nbx(job.peer->ep, kDataAm, &send->header, sizeof(DataHeader), src, len, &p);
+  ++job.messages;
+  bytes_sent_ += len;
+  if (UCS_PTR_IS_PTR(req)) {
+    ++job.inflight;
+    if (chunked) ++chunked_inflight_;
+    return;
+  }
+  if (stage != nullptr) send_stage_->release(stage);
+  delete send;
+  if (UCS_PTR_IS_ERR(req)) job.stop = ucx_error("ucp_am_send_nbx", UCS_PTR_STATUS(req));
+}
+
+void UcxAgent::on_data_sent(const DataSend& send, ucs_status_t status) {
+  if (send.stage != nullptr) send_stage_->release(send.stage);
+  if (send.chunked) --chunked_inflight_;
+  auto it = jobs_.find(send.job_id);
   if (it == jobs_.end()) return;
   UcxJob& job = *it->second;
   --job.inflight;
@@ -93,25 +139,21 @@ ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_l
     refused = data_loss("data message length does not match its header");
   } else {
     pin = self->regions_.pin(h.region, h.offset, h.len, kInboundPinId);
-    if (!pin.ok()) {
-      refused = pin.status().with_context("receiver");
-    } else if (pin->region().kind != MemoryKind::kHost && !self->cuda_memory_) {
-      refused = unimplemented("receiver: device region without CUDA-capable UCX");
-    }
+    if (!pin.ok()) refused = pin.status().with_context("receiver");
   }
   if (!refused.ok() && !rndv) {
     self->on_landed(h.sender_uid, h.transfer_id, refused);
     return UCS_OK;
   }
-  if (!rndv) {
-    std::memcpy(pin->data(), data, len);
+  if (!rndv) {  // eager: the data is in UCX's host buffers
+    Status copied = copy_memory(pin->data(), pin->region().kind, data, MemoryKind::kHost, len);
     pin->release();
-    self->on_landed(h.sender_uid, h.transfer_id, ok_status());
+    self->on_landed(h.sender_uid, h.transfer_id, copied.with_context("receiver"));
     return UCS_OK;
   }
-  // Rendezvous: receive straight into the region, or into scratch when
-  // refused (UCX 1.13 leaves the sender's request hanging if the data is
-  // merely released).
+  // Rendezvous: receive straight into the region (staged: into a staging
+  // buffer, then copied in), or into scratch when refused (UCX 1.13 leaves
+  // the sender's request hanging if the data is merely released).
   struct RecvCtx {
     UcxAgent* agent;
     uint64_t sender_uid;
@@ -119,13 +161,37 @@ ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_l
     Status refused;
     RegionPin pin;
     std::vector<char> scratch;
+    char* stage = nullptr;  // from recv_stage_
+    bool staged = false;    // copy the received bytes into pin
+    size_t len = 0;
+    // The bytes received when staged: the pool buffer or the scratch.
+    const char* received() const { return stage != nullptr ? stage : scratch.data(); }
+    Status finish(ucs_status_t status) {
+      Status s =
+          !refused.ok()      ? refused
+          : status != UCS_OK ? ucx_error("receive", status)
+          : staged ? copy_memory(pin.data(), pin.region().kind, received(), MemoryKind::kHost, len)
+                         .with_context("receiver staging")
+                   : ok_status();
+      pin.release();
+      if (stage != nullptr) agent->recv_stage_->release(stage);
+      return s;
+    }
   };
   auto* ctx = new RecvCtx{self, h.sender_uid, h.transfer_id, refused, {}, {}};
+  ctx->len = len;
   void* dst = nullptr;
   if (refused.ok()) {
     ctx->pin = std::move(pin).value();
-    dst = ctx->pin.data();
-  } else {
+    ctx->staged = self->staged(ctx->pin.region().kind);
+    if (!ctx->staged) {
+      dst = ctx->pin.data();
+    } else if (len <= self->recv_stage_->chunk_len()) {
+      ctx->stage = self->recv_stage_->acquire();
+      dst = ctx->stage;
+    }
+  }
+  if (dst == nullptr) {  // refused, or staged with every staging buffer busy
     ctx->scratch.resize(len);
     dst = ctx->scratch.data();
   }
@@ -134,11 +200,8 @@ ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_l
   p.user_data = ctx;
   p.cb.recv_am = [](void* request, ucs_status_t status, size_t, void* user_data) {
     auto* c = static_cast<RecvCtx*>(user_data);
-    c->pin.release();
     --c->agent->receiving_;
-    Status s = !c->refused.ok()   ? c->refused
-               : status == UCS_OK ? ok_status()
-                                  : ucx_error("receive", status);
+    Status s = c->finish(status);
     c->agent->on_landed(c->sender_uid, c->transfer_id, s);
     delete c;
     ucp_request_free(request);
@@ -146,12 +209,8 @@ ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_l
   ++self->receiving_;
   ucs_status_ptr_t req = ucp_am_recv_data_nbx(self->worker_, data, dst, len, &p);
   if (!UCS_PTR_IS_PTR(req)) {
-    ucs_status_t st = UCS_PTR_STATUS(req);
-    ctx->pin.release();
     --self->receiving_;
-    Status s = !ctx->refused.ok() ? ctx->refused
-               : st == UCS_OK     ? ok_status()
-                                  : ucx_error("receive", st);
+    Status s = ctx->finish(UCS_PTR_STATUS(req));
     self->on_landed(h.sender_uid, h.transfer_id, s);
     delete ctx;
   }

@@ -7,10 +7,13 @@
 namespace pdserve::kvtransfer::ucx {
 
 Status UcxAgent::on_register(Region* region) {
-  if (region->kind == MemoryKind::kDevice && !cuda_memory_) {
-    return unimplemented(
-        "ucx: this UCX build has no CUDA memory support and pinned-host staging of device regions "
-        "is not implemented yet");
+  if (staged(region->kind)) {
+    if (protocol_ == Protocol::kPut) {
+      return unimplemented(
+          "ucx: this UCX build cannot reach CUDA memory and the put protocol cannot stage it "
+          "through host buffers; use the am protocol (PDSERVE_KV_UCX_PROTOCOL=am)");
+    }
+    return ok_status();  // not mapped, no rkey: staged (ucx_internal.h)
   }
   ucp_mem_map_params_t mp{};
   mp.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH;
@@ -37,6 +40,7 @@ Status UcxAgent::on_register(Region* region) {
 }
 
 void UcxAgent::on_deregister(const Region& region) {
+  if (region.backend_handle == nullptr) return;
   ucp_mem_unmap(context_, static_cast<ucp_mem_h>(region.backend_handle));
 }
 

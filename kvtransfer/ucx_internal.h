@@ -25,8 +25,19 @@
 // fails its transfers with kUnavailable); UCX 1.13 shared memory does not, so
 // there the endpoint has no error handling and a dead peer shows as a missing
 // ACK (wait() → kDeadlineExceeded; the transfer fails after kAckTimeout).
-// Device regions: used directly when the UCX context supports CUDA memory,
-// otherwise refused with kUnimplemented (pinned-host staging is NOT written).
+// Staging (am protocol): a device region is handed to UCX directly when the
+// UCX context supports CUDA memory; otherwise it is staged through page-locked
+// host buffers (StagingPool, kStageBuffers of PDSERVE_KV_UCX_STAGING_CHUNK_KB,
+// default 2 MiB, per direction). PDSERVE_KV_UCX_STAGING=always stages every
+// region, host ones included (UCX builds whose CUDA path misbehaves; tests).
+// A staged region is not mapped and has no rkey, so a peer sees an empty rkey
+// and splits its writes into it into chunk-sized messages; the receiver
+// receives each into a staging buffer (a heap one when all are busy) and
+// copies it into the region before counting it landed. The sender copies a
+// staged local op chunk by chunk into its buffers, at most kStageBuffers
+// chunked messages in flight per agent, so the copy of one chunk overlaps the
+// transfer of the ones before it. The put protocol cannot stage: it refuses
+// staged regions (at registration, and at post for a peer's).
 //
 // Files: ucx_worker.cpp (context, worker, progress thread, shutdown),
 // ucx_peers.cpp (endpoints, rkeys, peer failure), ucx_put_protocol.cpp,
@@ -56,6 +67,7 @@
 #include <vector>
 
 #include "kvtransfer/agent_core.h"
+#include "kvtransfer/staging_pool.h"
 
 namespace pdserve::kvtransfer::ucx {
 
@@ -66,6 +78,8 @@ inline constexpr unsigned kAbortAm = 14;  // am protocol: no NOTIFY follows for 
 inline constexpr size_t kMaxInflightOps = 256;
 inline constexpr uint64_t kInboundPinId = ~0ull;  // pins of received data, never a local transfer
 inline constexpr size_t kPutBatch = 32;
+inline constexpr size_t kStageBuffers = 16;
+inline constexpr size_t kDefaultStageChunk = 2 << 20;
 // A notification whose ACK has not come after this long fails the transfer
 // (a dead peer on a transport without failure detection).
 inline constexpr auto kAckTimeout = std::chrono::seconds(30);
@@ -96,6 +110,18 @@ struct DataHeader {
   uint64_t offset;
   uint64_t len;
   uint64_t epoch;
+};
+
+class UcxAgent;
+
+// am protocol: one DATA message in flight (the header must live until the
+// send completes; `stage` is the staging buffer it is sent from, if any).
+struct DataSend {
+  UcxAgent* agent;
+  uint64_t job_id;
+  DataHeader header;
+  char* stage;
+  bool chunked;  // counted in UcxAgent::chunked_inflight_
 };
 
 // Receiver side (am protocol): one sender's transfer being assembled.
@@ -143,8 +169,9 @@ struct UcxJob {
   NotifyHeader header{};
   std::string am_data;
   std::chrono::steady_clock::time_point notified_at;
-  std::vector<DataHeader> data_headers;  // am protocol: live until each send completes
-  size_t inflight = 0;
+  size_t inflight = 0;        // am protocol: DATA sends not completed
+  uint64_t messages = 0;      // am protocol: DATA messages sent (the NOTIFY's op count)
+  uint64_t stage_offset = 0;  // am protocol: bytes of ops[next_op] sent in chunks so far
 };
 
 struct PendingAck {
@@ -194,8 +221,14 @@ class UcxAgent final : public AgentCore {
   void on_flushed(uint64_t id, ucs_status_t status);
 
   // ucx_am_protocol.cpp.
+  bool staged(MemoryKind kind) const {
+    return stage_all_ || (kind == MemoryKind::kDevice && !cuda_memory_);
+  }
   void drive_am(UcxJob& job);
-  void on_data_sent(uint64_t id, ucs_status_t status);
+  // Posts one DATA message of `len` bytes from `src` to (region, offset).
+  void send_data(UcxJob& job, uint64_t region, uint64_t offset, uint64_t len, const char* src,
+                 char* stage, bool chunked);
+  void on_data_sent(const DataSend& send, ucs_status_t status);
   void on_landed(uint64_t sender_uid, uint64_t transfer_id, const Status& status);
   static ucs_status_t on_data_am(void* arg, const void* header, size_t header_len, void* data,
                                  size_t len, const ucp_am_recv_param_t* param);
@@ -215,6 +248,7 @@ class UcxAgent final : public AgentCore {
   ucp_worker_h worker_ = nullptr;
   int efd_ = -1;
   bool cuda_memory_ = false;
+  bool stage_all_ = false;  // PDSERVE_KV_UCX_STAGING=always
   std::string worker_address_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
@@ -232,6 +266,9 @@ class UcxAgent final : public AgentCore {
   std::deque<PendingAck> acks_;
   std::map<std::pair<uint64_t, uint64_t>, Assembly> assemblies_;  // (sender uid, transfer id)
   size_t receiving_ = 0;                                          // rendezvous receives in flight
+  std::unique_ptr<StagingPool> send_stage_;                       // created in start()
+  std::unique_ptr<StagingPool> recv_stage_;
+  size_t chunked_inflight_ = 0;  // chunked DATA sends not completed (≤ kStageBuffers)
 };
 
 }  // namespace pdserve::kvtransfer::ucx

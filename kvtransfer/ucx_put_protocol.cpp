@@ -15,12 +15,25 @@ void UcxAgent::drive_put(UcxJob& job) {
       break;
     }
     const WriteOp& op = job.ops[i];
+    const auto remote_region = job.peer->regions.find(op.remote_region);
+    if (remote_region == job.peer->regions.end()) {
+      job.stop = not_found("remote region " + std::to_string(op.remote_region) +
+                           " is no longer in the metadata of '" + job.peer->name + "'");
+      break;
+    }
+    if (remote_region->second.rkey.empty()) {
+      job.stop = unimplemented("remote region " + std::to_string(op.remote_region) + " of '" +
+                               job.peer->name +
+                               "' is staged through host buffers there; the put protocol cannot "
+                               "write it (use the am protocol)");
+      break;
+    }
     Result<ucp_rkey_h> rkey = rkey_for(*job.peer, op.remote_region);
     if (!rkey.ok()) {
       job.stop = rkey.status();
       break;
     }
-    uint64_t remote = job.peer->regions.at(op.remote_region).addr + op.remote_offset;
+    uint64_t remote = remote_region->second.addr + op.remote_offset;
     ucp_request_param_t p{};
     ucs_status_ptr_t req = ucp_put_nbx(job.peer->ep, job.pins[i].data(), op.len, remote, *rkey, &p);
     if (UCS_PTR_IS_ERR(req)) {

@@ -68,6 +68,29 @@ Status UcxAgent::start() {
       return invalid_argument("PDSERVE_KV_UCX_PROTOCOL must be 'am' or 'put'");
     }
   }
+  if (const char* staging = std::getenv("PDSERVE_KV_UCX_STAGING"); staging != nullptr) {
+    std::string_view v(staging);
+    if (v == "always") {
+      stage_all_ = true;
+    } else if (v != "auto" && !v.empty()) {
+      return invalid_argument("PDSERVE_KV_UCX_STAGING must be 'auto' or 'always'");
+    }
+  }
+  if (stage_all_ && protocol_ == Protocol::kPut) {
+    return invalid_argument("PDSERVE_KV_UCX_STAGING=always needs the am protocol");
+  }
+  size_t chunk = kDefaultStageChunk;
+  if (const char* kb = std::getenv("PDSERVE_KV_UCX_STAGING_CHUNK_KB"); kb != nullptr) {
+    char* end = nullptr;
+    const long long v = std::strtoll(kb, &end, 10);
+    if (end == kb || *end != '\0' || v < 4 || v > (1 << 20)) {
+      return invalid_argument(
+          "PDSERVE_KV_UCX_STAGING_CHUNK_KB must be an integer from 4 to 1048576");
+    }
+    chunk = static_cast<size_t>(v) << 10;
+  }
+  send_stage_ = std::make_unique<StagingPool>(chunk, kStageBuffers);
+  recv_stage_ = std::make_unique<StagingPool>(chunk, kStageBuffers);
   uid_ = (static_cast<uint64_t>(::getpid()) << 32) ^ reinterpret_cast<uintptr_t>(this) ^
          static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   if (const char* spin = std::getenv("PDSERVE_KV_UCX_SPIN_US"); spin != nullptr) {

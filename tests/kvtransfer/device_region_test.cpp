@@ -1,5 +1,5 @@
-// Device regions (CUDA builds only): local backend cudaMemcpy paths and tcp
-// bounce buffers, in one process. Skips when no CUDA device is present.
+// Device regions (CUDA builds only): local backend cudaMemcpy paths, tcp
+// bounce buffers and ucx staging, in one process. Skips when no CUDA device is present.
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
@@ -58,6 +58,13 @@ TEST(DeviceRegionTest, LocalBackendCopiesDeviceMemory) {
 TEST(DeviceRegionTest, TcpBackendBouncesDeviceMemory) {
   if (!have_device()) GTEST_SKIP() << "no CUDA device";
   round_trip(BackendKind::kTcp);
+}
+
+// Without CUDA-capable UCX (Debian's build) device regions are staged through
+// page-locked host buffers; with it they are mapped and used directly.
+TEST(DeviceRegionTest, UcxBackendStagesOrMapsDeviceMemory) {
+  if (!have_device()) GTEST_SKIP() << "no CUDA device";
+  round_trip(BackendKind::kUcx);
 }
 
 }  // namespace

@@ -29,6 +29,10 @@ struct Config {
   BackendKind backend;
   std::string ucx_tls;   // set as UCX_TLS in both processes when not empty
   std::string protocol;  // PDSERVE_KV_UCX_PROTOCOL when not empty
+  // Non-empty: PDSERVE_KV_UCX_STAGING=always with chunks of this many KB
+  // (PDSERVE_KV_UCX_STAGING_CHUNK_KB), so host regions take the staged path
+  // that device memory takes without CUDA-capable UCX.
+  std::string staging_chunk_kb = "";
 };
 // How gtest (and so ctest's test names) shows a Config.
 void PrintTo(const Config& c, std::ostream* os) {
@@ -111,6 +115,10 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
     if (!GetParam().ucx_tls.empty()) setenv("UCX_TLS", GetParam().ucx_tls.c_str(), 1);
     if (!GetParam().protocol.empty())
       setenv("PDSERVE_KV_UCX_PROTOCOL", GetParam().protocol.c_str(), 1);
+    if (!GetParam().staging_chunk_kb.empty()) {
+      setenv("PDSERVE_KV_UCX_STAGING", "always", 1);
+      setenv("PDSERVE_KV_UCX_STAGING_CHUNK_KB", GetParam().staging_chunk_kb.c_str(), 1);
+    }
     src_.resize(kRegionLen);
     std::mt19937_64 rng(42);
     for (size_t i = 0; i < kRegionLen / 8; ++i) reinterpret_cast<uint64_t*>(src_.data())[i] = rng();
@@ -118,6 +126,8 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
   void TearDown() override {
     unsetenv("UCX_TLS");
     unsetenv("PDSERVE_KV_UCX_PROTOCOL");
+    unsetenv("PDSERVE_KV_UCX_STAGING");
+    unsetenv("PDSERVE_KV_UCX_STAGING_CHUNK_KB");
   }
 
   // Starts the receiver child and a connected sender agent.
@@ -313,14 +323,16 @@ TEST_P(TwoProcessTest, FaultInjectorFailsEveryNthOpCleanly) {
   EXPECT_EQ(child_->call("drain 50"), "epochs 1 2 4 5");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, TwoProcessTest,
-                         ::testing::Values(Config{"tcp", BackendKind::kTcp, "", ""},
-                                           Config{"ucx_tcp", BackendKind::kUcx, "tcp", ""},
-                                           Config{"ucx_shm", BackendKind::kUcx, "sm,self", ""},
-                                           Config{"ucx_tcp_put", BackendKind::kUcx, "tcp", "put"},
-                                           Config{"ucx_shm_put", BackendKind::kUcx, "sm,self",
-                                                  "put"}),
-                         [](const auto& info) { return info.param.label; });
+INSTANTIATE_TEST_SUITE_P(
+    Backends, TwoProcessTest,
+    ::testing::Values(Config{"tcp", BackendKind::kTcp, "", ""},
+                      Config{"ucx_tcp", BackendKind::kUcx, "tcp", ""},
+                      Config{"ucx_shm", BackendKind::kUcx, "sm,self", ""},
+                      Config{"ucx_tcp_put", BackendKind::kUcx, "tcp", "put"},
+                      Config{"ucx_shm_put", BackendKind::kUcx, "sm,self", "put"},
+                      Config{"ucx_shm_staged", BackendKind::kUcx, "sm,self", "", "64"},
+                      Config{"ucx_tcp_staged", BackendKind::kUcx, "tcp", "", "64"}),
+    [](const auto& info) { return info.param.label; });
 
 }  // namespace
 }  // namespace pdserve::kvtransfer
