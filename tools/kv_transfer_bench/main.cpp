@@ -3,16 +3,20 @@
 // measured in the same run.
 //
 //   kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=0.25] [--scattered]
+//                     [--inflight=1] [--block-kb=N] [--count=N]
 //
 // For each backend the tool forks a receiver (one 256 MiB region), connects
-// to it and posts, one at a time, transfers of `count` blocks of `block`
-// bytes (the blocks of one list are adjacent, so the backends merge them into
-// few large ops; with --scattered every other block is used, so none merge),
-// each waited for (data landed + notification
-// acknowledged). GB/s = bytes / wall time of the sequence; p50/p99 are the
-// per-transfer post→done latencies.
+// to it and posts transfers of `count` blocks of `block` bytes (the blocks of
+// one list are adjacent, so the backends merge them into few large ops; with
+// --scattered every other block is used, so none merge), keeping up to
+// --inflight of them outstanding (a layer-wise push posts one transfer per
+// layer without waiting) and waiting for the oldest (data landed +
+// notification acknowledged) before posting the next. Transfers in flight
+// write disjoint parts of the region. GB/s = bytes / wall time of the
+// sequence; p50/p99 are the per-transfer post→done latencies.
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,8 +26,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -79,7 +85,31 @@ int receiver(int fd, kv::BackendKind kind) {
   }
 }
 
-double memcpy_gbps(std::vector<char>& src, std::vector<char>& dst, size_t block, size_t count,
+// The sender's source region: mapped MADV_DONTFORK, so that the forked
+// receiver does not share its pages copy-on-write (otherwise every page the
+// receiver's CMA read pins is unshared first, a page copy and a TLB
+// shootdown each, which is the benchmark's artefact, not the transport's).
+class SourceRegion {
+ public:
+  SourceRegion() {
+    void* p =
+        ::mmap(nullptr, kRegionLen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::runtime_error("mmap of the source region failed");
+    data_ = static_cast<char*>(p);
+    ::madvise(data_, kRegionLen, MADV_DONTFORK);
+    std::memset(data_, 3, kRegionLen);
+  }
+  ~SourceRegion() { ::munmap(data_, kRegionLen); }
+  SourceRegion(const SourceRegion&) = delete;
+  SourceRegion& operator=(const SourceRegion&) = delete;
+  char* data() const { return data_; }
+  size_t size() const { return kRegionLen; }
+
+ private:
+  char* data_ = nullptr;
+};
+
+double memcpy_gbps(const SourceRegion& src, std::vector<char>& dst, size_t block, size_t count,
                    double seconds) {
   size_t bytes = 0;
   auto t0 = Clock::now();
@@ -110,7 +140,15 @@ double lookup(const MemcpyTable& t, size_t block, size_t count) {
   return 0;
 }
 
-int run_backend(const BackendConfig& cfg, double seconds, bool scattered, std::vector<char>& src,
+struct RunOptions {
+  double seconds = 0.25;
+  bool scattered = false;
+  size_t inflight = 1;
+  size_t only_block = 0;  // --block-kb: measure this block size only (bytes; 0: all)
+  size_t only_count = 0;  // --count: this list length only (0: all)
+};
+
+int run_backend(const BackendConfig& cfg, const RunOptions& run, const SourceRegion& src,
                 const MemcpyTable& memcpy_table) {
   if (cfg.ucx_tls != nullptr) setenv("UCX_TLS", cfg.ucx_tls, 1);
   int sv[2];
@@ -152,31 +190,61 @@ int run_backend(const BackendConfig& cfg, double seconds, bool scattered, std::v
     for (size_t block : kBlocks) {
       for (size_t count : kCounts) {
         // --scattered: every other block, so no two blocks of a list are adjacent
-        // (the backends merge adjacent blocks into one op).
-        size_t stride = scattered ? 2 * block : block;
-        if (rc != 0 || stride * count > kRegionLen) continue;
-        std::vector<kv::WriteOp> ops;
-        ops.reserve(count);
-        for (size_t i = 0; i < count; ++i) {
-          ops.push_back({src_id, i * stride, dst_id, i * stride, block});
+        // (the backends merge adjacent blocks into one op). Each slot of the
+        // in-flight window writes its own part of the region.
+        const size_t stride = run.scattered ? 2 * block : block;
+        const size_t span = stride * count;
+        const size_t window = std::min(run.inflight, kRegionLen / std::max<size_t>(span, 1));
+        if (rc != 0 || window == 0) continue;
+        if ((run.only_block != 0 && block != run.only_block) ||
+            (run.only_count != 0 && count != run.only_count))
+          continue;
+        std::vector<std::vector<kv::WriteOp>> slots(window);
+        for (size_t w = 0; w < window; ++w) {
+          for (size_t i = 0; i < count; ++i) {
+            const size_t at = w * span + i * stride;
+            slots[w].push_back({src_id, at, dst_id, at, block});
+          }
         }
+        struct Posted {
+          uint64_t id;
+          Clock::time_point at;
+        };
+        std::deque<Posted> posted;
         std::vector<double> lat_us;
-        auto t0 = Clock::now();
         uint64_t epoch = 0;
-        while ((std::chrono::duration<double>(Clock::now() - t0).count() < seconds ||
-                lat_us.size() < 3) &&
-               lat_us.size() < 20000) {
-          auto s = Clock::now();
-          auto id = (*agent)->post_write(*peer, ops, "b", ++epoch);
-          pdserve::Status st =
-              id.ok() ? (*agent)->wait(*id, std::chrono::seconds(30)) : id.status();
+        const auto wait_oldest = [&]() -> bool {
+          const Posted p = posted.front();
+          posted.pop_front();
+          const pdserve::Status st = (*agent)->wait(p.id, std::chrono::seconds(30));
           if (!st.ok()) {
             std::fprintf(stderr, "%s: transfer failed: %s\n", cfg.label.c_str(),
                          st.to_string().c_str());
+            return false;
+          }
+          lat_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - p.at).count());
+          return true;
+        };
+        auto t0 = Clock::now();
+        while (
+            rc == 0 &&
+            (std::chrono::duration<double>(Clock::now() - t0).count() < run.seconds || epoch < 3) &&
+            epoch < 20000) {
+          if (posted.size() == window && !wait_oldest()) rc = 1;
+          if (rc != 0) break;
+          const auto at = Clock::now();
+          auto id = (*agent)->post_write(*peer, slots[epoch % window], "b", epoch + 1);
+          ++epoch;
+          if (!id.ok()) {
+            std::fprintf(stderr, "%s: post failed: %s\n", cfg.label.c_str(),
+                         id.status().to_string().c_str());
             rc = 1;
             break;
           }
-          lat_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - s).count());
+          posted.push_back({*id, at});
+        }
+        while (rc == 0 && !posted.empty()) {
+          if (!wait_oldest()) rc = 1;
         }
         if (rc != 0) break;
         double wall = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -204,27 +272,33 @@ namespace {
 
 int bench_main(int argc, char** argv) {
   std::string backends = "tcp,ucx_shm,ucx_tcp";
-  double seconds = 0.25;
-  bool scattered = false;
+  RunOptions run;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--backends=", 0) == 0) {
       backends = a.substr(11);
     } else if (a == "--scattered") {
-      scattered = true;
+      run.scattered = true;
     } else if (a.rfind("--seconds=", 0) == 0) {
-      seconds = std::atof(a.c_str() + 10);
+      run.seconds = std::atof(a.c_str() + 10);
+    } else if (a.rfind("--inflight=", 0) == 0 && std::atoi(a.c_str() + 11) > 0) {
+      run.inflight = static_cast<size_t>(std::atoi(a.c_str() + 11));
+    } else if (a.rfind("--block-kb=", 0) == 0 && std::atoi(a.c_str() + 11) > 0) {
+      run.only_block = static_cast<size_t>(std::atoi(a.c_str() + 11)) << 10;
+    } else if (a.rfind("--count=", 0) == 0 && std::atoi(a.c_str() + 8) > 0) {
+      run.only_count = static_cast<size_t>(std::atoi(a.c_str() + 8));
     } else {
       std::fprintf(stderr,
                    "usage: kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=S] "
-                   "[--scattered]\n");
+                   "[--scattered] [--inflight=N] [--block-kb=N] [--count=N]\n");
       return 2;
     }
   }
   const BackendConfig all[] = {{"tcp", kv::BackendKind::kTcp, nullptr},
                                {"ucx_shm", kv::BackendKind::kUcx, "sm,self"},
                                {"ucx_tcp", kv::BackendKind::kUcx, "tcp"}};
-  std::vector<char> src(kRegionLen, 3), scratch(kRegionLen, 4);
+  SourceRegion src;
+  std::vector<char> scratch(kRegionLen, 4);
   MemcpyTable memcpy_table;
   for (size_t block : kBlocks) {
     for (size_t count : kCounts) {
@@ -243,7 +317,7 @@ int bench_main(int argc, char** argv) {
     for (const BackendConfig& cfg : all) {
       if (cfg.label != name || cfg.kind == kv::BackendKind::kLocal) continue;
       found = true;
-      rc |= run_backend(cfg, seconds, scattered, src, memcpy_table);
+      rc |= run_backend(cfg, run, src, memcpy_table);
     }
     if (!found) std::fprintf(stderr, "unknown backend '%s'\n", name.c_str());
   }
