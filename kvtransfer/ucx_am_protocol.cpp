@@ -81,7 +81,9 @@ void UcxAgent::send_data(UcxJob& job, uint64_t region, uint64_t offset, uint64_t
   auto* send =
       new DataSend{this, job.id, {uid_, job.id, region, offset, len, job.epoch}, stage, chunked};
   ucp_request_param_t p{};
-  p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+  p.op_attr_mask =
+      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
+  p.flags = len <= eager_max_ ? UCP_AM_SEND_FLAG_EAGER : 0;
   p.user_data = send;
   p.cb.send = [](void* request, ucs_status_t status, void* user_data) {
     auto* s = static_cast<DataSend*>(user_data);

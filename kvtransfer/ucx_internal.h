@@ -8,7 +8,11 @@
 //
 //   am (default):  ucp_am_send_nbx DATA per op (≤ kMaxInflightOps in flight)
 //                    → receiver checks region/bounds/epoch, receives into the
-//                      region (rendezvous) or into scratch when refused
+//                      region (rendezvous) or into scratch when refused.
+//                    Ops of at most PDSERVE_KV_UCX_EAGER_MAX_KB (default 64)
+//                    go eager (copied through UCX's buffers, no handshake):
+//                    over shared memory and tcp the rendezvous round trip
+//                    costs more than the copy at those sizes (PERFORMANCE.md).
 //                  → ucp_am_send_nbx NOTIFY (eager, reply ep; carries the op
 //                    count; delivered once that many ops have landed)
 //   put:           ucp_put_nbx per op (batches of kPutBatch)
@@ -80,6 +84,7 @@ inline constexpr uint64_t kInboundPinId = ~0ull;  // pins of received data, neve
 inline constexpr size_t kPutBatch = 32;
 inline constexpr size_t kStageBuffers = 16;
 inline constexpr size_t kDefaultStageChunk = 2 << 20;
+inline constexpr size_t kDefaultEagerMax = 64 << 10;
 // A notification whose ACK has not come after this long fails the transfer
 // (a dead peer on a transport without failure detection).
 inline constexpr auto kAckTimeout = std::chrono::seconds(30);
@@ -248,7 +253,8 @@ class UcxAgent final : public AgentCore {
   ucp_worker_h worker_ = nullptr;
   int efd_ = -1;
   bool cuda_memory_ = false;
-  bool stage_all_ = false;  // PDSERVE_KV_UCX_STAGING=always
+  bool stage_all_ = false;               // PDSERVE_KV_UCX_STAGING=always
+  size_t eager_max_ = kDefaultEagerMax;  // am protocol: larger DATA messages use rendezvous
   std::string worker_address_;
   std::thread thread_;
   std::atomic<bool> stop_{false};

@@ -14,6 +14,24 @@ Status ucx_error(const std::string& what, ucs_status_t s) {
   return unavailable(what + ": " + ucs_status_string(s));
 }
 
+namespace {
+
+// A size in KB from the environment variable `name` (bytes returned), or
+// `fallback` when unset; kInvalidArgument outside [min_kb, max_kb].
+Result<size_t> env_kb(const char* name, size_t fallback, long long min_kb, long long max_kb) {
+  const char* kb = std::getenv(name);
+  if (kb == nullptr) return fallback;
+  char* end = nullptr;
+  const long long v = std::strtoll(kb, &end, 10);
+  if (end == kb || *end != '\0' || v < min_kb || v > max_kb) {
+    return invalid_argument(std::string(name) + " must be an integer from " +
+                            std::to_string(min_kb) + " to " + std::to_string(max_kb));
+  }
+  return static_cast<size_t>(v) << 10;
+}
+
+}  // namespace
+
 Status UcxAgent::start() {
   ucp_config_t* config = nullptr;
   ucs_status_t s = ucp_config_read(nullptr, nullptr, &config);
@@ -79,16 +97,9 @@ Status UcxAgent::start() {
   if (stage_all_ && protocol_ == Protocol::kPut) {
     return invalid_argument("PDSERVE_KV_UCX_STAGING=always needs the am protocol");
   }
-  size_t chunk = kDefaultStageChunk;
-  if (const char* kb = std::getenv("PDSERVE_KV_UCX_STAGING_CHUNK_KB"); kb != nullptr) {
-    char* end = nullptr;
-    const long long v = std::strtoll(kb, &end, 10);
-    if (end == kb || *end != '\0' || v < 4 || v > (1 << 20)) {
-      return invalid_argument(
-          "PDSERVE_KV_UCX_STAGING_CHUNK_KB must be an integer from 4 to 1048576");
-    }
-    chunk = static_cast<size_t>(v) << 10;
-  }
+  PD_ASSIGN_OR_RETURN(const size_t chunk,
+                      env_kb("PDSERVE_KV_UCX_STAGING_CHUNK_KB", kDefaultStageChunk, 4, 1 << 20));
+  PD_ASSIGN_OR_RETURN(eager_max_, env_kb("PDSERVE_KV_UCX_EAGER_MAX_KB", kDefaultEagerMax, 0, 1024));
   send_stage_ = std::make_unique<StagingPool>(chunk, kStageBuffers);
   recv_stage_ = std::make_unique<StagingPool>(chunk, kStageBuffers);
   uid_ = (static_cast<uint64_t>(::getpid()) << 32) ^ reinterpret_cast<uintptr_t>(this) ^

@@ -123,6 +123,12 @@ TEST_F(UcxStagingTest, BadSettingsAreRefusedAtStart) {
     Env chunk("PDSERVE_KV_UCX_STAGING_CHUNK_KB", bad);
     EXPECT_EQ(make("a").status().code(), StatusCode::kInvalidArgument) << bad;
   }
+  for (const char* bad : {"-1", "64KB", "2048"}) {
+    Env eager("PDSERVE_KV_UCX_EAGER_MAX_KB", bad);
+    EXPECT_EQ(make("a").status().message(),
+              "PDSERVE_KV_UCX_EAGER_MAX_KB must be an integer from 0 to 1024")
+        << bad;
+  }
 }
 
 }  // namespace
