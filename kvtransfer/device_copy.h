@@ -13,7 +13,12 @@ namespace pdserve::kvtransfer {
 
 // True when built with CUDA and at least one device is present.
 bool device_memory_supported();
-// memcpy for host↔host, cudaMemcpy otherwise. kUnimplemented without CUDA.
+// Makes `device` the calling thread's CUDA device, so that what it allocates
+// (staging memory, streams) lives there; ok and nothing done for device < 0
+// or without CUDA.
+Status use_device(int device);
+// memcpy for host↔host; otherwise a copy on the device pointer's GPU, waited
+// for until the bytes are there. kUnimplemented without CUDA.
 Status copy_memory(void* dst, MemoryKind dst_kind, const void* src, MemoryKind src_kind,
                    size_t len);
 // Host memory to stage device memory through: page-locked (cudaHostAlloc)

@@ -34,20 +34,23 @@ void UcxAgent::drive_am(UcxJob& job) {
       continue;
     }
     // Staged here or there: one chunk per message.
-    if (chunked_inflight_ >= kStageBuffers) break;
-    const uint64_t len = std::min<uint64_t>(send_stage_->chunk_len(), op.len - job.stage_offset);
+    if (job.peer->chunked_inflight >= kStageBuffers) break;
+    const uint64_t len = std::min<uint64_t>(stage_chunk_, op.len - job.stage_offset);
     const char* src = pin.data() + job.stage_offset;
     char* buffer = nullptr;
     if (local_staged) {
-      buffer = send_stage_->acquire();
+      UcxPeer& peer = *job.peer;
+      if (!peer.send_stage)
+        peer.send_stage = std::make_unique<StagingPool>(stage_chunk_, kStageBuffers);
+      buffer = peer.send_stage->acquire();
       if (buffer == nullptr) {
         job.stop = resource_exhausted("ucx: cannot allocate a staging buffer of " +
-                                      std::to_string(send_stage_->chunk_len()) + " bytes");
+                                      std::to_string(stage_chunk_) + " bytes");
         break;
       }
       Status copied = copy_memory(buffer, MemoryKind::kHost, src, pin.region().kind, len);
       if (!copied.ok()) {
-        send_stage_->release(buffer);
+        peer.send_stage->release(buffer);
         job.stop = copied.with_context("ucx staging");
         break;
       }
@@ -66,20 +69,33 @@ void UcxAgent::drive_am(UcxJob& job) {
   job.pins.clear();  // nothing reads local memory any more
   if (job.stop.ok()) return send_notify(job, job.messages);
   if (job.messages > 0 && !job.peer->dead) {
-    static thread_local DataHeader abort_header;
-    abort_header = {uid_, job.id, 0, 0, 0, job.epoch};
+    // `len` carries the number of DATA messages sent: an eager one may still
+    // be on its way, so the receiver keeps the assembly until they landed.
+    // The header lives until the send completes (UCX 1.13 does not copy it).
+    auto* abort_header = new DataHeader{uid_, job.id, 0, 0, job.messages, job.epoch};
     ucp_request_param_t p{};
-    ucs_status_ptr_t req = ucp_am_send_nbx(job.peer->ep, kAbortAm, &abort_header,
-                                           sizeof(abort_header), nullptr, 0, &p);
-    if (UCS_PTR_IS_PTR(req)) ucp_request_free(req);
+    p.op_attr_mask =
+        UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+    p.flags = UCP_AM_SEND_FLAG_EAGER;
+    p.user_data = abort_header;
+    p.cb.send = [](void* request, ucs_status_t, void* user_data) {
+      delete static_cast<DataHeader*>(user_data);
+      ucp_request_free(request);
+    };
+    ucs_status_ptr_t req =
+        ucp_am_send_nbx(job.peer->ep, kAbortAm, abort_header, sizeof(DataHeader), nullptr, 0, &p);
+    if (!UCS_PTR_IS_PTR(req)) delete abort_header;
   }
   finish(job.id, job.stop);
 }
 
 void UcxAgent::send_data(UcxJob& job, uint64_t region, uint64_t offset, uint64_t len,
                          const char* src, char* stage, bool chunked) {
-  auto* send =
-      new DataSend{this, job.id, {uid_, job.id, region, offset, len, job.epoch}, stage, chunked};
+  auto* send = new DataSend{this,
+                            job.id,
+                            {uid_, job.id, region, offset, len, job.epoch},
+                            stage,
+                            chunked ? job.peer : nullptr};
   ucp_request_param_t p{};
   p.op_attr_mask =
       UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
@@ -95,23 +111,25 @@ void UcxAgent::send_data(UcxJob& job, uint64_t region, uint64_t offset, uint64_t
       ucp_am_send_nbx(job.peer->ep, kDataAm, &send->header, sizeof(DataHeader), src, len, &p);
   ++job.messages;
   bytes_sent_ += len;
+  job.progressed_at = std::chrono::steady_clock::now();
   if (UCS_PTR_IS_PTR(req)) {
     ++job.inflight;
-    if (chunked) ++chunked_inflight_;
+    if (chunked) ++job.peer->chunked_inflight;
     return;
   }
-  if (stage != nullptr) send_stage_->release(stage);
+  if (stage != nullptr) job.peer->send_stage->release(stage);
   delete send;
   if (UCS_PTR_IS_ERR(req)) job.stop = ucx_error("ucp_am_send_nbx", UCS_PTR_STATUS(req));
 }
 
 void UcxAgent::on_data_sent(const DataSend& send, ucs_status_t status) {
-  if (send.stage != nullptr) send_stage_->release(send.stage);
-  if (send.chunked) --chunked_inflight_;
+  if (send.stage != nullptr) send.chunked->send_stage->release(send.stage);
+  if (send.chunked != nullptr) --send.chunked->chunked_inflight;
   auto it = jobs_.find(send.job_id);
   if (it == jobs_.end()) return;
   UcxJob& job = *it->second;
   --job.inflight;
+  job.progressed_at = std::chrono::steady_clock::now();
   // CANCELED: the receiver refused the op; its ACK will say why.
   if (status != UCS_OK && status != UCS_ERR_CANCELED && job.stop.ok()) {
     job.stop = ucx_error("data to '" + job.peer->name + "'", status);
@@ -123,6 +141,10 @@ void UcxAgent::on_landed(uint64_t sender_uid, uint64_t transfer_id, const Status
   Assembly& a = assemblies_[key];
   ++a.landed;
   if (!status.ok() && a.refused.ok()) a.refused = status;
+  if (a.aborted) {
+    if (a.landed >= a.expected) assemblies_.erase(key);
+    return;
+  }
   deliver(key);
 }
 
@@ -225,7 +247,11 @@ ucs_status_t UcxAgent::on_abort_am(void* arg, const void* header, size_t header_
   if (header_len != sizeof(DataHeader)) return UCS_OK;
   DataHeader h;
   std::memcpy(&h, header, sizeof(h));
-  self->assemblies_.erase({h.sender_uid, h.transfer_id});
+  const auto key = std::make_pair(h.sender_uid, h.transfer_id);
+  Assembly& a = self->assemblies_[key];
+  a.aborted = true;
+  a.expected = h.len;  // DATA messages the sender sent
+  if (a.landed >= a.expected) self->assemblies_.erase(key);
   return UCS_OK;
 }
 

@@ -64,6 +64,7 @@ Result<uint64_t> UcxAgent::post_write(uint64_t peer_id, std::vector<WriteOp> ops
     peer = it->second.get();
     PD_RETURN_IF_ERROR(check_ops(ops, peer->regions, notification));
     if (peer->dead) return peer->dead_status;
+    if (protocol_ == Protocol::kPut) PD_RETURN_IF_ERROR(check_put_targets(*peer, ops));
   }
   auto job = std::make_unique<UcxJob>();
   job->id = transfers_.create(peer_id);
@@ -89,6 +90,12 @@ void UcxAgent::drive(UcxJob& job) {
   if (job.phase == UcxJob::Phase::kAwaitingAck &&
       std::chrono::steady_clock::now() - job.notified_at > kAckTimeout) {
     return finish(job.id, unavailable("no ACK from peer '" + job.peer->name + "' within 30 s"));
+  }
+  const bool sending = (job.phase == UcxJob::Phase::kPosting && job.inflight > 0) ||
+                       job.phase == UcxJob::Phase::kFlushing;
+  if (sending && std::chrono::steady_clock::now() - job.progressed_at > kAckTimeout) {
+    return abandon_peer(job.peer, unavailable("ucx peer '" + job.peer->name +
+                                              "' completed no data send within 30 s"));
   }
   if (job.phase != UcxJob::Phase::kPosting) return;
   if (job.stop.ok() && transfers_.cancel_requested(job.id)) {

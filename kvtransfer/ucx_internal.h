@@ -32,16 +32,14 @@
 // Staging (am protocol): a device region is handed to UCX directly when the
 // UCX context supports CUDA memory; otherwise it is staged through page-locked
 // host buffers (StagingPool, kStageBuffers of PDSERVE_KV_UCX_STAGING_CHUNK_KB,
-// default 2 MiB, per direction). PDSERVE_KV_UCX_STAGING=always stages every
-// region, host ones included (UCX builds whose CUDA path misbehaves; tests).
-// A staged region is not mapped and has no rkey, so a peer sees an empty rkey
-// and splits its writes into it into chunk-sized messages; the receiver
-// receives each into a staging buffer (a heap one when all are busy) and
-// copies it into the region before counting it landed. The sender copies a
-// staged local op chunk by chunk into its buffers, at most kStageBuffers
-// chunked messages in flight per agent, so the copy of one chunk overlaps the
-// transfer of the ones before it. The put protocol cannot stage: it refuses
-// staged regions (at registration, and at post for a peer's).
+// default 2 MiB, per peer for sending and per agent for receiving). PDSERVE_KV_UCX_STAGING=always
+// stages every region, host ones included (UCX builds whose CUDA path misbehaves; tests). A staged
+// region is not mapped and has no rkey, so a peer sees an empty rkey and splits its writes into it
+// into chunk-sized messages; the receiver receives each into a staging buffer (a heap one when all
+// are busy) and copies it into the region before counting it landed. The sender copies a staged
+// local op chunk by chunk into its buffers, at most kStageBuffers chunked messages in flight per
+// peer, so the copy of one chunk overlaps the transfer of the ones before it. The put protocol
+// cannot stage: it refuses staged regions (at registration, and at post for a peer's).
 //
 // Files: ucx_worker.cpp (context, worker, progress thread, shutdown),
 // ucx_peers.cpp (endpoints, rkeys, peer failure), ucx_put_protocol.cpp,
@@ -82,10 +80,13 @@ inline constexpr unsigned kAbortAm = 14;  // am protocol: no NOTIFY follows for 
 inline constexpr size_t kMaxInflightOps = 256;
 inline constexpr uint64_t kInboundPinId = ~0ull;  // pins of received data, never a local transfer
 inline constexpr size_t kPutBatch = 32;
+inline constexpr uint64_t kMaxPutInflightBytes = 64 << 20;
 inline constexpr size_t kStageBuffers = 16;
 inline constexpr size_t kDefaultStageChunk = 2 << 20;
 inline constexpr size_t kDefaultEagerMax = 64 << 10;
-// A notification whose ACK has not come after this long fails the transfer
+// A notification whose ACK has not come after this long fails the transfer,
+// and a transfer whose data sends (or flush) complete nothing for this long
+// fails its peer: the endpoint is force-closed, so UCX drops its requests
 // (a dead peer on a transport without failure detection).
 inline constexpr auto kAckTimeout = std::chrono::seconds(30);
 
@@ -118,6 +119,7 @@ struct DataHeader {
 };
 
 class UcxAgent;
+struct UcxPeer;
 
 // am protocol: one DATA message in flight (the header must live until the
 // send completes; `stage` is the staging buffer it is sent from, if any).
@@ -126,7 +128,7 @@ struct DataSend {
   uint64_t job_id;
   DataHeader header;
   char* stage;
-  bool chunked;  // counted in UcxAgent::chunked_inflight_
+  UcxPeer* chunked;  // non-null: counted in this peer's chunked_inflight
 };
 
 // Receiver side (am protocol): one sender's transfer being assembled.
@@ -134,6 +136,7 @@ struct Assembly {
   uint64_t landed = 0;  // ops received or refused
   Status refused;
   bool notified = false;
+  bool aborted = false;  // ABORT came: erase once `expected` messages landed
   uint64_t expected = 0;
   Notification note;
   uint64_t bytes = 0;
@@ -157,6 +160,12 @@ struct UcxPeer {
   std::atomic<bool> dead{false};
   Status dead_status;                    // written once, before dead becomes true
   std::map<uint64_t, ucp_rkey_h> rkeys;  // remote region id -> unpacked rkey
+  // Progress thread only: chunked DATA sends to this peer not completed
+  // (≤ kStageBuffers, so the peer never has more staged receives than
+  // buffers), and the buffers staged local ops to it are sent from (made on
+  // first use; a peer that stops answering keeps its own, not the others').
+  size_t chunked_inflight = 0;
+  std::unique_ptr<StagingPool> send_stage;
 };
 
 struct UcxJob {
@@ -174,9 +183,12 @@ struct UcxJob {
   NotifyHeader header{};
   std::string am_data;
   std::chrono::steady_clock::time_point notified_at;
-  size_t inflight = 0;        // am protocol: DATA sends not completed
-  uint64_t messages = 0;      // am protocol: DATA messages sent (the NOTIFY's op count)
-  uint64_t stage_offset = 0;  // am protocol: bytes of ops[next_op] sent in chunks so far
+  // The last time a data send or flush was posted or completed (see kAckTimeout).
+  std::chrono::steady_clock::time_point progressed_at = std::chrono::steady_clock::now();
+  size_t inflight = 0;              // am protocol: DATA sends not completed
+  uint64_t put_inflight_bytes = 0;  // put protocol: bytes of puts not locally complete
+  uint64_t messages = 0;            // am protocol: DATA messages sent (the NOTIFY's op count)
+  uint64_t stage_offset = 0;        // am protocol: bytes of ops[next_op] sent in chunks so far
 };
 
 struct PendingAck {
@@ -218,9 +230,17 @@ class UcxAgent final : public AgentCore {
   // ucx_peers.cpp.
   Result<ucp_rkey_h> rkey_for(UcxPeer& peer, uint64_t region_id);
   void fail_peer(UcxPeer* peer, const Status& status);
+  // Marks the peer dead, force-closes its endpoint (UCX completes its
+  // requests with an error, so nothing reads local memory any more) and
+  // fails its transfers.
+  void abandon_peer(UcxPeer* peer, const Status& status);
+  void close_endpoint(UcxPeer& peer);
   static void on_ep_error(void* arg, ucp_ep_h ep, ucs_status_t status);
 
   // ucx_put_protocol.cpp.
+  // kUnimplemented when an op targets a peer's staged region (no rkey).
+  static Status check_put_targets(const UcxPeer& peer, const std::vector<WriteOp>& ops);
+  static Status staged_remote_error(const UcxPeer& peer, const WriteOp& op);
   void drive_put(UcxJob& job);
   void start_flush(UcxJob& job);
   void on_flushed(uint64_t id, ucs_status_t status);
@@ -272,9 +292,8 @@ class UcxAgent final : public AgentCore {
   std::deque<PendingAck> acks_;
   std::map<std::pair<uint64_t, uint64_t>, Assembly> assemblies_;  // (sender uid, transfer id)
   size_t receiving_ = 0;                                          // rendezvous receives in flight
-  std::unique_ptr<StagingPool> send_stage_;                       // created in start()
-  std::unique_ptr<StagingPool> recv_stage_;
-  size_t chunked_inflight_ = 0;  // chunked DATA sends not completed (≤ kStageBuffers)
+  size_t stage_chunk_ = kDefaultStageChunk;                       // PDSERVE_KV_UCX_STAGING_CHUNK_KB
+  std::unique_ptr<StagingPool> recv_stage_;                       // created in start()
 };
 
 }  // namespace pdserve::kvtransfer::ucx

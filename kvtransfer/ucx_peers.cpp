@@ -60,6 +60,32 @@ Result<ucp_rkey_h> UcxAgent::rkey_for(UcxPeer& peer, uint64_t region_id) {
   return rkey;
 }
 
+void UcxAgent::close_endpoint(UcxPeer& peer) {
+  for (auto& [rid, rkey] : peer.rkeys) ucp_rkey_destroy(rkey);
+  peer.rkeys.clear();
+  if (peer.ep == nullptr) return;
+  ucp_request_param_t p{};
+  p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+  p.flags = UCP_EP_CLOSE_FLAG_FORCE;
+  void* req = ucp_ep_close_nbx(peer.ep, &p);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (UCS_PTR_IS_PTR(req) && ucp_request_check_status(req) == UCS_INPROGRESS &&
+         std::chrono::steady_clock::now() < until) {
+    ucp_worker_progress(worker_);
+  }
+  if (UCS_PTR_IS_PTR(req)) ucp_request_free(req);
+  peer.ep = nullptr;
+}
+
+void UcxAgent::abandon_peer(UcxPeer* peer, const Status& status) {
+  if (!peer->dead) {
+    peer->dead_status = status;
+    peer->dead = true;  // read by callers after dead_status is written
+  }
+  close_endpoint(*peer);
+  fail_peer(peer, peer->dead_status);
+}
+
 void UcxAgent::fail_peer(UcxPeer* peer, const Status& status) {
   std::vector<uint64_t> ids;
   for (auto& [id, job] : jobs_) {

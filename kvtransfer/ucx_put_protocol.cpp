@@ -1,5 +1,7 @@
-// UcxAgent, put protocol: ucp_put_nbx per op in batches of kPutBatch, then
-// ucp_ep_flush_nbx, then NOTIFY (ucx_notify.cpp).
+// UcxAgent, put protocol: ucp_put_nbx per op in batches of kPutBatch, at
+// most kMaxPutInflightBytes not yet locally complete (so that a cancel or a
+// fault stops the transfer within that much data), then ucp_ep_flush_nbx,
+// then NOTIFY (ucx_notify.cpp).
 #include <algorithm>
 
 #include "kvtransfer/ucx_internal.h"
@@ -8,7 +10,7 @@ namespace pdserve::kvtransfer::ucx {
 
 void UcxAgent::drive_put(UcxJob& job) {
   size_t end = std::min(job.ops.size(), job.next_op + kPutBatch);
-  while (job.stop.ok() && job.next_op < end) {
+  while (job.stop.ok() && job.next_op < end && job.put_inflight_bytes < kMaxPutInflightBytes) {
     size_t i = job.next_op;
     if (static_cast<int64_t>(i) == job.fail_idx) {
       job.stop = injected_fault(i);
@@ -21,11 +23,8 @@ void UcxAgent::drive_put(UcxJob& job) {
                            " is no longer in the metadata of '" + job.peer->name + "'");
       break;
     }
-    if (remote_region->second.rkey.empty()) {
-      job.stop = unimplemented("remote region " + std::to_string(op.remote_region) + " of '" +
-                               job.peer->name +
-                               "' is staged through host buffers there; the put protocol cannot "
-                               "write it (use the am protocol)");
+    if (remote_region->second.rkey.empty()) {  // staged there since post_write checked
+      job.stop = staged_remote_error(*job.peer, op);
       break;
     }
     Result<ucp_rkey_h> rkey = rkey_for(*job.peer, op.remote_region);
@@ -34,21 +33,58 @@ void UcxAgent::drive_put(UcxJob& job) {
       break;
     }
     uint64_t remote = remote_region->second.addr + op.remote_offset;
+    struct PutCtx {
+      UcxAgent* agent;
+      uint64_t id;
+      uint64_t len;
+    };
+    auto* ctx = new PutCtx{this, job.id, op.len};
     ucp_request_param_t p{};
+    p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+    p.user_data = ctx;
+    p.cb.send = [](void* request, ucs_status_t, void* user_data) {
+      auto* c = static_cast<PutCtx*>(user_data);
+      // Remote completion (and any error) is the flush's business.
+      if (auto it = c->agent->jobs_.find(c->id); it != c->agent->jobs_.end()) {
+        it->second->put_inflight_bytes -= c->len;
+      }
+      delete c;
+      ucp_request_free(request);
+    };
     ucs_status_ptr_t req = ucp_put_nbx(job.peer->ep, job.pins[i].data(), op.len, remote, *rkey, &p);
     if (UCS_PTR_IS_ERR(req)) {
+      delete ctx;
       job.stop = ucx_error("ucp_put_nbx", UCS_PTR_STATUS(req));
       break;
     }
-    if (req != nullptr) ucp_request_free(req);  // completion is covered by the flush
+    if (UCS_PTR_IS_PTR(req)) {
+      job.put_inflight_bytes += op.len;
+    } else {
+      delete ctx;
+    }
     bytes_sent_ += op.len;
+    job.progressed_at = std::chrono::steady_clock::now();
     ++job.next_op;
   }
   if (!job.stop.ok() || job.next_op == job.ops.size()) start_flush(job);
 }
 
+Status UcxAgent::check_put_targets(const UcxPeer& peer, const std::vector<WriteOp>& ops) {
+  for (const WriteOp& op : ops) {
+    if (peer.regions.at(op.remote_region).rkey.empty()) return staged_remote_error(peer, op);
+  }
+  return ok_status();
+}
+
+Status UcxAgent::staged_remote_error(const UcxPeer& peer, const WriteOp& op) {
+  return unimplemented("remote region " + std::to_string(op.remote_region) + " of '" + peer.name +
+                       "' is staged through host buffers there; the put protocol cannot write it "
+                       "(use the am protocol)");
+}
+
 void UcxAgent::start_flush(UcxJob& job) {
   job.phase = UcxJob::Phase::kFlushing;
+  job.progressed_at = std::chrono::steady_clock::now();
   // The callback needs the agent and the transfer id: a small heap record.
   struct FlushCtx {
     UcxAgent* agent;

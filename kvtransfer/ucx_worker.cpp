@@ -6,6 +6,8 @@
 #include <future>
 #include <string_view>
 
+#include "common/base/logging.h"
+#include "kvtransfer/device_copy.h"
 #include "kvtransfer/ucx_internal.h"
 
 namespace pdserve::kvtransfer::ucx {
@@ -100,7 +102,7 @@ Status UcxAgent::start() {
   PD_ASSIGN_OR_RETURN(const size_t chunk,
                       env_kb("PDSERVE_KV_UCX_STAGING_CHUNK_KB", kDefaultStageChunk, 4, 1 << 20));
   PD_ASSIGN_OR_RETURN(eager_max_, env_kb("PDSERVE_KV_UCX_EAGER_MAX_KB", kDefaultEagerMax, 0, 1024));
-  send_stage_ = std::make_unique<StagingPool>(chunk, kStageBuffers);
+  stage_chunk_ = chunk;
   recv_stage_ = std::make_unique<StagingPool>(chunk, kStageBuffers);
   uid_ = (static_cast<uint64_t>(::getpid()) << 32) ^ reinterpret_cast<uintptr_t>(this) ^
          static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
@@ -114,25 +116,14 @@ Status UcxAgent::start() {
 void UcxAgent::shutdown() {
   if (thread_.joinable()) {
     submit([this] {
+      {
+        // Endpoints first: closing them completes their requests, so no UCX
+        // operation reads a transfer's memory once it is cancelled below.
+        std::lock_guard lock(mu_);
+        for (auto& [id, peer] : peers_) close_endpoint(*peer);
+      }
       for (auto& [id, job] : jobs_) transfers_.complete(id, cancelled("agent shut down"));
       jobs_.clear();
-      std::lock_guard lock(mu_);
-      for (auto& [id, peer] : peers_) {
-        for (auto& [rid, rkey] : peer->rkeys) ucp_rkey_destroy(rkey);
-        peer->rkeys.clear();
-        if (peer->ep == nullptr) continue;
-        ucp_request_param_t p{};
-        p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
-        p.flags = UCP_EP_CLOSE_FLAG_FORCE;
-        void* req = ucp_ep_close_nbx(peer->ep, &p);
-        auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-        while (UCS_PTR_IS_PTR(req) && ucp_request_check_status(req) == UCS_INPROGRESS &&
-               std::chrono::steady_clock::now() < until) {
-          ucp_worker_progress(worker_);
-        }
-        if (UCS_PTR_IS_PTR(req)) ucp_request_free(req);
-        peer->ep = nullptr;
-      }
       stop_ = true;
     });
     thread_.join();
@@ -166,6 +157,10 @@ Status UcxAgent::on_worker(std::function<Status()> fn) {
 }
 
 void UcxAgent::progress_loop() {
+  // Staging buffers and copy streams are made on this thread: on this agent's GPU.
+  if (Status s = use_device(options_.device); !s.ok()) {
+    PD_LOG(WARN) << "kvtransfer ucx " << options_.name << ": " << s.to_string();
+  }
   auto busy_until = std::chrono::steady_clock::now();
   while (!stop_) {
     std::deque<std::function<void()>> commands;

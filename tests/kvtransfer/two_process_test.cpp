@@ -330,7 +330,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Config{"ucx_shm", BackendKind::kUcx, "sm,self", ""},
                       Config{"ucx_tcp_put", BackendKind::kUcx, "tcp", "put"},
                       Config{"ucx_shm_put", BackendKind::kUcx, "sm,self", "put"},
-                      Config{"ucx_shm_staged", BackendKind::kUcx, "sm,self", "", "64"},
+                      // 256 KB chunks go by rendezvous, 64 KB ones eager.
+                      Config{"ucx_shm_staged", BackendKind::kUcx, "sm,self", "", "256"},
                       Config{"ucx_tcp_staged", BackendKind::kUcx, "tcp", "", "64"}),
     [](const auto& info) { return info.param.label; });
 
