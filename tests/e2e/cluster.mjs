@@ -10,8 +10,9 @@ export const pdserve = process.env.PDSERVE_BIN ?? path.join(root, "build-cpu/too
 export const model = path.join(root, "models/pdserve-demo");
 
 export class Cluster {
-  constructor({ apiKey = "", routerArgs = [], workerArgs = [], env = {} } = {}) {
+  constructor({ apiKey = "", routerArgs = [], workerArgs = [], serveArgs = [], env = {} } = {}) {
     this.env = env;  // extra environment for every process of the cluster
+    this.serveArgs = serveArgs;  // flags of `pdserve serve` itself (e.g. --kv-backend)
     this.apiKey = apiKey;
     this.token = "e2e-" + Math.random().toString(16).slice(2);
     this.routerArgs = routerArgs;
@@ -21,7 +22,7 @@ export class Cluster {
   }
 
   async start(timeoutMs = 120000) {
-    const args = ["serve", "--model", model, "--port", "0", "--device", "cpu"];
+    const args = ["serve", "--model", model, "--port", "0", "--device", "cpu", ...this.serveArgs];
     for (const a of this.workerArgs) args.push(`--worker-arg=${a}`);
     const router = [...this.routerArgs];
     if (this.apiKey) router.push(`--api-key=${this.apiKey}`);
