@@ -18,18 +18,25 @@ Status ucx_error(const std::string& what, ucs_status_t s) {
 
 namespace {
 
-// A size in KB from the environment variable `name` (bytes returned), or
-// `fallback` when unset; kInvalidArgument outside [min_kb, max_kb].
-Result<size_t> env_kb(const char* name, size_t fallback, long long min_kb, long long max_kb) {
-  const char* kb = std::getenv(name);
-  if (kb == nullptr) return fallback;
+// An integer from the environment variable `name`, or `fallback` when unset;
+// kInvalidArgument outside [min, max].
+Result<long long> env_int(const char* name, long long fallback, long long min, long long max) {
+  const char* text = std::getenv(name);
+  if (text == nullptr) return fallback;
   char* end = nullptr;
-  const long long v = std::strtoll(kb, &end, 10);
-  if (end == kb || *end != '\0' || v < min_kb || v > max_kb) {
-    return invalid_argument(std::string(name) + " must be an integer from " +
-                            std::to_string(min_kb) + " to " + std::to_string(max_kb));
+  const long long v = std::strtoll(text, &end, 10);
+  if (end == text || *end != '\0' || v < min || v > max) {
+    return invalid_argument(std::string(name) + " must be an integer from " + std::to_string(min) +
+                            " to " + std::to_string(max));
   }
-  return static_cast<size_t>(v) << 10;
+  return v;
+}
+
+// A size in KB from the environment (bytes returned); see env_int.
+Result<size_t> env_kb(const char* name, size_t fallback, long long min_kb, long long max_kb) {
+  PD_ASSIGN_OR_RETURN(const long long kb,
+                      env_int(name, static_cast<long long>(fallback >> 10), min_kb, max_kb));
+  return static_cast<size_t>(kb) << 10;
 }
 
 }  // namespace
@@ -106,9 +113,9 @@ Status UcxAgent::start() {
   recv_stage_ = std::make_unique<StagingPool>(chunk, kStageBuffers);
   uid_ = (static_cast<uint64_t>(::getpid()) << 32) ^ reinterpret_cast<uintptr_t>(this) ^
          static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  if (const char* spin = std::getenv("PDSERVE_KV_UCX_SPIN_US"); spin != nullptr) {
-    spin_ = std::chrono::microseconds(std::atoll(spin));
-  }
+  PD_ASSIGN_OR_RETURN(const long long spin_us,
+                      env_int("PDSERVE_KV_UCX_SPIN_US", spin_.count(), 0, 1000000));
+  spin_ = std::chrono::microseconds(spin_us);
   thread_ = std::thread([this] { progress_loop(); });
   return ok_status();
 }

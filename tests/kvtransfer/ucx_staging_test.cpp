@@ -168,6 +168,11 @@ TEST_F(UcxStagingTest, BadSettingsAreRefusedAtStart) {
               "PDSERVE_KV_UCX_EAGER_MAX_KB must be an integer from 0 to 1024")
         << bad;
   }
+  {
+    Env spin("PDSERVE_KV_UCX_SPIN_US", "-5");
+    EXPECT_EQ(make("a").status().message(),
+              "PDSERVE_KV_UCX_SPIN_US must be an integer from 0 to 1000000");
+  }
 }
 
 }  // namespace
