@@ -52,13 +52,21 @@ class Tensor {
   bool defined() const { return data_ != nullptr || shape_.numel() == 0; }
   void* data() const { return data_; }
   template <typename T>
-  T* as() const { return static_cast<T*>(data_); }
+  T* as() const {
+    return static_cast<T*>(data_);
+  }
   const Shape& shape() const { return shape_; }
   int64_t dim(int i) const { return shape_[i]; }
   int rank() const { return shape_.rank; }
   DType dtype() const { return dtype_; }
   int64_t numel() const { return shape_.numel(); }
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+  // Elements per row of the first dimension (well defined when there are no rows).
+  int64_t row_numel() const {
+    int64_t n = 1;
+    for (int i = 1; i < shape_.rank; ++i) n *= shape_[i];
+    return n;
+  }
 
   // Rows [begin, begin + count) of the first dimension, sharing storage.
   Tensor rows(int64_t begin, int64_t count) const;

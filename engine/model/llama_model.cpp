@@ -67,7 +67,9 @@ backend::RopeParams upload_rope(backend::Backend& be, const RopeTable& table) {
   return p;
 }
 
-const Tensor* opt(const Tensor& t) { return t.data() ? &t : nullptr; }
+const Tensor* opt(const Tensor& t) {
+  return t.data() ? &t : nullptr;
+}
 
 }  // namespace
 
@@ -181,6 +183,8 @@ Tensor LlamaModel::forward(const ForwardInputs& in, std::vector<backend::KvLayer
   }
   be_.add(x, delta);
   const int64_t m = in.logits_rows.numel();
+  // A step in which no sequence samples (every prompt still mid-chunk) needs no LM head.
+  if (m == 0) return be_.alloc(Shape{0, config_.vocab_size}, act);
   Tensor last = be_.alloc(Shape{m, hidden}, act);
   be_.gather_rows(x, in.logits_rows, last);
   Tensor normed = be_.alloc(Shape{m, hidden}, act);

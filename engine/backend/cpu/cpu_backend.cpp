@@ -93,8 +93,8 @@ void CpuBackend::add(Tensor& x, const Tensor& y) {
 }
 
 void CpuBackend::gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) {
-  int64_t d = x.numel() / x.dim(0);
-  PD_CHECK(idx.dtype() == DType::kI32 && out.dim(0) == idx.numel() && out.numel() / out.dim(0) == d &&
+  int64_t d = x.row_numel();
+  PD_CHECK(idx.dtype() == DType::kI32 && out.dim(0) == idx.numel() && out.row_numel() == d &&
            out.dtype() == x.dtype())
       << "gather_rows: x " << x.shape().to_string() << " idx " << idx.shape().to_string() << " out "
       << out.shape().to_string();

@@ -212,8 +212,8 @@ void CudaBackend::add(Tensor& x, const Tensor& y) {
 }
 
 void CudaBackend::gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) {
-  const int64_t d = x.numel() / x.dim(0);
-  PD_CHECK(idx.dtype() == DType::kI32 && out.dim(0) == idx.numel() && out.numel() / out.dim(0) == d &&
+  const int64_t d = x.row_numel();
+  PD_CHECK(idx.dtype() == DType::kI32 && out.dim(0) == idx.numel() && out.row_numel() == d &&
            out.dtype() == x.dtype() && dtype_size(x.dtype()) == 2)
       << "gather_rows: x " << x.shape().to_string() << " idx " << idx.shape().to_string();
   launch_gather_rows(x.data(), idx.as<int32_t>(), idx.numel(), d * 2, out.data(), stream_);
