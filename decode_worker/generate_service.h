@@ -25,12 +25,12 @@
 #include "common/server/http_client.h"
 #include "common/server/metrics.h"
 #include "common/server/routes.h"
-#include "common/worker/kv_regions.h"
-#include "common/worker/worker_process.h"
-#include "common/worker/worker_runtime.h"
 #include "decode_worker/kv_arrivals.h"
 #include "decode_worker/prefill_decision.h"
 #include "kvtransfer/agent.h"
+#include "worker/kv_regions.h"
+#include "worker/worker_process.h"
+#include "worker/worker_runtime.h"
 
 namespace pdserve::decode {
 

@@ -6,7 +6,7 @@
 namespace pdserve::launcher {
 namespace {
 
-// The command lines of the roles: align these with tools/pdserve.
+// The command lines of the roles: align these with cli/.
 constexpr const char* kPrefillCommand = "prefill";
 constexpr const char* kDecodeCommand = "decode";
 constexpr const char* kRouterCommand = "router";

@@ -22,10 +22,10 @@
 #include <vector>
 
 #include "common/base/status.h"
-#include "common/server/internal_api.h"
-#include "common/worker/kv_regions.h"
+#include "common/wire/internal_api.h"
 #include "engine/runner/model_runner.h"
 #include "kvtransfer/agent.h"
+#include "worker/kv_regions.h"
 
 namespace pdserve::prefill {
 

@@ -10,8 +10,8 @@
 
 #include "common/base/logging.h"
 #include "common/server/auth.h"
-#include "common/server/internal_api.h"
-#include "common/server/openai_error.h"
+#include "common/wire/internal_api.h"
+#include "common/wire/openai_error.h"
 
 namespace pdserve::prefill {
 

@@ -25,11 +25,11 @@
 
 #include "common/server/metrics.h"
 #include "common/server/routes.h"
-#include "common/worker/kv_regions.h"
-#include "common/worker/worker_process.h"
-#include "common/worker/worker_runtime.h"
 #include "kvtransfer/agent.h"
 #include "prefill_worker/layer_pusher.h"
+#include "worker/kv_regions.h"
+#include "worker/worker_process.h"
+#include "worker/worker_runtime.h"
 
 namespace pdserve::prefill {
 

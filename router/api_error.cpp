@@ -1,6 +1,6 @@
 #include "router/api_error.h"
 
-#include "common/server/openai_error.h"
+#include "common/wire/openai_error.h"
 
 namespace pdserve::router {
 

@@ -56,10 +56,10 @@ ApiError invalid_request(std::string param, std::string message);
 ApiError context_length_exceeded(int max_model_len, int num_prompt_tokens, int max_tokens,
                                  std::string param);
 
-// A Status as an ApiError: http status and type from common/server/openai_error.h.
+// A Status as an ApiError: http status and type from common/wire/openai_error.h.
 ApiError api_error_from_status(const Status& status, std::string param = {});
 
-// {"error": {"message", "type", "param", "code"}} (common/server/openai_error.h).
+// {"error": {"message", "type", "param", "code"}} (common/wire/openai_error.h).
 std::string to_error_body(const ApiError& e);
 
 }  // namespace pdserve::router

@@ -5,7 +5,7 @@
 #include <span>
 #include <utility>
 
-#include "common/server/openai_error.h"
+#include "common/wire/openai_error.h"
 
 namespace pdserve::router {
 
@@ -107,7 +107,7 @@ std::vector<TokenLogprobInfo> ChoiceStream::token_logprobs(
   };
   for (size_t i = 0; i < ev.logprobs.size() && i < ev.token_ids.size(); ++i) {
     TokenLogprobInfo info{piece(ev.token_ids[i]), ev.logprobs[i].logprob, {}};
-    for (const runner::TokenLogprob& t : ev.logprobs[i].top)
+    for (const protocol::TokenLogprob& t : ev.logprobs[i].top)
       info.top.push_back({piece(t.token_id), t.logprob});
     out.push_back(std::move(info));
   }

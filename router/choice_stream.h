@@ -23,14 +23,14 @@
 #include <vector>
 
 #include "common/server/http_client.h"
-#include "common/server/internal_api.h"
-#include "engine/tokenizer/tokenizer.h"
+#include "common/wire/internal_api.h"
 #include "router/api_error.h"
 #include "router/openai_response.h"
 #include "router/policies/policy.h"
 #include "router/prefix_index.h"
 #include "router/stop_matcher.h"
 #include "router/worker_registry.h"
+#include "tokenizer/tokenizer.h"
 
 namespace pdserve::router {
 
@@ -49,7 +49,7 @@ struct RouterContext {
 struct ChoiceSpec {
   std::string request_id;  // unique in the cluster
   std::vector<int32_t> prompt_ids;
-  runner::SamplingParams sampling;
+  protocol::SamplingParams sampling;
   std::vector<std::string> stop;
   bool skip_special_tokens = true;
   bool include_stop_str_in_output = false;

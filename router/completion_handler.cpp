@@ -233,9 +233,9 @@ void CompletionHandler::handle(Endpoint endpoint, const server::Request& request
   if (auto e = check_token_ids(req, model_.tokenizer->vocab_size())) return fail(*e);
   ApiResult<std::vector<std::vector<int32_t>>> ids = prompt_ids(req);
   if (!ids.ok()) return fail(ids.error());
-  std::vector<runner::SamplingParams> sampling;
+  std::vector<protocol::SamplingParams> sampling;
   for (const std::vector<int32_t>& p : ids.value()) {
-    ApiResult<runner::SamplingParams> s =
+    ApiResult<protocol::SamplingParams> s =
         finalize_sampling(req, static_cast<int>(p.size()), model_.max_model_len);
     if (!s.ok()) return fail(s.error());
     sampling.push_back(s.value());

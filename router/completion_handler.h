@@ -17,10 +17,10 @@
 
 #include "common/server/metrics.h"
 #include "common/server/response_writer.h"
-#include "engine/tokenizer/chat_template/chat_template.h"
 #include "router/api_limits.h"
 #include "router/choice_stream.h"
 #include "router/openai_request.h"
+#include "tokenizer/chat_template/chat_template.h"
 
 namespace pdserve::router {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "common/server/internal_api.h"
+#include "common/wire/internal_api.h"
 #include "router/internal/chat_parse.h"
 #include "router/internal/json_reader.h"
 
@@ -140,7 +140,7 @@ void read_unsupported(FieldReader& r, int n) {
 void read_shared(FieldReader& r, const json& body, const ApiLimits& limits, OpenAiRequest& q) {
   if (!r.has("model")) r.fail("model", "'model' is required");
   r.get_string("model", q.model);
-  runner::SamplingParams& s = q.sampling;
+  protocol::SamplingParams& s = q.sampling;
   s.max_tokens = 0;
   r.get_float("temperature", 0, 2, false, s.temperature);
   r.get_float("top_p", 0, 1, true, s.top_p);
@@ -261,10 +261,10 @@ ApiResult<OpenAiRequest> parse_chat_request(std::string_view body, const ApiLimi
   });
 }
 
-ApiResult<runner::SamplingParams> finalize_sampling(const OpenAiRequest& req, int num_prompt_tokens,
+ApiResult<protocol::SamplingParams> finalize_sampling(const OpenAiRequest& req, int num_prompt_tokens,
                                                     int max_model_len) {
   const std::string param = req.endpoint == Endpoint::kChatCompletions ? "messages" : "prompt";
-  runner::SamplingParams s = req.sampling;
+  protocol::SamplingParams s = req.sampling;
   if (req.max_tokens) {
     if (static_cast<int64_t>(num_prompt_tokens) + *req.max_tokens > max_model_len)
       return context_length_exceeded(max_model_len, num_prompt_tokens, *req.max_tokens, param);
@@ -284,8 +284,8 @@ ApiResult<runner::SamplingParams> finalize_sampling(const OpenAiRequest& req, in
   return s;
 }
 
-runner::SamplingParams choice_sampling(const runner::SamplingParams& s, int choice_idx) {
-  runner::SamplingParams out = s;
+protocol::SamplingParams choice_sampling(const protocol::SamplingParams& s, int choice_idx) {
+  protocol::SamplingParams out = s;
   if (out.seed) out.seed = *out.seed + static_cast<uint64_t>(choice_idx);
   return out;
 }

@@ -28,7 +28,7 @@
 
 // SamplingParams as the internal API carries it to the decode workers (the
 // router never depends on the engine's runner itself).
-#include "common/server/internal_api.h"
+#include "common/wire/internal_api.h"
 #include "router/api_error.h"
 #include "router/api_limits.h"
 #include "router/chat_input.h"
@@ -56,7 +56,7 @@ struct OpenAiRequest {
   // Everything but max_tokens is final; sampling.max_tokens is 0 until
   // finalize_sampling(). num_logprobs: -1 none, else the top-N asked for
   // (completions `logprobs`, chat `top_logprobs` when `logprobs` is true).
-  runner::SamplingParams sampling;
+  protocol::SamplingParams sampling;
   std::optional<int> max_tokens;  // as asked (chat: max_completion_tokens wins)
   std::vector<std::string> stop;  // non-empty strings; matched by the router (StopMatcher)
   int n = 1;
@@ -86,12 +86,12 @@ ApiResult<OpenAiRequest> parse_chat_request(std::string_view body, const ApiLimi
 // Fails with context_length_exceeded (param "prompt" / "messages") when the
 // prompt plus max_tokens exceed max_model_len (or the prompt leaves no room),
 // and with 400 "min_tokens" when min_tokens > max_tokens.
-ApiResult<runner::SamplingParams> finalize_sampling(const OpenAiRequest& req, int num_prompt_tokens,
+ApiResult<protocol::SamplingParams> finalize_sampling(const OpenAiRequest& req, int num_prompt_tokens,
                                                     int max_model_len);
 
 // The sampling params of choice `choice_idx` of n: a seeded request gets
 // seed + choice_idx per choice so that n > 1 choices differ yet repeat.
-runner::SamplingParams choice_sampling(const runner::SamplingParams& s, int choice_idx);
+protocol::SamplingParams choice_sampling(const protocol::SamplingParams& s, int choice_idx);
 
 // Every token id in the request (token-id prompts, stop_token_ids) must be
 // < vocab_size: nullopt, or 400 naming "prompt" / "stop_token_ids".

@@ -4,7 +4,7 @@
 
 namespace pdserve::router {
 
-void PrefixIndex::WorkerBlocks::store(kv::BlockHash h, size_t max_blocks) {
+void PrefixIndex::WorkerBlocks::store(protocol::BlockHash h, size_t max_blocks) {
   auto it = where.find(h);
   if (it != where.end()) {
     order.splice(order.end(), order, it->second);
@@ -18,7 +18,7 @@ void PrefixIndex::WorkerBlocks::store(kv::BlockHash h, size_t max_blocks) {
   }
 }
 
-void PrefixIndex::WorkerBlocks::evict(kv::BlockHash h) {
+void PrefixIndex::WorkerBlocks::evict(protocol::BlockHash h) {
   auto it = where.find(h);
   if (it == where.end()) return;
   order.erase(it->second);
@@ -43,7 +43,7 @@ void PrefixIndex::apply(std::string_view worker_id, const server::internal::Work
   w.cursor = state.event_cursor;
   if (state.events_truncated) {
     w.clear();
-    for (kv::BlockHash h : state.cached) w.store(h, options_.max_blocks_per_worker);
+    for (protocol::BlockHash h : state.cached) w.store(h, options_.max_blocks_per_worker);
     return;
   }
   for (const server::internal::KvCacheEvent& e : state.events) {
@@ -74,13 +74,13 @@ size_t PrefixIndex::num_blocks(std::string_view worker_id) const {
 
 std::vector<PrefixMatch> PrefixIndex::match(std::span<const int32_t> prompt_ids,
                                             std::string_view cache_salt) const {
-  std::map<int, std::vector<kv::BlockHash>> hashes_by_size;  // one chain per block size
+  std::map<int, std::vector<protocol::BlockHash>> hashes_by_size;  // one chain per block size
   std::vector<PrefixMatch> out;
   std::shared_lock lock(mu_);
   out.reserve(workers_.size());
   for (const auto& [id, w] : workers_) {
-    std::vector<kv::BlockHash>& hashes = hashes_by_size[w.block_size];
-    if (hashes.empty()) kv::extend_block_hashes(prompt_ids, w.block_size, cache_salt, &hashes);
+    std::vector<protocol::BlockHash>& hashes = hashes_by_size[w.block_size];
+    if (hashes.empty()) protocol::extend_block_hashes(prompt_ids, w.block_size, cache_salt, &hashes);
     int n = 0;
     while (n < static_cast<int>(hashes.size()) && w.where.count(hashes[static_cast<size_t>(n)]))
       ++n;

@@ -1,7 +1,7 @@
 // Which prompt prefixes each worker holds in its prefix cache, from the
 // workers' KvCacheEvents (WorkerState polls): per worker the set of cached
 // block hashes. A query hashes the prompt's full blocks exactly as the
-// workers do (kv::extend_block_hashes: same chain, block size and
+// workers do (protocol::extend_block_hashes: same chain, block size and
 // cache_salt) and counts, per worker, the leading blocks it holds.
 //
 // apply() contract with the worker's WorkerState:
@@ -26,8 +26,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "common/server/internal_api.h"
-#include "engine/kv/block_hash.h"
+#include "common/protocol/block_hash.h"
+#include "common/wire/internal_api.h"
 
 namespace pdserve::router {
 
@@ -60,10 +60,10 @@ class PrefixIndex {
   struct WorkerBlocks {
     int block_size = 0;
     uint64_t cursor = 0;
-    std::list<kv::BlockHash> order;  // oldest stored first
-    std::unordered_map<kv::BlockHash, std::list<kv::BlockHash>::iterator> where;
-    void store(kv::BlockHash h, size_t max_blocks);
-    void evict(kv::BlockHash h);
+    std::list<protocol::BlockHash> order;  // oldest stored first
+    std::unordered_map<protocol::BlockHash, std::list<protocol::BlockHash>::iterator> where;
+    void store(protocol::BlockHash h, size_t max_blocks);
+    void evict(protocol::BlockHash h);
     void clear();
   };
 

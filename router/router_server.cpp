@@ -10,17 +10,17 @@
 #include "common/server/health.h"
 #include "common/server/http_client.h"
 #include "common/server/http_server.h"
-#include "common/server/internal_api.h"
 #include "common/server/metrics.h"
-#include "common/server/openai_error.h"
-#include "engine/tokenizer/chat_template/chat_template.h"
-#include "engine/tokenizer/tokenizer.h"
+#include "common/wire/internal_api.h"
+#include "common/wire/openai_error.h"
 #include "router/completion_handler.h"
 #include "router/policies/policy.h"
 #include "router/prefix_index.h"
 #include "router/tokenize_api.h"
 #include "router/worker_poller.h"
 #include "router/worker_registry.h"
+#include "tokenizer/chat_template/chat_template.h"
+#include "tokenizer/tokenizer.h"
 
 namespace pdserve::router {
 

@@ -1,6 +1,6 @@
 #include "router/worker_poller.h"
 
-#include "common/server/internal_api.h"
+#include "common/wire/internal_api.h"
 
 namespace pdserve::router {
 namespace {

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "common/base/status.h"
-#include "common/server/internal_api.h"
+#include "common/wire/internal_api.h"
 
 namespace pdserve::router {
 

@@ -15,4 +15,4 @@ else
   dir=build-cpu
   scripts/build.sh "$dir" -DPDSERVE_CUDA=OFF
 fi
-exec "$dir/tools/pdserve/pdserve" serve --model models/pdserve-demo --port "${PDSERVE_PORT:-8000}" "$@"
+exec "$dir/cli/pdserve" serve --model models/pdserve-demo --port "${PDSERVE_PORT:-8000}" "$@"

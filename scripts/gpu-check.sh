@@ -16,6 +16,6 @@ for tool in memcheck racecheck; do
   compute-sanitizer --tool $tool --error-exitcode 1 build-gpu/tests/engine/backend/cuda_backend_test $filter \
     > "$out/sanitizer-$tool.log" 2>&1 && echo "compute-sanitizer $tool: clean" || { echo "compute-sanitizer $tool: FAILED"; tail -20 "$out/sanitizer-$tool.log"; rc=1; }
 done
-build-gpu/tools/pdserve/pdserve generate --model models/pdserve-demo --device cuda --prompt-ids 2386,263,2171 \
+build-gpu/cli/pdserve generate --model models/pdserve-demo --device cuda --prompt-ids 2386,263,2171 \
   --max-tokens 64 --temperature 0 2>&1 | tee "$out/generate.txt" | tail -3
 exit $rc

@@ -10,7 +10,7 @@
 # The same prompts serve every rate of a sweep: with the prefix cache on, the
 # later rates find them cached (PDSERVE_SERVE_ARGS=--worker-arg=--no-prefix-caching).
 source "$(dirname "$0")/gpu-common.sh"
-bin=build-gpu/tools/pdserve/pdserve
+bin=build-gpu/cli/pdserve
 [ -x "$bin" ] || gpu_build pdserve
 port=18600
 for shape in ${PDSERVE_SHAPES:-llama-3.2-1b}; do

@@ -6,7 +6,7 @@
 # time per request (from /proc). Run from the project root after a build:
 #   scripts/router-overhead.sh [build-dir] [extra `pdserve bench serve` flags]
 set -euo pipefail
-bin=${1:-build-cpu}/tools/pdserve/pdserve
+bin=${1:-build-cpu}/cli/pdserve
 shift || true
 out=$(mktemp -d)
 export PDSERVE_CLUSTER_TOKEN=overhead-$RANDOM$RANDOM

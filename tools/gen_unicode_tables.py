@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Generate engine/tokenizer/unicode_tables.inc (Unicode normalization data
+"""Generate tokenizer/unicode_tables.inc (Unicode normalization data
 for NFC/NFD/NFKC/NFKD) from Python's unicodedata. Deterministic; rerun only to
 move to a newer Unicode version:
 
-  python3 tools/gen_unicode_tables.py > engine/tokenizer/unicode_tables.inc
+  python3 tools/gen_unicode_tables.py > tokenizer/unicode_tables.inc
 """
 import sys
 import unicodedata as ud

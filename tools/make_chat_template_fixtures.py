@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Renders the chat-template parity fixtures with Python jinja2, configured the way
 transformers' apply_chat_template configures it, so that the C++ interpreter
-(engine/tokenizer/chat_template) can be held to byte-identical output.
+(tokenizer/chat_template) can be held to byte-identical output.
 
   python3 tools/make_chat_template_fixtures.py      # rewrites tests/fixtures/chat_templates/cases.json
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Write the Hugging Face `tokenizers` reference fixtures that pdserve's
-tokenizer (engine/tokenizer/) is checked against, id for id.
+tokenizer (tokenizer/) is checked against, id for id.
 
 Needs python3 and the `tokenizers` library only (no network). Deterministic:
 the corpus comes from a fixed seed, and the tokenizers are trained on a second

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "common/server/openai_error.h"
+#include "common/wire/openai_error.h"
 
 namespace pdserve::server {
 

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "common/base/status.h"
-#include "common/server/http_message.h"
 #include "common/server/routes.h"
+#include "common/wire/http_message.h"
 
 namespace pdserve::server {
 

@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "common/base/logging.h"
-#include "common/server/openai_error.h"
+#include "common/wire/openai_error.h"
 
 namespace pdserve::server {
 

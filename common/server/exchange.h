@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "common/base/status.h"
-#include "common/server/http_message.h"
+#include "common/wire/http_message.h"
 
 namespace pdserve::server {
 

@@ -40,8 +40,8 @@
 #include <string>
 
 #include "common/base/status.h"
-#include "common/server/http_message.h"
 #include "common/server/sse.h"
+#include "common/wire/http_message.h"
 
 namespace pdserve::server {
 

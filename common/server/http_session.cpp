@@ -21,8 +21,8 @@
 
 #include "common/base/logging.h"
 #include "common/server/exchange.h"
-#include "common/server/openai_error.h"
 #include "common/server/server_impl.h"
+#include "common/wire/openai_error.h"
 
 namespace pdserve::server {
 

@@ -33,7 +33,7 @@
 #include <string_view>
 
 #include "common/base/status.h"
-#include "common/server/http_message.h"
+#include "common/wire/http_message.h"
 
 namespace pdserve::server {
 

@@ -24,8 +24,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/server/http_message.h"
 #include "common/server/response_writer.h"
+#include "common/wire/http_message.h"
 
 namespace pdserve::server {
 

@@ -23,9 +23,11 @@
 #include <vector>
 
 #include "common/base/status.h"
-#include "engine/kv/block_hash.h"
+#include "common/protocol/block_hash.h"
 
 namespace pdserve::kv {
+
+using protocol::BlockHash;
 
 struct KvEvent {
   enum class Kind { kStored, kRemoved };

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "common/base/status.h"
-#include "engine/kv/block_hash.h"
+#include "common/protocol/block_hash.h"
 #include "engine/kv/block_pool.h"
 #include "engine/kv/host_block_pool.h"
 #include "engine/runner/model_runner.h"

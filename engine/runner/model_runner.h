@@ -19,9 +19,15 @@
 #include <vector>
 
 #include "common/base/status.h"
-#include "engine/runner/sampling_params.h"
+#include "common/protocol/sampled_token.h"
+#include "common/protocol/sampling_params.h"
 
 namespace pdserve::runner {
+
+// The vocabulary the runner shares with every process (common/protocol/).
+using protocol::SampledToken;
+using protocol::SamplingParams;
+using protocol::TokenLogprob;
 
 inline constexpr int32_t kLastSampled = -1;
 
@@ -64,18 +70,6 @@ struct StepBatch {
   std::vector<BlockCopy> swap_out;  // device block -> host block
   std::vector<BlockCopy> swap_in;   // host block -> device block
   std::vector<SeqStep> seqs;        // may be empty (a step that only swaps)
-};
-
-struct TokenLogprob {
-  int32_t token_id = 0;
-  float logprob = 0.0f;
-};
-
-struct SampledToken {
-  uint64_t seq_id = 0;
-  int32_t token_id = 0;
-  float logprob = 0.0f;                 // when num_logprobs >= 0
-  std::vector<TokenLogprob> top;        // the top num_logprobs, most likely first
 };
 
 struct StepOutput {

@@ -42,8 +42,9 @@ void Request::extend_block_hashes(int block_size) {
   while (static_cast<int>(block_hashes.size() + 1) * block_size <= num_tokens()) {
     const int start = static_cast<int>(block_hashes.size()) * block_size;
     for (int i = 0; i < block_size; ++i) block[i] = token_at(start + i);
-    const kv::BlockHash parent = block_hashes.empty() ? kv::kRootBlockHash : block_hashes.back();
-    block_hashes.push_back(kv::hash_block_tokens(parent, block, spec.cache_salt));
+    const protocol::BlockHash parent =
+        block_hashes.empty() ? protocol::kRootBlockHash : block_hashes.back();
+    block_hashes.push_back(protocol::hash_block_tokens(parent, block, spec.cache_salt));
   }
 }
 

@@ -23,9 +23,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/kv/block_hash.h"
+#include "common/protocol/block_hash.h"
+#include "common/protocol/sampling_params.h"
 #include "engine/runner/model_runner.h"
-#include "engine/runner/sampling_params.h"
 
 namespace pdserve::scheduler {
 
@@ -57,10 +57,10 @@ struct Request {
   uint64_t id = 0;
   uint64_t arrival = 0;  // admission order
   RequestState state = RequestState::kWaiting;
-  int max_tokens = 0;    // spec.sampling.max_tokens, or 1 for prefill-only
+  int max_tokens = 0;  // spec.sampling.max_tokens, or 1 for prefill-only
 
   std::vector<int32_t> output_ids;
-  std::vector<kv::BlockHash> block_hashes;  // of every full block of known tokens
+  std::vector<protocol::BlockHash> block_hashes;  // of every full block of known tokens
 
   // Positions [0, num_computed) have KV computed or scheduled in a step.
   int num_computed = 0;

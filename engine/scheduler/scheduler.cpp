@@ -64,8 +64,8 @@ Status Scheduler::validate_new(const RequestSpec& spec) const {
   const int64_t total = static_cast<int64_t>(prompt_len) + max_tokens;
   if (total > max_model_len_) {
     return invalid_argument(who + ": prompt (" + std::to_string(prompt_len) +
-                            " tokens) + max_tokens (" + std::to_string(max_tokens) + ") = " +
-                            std::to_string(total) + " exceeds max_model_len " +
+                            " tokens) + max_tokens (" + std::to_string(max_tokens) +
+                            ") = " + std::to_string(total) + " exceeds max_model_len " +
                             std::to_string(max_model_len_));
   }
   // The last sampled token's KV is never computed.
@@ -107,8 +107,8 @@ Status Scheduler::add_request(RequestSpec spec) {
 
 int Scheduler::num_cached_prefix_tokens(const RequestSpec& spec) const {
   if (!config_.enable_prefix_caching) return 0;
-  std::vector<kv::BlockHash> hashes;
-  kv::extend_block_hashes(spec.prompt_ids, kv_.block_size(), spec.cache_salt, &hashes);
+  std::vector<protocol::BlockHash> hashes;
+  protocol::extend_block_hashes(spec.prompt_ids, kv_.block_size(), spec.cache_salt, &hashes);
   return kv_.find_cached_prefix(hashes, static_cast<int>(spec.prompt_ids.size())).num_tokens;
 }
 
@@ -119,15 +119,14 @@ Result<RemotePrefillAllocation> Scheduler::allocate_for_remote_prefill(RequestSp
     return resource_exhausted("max_num_seqs (" + std::to_string(config_.max_num_seqs) +
                               ") requests active");
   }
-  std::vector<kv::BlockHash> hashes;
-  kv::extend_block_hashes(spec.prompt_ids, kv_.block_size(), spec.cache_salt, &hashes);
+  std::vector<protocol::BlockHash> hashes;
+  protocol::extend_block_hashes(spec.prompt_ids, kv_.block_size(), spec.cache_salt, &hashes);
   const int prompt_len = static_cast<int>(spec.prompt_ids.size());
   kv::PrefixHit hit = kv_.find_cached_prefix(hashes, prompt_len);
   if (!kv_.can_allocate(spec.request_id, prompt_len, hit)) {
-    return resource_exhausted("no free KV blocks for " + std::to_string(prompt_len) +
-                              " prompt tokens (" + std::to_string(kv_.usage().num_free +
-                                                                  kv_.usage().num_cached_free) +
-                              " blocks free)");
+    return resource_exhausted(
+        "no free KV blocks for " + std::to_string(prompt_len) + " prompt tokens (" +
+        std::to_string(kv_.usage().num_free + kv_.usage().num_cached_free) + " blocks free)");
   }
   Request* r = insert(std::move(spec));
   kv_.allocate(r->id, prompt_len, hit);
@@ -186,8 +185,8 @@ std::vector<RequestOutput> Scheduler::take_outputs() {
 }
 
 bool Scheduler::has_work() const {
-  return !waiting_.empty() || !running_.empty() || !retired_.empty() ||
-         !pending_removes_.empty() || !outputs_.empty();
+  return !waiting_.empty() || !running_.empty() || !retired_.empty() || !pending_removes_.empty() ||
+         !outputs_.empty();
 }
 
 std::optional<RequestState> Scheduler::state_of(uint64_t request_id) const {
@@ -214,8 +213,8 @@ Status Scheduler::check_invariants() const {
   std::ostringstream problems;
   for (uint64_t id : kv_.table_owners()) {
     const Request* r = find(id);
-    bool retired = std::any_of(retired_.begin(), retired_.end(),
-                               [id](const auto& q) { return q->id == id; });
+    bool retired =
+        std::any_of(retired_.begin(), retired_.end(), [id](const auto& q) { return q->id == id; });
     if (!r && !retired) problems << " request " << id << " holds blocks but is gone;";
   }
   for (const auto& [id, r] : requests_) {

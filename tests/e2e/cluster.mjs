@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const pdserve = process.env.PDSERVE_BIN ?? path.join(root, "build-cpu/tools/pdserve/pdserve");
+export const pdserve = process.env.PDSERVE_BIN ?? path.join(root, "build-cpu/cli/pdserve");
 export const model = path.join(root, "models/pdserve-demo");
 
 export class Cluster {

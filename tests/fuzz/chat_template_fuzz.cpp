@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "engine/tokenizer/chat_template/chat_template.h"
+#include "tokenizer/chat_template/chat_template.h"
 
 namespace {
 

@@ -23,9 +23,9 @@
 #include <cstring>
 #include <string>
 
-#include "common/server/http_message.h"
 #include "common/server/http_server.h"
 #include "common/server/routes.h"
+#include "common/wire/http_message.h"
 
 namespace {
 

@@ -381,7 +381,7 @@ TEST(CompletionRequestTest, TokenIdsAgainstVocabulary) {
 }
 
 TEST(CompletionRequestTest, ChoiceSeedsDiffer) {
-  runner::SamplingParams s;
+  protocol::SamplingParams s;
   EXPECT_FALSE(choice_sampling(s, 3).seed.has_value());
   s.seed = 10;
   EXPECT_EQ(*choice_sampling(s, 0).seed, 10u);

@@ -19,20 +19,20 @@ std::vector<int32_t> tokens(int n, int start = 0) {
 }
 
 // The hashes a worker with this block size publishes for `ids`.
-std::vector<kv::BlockHash> worker_hashes(const std::vector<int32_t>& ids, int block_size,
+std::vector<protocol::BlockHash> worker_hashes(const std::vector<int32_t>& ids, int block_size,
                                          std::string_view salt = {}) {
-  std::vector<kv::BlockHash> h;
-  kv::extend_block_hashes(ids, block_size, salt, &h);
+  std::vector<protocol::BlockHash> h;
+  protocol::extend_block_hashes(ids, block_size, salt, &h);
   return h;
 }
 
-internal::WorkerState stored(const std::vector<kv::BlockHash>& hashes, int block_size,
+internal::WorkerState stored(const std::vector<protocol::BlockHash>& hashes, int block_size,
                              uint64_t cursor) {
   internal::WorkerState s;
   s.role = "decode";
   s.block_size = block_size;
   s.event_cursor = cursor;
-  for (kv::BlockHash h : hashes) s.events.push_back({true, h});
+  for (protocol::BlockHash h : hashes) s.events.push_back({true, h});
   return s;
 }
 
@@ -138,9 +138,9 @@ TEST(PrefixIndexTest, MemoryIsBounded) {
 TEST(PrefixIndexTest, MatchesAKvCacheManagersEvents) {
   kv::KvCacheManager cache({/*num_blocks=*/3, 0, /*block_size=*/4, true});
   const std::vector<int32_t> prompt = tokens(10, 7);  // 2 full blocks
-  std::vector<kv::BlockHash> hashes;
+  std::vector<protocol::BlockHash> hashes;
   for (size_t b = 0; (b + 1) * 4 <= prompt.size(); ++b)
-    hashes.push_back(kv::hash_block_tokens(b ? hashes.back() : kv::kRootBlockHash,
+    hashes.push_back(protocol::hash_block_tokens(b ? hashes.back() : protocol::kRootBlockHash,
                                            std::span(prompt).subspan(b * 4, 4), "salt"));
   cache.allocate(1, 10);
   cache.cache_blocks(1, hashes, 2);

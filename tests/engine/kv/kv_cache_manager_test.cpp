@@ -15,7 +15,7 @@ std::vector<BlockHash> hashes_of(int num_tokens, std::string_view salt = "") {
   std::vector<int32_t> t(num_tokens);
   std::iota(t.begin(), t.end(), 10);
   std::vector<BlockHash> h;
-  extend_block_hashes(t, 4, salt, &h);
+  protocol::extend_block_hashes(t, 4, salt, &h);
   return h;
 }
 

@@ -1,0 +1,207 @@
+#include "cli/bench_engine_command.h"
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "cli/runner_flags.h"
+#include "engine/backend/device_peaks.h"
+
+namespace pdserve::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct BenchFlags {
+  RunnerFlags runner;
+  int batch = 64;
+  int context = 1024;
+  int prefill_len = 1024;
+  int decode_steps = 64;
+  std::string output_json;
+};
+
+struct Figure {
+  std::string name;
+  double seconds = 0;  // per step
+  double floor = 0;    // seconds at the physical limit (0: unknown)
+};
+
+class Bench {
+ public:
+  Bench(runner::LlmRunner& r, int seed) : r_(r), rng_(static_cast<uint32_t>(seed)) {}
+
+  // Adds `count` sequences with random prompts of `len` tokens and prefills
+  // them, at most `max_tokens` tokens per step. Returns their steps.
+  Result<std::vector<runner::SeqStep>> prefill(int count, int len, int max_tokens = 16384) {
+    std::vector<runner::SeqStep> steps;
+    runner::StepBatch batch;
+    int tokens = 0;
+    for (int i = 0; i < count; ++i) {
+      runner::SequenceInfo info;
+      info.seq_id = ++next_id_;
+      info.sampling.temperature = 0.0f;
+      info.sampling.ignore_eos = true;
+      for (int t = 0; t < len; ++t)
+        info.prompt_ids.push_back(
+            std::uniform_int_distribution<int>(0, r_.config().vocab_size - 1)(rng_));
+      PD_RETURN_IF_ERROR(r_.add_sequence(info));
+      runner::SeqStep s{info.seq_id, info.prompt_ids, 0, {}, true};
+      const int blocks = (len + 1 + decode_room_ + r_.block_size() - 1) / r_.block_size();
+      for (int b = 0; b < blocks; ++b) s.block_table.push_back(next_block_++);
+      if (next_block_ > r_.num_blocks())
+        return resource_exhausted("KV cache too small: raise --kv-cache-mb");
+      if (tokens + len > max_tokens && !batch.seqs.empty()) {
+        PD_RETURN_IF_ERROR(r_.execute(batch).status());
+        batch.seqs.clear();
+        tokens = 0;
+      }
+      batch.seqs.push_back(s);
+      tokens += len;
+      steps.push_back(std::move(s));
+    }
+    if (!batch.seqs.empty()) PD_RETURN_IF_ERROR(r_.execute(batch).status());
+    for (auto& s : steps) {
+      s.num_computed = static_cast<int32_t>(s.input_ids.size());
+      s.input_ids = {runner::kLastSampled};
+    }
+    return steps;
+  }
+
+  // Seconds per decode step of these sequences over `n` steps.
+  Result<double> decode(std::vector<runner::SeqStep>& steps, int n) {
+    runner::StepBatch batch{{}, {}, steps};
+    PD_RETURN_IF_ERROR(r_.execute(batch).status());  // warm-up
+    advance(batch);
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      PD_RETURN_IF_ERROR(r_.execute(batch).status());
+      advance(batch);
+    }
+    return std::chrono::duration<double>(Clock::now() - t0).count() / n;
+  }
+
+  void set_decode_room(int n) { decode_room_ = n; }
+  void reset_blocks() { next_block_ = 0; }
+
+ private:
+  static void advance(runner::StepBatch& b) {
+    for (auto& s : b.seqs) ++s.num_computed;
+  }
+  runner::LlmRunner& r_;
+  std::mt19937 rng_;
+  uint64_t next_id_ = 0;
+  int next_block_ = 0;
+  int decode_room_ = 0;
+};
+
+int run(const BenchFlags& f) {
+  auto fail = [](const Status& s) {
+    std::fprintf(stderr, "pdserve bench engine: %s\n", s.message().c_str());
+    return 1;
+  };
+  auto loaded = load_runner(f.runner);
+  if (!loaded.ok()) return fail(loaded.status());
+  runner::LlmRunner& r = **loaded;
+  const model::ModelConfig& c = r.config();
+  auto peaks = backend::measure_device_peaks(r.backend());
+  const double bw = peaks.ok() ? peaks->copy_bytes_per_s : 0,
+               flops = peaks.ok() ? peaks->gemm_flops_per_s : 0;
+
+  const double q = static_cast<double>(c.num_heads) * c.head_dim,
+               kv = static_cast<double>(c.num_kv_heads) * c.head_dim;
+  const double layer_params =
+      c.hidden_size * (q + 2 * kv) + q * c.hidden_size + 3.0 * c.hidden_size * c.intermediate_size;
+  const double matmul_params =
+      c.num_layers * layer_params + static_cast<double>(c.vocab_size) * c.hidden_size;
+  const double weight_bytes = static_cast<double>(r.model_weight_bytes());
+  const double kv_bytes_per_token =
+      2.0 * c.num_layers * kv * backend::dtype_size(r.kv_cache().spec().dtype);
+
+  std::vector<Figure> figures;
+  Bench bench(r, 0);
+  bench.set_decode_room(f.decode_steps + 2);
+  {
+    auto steps = bench.prefill(1, 128);
+    if (!steps.ok()) return fail(steps.status());
+    auto t = bench.decode(*steps, f.decode_steps);
+    if (!t.ok()) return fail(t.status());
+    figures.push_back({"decode batch 1 (per token)", *t,
+                       bw ? (weight_bytes + 128 * kv_bytes_per_token) / bw : 0});
+    for (auto& s : *steps) r.remove_sequence(s.seq_id);
+  }
+  bench.reset_blocks();
+  {
+    auto steps = bench.prefill(f.batch, f.context);
+    if (!steps.ok()) return fail(steps.status());
+    auto t = bench.decode(*steps, std::max(8, f.decode_steps / 4));
+    if (!t.ok()) return fail(t.status());
+    const double bytes = weight_bytes + static_cast<double>(f.batch) *
+                                            (f.context + f.decode_steps / 8) * kv_bytes_per_token;
+    figures.push_back({"decode batch " + std::to_string(f.batch) + " at " +
+                           std::to_string(f.context) + " (per step)",
+                       *t, bw ? bytes / bw : 0});
+    for (auto& s : *steps) r.remove_sequence(s.seq_id);
+  }
+  bench.reset_blocks();
+  {
+    bench.set_decode_room(0);
+    auto warm = bench.prefill(1, f.prefill_len);  // warm-up (plans, allocator)
+    if (!warm.ok()) return fail(warm.status());
+    r.remove_sequence((*warm)[0].seq_id);
+    bench.reset_blocks();
+    const auto t0 = Clock::now();
+    auto steps = bench.prefill(1, f.prefill_len);
+    if (!steps.ok()) return fail(steps.status());
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double p = f.prefill_len;
+    const double fl = 2.0 * matmul_params * p + 2.0 * c.num_layers * q * p * p;
+    figures.push_back(
+        {"prefill " + std::to_string(f.prefill_len) + " tokens", secs, flops ? fl / flops : 0});
+  }
+
+  std::printf(
+      "device: %s   weights: %.2f GB   copy bandwidth: %.0f GB/s   bf16 GEMM: %.0f TFLOP/s\n",
+      r.backend().name().c_str(), weight_bytes / 1e9, bw / 1e9, flops / 1e12);
+  std::printf("%-36s %12s %12s %10s\n", "measurement", "time (ms)", "floor (ms)", "of limit");
+  for (const Figure& fig : figures)
+    std::printf("%-36s %12.3f %12.3f %9.1f%%\n", fig.name.c_str(), fig.seconds * 1e3,
+                fig.floor * 1e3, fig.floor > 0 ? 100.0 * fig.floor / fig.seconds : 0.0);
+  if (!f.output_json.empty()) {
+    std::ofstream out(f.output_json);
+    out << "{\"device\": \"" << r.backend().name() << "\", \"copy_bytes_per_s\": " << bw
+        << ", \"gemm_flops_per_s\": " << flops << ", \"figures\": [";
+    for (size_t i = 0; i < figures.size(); ++i)
+      out << (i ? ", " : "") << "{\"name\": \"" << figures[i].name
+          << "\", \"seconds\": " << figures[i].seconds
+          << ", \"floor_seconds\": " << figures[i].floor << "}";
+    out << "]}\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_engine_command(CLI::App& bench) {
+  auto flags = std::make_shared<BenchFlags>();
+  CLI::App* cmd =
+      bench.add_subcommand("engine", "model runner speed against the device's physical limits");
+  add_runner_flags(*cmd, flags->runner);
+  cmd->add_option("--batch", flags->batch, "sequences in the batch decode")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--context", flags->context, "context of the batch decode")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--prefill-len", flags->prefill_len, "tokens of the prefill")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--decode-steps", flags->decode_steps, "timed decode steps")
+      ->check(CLI::Range(1, 1 << 16));
+  cmd->add_option("--output-json", flags->output_json, "also write the figures as JSON");
+  cmd->final_callback([flags] {
+    int rc = run(*flags);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+}
+
+}  // namespace pdserve::cli

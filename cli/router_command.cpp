@@ -1,0 +1,71 @@
+#include "cli/router_command.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "common/base/termination.h"
+#include "router/router_server.h"
+
+namespace pdserve::cli {
+namespace {
+
+int run(router::RouterOptions o) {
+  auto fail = [](const Status& s) {
+    std::fprintf(stderr, "pdserve router: %s\n", s.message().c_str());
+    return 1;
+  };
+  if (o.cluster_token.empty()) {
+    if (const char* env = std::getenv("PDSERVE_CLUSTER_TOKEN")) o.cluster_token = env;
+  }
+  if (o.cluster_token.empty()) {
+    return fail(
+        invalid_argument("give the cluster token: --cluster-token or PDSERVE_CLUSTER_TOKEN"));
+  }
+  if (o.api_keys.empty()) {
+    if (const char* env = std::getenv("PDSERVE_API_KEY")) o.api_keys.push_back(env);
+  }
+  block_termination_signals();  // before any thread starts
+  const std::string host = o.host;
+  auto r = router::RouterServer::start(std::move(o));
+  if (!r.ok()) return fail(r.status());
+  std::printf("pdserve router: OpenAI API on http://%s:%u/v1\n", host.c_str(), (*r)->port());
+  std::fflush(stdout);
+  wait_for_termination_signal();
+  (*r)->stop(std::chrono::seconds(10));
+  return 0;
+}
+
+}  // namespace
+
+void add_router_command(CLI::App& app) {
+  auto o = std::make_shared<router::RouterOptions>();
+  CLI::App* cmd = app.add_subcommand("router", "run the router (OpenAI API) in front of workers");
+  cmd->add_option("--model", o->model_dir, "Hugging Face checkpoint folder (tokenizer, template)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--served-model-name", o->served_model_name,
+                  "model name (default: the folder's)");
+  cmd->add_option("--host", o->host, "address to bind");
+  cmd->add_option("--port", o->port, "port (0: any free one)");
+  cmd->add_option("--cluster-token", o->cluster_token,
+                  "shared secret of the internal API (default: $PDSERVE_CLUSTER_TOKEN)");
+  cmd->add_option("--api-key", o->api_keys,
+                  "API key clients must send (repeatable; default: $PDSERVE_API_KEY)");
+  cmd->add_option("--decode", o->decode_workers, "decode workers, host:port")->delimiter(',');
+  cmd->add_option("--prefill", o->prefill_workers, "prefill workers, host:port")->delimiter(',');
+  cmd->add_option("--policy", o->policy, "round_robin, least_load or prefix_aware")
+      ->check(CLI::IsMember({"round_robin", "least_load", "prefix_aware"}));
+  cmd->add_option("--prefill-mode", o->prefill_mode, "auto (conditional), remote (always) or local")
+      ->check(CLI::IsMember({"auto", "remote", "local"}));
+  cmd->add_option("--max-model-len", o->max_model_len, "context length (0: the model's)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-n", o->limits.max_n, "largest n")->check(CLI::Range(1, 128));
+  cmd->final_callback([o] {
+    int rc = run(*o);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+}
+
+}  // namespace pdserve::cli

@@ -1,0 +1,39 @@
+#include "cli/runner_flags.h"
+
+#include <CLI/CLI.hpp>
+
+#include "cli/progress_bar.h"
+
+namespace pdserve::cli {
+
+void add_runner_flags(CLI::App& app, RunnerFlags& f) {
+  app.add_option("--model", f.model_dir, "Hugging Face checkpoint folder")->required()->check(CLI::ExistingDirectory);
+  app.add_option("--device", f.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--threads", f.threads, "CPU threads (0: every core)")->check(CLI::NonNegativeNumber);
+  app.add_option("--kv-cache-mb", f.kv_cache_mb, "KV cache memory in MiB")->check(CLI::Range(1, 1 << 22));
+  app.add_option("--block-size", f.block_size, "tokens per KV block")->check(CLI::Range(1, 1024));
+  app.add_option("--max-model-len", f.max_model_len, "context length (0: the model's)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& f) {
+  std::unique_ptr<backend::Backend> be;
+  if (f.device == "cuda" || (f.device == "auto" && backend::cuda_available())) {
+    auto cuda = backend::make_cuda_backend(0);
+    if (!cuda.ok()) return cuda.status().with_context("--device " + f.device);
+    be = std::move(*cuda);
+  } else {
+    be = backend::make_cpu_backend(f.threads);
+  }
+  runner::LlmRunnerOptions options;
+  options.block_size = f.block_size;
+  options.kv_cache_bytes = static_cast<size_t>(f.kv_cache_mb) << 20;
+  options.max_model_len = f.max_model_len;
+  ProgressBar bar("loading weights");
+  auto result = runner::LlmRunner::load(f.model_dir, std::move(be), options,
+                                        [&bar](size_t done, size_t total) { bar.update(done, total); });
+  bar.finish();
+  return result;
+}
+
+}  // namespace pdserve::cli

@@ -1,0 +1,25 @@
+// Command-line flags for SamplingParams, shared by generate and the benches.
+#pragma once
+
+#include <vector>
+
+#include "common/base/status.h"
+#include "common/protocol/sampling_params.h"
+
+namespace CLI {
+class App;
+}
+
+namespace pdserve::cli {
+
+struct SamplingFlags {
+  protocol::SamplingParams params;
+  long long seed = -1;  // < 0: unseeded
+  std::vector<int> stop_token_ids;
+};
+
+void add_sampling_flags(CLI::App& app, SamplingFlags& flags);
+// Checks ranges the parser cannot (cross-field), and fills params.
+Result<protocol::SamplingParams> sampling_params(const SamplingFlags& flags);
+
+}  // namespace pdserve::cli

@@ -1,0 +1,60 @@
+#include "cli/serve_command.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "launcher/serve.h"
+
+namespace pdserve::cli {
+namespace {
+
+int run(launcher::ServeRun r) {
+  auto fail = [](const Status& s) {
+    std::fprintf(stderr, "pdserve serve: %s\n", s.message().c_str());
+    return 1;
+  };
+  Result<std::string> self = launcher::current_executable();
+  if (!self.ok()) return fail(self.status());
+  r.serve.pdserve_binary = *self;
+  // A token given in the environment is used (and passed on); else a random one.
+  if (const char* env = std::getenv("PDSERVE_CLUSTER_TOKEN")) r.serve.cluster_token = env;
+  Status s = launcher::run_serve(r);
+  return s.ok() ? 0 : fail(s);
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto r = std::make_shared<launcher::ServeRun>();
+  launcher::ServeOptions& o = r->serve;
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "serve a model: router, prefill and decode workers on this machine");
+  cmd->add_option("--model", o.model_dir, "Hugging Face checkpoint folder")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--host", o.host, "the router's address (workers stay on 127.0.0.1)");
+  cmd->add_option("--port", o.port, "the router's port (0: any free one)");
+  cmd->add_option("--prefill-workers", o.num_prefill, "prefill workers (0: decode workers prefill)")
+      ->check(CLI::Range(0, 64));
+  cmd->add_option("--decode-workers", o.num_decode, "decode workers")->check(CLI::Range(1, 64));
+  cmd->add_option("--prefill-gpus", o.prefill_gpus, "GPU of each prefill worker")->delimiter(',');
+  cmd->add_option("--decode-gpus", o.decode_gpus, "GPU of each decode worker")->delimiter(',');
+  cmd->add_option("--device", o.device, "cpu, cuda or auto")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--kv-backend", o.kv_backend, "KV transfer between workers: tcp, ucx or nccl")
+      ->check(CLI::IsMember({"tcp", "ucx", "nccl"}));
+  cmd->add_option("--worker-base-port", r->worker_base_port, "first worker port (0: free ports)");
+  cmd->add_option("--worker-arg", o.extra_worker_args,
+                  "extra argument for every worker (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--router-arg", o.extra_router_args, "extra argument for the router (repeatable)")
+      ->allow_extra_args(false);
+  cmd->final_callback([r] {
+    int rc = run(*r);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+}
+
+}  // namespace pdserve::cli

@@ -1,0 +1,82 @@
+#include "common/wire/internal_api.h"
+
+#include <gtest/gtest.h>
+
+namespace pdserve::server::internal {
+namespace {
+
+TEST(InternalApiTest, GenerateRequestRoundTrips) {
+  GenerateRequest g;
+  g.request_id = "cmpl-1";
+  g.prompt_ids = {1, 2, 3};
+  g.sampling.temperature = 0.5f;
+  g.sampling.seed = 42;
+  g.sampling.num_logprobs = 3;
+  g.sampling.stop_token_ids = {7};
+  g.prefill = WorkerAddress{"127.0.0.1", 9000};
+  g.prefill_mode = "remote";
+  auto back = parse_generate_request(to_json(g));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->prompt_ids, g.prompt_ids);
+  EXPECT_EQ(back->sampling.seed, 42u);
+  EXPECT_EQ(back->sampling.stop_token_ids, std::vector<int32_t>{7});
+  EXPECT_EQ(back->prefill->port, 9000);
+  EXPECT_EQ(back->prefill_mode, "remote");
+}
+
+TEST(InternalApiTest, BadInputsNameTheField) {
+  EXPECT_EQ(parse_generate_request("not json").status().message(), "generate request: body is not valid JSON");
+  EXPECT_EQ(parse_generate_request(R"({"request_id":"a","prompt_ids":[1]})").status().message(),
+            "generate.sampling is required");
+  EXPECT_EQ(parse_generate_request(R"({"request_id":"a","prompt_ids":[-1],"sampling":{"max_tokens":1}})")
+                .status()
+                .message(),
+            "generate.prompt_ids must hold non-negative 32-bit token ids");
+  EXPECT_EQ(parse_generate_request(R"({"request_id":"a","prompt_ids":[1],"sampling":{"max_tokens":1,"top_p":0}})")
+                .status()
+                .message(),
+            "generate.sampling: top_p must be in (0, 1]");
+  EXPECT_EQ(parse_generate_request(R"({"version":2})").status().message(),
+            "generate request: internal API version 2 (this is 1)");
+}
+
+TEST(InternalApiTest, EventsPrefillAndStateRoundTrip) {
+  GenerateEvent e;
+  e.token_ids = {5, 6};
+  e.logprobs = {{-0.5f, {{5, -0.5f}, {9, -1.0f}}}, {-0.25f, {}}};
+  e.finish_reason = "stop";
+  e.stop_token_id = 6;
+  auto eb = parse_generate_event(to_json(e));
+  ASSERT_TRUE(eb.ok()) << eb.status().to_string();
+  EXPECT_EQ(eb->logprobs[0].top[1].token_id, 9);
+  EXPECT_EQ(eb->stop_token_id, 6);
+
+  PrefillRequest p;
+  p.request_id = "r";
+  p.prompt_ids = {1, 2};
+  p.target = {"meta", "key", {11, 12}, 4096, {3, 4}, 1, 9};
+  auto pb = parse_prefill_request(to_json(p));
+  ASSERT_TRUE(pb.ok()) << pb.status().to_string();
+  EXPECT_EQ(pb->target.layer_regions, (std::vector<uint64_t>{11, 12}));
+  EXPECT_EQ(pb->target.epoch, 9u);
+
+  PrefillResponse err;
+  err.error = ErrorInfo{503, "transfer failed", ""};
+  auto eb2 = parse_prefill_response(to_json(err));
+  ASSERT_TRUE(eb2.ok());
+  EXPECT_EQ(eb2->error->http_status, 503);
+
+  WorkerState s;
+  s.role = "decode";
+  s.load.num_free_blocks = 10;
+  s.events = {{true, 123}, {false, 456}};
+  auto sb = parse_worker_state(to_json(s));
+  ASSERT_TRUE(sb.ok()) << sb.status().to_string();
+  EXPECT_EQ(sb->events[1].block_hash, 456u);
+  EXPECT_FALSE(sb->events[1].stored);
+  EXPECT_EQ(parse_registration(R"({"role":"router","address":{"host":"h","port":1}})").status().message(),
+            "registration.role must be prefill or decode");
+}
+
+}  // namespace
+}  // namespace pdserve::server::internal

@@ -1,0 +1,104 @@
+// load_chat_template_config: tokenizer_config.json, chat_template.jinja and
+// chat_template.json, read the way transformers reads them.
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tokenizer/chat_template/chat_template.h"
+
+namespace pdserve::chat_template {
+namespace {
+
+using nlohmann::json;
+
+Result<std::string> read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return not_found("cannot open " + path.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return data_loss("cannot read " + path.string());
+  return ss.str();
+}
+
+Result<json> read_json(const std::filesystem::path& path) {
+  PD_ASSIGN_OR_RETURN(std::string text, read_file(path));
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return invalid_argument(path.string() + ": not a JSON object");
+  }
+  return j;
+}
+
+// "chat_template": a string, or a list of {"name": ..., "template": ...}.
+Status read_templates(const json& value, const std::string& where, ChatTemplateConfig* config) {
+  if (value.is_string()) {
+    config->chat_template = value.get<std::string>();
+    config->named_templates.clear();
+    return ok_status();
+  }
+  if (!value.is_array())
+    return invalid_argument(where + ": chat_template must be a string or a list");
+  config->chat_template.clear();
+  config->named_templates.clear();
+  for (const auto& entry : value) {
+    if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string() ||
+        !entry.contains("template") || !entry["template"].is_string()) {
+      return invalid_argument(where + ": chat_template list entries need string name and template");
+    }
+    std::string name = entry["name"].get<std::string>();
+    std::string tmpl = entry["template"].get<std::string>();
+    if (name == "default") config->chat_template = tmpl;
+    config->named_templates[name] = std::move(tmpl);
+  }
+  return ok_status();
+}
+
+Result<std::string> token_string(const json& cfg, const char* key, const std::string& where) {
+  if (!cfg.contains(key) || cfg[key].is_null()) return std::string();
+  const json& v = cfg[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string()) {
+    return v["content"].get<std::string>();
+  }
+  return invalid_argument(where + ": " + key + " must be a string or an AddedToken dict");
+}
+
+}  // namespace
+
+Result<ChatTemplateConfig> load_chat_template_config(const std::string& model_dir) {
+  namespace fs = std::filesystem;
+  const fs::path dir(model_dir);
+  const fs::path config_path = dir / "tokenizer_config.json";
+  std::error_code ec;
+  if (!fs::exists(config_path, ec)) return not_found(config_path.string() + " does not exist");
+  PD_ASSIGN_OR_RETURN(json cfg, read_json(config_path));
+  const std::string where = config_path.string();
+
+  ChatTemplateConfig config;
+  PD_ASSIGN_OR_RETURN(config.bos_token, token_string(cfg, "bos_token", where));
+  PD_ASSIGN_OR_RETURN(config.eos_token, token_string(cfg, "eos_token", where));
+  if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()) {
+    config.add_bos_token = cfg["add_bos_token"].get<bool>();
+  }
+  if (cfg.contains("chat_template") && !cfg["chat_template"].is_null()) {
+    PD_RETURN_IF_ERROR(read_templates(cfg["chat_template"], where, &config));
+  }
+  // Separate files win over tokenizer_config.json: chat_template.json (processor
+  // style), then chat_template.jinja (the current transformers layout).
+  const fs::path json_path = dir / "chat_template.json";
+  if (fs::exists(json_path, ec)) {
+    PD_ASSIGN_OR_RETURN(json j, read_json(json_path));
+    if (j.contains("chat_template") && !j["chat_template"].is_null()) {
+      PD_RETURN_IF_ERROR(read_templates(j["chat_template"], json_path.string(), &config));
+    }
+  }
+  const fs::path jinja_path = dir / "chat_template.jinja";
+  if (fs::exists(jinja_path, ec)) {
+    PD_ASSIGN_OR_RETURN(std::string text, read_file(jinja_path));
+    config.chat_template = std::move(text);
+  }
+  return config;
+}
+
+}  // namespace pdserve::chat_template

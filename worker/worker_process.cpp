@@ -1,0 +1,42 @@
+#include "worker/worker_process.h"
+
+namespace pdserve::worker {
+
+Result<std::unique_ptr<WorkerProcess>> WorkerProcess::start(
+    WorkerProcessOptions options, std::unique_ptr<runner::LlmRunner> runner,
+    const engine::EngineConfig& engine_config, const ServiceFactory& make_service) {
+  std::unique_ptr<WorkerProcess> w(new WorkerProcess());
+  options.kv.compat_key = kv_compat_key(*runner);
+  if (options.kv.name.empty()) options.kv.name = options.worker.role;
+  PD_ASSIGN_OR_RETURN(w->runtime_,
+                      WorkerRuntime::create(options.worker, std::move(runner), engine_config));
+  PD_ASSIGN_OR_RETURN(w->agent_, kvtransfer::Agent::create(options.kv));
+  PD_ASSIGN_OR_RETURN(KvRegions regions, register_kv_regions(*w->agent_, w->runtime_->runner()));
+  w->service_ = make_service(*w->runtime_, *w->agent_, std::move(regions));
+  server::Routes routes;
+  w->runtime_->mount(routes);
+  w->service_->mount(routes);
+  PD_ASSIGN_OR_RETURN(w->server_, server::Server::start(options.server, std::move(routes)));
+  if (!options.register_with.empty()) {
+    server::internal::Registration r;
+    r.role = options.worker.role;
+    r.model = options.worker.model_name;
+    r.address.host = options.advertise_host.empty() ? options.server.address : options.advertise_host;
+    r.address.port = w->server_->port();
+    w->registrar_ = std::make_unique<Registrar>(options.register_with, r, options.worker.cluster_token,
+                                                options.register_interval);
+  }
+  return w;
+}
+
+WorkerProcess::~WorkerProcess() {
+  stop(std::chrono::milliseconds(0));
+}
+
+void WorkerProcess::stop(std::chrono::milliseconds grace) {
+  registrar_.reset();  // routers stop sending new requests once heartbeats stop
+  if (server_) server_->stop(grace);
+  if (runtime_) runtime_->loop().stop();
+}
+
+}  // namespace pdserve::worker
