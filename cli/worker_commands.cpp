@@ -138,9 +138,6 @@ void add_worker_command(CLI::App& app, const std::string& role, const std::strin
     cmd->add_option("--min-remote-prefill-tokens", p.min_remote_tokens,
                     "prefill locally when fewer prompt tokens than this are not cached")
         ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--max-prefill-queue", p.max_prefill_queue,
-                    "prefill locally when the prefill worker has this many waiting (0: off)")
-        ->check(CLI::NonNegativeNumber);
     cmd->add_flag("--no-prefill-fallback", flags->no_prefill_fallback,
                   "fail the request when the remote prefill fails (default: prefill locally)");
     cmd->add_option("--prefill-timeout-ms", flags->prefill_timeout_ms, "remote prefill deadline")

@@ -24,15 +24,7 @@ struct GenerateService::Stream {
   std::string location = "local";
   int num_cached_tokens = 0;
 
-  scheduler::RequestSpec spec(uint64_t id) const {
-    scheduler::RequestSpec s;
-    s.request_id = id;
-    s.prompt_ids = req.prompt_ids;
-    s.sampling = req.sampling;
-    s.cache_salt = req.cache_salt;
-    s.priority = req.priority;
-    return s;
-  }
+  scheduler::RequestSpec spec(uint64_t id) const { return {req, id}; }
   // Ends the stream with an error event (after admission) or answer.
   void fail(const Status& status) {
     if (!sse) {
@@ -195,11 +187,7 @@ void GenerateService::add_locally(std::shared_ptr<Stream> s, engine::Engine& eng
 
 void GenerateService::prefill_remotely(std::shared_ptr<Stream> s,
                                        scheduler::RemotePrefillAllocation alloc) {
-  internal::PrefillRequest pr;
-  pr.request_id = s->req.request_id;
-  pr.prompt_ids = s->req.prompt_ids;
-  pr.sampling = s->req.sampling;
-  pr.cache_salt = s->req.cache_salt;
+  internal::PrefillRequest pr{s->req, s->req.request_id};
   pr.target.agent_metadata = agent_.metadata();
   pr.target.compat_key = regions_.compat_key;
   pr.target.layer_regions = regions_.layer_regions;

@@ -1,8 +1,7 @@
 // Conditional disaggregation: whether the decode worker asks the prefill
 // worker for a request's KV or computes it itself. Remote prefill pays a
 // network round trip and a KV transfer to keep long prompts off the decode
-// batch; a short uncached part is cheaper to prefill locally, and so is any
-// prompt when the prefill worker is already busy.
+// batch; a short uncached part is cheaper to prefill locally.
 // Pure function, thread-safe.
 #pragma once
 
@@ -14,9 +13,6 @@ struct PrefillPolicy {
   // Remote only when at least this many prompt tokens are not in the decode
   // worker's prefix cache.
   int min_remote_tokens = 64;
-  // Local when the prefill worker has this many requests waiting (its last
-  // reported load); 0: never for load.
-  int max_prefill_queue = 16;
   // What to do when the remote prefill or the KV transfer fails.
   bool fallback_to_local = true;
 };
@@ -28,7 +24,6 @@ struct PrefillInputs {
   bool has_prefill_worker = false;
   int prompt_len = 0;
   int num_cached_tokens = 0;  // in the decode worker's prefix cache
-  int prefill_queue = -1;     // the prefill worker's waiting requests; -1: unknown
 };
 
 PrefillPlace decide_prefill(const PrefillPolicy& policy, const PrefillInputs& in);

@@ -140,11 +140,7 @@ void PrefillService::handle(server::Request request,
       pusher_.forget(j->engine_id);
     }
   });
-  scheduler::RequestSpec spec;
-  spec.request_id = job->engine_id;
-  spec.prompt_ids = job->req.prompt_ids;
-  spec.sampling = job->req.sampling;
-  spec.cache_salt = job->req.cache_salt;
+  scheduler::RequestSpec spec{job->req, job->engine_id};
   spec.prefill_only = true;
   spec.keep_blocks = true;
   rt_.loop().run_async([this, job, spec = std::move(spec)](engine::Engine* eng) mutable {

@@ -75,7 +75,7 @@ void read_message(FieldReader& r, const json& m, size_t i, const ApiLimits& limi
   const std::string where = at("messages", i);
   if (!m.is_object())
     return r.fail(where, "'" + where + "' must be an object, got " + std::string(type_name(m)));
-  FieldReader mr(m, where);
+  FieldReader mr(m, json_reader::Naming::request(), where);
   if (!mr.has("role")) return r.fail(where + ".role", "'" + where + ".role' is required");
   std::string role;
   mr.get_string("role", role);
@@ -90,7 +90,7 @@ void read_message(FieldReader& r, const json& m, size_t i, const ApiLimits& limi
   }
   if (const json* tc = mr.find("tool_calls"); tc && mr.ok())
     read_tool_calls(mr, *tc, where + ".tool_calls", out);
-  if (!mr.ok()) r.fail(mr.error().param, mr.error().message);
+  if (!mr.ok()) r.fail(mr.first_error().field, mr.first_error().message);
 }
 
 }  // namespace

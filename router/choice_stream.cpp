@@ -75,12 +75,8 @@ void ChoiceStream::send() {
   }
   decode_id_ = choice->decode.id;
   tried_.push_back(decode_id_);
-  internal::GenerateRequest gr;
-  gr.request_id = spec_.request_id + (tried_.size() > 1 ? "-" + std::to_string(tried_.size()) : "");
-  gr.prompt_ids = spec_.prompt_ids;
-  gr.sampling = spec_.sampling;
-  gr.cache_salt = spec_.cache_salt;
-  gr.priority = spec_.priority;
+  internal::GenerateRequest gr{
+      spec_, spec_.request_id + (tried_.size() > 1 ? "-" + std::to_string(tried_.size()) : "")};
   if (choice->prefill) gr.prefill = choice->prefill->address;
   gr.prefill_mode = ctx_.prefill_mode;
   ctx_.registry->add_inflight(decode_id_, 1);

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/protocol/prompt_request.h"
 #include "common/server/http_client.h"
 #include "common/wire/internal_api.h"
 #include "router/api_error.h"
@@ -46,16 +47,13 @@ struct RouterContext {
   std::string prefill_mode = "auto";  // forwarded to decode workers
 };
 
-struct ChoiceSpec {
+// The prompt request of one choice and how to turn its tokens into text.
+struct ChoiceSpec : protocol::PromptRequest {
   std::string request_id;  // unique in the cluster
-  std::vector<int32_t> prompt_ids;
-  protocol::SamplingParams sampling;
   std::vector<std::string> stop;
   bool skip_special_tokens = true;
   bool include_stop_str_in_output = false;
   bool want_logprobs = false;
-  std::string cache_salt;
-  int priority = 0;
 };
 
 struct ChoicePiece {

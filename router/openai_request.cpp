@@ -162,9 +162,9 @@ void read_shared(FieldReader& r, const json& body, const ApiLimits& limits, Open
   if (const json* so = r.get_object("stream_options")) {
     if (!q.stream)
       r.fail("stream_options", "'stream_options' can only be set when 'stream' is true");
-    FieldReader sr(*so, "stream_options");
+    FieldReader sr(*so, json_reader::Naming::request(), "stream_options");
     sr.get_bool("include_usage", q.include_usage);
-    if (!sr.ok() && r.ok()) r.fail(sr.error().param, sr.error().message);
+    if (!sr.ok() && r.ok()) r.fail(sr.first_error().field, sr.first_error().message);
   }
   r.get_bool("skip_special_tokens", q.skip_special_tokens);
   r.get_bool("spaces_between_special_tokens", q.spaces_between_special_tokens);
@@ -202,7 +202,7 @@ ApiResult<OpenAiRequest> parse_guarded(std::string_view body, const ApiLimits& l
     OpenAiRequest q;
     FieldReader r(parsed.value());
     fill(parsed.value(), r, q);
-    if (!r.ok()) return r.error();
+    if (!r.ok()) return detail::api_error(r.first_error());
     return q;
   } catch (const std::exception& e) {
     return invalid_request("", std::string("the request could not be read: ") + e.what());

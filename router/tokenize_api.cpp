@@ -17,7 +17,7 @@ ApiResult<T> parse_guarded(std::string_view body, const ApiLimits& limits, F fil
     T out;
     FieldReader r(parsed.value());
     fill(r, out);
-    if (!r.ok()) return r.error();
+    if (!r.ok()) return detail::api_error(r.first_error());
     return out;
   } catch (const std::exception& e) {
     return invalid_request("", std::string("the request could not be read: ") + e.what());

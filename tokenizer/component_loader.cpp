@@ -5,9 +5,8 @@
 #include "tokenizer/component_loader.h"
 
 #include <functional>
-#include <nlohmann/json.hpp>
-
 #include "tokenizer/decoders.h"
+#include "tokenizer/json_fields.h"
 #include "tokenizer/normalizers.h"
 #include "tokenizer/pipeline.h"
 #include "tokenizer/post_processors.h"
@@ -15,8 +14,6 @@
 
 namespace pdserve::tokenizer {
 namespace {
-
-using Json = nlohmann::json;
 
 // Sequences may nest; deeper than this is refused rather than recursed into.
 constexpr int kMaxDepth = 32;
@@ -26,35 +23,24 @@ Status bad(const std::string& what) {
 }
 
 Result<const Json*> field(const Json& obj, const char* name, const std::string& where) {
-  const auto it = obj.find(name);
-  if (it == obj.end()) return bad(where + " has no '" + name + "'");
-  return &*it;
+  const json_reader::FieldReader f = fields(obj, where);
+  if (const Json* v = f.find(name)) return v;
+  return f.error(name, "is missing");
 }
 
 Result<std::string> get_string(const Json& obj, const char* name, const std::string& where) {
-  PD_ASSIGN_OR_RETURN(const Json* v, field(obj, name, where));
-  if (!v->is_string()) return bad(where + "." + name + " must be a string");
-  return v->get<std::string>();
+  return fields(obj, where).required_string(name);
 }
 
 // Optional bool/int with a default when absent or null.
 Result<bool> get_bool(const Json& obj, const char* name, bool dflt, const std::string& where) {
-  const auto it = obj.find(name);
-  if (it == obj.end() || it->is_null()) return dflt;
-  if (!it->is_boolean()) return bad(where + "." + name + " must be a boolean");
-  return it->get<bool>();
+  return fields(obj, where).bool_or(name, dflt);
 }
 
 Result<int64_t> get_int(const Json& obj, const char* name, int64_t dflt, int64_t max,
                         const std::string& where) {
-  const auto it = obj.find(name);
-  if (it == obj.end() || it->is_null()) return dflt;
-  if (!it->is_number_integer()) return bad(where + "." + name + " must be an integer");
-  const int64_t v = it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(max)
-                        ? max + 1
-                        : it->get<int64_t>();
-  if (v < 0 || v > max) return bad(where + "." + name + " is out of range");
-  return v;
+  PD_ASSIGN_OR_RETURN(std::optional<int64_t> v, fields(obj, where).optional_int(name, 0, max));
+  return v.value_or(dflt);
 }
 
 Result<std::string> type_of(const Json& j, const std::string& where) {

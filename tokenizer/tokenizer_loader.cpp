@@ -1,32 +1,16 @@
 // tokenizer.json -> Pipeline: the top level, the BPE model and the added
 // tokens (the other sections are in component_loader.cpp). Sizes and ids from
 // the file are untrusted: ids must be dense enough to index a table.
-#include <nlohmann/json.hpp>
 
 #include "tokenizer/component_loader.h"
+#include "tokenizer/json_fields.h"
 #include "tokenizer/pipeline.h"
 
 namespace pdserve::tokenizer {
 namespace {
 
-using Json = nlohmann::json;
-
 Status bad(const std::string& what) {
   return invalid_argument("tokenizer.json: " + what);
-}
-
-Result<std::optional<std::string>> optional_string(const Json& obj, const char* name) {
-  const auto it = obj.find(name);
-  if (it == obj.end() || it->is_null()) return std::optional<std::string>();
-  if (!it->is_string()) return bad(std::string("model.") + name + " must be a string or null");
-  return std::optional<std::string>(it->get<std::string>());
-}
-
-Result<bool> bool_or(const Json& obj, const char* name, bool dflt, const std::string& where) {
-  const auto it = obj.find(name);
-  if (it == obj.end() || it->is_null()) return dflt;
-  if (!it->is_boolean()) return bad(where + "." + name + " must be a boolean");
-  return it->get<bool>();
 }
 
 Result<int32_t> token_id(const Json& v, const std::string& where) {
@@ -81,14 +65,14 @@ Result<std::unique_ptr<BpeModel>> load_model(const Json& m) {
       return bad("BPE dropout is not supported (not deterministic)");
   }
   BpeOptions options;
-  PD_ASSIGN_OR_RETURN(options.unk_token, optional_string(m, "unk_token"));
-  PD_ASSIGN_OR_RETURN(auto prefix, optional_string(m, "continuing_subword_prefix"));
-  PD_ASSIGN_OR_RETURN(auto suffix, optional_string(m, "end_of_word_suffix"));
+  PD_ASSIGN_OR_RETURN(options.unk_token, fields(m, "model").optional_string("unk_token"));
+  PD_ASSIGN_OR_RETURN(auto prefix, fields(m, "model").optional_string("continuing_subword_prefix"));
+  PD_ASSIGN_OR_RETURN(auto suffix, fields(m, "model").optional_string("end_of_word_suffix"));
   options.continuing_subword_prefix = prefix.value_or("");
   options.end_of_word_suffix = suffix.value_or("");
-  PD_ASSIGN_OR_RETURN(options.fuse_unk, bool_or(m, "fuse_unk", false, "model"));
-  PD_ASSIGN_OR_RETURN(options.byte_fallback, bool_or(m, "byte_fallback", false, "model"));
-  PD_ASSIGN_OR_RETURN(options.ignore_merges, bool_or(m, "ignore_merges", false, "model"));
+  PD_ASSIGN_OR_RETURN(options.fuse_unk, fields(m, "model").bool_or("fuse_unk", false));
+  PD_ASSIGN_OR_RETURN(options.byte_fallback, fields(m, "model").bool_or("byte_fallback", false));
+  PD_ASSIGN_OR_RETURN(options.ignore_merges, fields(m, "model").bool_or("ignore_merges", false));
   auto model = BpeModel::create(std::move(vocab), merges, std::move(options));
   if (!model.ok()) return bad(model.status().message());
   return model;
@@ -110,11 +94,11 @@ Result<std::vector<AddedToken>> load_added_tokens(const Json& root) {
     if (content == a.end() || !content->is_string())
       return bad(where + ".content must be a string");
     t.content = content->get<std::string>();
-    PD_ASSIGN_OR_RETURN(t.single_word, bool_or(a, "single_word", false, where));
-    PD_ASSIGN_OR_RETURN(t.lstrip, bool_or(a, "lstrip", false, where));
-    PD_ASSIGN_OR_RETURN(t.rstrip, bool_or(a, "rstrip", false, where));
-    PD_ASSIGN_OR_RETURN(t.special, bool_or(a, "special", false, where));
-    PD_ASSIGN_OR_RETURN(t.normalized, bool_or(a, "normalized", !t.special, where));
+    PD_ASSIGN_OR_RETURN(t.single_word, fields(a, where).bool_or("single_word", false));
+    PD_ASSIGN_OR_RETURN(t.lstrip, fields(a, where).bool_or("lstrip", false));
+    PD_ASSIGN_OR_RETURN(t.rstrip, fields(a, where).bool_or("rstrip", false));
+    PD_ASSIGN_OR_RETURN(t.special, fields(a, where).bool_or("special", false));
+    PD_ASSIGN_OR_RETURN(t.normalized, fields(a, where).bool_or("normalized", !t.special));
     tokens.push_back(std::move(t));
   }
   return tokens;

@@ -1,75 +1,69 @@
 #include "common/wire/internal_api.h"
 
 #include <cmath>
-#include <nlohmann/json.hpp>
+
+#include "common/json/json_reader.h"
 
 namespace pdserve::server::internal {
 namespace {
 
-using json = nlohmann::json;
+using json = json_reader::Json;
 
 constexpr size_t kMaxTokens = size_t{1} << 20;
 
-// Reads fields of one JSON object, remembering the first problem.
-class Reader {
- public:
-  Reader(const json& j, std::string where) : j_(j), where_(std::move(where)) {
-    if (!j_.is_object()) fail("", "must be an object");
-  }
-  bool has(const char* k) const { return j_.is_object() && j_.contains(k) && !j_[k].is_null(); }
+constexpr int kMaxDepth = 16;
 
-  template <typename T>
-  void get(const char* k, T& out, bool required = false) {
-    if (!status_.ok()) return;
-    if (!has(k)) {
-      if (required) fail(k, "is required");
-      return;
-    }
-    try {
-      out = j_[k].get<T>();
-    } catch (const json::exception&) {
-      fail(k, "has the wrong type");
-    }
-  }
-  void tokens(const char* k, std::vector<int32_t>& out, bool required) {
-    if (!status_.ok()) return;
-    if (!has(k)) {
-      if (required) fail(k, "is required");
-      return;
-    }
-    const json& a = j_[k];
-    if (!a.is_array()) return fail(k, "must be an array of token ids");
-    if (a.size() > kMaxTokens) return fail(k, "has more than " + std::to_string(kMaxTokens) + " tokens");
-    out.clear();
-    for (const json& t : a) {
-      if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() > INT32_MAX)
-        return fail(k, "must hold non-negative 32-bit token ids");
-      out.push_back(t.get<int32_t>());
-    }
-  }
-  const json& sub(const char* k) const { return j_[k]; }
-  void fail(const std::string& k, const std::string& what) {
-    if (status_.ok()) status_ = invalid_argument(where_ + (k.empty() ? "" : "." + k) + " " + what);
-  }
-  void merge(const Status& s) {
-    if (status_.ok() && !s.ok()) status_ = s;
-  }
-  const Status& status() const { return status_; }
+// Fields of one object of the internal API, named by their path in messages
+// ("generate.sampling.top_k ..."); the first problem is kept.
+json_reader::FieldReader reader(const json& j, const std::string& where) {
+  json_reader::FieldReader r(j, {"", 0, false}, where);
+  if (!j.is_object()) r.fail(where, where + " must be an object");
+  return r;
+}
 
- private:
-  const json& j_;
-  std::string where_;
-  Status status_;
-};
+void required_string(json_reader::FieldReader& r, const char* k, std::string& out) {
+  r.require(k);
+  r.get_string(k, out);
+}
+
+void tokens(json_reader::FieldReader& r, const char* k, std::vector<int32_t>& out, bool required) {
+  if (required) r.require(k);
+  const json* a = r.get_array(k);
+  if (a == nullptr) return;
+  if (a->size() > kMaxTokens)
+    return r.fail(r.path(k),
+                  r.name(k) + " has more than " + std::to_string(kMaxTokens) + " tokens");
+  out.clear();
+  for (const json& t : *a) {
+    if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() > INT32_MAX)
+      return r.fail(r.path(k), r.name(k) + " must hold non-negative 32-bit token ids");
+    out.push_back(t.get<int32_t>());
+  }
+}
+
+void uint64s(json_reader::FieldReader& r, const char* k, std::vector<uint64_t>& out) {
+  const json* a = r.get_array(k);
+  if (a == nullptr) return;
+  out.clear();
+  for (const json& v : *a) {
+    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+      return r.fail(r.path(k), r.name(k) + " must hold non-negative 64-bit integers");
+    out.push_back(v.get<uint64_t>());
+  }
+}
 
 Result<json> parse_object(std::string_view text, const char* what) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return invalid_argument(std::string(what) + ": body is not valid JSON");
+  json_reader::Parsed p = json_reader::parse(text, kMaxDepth);
+  if (p.too_deep)
+    return invalid_argument(std::string(what) + ": body is nested deeper than " +
+                            std::to_string(kMaxDepth) + " levels");
+  if (!p.value) return invalid_argument(std::string(what) + ": body is not valid JSON");
+  json& j = *p.value;
   if (!j.is_object()) return invalid_argument(std::string(what) + ": body must be a JSON object");
   if (j.contains("version") && j["version"] != kVersion)
-    return invalid_argument(std::string(what) + ": internal API version " + j["version"].dump() + " (this is " +
-                            std::to_string(kVersion) + ")");
-  return j;
+    return invalid_argument(std::string(what) + ": internal API version " + j["version"].dump() +
+                            " (this is " + std::to_string(kVersion) + ")");
+  return std::move(j);
 }
 
 json sampling_json(const protocol::SamplingParams& p) {
@@ -90,26 +84,47 @@ json sampling_json(const protocol::SamplingParams& p) {
 }
 
 Status read_sampling(const json& j, const std::string& where, protocol::SamplingParams& p) {
-  Reader r(j, where);
-  r.get("temperature", p.temperature);
-  r.get("top_k", p.top_k);
-  r.get("top_p", p.top_p);
-  r.get("min_p", p.min_p);
-  r.get("repetition_penalty", p.repetition_penalty);
-  r.get("presence_penalty", p.presence_penalty);
-  r.get("frequency_penalty", p.frequency_penalty);
-  r.get("num_logprobs", p.num_logprobs);
-  r.get("max_tokens", p.max_tokens, true);
-  r.get("min_tokens", p.min_tokens);
-  r.get("ignore_eos", p.ignore_eos);
-  r.tokens("stop_token_ids", p.stop_token_ids, false);
+  json_reader::FieldReader r = reader(j, where);
+  r.get_float("temperature", p.temperature);
+  r.get_int("top_k", INT32_MIN, INT32_MAX, p.top_k);
+  r.get_float("top_p", p.top_p);
+  r.get_float("min_p", p.min_p);
+  r.get_float("repetition_penalty", p.repetition_penalty);
+  r.get_float("presence_penalty", p.presence_penalty);
+  r.get_float("frequency_penalty", p.frequency_penalty);
+  r.get_int("num_logprobs", INT32_MIN, INT32_MAX, p.num_logprobs);
+  r.require("max_tokens");
+  r.get_int("max_tokens", INT32_MIN, INT32_MAX, p.max_tokens);
+  r.get_int("min_tokens", INT32_MIN, INT32_MAX, p.min_tokens);
+  r.get_bool("ignore_eos", p.ignore_eos);
+  tokens(r, "stop_token_ids", p.stop_token_ids, false);
   if (r.has("seed")) {
     uint64_t seed = 0;
-    r.get("seed", seed);
+    r.get_uint64("seed", seed);
     p.seed = seed;
   }
   PD_RETURN_IF_ERROR(r.status());
   return validate_sampling(p).with_context(where);
+}
+
+// The PromptRequest part of a generate or prefill request.
+void add_prompt_json(const protocol::PromptRequest& r, json& j) {
+  j["prompt_ids"] = r.prompt_ids;
+  j["sampling"] = sampling_json(r.sampling);
+  j["cache_salt"] = r.cache_salt;
+  j["priority"] = r.priority;
+}
+
+Status read_prompt(const json& j, json_reader::FieldReader& r, const std::string& where,
+                   protocol::PromptRequest& p) {
+  tokens(r, "prompt_ids", p.prompt_ids, true);
+  r.get_string("cache_salt", p.cache_salt);
+  r.get_int("priority", INT32_MIN, INT32_MAX, p.priority);
+  r.require("sampling");
+  PD_RETURN_IF_ERROR(r.status());
+  PD_RETURN_IF_ERROR(read_sampling(j["sampling"], where + ".sampling", p.sampling));
+  if (p.prompt_ids.empty()) return invalid_argument(where + ".prompt_ids must not be empty");
+  return ok_status();
 }
 
 json error_json(const ErrorInfo& e) {
@@ -117,10 +132,11 @@ json error_json(const ErrorInfo& e) {
 }
 
 Status read_error(const json& j, ErrorInfo& e) {
-  Reader r(j, "error");
-  r.get("http_status", e.http_status, true);
-  r.get("message", e.message, true);
-  r.get("type", e.type);
+  json_reader::FieldReader r = reader(j, "error");
+  r.require("http_status");
+  r.get_int("http_status", 100, 599, e.http_status);
+  required_string(r, "message", e.message);
+  r.get_string("type", e.type);
   return r.status();
 }
 
@@ -141,10 +157,14 @@ Status read_top(const json& a, std::vector<protocol::TokenLogprob>& top) {
 }
 
 Status read_address(const json& j, const std::string& where, WorkerAddress& a) {
-  Reader r(j, where);
-  r.get("host", a.host, true);
-  r.get("port", a.port, true);
-  if (r.status().ok() && (a.host.empty() || a.port == 0)) r.fail("", "needs a host and a non-zero port");
+  json_reader::FieldReader r = reader(j, where);
+  required_string(r, "host", a.host);
+  int port = 0;
+  r.require("port");
+  r.get_int("port", 0, 65535, port);
+  a.port = static_cast<uint16_t>(port);
+  if (r.ok() && (a.host.empty() || a.port == 0))
+    r.fail(where, where + " needs a host and a non-zero port");
   return r.status();
 }
 
@@ -157,20 +177,24 @@ Status validate_sampling(const protocol::SamplingParams& p) {
   if (p.top_k < 0) return bad("top_k must be >= 0 (0: off)");
   if (!(p.top_p > 0 && p.top_p <= 1)) return bad("top_p must be in (0, 1]");
   if (!(p.min_p >= 0 && p.min_p <= 1)) return bad("min_p must be in [0, 1]");
-  if (!(p.repetition_penalty > 0 && p.repetition_penalty <= 10)) return bad("repetition_penalty must be in (0, 10]");
-  if (!(p.presence_penalty >= -2 && p.presence_penalty <= 2)) return bad("presence_penalty must be in [-2, 2]");
-  if (!(p.frequency_penalty >= -2 && p.frequency_penalty <= 2)) return bad("frequency_penalty must be in [-2, 2]");
+  if (!(p.repetition_penalty > 0 && p.repetition_penalty <= 10))
+    return bad("repetition_penalty must be in (0, 10]");
+  if (!(p.presence_penalty >= -2 && p.presence_penalty <= 2))
+    return bad("presence_penalty must be in [-2, 2]");
+  if (!(p.frequency_penalty >= -2 && p.frequency_penalty <= 2))
+    return bad("frequency_penalty must be in [-2, 2]");
   if (p.num_logprobs < -1 || p.num_logprobs > 20) return bad("num_logprobs must be in [-1, 20]");
-  if (p.max_tokens < 1 || p.max_tokens > static_cast<int>(kMaxTokens)) return bad("max_tokens must be >= 1");
-  if (p.min_tokens < 0 || p.min_tokens > p.max_tokens) return bad("min_tokens must be in [0, max_tokens]");
+  if (p.max_tokens < 1 || p.max_tokens > static_cast<int>(kMaxTokens))
+    return bad("max_tokens must be >= 1");
+  if (p.min_tokens < 0 || p.min_tokens > p.max_tokens)
+    return bad("min_tokens must be in [0, max_tokens]");
   if (p.stop_token_ids.size() > 256) return bad("at most 256 stop_token_ids");
   return ok_status();
 }
 
 std::string to_json(const GenerateRequest& r) {
-  json j = {{"version", kVersion},     {"request_id", r.request_id},  {"prompt_ids", r.prompt_ids},
-            {"sampling", sampling_json(r.sampling)}, {"cache_salt", r.cache_salt}, {"priority", r.priority},
-            {"prefill_mode", r.prefill_mode}};
+  json j = {{"version", kVersion}, {"request_id", r.request_id}, {"prefill_mode", r.prefill_mode}};
+  add_prompt_json(r, j);
   if (r.prefill) j["prefill"] = {{"host", r.prefill->host}, {"port", r.prefill->port}};
   return j.dump();
 }
@@ -178,17 +202,11 @@ std::string to_json(const GenerateRequest& r) {
 Result<GenerateRequest> parse_generate_request(std::string_view text) {
   PD_ASSIGN_OR_RETURN(json j, parse_object(text, "generate request"));
   GenerateRequest g;
-  Reader r(j, "generate");
-  r.get("request_id", g.request_id, true);
-  r.tokens("prompt_ids", g.prompt_ids, true);
-  r.get("cache_salt", g.cache_salt);
-  r.get("priority", g.priority);
-  r.get("prefill_mode", g.prefill_mode);
-  if (!r.has("sampling")) r.fail("sampling", "is required");
-  PD_RETURN_IF_ERROR(r.status());
-  PD_RETURN_IF_ERROR(read_sampling(j["sampling"], "generate.sampling", g.sampling));
+  json_reader::FieldReader r = reader(j, "generate");
+  required_string(r, "request_id", g.request_id);
+  r.get_string("prefill_mode", g.prefill_mode);
+  PD_RETURN_IF_ERROR(read_prompt(j, r, "generate", g));
   if (g.request_id.empty()) return invalid_argument("generate.request_id must not be empty");
-  if (g.prompt_ids.empty()) return invalid_argument("generate.prompt_ids must not be empty");
   if (g.prefill_mode != "auto" && g.prefill_mode != "remote" && g.prefill_mode != "local")
     return invalid_argument("generate.prefill_mode must be auto, remote or local");
   if (r.has("prefill")) {
@@ -203,7 +221,8 @@ std::string to_json(const GenerateEvent& e) {
   json j = {{"token_ids", e.token_ids}};
   if (!e.logprobs.empty()) {
     json lps = json::array();
-    for (const auto& lp : e.logprobs) lps.push_back({{"logprob", lp.logprob}, {"top", top_json(lp.top)}});
+    for (const auto& lp : e.logprobs)
+      lps.push_back({{"logprob", lp.logprob}, {"top", top_json(lp.top)}});
     j["logprobs"] = std::move(lps);
   }
   if (!e.finish_reason.empty()) j["finish_reason"] = e.finish_reason;
@@ -218,24 +237,25 @@ std::string to_json(const GenerateEvent& e) {
 Result<GenerateEvent> parse_generate_event(std::string_view text) {
   PD_ASSIGN_OR_RETURN(json j, parse_object(text, "generate event"));
   GenerateEvent e;
-  Reader r(j, "event");
-  r.tokens("token_ids", e.token_ids, false);
-  r.get("finish_reason", e.finish_reason);
+  json_reader::FieldReader r = reader(j, "event");
+  tokens(r, "token_ids", e.token_ids, false);
+  r.get_string("finish_reason", e.finish_reason);
   if (r.has("stop_token_id")) {
-    int32_t t = 0;
-    r.get("stop_token_id", t);
+    int t = 0;
+    r.get_int("stop_token_id", 0, INT32_MAX, t);
     e.stop_token_id = t;
   }
-  r.get("num_prompt_tokens", e.num_prompt_tokens);
-  r.get("num_cached_tokens", e.num_cached_tokens);
-  r.get("prefill_location", e.prefill_location);
+  r.get_int("num_prompt_tokens", 0, INT32_MAX, e.num_prompt_tokens);
+  r.get_int("num_cached_tokens", 0, INT32_MAX, e.num_cached_tokens);
+  r.get_string("prefill_location", e.prefill_location);
   PD_RETURN_IF_ERROR(r.status());
   if (j.contains("logprobs")) {
     if (!j["logprobs"].is_array()) return invalid_argument("event.logprobs must be an array");
     for (const json& lp : j["logprobs"]) {
       TokenLogprobs t;
-      Reader lr(lp, "event.logprobs[]");
-      lr.get("logprob", t.logprob, true);
+      json_reader::FieldReader lr = reader(lp, "event.logprobs[]");
+      lr.require("logprob");
+      lr.get_float("logprob", t.logprob);
       PD_RETURN_IF_ERROR(lr.status());
       if (lp.contains("top")) PD_RETURN_IF_ERROR(read_top(lp["top"], t.top));
       e.logprobs.push_back(std::move(t));
@@ -251,46 +271,44 @@ Result<GenerateEvent> parse_generate_event(std::string_view text) {
 
 std::string to_json(const PrefillRequest& r) {
   const KvTarget& t = r.target;
-  return json{{"version", kVersion},
-              {"request_id", r.request_id},
-              {"prompt_ids", r.prompt_ids},
-              {"sampling", sampling_json(r.sampling)},
-              {"cache_salt", r.cache_salt},
-              {"deadline_ms", r.deadline_ms},
-              {"target",
-               {{"agent_metadata", t.agent_metadata},
-                {"compat_key", t.compat_key},
-                {"layer_regions", t.layer_regions},
-                {"block_bytes", t.block_bytes},
-                {"block_ids", t.block_ids},
-                {"first_block", t.first_block},
-                {"epoch", t.epoch}}}}
-      .dump();
+  json j = {{"version", kVersion},
+            {"request_id", r.request_id},
+            {"deadline_ms", r.deadline_ms},
+            {"target",
+             {{"agent_metadata", t.agent_metadata},
+              {"compat_key", t.compat_key},
+              {"layer_regions", t.layer_regions},
+              {"block_bytes", t.block_bytes},
+              {"block_ids", t.block_ids},
+              {"first_block", t.first_block},
+              {"epoch", t.epoch}}}};
+  add_prompt_json(r, j);
+  return j.dump();
 }
 
 Result<PrefillRequest> parse_prefill_request(std::string_view text) {
   PD_ASSIGN_OR_RETURN(json j, parse_object(text, "prefill request"));
   PrefillRequest p;
-  Reader r(j, "prefill");
-  r.get("request_id", p.request_id, true);
-  r.tokens("prompt_ids", p.prompt_ids, true);
-  r.get("cache_salt", p.cache_salt);
-  r.get("deadline_ms", p.deadline_ms);
-  if (!r.has("sampling")) r.fail("sampling", "is required");
-  if (!r.has("target")) r.fail("target", "is required");
-  PD_RETURN_IF_ERROR(r.status());
-  PD_RETURN_IF_ERROR(read_sampling(j["sampling"], "prefill.sampling", p.sampling));
-  Reader t(j["target"], "prefill.target");
-  t.get("agent_metadata", p.target.agent_metadata, true);
-  t.get("compat_key", p.target.compat_key, true);
-  t.get("layer_regions", p.target.layer_regions, true);
-  t.get("block_bytes", p.target.block_bytes, true);
-  t.tokens("block_ids", p.target.block_ids, true);
-  t.get("first_block", p.target.first_block);
-  t.get("epoch", p.target.epoch);
+  json_reader::FieldReader r = reader(j, "prefill");
+  required_string(r, "request_id", p.request_id);
+  std::optional<int64_t> deadline_ms;
+  r.get_int("deadline_ms", 0, INT64_MAX, deadline_ms);
+  p.deadline_ms = deadline_ms.value_or(p.deadline_ms);
+  r.require("target");
+  PD_RETURN_IF_ERROR(read_prompt(j, r, "prefill", p));
+  json_reader::FieldReader t = reader(j["target"], "prefill.target");
+  required_string(t, "agent_metadata", p.target.agent_metadata);
+  required_string(t, "compat_key", p.target.compat_key);
+  t.require("layer_regions");
+  uint64s(t, "layer_regions", p.target.layer_regions);
+  t.require("block_bytes");
+  t.get_uint64("block_bytes", p.target.block_bytes);
+  tokens(t, "block_ids", p.target.block_ids, true);
+  t.get_int("first_block", INT32_MIN, INT32_MAX, p.target.first_block);
+  t.get_uint64("epoch", p.target.epoch);
   PD_RETURN_IF_ERROR(t.status());
-  if (p.prompt_ids.empty()) return invalid_argument("prefill.prompt_ids must not be empty");
-  if (p.target.first_block < 0 || p.target.first_block > static_cast<int>(p.target.block_ids.size()))
+  if (p.target.first_block < 0 ||
+      p.target.first_block > static_cast<int>(p.target.block_ids.size()))
     return invalid_argument("prefill.target.first_block outside block_ids");
   if (p.target.block_bytes == 0 || p.target.layer_regions.empty())
     return invalid_argument("prefill.target needs block_bytes and layer_regions");
@@ -317,11 +335,14 @@ Result<PrefillResponse> parse_prefill_response(std::string_view text) {
     p.error = e;
     return p;
   }
-  Reader r(j, "prefill response");
-  r.get("token_id", p.first_token.token_id, true);
-  r.get("logprob", p.first_token.logprob);
-  r.get("num_cached_tokens", p.num_cached_tokens);
-  r.get("bytes_transferred", p.bytes_transferred);
+  json_reader::FieldReader r = reader(j, "prefill response");
+  r.require("token_id");
+  int token_id = 0;
+  r.get_int("token_id", 0, INT32_MAX, token_id);
+  p.first_token.token_id = token_id;
+  r.get_float("logprob", p.first_token.logprob);
+  r.get_int("num_cached_tokens", 0, INT32_MAX, p.num_cached_tokens);
+  r.get_uint64("bytes_transferred", p.bytes_transferred);
   PD_RETURN_IF_ERROR(r.status());
   if (j.contains("top")) PD_RETURN_IF_ERROR(read_top(j["top"], p.first_token.top));
   return p;
@@ -349,29 +370,31 @@ std::string to_json(const WorkerState& s) {
 Result<WorkerState> parse_worker_state(std::string_view text) {
   PD_ASSIGN_OR_RETURN(json j, parse_object(text, "worker state"));
   WorkerState s;
-  Reader r(j, "state");
-  r.get("role", s.role, true);
-  r.get("model", s.model);
-  r.get("block_size", s.block_size);
-  r.get("event_cursor", s.event_cursor);
-  r.get("events_truncated", s.events_truncated);
-  r.get("cached", s.cached);
+  json_reader::FieldReader r = reader(j, "state");
+  required_string(r, "role", s.role);
+  r.get_string("model", s.model);
+  r.get_int("block_size", 0, INT32_MAX, s.block_size);
+  r.get_uint64("event_cursor", s.event_cursor);
+  r.get_bool("events_truncated", s.events_truncated);
+  uint64s(r, "cached", s.cached);
   PD_RETURN_IF_ERROR(r.status());
   if (j.contains("load")) {
-    Reader l(j["load"], "state.load");
-    l.get("num_waiting", s.load.num_waiting);
-    l.get("num_running", s.load.num_running);
-    l.get("num_free_blocks", s.load.num_free_blocks);
-    l.get("num_total_blocks", s.load.num_total_blocks);
+    json_reader::FieldReader l = reader(j["load"], "state.load");
+    l.get_int("num_waiting", 0, INT32_MAX, s.load.num_waiting);
+    l.get_int("num_running", 0, INT32_MAX, s.load.num_running);
+    l.get_int("num_free_blocks", 0, INT32_MAX, s.load.num_free_blocks);
+    l.get_int("num_total_blocks", 0, INT32_MAX, s.load.num_total_blocks);
     PD_RETURN_IF_ERROR(l.status());
   }
   if (j.contains("events")) {
     if (!j["events"].is_array()) return invalid_argument("state.events must be an array");
     for (const json& e : j["events"]) {
       KvCacheEvent ev;
-      Reader er(e, "state.events[]");
-      er.get("stored", ev.stored, true);
-      er.get("hash", ev.block_hash, true);
+      json_reader::FieldReader er = reader(e, "state.events[]");
+      er.require("stored");
+      er.get_bool("stored", ev.stored);
+      er.require("hash");
+      er.get_uint64("hash", ev.block_hash);
       PD_RETURN_IF_ERROR(er.status());
       s.events.push_back(ev);
     }
@@ -390,12 +413,13 @@ std::string to_json(const Registration& r) {
 Result<Registration> parse_registration(std::string_view text) {
   PD_ASSIGN_OR_RETURN(json j, parse_object(text, "registration"));
   Registration g;
-  Reader r(j, "registration");
-  r.get("role", g.role, true);
-  r.get("model", g.model);
-  if (!r.has("address")) r.fail("address", "is required");
+  json_reader::FieldReader r = reader(j, "registration");
+  required_string(r, "role", g.role);
+  r.get_string("model", g.model);
+  r.require("address");
   PD_RETURN_IF_ERROR(r.status());
-  if (g.role != "prefill" && g.role != "decode") return invalid_argument("registration.role must be prefill or decode");
+  if (g.role != "prefill" && g.role != "decode")
+    return invalid_argument("registration.role must be prefill or decode");
   PD_RETURN_IF_ERROR(read_address(j["address"], "registration.address", g.address));
   return g;
 }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/base/status.h"
+#include "common/protocol/prompt_request.h"
 #include "common/protocol/sampled_token.h"
 #include "common/protocol/sampling_params.h"
 
@@ -38,12 +39,10 @@ struct WorkerAddress {
   uint16_t port = 0;
 };
 
-struct GenerateRequest {
-  std::string request_id;            // unique in the cluster (the router's id)
-  std::vector<int32_t> prompt_ids;
-  protocol::SamplingParams sampling;
-  std::string cache_salt;
-  int priority = 0;
+// The prompt request (prompt_ids, sampling, cache_salt, priority) and how to
+// serve it.
+struct GenerateRequest : protocol::PromptRequest {
+  std::string request_id;  // unique in the cluster (the router's id)
   // The prefill worker chosen by the router; none: the decode worker decides
   // alone (it prefills locally).
   std::optional<WorkerAddress> prefill;
@@ -68,10 +67,10 @@ struct GenerateEvent {
   std::vector<TokenLogprobs> logprobs;  // one per token when asked for
   std::string finish_reason;            // "", "stop", "length", "abort"
   std::optional<int32_t> stop_token_id;
-  int num_prompt_tokens = 0;            // in the first and the last event
-  int num_cached_tokens = 0;            // prompt tokens served from a prefix cache
-  std::string prefill_location;         // "local" or "remote", in the first event
-  std::optional<ErrorInfo> error;       // the stream ends after an error event
+  int num_prompt_tokens = 0;       // in the first and the last event
+  int num_cached_tokens = 0;       // prompt tokens served from a prefix cache
+  std::string prefill_location;    // "local" or "remote", in the first event
+  std::optional<ErrorInfo> error;  // the stream ends after an error event
 };
 
 // Where the prefill worker writes the KV: the decode worker's kvtransfer
@@ -85,21 +84,19 @@ struct KvTarget {
   uint64_t block_bytes = 0;             // bytes of one block of one layer
   std::vector<int32_t> block_ids;       // destination blocks, one per prompt block
   int first_block = 0;
-  uint64_t epoch = 0;                   // fences late writes (kvtransfer epochs)
+  uint64_t epoch = 0;  // fences late writes (kvtransfer epochs)
 };
 
-struct PrefillRequest {
+// The decode worker's prompt request, and where its KV goes.
+struct PrefillRequest : protocol::PromptRequest {
   std::string request_id;
-  std::vector<int32_t> prompt_ids;
-  protocol::SamplingParams sampling;
-  std::string cache_salt;
   KvTarget target;
   int64_t deadline_ms = 0;  // the decode worker stops waiting after this long
 };
 
 struct PrefillResponse {
   protocol::SampledToken first_token;  // seq_id unused
-  int num_cached_tokens = 0;         // prompt tokens the prefill worker had cached
+  int num_cached_tokens = 0;           // prompt tokens the prefill worker had cached
   uint64_t bytes_transferred = 0;
   std::optional<ErrorInfo> error;
 };

@@ -5,7 +5,7 @@
 #include <system_error>
 #include <utility>
 
-#include "engine/model/json_fields.h"
+#include "common/json/json_reader.h"
 #include "engine/model/mapped_file.h"
 #include "engine/model/safetensors_header.h"
 #include "engine/model/text_file.h"
@@ -36,7 +36,7 @@ Result<std::map<std::string, std::vector<std::string>>> read_index(
     const std::filesystem::path& dir) {
   PD_ASSIGN_OR_RETURN(std::string text,
                       read_text_file(dir / kIndexFile, kMaxIndexBytes, kIndexFile));
-  PD_ASSIGN_OR_RETURN(nlohmann::json index, parse_json_text(text, kIndexFile));
+  PD_ASSIGN_OR_RETURN(nlohmann::json index, json_reader::parse_file_text(text, kIndexFile));
   const std::string prefix = std::string(kIndexFile) + ": ";
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
     return invalid_argument(prefix + "must be an object with a \"weight_map\" object");
@@ -44,8 +44,8 @@ Result<std::map<std::string, std::vector<std::string>>> read_index(
   std::map<std::string, std::vector<std::string>> shards;
   for (const auto& [tensor, shard] : index["weight_map"].items()) {
     if (!shard.is_string() || !is_plain_file_name(shard.get<std::string>())) {
-      return invalid_argument(prefix + "tensor " + json_quote(tensor) + ": shard " +
-                              json_excerpt(shard) +
+      return invalid_argument(prefix + "tensor " + json_reader::quote(tensor) + ": shard " +
+                              json_reader::excerpt(shard) +
                               " must be a file name in the checkpoint folder");
     }
     shards[shard.get<std::string>()].push_back(tensor);
@@ -95,7 +95,7 @@ Result<Checkpoint> Checkpoint::open(const std::filesystem::path& dir) {
     for (const auto& [shard, names] : shards) {
       if (!file_exists(dir / shard)) {
         return not_found(std::string(kIndexFile) + ": shard \"" + shard + "\" (named for tensor " +
-                         json_quote(names.front()) + ") not found in " + dir.string());
+                         json_reader::quote(names.front()) + ") not found in " + dir.string());
       }
       // The index decides which shard holds a tensor; others are not loaded.
       std::vector<std::string> sorted = names;
@@ -106,13 +106,12 @@ Result<Checkpoint> Checkpoint::open(const std::filesystem::path& dir) {
       PD_ASSIGN_OR_RETURN(const Mapping* mapping, add_file(shard, in_index));
       const auto& held = mapping->header.tensors;
       for (const std::string& n : sorted) {
-        auto it = std::lower_bound(held.begin(), held.end(), n,
-                                   [](const SafetensorsTensor& t, const std::string& key) {
-                                     return t.name < key;
-                                   });
+        auto it = std::lower_bound(
+            held.begin(), held.end(), n,
+            [](const SafetensorsTensor& t, const std::string& key) { return t.name < key; });
         if (it == held.end() || it->name != n) {
-          return invalid_argument(shard + ": tensor " + json_quote(n) + " is not in this file, but " +
-                                  kIndexFile + " says it is");
+          return invalid_argument(shard + ": tensor " + json_reader::quote(n) +
+                                  " is not in this file, but " + kIndexFile + " says it is");
         }
       }
     }
@@ -129,8 +128,9 @@ Result<Checkpoint> Checkpoint::open(const std::filesystem::path& dir) {
 }
 
 const TensorView* Checkpoint::find(std::string_view name) const {
-  auto it = std::lower_bound(tensors_.begin(), tensors_.end(), name,
-                             [](const TensorView& t, std::string_view key) { return t.name < key; });
+  auto it =
+      std::lower_bound(tensors_.begin(), tensors_.end(), name,
+                       [](const TensorView& t, std::string_view key) { return t.name < key; });
   return it != tensors_.end() && it->name == name ? &*it : nullptr;
 }
 

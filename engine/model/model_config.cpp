@@ -4,7 +4,7 @@
 #include <string_view>
 #include <utility>
 
-#include "engine/model/json_fields.h"
+#include "common/json/json_reader.h"
 #include "engine/model/rope_config.h"
 #include "engine/model/text_file.h"
 
@@ -23,11 +23,12 @@ std::string in_folder(const std::string& source, const char* file) {
   return source.empty() ? std::string(file) : (std::filesystem::path(source) / file).string();
 }
 
-Status parse_architecture(const JsonFields& f, ModelConfig& c) {
+Status parse_architecture(const json_reader::FieldReader& f, ModelConfig& c) {
   const nlohmann::json* list = f.find("architectures");
   if (list == nullptr || !list->is_array() || list->empty() || !(*list)[0].is_string()) {
-    return f.error("architectures", std::string("must be a list naming the model class (supported: ") +
-                                        kSupportedArchitectures + ")");
+    return f.error("architectures",
+                   std::string("must be a list naming the model class (supported: ") +
+                       kSupportedArchitectures + ")");
   }
   c.architecture_name = (*list)[0].get<std::string>();
   static constexpr std::pair<std::string_view, Architecture> kKnown[] = {
@@ -42,7 +43,7 @@ Status parse_architecture(const JsonFields& f, ModelConfig& c) {
       return ok_status();
     }
   }
-  return invalid_argument(f.file() + ": architecture " + json_quote(c.architecture_name) +
+  return invalid_argument(f.source() + ": architecture " + json_reader::quote(c.architecture_name) +
                           " is not supported (supported: " + kSupportedArchitectures + ")");
 }
 
@@ -53,7 +54,7 @@ std::string in_parens(int64_t v) {
   return text;
 }
 
-Status parse_shape(const JsonFields& f, ModelConfig& c) {
+Status parse_shape(const json_reader::FieldReader& f, ModelConfig& c) {
   PD_ASSIGN_OR_RETURN(int64_t vocab, f.required_int("vocab_size", 1, INT_MAX));
   PD_ASSIGN_OR_RETURN(int64_t hidden, f.required_int("hidden_size", 1, INT_MAX));
   PD_ASSIGN_OR_RETURN(int64_t inter, f.required_int("intermediate_size", 1, INT_MAX));
@@ -65,9 +66,9 @@ Status parse_shape(const JsonFields& f, ModelConfig& c) {
   PD_ASSIGN_OR_RETURN(int64_t max_pos, f.required_int("max_position_embeddings", 1, INT_MAX));
   if (!kv_heads) kv_heads = heads;
   if (heads % *kv_heads != 0) {
-    return f.error("num_attention_heads", in_parens(heads) +
-                                              " is not divisible by num_key_value_heads " +
-                                              in_parens(*kv_heads));
+    return f.error(
+        "num_attention_heads",
+        in_parens(heads) + " is not divisible by num_key_value_heads " + in_parens(*kv_heads));
   }
   if (!head_dim) {
     if (hidden % heads != 0) {
@@ -78,8 +79,8 @@ Status parse_shape(const JsonFields& f, ModelConfig& c) {
     head_dim = hidden / heads;
   }
   if (*head_dim % 2 != 0) {
-    return f.error("head_dim", "must be even for rotary embeddings, got " +
-                                   std::to_string(*head_dim));
+    return f.error("head_dim",
+                   "must be even for rotary embeddings, got " + std::to_string(*head_dim));
   }
   if (heads * *head_dim > INT_MAX) {
     return f.error("head_dim", "times num_attention_heads overflows a 32-bit int");
@@ -100,21 +101,21 @@ Status parse_shape(const JsonFields& f, ModelConfig& c) {
 // Qwen2/Qwen3: with use_sliding_window, layers from max_window_layers on use
 // the window (transformers 5 may list layer_types instead). Only all or none
 // can be represented by ModelConfig::sliding_window.
-Status parse_qwen_sliding_window(const JsonFields& f, ModelConfig& c) {
+Status parse_qwen_sliding_window(const json_reader::FieldReader& f, ModelConfig& c) {
   PD_ASSIGN_OR_RETURN(bool enabled, f.bool_or("use_sliding_window", false));
   if (!enabled) return ok_status();
   PD_ASSIGN_OR_RETURN(std::optional<int64_t> window, f.optional_int("sliding_window", 1, INT_MAX));
   int num_sliding = 0;
   if (const nlohmann::json* types = f.find("layer_types")) {
     if (!types->is_array() || types->size() != static_cast<size_t>(c.num_layers)) {
-      return f.error("layer_types", "must list one entry per layer (" +
-                                        std::to_string(c.num_layers) + ")");
+      return f.error("layer_types",
+                     "must list one entry per layer (" + std::to_string(c.num_layers) + ")");
     }
     for (const auto& t : *types) {
       if (t == "sliding_attention") {
         ++num_sliding;
       } else if (t != "full_attention") {
-        return f.error("layer_types", "entry " + json_excerpt(t) +
+        return f.error("layer_types", "entry " + json_reader::excerpt(t) +
                                           " is not supported (supported: full_attention, "
                                           "sliding_attention)");
       }
@@ -136,7 +137,7 @@ Status parse_qwen_sliding_window(const JsonFields& f, ModelConfig& c) {
   return ok_status();
 }
 
-Status parse_attention_options(const JsonFields& f, ModelConfig& c) {
+Status parse_attention_options(const json_reader::FieldReader& f, ModelConfig& c) {
   switch (c.architecture) {
     case Architecture::kLlama: {
       PD_ASSIGN_OR_RETURN(bool attention_bias, f.bool_or("attention_bias", false));
@@ -168,17 +169,17 @@ Status parse_attention_options(const JsonFields& f, ModelConfig& c) {
   return ok_status();
 }
 
-Status parse_hidden_act(const JsonFields& f) {
+Status parse_hidden_act(const json_reader::FieldReader& f) {
   PD_ASSIGN_OR_RETURN(std::optional<std::string> act, f.optional_string("hidden_act"));
   if (act && *act != "silu") {
-    return invalid_argument(f.file() + ": hidden_act " + json_quote(*act) +
+    return invalid_argument(f.source() + ": hidden_act " + json_reader::quote(*act) +
                             " is not supported (supported: silu)");
   }
   return ok_status();
 }
 
 // transformers 5 writes "dtype", 4.x "torch_dtype".
-Status parse_dtype(const JsonFields& f, ModelConfig& c) {
+Status parse_dtype(const json_reader::FieldReader& f, ModelConfig& c) {
   const char* key = f.has("dtype") ? "dtype" : "torch_dtype";
   PD_ASSIGN_OR_RETURN(std::optional<std::string> name, f.optional_string(key));
   if (!name) return ok_status();
@@ -189,7 +190,7 @@ Status parse_dtype(const JsonFields& f, ModelConfig& c) {
   } else if (*name == "float32") {
     c.torch_dtype = backend::DType::kF32;
   } else {
-    return f.error(key, json_quote(*name) +
+    return f.error(key, json_reader::quote(*name) +
                             " is not supported (supported: bfloat16, float16, float32)");
   }
   return ok_status();
@@ -197,7 +198,7 @@ Status parse_dtype(const JsonFields& f, ModelConfig& c) {
 
 // A token id or a list of them (eos_token_id may be either). Appends to `ids`;
 // false when the field is absent or null.
-Result<bool> read_token_ids(const JsonFields& f, std::string_view key, int vocab_size,
+Result<bool> read_token_ids(const json_reader::FieldReader& f, std::string_view key, int vocab_size,
                             std::vector<int>& ids) {
   const nlohmann::json* v = f.find(key);
   if (v == nullptr) return false;
@@ -206,22 +207,22 @@ Result<bool> read_token_ids(const JsonFields& f, std::string_view key, int vocab
   ids.clear();
   for (size_t i = 0; i < n; ++i) {
     const nlohmann::json& item = is_list ? (*v)[i] : *v;
-    std::optional<int64_t> id = json_as_int(item);
+    std::optional<int64_t> id = json_reader::as_int(item);
     if (!id || *id < 0 || *id >= vocab_size) {
-      return f.error(key, "must hold token ids in [0, " + std::to_string(vocab_size) +
-                              "), got " + json_excerpt(item));
+      return f.error(key, "must hold token ids in [0, " + std::to_string(vocab_size) + "), got " +
+                              json_reader::excerpt(item));
     }
     ids.push_back(static_cast<int>(*id));
   }
   return true;
 }
 
-Status parse_special_tokens(const JsonFields& config, const JsonFields* generation,
-                            ModelConfig& c) {
+Status parse_special_tokens(const json_reader::FieldReader& config,
+                            const json_reader::FieldReader* generation, ModelConfig& c) {
   // generation_config.json wins where it names the token.
-  const JsonFields* bos_source = &config;
+  const json_reader::FieldReader* bos_source = &config;
   if (generation != nullptr && generation->has("bos_token_id")) bos_source = generation;
-  const JsonFields* eos_source = &config;
+  const json_reader::FieldReader* eos_source = &config;
   if (generation != nullptr && generation->has("eos_token_id")) eos_source = generation;
 
   std::vector<int> bos;
@@ -234,7 +235,7 @@ Status parse_special_tokens(const JsonFields& config, const JsonFields* generati
 }
 
 Result<nlohmann::json> parse_object(const std::string& text, const std::string& file) {
-  PD_ASSIGN_OR_RETURN(nlohmann::json json, parse_json_text(text, file));
+  PD_ASSIGN_OR_RETURN(nlohmann::json json, json_reader::parse_file_text(text, file));
   if (!json.is_object()) return invalid_argument(file + ": must be a JSON object");
   return json;
 }
@@ -246,7 +247,7 @@ Result<ModelConfig> parse_model_config(const std::string& config_json,
                                        const std::string& source) {
   const std::string config_file = in_folder(source, "config.json");
   PD_ASSIGN_OR_RETURN(nlohmann::json json, parse_object(config_json, config_file));
-  JsonFields f(json, config_file);
+  json_reader::FieldReader f(json, json_reader::Naming::file(config_file));
   ModelConfig c;
   PD_RETURN_IF_ERROR(parse_architecture(f, c));
   PD_RETURN_IF_ERROR(parse_hidden_act(f));
@@ -259,11 +260,11 @@ Result<ModelConfig> parse_model_config(const std::string& config_json,
   PD_RETURN_IF_ERROR(parse_dtype(f, c));
 
   std::optional<nlohmann::json> generation_json;
-  std::optional<JsonFields> generation;
+  std::optional<json_reader::FieldReader> generation;
   if (generation_config_json) {
     const std::string generation_file = in_folder(source, "generation_config.json");
     PD_ASSIGN_OR_RETURN(generation_json, parse_object(*generation_config_json, generation_file));
-    generation.emplace(*generation_json, generation_file);
+    generation.emplace(*generation_json, json_reader::Naming::file(generation_file));
   }
   PD_RETURN_IF_ERROR(parse_special_tokens(f, generation ? &*generation : nullptr, c));
   return c;
@@ -280,8 +281,8 @@ Result<ModelConfig> load_model_config(const std::filesystem::path& dir) {
   }
   if (!config_text.ok()) return config_text.status();
   std::optional<std::string> generation_text;
-  Result<std::string> generation = read_text_file(
-      dir / "generation_config.json", kMaxConfigBytes, in_folder(source, "generation_config.json"));
+  Result<std::string> generation = read_text_file(dir / "generation_config.json", kMaxConfigBytes,
+                                                  in_folder(source, "generation_config.json"));
   if (generation.ok()) {
     generation_text = std::move(generation).value();
   } else if (generation.status().code() != StatusCode::kNotFound) {

@@ -9,7 +9,7 @@ namespace {
 
 constexpr const char* kSupportedTypes = "default, linear, dynamic, llama3, yarn";
 
-Result<RopeScalingType> scaling_type(const JsonFields& rope, bool type_optional) {
+Result<RopeScalingType> scaling_type(const json_reader::FieldReader& rope, bool type_optional) {
   std::string key = "rope_type";
   PD_ASSIGN_OR_RETURN(std::optional<std::string> name, rope.optional_string("rope_type"));
   if (!name) {
@@ -26,18 +26,18 @@ Result<RopeScalingType> scaling_type(const JsonFields& rope, bool type_optional)
   if (*name == "dynamic") return RopeScalingType::kDynamic;
   if (*name == "llama3") return RopeScalingType::kLlama3;
   if (*name == "yarn") return RopeScalingType::kYarn;
-  return rope.error(key,
-                    json_quote(*name) + " is not supported (supported: " + kSupportedTypes + ")");
+  return rope.error(
+      key, json_reader::quote(*name) + " is not supported (supported: " + kSupportedTypes + ")");
 }
 
-Result<double> positive_number(const JsonFields& rope, const char* key) {
+Result<double> positive_number(const json_reader::FieldReader& rope, const char* key) {
   PD_ASSIGN_OR_RETURN(std::optional<double> v, rope.optional_number(key));
   if (!v) return rope.error(key, "is missing");
   if (*v <= 0) return rope.error(key, "must be positive, got " + std::to_string(*v));
   return *v;
 }
 
-Result<RopeScaling> parse_scaling(const JsonFields& rope, RopeScalingType type,
+Result<RopeScaling> parse_scaling(const json_reader::FieldReader& rope, RopeScalingType type,
                                   int max_position_embeddings) {
   RopeScaling s;
   s.type = type;
@@ -47,8 +47,7 @@ Result<RopeScaling> parse_scaling(const JsonFields& rope, RopeScalingType type,
                       rope.optional_int("original_max_position_embeddings", 1, INT_MAX));
   switch (type) {
     case RopeScalingType::kNone:
-    case RopeScalingType::kLinear:
-      break;
+    case RopeScalingType::kLinear: break;
     case RopeScalingType::kDynamic:
       s.original_max_position_embeddings =
           static_cast<int>(original.value_or(max_position_embeddings));
@@ -94,9 +93,11 @@ bool is_per_layer_type(const nlohmann::json& rope_parameters) {
 
 }  // namespace
 
-Result<RopeSettings> parse_rope_settings(const JsonFields& config, int max_position_embeddings) {
+Result<RopeSettings> parse_rope_settings(const json_reader::FieldReader& config,
+                                         int max_position_embeddings) {
   RopeSettings out;
-  PD_ASSIGN_OR_RETURN(std::optional<JsonFields> parameters, config.optional_object("rope_parameters"));
+  PD_ASSIGN_OR_RETURN(std::optional<json_reader::FieldReader> parameters,
+                      config.optional_object("rope_parameters"));
   PD_ASSIGN_OR_RETURN(double top_theta, config.number_or("rope_theta", 10000.0));
   if (parameters) {  // transformers 5
     if (is_per_layer_type(*config.find("rope_parameters"))) {
@@ -112,7 +113,8 @@ Result<RopeSettings> parse_rope_settings(const JsonFields& config, int max_posit
   }
   out.theta = top_theta;
   if (out.theta <= 0) return config.error("rope_theta", "must be positive");
-  PD_ASSIGN_OR_RETURN(std::optional<JsonFields> scaling, config.optional_object("rope_scaling"));
+  PD_ASSIGN_OR_RETURN(std::optional<json_reader::FieldReader> scaling,
+                      config.optional_object("rope_scaling"));
   if (!scaling) return out;  // absent or null: plain RoPE
   PD_ASSIGN_OR_RETURN(RopeScalingType type, scaling_type(*scaling, /*type_optional=*/false));
   PD_ASSIGN_OR_RETURN(out.scaling, parse_scaling(*scaling, type, max_position_embeddings));

@@ -6,11 +6,11 @@
 // beta_fast 32, beta_slow 1, truncate true; yarn's and dynamic's
 // original_max_position_embeddings default to max_position_embeddings.
 //
-// Internal to engine/model (takes JsonFields).
+// Internal to engine/model (takes json_reader::FieldReader).
 #pragma once
 
 #include "common/base/status.h"
-#include "engine/model/json_fields.h"
+#include "common/json/json_reader.h"
 #include "engine/model/model_config.h"
 
 namespace pdserve::model {
@@ -23,6 +23,7 @@ struct RopeSettings {
 // Fails, naming the field, on an unknown or missing scaling type, a missing
 // or non-positive factor, missing llama3 parameters, high_freq_factor <=
 // low_freq_factor, or per-layer-type rope_parameters.
-Result<RopeSettings> parse_rope_settings(const JsonFields& config, int max_position_embeddings);
+Result<RopeSettings> parse_rope_settings(const json_reader::FieldReader& config,
+                                         int max_position_embeddings);
 
 }  // namespace pdserve::model

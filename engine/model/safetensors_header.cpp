@@ -4,7 +4,7 @@
 #include <set>
 #include <string_view>
 
-#include "engine/model/json_fields.h"
+#include "common/json/json_reader.h"
 
 namespace pdserve::model {
 namespace {
@@ -29,7 +29,7 @@ class HeaderError {
   explicit HeaderError(const std::string& file) : file_(file) {}
   Status file_error(const std::string& what) const { return invalid_argument(file_ + ": " + what); }
   Status tensor_error(const std::string& name, const std::string& what) const {
-    return invalid_argument(file_ + ": tensor " + json_quote(name) + ": " + what);
+    return invalid_argument(file_ + ": tensor " + json_reader::quote(name) + ": " + what);
   }
 
  private:
@@ -68,8 +68,7 @@ Result<json> parse_header_json(std::string_view text, const HeaderError& err) {
           duplicate = parsed.get<std::string>();
         }
         return true;
-      default:
-        return true;
+      default: return true;
     }
   };
   json header;
@@ -79,7 +78,8 @@ Result<json> parse_header_json(std::string_view text, const HeaderError& err) {
     return err.file_error(std::string("header is not valid JSON: ") + e.what());
   }
   if (too_deep) return err.file_error("header is nested deeper than the safetensors schema");
-  if (!duplicate.empty()) return err.file_error("header has the key " + json_quote(duplicate) + " twice");
+  if (!duplicate.empty())
+    return err.file_error("header has the key " + json_reader::quote(duplicate) + " twice");
   if (!header.is_object()) return err.file_error("header is not a JSON object");
   return header;
 }
@@ -88,8 +88,8 @@ Status parse_metadata(const json& value, const HeaderError& err, SafetensorsHead
   if (!value.is_object()) return err.file_error("\"__metadata__\" must be an object");
   for (const auto& [key, v] : value.items()) {
     if (!v.is_string()) {
-      return err.file_error("\"__metadata__\" entry " + json_quote(key) +
-                            " must be a string, got " + json_excerpt(v));
+      return err.file_error("\"__metadata__\" entry " + json_reader::quote(key) +
+                            " must be a string, got " + json_reader::excerpt(v));
     }
     out.metadata.emplace_back(key, v.get<std::string>());
   }
@@ -103,7 +103,7 @@ Result<backend::DType> parse_dtype(const json& value, const std::string& name,
   for (const auto& d : kDTypes) {
     if (text == d.name) return d.dtype;
   }
-  return err.tensor_error(name, "dtype " + json_quote(text) +
+  return err.tensor_error(name, "dtype " + json_reader::quote(text) +
                                     " is not supported (supported: F32, F16, BF16, I32)");
 }
 
@@ -119,7 +119,7 @@ Result<std::vector<uint64_t>> parse_uint_array(const json& value, const char* fi
     if (!item.is_number_unsigned() || item.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
       return err.tensor_error(name, std::string("\"") + field +
                                         "\" must hold non-negative integers, got " +
-                                        json_excerpt(item));
+                                        json_reader::excerpt(item));
     }
     out.push_back(item.get<uint64_t>());
   }
@@ -131,24 +131,27 @@ Result<SafetensorsTensor> parse_tensor(const std::string& name, const json& valu
   if (!value.is_object()) return err.tensor_error(name, "entry must be an object");
   for (const auto& [key, unused] : value.items()) {
     if (key != "dtype" && key != "shape" && key != "data_offsets") {
-      return err.tensor_error(name, "unexpected field " + json_quote(key) +
+      return err.tensor_error(name, "unexpected field " + json_reader::quote(key) +
                                         " (expected: dtype, shape, data_offsets)");
     }
   }
   for (const char* key : {"dtype", "shape", "data_offsets"}) {
-    if (!value.contains(key)) return err.tensor_error(name, std::string("\"") + key + "\" is missing");
+    if (!value.contains(key))
+      return err.tensor_error(name, std::string("\"") + key + "\" is missing");
   }
   SafetensorsTensor t;
   t.name = name;
   PD_ASSIGN_OR_RETURN(t.dtype, parse_dtype(value["dtype"], name, err));
-  PD_ASSIGN_OR_RETURN(std::vector<uint64_t> shape, parse_uint_array(value["shape"], "shape", name, err));
+  PD_ASSIGN_OR_RETURN(std::vector<uint64_t> shape,
+                      parse_uint_array(value["shape"], "shape", name, err));
   PD_ASSIGN_OR_RETURN(std::vector<uint64_t> offsets,
                       parse_uint_array(value["data_offsets"], "data_offsets", name, err));
   if (offsets.size() != 2) return err.tensor_error(name, "\"data_offsets\" must be [begin, end]");
   t.begin = offsets[0];
   t.end = offsets[1];
   if (t.begin > t.end) {
-    return err.tensor_error(name, "data_offsets " + range_text(t.begin, t.end) + " begin after end");
+    return err.tensor_error(name,
+                            "data_offsets " + range_text(t.begin, t.end) + " begin after end");
   }
   if (t.end > data_size) {
     return err.tensor_error(name, "data_offsets " + range_text(t.begin, t.end) +
@@ -158,20 +161,21 @@ Result<SafetensorsTensor> parse_tensor(const std::string& name, const json& valu
   uint64_t numel = 1;
   for (uint64_t dim : shape) {
     if (__builtin_mul_overflow(numel, dim, &numel) || numel > static_cast<uint64_t>(INT64_MAX)) {
-      return err.tensor_error(name, "shape " + json_excerpt(value["shape"]) +
-                                        ": element count overflows");
+      return err.tensor_error(
+          name, "shape " + json_reader::excerpt(value["shape"]) + ": element count overflows");
     }
     t.shape.push_back(static_cast<int64_t>(dim));
   }
   uint64_t nbytes = 0;
   if (__builtin_mul_overflow(numel, backend::dtype_size(t.dtype), &nbytes)) {
-    return err.tensor_error(name, "shape " + json_excerpt(value["shape"]) + ": byte size overflows");
+    return err.tensor_error(
+        name, "shape " + json_reader::excerpt(value["shape"]) + ": byte size overflows");
   }
   if (nbytes != t.end - t.begin) {
     return err.tensor_error(name, "data_offsets " + range_text(t.begin, t.end) + " hold " +
                                       std::to_string(t.end - t.begin) + " bytes, but " +
                                       safetensors_dtype_name(t.dtype) + " " +
-                                      json_excerpt(value["shape"]) + " needs " +
+                                      json_reader::excerpt(value["shape"]) + " needs " +
                                       std::to_string(nbytes));
   }
   return t;
@@ -190,8 +194,8 @@ Status check_no_overlap(const std::vector<SafetensorsTensor>& tensors, const Hea
     const SafetensorsTensor& cur = *by_offset[i];
     if (cur.begin < prev.end) {
       return err.tensor_error(cur.name, "data_offsets " + range_text(cur.begin, cur.end) +
-                                            " overlap tensor " + json_quote(prev.name) + " " +
-                                            range_text(prev.begin, prev.end));
+                                            " overlap tensor " + json_reader::quote(prev.name) +
+                                            " " + range_text(prev.begin, prev.end));
     }
   }
   return ok_status();
@@ -216,9 +220,8 @@ Result<SafetensorsHeader> parse_safetensors_header(std::span<const std::byte> fi
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<uint8_t>(file[i]);
   if (header_len > kMaxSafetensorsHeaderBytes) {
-    return err.file_error("header length " + std::to_string(header_len) +
-                          " exceeds the limit of " + std::to_string(kMaxSafetensorsHeaderBytes) +
-                          " bytes");
+    return err.file_error("header length " + std::to_string(header_len) + " exceeds the limit of " +
+                          std::to_string(kMaxSafetensorsHeaderBytes) + " bytes");
   }
   if (header_len > file.size() - 8) {
     return err.file_error("header length " + std::to_string(header_len) +

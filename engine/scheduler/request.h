@@ -3,7 +3,7 @@
 //   add_request ──► WAITING ──schedule──► RUNNING ──stop / length──► FINISHED
 //                    ▲  ▲                 │  │  │
 //                    │  └─preempt (recompute: blocks freed)
-//                    │                    │  │  └─prefill-only, keep_blocks──► PINNED ──release──► gone
+//                    │                    │  │  └─prefill-only+keep_blocks─► PINNED ─release─► gone
 //      resume ─ SWAPPED ◄──preempt (swap: blocks to host)
 //                                            │
 //   allocate_for_remote_prefill ──► REMOTE_KV ──start_decode──► RUNNING
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/protocol/block_hash.h"
+#include "common/protocol/prompt_request.h"
 #include "common/protocol/sampling_params.h"
 #include "engine/runner/model_runner.h"
 
@@ -36,13 +37,10 @@ enum class FinishReason { kNone, kStop, kLength, kAbort };
 // "stop", "length", "abort" (OpenAI finish_reason); "" for kNone.
 std::string_view finish_reason_name(FinishReason reason);
 
-// What a caller submits.
-struct RequestSpec {
+// What a caller submits: the prompt request (prompt, sampling, cache salt,
+// priority) and the engine's own id for it.
+struct RequestSpec : protocol::PromptRequest {
   uint64_t request_id = 0;
-  std::vector<int32_t> prompt_ids;
-  runner::SamplingParams sampling;
-  int priority = 0;        // lower value is served first; ties by arrival
-  std::string cache_salt;  // requests share cached KV only with the same salt
   // Prefill worker role: compute the prompt's KV and sample the first token
   // only (max_tokens is taken as 1). With keep_blocks the blocks stay pinned
   // after it finishes (state PINNED) until release().

@@ -72,7 +72,7 @@ TEST(TokenizerErrors, UnknownComponentsAreRefusedByName) {
             "tokenizer.json: unsupported pre_tokenizer type 'X' (supported: Sequence, "
             "ByteLevel, Metaspace, Split, Digits, Whitespace, WhitespaceSplit)");
   EXPECT_EQ(error_of(tokenizer_json(kModel, "[]", R"({"notype":1})")),
-            "tokenizer.json: normalizer has no 'type'");
+            "tokenizer.json: normalizer.type is missing");
   EXPECT_EQ(error_of(tokenizer_json(kModel, "[]", "null", "null", "null", R"("x")")),
             "tokenizer.json: decoder must be an object");
 }
@@ -99,7 +99,7 @@ TEST(TokenizerErrors, ComponentFields) {
             "tokenizer.json: pre_tokenizer Metaspace.prepend_scheme 'sometimes' is not always, "
             "first or never");
   EXPECT_EQ(error_of(tokenizer_json(kModel, "[]", R"({"type":"Prepend","prepend":3})")),
-            "tokenizer.json: normalizer.prepend must be a string");
+            "tokenizer.json: normalizer.prepend must be a string, got 3");
   EXPECT_EQ(
       error_of(tokenizer_json(
           kModel, "[]", "null", "null",
@@ -131,7 +131,7 @@ TEST(TokenizerErrors, AddedTokens) {
   EXPECT_EQ(error_of(tokenizer_json(kModel, R"([{"content":"<s>"}])")),
             "tokenizer.json: added_tokens[0] has no 'id'");
   EXPECT_EQ(error_of(tokenizer_json(kModel, R"([{"id":3,"content":"<s>","special":"yes"}])")),
-            "tokenizer.json: added_tokens[0].special must be a boolean");
+            "tokenizer.json: added_tokens[0].special must be a boolean, got \"yes\"");
 }
 
 TEST(TokenizerErrors, MissingFileIsNotFound) {

@@ -27,7 +27,7 @@ TEST(InternalApiTest, GenerateRequestRoundTrips) {
 TEST(InternalApiTest, BadInputsNameTheField) {
   EXPECT_EQ(parse_generate_request("not json").status().message(), "generate request: body is not valid JSON");
   EXPECT_EQ(parse_generate_request(R"({"request_id":"a","prompt_ids":[1]})").status().message(),
-            "generate.sampling is required");
+            "generate.sampling is missing");
   EXPECT_EQ(parse_generate_request(R"({"request_id":"a","prompt_ids":[-1],"sampling":{"max_tokens":1}})")
                 .status()
                 .message(),

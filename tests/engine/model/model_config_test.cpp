@@ -125,8 +125,7 @@ TEST(ModelConfigTest, DeeplyNestedValueIsRefusedWithAShortExcerpt) {
   std::string text = j.dump();
   text.insert(1, "\"hidden_size\":" + std::string(depth, '[') + std::string(depth, ']') + ",");
   Status s = parse_model_config(text, std::nullopt, "").status();
-  EXPECT_TRUE(
-      fails_with(s, {"\"hidden_size\" must be an integer in [1, 2147483647], got [[[[[...]]]]"}));
+  EXPECT_TRUE(fails_with(s, {"\"hidden_size\" must be an integer, got [[[[[...]]]]"}));
   EXPECT_LT(s.message().size(), 200u);
 }
 
@@ -307,12 +306,11 @@ TEST(ModelConfigTest, NonPositiveRmsNormEpsIsRefused) {
 TEST(ModelConfigTest, BooleanFieldsMustBeBooleans) {
   json j = llama_config();
   j["tie_word_embeddings"] = "yes";
-  EXPECT_TRUE(
-      fails_with(parse_status(j),
-                 {"config.json: \"tie_word_embeddings\" must be true or false, got \"yes\""}));
+  EXPECT_TRUE(fails_with(parse_status(j),
+                         {"config.json: \"tie_word_embeddings\" must be a boolean, got \"yes\""}));
   j = llama_config();
   j["attention_bias"] = 1;
-  EXPECT_TRUE(fails_with(parse_status(j), {"\"attention_bias\" must be true or false, got 1"}));
+  EXPECT_TRUE(fails_with(parse_status(j), {"\"attention_bias\" must be a boolean, got 1"}));
 }
 
 TEST(ModelConfigTest, SourceFolderPrefixesMessages) {

@@ -170,7 +170,7 @@ TEST(RopeConfigTest, YarnAndDynamicDefaults) {
 TEST(RopeConfigTest, YarnBadValuesAreRefused) {
   EXPECT_TRUE(fails_with(
       with_scaling({{"rope_type", "yarn"}, {"factor", 4.0}, {"truncate", "no"}}).status(),
-      {"\"rope_scaling.truncate\" must be true or false, got \"no\""}));
+      {"\"rope_scaling.truncate\" must be a boolean, got \"no\""}));
   EXPECT_TRUE(
       fails_with(with_scaling({{"rope_type", "yarn"}, {"factor", 4.0}, {"mscale", "x"}}).status(),
                  {"\"rope_scaling.mscale\" must be a number, got \"x\""}));
