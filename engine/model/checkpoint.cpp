@@ -5,10 +5,10 @@
 #include <system_error>
 #include <utility>
 
+#include "common/base/text_file.h"
 #include "engine/model/json_fields.h"
 #include "engine/model/mapped_file.h"
 #include "engine/model/safetensors_header.h"
-#include "engine/model/text_file.h"
 
 namespace pdserve::model {
 namespace {
@@ -106,13 +106,12 @@ Result<Checkpoint> Checkpoint::open(const std::filesystem::path& dir) {
       PD_ASSIGN_OR_RETURN(const Mapping* mapping, add_file(shard, in_index));
       const auto& held = mapping->header.tensors;
       for (const std::string& n : sorted) {
-        auto it = std::lower_bound(held.begin(), held.end(), n,
-                                   [](const SafetensorsTensor& t, const std::string& key) {
-                                     return t.name < key;
-                                   });
+        auto it = std::lower_bound(
+            held.begin(), held.end(), n,
+            [](const SafetensorsTensor& t, const std::string& key) { return t.name < key; });
         if (it == held.end() || it->name != n) {
-          return invalid_argument(shard + ": tensor " + json_quote(n) + " is not in this file, but " +
-                                  kIndexFile + " says it is");
+          return invalid_argument(shard + ": tensor " + json_quote(n) +
+                                  " is not in this file, but " + kIndexFile + " says it is");
         }
       }
     }
@@ -129,8 +128,9 @@ Result<Checkpoint> Checkpoint::open(const std::filesystem::path& dir) {
 }
 
 const TensorView* Checkpoint::find(std::string_view name) const {
-  auto it = std::lower_bound(tensors_.begin(), tensors_.end(), name,
-                             [](const TensorView& t, std::string_view key) { return t.name < key; });
+  auto it =
+      std::lower_bound(tensors_.begin(), tensors_.end(), name,
+                       [](const TensorView& t, std::string_view key) { return t.name < key; });
   return it != tensors_.end() && it->name == name ? &*it : nullptr;
 }
 

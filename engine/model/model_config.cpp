@@ -4,9 +4,9 @@
 #include <string_view>
 #include <utility>
 
+#include "common/base/text_file.h"
 #include "engine/model/json_fields.h"
 #include "engine/model/rope_config.h"
-#include "engine/model/text_file.h"
 
 namespace pdserve::model {
 namespace {
@@ -26,8 +26,9 @@ std::string in_folder(const std::string& source, const char* file) {
 Status parse_architecture(const JsonFields& f, ModelConfig& c) {
   const nlohmann::json* list = f.find("architectures");
   if (list == nullptr || !list->is_array() || list->empty() || !(*list)[0].is_string()) {
-    return f.error("architectures", std::string("must be a list naming the model class (supported: ") +
-                                        kSupportedArchitectures + ")");
+    return f.error("architectures",
+                   std::string("must be a list naming the model class (supported: ") +
+                       kSupportedArchitectures + ")");
   }
   c.architecture_name = (*list)[0].get<std::string>();
   static constexpr std::pair<std::string_view, Architecture> kKnown[] = {
@@ -65,9 +66,9 @@ Status parse_shape(const JsonFields& f, ModelConfig& c) {
   PD_ASSIGN_OR_RETURN(int64_t max_pos, f.required_int("max_position_embeddings", 1, INT_MAX));
   if (!kv_heads) kv_heads = heads;
   if (heads % *kv_heads != 0) {
-    return f.error("num_attention_heads", in_parens(heads) +
-                                              " is not divisible by num_key_value_heads " +
-                                              in_parens(*kv_heads));
+    return f.error(
+        "num_attention_heads",
+        in_parens(heads) + " is not divisible by num_key_value_heads " + in_parens(*kv_heads));
   }
   if (!head_dim) {
     if (hidden % heads != 0) {
@@ -78,8 +79,8 @@ Status parse_shape(const JsonFields& f, ModelConfig& c) {
     head_dim = hidden / heads;
   }
   if (*head_dim % 2 != 0) {
-    return f.error("head_dim", "must be even for rotary embeddings, got " +
-                                   std::to_string(*head_dim));
+    return f.error("head_dim",
+                   "must be even for rotary embeddings, got " + std::to_string(*head_dim));
   }
   if (heads * *head_dim > INT_MAX) {
     return f.error("head_dim", "times num_attention_heads overflows a 32-bit int");
@@ -107,8 +108,8 @@ Status parse_qwen_sliding_window(const JsonFields& f, ModelConfig& c) {
   int num_sliding = 0;
   if (const nlohmann::json* types = f.find("layer_types")) {
     if (!types->is_array() || types->size() != static_cast<size_t>(c.num_layers)) {
-      return f.error("layer_types", "must list one entry per layer (" +
-                                        std::to_string(c.num_layers) + ")");
+      return f.error("layer_types",
+                     "must list one entry per layer (" + std::to_string(c.num_layers) + ")");
     }
     for (const auto& t : *types) {
       if (t == "sliding_attention") {
@@ -189,8 +190,8 @@ Status parse_dtype(const JsonFields& f, ModelConfig& c) {
   } else if (*name == "float32") {
     c.torch_dtype = backend::DType::kF32;
   } else {
-    return f.error(key, json_quote(*name) +
-                            " is not supported (supported: bfloat16, float16, float32)");
+    return f.error(key,
+                   json_quote(*name) + " is not supported (supported: bfloat16, float16, float32)");
   }
   return ok_status();
 }
@@ -208,8 +209,8 @@ Result<bool> read_token_ids(const JsonFields& f, std::string_view key, int vocab
     const nlohmann::json& item = is_list ? (*v)[i] : *v;
     std::optional<int64_t> id = json_as_int(item);
     if (!id || *id < 0 || *id >= vocab_size) {
-      return f.error(key, "must hold token ids in [0, " + std::to_string(vocab_size) +
-                              "), got " + json_excerpt(item));
+      return f.error(key, "must hold token ids in [0, " + std::to_string(vocab_size) + "), got " +
+                              json_excerpt(item));
     }
     ids.push_back(static_cast<int>(*id));
   }
@@ -280,8 +281,8 @@ Result<ModelConfig> load_model_config(const std::filesystem::path& dir) {
   }
   if (!config_text.ok()) return config_text.status();
   std::optional<std::string> generation_text;
-  Result<std::string> generation = read_text_file(
-      dir / "generation_config.json", kMaxConfigBytes, in_folder(source, "generation_config.json"));
+  Result<std::string> generation = read_text_file(dir / "generation_config.json", kMaxConfigBytes,
+                                                  in_folder(source, "generation_config.json"));
   if (generation.ok()) {
     generation_text = std::move(generation).value();
   } else if (generation.status().code() != StatusCode::kNotFound) {
