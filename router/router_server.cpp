@@ -228,6 +228,8 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
       reg.counter("pdserve_router_requests_total", "OpenAI requests answered", {{"outcome", "ok"}});
   rm.requests_failed = reg.counter("pdserve_router_requests_total", "OpenAI requests answered",
                                    {{"outcome", "error"}});
+  rm.requests_cancelled = reg.counter("pdserve_router_requests_total", "OpenAI requests answered",
+                                      {{"outcome", "cancelled"}});
   rm.prompt_tokens =
       reg.counter("pdserve_router_prompt_tokens_total", "Prompt tokens of answered requests");
   rm.generation_tokens = reg.counter("pdserve_router_generation_tokens_total", "Tokens generated");
