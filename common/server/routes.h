@@ -14,8 +14,8 @@
 // Bounded before authenticated: a route's RouteOptions are applied on the
 // request's headers, before its body is read. A request that fails the
 // route's check (401 for kUnauthenticated), or has no route, is answered
-// without its body being read; a body over the route's limit is refused (413)
-// as it arrives:
+// without its body being read; a body over the route's limit is refused
+// (413) at once when Content-Length says so, else as it arrives (chunked):
 //   routes.add("GET", "/internal/v1/state", handler,
 //              {.check = cluster_token_check(token), .max_body_bytes = kControlBodyBytes});
 //
