@@ -7,13 +7,21 @@
 namespace pdserve::cli {
 
 void add_runner_flags(CLI::App& app, RunnerFlags& f) {
-  app.add_option("--model", f.model_dir, "Hugging Face checkpoint folder")->required()->check(CLI::ExistingDirectory);
-  app.add_option("--device", f.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  app.add_option("--threads", f.threads, "CPU threads (0: every core)")->check(CLI::NonNegativeNumber);
-  app.add_option("--kv-cache-mb", f.kv_cache_mb, "KV cache memory in MiB")->check(CLI::Range(1, 1 << 22));
+  app.add_option("--model", f.model_dir, "Hugging Face checkpoint folder")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--device", f.device, "cpu, cuda or auto")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--threads", f.threads, "CPU threads (0: every core)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--kv-cache-mb", f.kv_cache_mb, "KV cache memory in MiB")
+      ->check(CLI::Range(1, 1 << 22));
   app.add_option("--block-size", f.block_size, "tokens per KV block")->check(CLI::Range(1, 1024));
   app.add_option("--max-model-len", f.max_model_len, "context length (0: the model's)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--swap-space", f.swap_space_gib,
+                 "GiB of host memory for KV blocks swapped out (--preemption-mode swap)")
+      ->check(CLI::Range(0.0, 1024.0));
 }
 
 Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& f) {
@@ -29,9 +37,12 @@ Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& f) {
   options.block_size = f.block_size;
   options.kv_cache_bytes = static_cast<size_t>(f.kv_cache_mb) << 20;
   options.max_model_len = f.max_model_len;
+  options.host_kv_cache_bytes = static_cast<size_t>(f.swap_space_gib * double(size_t{1} << 30));
+  PD_ASSIGN_OR_RETURN(options.fault, runner::step_fault_from_env());
   ProgressBar bar("loading weights");
-  auto result = runner::LlmRunner::load(f.model_dir, std::move(be), options,
-                                        [&bar](size_t done, size_t total) { bar.update(done, total); });
+  auto result =
+      runner::LlmRunner::load(f.model_dir, std::move(be), options,
+                              [&bar](size_t done, size_t total) { bar.update(done, total); });
   bar.finish();
   return result;
 }

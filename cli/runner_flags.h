@@ -21,6 +21,7 @@ struct RunnerFlags {
   int kv_cache_mb = 512;
   int block_size = 16;
   int max_model_len = 0;
+  double swap_space_gib = 0;  // host KV tier for swap preemption
 };
 
 void add_runner_flags(CLI::App& app, RunnerFlags& flags);

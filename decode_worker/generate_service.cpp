@@ -61,11 +61,10 @@ GenerateService::~GenerateService() = default;
 
 void GenerateService::mount(server::Routes& routes) {
   routes.add("POST", "/internal/v1/generate",
-             server::require_cluster_token(
-                 rt_.config().cluster_token,
-                 [this](server::Request req, std::shared_ptr<server::ResponseWriter> w) {
-                   handle(std::move(req), std::move(w));
-                 }));
+             [this](server::Request req, std::shared_ptr<server::ResponseWriter> w) {
+               handle(std::move(req), std::move(w));
+             },
+             {.check = server::cluster_token_check(rt_.config().cluster_token)});
 }
 
 void GenerateService::handle(server::Request request,
@@ -85,6 +84,11 @@ engine::EngineLoop::Sink GenerateService::sink_for(std::shared_ptr<Stream> s) {
   return [this, s](Result<scheduler::RequestOutput> out) {
     if (!out.ok()) {
       s->fail(out.status());
+      return;
+    }
+    if (out->finish_reason == scheduler::FinishReason::kError) {
+      // The engine logged why; the client hears only that it failed.
+      s->fail(internal_error("the model failed while running this request"));
       return;
     }
     internal::GenerateEvent ev;

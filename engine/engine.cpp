@@ -17,6 +17,12 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config,
                             ", num_host_blocks " + std::to_string(runner->num_host_blocks()) +
                             ", max_model_len " + std::to_string(runner->max_model_len()));
   }
+  if (config.scheduler.preemption_mode == scheduler::PreemptionMode::kSwap &&
+      runner->num_host_blocks() == 0) {
+    return invalid_argument(
+        "preemption mode swap needs a host KV tier to swap to, and there is none (--swap-space "
+        "gives one)");
+  }
   return std::unique_ptr<Engine>(new Engine(config, runner));
 }
 
@@ -85,8 +91,8 @@ bool Engine::has_unfinished() const {
 }
 
 void Engine::submit(scheduler::ScheduledStep step) {
-  executor_.submit(
-      scheduler::StepJob{std::move(step.remove_seqs), std::move(step.add_seqs), std::move(step.batch)});
+  executor_.submit(scheduler::StepJob{std::move(step.remove_seqs), std::move(step.add_seqs),
+                                      std::move(step.batch)});
   in_flight_.push_back(std::move(step));
 }
 
@@ -94,7 +100,15 @@ Status Engine::update_oldest() {
   Result<runner::StepOutput> out = executor_.wait();
   scheduler::ScheduledStep step = std::move(in_flight_.front());
   in_flight_.pop_front();
-  if (!out.ok()) return out.status().with_context("step " + std::to_string(step.step_id));
+  if (!out.ok()) {
+    // The runner failed this step (an error or a failed check inside it):
+    // its requests fail, the engine and every other request go on.
+    Status why = out.status().with_context("step " + std::to_string(step.step_id));
+    PD_LOG(ERROR) << "engine step failed, failing its " << step.seqs.size()
+                  << " requests: " << why.to_string();
+    scheduler_.fail_step(step, why);
+    return ok_status();
+  }
   return scheduler_.update(step, *out);
 }
 

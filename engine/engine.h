@@ -23,9 +23,14 @@
 // step N and returns N's outputs (they lag one step). Outputs are identical
 // with async on and off.
 //
-// Errors: a runner failure or a broken invariant makes step() return
+// Errors: a step the runner fails (an error status, or a PD_CHECK failed
+// inside it: the runner runs under RecoverableChecks, see step_executor.h)
+// fails only the requests of that step: they finish with FinishReason::kError
+// and their blocks are freed; the engine goes on. With async scheduling the
+// step already submitted behind it fails too when it uses one of them. A
+// broken invariant of the engine's own bookkeeping makes step() return
 // kInternal, and every later call returns the same status (the engine is
-// dead; the worker fails its requests and restarts it).
+// dead; the worker fails its requests).
 //
 // Thread-safety: not thread-safe; one thread calls everything (the worker's
 // engine loop). The runner thread is internal.
@@ -74,7 +79,8 @@ struct GenerateResult {
 
 class Engine {
  public:
-  // kInvalidArgument for a bad config. `runner` must outlive the engine.
+  // kInvalidArgument for a bad config (swap preemption included, when the
+  // runner has no host tier). `runner` must outlive the engine.
   static Result<std::unique_ptr<Engine>> create(const EngineConfig& config,
                                                 runner::ModelRunner* runner);
   ~Engine();

@@ -99,11 +99,10 @@ PrefillService::~PrefillService() {
 
 void PrefillService::mount(server::Routes& routes) {
   routes.add("POST", "/internal/v1/prefill",
-             server::require_cluster_token(
-                 rt_.config().cluster_token,
-                 [this](server::Request req, std::shared_ptr<server::ResponseWriter> w) {
-                   handle(std::move(req), std::move(w));
-                 }));
+             [this](server::Request req, std::shared_ptr<server::ResponseWriter> w) {
+               handle(std::move(req), std::move(w));
+             },
+             {.check = server::cluster_token_check(rt_.config().cluster_token)});
 }
 
 void PrefillService::handle(server::Request request,
@@ -165,6 +164,11 @@ void PrefillService::handle(server::Request request,
 }
 
 void PrefillService::on_prefilled(std::shared_ptr<Job> job, scheduler::RequestOutput out) {
+  if (out.finish_reason == scheduler::FinishReason::kError) {
+    pusher_.forget(job->engine_id);
+    job->fail(internal_error("the model failed while prefilling this request"));
+    return;
+  }
   if (out.finish_reason == scheduler::FinishReason::kAbort || out.new_tokens.empty()) {
     pusher_.forget(job->engine_id);
     job->fail(aborted("prefill aborted"));

@@ -40,6 +40,24 @@ ApiError api_error_from_status(const Status& status, std::string param) {
   return e;
 }
 
+ApiError worker_failure(int http_status, std::string detail) {
+  ApiError e;
+  e.http_status = http_status;
+  switch (http_status) {
+    case 400:
+    case 404:
+    case 413:
+    case 422: e.message = std::move(detail); break;
+    case 429: e.message = "the server is busy; retry later"; break;
+    case 503: e.message = "no model server is available right now; retry later"; break;
+    default:
+      if (http_status < 500 || http_status > 599) e.http_status = 502;
+      e.message = "the model server failed while handling this request";
+  }
+  e.type = std::string(server::openai_error_type(e.http_status));
+  return e;
+}
+
 std::string to_error_body(const ApiError& e) {
   const std::string_view type =
       e.type.empty() ? server::openai_error_type(e.http_status) : std::string_view(e.type);

@@ -59,6 +59,15 @@ ApiError context_length_exceeded(int max_model_len, int num_prompt_tokens, int m
 // A Status as an ApiError: http status and type from common/wire/openai_error.h.
 ApiError api_error_from_status(const Status& status, std::string param = {});
 
+// What a client hears of a worker's failure (`http_status` as the worker
+// answered, or as the router judged the stream). A refusal of the request
+// itself (400, 404, 413, 422) keeps the worker's message; anything else gets
+// a generic one, so that no internal address, setting or cause reaches the
+// client: 429 and 503 (retry later) keep their status, 401 and 403 (the
+// cluster token, never the client's fault) become 502, other statuses stay.
+// The caller logs `detail`.
+ApiError worker_failure(int http_status, std::string detail);
+
 // {"error": {"message", "type", "param", "code"}} (common/wire/openai_error.h).
 std::string to_error_body(const ApiError& e);
 

@@ -5,7 +5,7 @@
 #include <span>
 #include <utility>
 
-#include "common/wire/openai_error.h"
+#include "common/base/logging.h"
 
 namespace pdserve::router {
 
@@ -17,12 +17,11 @@ constexpr size_t kMaxTries = 3;
 // A decode worker's stream may stay silent while it prefills a long prompt.
 constexpr std::chrono::minutes kStreamSilence{10};
 
-ApiError worker_error(int http_status, std::string message) {
-  ApiError e;
-  e.http_status = http_status;
-  e.message = std::move(message);
-  e.type = std::string(server::openai_error_type(http_status));
-  return e;
+// Logs what went wrong with request `request_id` (addresses and causes
+// included) and returns what its client hears (worker_failure).
+ApiError worker_error(const std::string& request_id, int http_status, std::string detail) {
+  PD_LOG(WARN) << "request " << request_id << ": " << http_status << " " << detail;
+  return worker_failure(http_status, std::move(detail));
 }
 
 // The message of an OpenAI-shaped error body, else the body itself (cut).
@@ -32,7 +31,7 @@ std::string error_message(const std::string& body) {
       j["error"].contains("message") && j["error"]["message"].is_string()) {
     return j["error"]["message"].get<std::string>();
   }
-  return "decode worker: " + body.substr(0, 500);
+  return body.substr(0, 500);
 }
 
 }  // namespace
@@ -69,7 +68,8 @@ void ChoiceStream::send() {
     ChoicePiece p;
     p.error = last_error_
                   ? *last_error_
-                  : worker_error(503, "no decode worker available: " + choice.status().message());
+                  : worker_error(spec_.request_id, 503,
+                                 "no decode worker available: " + choice.status().message());
     finish(std::move(p));
     return;
   }
@@ -116,7 +116,9 @@ bool ChoiceStream::on_event(const server::SseEvent& ev) {
   Result<internal::GenerateEvent> parsed = internal::parse_generate_event(ev.data);
   if (!parsed.ok()) {
     ChoicePiece p;
-    p.error = worker_error(502, "decode worker sent a bad event: " + parsed.status().message());
+    p.error = worker_error(
+        spec_.request_id, 502,
+        "decode worker " + decode_id_ + " sent a bad event: " + parsed.status().message());
     finish(std::move(p));
     return false;
   }
@@ -124,7 +126,8 @@ bool ChoiceStream::on_event(const server::SseEvent& ev) {
   got_event_ = true;
   if (g.error) {
     ChoicePiece p;
-    p.error = worker_error(g.error->http_status, g.error->message);
+    p.error = worker_error(spec_.request_id, g.error->http_status,
+                           "decode worker " + decode_id_ + ": " + g.error->message);
     finish(std::move(p));
     return false;
   }
@@ -163,7 +166,8 @@ bool ChoiceStream::on_event(const server::SseEvent& ev) {
     p.finish_reason = g.finish_reason;
     p.stop_reason.stop_token_id = g.stop_token_id;
   } else {
-    p.error = worker_error(503, "the decode worker ended the request (" + g.finish_reason + ")");
+    p.error = worker_error(spec_.request_id, 503,
+                           "the decode worker ended the request (" + g.finish_reason + ")");
   }
   finish(std::move(p));
   return true;
@@ -185,11 +189,14 @@ void ChoiceStream::on_done(Status status) {
                                          http_status == 503 || http_status == 429);
   ApiError error;
   if (http_status >= 400) {
-    error = worker_error(http_status, error_message(body));
+    error = worker_error(spec_.request_id, http_status,
+                         "decode worker " + decode_id_ + ": " + error_message(body));
   } else if (status.ok()) {
-    error = worker_error(502, "decode worker ended the stream without a finish");
+    error = worker_error(spec_.request_id, 502,
+                         "decode worker " + decode_id_ + " ended the stream without a finish");
   } else {
-    error = worker_error(502, "decode worker " + decode_id_ + ": " + status.message());
+    error = worker_error(spec_.request_id, 502,
+                         "decode worker " + decode_id_ + ": " + status.message());
   }
   if (retriable && tried_.size() < kMaxTries) {
     ctx_.registry->add_inflight(decode_id_, -1);

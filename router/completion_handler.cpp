@@ -1,5 +1,6 @@
 #include "router/completion_handler.h"
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <random>
@@ -56,13 +57,23 @@ struct CompletionHandler::Call {
   // they end: weak here, so nothing cycles.
   std::vector<std::weak_ptr<ChoiceStream>> streams;
   std::shared_ptr<server::SseWriter> sse;
-  bool answered = false;  // an error or the full response went out
+  // An error or the full response went out, or the client went away. Set
+  // under mu, read anywhere.
+  std::atomic<bool> answered{false};
   bool first_token_seen = false;
   int num_done = 0;
   int num_cached_tokens = 0;
 
   bool chat() const { return req.endpoint == Endpoint::kChatCompletions; }
   int prompt_of(size_t choice_idx) const { return static_cast<int>(choice_idx) / req.n; }
+
+  // The client went away: the request is counted as cancelled (unless its
+  // answer was out already) and its choices are cancelled. Takes no lock of
+  // its own, so it may run under mu.
+  void client_gone() {
+    if (!answered.exchange(true)) metrics.requests_cancelled.inc();
+    cancel_all();
+  }
 
   void cancel_all() {
     for (auto& w : streams) {
@@ -79,8 +90,7 @@ struct CompletionHandler::Call {
 
   // Under mu.
   void fail(const ApiError& e) {
-    if (answered) return;
-    answered = true;
+    if (answered.exchange(true)) return;
     metrics.requests_failed.inc();
     if (!sse) {
       respond_error(*writer, e);
@@ -281,13 +291,12 @@ void CompletionHandler::handle(Endpoint endpoint, const server::Request& request
           if (c->req.stream && !c->sse && !piece.error && !c->answered) {
             c->sse = c->writer->start_sse();
             if (!c->sse) {  // the client went away before the first token
-              c->answered = true;
-              c->cancel_all();
+              c->client_gone();
               return;
             }
             std::weak_ptr<Call> w2 = c;
             c->sse->on_disconnect([w2] {
-              if (auto cc = w2.lock()) cc->cancel_all();
+              if (auto cc = w2.lock()) cc->client_gone();
             });
           }
           c->on_piece(i, std::move(piece));
@@ -295,7 +304,7 @@ void CompletionHandler::handle(Endpoint endpoint, const server::Request& request
   }
   call->req = std::move(req);
   call->writer->on_disconnect([weak = std::weak_ptr<Call>(call)] {
-    if (auto c = weak.lock()) c->cancel_all();
+    if (auto c = weak.lock()) c->client_gone();
   });
   for (auto& s : streams) call->streams.push_back(s);
   for (auto& s : streams) s->start();

@@ -34,7 +34,8 @@ struct ServedModel {
 };
 
 struct RouterMetrics {
-  server::Counter requests_ok, requests_failed, prompt_tokens, generation_tokens;
+  server::Counter requests_ok, requests_failed, requests_cancelled, prompt_tokens,
+      generation_tokens;
   server::Histogram ttft, e2e;
 };
 

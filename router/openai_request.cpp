@@ -134,6 +134,14 @@ void read_unsupported(FieldReader& r, int n) {
       return r.fail("response_format", "'response_format' of type '" + type->get<std::string>() +
                                            "' is not supported");
   }
+  // vLLM's structured-output fields: refused until structured outputs exist.
+  for (std::string_view key : {"guided_json", "guided_regex", "guided_choice", "guided_grammar",
+                               "structural_tag", "structured_outputs"}) {
+    if (r.has(key)) {
+      return r.fail(std::string(key),
+                    "'" + std::string(key) + "' is not supported (no structured outputs yet)");
+    }
+  }
 }
 
 // Fields both endpoints share.

@@ -7,7 +7,9 @@
 //
 // Rejected rather than ignored (they would change the output): a non-empty
 // logit_bias, suffix, best_of other than 1 or n, response_format other than
-// {"type": "text"}, completions echo with logprobs (prompt logprobs).
+// {"type": "text"}, completions echo with logprobs (prompt logprobs), vLLM's
+// structured-output fields (guided_json, guided_regex, guided_choice,
+// guided_grammar, structural_tag, structured_outputs).
 //
 // Errors (ApiError, 400 invalid_request_error): the body is not JSON or not a
 // JSON object (param ""), a field of the wrong JSON type ("'temperature' must

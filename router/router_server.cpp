@@ -1,11 +1,10 @@
 #include "router/router_server.h"
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 
+#include "common/base/text_file.h"
 #include "common/server/auth.h"
 #include "common/server/health.h"
 #include "common/server/http_client.h"
@@ -26,14 +25,14 @@ namespace pdserve::router {
 
 namespace {
 
+// As the engine's limit on config.json.
+constexpr size_t kMaxConfigJsonBytes = size_t{16} << 20;
+
 // The model's context length: config.json's max_position_embeddings.
 Result<int> model_context_length(const std::string& model_dir) {
   const std::string path = model_dir + "/config.json";
-  std::ifstream in(path);
-  if (!in) return not_found(path + ": cannot be read");
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
+  PD_ASSIGN_OR_RETURN(std::string text, read_text_file(path, kMaxConfigJsonBytes, path));
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return invalid_argument(path + ": not a JSON object");
   auto it = j.find("max_position_embeddings");
   if (it == j.end() || !it->is_number_integer() || it->get<int64_t>() < 1) {
@@ -170,33 +169,40 @@ Status RouterServer::Impl::healthy() const {
 server::Routes RouterServer::Impl::routes() {
   server::Routes r;
   auto keys = std::make_shared<const server::ApiKeys>(options.api_keys);
-  auto open = [keys](server::SyncHandler h) {
-    return server::require_api_key(keys, server::to_handler(std::move(h)));
-  };
+  // The API: prompts may be long (the server's body limit); GETs carry none.
+  const server::RouteOptions api{.check = server::api_key_check(keys)};
+  const server::RouteOptions api_get{.check = server::api_key_check(keys),
+                                     .max_body_bytes = server::kControlBodyBytes};
   server::mount_health(r, [this] { return healthy(); });
-  r.add("GET", "/metrics", open([this](const server::Request&) {
-          server::Response resp = server::Response::text(200, metrics->render());
-          resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
-          return resp;
-        }));
   r.add(
-      "GET", "/v1/models", open([this](const server::Request&) {
+      "GET", "/metrics",
+      [this](const server::Request&) {
+        server::Response resp = server::Response::text(200, metrics->render());
+        resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        return resp;
+      },
+      api_get);
+  r.add(
+      "GET", "/v1/models",
+      [this](const server::Request&) {
         return server::Response::json(200, models_response({{model.name, 0, model.max_model_len}}));
-      }));
-  auto generate = [this, keys](Endpoint e) {
-    return server::require_api_key(
-        keys, [this, e](server::Request req, std::shared_ptr<server::ResponseWriter> w) {
-          completions->handle(e, req, std::move(w));
-        });
+      },
+      api_get);
+  auto generate = [this](Endpoint e) {
+    return [this, e](server::Request req, std::shared_ptr<server::ResponseWriter> w) {
+      completions->handle(e, req, std::move(w));
+    };
   };
-  r.add("POST", "/v1/completions", generate(Endpoint::kCompletions));
-  r.add("POST", "/v1/chat/completions", generate(Endpoint::kChatCompletions));
-  r.add("POST", "/tokenize", open([this](const server::Request& q) { return tokenize(q); }));
-  r.add("POST", "/detokenize", open([this](const server::Request& q) { return detokenize(q); }));
+  r.add("POST", "/v1/completions", generate(Endpoint::kCompletions), api);
+  r.add("POST", "/v1/chat/completions", generate(Endpoint::kChatCompletions), api);
+  r.add(
+      "POST", "/tokenize", [this](const server::Request& q) { return tokenize(q); }, api);
+  r.add(
+      "POST", "/detokenize", [this](const server::Request& q) { return detokenize(q); }, api);
   r.add("POST", "/internal/v1/register",
-        server::require_cluster_token(
-            options.cluster_token,
-            server::to_handler([this](const server::Request& q) { return register_worker(q); })));
+        [this](const server::Request& q) { return register_worker(q); },
+        {.check = server::cluster_token_check(options.cluster_token),
+         .max_body_bytes = server::kControlBodyBytes});
   return r;
 }
 
@@ -222,6 +228,8 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
       reg.counter("pdserve_router_requests_total", "OpenAI requests answered", {{"outcome", "ok"}});
   rm.requests_failed = reg.counter("pdserve_router_requests_total", "OpenAI requests answered",
                                    {{"outcome", "error"}});
+  rm.requests_cancelled = reg.counter("pdserve_router_requests_total", "OpenAI requests answered",
+                                      {{"outcome", "cancelled"}});
   rm.prompt_tokens =
       reg.counter("pdserve_router_prompt_tokens_total", "Prompt tokens of answered requests");
   rm.generation_tokens = reg.counter("pdserve_router_generation_tokens_total", "Tokens generated");

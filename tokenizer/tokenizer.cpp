@@ -1,8 +1,6 @@
 #include "tokenizer/tokenizer.h"
 
-#include <fstream>
-#include <sstream>
-
+#include "common/base/text_file.h"
 #include "tokenizer/pipeline.h"
 #include "tokenizer/utf8.h"
 
@@ -77,12 +75,8 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::from_json(std::string_view json) {
 }
 
 Result<std::unique_ptr<Tokenizer>> Tokenizer::from_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return not_found("cannot open tokenizer file '" + path + "'");
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return data_loss("cannot read tokenizer file '" + path + "'");
-  auto result = from_json(buf.str());
+  PD_ASSIGN_OR_RETURN(std::string json, read_text_file(path, kMaxTokenizerJsonBytes, path));
+  auto result = from_json(json);
   if (!result.ok()) return result.status().with_context(path);
   return result;
 }

@@ -27,8 +27,13 @@ struct EncodeOptions {
 
 struct Pipeline;
 
+// The largest tokenizer.json accepted (the largest published ones are ~35 MB).
+inline constexpr size_t kMaxTokenizerJsonBytes = size_t{256} << 20;
+
 class Tokenizer {
  public:
+  // Reads tokenizer.json: kNotFound when missing; kInvalidArgument when not a
+  // regular file, over kMaxTokenizerJsonBytes, or not a valid tokenizer.
   static Result<std::unique_ptr<Tokenizer>> from_file(const std::string& tokenizer_json_path);
   static Result<std::unique_ptr<Tokenizer>> from_json(std::string_view json);
   ~Tokenizer();

@@ -93,18 +93,19 @@ void WorkerRuntime::mount(server::Routes& routes) {
   server::mount_health(routes, heartbeat_.probe(config_.stuck_after));
   server::mount_metrics(routes, metrics_);
   routes.add("GET", "/internal/v1/state",
-             server::require_cluster_token(
-                 config_.cluster_token, server::to_handler([this](const server::Request& req) {
-                   uint64_t since = 0;
-                   if (auto v = req.query_param("since")) {
-                     try {
-                       since = std::stoull(*v);
-                     } catch (...) {
-                       return server::openai_error(400, "since: not a cursor", {}, "since");
-                     }
-                   }
-                   return server::Response::json(200, server::internal::to_json(state(since)));
-                 })));
+             [this](const server::Request& req) {
+               uint64_t since = 0;
+               if (auto v = req.query_param("since")) {
+                 try {
+                   since = std::stoull(*v);
+                 } catch (...) {
+                   return server::openai_error(400, "since: not a cursor", {}, "since");
+                 }
+               }
+               return server::Response::json(200, server::internal::to_json(state(since)));
+             },
+             {.check = server::cluster_token_check(config_.cluster_token),
+              .max_body_bytes = server::kControlBodyBytes});
 }
 
 }  // namespace pdserve::worker

@@ -8,6 +8,8 @@
 #include <ctime>
 #include <string>
 
+#include "common/base/check_scope.h"
+
 namespace pdserve {
 namespace {
 
@@ -40,15 +42,24 @@ std::string_view basename(std::string_view path) {
 
 }  // namespace
 
-void set_log_level(LogLevel level) { level_ref().store(level); }
-LogLevel log_level() { return level_ref().load(std::memory_order_relaxed); }
+void set_log_level(LogLevel level) {
+  level_ref().store(level);
+}
+LogLevel log_level() {
+  return level_ref().load(std::memory_order_relaxed);
+}
 
 bool parse_log_level(std::string_view name, LogLevel* level) {
-  if (name == "debug") *level = LogLevel::kDebug;
-  else if (name == "info") *level = LogLevel::kInfo;
-  else if (name == "warn" || name == "warning") *level = LogLevel::kWarn;
-  else if (name == "error") *level = LogLevel::kError;
-  else return false;
+  if (name == "debug")
+    *level = LogLevel::kDebug;
+  else if (name == "info")
+    *level = LogLevel::kInfo;
+  else if (name == "warn" || name == "warning")
+    *level = LogLevel::kWarn;
+  else if (name == "error")
+    *level = LogLevel::kError;
+  else
+    return false;
   return true;
 }
 
@@ -57,7 +68,8 @@ namespace detail {
 LogMessage::LogMessage(LogLevel level, const char* file, int line) : level_(level) {
   auto now = std::chrono::system_clock::now();
   std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char stamp[32];
@@ -73,7 +85,10 @@ LogMessage::~LogMessage() noexcept(false) {
   std::string s = out_.str();
   ssize_t ignored = ::write(STDERR_FILENO, s.data(), s.size());
   (void)ignored;
-  if (level_ == LogLevel::kFatal) std::abort();
+  if (level_ != LogLevel::kFatal) return;
+  // Inside a RecoverableChecks scope the failed check fails only that work.
+  if (checks_recoverable()) throw CheckFailure(s.substr(0, s.size() - 1));
+  std::abort();
 }
 
 }  // namespace detail

@@ -4,6 +4,8 @@
 //
 //   PD_LOG(INFO) << "loaded " << n << " tensors";
 //   PD_CHECK(n > 0) << "empty batch";      // aborts with file:line when false
+//                                          // (throws CheckFailure inside a
+//                                          // RecoverableChecks scope: check_scope.h)
 //   PD_DCHECK(idx < size);                  // checked in debug builds only
 #pragma once
 
@@ -26,7 +28,7 @@ class LogMessage {
   LogMessage(LogLevel level, const char* file, int line);
   LogMessage(const LogMessage&) = delete;
   LogMessage& operator=(const LogMessage&) = delete;
-  ~LogMessage() noexcept(false);  // writes; aborts when level is kFatal
+  ~LogMessage() noexcept(false);  // writes; kFatal aborts (or throws, see check_scope.h)
   std::ostream& stream() { return out_; }
 
  private:
@@ -48,17 +50,17 @@ struct Voidify {
 #define PD_LOG_LEVEL_ERROR ::pdserve::LogLevel::kError
 #define PD_LOG_LEVEL_FATAL ::pdserve::LogLevel::kFatal
 
-#define PD_LOG(level)                                                          \
-  (PD_LOG_LEVEL_##level < ::pdserve::log_level())                              \
-      ? (void)0                                                                \
-      : ::pdserve::detail::Voidify() &                                         \
+#define PD_LOG(level)                             \
+  (PD_LOG_LEVEL_##level < ::pdserve::log_level()) \
+      ? (void)0                                   \
+      : ::pdserve::detail::Voidify() &            \
             ::pdserve::detail::LogMessage(PD_LOG_LEVEL_##level, __FILE__, __LINE__).stream()
 
-#define PD_CHECK(cond)                                                                   \
-  (cond) ? (void)0                                                                       \
-         : ::pdserve::detail::Voidify() &                                                \
+#define PD_CHECK(cond)                                                                        \
+  (cond) ? (void)0                                                                            \
+         : ::pdserve::detail::Voidify() &                                                     \
                ::pdserve::detail::LogMessage(::pdserve::LogLevel::kFatal, __FILE__, __LINE__) \
-                       .stream()                                                         \
+                       .stream()                                                              \
                    << "Check failed: " #cond " "
 
 #ifdef NDEBUG

@@ -2,19 +2,7 @@
 
 #include <utility>
 
-#include "common/wire/openai_error.h"
-
 namespace pdserve::server {
-
-namespace {
-
-void answer_unauthorized(const std::shared_ptr<ResponseWriter>& writer, const Status& status) {
-  Response r = openai_error(401, status.message());
-  r.headers.set("WWW-Authenticate", "Bearer");
-  writer->respond(std::move(r));
-}
-
-}  // namespace
 
 bool constant_time_equals(std::string_view presented, std::string_view secret) {
   if (secret.empty()) return false;
@@ -61,26 +49,12 @@ Status ApiKeys::check(const Request& request) const {
   return ok_status();
 }
 
-Handler require_cluster_token(std::string token, Handler inner) {
-  return [token = std::move(token), inner = std::move(inner)](
-             Request req, std::shared_ptr<ResponseWriter> writer) {
-    if (Status st = check_cluster_token(req, token); !st.ok()) {
-      answer_unauthorized(writer, st);
-      return;
-    }
-    inner(std::move(req), std::move(writer));
-  };
+HeaderCheck cluster_token_check(std::string token) {
+  return [token = std::move(token)](const Request& req) { return check_cluster_token(req, token); };
 }
 
-Handler require_api_key(std::shared_ptr<const ApiKeys> keys, Handler inner) {
-  return [keys = std::move(keys), inner = std::move(inner)](Request req,
-                                                            std::shared_ptr<ResponseWriter> writer) {
-    if (Status st = keys->check(req); !st.ok()) {
-      answer_unauthorized(writer, st);
-      return;
-    }
-    inner(std::move(req), std::move(writer));
-  };
+HeaderCheck api_key_check(std::shared_ptr<const ApiKeys> keys) {
+  return [keys = std::move(keys)](const Request& req) { return keys->check(req); };
 }
 
 }  // namespace pdserve::server

@@ -1,13 +1,14 @@
 // Request authentication helpers, all comparisons in constant time.
 //
 // Internal endpoints (/internal/*) require the shared cluster token:
-//   routes.add("POST", "/internal/prefill", require_cluster_token(token, handler));
+//   routes.add("POST", "/internal/prefill", handler, {.check = cluster_token_check(token)});
 // The public API optionally requires one of several API keys (none
 // configured: open, as OpenAI-compatible servers do without --api-key):
 //   auto keys = std::make_shared<const ApiKeys>(std::vector<std::string>{"sk-a", "sk-b"});
-//   routes.add("POST", "/v1/completions", require_api_key(keys, handler));
-// Both read "Authorization: Bearer <secret>" and answer 401 with an
-// OpenAI-shaped error and "WWW-Authenticate: Bearer" when it does not match.
+//   routes.add("POST", "/v1/completions", handler, {.check = api_key_check(keys)});
+// Both read "Authorization: Bearer <secret>" on the request's headers,
+// before its body is read; the server answers a mismatch with 401, an
+// OpenAI-shaped error and "WWW-Authenticate: Bearer" (see routes.h).
 // Thread-safety: all of this is immutable after construction.
 #pragma once
 
@@ -47,8 +48,8 @@ class ApiKeys {
   std::vector<std::string> keys_;
 };
 
-// Handlers that answer 401 unless the check passes, and call `inner` otherwise.
-Handler require_cluster_token(std::string token, Handler inner);
-Handler require_api_key(std::shared_ptr<const ApiKeys> keys, Handler inner);
+// Header checks for RouteOptions::check.
+HeaderCheck cluster_token_check(std::string token);
+HeaderCheck api_key_check(std::shared_ptr<const ApiKeys> keys);
 
 }  // namespace pdserve::server

@@ -1,13 +1,12 @@
 #include "common/server/http_server.h"
 
-#include <utility>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <utility>
 
 #include "common/base/logging.h"
 #include "common/server/server_impl.h"
@@ -31,6 +30,10 @@ asio::awaitable<void> accept_loop(Server::Impl* server, asio::io_context* ioc,
       PD_LOG(WARN) << "accept failed: " << ec.message();
       asio::steady_timer backoff(acceptor->get_executor(), std::chrono::milliseconds(50));
       co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    if (!server->admit_connection()) {
+      refuse_connection(*server, std::move(socket));
       continue;
     }
     spawn_session(*server, std::move(socket));
@@ -88,6 +91,18 @@ size_t Server::Impl::num_connections() const {
   return sessions_.size();
 }
 
+bool Server::Impl::admit_connection() {
+  size_t open = num_admitted_.load();
+  while (open < static_cast<size_t>(options_.max_connections)) {
+    if (num_admitted_.compare_exchange_weak(open, open + 1)) return true;
+  }
+  return false;
+}
+
+void Server::Impl::connection_closed() {
+  num_admitted_.fetch_sub(1);
+}
+
 uint64_t Server::Impl::add_session(std::function<void(bool)> close) {
   std::lock_guard<std::mutex> lock(sessions_mu_);
   uint64_t id = next_session_id_++;
@@ -141,6 +156,10 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Routes rout
   if (options.max_body_bytes == 0 || options.max_header_bytes == 0) {
     return invalid_argument("body and header limits must be > 0");
   }
+  if (options.max_header_bytes > kMaxHeaderBytes) {
+    return invalid_argument("max_header_bytes must be <= " + std::to_string(kMaxHeaderBytes));
+  }
+  if (options.max_connections < 1) return invalid_argument("max_connections must be >= 1");
   try {
     auto impl = std::make_unique<Impl>(std::move(options), std::move(routes));
     PD_RETURN_IF_ERROR(impl->listen());
@@ -153,12 +172,20 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Routes rout
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Server::~Server() { impl_->stop(std::chrono::milliseconds(0)); }
+Server::~Server() {
+  impl_->stop(std::chrono::milliseconds(0));
+}
 
-uint16_t Server::port() const { return impl_->port(); }
+uint16_t Server::port() const {
+  return impl_->port();
+}
 
-size_t Server::num_connections() const { return impl_->num_connections(); }
+size_t Server::num_connections() const {
+  return impl_->num_connections();
+}
 
-void Server::stop(std::chrono::milliseconds grace) { impl_->stop(grace); }
+void Server::stop(std::chrono::milliseconds grace) {
+  impl_->stop(grace);
+}
 
 }  // namespace pdserve::server

@@ -9,10 +9,17 @@
 //   (*s)->stop(std::chrono::seconds(5));          // graceful
 //
 // Connections: keep-alive (HTTP/1.1 default; "Connection: close" honoured),
-// one request at a time per connection. Limits are explicit: a body over
-// max_body_bytes is answered 413, headers over max_header_bytes 431, a
-// malformed request 400; each of these closes the connection, as does a
-// request whose headers or body do not arrive in time (no answer). Every socket wait has a
+// one request at a time per connection, at most max_connections at once
+// (one more is answered 503 with Retry-After and closed). Limits are
+// explicit and judged on the headers, before the body is read: no route
+// (404/405), a route's header check that fails (401: see RouteOptions), or
+// a Transfer-Encoding other than "chunked" (501) is answered without reading
+// the body. A body over its route's limit (RouteOptions::max_body_bytes, by
+// default max_body_bytes) is answered 413, headers (or a chunked body's
+// trailer) over max_header_bytes 431, a malformed request 400; each of
+// these closes the connection, as does a request whose headers or body do
+// not arrive in time (no answer). Every 429 and 503 answer carries
+// "Retry-After: 1" unless its handler set one. Every socket wait has a
 // deadline: idle_timeout between requests on a kept-alive connection,
 // header_timeout for a request's headers (from connection accept or the
 // request's first byte), body_timeout for its body, write_timeout for every
@@ -38,18 +45,25 @@
 
 namespace pdserve::server {
 
+// The largest max_header_bytes: Beast stores no field of 64 KiB or more (it
+// throws), and a header block (or a chunked body's trailer) within this
+// limit cannot hold one.
+inline constexpr size_t kMaxHeaderBytes = size_t{64} << 10;
+
 struct ServerOptions {
   std::string address = "127.0.0.1";  // an IPv4 or IPv6 literal; "0.0.0.0" for all
-  uint16_t port = 0;                   // 0: the OS picks one; see Server::port()
+  uint16_t port = 0;                  // 0: the OS picks one; see Server::port()
   int num_io_threads = 2;
-  size_t max_body_bytes = size_t{32} << 20;    // long prompts must fit
-  size_t max_header_bytes = size_t{64} << 10;  // request line + all fields
+  size_t max_body_bytes = size_t{32} << 20;         // long prompts must fit
+  size_t max_header_bytes = kMaxHeaderBytes;        // request line + all fields (or the trailer)
   size_t max_sse_buffered_bytes = size_t{4} << 20;  // per stream, see SseWriter
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{60'000};
   std::chrono::milliseconds write_timeout{30'000};
   int listen_backlog = 1024;
+  // Connections open at once; one more is answered 503 (Retry-After) and closed.
+  int max_connections = 1024;
 };
 
 class Server {

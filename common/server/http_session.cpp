@@ -5,9 +5,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <limits>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <utility>
 
+// After the standard headers: Asio's awaitable.hpp needs <utility> first.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -35,6 +40,8 @@ using boost::system::error_code;
 namespace {
 
 constexpr auto kUse = asio::use_awaitable;
+// What drain() reads at once.
+constexpr size_t kReadChunkBytes = size_t{64} << 10;
 
 class Session {
  public:
@@ -42,7 +49,8 @@ class Session {
       : server(server),
         opts(server.options()),
         stream(std::move(socket)),
-        wake_timer(stream.get_executor()) {
+        wake_timer(stream.get_executor()),
+        buffer(opts.max_header_bytes) {
     error_code ec;
     auto ep = stream.socket().remote_endpoint(ec);
     if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -53,14 +61,27 @@ class Session {
   const ServerOptions& opts;
   beast::tcp_stream stream;
   asio::steady_timer wake_timer;  // wakes the connection when a producer queued work
+  // Bounded by max_header_bytes (at most kMaxHeaderBytes): a request's
+  // headers, or a chunked body's trailer, must fit in it whole, so no field
+  // reaches the 64 KiB Beast cannot store (it would throw out of the read);
+  // the body passes through in pieces.
   beast::flat_buffer buffer;
   std::string remote;
   bool idle = true;       // waiting for the first byte of a request
   bool stopping = false;  // the server is stopping: answer with Connection: close
   bool cut = false;       // the server cut this connection
+
+  ~Session() { server.connection_closed(); }
 };
 
+// Overload answers tell when to come back (RFC 9110 10.2.3), unless the
+// handler said already.
+constexpr std::string_view kRetryAfterSeconds = "1";
+
 http::response<http::string_body> to_beast(Response r, bool keep_alive) {
+  if ((r.status == 429 || r.status == 503) && !r.headers.contains("Retry-After")) {
+    r.headers.set("Retry-After", std::string(kRetryAfterSeconds));
+  }
   http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
   for (auto& [name, value] : r.headers.fields()) res.insert(name, value);
   if (!r.content_type.empty() && !r.headers.contains("Content-Type")) {
@@ -73,7 +94,8 @@ http::response<http::string_body> to_beast(Response r, bool keep_alive) {
   return res;
 }
 
-Request to_request(http::request<http::string_body>&& msg, const std::string& remote) {
+// The request as its headers tell it, without its body.
+Request request_head(const http::request<http::string_body>& msg, const std::string& remote) {
   Request req;
   req.method = std::string(msg.method_string());
   req.target = std::string(msg.target());
@@ -81,19 +103,66 @@ Request to_request(http::request<http::string_body>&& msg, const std::string& re
   for (const auto& field : msg) {
     req.headers.add(std::string(field.name_string()), std::string(field.value()));
   }
-  req.body = std::move(msg.body());
   req.remote_address = remote;
   req.received_at = std::chrono::steady_clock::now();
   return req;
 }
 
+// True unless Transfer-Encoding is absent or exactly "chunked": the parser
+// would take "gzip, chunked" as plain chunked and hand over a body still
+// coded, and no other coding is decoded here.
+bool unknown_transfer_coding(const http::request<http::string_body>& msg) {
+  bool present = false;
+  int num_codings = 0;
+  bool all_chunked = true;
+  for (auto [it, end] = msg.equal_range(http::field::transfer_encoding); it != end; ++it) {
+    present = true;
+    for (const beast::string_view coding : http::token_list{it->value()}) {
+      ++num_codings;
+      all_chunked = all_chunked && beast::iequals(coding, "chunked");
+    }
+  }
+  return present && (num_codings != 1 || !all_chunked);
+}
+
+// What the headers alone decide, before any of the body is read.
+struct HeadVerdict {
+  std::optional<Response> answer;  // answer this instead of calling a handler
+  bool close = false;              // and close: the body cannot be framed
+};
+
+HeadVerdict judge_head(const http::request<http::string_body>& msg, const Routes::Match& match,
+                       const Request& head) {
+  HeadVerdict v;
+  if (unknown_transfer_coding(msg)) {
+    v.answer = openai_error(501, "unsupported Transfer-Encoding (only chunked is accepted)");
+    v.close = true;
+    return v;
+  }
+  if (!match.handler) {
+    v.answer = openai_error(
+        match.status, match.status == 404 ? "no route for " + head.path : "method not allowed");
+    if (match.status == 405) v.answer->headers.set("Allow", match.allow);
+    return v;
+  }
+  if (!match.options->check) return v;
+  Status allowed = match.options->check(head);
+  if (allowed.ok()) return v;
+  v.answer = error_response(allowed);
+  if (allowed.code() == StatusCode::kUnauthenticated) {
+    v.answer->headers.set("WWW-Authenticate", "Bearer");
+  }
+  return v;
+}
+
 // Reads and drops what the client still sends (the rest of a rejected body)
-// for a short while, so that it reads our answer instead of a reset.
+// for a short while, so that it reads our answer instead of a reset. Memory
+// stays bounded: nothing read is kept.
 asio::awaitable<void> drain(Session& s) {
   error_code ec;
   s.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   s.stream.expires_after(std::chrono::seconds(2));
-  std::vector<char> scratch(64 << 10);
+  std::vector<char> scratch(kReadChunkBytes);
   size_t total = 0;
   while (!ec && total < s.opts.max_body_bytes + (size_t{64} << 20)) {
     total +=
@@ -101,29 +170,41 @@ asio::awaitable<void> drain(Session& s) {
   }
 }
 
-// Answers a request that could not be read, when the client should hear why.
-asio::awaitable<void> answer_read_error(Session& s, error_code read_ec) {
-  int status = 0;
-  std::string message;
-  if (read_ec == http::error::header_limit) {
-    status = 431;
-    message = "request headers larger than " + std::to_string(s.opts.max_header_bytes) + " bytes";
-  } else if (read_ec == http::error::body_limit) {
-    status = 413;
-    message = "request body larger than " + std::to_string(s.opts.max_body_bytes) + " bytes";
-  } else if (read_ec.category() == http::make_error_code(http::error::bad_method).category() &&
-             read_ec != http::error::end_of_stream && read_ec != http::error::partial_message) {
-    status = 400;
-    message = "malformed request: " + read_ec.message();
-  }
-  if (status == 0 || s.cut) co_return;
-  PD_LOG(DEBUG) << s.remote << ": " << message;
-  auto res = to_beast(openai_error(status, message), false);
+// Answers with "Connection: close", then drains: the request's body (if
+// any) is never read.
+asio::awaitable<void> answer_and_close(Session& s, Response response) {
+  if (s.cut) co_return;
+  auto res = to_beast(std::move(response), false);
   error_code ec;
   s.stream.expires_after(
       std::min<std::chrono::milliseconds>(s.opts.write_timeout, std::chrono::seconds(5)));
   co_await http::async_write(s.stream, res, asio::redirect_error(kUse, ec));
   if (!ec) co_await drain(s);
+}
+
+Response body_too_large(size_t body_limit) {
+  return openai_error(413, "request body larger than " + std::to_string(body_limit) + " bytes");
+}
+
+// Answers a request that could not be read, when the client should hear why.
+asio::awaitable<void> answer_read_error(Session& s, error_code read_ec, size_t body_limit) {
+  int status = 0;
+  std::string message;
+  if (read_ec == http::error::header_limit || read_ec == http::error::buffer_overflow) {
+    status = 431;
+    message = "request header (or trailer) fields larger than " +
+              std::to_string(s.opts.max_header_bytes) + " bytes";
+  } else if (read_ec == http::error::body_limit) {
+    co_await answer_and_close(s, body_too_large(body_limit));
+    co_return;
+  } else if (read_ec.category() == http::make_error_code(http::error::bad_method).category() &&
+             read_ec != http::error::end_of_stream && read_ec != http::error::partial_message) {
+    status = 400;
+    message = "malformed request: " + read_ec.message();
+  }
+  if (status == 0) co_return;
+  PD_LOG(DEBUG) << s.remote << ": " << message;
+  co_await answer_and_close(s, openai_error(status, message));
 }
 
 // Watches the idle socket while an answer is pending: a readable socket with
@@ -207,8 +288,11 @@ asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& s,
   }
 }
 
-// Dispatches one request and writes its answer; false when the connection must end.
-asio::awaitable<bool> serve(const std::shared_ptr<Session>& s, Request req, bool keep_alive) {
+// Dispatches one request (or answers it with `refusal`) and writes its
+// answer; false when the connection must end.
+asio::awaitable<bool> serve(const std::shared_ptr<Session>& s, Request req,
+                            const Routes::Match& match, std::optional<Response> refusal,
+                            bool keep_alive) {
   auto ex = std::make_shared<Exchange>(s->opts.max_sse_buffered_bytes);
   std::weak_ptr<Session> weak = s;
   ex->set_wake([weak, executor = s->stream.get_executor()] {
@@ -221,12 +305,8 @@ asio::awaitable<bool> serve(const std::shared_ptr<Session>& s, Request req, bool
     ~CloseOnExit() { ex->mark_closed(); }  // no-op when the answer was done
   } close_on_exit{ex};
 
-  Routes::Match match = s->server.routes().resolve(req.method, req.path);
-  if (!match.handler) {
-    Response r = openai_error(
-        match.status, match.status == 404 ? "no route for " + req.path : "method not allowed");
-    if (match.status == 405) r.headers.set("Allow", match.allow);
-    ex->respond(std::move(r));
+  if (refusal) {
+    ex->respond(std::move(*refusal));
   } else {
     std::string what = req.method + " " + req.path;
     // Held across the call so that a throwing handler is logged once, as a throw.
@@ -282,7 +362,8 @@ asio::awaitable<void> run_session(std::shared_ptr<Session> s) {
       s->idle = true;
       if (s->stopping) break;
       s->stream.expires_after(first ? opts.header_timeout : opts.idle_timeout);
-      size_t n = co_await s->stream.async_read_some(s->buffer.prepare(16 << 10),
+      const size_t room = std::min<size_t>(16 << 10, s->buffer.max_size());
+      size_t n = co_await s->stream.async_read_some(s->buffer.prepare(room),
                                                     asio::redirect_error(kUse, ec));
       s->idle = false;
       if (ec) break;
@@ -293,10 +374,32 @@ asio::awaitable<void> run_session(std::shared_ptr<Session> s) {
 
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
-    parser.body_limit(opts.max_body_bytes);
+    // The route's limit applies once the headers named the route.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     s->stream.expires_after(opts.header_timeout);
     co_await http::async_read_header(s->stream, s->buffer, parser, asio::redirect_error(kUse, ec));
-    if (!ec && !parser.is_done()) {
+    if (ec) {
+      co_await answer_read_error(*s, ec, opts.max_body_bytes);
+      break;
+    }
+    // Bounded before authenticated: route, coding and credentials are
+    // judged on the headers; a refused request's body is never read.
+    Request req = request_head(parser.get(), s->remote);
+    const Routes::Match match = s->server.routes().resolve(req.method, req.path);
+    HeadVerdict verdict = judge_head(parser.get(), match, req);
+    if (verdict.answer && (verdict.close || !parser.is_done())) {
+      co_await answer_and_close(*s, std::move(*verdict.answer));
+      break;
+    }
+    const size_t body_limit = match.options && match.options->max_body_bytes > 0
+                                  ? match.options->max_body_bytes
+                                  : opts.max_body_bytes;
+    if (parser.content_length() && *parser.content_length() > body_limit) {
+      co_await answer_and_close(*s, body_too_large(body_limit));
+      break;
+    }
+    if (!parser.is_done()) {
+      parser.body_limit(body_limit);  // counts a chunked body as it arrives
       auto expect = parser.get()[http::field::expect];
       if (beast::iequals(expect, "100-continue")) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -308,14 +411,14 @@ asio::awaitable<void> run_session(std::shared_ptr<Session> s) {
         s->stream.expires_after(opts.body_timeout);
         co_await http::async_read(s->stream, s->buffer, parser, asio::redirect_error(kUse, ec));
       }
+      if (ec) {
+        co_await answer_read_error(*s, ec, body_limit);
+        break;
+      }
     }
-    if (ec) {
-      co_await answer_read_error(*s, ec);
-      break;
-    }
-    http::request<http::string_body> msg = parser.release();
-    bool keep_alive = msg.keep_alive();
-    if (!co_await serve(s, to_request(std::move(msg), s->remote), keep_alive)) break;
+    req.body = std::move(parser.get().body());
+    const bool keep_alive = parser.get().keep_alive();
+    if (!co_await serve(s, std::move(req), match, std::move(verdict.answer), keep_alive)) break;
     if (!keep_alive || s->stopping) break;
   }
   s->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -328,6 +431,31 @@ void spawn_session(Server::Impl& server, tcp::socket socket) {
   auto session = std::make_shared<Session>(server, std::move(socket));
   auto executor = session->stream.get_executor();
   asio::co_spawn(executor, run_session(std::move(session)), asio::detached);
+}
+
+void refuse_connection(Server::Impl& server, tcp::socket socket) {
+  auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+  auto executor = stream->get_executor();
+  const size_t max_connections = static_cast<size_t>(server.options().max_connections);
+  asio::co_spawn(
+      executor,
+      [stream, max_connections]() -> asio::awaitable<void> {
+        Response r = openai_error(503, "too many connections (the limit is " +
+                                           std::to_string(max_connections) + "); retry later");
+        auto res = to_beast(std::move(r), false);
+        error_code ec;
+        stream->expires_after(std::chrono::seconds(1));
+        co_await http::async_write(*stream, res, asio::redirect_error(kUse, ec));
+        // Read (and drop) what the client sent for a moment, so that it reads
+        // the answer instead of a reset.
+        stream->socket().shutdown(tcp::socket::shutdown_send, ec);
+        std::vector<char> scratch(4096);
+        while (!ec) {
+          co_await stream->async_read_some(asio::buffer(scratch), asio::redirect_error(kUse, ec));
+        }
+        stream->close();
+      },
+      asio::detached);
 }
 
 }  // namespace pdserve::server

@@ -1,13 +1,13 @@
 #include "common/server/metrics.h"
 
-#include <map>
-#include <mutex>
-
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+
+#include <map>
+#include <mutex>
 
 #include "common/base/logging.h"
 
@@ -32,16 +32,17 @@ struct MetricsRegistry::Impl {
   std::map<std::string, prometheus::Family<prometheus::Histogram>*, std::less<>> histograms;
 
   bool name_taken_by_other(std::string_view name, const void* own) const {
-    int taken = (counters.count(name) && own != &counters) + (gauges.count(name) && own != &gauges) +
+    int taken = (counters.count(name) && own != &counters) +
+                (gauges.count(name) && own != &gauges) +
                 (histograms.count(name) && own != &histograms);
     return taken > 0;
   }
 
   // Finds or builds the family `name` in `families`, then adds the series.
   template <typename T, typename Builder, typename... Args>
-  T* series(std::map<std::string, prometheus::Family<T>*, std::less<>>& families,
-            Builder builder, std::string_view name, std::string_view help,
-            const MetricLabels& labels, Args&&... args) {
+  T* series(std::map<std::string, prometheus::Family<T>*, std::less<>>& families, Builder builder,
+            std::string_view name, std::string_view help, const MetricLabels& labels,
+            Args&&... args) {
     std::lock_guard<std::mutex> lock(mu);
     try {
       if (name_taken_by_other(name, &families)) {
@@ -129,11 +130,13 @@ std::vector<double> MetricsRegistry::exponential_buckets(double start, double fa
 
 void mount_metrics(Routes& routes, std::shared_ptr<const MetricsRegistry> registry,
                    std::string path) {
-  routes.add("GET", std::move(path), [registry](const Request&) {
-    Response r = Response::text(200, registry->render());
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    return r;
-  });
+  routes.add("GET", std::move(path),
+             [registry](const Request&) {
+               Response r = Response::text(200, registry->render());
+               r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+               return r;
+             },
+             {.max_body_bytes = kControlBodyBytes});
 }
 
 }  // namespace pdserve::server

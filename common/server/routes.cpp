@@ -10,16 +10,17 @@ Handler to_handler(SyncHandler handler) {
   };
 }
 
-void Routes::add(std::string method, std::string path, Handler handler) {
-  entries_.push_back({std::move(method), std::move(path), false, std::move(handler)});
+void Routes::add(std::string method, std::string path, Handler handler, RouteOptions options) {
+  entries_.push_back(
+      {std::move(method), std::move(path), false, std::move(handler), std::move(options)});
 }
 
-void Routes::add(std::string method, std::string path, SyncHandler handler) {
-  add(std::move(method), std::move(path), to_handler(std::move(handler)));
+void Routes::add(std::string method, std::string path, SyncHandler handler, RouteOptions options) {
+  add(std::move(method), std::move(path), to_handler(std::move(handler)), std::move(options));
 }
 
 void Routes::add_prefix(std::string method, std::string prefix, Handler handler) {
-  entries_.push_back({std::move(method), std::move(prefix), true, std::move(handler)});
+  entries_.push_back({std::move(method), std::move(prefix), true, std::move(handler), {}});
 }
 
 void Routes::add_prefix(std::string method, std::string prefix, SyncHandler handler) {
@@ -47,6 +48,7 @@ Routes::Match Routes::resolve(std::string_view method, std::string_view path) co
   Match match;
   if (best) {
     match.handler = &best->handler;
+    match.options = &best->options;
     return match;
   }
   if (other_methods.empty()) {

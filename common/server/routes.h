@@ -11,6 +11,14 @@
 // that matches with another method resolves to 405 (with the Allow list);
 // no match at all is 404.
 //
+// Bounded before authenticated: a route's RouteOptions are applied on the
+// request's headers, before its body is read. A request that fails the
+// route's check (401 for kUnauthenticated), or has no route, is answered
+// without its body being read; a body over the route's limit is refused
+// (413) at once when Content-Length says so, else as it arrives (chunked):
+//   routes.add("GET", "/internal/v1/state", handler,
+//              {.check = cluster_token_check(token), .max_body_bytes = kControlBodyBytes});
+//
 // Handlers run on a server io thread: they must not block (keep the writer
 // and answer from another thread for long work) and must not throw; an
 // exception that escapes anyway is caught, logged as a bug, and answered 500.
@@ -18,12 +26,14 @@
 // read, from any number of threads.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/base/status.h"
 #include "common/server/response_writer.h"
 #include "common/wire/http_message.h"
 
@@ -37,17 +47,31 @@ using SyncHandler = std::function<Response(const Request&)>;
 // A Handler that answers with handler(request).
 Handler to_handler(SyncHandler handler);
 
+// Decides on a request's method, target and headers (its body is empty):
+// ok lets it in, an error is the answer (kUnauthenticated: 401 with
+// "WWW-Authenticate: Bearer"). Must not block; called on an io thread.
+using HeaderCheck = std::function<Status(const Request&)>;
+
+// The body limit of a control route (registration, state: small JSON).
+inline constexpr size_t kControlBodyBytes = size_t{64} << 10;
+
+struct RouteOptions {
+  HeaderCheck check;          // none: every request reaches the handler
+  size_t max_body_bytes = 0;  // 0: the server's ServerOptions::max_body_bytes
+};
+
 class Routes {
  public:
-  void add(std::string method, std::string path, Handler handler);
-  void add(std::string method, std::string path, SyncHandler handler);
+  void add(std::string method, std::string path, Handler handler, RouteOptions options = {});
+  void add(std::string method, std::string path, SyncHandler handler, RouteOptions options = {});
   void add_prefix(std::string method, std::string prefix, Handler handler);
   void add_prefix(std::string method, std::string prefix, SyncHandler handler);
 
   struct Match {
-    const Handler* handler = nullptr;  // null when status is 404 or 405
-    int status = 200;                  // 200, 404 or 405
-    std::string allow;                 // for 405: "GET, POST"
+    const Handler* handler = nullptr;       // null when status is 404 or 405
+    const RouteOptions* options = nullptr;  // with handler
+    int status = 200;                       // 200, 404 or 405
+    std::string allow;                      // for 405: "GET, POST"
   };
   Match resolve(std::string_view method, std::string_view path) const;
 
@@ -57,6 +81,7 @@ class Routes {
     std::string path;
     bool prefix = false;
     Handler handler;
+    RouteOptions options;
   };
   std::vector<Entry> entries_;
 };

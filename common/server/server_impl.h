@@ -4,6 +4,10 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -11,11 +15,6 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "common/server/http_server.h"
 
@@ -40,6 +39,11 @@ class Server::Impl {
   // "Connection: close"; close(true) cuts it. Both post to its strand.
   uint64_t add_session(std::function<void(bool force)> close);
   void remove_session(uint64_t id);
+  // Counts an accepted connection against ServerOptions::max_connections:
+  // false (nothing counted) when the listener is full. Every admitted
+  // connection calls connection_closed() once when it ends.
+  bool admit_connection();
+  void connection_closed();
 
  private:
   bool wait_sessions(std::chrono::steady_clock::time_point deadline);
@@ -53,6 +57,7 @@ class Server::Impl {
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
+  std::atomic<size_t> num_admitted_{0};
   bool stopped_ = false;  // guarded by stop_mu_
 
   std::mutex stop_mu_;
@@ -62,7 +67,9 @@ class Server::Impl {
   std::unordered_map<uint64_t, std::function<void(bool)>> sessions_;
 };
 
-// Runs one accepted connection to its end on the socket's strand (http_session.cpp).
+// Runs one admitted connection to its end on the socket's strand (http_session.cpp).
 void spawn_session(Server::Impl& server, boost::asio::ip::tcp::socket socket);
+// Answers a connection over the cap with 503 (Retry-After) and closes it.
+void refuse_connection(Server::Impl& server, boost::asio::ip::tcp::socket socket);
 
 }  // namespace pdserve::server

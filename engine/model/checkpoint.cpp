@@ -5,10 +5,10 @@
 #include <system_error>
 #include <utility>
 
+#include "common/base/text_file.h"
 #include "common/json/json_reader.h"
 #include "engine/model/mapped_file.h"
 #include "engine/model/safetensors_header.h"
-#include "engine/model/text_file.h"
 
 namespace pdserve::model {
 namespace {

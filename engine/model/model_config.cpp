@@ -4,9 +4,9 @@
 #include <string_view>
 #include <utility>
 
+#include "common/base/text_file.h"
 #include "common/json/json_reader.h"
 #include "engine/model/rope_config.h"
-#include "engine/model/text_file.h"
 
 namespace pdserve::model {
 namespace {
@@ -190,8 +190,8 @@ Status parse_dtype(const json_reader::FieldReader& f, ModelConfig& c) {
   } else if (*name == "float32") {
     c.torch_dtype = backend::DType::kF32;
   } else {
-    return f.error(key, json_reader::quote(*name) +
-                            " is not supported (supported: bfloat16, float16, float32)");
+    return f.error(key,
+                   json_reader::quote(*name) + " is not supported (supported: bfloat16, float16, float32)");
   }
   return ok_status();
 }

@@ -1,8 +1,8 @@
 #include "engine/model/safetensors_header.h"
 
 #include <algorithm>
-#include <set>
 #include <string_view>
+#include <unordered_set>
 
 #include "common/json/json_reader.h"
 
@@ -42,44 +42,89 @@ std::string range_text(uint64_t begin, uint64_t end) {
   return text;
 }
 
-// Parses with limits the DOM parser does not have on its own: container
-// depth (a deeply nested header would otherwise be built in full) and
-// duplicate keys (nlohmann keeps the last one silently).
-Result<json> parse_header_json(std::string_view text, const HeaderError& err) {
-  bool too_deep = false;
-  std::string duplicate;
-  std::vector<std::set<std::string>> keys_seen;  // one per open object
-  auto callback = [&](int depth, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-      case json::parse_event_t::array_start:
-        if (depth > kMaxContainerDepth) {
-          too_deep = true;
-          return false;
-        }
-        if (event == json::parse_event_t::object_start) keys_seen.emplace_back();
-        return true;
-      case json::parse_event_t::object_end:
-        if (!keys_seen.empty()) keys_seen.pop_back();
-        return true;
-      case json::parse_event_t::key:
-        if (!keys_seen.empty() && !keys_seen.back().insert(parsed.get<std::string>()).second &&
-            duplicate.empty()) {
-          duplicate = parsed.get<std::string>();
-        }
-        return true;
-      default: return true;
-    }
-  };
-  json header;
-  try {
-    header = json::parse(text.begin(), text.end(), callback);
-  } catch (const json::exception& e) {
-    return err.file_error(std::string("header is not valid JSON: ") + e.what());
+// A first pass over the header with nlohmann's SAX parser (no DOM, linear
+// in the text), for the limits the DOM parser does not have on its own:
+// container depth (a deeply nested header would otherwise be built in
+// full), duplicate keys (nlohmann keeps the last one silently) and the
+// number of tensors. (The DOM parser's callback variant was used for this
+// once: it rescans the parent object at every object end, quadratic in the
+// number of tensors.)
+class HeaderScan : public nlohmann::json_sax<json> {
+ public:
+  enum class Verdict { kOk, kNotJson, kTooDeep, kDuplicate, kTooManyTensors };
+
+  Verdict verdict() const { return verdict_; }
+  const std::string& detail() const { return detail_; }
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    if (!open()) return false;
+    keys_.emplace_back();
+    return true;
   }
-  if (too_deep) return err.file_error("header is nested deeper than the safetensors schema");
-  if (!duplicate.empty())
-    return err.file_error("header has the key " + json_reader::quote(duplicate) + " twice");
+  bool key(string_t& key) override {
+    if (keys_.size() == 1 && ++num_root_keys_ > kMaxSafetensorsTensors + 1) {  // + __metadata__
+      return stop(Verdict::kTooManyTensors, "");
+    }
+    if (!keys_.back().insert(key).second) return stop(Verdict::kDuplicate, key);
+    return true;
+  }
+  bool end_object() override {
+    keys_.pop_back();
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override { return open(); }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    return stop(Verdict::kNotJson, e.what());
+  }
+
+ private:
+  bool open() {
+    if (depth_ > kMaxContainerDepth) return stop(Verdict::kTooDeep, "");
+    ++depth_;
+    return true;
+  }
+  bool stop(Verdict verdict, std::string detail) {
+    verdict_ = verdict;
+    detail_ = std::move(detail);
+    return false;
+  }
+
+  int depth_ = 0;
+  size_t num_root_keys_ = 0;
+  std::vector<std::unordered_set<std::string>> keys_;  // one per open object
+  Verdict verdict_ = Verdict::kOk;
+  std::string detail_;
+};
+
+Result<json> parse_header_json(std::string_view text, const HeaderError& err) {
+  HeaderScan scan;
+  json::sax_parse(text.begin(), text.end(), &scan);
+  switch (scan.verdict()) {
+    case HeaderScan::Verdict::kOk: break;
+    case HeaderScan::Verdict::kNotJson:
+      return err.file_error("header is not valid JSON: " + scan.detail());
+    case HeaderScan::Verdict::kTooDeep:
+      return err.file_error("header is nested deeper than the safetensors schema");
+    case HeaderScan::Verdict::kDuplicate:
+      return err.file_error("header has the key " + json_reader::quote(scan.detail()) + " twice");
+    case HeaderScan::Verdict::kTooManyTensors:
+      return err.file_error("header lists more than " + std::to_string(kMaxSafetensorsTensors) +
+                            " tensors");
+  }
+  json header = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (header.is_discarded()) return err.file_error("header is not valid JSON");
   if (!header.is_object()) return err.file_error("header is not a JSON object");
   return header;
 }
@@ -103,8 +148,8 @@ Result<backend::DType> parse_dtype(const json& value, const std::string& name,
   for (const auto& d : kDTypes) {
     if (text == d.name) return d.dtype;
   }
-  return err.tensor_error(name, "dtype " + json_reader::quote(text) +
-                                    " is not supported (supported: F32, F16, BF16, I32)");
+  return err.tensor_error(
+      name, "dtype " + json_reader::quote(text) + " is not supported (supported: F32, F16, BF16, I32)");
 }
 
 // Reads an array of non-negative integers that fit in int64.
@@ -131,8 +176,8 @@ Result<SafetensorsTensor> parse_tensor(const std::string& name, const json& valu
   if (!value.is_object()) return err.tensor_error(name, "entry must be an object");
   for (const auto& [key, unused] : value.items()) {
     if (key != "dtype" && key != "shape" && key != "data_offsets") {
-      return err.tensor_error(name, "unexpected field " + json_reader::quote(key) +
-                                        " (expected: dtype, shape, data_offsets)");
+      return err.tensor_error(
+          name, "unexpected field " + json_reader::quote(key) + " (expected: dtype, shape, data_offsets)");
     }
   }
   for (const char* key : {"dtype", "shape", "data_offsets"}) {
@@ -168,8 +213,8 @@ Result<SafetensorsTensor> parse_tensor(const std::string& name, const json& valu
   }
   uint64_t nbytes = 0;
   if (__builtin_mul_overflow(numel, backend::dtype_size(t.dtype), &nbytes)) {
-    return err.tensor_error(
-        name, "shape " + json_reader::excerpt(value["shape"]) + ": byte size overflows");
+    return err.tensor_error(name,
+                            "shape " + json_reader::excerpt(value["shape"]) + ": byte size overflows");
   }
   if (nbytes != t.end - t.begin) {
     return err.tensor_error(name, "data_offsets " + range_text(t.begin, t.end) + " hold " +

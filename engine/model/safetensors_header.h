@@ -21,6 +21,10 @@ namespace pdserve::model {
 
 // The largest header accepted, JSON part.
 inline constexpr uint64_t kMaxSafetensorsHeaderBytes = 100ull << 20;
+// The most tensors one file may list (the largest published checkpoints
+// hold some 100k tensors in all, split over many files). Parsing is linear
+// in the header's size; this bounds the memory a header's DOM takes.
+inline constexpr uint64_t kMaxSafetensorsTensors = 131072;
 
 struct SafetensorsTensor {
   std::string name;
@@ -31,8 +35,8 @@ struct SafetensorsTensor {
 };
 
 struct SafetensorsHeader {
-  uint64_t data_offset = 0;  // where the data section starts in the file: 8 + N
-  uint64_t data_size = 0;    // file size - data_offset
+  uint64_t data_offset = 0;                // where the data section starts in the file: 8 + N
+  uint64_t data_size = 0;                  // file size - data_offset
   std::vector<SafetensorsTensor> tensors;  // sorted by name, names unique
   std::vector<std::pair<std::string, std::string>> metadata;
 };
@@ -41,7 +45,8 @@ struct SafetensorsHeader {
 // line starting "<file_name>: " (and naming the tensor where there is one)
 // when: the file is shorter than 8 bytes; N exceeds kMaxSafetensorsHeaderBytes
 // or runs past the end of the file; the JSON is invalid, nested deeper than
-// the schema, has a duplicate key, or is not of the schema (unknown fields
+// the schema, has a duplicate key, lists more than kMaxSafetensorsTensors
+// tensors, or is not of the schema (unknown fields
 // included); __metadata__ is not string -> string; a dtype is not one of
 // F32, F16, BF16, I32 (it is named); a shape entry is not a non-negative
 // integer; the element count or byte size overflows; data_offsets are not two

@@ -4,6 +4,7 @@
 #include <random>
 #include <string>
 
+#include "common/base/logging.h"
 #include "engine/runner/sampler.h"
 
 namespace pdserve::runner {
@@ -19,7 +20,9 @@ Tensor upload_i32(backend::Backend& be, const std::vector<int32_t>& v, Shape sha
   return t;
 }
 
-std::string seq_name(uint64_t id) { return "sequence " + std::to_string(id); }
+std::string seq_name(uint64_t id) {
+  return "sequence " + std::to_string(id);
+}
 
 }  // namespace
 
@@ -34,6 +37,8 @@ Result<std::unique_ptr<LlmRunner>> LlmRunner::create(std::unique_ptr<backend::Ba
   spec.block_size = options.block_size;
   spec.dtype = be->activation_dtype();
   spec.num_host_blocks = options.num_host_blocks;
+  if (spec.num_host_blocks == 0 && spec.block_size > 0)
+    spec.num_host_blocks = static_cast<int>(options.host_kv_cache_bytes / spec.bytes_per_block());
   spec.num_blocks = options.num_blocks;
   if (spec.num_blocks == 0 && spec.block_size > 0)
     spec.num_blocks = static_cast<int>(options.kv_cache_bytes / spec.bytes_per_block());
@@ -44,7 +49,8 @@ Result<std::unique_ptr<LlmRunner>> LlmRunner::create(std::unique_ptr<backend::Ba
   PD_ASSIGN_OR_RETURN(KvCache kv, KvCache::create(*be, spec));
   int max_len = options.max_model_len > 0 ? options.max_model_len : c.max_position_embeddings;
   if (max_len <= 0) return invalid_argument("max_model_len must be positive");
-  return std::unique_ptr<LlmRunner>(new LlmRunner(std::move(be), std::move(model), std::move(kv), max_len));
+  return std::unique_ptr<LlmRunner>(
+      new LlmRunner(std::move(be), std::move(model), std::move(kv), max_len, options.fault));
 }
 
 Result<std::unique_ptr<LlmRunner>> LlmRunner::load(const std::filesystem::path& model_dir,
@@ -57,15 +63,17 @@ Result<std::unique_ptr<LlmRunner>> LlmRunner::load(const std::filesystem::path& 
 }
 
 LlmRunner::LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model::LlamaModel> model,
-                     KvCache kv, int max_model_len)
+                     KvCache kv, int max_model_len, StepFault fault)
     : backend_(std::move(be)),
       model_(std::move(model)),
       kv_(std::move(kv)),
       max_model_len_(max_model_len),
-      eos_(model_->config().eos_token_ids) {}
+      eos_(model_->config().eos_token_ids),
+      fault_(fault) {}
 
 Status LlmRunner::add_sequence(const SequenceInfo& info) {
-  if (seqs_.count(info.seq_id)) return already_exists(seq_name(info.seq_id) + " is already running");
+  if (seqs_.count(info.seq_id))
+    return already_exists(seq_name(info.seq_id) + " is already running");
   SeqState state{info, info.output_ids, 0};
   if (info.sampling.seed) {
     state.seed = *info.sampling.seed;
@@ -77,7 +85,9 @@ Status LlmRunner::add_sequence(const SequenceInfo& info) {
   return ok_status();
 }
 
-void LlmRunner::remove_sequence(uint64_t seq_id) { seqs_.erase(seq_id); }
+void LlmRunner::remove_sequence(uint64_t seq_id) {
+  seqs_.erase(seq_id);
+}
 
 Status LlmRunner::validate(const StepBatch& batch) const {
   const int vocab = model_->config().vocab_size;
@@ -85,7 +95,8 @@ Status LlmRunner::validate(const StepBatch& batch) const {
     auto it = seqs_.find(s.seq_id);
     if (it == seqs_.end()) return not_found(seq_name(s.seq_id) + " was never added");
     if (s.input_ids.empty()) return invalid_argument(seq_name(s.seq_id) + " has no input tokens");
-    const int64_t total = static_cast<int64_t>(s.num_computed) + static_cast<int64_t>(s.input_ids.size());
+    const int64_t total =
+        static_cast<int64_t>(s.num_computed) + static_cast<int64_t>(s.input_ids.size());
     if (s.num_computed < 0 || total > max_model_len_)
       return invalid_argument(seq_name(s.seq_id) + ": " + std::to_string(total) +
                               " tokens exceed max_model_len " + std::to_string(max_model_len_));
@@ -131,7 +142,8 @@ model::ForwardInputs LlmRunner::lay_out(const StepBatch& batch) {
     ctx.push_back(s.num_computed + n);
     max_q = std::max(max_q, n);
     max_ctx = std::max(max_ctx, s.num_computed + n);
-    std::copy(s.block_table.begin(), s.block_table.end(), tables.begin() + static_cast<ptrdiff_t>(i * max_blocks));
+    std::copy(s.block_table.begin(), s.block_table.end(),
+              tables.begin() + static_cast<ptrdiff_t>(i * max_blocks));
     if (s.sample) rows.push_back(qstart.back() - 1);
   }
   backend::Backend& be = *backend_;
@@ -143,7 +155,8 @@ model::ForwardInputs LlmRunner::lay_out(const StepBatch& batch) {
   in.slot_mapping = upload_i32(be, slots, Shape{n});
   in.attention.query_start = upload_i32(be, qstart, Shape{num_seqs + 1});
   in.attention.context_lens = upload_i32(be, ctx, Shape{num_seqs});
-  in.attention.block_tables = upload_i32(be, tables, Shape{num_seqs, static_cast<int64_t>(max_blocks)});
+  in.attention.block_tables =
+      upload_i32(be, tables, Shape{num_seqs, static_cast<int64_t>(max_blocks)});
   in.attention.num_seqs = static_cast<int>(num_seqs);
   in.attention.max_query_len = max_q;
   in.attention.max_context_len = max_ctx;
@@ -157,11 +170,22 @@ model::ForwardInputs LlmRunner::lay_out(const StepBatch& batch) {
 
 Result<Tensor> LlmRunner::forward(const StepBatch& batch) {
   PD_RETURN_IF_ERROR(validate(batch));
+  if (!batch.swap_out.empty() || !batch.swap_in.empty()) {
+    ++num_swapping_;
+    if (fault_.kind == StepFault::Kind::kSwap && num_swapping_ == fault_.at)
+      return internal_error("injected fault: swap of the host KV tier failed");
+  }
   for (const BlockCopy& c : batch.swap_out) PD_RETURN_IF_ERROR(kv_.swap_out(c.src, c.dst));
   for (const BlockCopy& c : batch.swap_in) PD_RETURN_IF_ERROR(kv_.swap_in(c.src, c.dst));
   if (batch.seqs.empty()) return Tensor();
   model::ForwardInputs in = lay_out(batch);
-  if (kv_layer_hook_) in.on_kv_written = [this, &batch](int layer) { kv_layer_hook_(layer, batch); };
+  const bool fail_check = fault_.kind == StepFault::Kind::kCheck && num_executes_ == fault_.at;
+  if (kv_layer_hook_ || fail_check) {
+    in.on_kv_written = [this, &batch, fail_check](int layer) {
+      PD_CHECK(!fail_check || layer > 0) << "injected fault: a check failed in layer 0";
+      if (kv_layer_hook_) kv_layer_hook_(layer, batch);
+    };
+  }
   return model_->forward(in, kv_.layers());
 }
 
@@ -180,6 +204,9 @@ bool LlmRunner::plain_greedy(const SeqState& st) {
 }
 
 Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
+  ++num_executes_;
+  if (fault_.kind == StepFault::Kind::kError && num_executes_ == fault_.at)
+    return internal_error("injected fault: the runner failed the step");
   bool all_greedy = true;
   for (const SeqStep& s : batch.seqs)
     if (s.sample && seqs_.count(s.seq_id)) all_greedy &= plain_greedy(seqs_.at(s.seq_id));

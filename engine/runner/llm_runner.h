@@ -15,15 +15,18 @@
 #include "engine/model/llama_model.h"
 #include "engine/runner/kv_cache.h"
 #include "engine/runner/model_runner.h"
+#include "engine/runner/step_fault.h"
 
 namespace pdserve::runner {
 
 struct LlmRunnerOptions {
   int block_size = 16;
-  int num_blocks = 0;                        // 0: as many as kv_cache_bytes holds
+  int num_blocks = 0;  // 0: as many as kv_cache_bytes holds
   size_t kv_cache_bytes = size_t{512} << 20;
-  int num_host_blocks = 0;                   // host tier for swapping (0: none)
-  int max_model_len = 0;                     // 0: max_position_embeddings
+  int num_host_blocks = 0;  // host tier for swapping (0: as many as host_kv_cache_bytes hold)
+  size_t host_kv_cache_bytes = 0;
+  int max_model_len = 0;  // 0: max_position_embeddings
+  StepFault fault;        // injected failure (tests, drills)
 };
 
 class LlmRunner final : public ModelRunner {
@@ -71,8 +74,8 @@ class LlmRunner final : public ModelRunner {
     uint64_t seed = 0;
   };
 
-  LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model::LlamaModel> model, KvCache kv,
-            int max_model_len);
+  LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model::LlamaModel> model,
+            KvCache kv, int max_model_len, StepFault fault);
   Status validate(const StepBatch& batch) const;
   // Validates, swaps, lays out and runs the batch: logits [sampled, vocab].
   Result<backend::Tensor> forward(const StepBatch& batch);
@@ -87,6 +90,9 @@ class LlmRunner final : public ModelRunner {
   int max_model_len_;
   std::vector<int32_t> eos_;
   std::unordered_map<uint64_t, SeqState> seqs_;
+  StepFault fault_;
+  int64_t num_executes_ = 0;  // execute() calls so far
+  int64_t num_swapping_ = 0;  // forward passes that swapped blocks so far
 };
 
 }  // namespace pdserve::runner

@@ -9,6 +9,8 @@
 //   allocate_for_remote_prefill ──► REMOTE_KV ──start_decode──► RUNNING
 //
 //   abort: from every state to FINISHED ("abort"), freeing what it holds.
+//   a step that fails (runner error, failed check): its requests to
+//   FINISHED ("error"), freeing what they hold.
 //
 // WAITING and SWAPPED requests sit in the waiting queue, ordered by
 // (priority, arrival): a preempted request keeps its arrival, so it goes back
@@ -33,8 +35,10 @@ namespace pdserve::scheduler {
 enum class RequestState { kWaiting, kRunning, kSwapped, kRemoteKv, kPinned, kFinished };
 std::string_view request_state_name(RequestState state);
 
-enum class FinishReason { kNone, kStop, kLength, kAbort };
-// "stop", "length", "abort" (OpenAI finish_reason); "" for kNone.
+enum class FinishReason { kNone, kStop, kLength, kAbort, kError };
+// "stop", "length", "abort", "error"; "" for kNone. Only "stop" and "length"
+// are OpenAI finish_reasons: an aborted request's client is gone, a failed
+// one gets an error instead.
 std::string_view finish_reason_name(FinishReason reason);
 
 // What a caller submits: the prompt request (prompt, sampling, cache salt,

@@ -9,10 +9,14 @@
 namespace pdserve::scheduler {
 namespace {
 
-bool is_prefilling(const Request& r) { return r.num_computed + 1 < r.num_tokens(); }
+bool is_prefilling(const Request& r) {
+  return r.num_computed + 1 < r.num_tokens();
+}
 
 // Lower is served first; the victim is the largest.
-std::tuple<int, uint64_t> service_key(const Request& r) { return {r.spec.priority, r.arrival}; }
+std::tuple<int, uint64_t> service_key(const Request& r) {
+  return {r.spec.priority, r.arrival};
+}
 
 }  // namespace
 
@@ -24,7 +28,8 @@ int Scheduler::num_new_tokens(const Request& r, int budget) const {
     return 0;
   }
   int n = std::min(r.num_tokens_with_placeholders() - r.num_computed, budget);
-  if (n > 1 && config_.max_prefill_chunk_tokens > 0) n = std::min(n, config_.max_prefill_chunk_tokens);
+  if (n > 1 && config_.max_prefill_chunk_tokens > 0)
+    n = std::min(n, config_.max_prefill_chunk_tokens);
   return std::max(n, 0);
 }
 
@@ -51,6 +56,7 @@ void Scheduler::preempt(Request* victim, ScheduledStep* step, std::vector<Planne
   if (config_.preemption_mode == PreemptionMode::kSwap && kv_.can_swap_out(victim->id)) {
     std::vector<runner::BlockCopy> copies = kv_.swap_out(victim->id);
     step->batch.swap_out.insert(step->batch.swap_out.end(), copies.begin(), copies.end());
+    step->swapped_ids.push_back(victim->id);
     victim->state = RequestState::kSwapped;
   } else {
     kv_.free(victim->id);
@@ -61,8 +67,8 @@ void Scheduler::preempt(Request* victim, ScheduledStep* step, std::vector<Planne
   ++victim->num_preemptions;
   ++num_preemptions_;
   waiting_.push(victim);
-  PD_LOG(DEBUG) << "preempted request " << victim->id << " ("
-                << request_state_name(victim->state) << ")";
+  PD_LOG(DEBUG) << "preempted request " << victim->id << " (" << request_state_name(victim->state)
+                << ")";
 }
 
 void Scheduler::admit_waiting(ScheduledStep* step, std::vector<Planned>* plan, int* budget) {
@@ -75,11 +81,14 @@ void Scheduler::admit_waiting(ScheduledStep* step, std::vector<Planned>* plan, i
       n = num_new_tokens(*r, *budget);
       const int num_blocks = std::max(static_cast<int>(kv_.block_table(r->id).size()),
                                       kv_.num_blocks_for(r->num_computed + n));
-      if (!kv_.can_swap_in(r->id) || kv_.usage().num_free + kv_.usage().num_cached_free < num_blocks) {
+      if (!kv_.can_swap_in(r->id) ||
+          kv_.usage().num_free + kv_.usage().num_cached_free < num_blocks) {
         break;
       }
       std::vector<runner::BlockCopy> copies = kv_.swap_in(r->id);
       step->batch.swap_in.insert(step->batch.swap_in.end(), copies.begin(), copies.end());
+      step->swapped_ids.push_back(r->id);
+      r->last_step_id = step->step_id;  // the swap writes its blocks in this step
       kv_.allocate(r->id, r->num_computed + n);
       ++r->epoch;
       r->num_computed_done = r->num_computed;

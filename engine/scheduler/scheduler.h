@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -55,10 +56,11 @@ struct ScheduledSeq {
 
 struct ScheduledStep {
   uint64_t step_id = 0;
-  std::vector<uint64_t> remove_seqs;               // runner.remove_sequence, first
-  std::vector<runner::SequenceInfo> add_seqs;      // runner.add_sequence, then
-  runner::StepBatch batch;                         // runner.execute, when not empty
-  std::vector<ScheduledSeq> seqs;                  // parallel to batch.seqs
+  std::vector<uint64_t> remove_seqs;           // runner.remove_sequence, first
+  std::vector<runner::SequenceInfo> add_seqs;  // runner.add_sequence, then
+  runner::StepBatch batch;                     // runner.execute, when not empty
+  std::vector<ScheduledSeq> seqs;              // parallel to batch.seqs
+  std::vector<uint64_t> swapped_ids;           // requests whose blocks batch's swaps move
 
   bool has_batch() const {
     return !batch.seqs.empty() || !batch.swap_in.empty() || !batch.swap_out.empty();
@@ -77,6 +79,8 @@ struct RequestOutput {
   // the prompt's KV, until release().
   std::vector<int32_t> block_ids;
   int num_cached_tokens = 0;  // prompt tokens served from the prefix cache
+  // kError: why the step failed, for the logs (never for clients).
+  std::string error;
 };
 
 struct RemotePrefillAllocation {
@@ -133,6 +137,11 @@ class Scheduler {
   // Processes a completed step. kInternal when the output does not match the
   // batch (a runner bug); the scheduler is then unusable.
   Status update(const ScheduledStep& step, const runner::StepOutput& output);
+  // Processes a step the runner failed (`why`): every live request it
+  // computed or swapped finishes with kError (a final output carrying why),
+  // freeing its blocks, as abort() would; the other requests go on. Steps
+  // scheduled after it are updated as usual.
+  void fail_step(const ScheduledStep& step, const Status& why);
   std::vector<RequestOutput> take_outputs();
 
   // Something to schedule, retire or deliver (REMOTE_KV and PINNED

@@ -45,6 +45,25 @@ Status Scheduler::update(const ScheduledStep& step, const runner::StepOutput& ou
   return ok_status();
 }
 
+void Scheduler::fail_step(const ScheduledStep& step, const Status& why) {
+  PD_CHECK(step.step_id > last_updated_step_id_)
+      << "step " << step.step_id << " failed after step " << last_updated_step_id_;
+  last_updated_step_id_ = step.step_id;
+  std::vector<uint64_t> ids = step.swapped_ids;
+  for (const ScheduledSeq& s : step.seqs) ids.push_back(s.request_id);
+  for (uint64_t id : ids) {
+    Request* r = find(id);
+    if (!r || r->state == RequestState::kPinned) continue;  // gone, or done before this step
+    RequestOutput out;
+    out.request_id = id;
+    out.num_cached_tokens = r->num_cached_tokens;
+    out.error = why.to_string();
+    finish(r, FinishReason::kError, &out);
+    outputs_.push_back(std::move(out));
+  }
+  release_retired();
+}
+
 void Scheduler::cache_computed_blocks(Request* r) {
   const int num_known = std::min(r->num_computed_done, r->num_tokens());
   kv_.cache_blocks(r->id, r->block_hashes, num_known / kv_.block_size());
@@ -81,7 +100,7 @@ void Scheduler::finish(Request* r, FinishReason reason, RequestOutput* out) {
   out->finished = true;
   out->finish_reason = reason;
   out->stop_token_id = r->stop_token_id;
-  if (r->spec.keep_blocks && reason != FinishReason::kAbort) {
+  if (r->spec.keep_blocks && (reason == FinishReason::kStop || reason == FinishReason::kLength)) {
     // pick_victim never preempts it once its token is being sampled, and
     // max_tokens 1 keeps it out of later steps: its blocks are all here.
     PD_CHECK(was == RequestState::kRunning && !kv_.is_swapped(r->id) &&

@@ -1,5 +1,9 @@
 #include "engine/scheduler/step_executor.h"
 
+#include <exception>
+#include <string>
+
+#include "common/base/check_scope.h"
 #include "common/base/logging.h"
 
 namespace pdserve::scheduler {
@@ -21,6 +25,17 @@ StepExecutor::~StepExecutor() {
 }
 
 Result<runner::StepOutput> StepExecutor::run(const StepJob& job) {
+  RecoverableChecks scope;
+  try {
+    return run_unguarded(job);
+  } catch (const CheckFailure& e) {
+    return internal_error(std::string("check failed in the step: ") + e.what());
+  } catch (const std::exception& e) {
+    return internal_error(std::string("exception in the step: ") + e.what());
+  }
+}
+
+Result<runner::StepOutput> StepExecutor::run_unguarded(const StepJob& job) {
   for (uint64_t id : job.remove_seqs) runner_->remove_sequence(id);
   for (const runner::SequenceInfo& info : job.add_seqs) {
     Status s = runner_->add_sequence(info);

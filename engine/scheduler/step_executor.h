@@ -4,6 +4,11 @@
 // Every call into the runner (remove_sequence, add_sequence, execute) is
 // made from that one thread, as model_runner.h requires.
 //
+// A job runs inside a RecoverableChecks scope (common/base/check_scope.h): a
+// PD_CHECK that fails in the runner or the backend, or an exception thrown
+// there (std::bad_alloc, ...), fails that job with kInternal instead of
+// ending the process. The caller then drops every sequence of the job.
+//
 // Thread-safety: submit(), wait() and the destructor from one (the
 // scheduler's) thread.
 #pragma once
@@ -41,7 +46,9 @@ class StepExecutor {
   int num_in_flight() const { return num_in_flight_; }
 
  private:
+  // run_unguarded() with failed checks and exceptions turned into kInternal.
   Result<runner::StepOutput> run(const StepJob& job);
+  Result<runner::StepOutput> run_unguarded(const StepJob& job);
   void loop();
 
   runner::ModelRunner* runner_;
@@ -49,9 +56,9 @@ class StepExecutor {
   int num_in_flight_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<StepJob> jobs_;                         // guarded by mu_
-  std::deque<Result<runner::StepOutput>> results_;   // guarded by mu_
-  bool stop_ = false;                                // guarded by mu_
+  std::deque<StepJob> jobs_;                        // guarded by mu_
+  std::deque<Result<runner::StepOutput>> results_;  // guarded by mu_
+  bool stop_ = false;                               // guarded by mu_
   std::thread thread_;
 };
 

@@ -27,20 +27,37 @@ CliRun run(const std::string& args) {
 const std::string kDemo = std::string(PDSERVE_SOURCE_DIR) + "/models/pdserve-demo";
 
 TEST(PdserveCliTest, GeneratesGreedilyOnTheDemoModel) {
-  CliRun r = run("generate --model " + kDemo + " --prompt-ids 2386,263,2171 --max-tokens 8 --temperature 0");
+  CliRun r = run("generate --model " + kDemo +
+                 " --prompt-ids 2386,263,2171 --max-tokens 8 --temperature 0");
   EXPECT_EQ(r.status, 0) << r.output;
   // The HF fixture's greedy continuation of "In the beginning" starts so.
   EXPECT_NE(r.output.find("273 263 1246 273 3964 427 273 759\n"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("prompt tokens: 3, generated tokens: 8 (finish: length)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("prompt tokens: 3, generated tokens: 8 (finish: length)"),
+            std::string::npos)
+      << r.output;
+}
+
+// --swap-space gives swap preemption its host tier.
+TEST(PdserveCliTest, SwapPreemptionRunsWithSwapSpace) {
+  CliRun r =
+      run("generate --model " + kDemo +
+          " --prompt-ids 2386,263,2171 --max-tokens 8 --temperature 0 --preemption-mode swap "
+          "--swap-space 0.01");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("generated tokens: 8 (finish: length)"), std::string::npos) << r.output;
 }
 
 TEST(PdserveCliTest, TextPromptsAndChatMessages) {
-  CliRun r = run("generate --model " + kDemo + " --prompt 'In the beginning' --max-tokens 8 --temperature 0");
+  CliRun r = run("generate --model " + kDemo +
+                 " --prompt 'In the beginning' --max-tokens 8 --temperature 0");
   EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find(" of the reign of Jehoiakim king of Judah"), std::string::npos) << r.output;
-  r = run("generate --model " + kDemo + " --chat 'Recite Genesis 1:1.' --max-tokens 40 --temperature 0");
+  EXPECT_NE(r.output.find(" of the reign of Jehoiakim king of Judah"), std::string::npos)
+      << r.output;
+  r = run("generate --model " + kDemo +
+          " --chat 'Recite Genesis 1:1.' --max-tokens 40 --temperature 0");
   EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("In the beginning God created the heaven and the earth."), std::string::npos)
+  EXPECT_NE(r.output.find("In the beginning God created the heaven and the earth."),
+            std::string::npos)
       << r.output;
 }
 
@@ -48,24 +65,34 @@ TEST(PdserveCliTest, BadInputGetsOneLineNamingTheProblem) {
   struct Case {
     std::string args, message;
   } cases[] = {
-      {"generate --model /nonexistent --prompt-ids 1", "--model: Directory does not exist: /nonexistent"},
+      {"generate --model /nonexistent --prompt-ids 1",
+       "--model: Directory does not exist: /nonexistent"},
       {"generate --model " + kDemo + " --prompt-ids 1 --temperature abc", "--temperature"},
-      {"generate --model " + kDemo + " --prompt-ids 99999", "token id 99999 outside the vocabulary of 4096"},
-      {"generate --model " + kDemo + " --prompt-ids 1 --max-tokens 5000", "exceeds max_model_len 1024"},
-      {"generate --model " + kDemo + " --prompt-ids 1 --min-tokens 9 --max-tokens 2", "--min-tokens 9 exceeds --max-tokens 2"},
+      {"generate --model " + kDemo + " --prompt-ids 99999",
+       "token id 99999 outside the vocabulary of 4096"},
+      {"generate --model " + kDemo + " --prompt-ids 1 --max-tokens 5000",
+       "exceeds max_model_len 1024"},
+      {"generate --model " + kDemo + " --prompt-ids 1 --min-tokens 9 --max-tokens 2",
+       "--min-tokens 9 exceeds --max-tokens 2"},
       {"generate --model " + kDemo, "give a prompt"},
-      {"generate --model " + kDemo + " --prompt x --prompt-ids 1", "give one of --prompt, --chat and --prompt-ids"},
+      {"generate --model " + kDemo + " --prompt x --prompt-ids 1",
+       "give one of --prompt, --chat and --prompt-ids"},
       {"generate --model " + kDemo + " --system x --prompt y", "--system requires --chat"},
-      {"generate --model " + std::string(PDSERVE_SOURCE_DIR) + "/tests --prompt-ids 1", "config.json"},
+      {"generate --model " + std::string(PDSERVE_SOURCE_DIR) + "/tests --prompt-ids 1",
+       "config.json"},
       {"frobnicate", "A subcommand is required"},
       // Removed (it bounded nothing): an unknown option now.
       {"decode --model " + kDemo + " --max-prefill-queue 3", "--max-prefill-queue"},
+      {"generate --model " + kDemo + " --prompt-ids 1 --preemption-mode swap",
+       "preemption mode swap needs a host KV tier"},
+      {"generate --model " + kDemo + " --prompt-ids 1 --swap-space -1", "--swap-space"},
   };
   for (const Case& c : cases) {
     CliRun r = run(c.args);
     EXPECT_NE(r.status, 0) << c.args;
     EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << " printed: " << r.output;
-    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << c.args << " printed: " << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1)
+        << c.args << " printed: " << r.output;
   }
 }
 

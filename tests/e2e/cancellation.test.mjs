@@ -1,9 +1,10 @@
 // 32 streaming clients, half of them disconnect at random points: afterwards
-// every worker holds no request and every KV block is free.
+// every worker holds no request and every KV block is free, and the router
+// counted the 16 as cancelled.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { Cluster, expectAllFree } from "./cluster.mjs";
+import { Cluster, expectAllFree, metric } from "./cluster.mjs";
 
 const cluster = new Cluster({ routerArgs: ["--prefill-mode=remote"] });
 before(async () => cluster.start());
@@ -45,6 +46,9 @@ test("half the clients go away mid-stream; nothing is left held", async () => {
   const outcomes = await Promise.all(runs);
   assert.equal(outcomes.filter((o) => o === "done").length, 16);
   await expectAllFree(cluster, assert, 60000);
+  const metrics = await (await fetch(cluster.url + "/metrics")).text();
+  assert.equal(metric(metrics, 'pdserve_router_requests_total{outcome="cancelled"}'), 16, metrics);
+  assert.equal(metric(metrics, 'pdserve_router_requests_total{outcome="ok"}'), 16, metrics);
   // The cluster still serves.
   assert.equal(await streamOne(99, -1), "done");
   await expectAllFree(cluster, assert);

@@ -398,6 +398,27 @@ TEST(ApiErrorTest, ModelNotFound) {
   EXPECT_EQ(j["error"]["code"], "model_not_found");
 }
 
+// A worker's failure reaches the client without internal addresses or
+// settings; a refusal of the request itself keeps its message.
+TEST(ApiErrorTest, WorkerFailuresAreGenericForClients) {
+  const std::string detail = "decode worker 10.0.0.7:8001: connection refused";
+  for (int status : {429, 500, 502, 503, 504, 401, 403}) {
+    ApiError e = worker_failure(status, detail);
+    EXPECT_EQ(e.message.find("10.0.0.7"), std::string::npos) << status << ": " << e.message;
+    EXPECT_EQ(e.message.find("refused"), std::string::npos) << status << ": " << e.message;
+    if (e.http_status >= 500) {
+      EXPECT_EQ(e.type, "server_error") << status;
+    }
+  }
+  EXPECT_EQ(worker_failure(429, detail).http_status, 429);
+  EXPECT_EQ(worker_failure(503, detail).http_status, 503);
+  EXPECT_EQ(worker_failure(500, detail).http_status, 500);
+  EXPECT_EQ(worker_failure(401, detail).http_status, 502);
+  ApiError bad = worker_failure(400, "prompt of 5000 tokens is longer than the context");
+  EXPECT_EQ(bad.http_status, 400);
+  EXPECT_EQ(bad.message, "prompt of 5000 tokens is longer than the context");
+}
+
 TEST(CompletionRequestTest, OutputChangingFieldsAreRejected) {
   expect_error(R"({"suffix": "x"})", "suffix", "'suffix' is not supported");
   expect_error(R"({"best_of": 3})", "best_of", "'best_of' other than 1 or 'n' is not supported");
@@ -410,6 +431,21 @@ TEST(CompletionRequestTest, OutputChangingFieldsAreRejected) {
                "'response_format.type' must be a string");
   EXPECT_TRUE(
       parse_completion_request(completion(R"({"response_format": {"type": "text"}})")).ok());
+}
+
+// Accepted and ignored once: a client asking for JSON got free text.
+TEST(CompletionRequestTest, StructuredOutputFieldsAreRejected) {
+  expect_error(R"({"guided_json": {"type": "object"}})", "guided_json",
+               "'guided_json' is not supported (no structured outputs yet)");
+  expect_error(R"({"guided_choice": ["a", "b"]})", "guided_choice",
+               "'guided_choice' is not supported (no structured outputs yet)");
+  expect_error(R"({"guided_regex": "a+"})", "guided_regex",
+               "'guided_regex' is not supported (no structured outputs yet)");
+  expect_error(R"({"guided_grammar": "root ::= \"a\""})", "guided_grammar",
+               "'guided_grammar' is not supported (no structured outputs yet)");
+  expect_error(R"({"structured_outputs": {"json": {}}})", "structured_outputs",
+               "'structured_outputs' is not supported (no structured outputs yet)");
+  EXPECT_TRUE(parse_completion_request(completion(R"({"guided_json": null})")).ok());
 }
 
 TEST(CompletionRequestTest, TokenizationAndDetokenizationOptions) {

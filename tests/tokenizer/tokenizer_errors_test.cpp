@@ -1,5 +1,10 @@
 // Bad tokenizer.json files: each is refused with one line naming the problem.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
 
 #include "tests/tokenizer/tokenizer_test_util.h"
 #include "tokenizer/tokenizer.h"
@@ -138,7 +143,27 @@ TEST(TokenizerErrors, MissingFileIsNotFound) {
   auto t = Tokenizer::from_file("/nonexistent/tokenizer.json");
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(t.status().message(), "cannot open tokenizer file '/nonexistent/tokenizer.json'");
+  EXPECT_EQ(t.status().message(), "/nonexistent/tokenizer.json: file not found");
+}
+
+// A tokenizer.json that is a device or a FIFO is refused at once, unread
+// (/dev/zero once took 4 GB; a FIFO with no writer would block forever).
+TEST(TokenizerErrors, SpecialFilesAreRefusedUnread) {
+  const auto start = std::chrono::steady_clock::now();
+  auto zero = Tokenizer::from_file("/dev/zero");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.status().message().find("not a regular file"), std::string::npos)
+      << zero.status().to_string();
+  const std::string fifo =
+      (std::filesystem::temp_directory_path() / ("tokenizer_fifo_" + std::to_string(::getpid())))
+          .string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto piped = Tokenizer::from_file(fifo);
+  std::filesystem::remove(fifo);
+  ASSERT_FALSE(piped.ok());
+  EXPECT_NE(piped.status().message().find("not a regular file"), std::string::npos)
+      << piped.status().to_string();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
 TEST(TokenizerErrors, UnknownTokenNotInVocabularyFailsAtEncode) {

@@ -1,10 +1,9 @@
 // load_chat_template_config: tokenizer_config.json, chat_template.jinja and
 // chat_template.json, read the way transformers reads them.
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "common/base/text_file.h"
 #include "tokenizer/chat_template/chat_template.h"
 
 namespace pdserve::chat_template {
@@ -12,13 +11,12 @@ namespace {
 
 using nlohmann::json;
 
+// tokenizer_config.json, chat_template.json and chat_template.jinja: the
+// largest published ones hold a few templates of some 100 KB.
+constexpr size_t kMaxTemplateFileBytes = size_t{16} << 20;
+
 Result<std::string> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return not_found("cannot open " + path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return data_loss("cannot read " + path.string());
-  return ss.str();
+  return read_text_file(path, kMaxTemplateFileBytes, path.string());
 }
 
 Result<json> read_json(const std::filesystem::path& path) {

@@ -53,10 +53,10 @@ TEST(Auth, ApiKeys) {
 TEST(Auth, GuardedHandlersAnswer401) {
   Routes routes;
   auto hello = to_handler([](const Request&) { return Response::text(200, "hello"); });
-  routes.add("GET", "/internal/x", require_cluster_token("cluster-secret", hello));
-  routes.add("GET", "/v1/x",
-             require_api_key(std::make_shared<const ApiKeys>(std::vector<std::string>{"sk-1"}),
-                             hello));
+  routes.add("GET", "/internal/x", hello, {.check = cluster_token_check("cluster-secret")});
+  routes.add(
+      "GET", "/v1/x", hello,
+      {.check = api_key_check(std::make_shared<const ApiKeys>(std::vector<std::string>{"sk-1"}))});
   auto server = Server::start(ServerOptions(), std::move(routes));
   ASSERT_TRUE(server.ok());
   HttpClient client;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <string>
 
 #include "tests/engine/model/model_test_files.h"
@@ -131,6 +133,41 @@ TEST(SafetensorsHeaderTest, DuplicateKeyIsRefused) {
   EXPECT_TRUE(
       fails_with(parse_entry(R"("dtype":"F32","dtype":"F16","shape":[1],"data_offsets":[0,4])"),
                  {"header has the key \"dtype\" twice"}));
+}
+
+// A header of `n` empty tensors "t0000000", "t0000001", ...
+std::string many_tensors(int n) {
+  std::string text = "{";
+  char name[16];
+  for (int i = 0; i < n; ++i) {
+    std::snprintf(name, sizeof(name), "t%07d", i);
+    if (i > 0) text += ',';
+    text.append("\"").append(name).append(R"(":{"dtype":"F32","shape":[0],"data_offsets":[0,0]})");
+  }
+  return text + "}";
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Parsing once took time quadratic in the number of tensors (30k: 7.9 s, so
+// 100k some 90 s). The bounds leave room for a loaded machine.
+TEST(SafetensorsHeaderTest, ManyTensorsParseInLinearTime) {
+  const std::string bytes = raw_safetensors(many_tensors(100000));
+  const auto start = std::chrono::steady_clock::now();
+  Result<SafetensorsHeader> h = parse(bytes);
+  ASSERT_TRUE(h.ok()) << h.status().to_string();
+  EXPECT_EQ(h->tensors.size(), 100000u);
+  EXPECT_LT(seconds_since(start), 10.0);
+}
+
+TEST(SafetensorsHeaderTest, MoreTensorsThanTheLimitAreRefusedQuickly) {
+  const std::string bytes = raw_safetensors(many_tensors(1000000));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(
+      fails_with(parse(bytes).status(), {"x.safetensors: header lists more than 131072 tensors"}));
+  EXPECT_LT(seconds_since(start), 1.0);
 }
 
 TEST(SafetensorsHeaderTest, EntryMustBeAnObjectOfTheSchema) {

@@ -227,15 +227,21 @@ TEST_P(EngineLoopTest, StopEndsEverySinkAndRefusesLaterCommands) {
   rig.loop->stop();  // idempotent
 }
 
-TEST_P(EngineLoopTest, EngineFailureEndsEverySinkWithTheError) {
+// A failed step ends its requests' sinks with FinishReason::kError; the
+// loop serves the next request.
+TEST_P(EngineLoopTest, StepFailureEndsItsSinksAndTheLoopGoesOn) {
   LoopRig rig({}, config());
   Streams streams;
   rig.runner->fail_next_execute();
   ASSERT_TRUE(rig.loop->add_request(make_spec(1, 8, 20), streams.sink(1)).ok());
-  Stream& got = streams.wait(1);
-  EXPECT_EQ(got.error.code(), StatusCode::kInternal);
-  EXPECT_EQ(rig.loop->add_request(make_spec(2, 4, 2), streams.sink(2)).code(),
-            StatusCode::kInternal);
+  EXPECT_EQ(streams.wait(1).reason, FinishReason::kError);
+  const RequestSpec next = make_spec(2, 4, 2);
+  ASSERT_TRUE(rig.loop->add_request(next, streams.sink(2)).ok());
+  Stream& ok = streams.wait(2);
+  EXPECT_TRUE(ok.error.ok()) << ok.error.to_string();
+  EXPECT_EQ(ok.reason, FinishReason::kLength);
+  EXPECT_EQ(ok.tokens, run_alone(next));
+  expect_loop_idle(rig);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engine, EngineLoopTest, ::testing::Bool(), async_name);

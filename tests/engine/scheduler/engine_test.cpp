@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "tests/engine/scheduler/engine_test_util.h"
@@ -26,7 +27,9 @@ struct Scenario {
   bool expect_preemption = false;
 };
 
-void PrintTo(const Scenario& s, std::ostream* os) { *os << s.name; }
+void PrintTo(const Scenario& s, std::ostream* os) {
+  *os << s.name;
+}
 
 class ConcurrencyTest : public ::testing::TestWithParam<Scenario> {};
 
@@ -80,13 +83,23 @@ std::vector<Scenario> scenarios() {
       {.name = "few_seqs", .max_num_seqs = 5},
       {.name = "prefix_shared", .shared_prefix_len = 24},
       {.name = "recompute", .num_blocks = 24, .expect_preemption = true},
-      {.name = "recompute_chunked_shared", .num_blocks = 24, .max_num_batched_tokens = 12,
-       .shared_prefix_len = 16, .expect_preemption = true},
-      {.name = "swap", .num_blocks = 24, .num_host_blocks = 64,
-       .mode = scheduler::PreemptionMode::kSwap, .expect_preemption = true},
-      {.name = "swap_small_host", .num_blocks = 20, .num_host_blocks = 10,
-       .max_num_batched_tokens = 10, .shared_prefix_len = 8,
-       .mode = scheduler::PreemptionMode::kSwap, .expect_preemption = true},
+      {.name = "recompute_chunked_shared",
+       .num_blocks = 24,
+       .max_num_batched_tokens = 12,
+       .shared_prefix_len = 16,
+       .expect_preemption = true},
+      {.name = "swap",
+       .num_blocks = 24,
+       .num_host_blocks = 64,
+       .mode = scheduler::PreemptionMode::kSwap,
+       .expect_preemption = true},
+      {.name = "swap_small_host",
+       .num_blocks = 20,
+       .num_host_blocks = 10,
+       .max_num_batched_tokens = 10,
+       .shared_prefix_len = 8,
+       .mode = scheduler::PreemptionMode::kSwap,
+       .expect_preemption = true},
   };
   std::vector<Scenario> out;
   for (Scenario s : base) {
@@ -177,7 +190,8 @@ TEST_P(EngineTest, GenerateWaitsForQueueSpace) {
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   for (size_t i = 0; i < specs.size(); ++i) EXPECT_EQ((*r)[i].token_ids, run_alone(specs[i]));
   EXPECT_EQ(rig.engine->add_request(make_spec(1, 3, 1)).code(), StatusCode::kOk);
-  for (uint64_t id = 2; id <= 3; ++id) ASSERT_TRUE(rig.engine->add_request(make_spec(id, 3, 1)).ok());
+  for (uint64_t id = 2; id <= 3; ++id)
+    ASSERT_TRUE(rig.engine->add_request(make_spec(id, 3, 1)).ok());
   EXPECT_EQ(rig.engine->add_request(make_spec(4, 3, 1)).code(), StatusCode::kResourceExhausted);
 }
 
@@ -200,17 +214,30 @@ TEST_P(EngineTest, TokenIdsOutsideTheVocabularyAreRefusedAtAdmission) {
   expect_all_free(rig);
 }
 
-TEST_P(EngineTest, RunnerFailureFailsTheEngineLoudly) {
+// A step the runner fails fails its requests (kError, the cause kept for the
+// log) and frees their blocks; the engine goes on serving.
+TEST_P(EngineTest, RunnerFailureFailsOnlyThatStepsRequests) {
   Rig rig({}, config());
   ASSERT_TRUE(rig.engine->add_request(make_spec(1, 5, 8)).ok());
   ASSERT_TRUE(rig.engine->step().ok());
   rig.runner->fail_next_execute();
-  Status s;
-  for (int i = 0; i < 3 && s.ok(); ++i) s = rig.engine->step().status();
-  EXPECT_EQ(s.code(), StatusCode::kInternal);
-  EXPECT_NE(s.message().find("injected failure"), std::string::npos) << s.message();
-  EXPECT_EQ(rig.engine->add_request(make_spec(2, 5, 8)).code(), StatusCode::kInternal);
-  EXPECT_FALSE(rig.engine->has_unfinished());
+  std::optional<RequestOutput> last;
+  while (rig.engine->has_unfinished()) {
+    Result<std::vector<RequestOutput>> outs = rig.engine->step();
+    ASSERT_TRUE(outs.ok()) << outs.status().to_string();
+    for (RequestOutput& o : *outs) last = std::move(o);
+  }
+  ASSERT_TRUE(last.has_value());
+  EXPECT_TRUE(last->finished);
+  EXPECT_EQ(last->finish_reason, FinishReason::kError);
+  EXPECT_NE(last->error.find("injected failure"), std::string::npos) << last->error;
+  expect_all_free(rig);
+  const RequestSpec next = make_spec(2, 5, 8);
+  Result<std::vector<GenerateResult>> again = rig.engine->generate({next});
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ((*again)[0].finish_reason, FinishReason::kLength);
+  EXPECT_EQ((*again)[0].token_ids, run_alone(next));
+  expect_all_free(rig);
 }
 
 TEST_P(EngineTest, KvEventsReportStoredAndRemovedBlocks) {
@@ -242,6 +269,21 @@ TEST(EngineCreateTest, RejectsBadConfig) {
   c.scheduler.max_num_batched_tokens = 0;
   EXPECT_EQ(Engine::create(c, &runner).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(Engine::create({}, nullptr).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Swap preemption with nowhere to swap to once fell back to recompute silently.
+TEST(EngineCreateTest, SwapPreemptionNeedsAHostTier) {
+  EngineConfig c;
+  c.scheduler.preemption_mode = scheduler::PreemptionMode::kSwap;
+  FakeModelRunner no_host;
+  Result<std::unique_ptr<Engine>> e = Engine::create(c, &no_host);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(e.status().message().find("--swap-space"), std::string::npos) << e.status().message();
+  FakeRunnerOptions opt;
+  opt.num_host_blocks = 8;
+  FakeModelRunner with_host(opt);
+  EXPECT_TRUE(Engine::create(c, &with_host).ok());
 }
 
 }  // namespace
