@@ -208,6 +208,17 @@ void GenerateService::prefill_remotely(std::shared_ptr<Stream> s,
   pr.target.first_block = alloc.num_cached_tokens / regions_.block_size;
   pr.target.epoch = s->engine_id.load();
   pr.deadline_ms = options_.prefill_timeout.count();
+  // P may write exactly these blocks, for this epoch, until the transfer ends
+  // (KvArrivals::forget revokes the grant on every path).
+  const std::vector<kvtransfer::GrantRange> ranges = worker::destination_ranges(
+      regions_, pr.target.block_ids, static_cast<size_t>(pr.target.first_block));
+  if (!ranges.empty()) {
+    Status granted = agent_.grant(pr.target.epoch, ranges, kvtransfer::GrantScope::kFirstPeer);
+    if (!granted.ok()) {
+      fall_back(s, granted.with_context("granting the prefill's KV blocks"));
+      return;
+    }
+  }
   server::ClientRequest creq = server::ClientRequest::post_json(
       s->req.prefill->host, s->req.prefill->port, "/internal/v1/prefill", internal::to_json(pr));
   creq.headers.set("Authorization", "Bearer " + rt_.config().cluster_token);
@@ -247,7 +258,8 @@ void GenerateService::on_prefill_answer(std::shared_ptr<Stream> s,
     fall_back(s, why);
     return;
   }
-  auto landed = [this, s, resp](Status status) {
+  auto landed = [this, s, resp, epoch](Status status) {
+    arrivals_.forget(epoch);  // the transfer ended: its grant goes
     if (!status.ok()) {
       fall_back(s, status);
       return;
