@@ -39,8 +39,7 @@ class Reader {
     }
     const json& a = j_[k];
     if (!a.is_array()) return fail(k, "must be an array of token ids");
-    if (a.size() > kMaxTokens)
-      return fail(k, "has more than " + std::to_string(kMaxTokens) + " tokens");
+    if (a.size() > kMaxTokens) return fail(k, "has more than " + std::to_string(kMaxTokens) + " tokens");
     out.clear();
     for (const json& t : a) {
       if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() > INT32_MAX)
@@ -68,8 +67,8 @@ Result<json> parse_object(std::string_view text, const char* what) {
   if (j.is_discarded()) return invalid_argument(std::string(what) + ": body is not valid JSON");
   if (!j.is_object()) return invalid_argument(std::string(what) + ": body must be a JSON object");
   if (j.contains("version") && j["version"] != kVersion)
-    return invalid_argument(std::string(what) + ": internal API version " + j["version"].dump() +
-                            " (this is " + std::to_string(kVersion) + ")");
+    return invalid_argument(std::string(what) + ": internal API version " + j["version"].dump() + " (this is " +
+                            std::to_string(kVersion) + ")");
   return j;
 }
 
@@ -145,8 +144,7 @@ Status read_address(const json& j, const std::string& where, WorkerAddress& a) {
   Reader r(j, where);
   r.get("host", a.host, true);
   r.get("port", a.port, true);
-  if (r.status().ok() && (a.host.empty() || a.port == 0))
-    r.fail("", "needs a host and a non-zero port");
+  if (r.status().ok() && (a.host.empty() || a.port == 0)) r.fail("", "needs a host and a non-zero port");
   return r.status();
 }
 
@@ -159,25 +157,19 @@ Status validate_sampling(const protocol::SamplingParams& p) {
   if (p.top_k < 0) return bad("top_k must be >= 0 (0: off)");
   if (!(p.top_p > 0 && p.top_p <= 1)) return bad("top_p must be in (0, 1]");
   if (!(p.min_p >= 0 && p.min_p <= 1)) return bad("min_p must be in [0, 1]");
-  if (!(p.repetition_penalty > 0 && p.repetition_penalty <= 10))
-    return bad("repetition_penalty must be in (0, 10]");
-  if (!(p.presence_penalty >= -2 && p.presence_penalty <= 2))
-    return bad("presence_penalty must be in [-2, 2]");
-  if (!(p.frequency_penalty >= -2 && p.frequency_penalty <= 2))
-    return bad("frequency_penalty must be in [-2, 2]");
+  if (!(p.repetition_penalty > 0 && p.repetition_penalty <= 10)) return bad("repetition_penalty must be in (0, 10]");
+  if (!(p.presence_penalty >= -2 && p.presence_penalty <= 2)) return bad("presence_penalty must be in [-2, 2]");
+  if (!(p.frequency_penalty >= -2 && p.frequency_penalty <= 2)) return bad("frequency_penalty must be in [-2, 2]");
   if (p.num_logprobs < -1 || p.num_logprobs > 20) return bad("num_logprobs must be in [-1, 20]");
-  if (p.max_tokens < 1 || p.max_tokens > static_cast<int>(kMaxTokens))
-    return bad("max_tokens must be >= 1");
-  if (p.min_tokens < 0 || p.min_tokens > p.max_tokens)
-    return bad("min_tokens must be in [0, max_tokens]");
+  if (p.max_tokens < 1 || p.max_tokens > static_cast<int>(kMaxTokens)) return bad("max_tokens must be >= 1");
+  if (p.min_tokens < 0 || p.min_tokens > p.max_tokens) return bad("min_tokens must be in [0, max_tokens]");
   if (p.stop_token_ids.size() > 256) return bad("at most 256 stop_token_ids");
   return ok_status();
 }
 
 std::string to_json(const GenerateRequest& r) {
-  json j = {{"version", kVersion},           {"request_id", r.request_id},
-            {"prompt_ids", r.prompt_ids},    {"sampling", sampling_json(r.sampling)},
-            {"cache_salt", r.cache_salt},    {"priority", r.priority},
+  json j = {{"version", kVersion},     {"request_id", r.request_id},  {"prompt_ids", r.prompt_ids},
+            {"sampling", sampling_json(r.sampling)}, {"cache_salt", r.cache_salt}, {"priority", r.priority},
             {"prefill_mode", r.prefill_mode}};
   if (r.prefill) j["prefill"] = {{"host", r.prefill->host}, {"port", r.prefill->port}};
   return j.dump();
@@ -211,8 +203,7 @@ std::string to_json(const GenerateEvent& e) {
   json j = {{"token_ids", e.token_ids}};
   if (!e.logprobs.empty()) {
     json lps = json::array();
-    for (const auto& lp : e.logprobs)
-      lps.push_back({{"logprob", lp.logprob}, {"top", top_json(lp.top)}});
+    for (const auto& lp : e.logprobs) lps.push_back({{"logprob", lp.logprob}, {"top", top_json(lp.top)}});
     j["logprobs"] = std::move(lps);
   }
   if (!e.finish_reason.empty()) j["finish_reason"] = e.finish_reason;
@@ -300,8 +291,7 @@ Result<PrefillRequest> parse_prefill_request(std::string_view text) {
   PD_RETURN_IF_ERROR(t.status());
   if (p.request_id.empty()) return invalid_argument("prefill.request_id must not be empty");
   if (p.prompt_ids.empty()) return invalid_argument("prefill.prompt_ids must not be empty");
-  if (p.target.first_block < 0 ||
-      p.target.first_block > static_cast<int>(p.target.block_ids.size()))
+  if (p.target.first_block < 0 || p.target.first_block > static_cast<int>(p.target.block_ids.size()))
     return invalid_argument("prefill.target.first_block outside block_ids");
   if (p.target.block_bytes == 0 || p.target.layer_regions.empty())
     return invalid_argument("prefill.target needs block_bytes and layer_regions");
@@ -406,8 +396,7 @@ Result<Registration> parse_registration(std::string_view text) {
   r.get("model", g.model);
   if (!r.has("address")) r.fail("address", "is required");
   PD_RETURN_IF_ERROR(r.status());
-  if (g.role != "prefill" && g.role != "decode")
-    return invalid_argument("registration.role must be prefill or decode");
+  if (g.role != "prefill" && g.role != "decode") return invalid_argument("registration.role must be prefill or decode");
   PD_RETURN_IF_ERROR(read_address(j["address"], "registration.address", g.address));
   return g;
 }
