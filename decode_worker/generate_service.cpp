@@ -53,7 +53,8 @@ GenerateService::GenerateService(GenerateServiceOptions options, worker::WorkerR
       rt_(runtime),
       agent_(agent),
       regions_(std::move(regions)),
-      arrivals_(agent) {
+      arrivals_(agent),
+      heartbeat_(options.heartbeat_interval) {
   server::MetricsRegistry& m = rt_.metrics();
   remote_prefills_ =
       m.counter("pdserve_decode_prefills_total", "Prompts prefilled", {{"where", "remote"}});
@@ -164,6 +165,7 @@ bool GenerateService::open_stream(const std::shared_ptr<Stream>& s) {
   if (s->sse) return true;  // a local retry after a remote prefill failed
   s->sse = s->writer->start_sse();
   if (!s->sse) return false;
+  heartbeat_.add(s->sse);
   std::weak_ptr<Stream> weak = s;
   s->sse->on_disconnect([this, weak] {
     std::shared_ptr<Stream> st = weak.lock();

@@ -14,8 +14,6 @@ namespace internal = server::internal;
 namespace {
 
 constexpr size_t kMaxTries = 3;
-// A decode worker's stream may stay silent while it prefills a long prompt.
-constexpr std::chrono::minutes kStreamSilence{10};
 
 ApiError worker_error(int http_status, std::string message) {
   ApiError e;
@@ -88,7 +86,7 @@ void ChoiceStream::send() {
       server::ClientRequest::post_json(choice->decode.address.host, choice->decode.address.port,
                                        "/internal/v1/generate", internal::to_json(gr));
   req.headers.set("Authorization", "Bearer " + ctx_.cluster_token);
-  req.read_timeout = kStreamSilence;
+  req.read_timeout = ctx_.stream_silence;  // decode workers send heartbeats meanwhile
   std::shared_ptr<ChoiceStream> self = shared_from_this();
   std::shared_ptr<server::SseStream> s = ctx_.client->stream_sse(
       std::move(req), [self](const server::SseEvent& ev) { return self->on_event(ev); },
@@ -186,6 +184,7 @@ void ChoiceStream::on_done(Status status) {
   }
   // Refused or unreachable before anything started: another pair may take it.
   const bool retriable = !got_event_ && (status.code() == StatusCode::kUnavailable ||
+                                         status.code() == StatusCode::kDeadlineExceeded ||
                                          http_status == 503 || http_status == 429);
   ApiError error;
   if (http_status >= 400) {

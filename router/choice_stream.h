@@ -5,7 +5,8 @@
 //
 //   start ─▶ choose D, P ─▶ send ──events──▶ piece* ─▶ last piece (finished or error)
 //              ▲              │ refused / unreachable before any event
-//              └── retry on another pair (at most 3 tries)
+//              └── retry on another pair (at most 3 tries; also when the
+//                  stream stayed silent for stream_silence before any event)
 //
 // A stop string ends the choice at once ("stop", the stop string never
 // shown) and cancels the worker's stream, which aborts the request there.
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -44,6 +46,10 @@ struct RouterContext {
   std::string model;
   std::string cluster_token;
   std::string prefill_mode = "auto";  // forwarded to decode workers
+  // A decode worker's stream silent this long (no event, no heartbeat
+  // comment) is a stalled worker: the choice is retried elsewhere when
+  // nothing was sent yet, else it ends with an error event.
+  std::chrono::milliseconds stream_silence{5'000};
 };
 
 struct ChoiceSpec {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <type_traits>
 #include <utility>
@@ -56,7 +57,10 @@ struct CompletionHandler::Call {
   // they end: weak here, so nothing cycles.
   std::vector<std::weak_ptr<ChoiceStream>> streams;
   std::shared_ptr<server::SseWriter> sse;
-  bool answered = false;  // an error or the full response went out
+  bool answered = false;  // an error or the full response went out (or the client left)
+  // Set before the streams start, then only read.
+  InflightCalls* inflight = nullptr;
+  uint64_t inflight_id = 0;
   bool first_token_seen = false;
   int num_done = 0;
   int num_cached_tokens = 0;
@@ -70,6 +74,18 @@ struct CompletionHandler::Call {
     }
   }
 
+  // Answered, or the client left: a drain no longer waits for this call.
+  // Idempotent; takes no lock of the call (on_disconnect may run its
+  // callback at once, under mu).
+  void left() const {
+    if (inflight != nullptr) inflight->remove(inflight_id);
+  }
+
+  void client_gone() {
+    left();
+    cancel_all();
+  }
+
   Usage usage() const {
     Usage u;
     for (size_t p = 0; p < prompt_lens.size(); ++p) u.prompt_tokens += prompt_lens[p];
@@ -81,6 +97,7 @@ struct CompletionHandler::Call {
   void fail(const ApiError& e) {
     if (answered) return;
     answered = true;
+    left();
     metrics.requests_failed.inc();
     if (!sse) {
       respond_error(*writer, e);
@@ -167,6 +184,7 @@ struct CompletionHandler::Call {
   // Under mu: every choice finished.
   void finish() {
     answered = true;
+    left();
     Usage u = usage();
     u.cached_tokens = num_cached_tokens;
     metrics.requests_ok.inc();
@@ -242,6 +260,18 @@ void CompletionHandler::handle(Endpoint endpoint, const server::Request& request
   }
 
   auto call = std::make_shared<Call>();
+  // A drain ends a request still running at its deadline with an error event.
+  std::optional<uint64_t> inflight_id = inflight_.add([weak = std::weak_ptr<Call>(call)] {
+    if (auto c = weak.lock()) {
+      std::lock_guard<std::mutex> lock(c->mu);
+      c->fail(api_error_from_status(unavailable("the server is shutting down")));
+    }
+  });
+  if (!inflight_id) {
+    return fail(api_error_from_status(unavailable("the server is shutting down")));
+  }
+  call->inflight = &inflight_;
+  call->inflight_id = *inflight_id;
   const std::string id = random_hex(24);
   call->meta.id = (endpoint == Endpoint::kChatCompletions ? "chatcmpl-" : "cmpl-") + id;
   call->meta.created = std::chrono::duration_cast<std::chrono::seconds>(
@@ -282,12 +312,13 @@ void CompletionHandler::handle(Endpoint endpoint, const server::Request& request
             c->sse = c->writer->start_sse();
             if (!c->sse) {  // the client went away before the first token
               c->answered = true;
+              c->left();
               c->cancel_all();
               return;
             }
             std::weak_ptr<Call> w2 = c;
             c->sse->on_disconnect([w2] {
-              if (auto cc = w2.lock()) cc->cancel_all();
+              if (auto cc = w2.lock()) cc->client_gone();
             });
           }
           c->on_piece(i, std::move(piece));
@@ -295,7 +326,7 @@ void CompletionHandler::handle(Endpoint endpoint, const server::Request& request
   }
   call->req = std::move(req);
   call->writer->on_disconnect([weak = std::weak_ptr<Call>(call)] {
-    if (auto c = weak.lock()) c->cancel_all();
+    if (auto c = weak.lock()) c->client_gone();
   });
   for (auto& s : streams) call->streams.push_back(s);
   for (auto& s : streams) s->start();
