@@ -256,7 +256,9 @@ TEST(SseStream, HeartbeatKeepsASilentStreamAliveUnderAShortReadDeadline) {
       EXPECT_TRUE(eventually([&] { return beat.size() == 0; }, 1s));  // closed: dropped
     } else {
       EXPECT_TRUE(ended);
-      if (ended) EXPECT_FALSE(finished.get().ok());
+      if (ended) {
+        EXPECT_FALSE(finished.get().ok());
+      }
       EXPECT_EQ(comments.load(), 0);
     }
   }
