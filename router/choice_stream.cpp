@@ -186,6 +186,9 @@ void ChoiceStream::on_done(Status status) {
   const bool retriable = !got_event_ && (status.code() == StatusCode::kUnavailable ||
                                          status.code() == StatusCode::kDeadlineExceeded ||
                                          http_status == 503 || http_status == 429);
+  // Silent past the deadline: no heartbeat either, the worker is stalled.
+  // Route nothing more to it until a poll finds it well again.
+  if (status.code() == StatusCode::kDeadlineExceeded) ctx_.registry->mark_stalled(decode_id_);
   ApiError error;
   if (http_status >= 400) {
     error = worker_error(http_status, error_message(body));
