@@ -68,12 +68,18 @@ void add_router_command(CLI::App& app) {
                   "seconds a decode worker's stream may stay silent (it sends heartbeats) before "
                   "the worker counts as stalled")
       ->check(CLI::Range(0.5, 3600.0));
+  auto retry_s = std::make_shared<double>(10);
+  cmd->add_option("--retry-window", *retry_s,
+                  "seconds a request no decode worker took yet waits for one (e.g. restarting) "
+                  "before it fails")
+      ->check(CLI::Range(0.0, 600.0));
   auto grace_s = std::make_shared<double>(30);
   cmd->add_option("--shutdown-grace", *grace_s,
                   "on SIGTERM: seconds running requests may take to finish before they end with "
                   "an error event")
       ->check(CLI::Range(0.0, 3600.0));
-  cmd->final_callback([o, grace_s, silence_s] {
+  cmd->final_callback([o, grace_s, silence_s, retry_s] {
+    o->retry_window = std::chrono::milliseconds(static_cast<int64_t>(*retry_s * 1000));
     o->stream_silence = std::chrono::milliseconds(static_cast<int64_t>(*silence_s * 1000));
     int rc = run(*o, std::chrono::milliseconds(static_cast<int64_t>(*grace_s * 1000)));
     if (rc != 0) throw CLI::RuntimeError(rc);

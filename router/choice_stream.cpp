@@ -14,6 +14,8 @@ namespace internal = server::internal;
 namespace {
 
 constexpr size_t kMaxTries = 3;
+// Between rounds of tries while waiting for a decode worker to come back.
+constexpr std::chrono::milliseconds kRetryDelay{250};
 
 ApiError worker_error(int http_status, std::string message) {
   ApiError e;
@@ -43,6 +45,7 @@ ChoiceStream::ChoiceStream(const RouterContext& ctx, ChoiceSpec spec, OnPiece on
       stops_(spec_.stop) {}
 
 void ChoiceStream::start() {
+  started_at_ = std::chrono::steady_clock::now();
   send();
 }
 
@@ -63,6 +66,18 @@ void ChoiceStream::send() {
   rr.prefix_matches = ctx_.prefix_index->match(spec_.prompt_ids, spec_.cache_salt);
   rr.exclude = tried_;
   Result<Choice> choice = ctx_.policy->choose(rr, ctx_.registry->snapshot());
+  // After an unreachable worker (dead, restarting, stalled), none left or
+  // none healthy: wait for one while the window lasts. A worker that answered
+  // 429 / 503 is overloaded: that answer goes to the client at once.
+  if (!choice.ok() && last_unreachable_ && ctx_.retry_timer != nullptr &&
+      std::chrono::steady_clock::now() - started_at_ + kRetryDelay < ctx_.retry_window) {
+    tried_.clear();  // the same workers again: one may be back (restarted)
+    std::shared_ptr<ChoiceStream> self = shared_from_this();
+    ctx_.retry_timer->after(kRetryDelay, [self] {
+      if (!self->ended_) self->send();
+    });
+    return;
+  }
   if (!choice.ok()) {
     ChoicePiece p;
     p.error = last_error_
@@ -74,7 +89,8 @@ void ChoiceStream::send() {
   decode_id_ = choice->decode.id;
   tried_.push_back(decode_id_);
   internal::GenerateRequest gr;
-  gr.request_id = spec_.request_id + (tried_.size() > 1 ? "-" + std::to_string(tried_.size()) : "");
+  ++num_tries_;
+  gr.request_id = spec_.request_id + (num_tries_ > 1 ? "-" + std::to_string(num_tries_) : "");
   gr.prompt_ids = spec_.prompt_ids;
   gr.sampling = spec_.sampling;
   gr.cache_salt = spec_.cache_salt;
@@ -197,7 +213,9 @@ void ChoiceStream::on_done(Status status) {
   } else {
     error = worker_error(502, "decode worker " + decode_id_ + ": " + status.message());
   }
-  if (retriable && tried_.size() < kMaxTries) {
+  last_unreachable_ = http_status == 0 && (status.code() == StatusCode::kUnavailable ||
+                                           status.code() == StatusCode::kDeadlineExceeded);
+  if (retriable && (tried_.size() < kMaxTries || (last_unreachable_ && ctx_.retry_timer))) {
     ctx_.registry->add_inflight(decode_id_, -1);
     decode_id_.clear();
     last_error_ = std::move(error);

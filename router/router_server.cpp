@@ -58,6 +58,7 @@ struct RouterServer::Impl {
   PrefixIndex prefix_index;
   std::unique_ptr<Policy> policy;
   std::shared_ptr<server::MetricsRegistry> metrics = std::make_shared<server::MetricsRegistry>();
+  RetryTimer retry_timer;  // before client: stopped in stop(), before anything it may call
   server::HttpClient client{[] {
     server::ClientOptions o;
     o.num_io_threads = 2;
@@ -217,7 +218,9 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
                         m.model.name,
                         m.options.cluster_token,
                         m.options.prefill_mode,
-                        m.options.stream_silence};
+                        m.options.stream_silence,
+                        &m.retry_timer,
+                        m.options.retry_window};
   server::MetricsRegistry& reg = *m.metrics;
   RouterMetrics rm;
   rm.requests_ok =
@@ -262,6 +265,7 @@ void RouterServer::stop(std::chrono::milliseconds grace) {
                    << grace.count() << " ms with an error event";
     }
   }
+  impl_->retry_timer.stop();  // a choice still waiting for a worker was ended above
   if (impl_->server) impl_->server->stop(InflightCalls::kEndWait);
   impl_->poller.reset();
 }

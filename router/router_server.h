@@ -37,6 +37,7 @@ struct RouterOptions {
   ApiLimits limits;
   std::chrono::milliseconds poll_interval{500};
   std::chrono::milliseconds stream_silence{5'000};  // RouterContext::stream_silence
+  std::chrono::milliseconds retry_window{10'000};   // RouterContext::retry_window
   int num_io_threads = 4;
 };
 
