@@ -1,6 +1,7 @@
 #include "cli/router_command.h"
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -11,7 +12,7 @@
 namespace pdserve::cli {
 namespace {
 
-int run(router::RouterOptions o) {
+int run(router::RouterOptions o, std::chrono::milliseconds shutdown_grace) {
   auto fail = [](const Status& s) {
     std::fprintf(stderr, "pdserve router: %s\n", s.message().c_str());
     return 1;
@@ -33,7 +34,7 @@ int run(router::RouterOptions o) {
   std::printf("pdserve router: OpenAI API on http://%s:%u/v1\n", host.c_str(), (*r)->port());
   std::fflush(stdout);
   wait_for_termination_signal();
-  (*r)->stop(std::chrono::seconds(10));
+  (*r)->stop(shutdown_grace);
   return 0;
 }
 
@@ -62,8 +63,25 @@ void add_router_command(CLI::App& app) {
   cmd->add_option("--max-model-len", o->max_model_len, "context length (0: the model's)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-n", o->limits.max_n, "largest n")->check(CLI::Range(1, 128));
-  cmd->final_callback([o] {
-    int rc = run(*o);
+  auto silence_s = std::make_shared<double>(5);
+  cmd->add_option("--stream-silence-timeout", *silence_s,
+                  "seconds a decode worker's stream may stay silent (it sends heartbeats) before "
+                  "the worker counts as stalled")
+      ->check(CLI::Range(0.5, 3600.0));
+  auto retry_s = std::make_shared<double>(10);
+  cmd->add_option("--retry-window", *retry_s,
+                  "seconds a request no decode worker took yet waits for one (e.g. restarting) "
+                  "before it fails")
+      ->check(CLI::Range(0.0, 600.0));
+  auto grace_s = std::make_shared<double>(30);
+  cmd->add_option("--shutdown-grace", *grace_s,
+                  "on SIGTERM: seconds running requests may take to finish before they end with "
+                  "an error event")
+      ->check(CLI::Range(0.0, 3600.0));
+  cmd->final_callback([o, grace_s, silence_s, retry_s] {
+    o->retry_window = std::chrono::milliseconds(static_cast<int64_t>(*retry_s * 1000));
+    o->stream_silence = std::chrono::milliseconds(static_cast<int64_t>(*silence_s * 1000));
+    int rc = run(*o, std::chrono::milliseconds(static_cast<int64_t>(*grace_s * 1000)));
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 }

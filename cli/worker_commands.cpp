@@ -30,6 +30,7 @@ struct WorkerFlags {
   decode::GenerateServiceOptions generate;
   bool no_prefill_fallback = false;
   int prefill_timeout_ms = 60'000;
+  int heartbeat_ms = 1'000;
   std::vector<std::string> register_with;  // host:port of routers
   std::string advertise_host;
 };
@@ -93,6 +94,7 @@ int run(WorkerFlags f) {
   o.advertise_host = f.advertise_host;
   f.generate.policy.fallback_to_local = !f.no_prefill_fallback;
   f.generate.prefill_timeout = std::chrono::milliseconds(f.prefill_timeout_ms);
+  f.generate.heartbeat_interval = std::chrono::milliseconds(f.heartbeat_ms);
   const decode::GenerateServiceOptions generate = f.generate;
   worker::ServiceFactory factory =
       [&](worker::WorkerRuntime& rt, kvtransfer::Agent& agent,
@@ -142,6 +144,9 @@ void add_worker_command(CLI::App& app, const std::string& role, const std::strin
                   "fail the request when the remote prefill fails (default: prefill locally)");
     cmd->add_option("--prefill-timeout-ms", flags->prefill_timeout_ms, "remote prefill deadline")
         ->check(CLI::Range(100, 3'600'000));
+    cmd->add_option("--heartbeat-ms", flags->heartbeat_ms,
+                    "SSE comment to the router this often on every stream (its liveness)")
+        ->check(CLI::Range(50, 60'000));
   }
   cmd->final_callback([flags] {
     int rc = run(*flags);

@@ -18,3 +18,5 @@ endif()
 # kvtransfer: UCX (libucx-dev, UCP API) and Boost.Asio (libboost-dev, header-only).
 find_package(ucx REQUIRED)
 find_package(Boost 1.74 REQUIRED)
+# kvtransfer handshake: HMAC-SHA256 and random nonces from OpenSSL's libcrypto (libssl-dev).
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)

@@ -45,7 +45,8 @@ GenerateService::GenerateService(GenerateServiceOptions options, worker::WorkerR
       rt_(runtime),
       agent_(agent),
       regions_(std::move(regions)),
-      arrivals_(agent) {
+      arrivals_(agent),
+      heartbeat_(options.heartbeat_interval) {
   server::MetricsRegistry& m = rt_.metrics();
   remote_prefills_ =
       m.counter("pdserve_decode_prefills_total", "Prompts prefilled", {{"where", "remote"}});
@@ -160,6 +161,7 @@ bool GenerateService::open_stream(const std::shared_ptr<Stream>& s) {
   if (s->sse) return true;  // a local retry after a remote prefill failed
   s->sse = s->writer->start_sse();
   if (!s->sse) return false;
+  heartbeat_.add(s->sse);
   std::weak_ptr<Stream> weak = s;
   s->sse->on_disconnect([this, weak] {
     std::shared_ptr<Stream> st = weak.lock();
@@ -200,6 +202,17 @@ void GenerateService::prefill_remotely(std::shared_ptr<Stream> s,
   pr.target.first_block = alloc.num_cached_tokens / regions_.block_size;
   pr.target.epoch = s->engine_id.load();
   pr.deadline_ms = options_.prefill_timeout.count();
+  // P may write exactly these blocks, for this epoch, until the transfer ends
+  // (KvArrivals::forget revokes the grant on every path).
+  const std::vector<kvtransfer::GrantRange> ranges = worker::destination_ranges(
+      regions_, pr.target.block_ids, static_cast<size_t>(pr.target.first_block));
+  if (!ranges.empty()) {
+    Status granted = agent_.grant(pr.target.epoch, ranges, kvtransfer::GrantScope::kFirstPeer);
+    if (!granted.ok()) {
+      fall_back(s, granted.with_context("granting the prefill's KV blocks"));
+      return;
+    }
+  }
   server::ClientRequest creq = server::ClientRequest::post_json(
       s->req.prefill->host, s->req.prefill->port, "/internal/v1/prefill", internal::to_json(pr));
   creq.headers.set("Authorization", "Bearer " + rt_.config().cluster_token);
@@ -239,7 +252,8 @@ void GenerateService::on_prefill_answer(std::shared_ptr<Stream> s,
     fall_back(s, why);
     return;
   }
-  auto landed = [this, s, resp](Status status) {
+  auto landed = [this, s, resp, epoch](Status status) {
+    arrivals_.forget(epoch);  // the transfer ended: its grant goes
     if (!status.ok()) {
       fall_back(s, status);
       return;

@@ -25,6 +25,7 @@
 #include "common/server/http_client.h"
 #include "common/server/metrics.h"
 #include "common/server/routes.h"
+#include "common/server/sse_heartbeat.h"
 #include "decode_worker/kv_arrivals.h"
 #include "decode_worker/prefill_decision.h"
 #include "kvtransfer/agent.h"
@@ -38,6 +39,9 @@ struct GenerateServiceOptions {
   PrefillPolicy policy;
   std::chrono::milliseconds prefill_timeout{60'000};  // the prefill worker's whole answer
   std::chrono::milliseconds arrival_timeout{5'000};   // notification after its answer
+  // An SSE comment on every open stream this often, so the router can tell a
+  // quiet stream from a stalled worker (its --stream-silence-timeout).
+  std::chrono::milliseconds heartbeat_interval{1'000};
 };
 
 class GenerateService final : public worker::RoleService {
@@ -68,6 +72,7 @@ class GenerateService final : public worker::RoleService {
   kvtransfer::Agent& agent_;
   worker::KvRegions regions_;
   KvArrivals arrivals_;
+  server::SseHeartbeat heartbeat_;
   server::HttpClient client_;
   server::Counter remote_prefills_, local_prefills_, fallbacks_, kv_bytes_;
 };

@@ -24,7 +24,9 @@ void KvArrivals::expect(uint64_t epoch, std::chrono::milliseconds timeout, Callb
     std::lock_guard<std::mutex> lock(mu_);
     auto it = arrived_.find(epoch);
     if (it == arrived_.end()) {
-      waiters_[epoch] = Waiter{Clock::now() + timeout, std::move(cb)};
+      const Clock::time_point deadline = Clock::now() + timeout;
+      waiters_[epoch] = Waiter{deadline, std::move(cb)};
+      waiter_deadlines_.emplace(deadline, epoch);
       return;
     }
     arrived_.erase(it);
@@ -43,16 +45,19 @@ void KvArrivals::expire(Clock::time_point now) {
   std::vector<Callback> late;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto it = waiters_.begin(); it != waiters_.end();) {
-      if (it->second.deadline <= now) {
-        late.push_back(std::move(it->second.cb));
-        it = waiters_.erase(it);
-      } else {
-        ++it;
-      }
+    while (!waiter_deadlines_.empty() && waiter_deadlines_.top().first <= now) {
+      const auto [deadline, epoch] = waiter_deadlines_.top();
+      waiter_deadlines_.pop();
+      auto it = waiters_.find(epoch);
+      if (it == waiters_.end() || it->second.deadline != deadline) continue;  // stale entry
+      late.push_back(std::move(it->second.cb));
+      waiters_.erase(it);
     }
-    for (auto it = arrived_.begin(); it != arrived_.end();) {
-      it = it->second + kKeepArrival <= now ? arrived_.erase(it) : std::next(it);
+    while (!arrival_order_.empty() && arrival_order_.front().first + kKeepArrival <= now) {
+      const auto [when, epoch] = arrival_order_.front();
+      arrival_order_.pop_front();
+      auto it = arrived_.find(epoch);
+      if (it != arrived_.end() && it->second == when) arrived_.erase(it);
     }
   }
   for (Callback& cb : late)
@@ -66,13 +71,14 @@ void KvArrivals::run() {
       if (stopping_) return;
     }
     Result<kvtransfer::Notification> n = agent_.wait_notification(std::chrono::milliseconds(50));
-    if (n.ok() && n->epoch != 0) {  // epoch 0: a layer of a layer-wise push, not the end
+    if (n.ok() && !n->payload.empty()) {  // empty: a layer of a layer-wise push, not the end
       Callback cb;
       {
         std::lock_guard<std::mutex> lock(mu_);
         auto it = waiters_.find(n->epoch);
         if (it == waiters_.end()) {
-          arrived_[n->epoch] = Clock::now();
+          const Clock::time_point now = Clock::now();
+          if (arrived_.emplace(n->epoch, now).second) arrival_order_.emplace_back(now, n->epoch);
         } else {
           cb = std::move(it->second.cb);
           waiters_.erase(it);

@@ -7,6 +7,10 @@
 //
 // A notification may come before expect() is called (the prefill worker's
 // HTTP answer is sent after it): it is kept for a while and matched then.
+// Notifications with an empty payload are a layer of a layer-wise push, not
+// the end, and are ignored. Expiry walks deadlines in order (a heap of
+// waiters, arrivals in arrival order), so a flood of notifications costs
+// O(log n) each, never a scan of everything stored.
 // Thread-safety: every method may be called from any thread; callbacks run
 // on the arrivals thread or the caller's and must not block.
 #pragma once
@@ -14,11 +18,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
-#include <map>
 #include <mutex>
+#include <queue>
 #include <thread>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "common/base/status.h"
 #include "kvtransfer/agent.h"
@@ -47,13 +54,18 @@ class KvArrivals {
     Clock::time_point deadline;
     Callback cb;
   };
+  using Due = std::pair<Clock::time_point, uint64_t>;  // (deadline or arrival, epoch)
   void run();
   void expire(Clock::time_point now);
 
   kvtransfer::Agent& agent_;
   std::mutex mu_;
   std::unordered_map<uint64_t, Waiter> waiters_;
-  std::map<uint64_t, Clock::time_point> arrived_;  // epoch -> when, not yet expected
+  // Waiter deadlines, earliest on top; an entry whose waiter is gone or has
+  // another deadline is skipped when it surfaces.
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> waiter_deadlines_;
+  std::unordered_map<uint64_t, Clock::time_point> arrived_;  // epoch -> when, not yet expected
+  std::deque<Due> arrival_order_;                            // arrived_ by time, same skipping
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -55,6 +55,19 @@
 // receiver shows as a missing ACK: wait() returns kDeadlineExceeded, and the
 // transfer fails kUnavailable after 30 s without an ACK.
 //
+// Who may write (every backend): a connection proves it knows the cluster
+// token at handshake (peer_auth.h; tcp and the nccl control channel), and a
+// receiver created with require_grants accepts a write or a notification only
+// of an epoch it granted (grant()), only into the granted byte ranges, and
+// only from the first connection that used the grant. Anything else is
+// refused before a byte lands; the connection is dropped (tcp, nccl control)
+// and counted in peers_refused(). A fenced epoch is not an offence: its late
+// writes are refused (see above) and the connection stays. Notifications
+// queued at a receiver are bounded per connection (kMaxQueuedPerPeer): a
+// sender past it is refused and dropped the same way. The ucx put protocol
+// cannot check grants (one-sided RMA): it is refused when require_grants is
+// set, and the am protocol checks every op.
+//
 // Thread-safety: every method may be called from any thread concurrently.
 // Errors are Status/Result (common/base/status.h); nothing throws.
 #pragma once
@@ -62,6 +75,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -85,7 +99,16 @@ struct AgentOptions {
   // ephemeral. ucx ignores it: peers reach it by the worker address in metadata().
   std::string listen_address = "127.0.0.1";
   std::string compat_key;  // model, dtype, block size, layout, TP: peers must match exactly
-  int device = -1;         // CUDA device for device regions / NCCL
+  // Shared secret both ends of a connection must know (peer_auth.h). Never
+  // sent, logged or quoted in a refusal.
+  std::string cluster_token;
+  // Receiving side: accept writes only as granted (grant()). Off only where
+  // a test or a benchmark measures something else.
+  bool require_grants = true;
+  // Called (from a backend thread; must not block) each time a connection is
+  // refused or dropped, as peers_refused() counts it: the worker's metric.
+  std::function<void()> on_peer_refused;
+  int device = -1;  // CUDA device for device regions / NCCL
   // Fault injector: every Nth WriteOp posted through this agent fails its
   // transfer (the ops before it are written — on nccl none is —, the
   // notification is not sent, the transfer ends kFailed with kAborted).
@@ -115,8 +138,22 @@ struct Notification {
   std::string payload;
 };
 
-// Largest notification payload post_write accepts.
+// Largest notification payload post_write accepts (and a receiver takes).
 inline constexpr size_t kMaxNotificationLen = 2048;
+// Notifications a receiver keeps queued from one connection; past this the
+// connection is refused and dropped.
+inline constexpr size_t kMaxQueuedPerPeer = 4096;
+
+// A byte range of one registered region that writes of an epoch may touch.
+struct GrantRange {
+  uint64_t region = 0;
+  uint64_t offset = 0;
+  uint64_t len = 0;
+};
+// kFirstPeer: the first connection that writes (or notifies) the epoch owns
+// the grant, every other is refused. kAnyPeer: any authenticated connection
+// (a standing grant, e.g. the nccl control mailbox).
+enum class GrantScope { kFirstPeer, kAnyPeer };
 
 class Agent {
  public:
@@ -175,8 +212,19 @@ class Agent {
   // The oldest notification, or kDeadlineExceeded.
   virtual Result<Notification> wait_notification(std::chrono::milliseconds deadline) = 0;
   // From now on drop anything carrying this epoch (notifications queued but
-  // not yet taken included); the sender's transfer fails with kAborted.
+  // not yet taken included); the sender's transfer fails with kAborted. Also
+  // revokes the epoch's grant: this is how a receiver ends a grant.
   virtual void fence_epoch(uint64_t epoch) = 0;
+
+  // Receiving side: allows writes of `epoch` into exactly `ranges` (and its
+  // notifications), until fence_epoch(epoch). kNotFound / kOutOfRange for a
+  // range outside a registered region, kAlreadyExists when the epoch is
+  // granted already, kFailedPrecondition when it is fenced, kInvalidArgument
+  // for an empty list or a zero-length range.
+  virtual Status grant(uint64_t epoch, const std::vector<GrantRange>& ranges, GrantScope scope) = 0;
+  // Connections refused or dropped since start: failed authentication or
+  // compat key, a write or notification outside the grants, a flood.
+  virtual uint64_t peers_refused() const = 0;
 
   virtual uint64_t bytes_sent() const = 0;
   virtual uint64_t bytes_received() const = 0;

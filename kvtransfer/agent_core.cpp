@@ -4,6 +4,10 @@
 #include "kvtransfer/device_copy.h"
 
 namespace pdserve::kvtransfer {
+namespace {
+// grant() pins each range for a moment to check it against the regions.
+constexpr uint64_t kGrantCheckPin = ~0ull - 1;
+}  // namespace
 
 RemoteRegions index_regions(const std::vector<RegionDesc>& regions) {
   RemoteRegions out;
@@ -30,7 +34,10 @@ std::vector<WriteOp> coalesce_ops(const std::vector<WriteOp>& ops) {
   return out;
 }
 
-AgentCore::AgentCore(const AgentOptions& options) : options_(options) {}
+AgentCore::AgentCore(const AgentOptions& options)
+    : options_(options),
+      inbound_(options.name, options.require_grants, options.on_peer_refused, &grants_,
+               &notifications_) {}
 
 Status AgentCore::on_register(Region* region) {
   if (region->kind == MemoryKind::kDevice && !device_memory_supported()) {
@@ -99,6 +106,17 @@ Result<Notification> AgentCore::wait_notification(std::chrono::milliseconds dead
 
 void AgentCore::fence_epoch(uint64_t epoch) {
   notifications_.fence(epoch);
+  grants_.revoke(epoch);
+}
+
+Status AgentCore::grant(uint64_t epoch, const std::vector<GrantRange>& ranges, GrantScope scope) {
+  if (notifications_.is_fenced(epoch)) {
+    return failed_precondition("epoch " + std::to_string(epoch) + " is fenced");
+  }
+  for (const GrantRange& r : ranges) {
+    PD_RETURN_IF_ERROR(regions_.pin(r.region, r.offset, r.len, kGrantCheckPin).status());
+  }
+  return grants_.grant(epoch, ranges, scope);
 }
 
 Status AgentCore::check_ops(const std::vector<WriteOp>& ops, const RemoteRegions& remote,

@@ -1,5 +1,6 @@
 // AgentCore: what every backend shares — region registration, the transfer
 // table (poll / wait / cancel), the notification queue with epoch fencing,
+// the grants and the inbound checks over them,
 // byte counters and the fault injector. A backend derives from it, implements
 // metadata / connect / post_write, and may hook registration and cancel.
 // Thread-safe like Agent.
@@ -13,6 +14,8 @@
 #include <vector>
 
 #include "kvtransfer/agent.h"
+#include "kvtransfer/grant_table.h"
+#include "kvtransfer/inbound_policy.h"
 #include "kvtransfer/metadata.h"
 #include "kvtransfer/notification_queue.h"
 #include "kvtransfer/region_table.h"
@@ -42,6 +45,8 @@ class AgentCore : public Agent {
   std::vector<Notification> take_notifications() override;
   Result<Notification> wait_notification(std::chrono::milliseconds deadline) override;
   void fence_epoch(uint64_t epoch) override;
+  Status grant(uint64_t epoch, const std::vector<GrantRange>& ranges, GrantScope scope) override;
+  uint64_t peers_refused() const override { return inbound_.num_refused(); }
   uint64_t bytes_sent() const override { return bytes_sent_.load(); }
   uint64_t bytes_received() const override { return bytes_received_.load(); }
 
@@ -76,6 +81,8 @@ class AgentCore : public Agent {
   RegionTable regions_;
   TransferTable transfers_;
   NotificationQueue notifications_;
+  GrantTable grants_;
+  InboundPolicy inbound_;  // over grants_ and notifications_
   std::atomic<uint64_t> bytes_sent_{0};
   std::atomic<uint64_t> bytes_received_{0};
 

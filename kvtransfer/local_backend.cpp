@@ -2,13 +2,16 @@
 // a process-wide registry by name. post_write copies synchronously (memcpy,
 // or cudaMemcpy for device regions in a CUDA build) and delivers the
 // notification before it returns, so a transfer is finished when post_write
-// returns and cancel() always reports kFailedPrecondition. For unit tests.
+// returns and cancel() always reports kFailedPrecondition. connect() checks
+// that both agents were given the same cluster token (in one process there is
+// nothing to prove over a wire). For unit tests.
 #include <map>
 #include <shared_mutex>
 
 #include "kvtransfer/agent_core.h"
 #include "kvtransfer/backends.h"
 #include "kvtransfer/device_copy.h"
+#include "kvtransfer/peer_auth.h"
 
 namespace pdserve::kvtransfer {
 namespace {
@@ -58,8 +61,13 @@ class LocalAgent final : public AgentCore {
     PD_ASSIGN_OR_RETURN(AgentMetadata md, AgentMetadata::parse(peer_metadata));
     PD_RETURN_IF_ERROR(check_compatible(md, BackendKind::kLocal, options_.compat_key));
     std::shared_lock lock(registry().mu);
-    if (registry().agents.count(md.address) == 0) {
+    auto agent = registry().agents.find(md.address);
+    if (agent == registry().agents.end()) {
       return unavailable("no local agent named '" + md.address + "'");
+    }
+    if (!proofs_equal(agent->second->options_.cluster_token, options_.cluster_token)) {
+      agent->second->inbound_.refuse(options_.name, unauthenticated("wrong cluster token"));
+      return unauthenticated("local agent '" + md.address + "' refused: authentication failed");
     }
     std::lock_guard peers_lock(peers_mu_);
     for (auto& [id, peer] : peers_) {
@@ -85,7 +93,8 @@ class LocalAgent final : public AgentCore {
     PD_RETURN_IF_ERROR(check_ops(ops, peer.regions, notification));
     uint64_t id = transfers_.create(peer_id);
     Status s = run(id, peer.name, ops, std::move(notification), epoch);
-    if (!s.ok() && s.code() != StatusCode::kAborted && s.code() != StatusCode::kUnavailable) {
+    if (!s.ok() && s.code() != StatusCode::kAborted && s.code() != StatusCode::kUnavailable &&
+        !InboundPolicy::is_offence(s)) {
       transfers_.complete(id, s);
       return s;  // refused at post time: nothing was written
     }
@@ -100,7 +109,8 @@ class LocalAgent final : public AgentCore {
   };
 
   // Returns the transfer's outcome; errors other than kAborted / kUnavailable
-  // happen before any byte is copied.
+  // and the receiver's refusals (InboundPolicy) happen before any byte is
+  // copied; a refused write lands no byte either.
   Status run(uint64_t id, const std::string& peer_name, const std::vector<WriteOp>& ops,
              std::string notification, uint64_t epoch) {
     std::shared_lock lock(registry().mu);
@@ -114,8 +124,12 @@ class LocalAgent final : public AgentCore {
       if (!pin.ok()) return pin.status().with_context("remote");
       dst.push_back(std::move(pin).value());
     }
-    if (peer->notifications_.is_fenced(epoch)) {
-      return aborted("epoch " + std::to_string(epoch) + " is fenced by the receiver");
+    const auto conn_id = reinterpret_cast<uintptr_t>(this);
+    for (const WriteOp& op : ops) {
+      Status allowed =
+          peer->inbound_.check_write(conn_id, epoch, op.remote_region, op.remote_offset, op.len);
+      if (InboundPolicy::is_offence(allowed)) peer->inbound_.refuse(options_.name, allowed);
+      PD_RETURN_IF_ERROR(allowed);
     }
     int64_t fail_idx = fault_index(ops.size());
     for (size_t i = 0; i < ops.size(); ++i) {
@@ -125,10 +139,10 @@ class LocalAgent final : public AgentCore {
       bytes_sent_ += ops[i].len;
       peer->bytes_received_ += ops[i].len;
     }
-    if (!peer->notifications_.push({options_.name, epoch, std::move(notification)})) {
-      return aborted("epoch " + std::to_string(epoch) + " is fenced by the receiver");
-    }
-    return ok_status();
+    Status delivered =
+        peer->inbound_.deliver(conn_id, {options_.name, epoch, std::move(notification)});
+    if (InboundPolicy::is_offence(delivered)) peer->inbound_.refuse(options_.name, delivered);
+    return delivered;
   }
 
   std::mutex peers_mu_;

@@ -11,7 +11,8 @@
 //   sender → receiver   C <transfer>                          cancelled: no notification
 //   receiver → sender   A <transfer> <status code> <message hex>
 //
-// The receiver checks every op (region, bounds, fenced epoch) before it posts
+// The control channel authenticates like any tcp agent (cluster token).
+// The receiver checks every op (fenced epoch, grants, region, bounds) before it posts
 // the ncclRecv; a refused op is received into scratch device memory, never
 // into the region, and the ACK carries the refusal. The ncclUniqueId travels
 // in the receiver's metadata (`extra`); each connect consumes it and the next
@@ -122,6 +123,9 @@ Status NcclAgent::start() {
   c.fail_every_n = 0;
   PD_ASSIGN_OR_RETURN(ctrl_, Agent::create(c));
   PD_ASSIGN_OR_RETURN(mailbox_id_, ctrl_->register_region(&mailbox_, 1, MemoryKind::kHost));
+  // Control messages are notifications of epoch 0 over a 1-byte write into the
+  // mailbox, from any authenticated sender.
+  PD_RETURN_IF_ERROR(ctrl_->grant(0, {{mailbox_id_, 0, 1}}, GrantScope::kAnyPeer));
   thread_ = std::thread([this] { control_loop(); });
   return ok_status();
 }
@@ -314,10 +318,12 @@ void NcclAgent::handle(const Notification& msg) {
 
 void NcclAgent::post_recv(RecvJob job) {
   cudaSetDevice(options_.device);
-  if (notifications_.is_fenced(job.epoch)) {
-    job.refused = aborted("epoch " + std::to_string(job.epoch) + " is fenced by the receiver");
-  }
+  const auto conn_id = reinterpret_cast<uintptr_t>(job.link);
   for (const WriteOp& op : job.ops) {
+    if (!job.refused.ok()) break;
+    job.refused =
+        inbound_.check_write(conn_id, job.epoch, op.remote_region, op.remote_offset, op.len);
+    if (InboundPolicy::is_offence(job.refused)) inbound_.refuse(job.link->name, job.refused);
     if (!job.refused.ok()) break;
     Result<RegionPin> pin = regions_.pin(op.remote_region, op.remote_offset, op.len, ~0ull);
     if (!pin.ok()) {
@@ -387,9 +393,10 @@ void NcclAgent::poll_jobs() {
     if (verb == "N") {
       Status status = job.refused;
       auto payload = hex_decode(payload_hex);
-      if (status.ok() &&
-          !notifications_.push({job.link->name, epoch, payload.ok() ? *payload : ""})) {
-        status = aborted("epoch " + std::to_string(epoch) + " is fenced by the receiver");
+      if (status.ok()) {
+        status = inbound_.deliver(reinterpret_cast<uintptr_t>(job.link),
+                                  {job.link->name, epoch, payload.ok() ? *payload : ""});
+        if (InboundPolicy::is_offence(status)) inbound_.refuse(job.link->name, status);
       }
       if (status.ok()) {
         for (const WriteOp& op : job.ops) bytes_received_ += op.len;

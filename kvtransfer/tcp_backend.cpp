@@ -54,8 +54,8 @@ class TcpAgent final : public AgentCore {
  public:
   explicit TcpAgent(const AgentOptions& options)
       : AgentCore(options), acceptor_(io_), work_(asio::make_work_guard(io_)) {
-    state_ = {options_.name,   options_.compat_key, &regions_,        &transfers_,
-              &notifications_, &bytes_sent_,        &bytes_received_, &inflight_};
+    state_ = {options_.name, options_.compat_key, options_.cluster_token, &regions_, &transfers_,
+              &inbound_,     &bytes_sent_,        &bytes_received_,       &inflight_};
   }
 
   ~TcpAgent() override {
@@ -63,7 +63,7 @@ class TcpAgent final : public AgentCore {
     asio::post(io_, [this] {
       error_code ec;
       acceptor_.close(ec);
-      for (auto& weak : inbound_) {
+      for (auto& weak : sessions_) {
         if (auto s = weak.lock()) s->close();
       }
       std::lock_guard lock(mu_);
@@ -188,8 +188,8 @@ class TcpAgent final : public AgentCore {
     acceptor_.async_accept([this](const error_code& ec, asio::ip::tcp::socket socket) {
       if (ec) return;  // closed
       auto session = std::make_shared<tcp::TcpInbound>(std::move(socket), state_);
-      std::erase_if(inbound_, [](const auto& w) { return w.expired(); });
-      inbound_.push_back(session);
+      std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+      sessions_.push_back(session);
       session->start();
       accept();
     });
@@ -202,7 +202,7 @@ class TcpAgent final : public AgentCore {
   std::string address_;
   tcp::InflightEpochs inflight_;
   tcp::AgentState state_;
-  std::vector<std::weak_ptr<tcp::TcpInbound>> inbound_;  // io thread only
+  std::vector<std::weak_ptr<tcp::TcpInbound>> sessions_;  // io thread only
   std::mutex mu_;
   std::map<uint64_t, Peer> peers_;
   uint64_t next_peer_id_ = 1;

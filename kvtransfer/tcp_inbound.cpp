@@ -1,26 +1,54 @@
 #include "kvtransfer/tcp_inbound.h"
 
+#include <atomic>
+
 #include "common/base/logging.h"
 #include "kvtransfer/device_copy.h"
+#include "kvtransfer/peer_auth.h"
 
 namespace pdserve::kvtransfer::tcp {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
 
+namespace {
+// Connection ids for the grants: never reused, unlike addresses.
+std::atomic<uint64_t> next_conn_id{1};
+}  // namespace
+
 TcpInbound::TcpInbound(asio::ip::tcp::socket socket, const AgentState& agent)
-    : socket_(std::move(socket)), agent_(agent) {}
+    : socket_(std::move(socket)),
+      agent_(agent),
+      handshake_timer_(socket_.get_executor()),
+      conn_id_(next_conn_id.fetch_add(1)) {}
 
 void TcpInbound::start() {
   error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  handshake_timer_.expires_after(kHandshakeTimeout);
+  auto self = shared_from_this();
+  handshake_timer_.async_wait([self](const error_code& timer_ec) {
+    if (timer_ec || self->stage_ == Stage::kReady) return;
+    self->refuse(
+        unauthenticated("no handshake within " + std::to_string(kHandshakeTimeout.count()) + " s"),
+        "");
+  });
   read_header();
+}
+
+// Counts the peer and drops it; `message` (never a secret or a compat key)
+// goes to it in a HELLO_REFUSED first when not empty.
+void TcpInbound::refuse(const Status& why, std::string_view message) {
+  agent_.inbound->refuse(peer_name_.empty() ? "(unauthenticated)" : peer_name_, why);
+  if (message.empty()) return close();
+  send(control_frame(make_header(FrameType::kHelloRefused, 0, 0), message), /*close_after=*/true);
 }
 
 void TcpInbound::close() {
   if (closed_) return;
   closed_ = true;
   end_data();
+  handshake_timer_.cancel();
   error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
@@ -62,40 +90,67 @@ void TcpInbound::read_payload(size_t len, void (TcpInbound::*then)(std::string))
 void TcpInbound::on_header() {
   const FrameHeader& h = header_;
   auto type = static_cast<FrameType>(h.type);
-  if (h.magic != kMagic || (!hello_done_ && type != FrameType::kHello)) {
-    PD_LOG(WARN) << "kvtransfer tcp " << agent_.name << ": bad frame, closing connection";
-    return close();
+  const bool expected = stage_ == Stage::kReady
+                            ? type != FrameType::kHello && type != FrameType::kAuth
+                        : stage_ == Stage::kHello ? type == FrameType::kHello
+                                                  : type == FrameType::kAuth;
+  if (h.magic != kMagic || !expected) {
+    return refuse(invalid_argument("bad or unexpected frame " + std::to_string(h.type)), "");
   }
   switch (type) {
     case FrameType::kHello:
-      if (h.len > kMaxControlLen) return close();
+      if (h.len < kNonceLen || h.len > kNonceLen + kMaxNameLen) {
+        return refuse(invalid_argument("bad hello"), "");
+      }
       return read_payload(h.len, &TcpInbound::on_hello);
+    case FrameType::kAuth:
+      if (h.len < kProofLen || h.len > kProofLen + kMaxCompatLen) {
+        return refuse(invalid_argument("bad auth frame"), "");
+      }
+      return read_payload(h.len, &TcpInbound::on_auth);
     case FrameType::kData:
-      if (h.len == 0 || h.len > kMaxChunkLen) return close();
+      if (h.len == 0 || h.len > kMaxChunkLen) return refuse(invalid_argument("bad data frame"), "");
       return on_data();
     case FrameType::kNotify:
-      if (h.len > kMaxControlLen) return close();
+      if (h.len > kMaxNotificationLen) {
+        return refuse(
+            invalid_argument("notification over " + std::to_string(kMaxNotificationLen) + " bytes"),
+            "");
+      }
       return read_payload(h.len, &TcpInbound::on_notify);
     case FrameType::kAbort: refused_.erase(h.transfer_id); return read_header();
-    default:
-      PD_LOG(WARN) << "kvtransfer tcp " << agent_.name << ": unexpected frame " << h.type;
-      return close();
+    default: return refuse(invalid_argument("unexpected frame " + std::to_string(h.type)), "");
   }
 }
 
 // By value: it is a read_payload continuation, like on_notify.
 void TcpInbound::on_hello(std::string payload) {  // NOLINT(performance-unnecessary-value-param)
-  size_t sep = payload.find('\0');
-  std::string name = payload.substr(0, sep);
-  std::string compat = sep == std::string::npos ? "" : payload.substr(sep + 1);
-  peer_name_ = name;
-  if (compat != agent_.compat_key) {
-    std::string msg =
-        "compat_key mismatch: peer '" + compat + "', ours '" + agent_.compat_key + "'";
-    send(control_frame(make_header(FrameType::kHelloRefused, 0, 0), msg), /*close_after=*/true);
-    return;
+  sender_nonce_ = payload.substr(0, kNonceLen);
+  peer_name_ = payload.substr(kNonceLen);
+  Result<std::string> nonce = make_nonce();
+  if (!nonce.ok()) return refuse(nonce.status(), "receiver cannot make a nonce");
+  receiver_nonce_ = *nonce;
+  stage_ = Stage::kAuth;
+  send(control_frame(
+      make_header(FrameType::kChallenge, 0, 0),
+      receiver_nonce_ + receiver_proof(agent_.cluster_token, sender_nonce_, receiver_nonce_)));
+  read_header();
+}
+
+void TcpInbound::on_auth(std::string payload) {  // NOLINT(performance-unnecessary-value-param)
+  const std::string_view proof = std::string_view(payload).substr(0, kProofLen);
+  const std::string_view compat = std::string_view(payload).substr(kProofLen);
+  const std::string expected =
+      sender_proof(agent_.cluster_token, receiver_nonce_, sender_nonce_, peer_name_, compat);
+  if (!proofs_equal(proof, expected)) {
+    return refuse(unauthenticated("wrong cluster token"), "authentication failed");
   }
-  hello_done_ = true;
+  if (compat != agent_.compat_key) {
+    return refuse(failed_precondition("compat key mismatch"),
+                  "KV layout (compat key) differs from the receiver's");
+  }
+  stage_ = Stage::kReady;
+  handshake_timer_.cancel();
   send(control_frame(make_header(FrameType::kHelloOk, 0, 0), agent_.name));
   read_header();
 }
@@ -103,12 +158,10 @@ void TcpInbound::on_hello(std::string payload) {  // NOLINT(performance-unnecess
 void TcpInbound::on_data() {
   const FrameHeader h = header_;
   if (refused_.count(h.transfer_id) != 0) return discard(h.len);
-  if (agent_.notifications->is_fenced(h.epoch)) {
-    refused_[h.transfer_id] =
-        aborted("epoch " + std::to_string(h.epoch) + " is fenced by the receiver");
-    return discard(h.len);
-  }
-  Result<RegionPin> pin = agent_.regions->pin(h.region, h.offset, h.len, kInboundPin);
+  Status allowed = agent_.inbound->check_write(conn_id_, h.epoch, h.region, h.offset, h.len);
+  if (InboundPolicy::is_offence(allowed)) return refuse(allowed, "");
+  Result<RegionPin> pin = allowed.ok() ? agent_.regions->pin(h.region, h.offset, h.len, kInboundPin)
+                                       : Result<RegionPin>(allowed);
   if (!pin.ok()) {
     refused_[h.transfer_id] = pin.status().with_context("receiver");
     return discard(h.len);
@@ -146,14 +199,15 @@ void TcpInbound::discard(uint64_t len) {
                    });
 }
 
-void TcpInbound::on_notify(std::string payload) {
+void TcpInbound::on_notify(std::string payload) {  // NOLINT(performance-unnecessary-value-param)
   const FrameHeader h = header_;
   Status status;
   if (auto it = refused_.find(h.transfer_id); it != refused_.end()) {
     status = it->second;
     refused_.erase(it);
-  } else if (!agent_.notifications->push({peer_name_, h.epoch, std::move(payload)})) {
-    status = aborted("epoch " + std::to_string(h.epoch) + " is fenced by the receiver");
+  } else {
+    status = agent_.inbound->deliver(conn_id_, {peer_name_, h.epoch, std::move(payload)});
+    if (InboundPolicy::is_offence(status)) return refuse(status, "");
   }
   FrameHeader ack = make_header(FrameType::kAck, h.transfer_id, 0);
   ack.region = static_cast<uint64_t>(status.code());

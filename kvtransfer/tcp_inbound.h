@@ -1,15 +1,18 @@
 // TcpInbound: the receiving end of one sender's connection. Runs entirely on
-// the agent's io thread: reads frames, validates each DATA frame (region,
-// bounds, fenced epoch) and reads its bytes straight into the region (device
+// the agent's io thread: authenticates the sender (peer_auth.h, bounded by
+// kHandshakeTimeout), reads frames, validates each DATA frame (fenced epoch,
+// grants, region, bounds) and reads its bytes straight into the region (device
 // regions through a bounce buffer), delivers NOTIFY into the agent's queue
 // and answers with an ACK. A connection error just ends the session: the
-// sender's transfers in flight never get their notification here.
+// sender's transfers in flight never get their notification here. A sender
+// that fails authentication or breaks the InboundPolicy is dropped and counted.
 #pragma once
 
 #include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -29,6 +32,8 @@ class TcpInbound : public std::enable_shared_from_this<TcpInbound> {
   void read_header();
   void on_header();
   void on_hello(std::string payload);
+  void on_auth(std::string payload);
+  void refuse(const Status& why, std::string_view message);
   void on_data();
   void on_notify(std::string payload);
   void read_payload(size_t len, void (TcpInbound::*then)(std::string));
@@ -41,9 +46,13 @@ class TcpInbound : public std::enable_shared_from_this<TcpInbound> {
 
   boost::asio::ip::tcp::socket socket_;
   AgentState agent_;
+  boost::asio::steady_timer handshake_timer_;
+  const uint64_t conn_id_;  // who the grants see
   FrameHeader header_;
-  bool hello_done_ = false;
+  enum class Stage { kHello, kAuth, kReady } stage_ = Stage::kHello;
   std::string peer_name_;
+  std::string sender_nonce_;
+  std::string receiver_nonce_;
   RegionPin pin_;                                 // held while a DATA frame is read into the region
   std::optional<uint64_t> inflight_epoch_;        // set while pin_ is held
   std::vector<char> scratch_;                     // discarded bytes, device bounce

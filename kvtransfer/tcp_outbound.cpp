@@ -3,6 +3,7 @@
 #include "common/base/logging.h"
 #include "kvtransfer/agent_core.h"
 #include "kvtransfer/device_copy.h"
+#include "kvtransfer/peer_auth.h"
 
 namespace pdserve::kvtransfer::tcp {
 
@@ -33,39 +34,64 @@ void TcpOutbound::start(const asio::ip::tcp::endpoint& endpoint, std::chrono::mi
     if (ec) return finish(unavailable("connect to '" + self->peer_name_ + "': " + ec.message()));
     error_code ignored;
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-    std::string hello = self->agent_.name + std::string(1, '\0') + self->agent_.compat_key;
-    self->control_ = control_frame(make_header(FrameType::kHello, 0, 0), hello);
-    asio::async_write(
-        self->socket_, asio::buffer(self->control_), [self, finish](const error_code& ec2, size_t) {
-          if (ec2)
-            return finish(
-                unavailable("handshake with '" + self->peer_name_ + "': " + ec2.message()));
-          self->on_handshake_header(finish);
-        });
+    Result<std::string> nonce = make_nonce();
+    if (!nonce.ok()) return finish(nonce.status());
+    self->nonce_ = *nonce;
+    self->handshake_step(FrameType::kHello, self->nonce_ + self->agent_.name, finish);
   });
 }
 
-void TcpOutbound::on_handshake_header(const std::function<void(Status)>& finish) {
+// Sends one handshake frame and reads the answer: CHALLENGE after HELLO,
+// HELLO_OK after AUTH; HELLO_REFUSED (or anything else) fails the connect.
+void TcpOutbound::handshake_step(FrameType type, std::string payload,
+                                 const std::function<void(Status)>& finish) {
   auto self = shared_from_this();
-  asio::async_read(
-      socket_, asio::buffer(&in_, sizeof(in_)), [self, finish](const error_code& ec, size_t) {
-        if (ec || self->in_.magic != kMagic || self->in_.len > kMaxControlLen) {
-          return finish(unavailable("handshake with '" + self->peer_name_ + "' failed"));
-        }
-        auto msg = std::make_shared<std::string>(self->in_.len, '\0');
-        asio::async_read(
-            self->socket_, asio::buffer(*msg), [self, finish, msg](const error_code& ec2, size_t) {
-              if (ec2)
-                return finish(unavailable("handshake with '" + self->peer_name_ + "' failed"));
-              if (static_cast<FrameType>(self->in_.type) != FrameType::kHelloOk) {
-                return finish(
-                    failed_precondition("peer '" + self->peer_name_ + "' refused: " + *msg));
-              }
-              finish(ok_status());
-              self->read_ack();
-              self->pump();
-            });
+  control_ = control_frame(make_header(type, 0, 0), payload);
+  auto lost = [self] { return unavailable("handshake with '" + self->peer_name_ + "' failed"); };
+  asio::async_write(
+      socket_, asio::buffer(control_), [self, finish, type, lost](const error_code& ec, size_t) {
+        if (ec) return finish(lost());
+        asio::async_read(self->socket_, asio::buffer(&self->in_, sizeof(self->in_)),
+                         [self, finish, type, lost](const error_code& ec2, size_t) {
+                           if (ec2 || self->in_.magic != kMagic || self->in_.len > kMaxControlLen) {
+                             return finish(lost());
+                           }
+                           auto msg = std::make_shared<std::string>(self->in_.len, '\0');
+                           asio::async_read(
+                               self->socket_, asio::buffer(*msg),
+                               [self, finish, type, msg, lost](const error_code& ec3, size_t) {
+                                 if (ec3) return finish(lost());
+                                 self->on_handshake_frame(type, *msg, finish);
+                               });
+                         });
       });
+}
+
+void TcpOutbound::on_handshake_frame(FrameType sent, const std::string& msg,
+                                     const std::function<void(Status)>& finish) {
+  const auto got = static_cast<FrameType>(in_.type);
+  if (got == FrameType::kHelloRefused) {
+    return finish(failed_precondition("peer '" + peer_name_ + "' refused: " + msg));
+  }
+  if (sent == FrameType::kHello && got == FrameType::kChallenge &&
+      msg.size() == kNonceLen + kProofLen) {
+    const std::string receiver_nonce = msg.substr(0, kNonceLen);
+    if (!proofs_equal(msg.substr(kNonceLen),
+                      receiver_proof(agent_.cluster_token, nonce_, receiver_nonce))) {
+      return finish(unauthenticated("peer '" + peer_name_ + "' does not know the cluster token"));
+    }
+    return handshake_step(
+        FrameType::kAuth,
+        sender_proof(agent_.cluster_token, receiver_nonce, nonce_, agent_.name, agent_.compat_key) +
+            agent_.compat_key,
+        finish);
+  }
+  if (sent == FrameType::kAuth && got == FrameType::kHelloOk) {
+    finish(ok_status());
+    read_ack();
+    return pump();
+  }
+  finish(unavailable("handshake with '" + peer_name_ + "': unexpected frame"));
 }
 
 void TcpOutbound::read_ack() {

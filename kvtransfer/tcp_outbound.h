@@ -1,5 +1,6 @@
 // TcpOutbound: the sending end of a connection to one peer. Runs on the
-// agent's io thread; callers hand it work through post(). Transfers are
+// agent's io thread; callers hand it work through post(). start() runs the
+// handshake (tcp_wire.h, peer_auth.h): the peer must prove the cluster token too. Transfers are
 // written in order, chunk by chunk (header + bytes straight from the region,
 // device regions through a bounce buffer), then their NOTIFY; the transfer
 // completes when the peer's ACK arrives. Cancel requests and injected faults
@@ -46,7 +47,10 @@ class TcpOutbound : public std::enable_shared_from_this<TcpOutbound> {
   bool dead() const { return dead_; }
 
  private:
-  void on_handshake_header(const std::function<void(Status)>& done);
+  void handshake_step(FrameType type, std::string payload,
+                      const std::function<void(Status)>& finish);
+  void on_handshake_frame(FrameType sent, const std::string& msg,
+                          const std::function<void(Status)>& finish);
   void read_ack();
   void pump();
   void write_chunk(OutboundJob& job);
@@ -61,6 +65,7 @@ class TcpOutbound : public std::enable_shared_from_this<TcpOutbound> {
   FrameHeader in_;
   FrameHeader out_;
   std::string control_;
+  std::string nonce_;  // ours, for the handshake
   std::vector<char> bounce_;
   std::deque<std::unique_ptr<OutboundJob>> queue_;
   std::unordered_set<uint64_t> awaiting_ack_;

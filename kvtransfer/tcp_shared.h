@@ -10,7 +10,7 @@
 #include <set>
 #include <string>
 
-#include "kvtransfer/notification_queue.h"
+#include "kvtransfer/inbound_policy.h"
 #include "kvtransfer/region_table.h"
 #include "kvtransfer/transfer_table.h"
 
@@ -48,9 +48,10 @@ class InflightEpochs {
 struct AgentState {
   std::string name;
   std::string compat_key;
+  std::string cluster_token;
   RegionTable* regions = nullptr;
   TransferTable* transfers = nullptr;
-  NotificationQueue* notifications = nullptr;
+  InboundPolicy* inbound = nullptr;
   std::atomic<uint64_t>* bytes_sent = nullptr;
   std::atomic<uint64_t>* bytes_received = nullptr;
   InflightEpochs* inflight = nullptr;

@@ -2,16 +2,21 @@
 // header followed by `len` payload bytes. Both ends are the same build on
 // little-endian hosts; the magic catches anything else.
 //
-//   sender ──HELLO(name\0compat)──▶ receiver ──HELLO_OK | HELLO_REFUSED(msg)──▶
+//   sender ──HELLO(nonce_s, name)──▶ receiver ──CHALLENGE(nonce_r, receiver proof)──▶
+//   sender ──AUTH(sender proof, compat)──▶ receiver ──HELLO_OK | HELLO_REFUSED(msg)──▶
+//   (peer_auth.h: both ends prove the cluster token; the receiver closes a
+//   connection that has not authenticated within kHandshakeTimeout)
 //   sender ──DATA(transfer, region, offset, len, epoch) + bytes ──▶   (repeated)
 //   sender ──NOTIFY(transfer, epoch) + payload──▶ receiver ──ACK(transfer, code) + msg──▶
 //   sender ──ABORT(transfer)──▶   (cancel / injected fault: no NOTIFY follows)
 //
-// The receiver checks every DATA frame (region registered, bounds, epoch not
-// fenced) before a byte lands; a refused frame is read into scratch and
-// turns the transfer's ACK into the error.
+// The receiver checks every DATA frame (epoch not fenced, inside a grant of
+// this connection, region registered, bounds) before a byte lands; a frame of
+// a fenced epoch is read into scratch and turns the transfer's ACK into the
+// error; a frame outside the grants drops the connection (InboundPolicy).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -23,6 +28,9 @@ inline constexpr uint32_t kMagic = 0x4b564450;         // "PDVK"
 inline constexpr uint64_t kMaxControlLen = 64 * 1024;  // HELLO, NOTIFY, ACK payloads
 inline constexpr uint64_t kMaxChunkLen = 4 << 20;      // DATA payload the receiver accepts
 inline constexpr uint64_t kChunkLen = 1 << 20;         // DATA payload the sender writes
+inline constexpr uint64_t kMaxNameLen = 256;           // HELLO: nonce + name
+inline constexpr uint64_t kMaxCompatLen = 4096;        // AUTH: proof + compat key
+inline constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
 
 enum class FrameType : uint16_t {
   kHello = 1,
@@ -32,6 +40,8 @@ enum class FrameType : uint16_t {
   kNotify = 5,
   kAbort = 6,
   kAck = 7,
+  kChallenge = 8,
+  kAuth = 9,
 };
 
 struct FrameHeader {

@@ -157,11 +157,15 @@ ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_l
   bool rndv = (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) != 0;
   Status refused;
   Result<RegionPin> pin = Status(StatusCode::kInternal, "unset");
-  if (self->notifications_.is_fenced(h.epoch)) {
-    refused = aborted("epoch " + std::to_string(h.epoch) + " is fenced by the receiver");
-  } else if (h.len != len) {
+  if (h.len != len) {
     refused = data_loss("data message length does not match its header");
+  } else if (self->banned_.count(h.sender_uid) != 0) {
+    refused = permission_denied("sender was refused earlier");
   } else {
+    refused = self->inbound_.check_write(h.sender_uid, h.epoch, h.region, h.offset, h.len);
+    if (InboundPolicy::is_offence(refused)) self->ban(h.sender_uid, refused);
+  }
+  if (refused.ok()) {
     pin = self->regions_.pin(h.region, h.offset, h.len, kInboundPinId);
     if (!pin.ok()) refused = pin.status().with_context("receiver");
   }

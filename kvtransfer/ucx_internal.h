@@ -7,7 +7,7 @@
 // region travel in the metadata. Two protocols (see Protocol below):
 //
 //   am (default):  ucp_am_send_nbx DATA per op (≤ kMaxInflightOps in flight)
-//                    → receiver checks region/bounds/epoch, receives into the
+//                    → receiver checks epoch/grants/region/bounds, receives into the
 //                      region (rendezvous) or into scratch when refused.
 //                    Ops of at most PDSERVE_KV_UCX_EAGER_MAX_KB (default 64)
 //                    go eager (copied through UCX's buffers, no handshake):
@@ -63,6 +63,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -78,6 +79,7 @@ inline constexpr unsigned kAckAm = 12;
 inline constexpr unsigned kDataAm = 13;   // am protocol: one op, received into the region
 inline constexpr unsigned kAbortAm = 14;  // am protocol: no NOTIFY follows for this transfer
 inline constexpr size_t kMaxInflightOps = 256;
+inline constexpr size_t kMaxBanned = 4096;
 inline constexpr uint64_t kInboundPinId = ~0ull;  // pins of received data, never a local transfer
 inline constexpr size_t kPutBatch = 32;
 inline constexpr uint64_t kMaxPutInflightBytes = 64 << 20;
@@ -264,6 +266,9 @@ class UcxAgent final : public AgentCore {
   void send_notify(UcxJob& job, uint64_t num_ops);
   void deliver(std::pair<uint64_t, uint64_t> key);
   void send_acks();
+  // A sender that broke the InboundPolicy: counted once, every later message
+  // of it refused (UCX gives the receiver no connection of its own to drop).
+  void ban(uint64_t sender_uid, const Status& why);
   static ucs_status_t on_notify_am(void* arg, const void* header, size_t header_len, void* data,
                                    size_t len, const ucp_am_recv_param_t* param);
   static ucs_status_t on_ack_am(void* arg, const void* header, size_t header_len, void* data,
@@ -294,6 +299,7 @@ class UcxAgent final : public AgentCore {
   size_t receiving_ = 0;                                          // rendezvous receives in flight
   size_t stage_chunk_ = kDefaultStageChunk;                       // PDSERVE_KV_UCX_STAGING_CHUNK_KB
   std::unique_ptr<StagingPool> recv_stage_;                       // created in start()
+  std::set<uint64_t> banned_;                                     // sender uids, see ban()
 };
 
 }  // namespace pdserve::kvtransfer::ucx

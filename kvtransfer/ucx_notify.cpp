@@ -59,18 +59,25 @@ void UcxAgent::deliver(std::pair<uint64_t, uint64_t> key) {
   Assembly& a = it->second;
   if (!a.notified || a.landed < a.expected) return;
   Status status = a.refused;
+  if (status.ok() && banned_.count(key.first) != 0) {
+    status = permission_denied("sender was refused earlier");
+  }
   if (status.ok()) {
-    if (notifications_.push(std::move(a.note))) {
-      bytes_received_ += a.bytes;
-    } else {
-      status = aborted("epoch " + std::to_string(a.note.epoch) + " is fenced by the receiver");
-    }
+    status = inbound_.deliver(key.first, std::move(a.note));
+    if (status.ok()) bytes_received_ += a.bytes;
+    if (InboundPolicy::is_offence(status)) ban(key.first, status);
   }
   if (a.reply_ep != nullptr) {
     acks_.push_back(
         {a.reply_ep, {key.second, static_cast<uint64_t>(status.code())}, status.message()});
   }
   assemblies_.erase(it);
+}
+
+void UcxAgent::ban(uint64_t sender_uid, const Status& why) {
+  if (banned_.size() < kMaxBanned && banned_.insert(sender_uid).second) {
+    inbound_.refuse("uid " + std::to_string(sender_uid), why);
+  }
 }
 
 void UcxAgent::send_acks() {

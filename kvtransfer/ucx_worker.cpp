@@ -106,6 +106,10 @@ Status UcxAgent::start() {
   if (stage_all_ && protocol_ == Protocol::kPut) {
     return invalid_argument("PDSERVE_KV_UCX_STAGING=always needs the am protocol");
   }
+  if (protocol_ == Protocol::kPut && options_.require_grants) {
+    return invalid_argument(
+        "PDSERVE_KV_UCX_PROTOCOL=put cannot check grants (one-sided RMA): use the am protocol");
+  }
   PD_ASSIGN_OR_RETURN(const size_t chunk,
                       env_kb("PDSERVE_KV_UCX_STAGING_CHUNK_KB", kDefaultStageChunk, 4, 1 << 20));
   PD_ASSIGN_OR_RETURN(eager_max_, env_kb("PDSERVE_KV_UCX_EAGER_MAX_KB", kDefaultEagerMax, 0, 1024));

@@ -88,6 +88,7 @@ ChildSpec worker_spec(const ServeOptions& o, const std::string& token, const cha
                       uint16_t port, const std::vector<int>& gpus) {
   ChildSpec spec;
   spec.name = std::string(command) + "-" + std::to_string(idx);
+  spec.role = command;  // the workers of one role stand in for each other
   spec.argv = {o.pdserve_binary, command,          kModelFlag,     o.model_dir,
                kHostFlag,        kServeWorkerHost, kPortFlag,      std::to_string(port),
                kDeviceFlag,      o.device,         kKvBackendFlag, o.kv_backend};
@@ -130,6 +131,7 @@ Result<ServePlan> plan_serve(const ServeOptions& o, const ServePorts& ports) {
   }
   ChildSpec router;
   router.name = kRouterCommand;
+  router.role = kRouterCommand;
   router.argv = {o.pdserve_binary, kRouterCommand,
                  kModelFlag,       o.model_dir,
                  kHostFlag,        o.host,

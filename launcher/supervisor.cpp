@@ -1,6 +1,8 @@
 #include "launcher/supervisor.h"
 
+#include <algorithm>
 #include <csignal>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -45,11 +47,18 @@ std::string seconds(Clock::duration d) {
 }  // namespace
 
 struct Supervisor::Child {
+  explicit Child(const RestartOptions& restart) : backoff(restart) {}
   ChildSpec spec;
   std::unique_ptr<ChildProcess> process;
   Clock::time_point spawned_at;
   bool healthy = false;
   std::string last_health_error = "no answer yet";
+  // With restarts, while running: down from a death until healthy again.
+  RestartBackoff backoff;
+  std::optional<Clock::time_point> down_since;
+  std::optional<Clock::time_point> restart_at;  // set while dead, waiting for the backoff
+  std::string last_death;                       // "exited with code 3; last output: ..."
+  int num_restarts = 0;
 };
 
 Supervisor::Supervisor(SupervisorOptions options) : options_(options) {}
@@ -88,7 +97,7 @@ Status Supervisor::start(const std::vector<ChildSpec>& specs) {
   return ok_status();
 }
 
-Status Supervisor::spawn(const ChildSpec& spec) {
+Result<std::unique_ptr<ChildProcess>> Supervisor::launch(const ChildSpec& spec) {
   ChildOptions opts;
   opts.name = spec.name;
   opts.argv = spec.argv;
@@ -97,8 +106,12 @@ Status Supervisor::spawn(const ChildSpec& spec) {
   opts.out_sink = options_.out_sink;
   opts.err_sink = options_.err_sink;
   opts.num_tail_lines = options_.num_tail_lines;
-  PD_ASSIGN_OR_RETURN(std::unique_ptr<ChildProcess> process, ChildProcess::spawn(std::move(opts)));
-  auto child = std::make_unique<Child>();
+  return ChildProcess::spawn(std::move(opts));
+}
+
+Status Supervisor::spawn(const ChildSpec& spec) {
+  PD_ASSIGN_OR_RETURN(std::unique_ptr<ChildProcess> process, launch(spec));
+  auto child = std::make_unique<Child>(options_.restart);
   child->spec = spec;
   child->process = std::move(process);
   child->spawned_at = Clock::now();
@@ -162,7 +175,8 @@ Status Supervisor::fail_launch(Status status) {
 Status Supervisor::wait() {
   if (!running_) return failed_precondition("supervisor is not running");
   while (true) {
-    if (Status s = check_exits("unexpectedly"); !s.ok()) {
+    Status s = options_.restart.enabled ? supervise(Clock::now()) : check_exits("unexpectedly");
+    if (!s.ok()) {
       PD_LOG(ERROR) << s.message() << "; stopping the others";
       stop();
       return s;
@@ -173,6 +187,79 @@ Status Supervisor::wait() {
       return ok_status();
     }
   }
+}
+
+void Supervisor::on_death(Child& child, const ExitStatus& exit, Clock::time_point now) {
+  child.healthy = false;
+  if (!child.down_since) child.down_since = now;
+  child.last_death = exit.to_string() + quote_tail(child.process->tail());
+  const std::chrono::milliseconds delay = child.backoff.on_exit(now - child.spawned_at);
+  child.restart_at = now + delay;
+  PD_LOG(WARN) << child.spec.name << " " << child.last_death << "; restarting it in "
+               << seconds(delay) << " while the others keep serving";
+}
+
+Status Supervisor::supervise(Clock::time_point now) {
+  const bool probe_now = now - last_probe_ >= options_.health_poll_interval;
+  if (probe_now) last_probe_ = now;
+  for (auto& child : children_) {
+    if (!child->restart_at) {
+      if (std::optional<ExitStatus> exit = child->process->try_wait()) {
+        on_death(*child, *exit, now);
+      } else if (child->down_since && probe_now) {  // restarted, not healthy yet
+        const ChildSpec& spec = child->spec;
+        if (probe_->check(spec.health_host, spec.health_port, spec.health_path).ok()) {
+          child->healthy = true;
+          PD_LOG(INFO) << spec.name << " is back after " << seconds(now - *child->down_since)
+                       << " down";
+          child->down_since.reset();
+        } else if (now - child->spawned_at >= options_.health_timeout) {
+          child->process->kill();
+          (void)child->process->wait_for_exit(now + std::chrono::seconds(10));
+          on_death(*child, child->process->exit_status().value_or(ExitStatus{}), now);
+        }
+      }
+    }
+    if (child->restart_at && now >= *child->restart_at) {
+      Result<std::unique_ptr<ChildProcess>> process = launch(child->spec);
+      if (!process.ok()) {
+        PD_LOG(ERROR) << child->spec.name << ": restart failed: " << process.status().message();
+        child->restart_at = now + child->backoff.on_exit(Clock::duration::zero());
+        continue;
+      }
+      child->process = std::move(process).value();
+      child->spawned_at = now;
+      child->restart_at.reset();
+      ++child->num_restarts;
+      PD_LOG(INFO) << "restarted " << child->spec.name << " (pid " << child->process->pid()
+                   << ", restart " << child->num_restarts << ")";
+    }
+  }
+  return check_roles(now);
+}
+
+Status Supervisor::check_roles(Clock::time_point now) const {
+  // role -> the latest time one of its children went down (none: one is up)
+  std::map<std::string, std::optional<Clock::time_point>> down;
+  for (const auto& child : children_) {
+    const std::string& role = child->spec.role.empty() ? child->spec.name : child->spec.role;
+    auto [it, inserted] = down.emplace(role, child->down_since);
+    if (!inserted && it->second) {
+      it->second =
+          child->down_since ? std::max(*it->second, *child->down_since) : child->down_since;
+    }
+  }
+  for (const auto& [role, since] : down) {
+    if (!since || now - *since < options_.restart.role_down_limit) continue;
+    std::string last;
+    for (const auto& child : children_) {
+      const std::string& r = child->spec.role.empty() ? child->spec.name : child->spec.role;
+      if (r == role) last = child->spec.name + " " + child->last_death;
+    }
+    return aborted("every " + role + " child has been down for " + seconds(now - *since) +
+                   " (last: " + last + ")");
+  }
+  return ok_status();
 }
 
 void Supervisor::stop() {
@@ -213,8 +300,8 @@ void Supervisor::stop() {
 std::vector<ChildInfo> Supervisor::children() const {
   std::vector<ChildInfo> out;
   for (const auto& child : children_) {
-    out.push_back(
-        {child->spec.name, child->process->pid(), child->healthy, child->process->exit_status()});
+    out.push_back({child->spec.name, child->process->pid(), child->healthy,
+                   child->process->exit_status(), child->num_restarts});
   }
   return out;
 }

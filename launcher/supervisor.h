@@ -1,6 +1,7 @@
 // Starts a set of child processes in order, waits until each answers 200 on
-// its health URL, then watches them until a signal or a death, and stops
-// them all (reverse order, SIGTERM, grace, SIGKILL).
+// its health URL, then watches them until a signal or a death (or, with
+// restarts on, until every child of one role stayed down too long), and
+// stops them all (reverse order, SIGTERM, grace, SIGKILL).
 //
 //   Supervisor sup(options);
 //   Status s = sup.start(specs);       // workers first, router last
@@ -31,6 +32,16 @@
 // grace periods. Every child is reaped. stop() is idempotent, and the
 // destructor calls it.
 //
+// Restarts (options.restart.enabled): while running, a child that exits is
+// spawned again after a backoff (RestartBackoff) while the others keep
+// running; it counts as down from its death until it answers 200 on its
+// health URL again (a restarted child not healthy within health_timeout is
+// killed and restarted). wait() ends with kAborted, and stops everything,
+// only once every child of one role (ChildSpec::role) has been down for
+// restart.role_down_limit.
+//
+//   running ──child exits──▶ (that child) down ──backoff──▶ respawned ──healthy──▶ up
+//
 // Signals: with handle_signals, SIGINT and SIGTERM are watched from start()
 // until stop() ended (a self-pipe; no work is done in the handler), and the
 // previous handlers are put back after.
@@ -51,6 +62,7 @@
 
 #include "common/base/status.h"
 #include "launcher/child_process.h"
+#include "launcher/restart_backoff.h"
 
 namespace pdserve::launcher {
 
@@ -66,6 +78,9 @@ struct ChildSpec {
   std::string health_path = "/health";
   // Spawn only once every child before this one is healthy.
   bool after_previous_healthy = true;
+  // Children of one role stand in for each other (restart.role_down_limit);
+  // empty: the child is a role of its own.
+  std::string role;
 };
 
 struct SupervisorOptions {
@@ -78,6 +93,7 @@ struct SupervisorOptions {
   int err_sink = 2;
   size_t num_tail_lines = 5;  // quoted in failure messages
   bool handle_signals = true;
+  RestartOptions restart;
 };
 
 // What a test or a status line wants to know of one child.
@@ -85,7 +101,8 @@ struct ChildInfo {
   std::string name;
   int pid = -1;
   bool healthy = false;
-  std::optional<ExitStatus> exit_status;  // set once reaped
+  std::optional<ExitStatus> exit_status;  // set once reaped (of the current process)
+  int num_restarts = 0;
 };
 
 class Supervisor {
@@ -105,8 +122,9 @@ class Supervisor {
 
   // After a successful start(): blocks until SIGINT/SIGTERM (ok; only with
   // handle_signals) or until a child exits (kAborted naming it, its exit
-  // status and last output), then stops every child. kFailedPrecondition
-  // when not running.
+  // status and last output; with restarts: until every child of a role has
+  // been down for role_down_limit, kAborted naming the role), then stops
+  // every child. kFailedPrecondition when not running.
   Status wait();
 
   void stop();
@@ -116,6 +134,12 @@ class Supervisor {
  private:
   struct Child;
   Status spawn(const ChildSpec& spec);
+  Result<std::unique_ptr<ChildProcess>> launch(const ChildSpec& spec);
+  // One round of supervision with restarts: deaths, due restarts, health of
+  // the restarted, roles down too long (kAborted).
+  Status supervise(Clock::time_point now);
+  void on_death(Child& child, const ExitStatus& exit, Clock::time_point now);
+  Status check_roles(Clock::time_point now) const;
   // Polls health of the unhealthy children until all are healthy.
   Status wait_healthy();
   // kAborted for the first started child that has exited, else ok.
@@ -131,6 +155,7 @@ class Supervisor {
   bool started_ = false;
   bool running_ = false;
   bool stopped_ = false;
+  Clock::time_point last_probe_{};
 };
 
 }  // namespace pdserve::launcher

@@ -35,9 +35,8 @@ void LayerPusher::post_layer(Entry& e, int layer, const std::vector<int32_t>& bl
   if (ops.empty() || !e.error.ok()) return;  // nothing the decode worker lacks, or failed already
   const bool last = layer + 1 == static_cast<int>(regions_.layer_regions.size());
   const uint64_t bytes = ops.size() * regions_.block_bytes;
-  Result<uint64_t> id =
-      agent_.post_write(e.target.peer, std::move(ops), last ? e.target.notification : std::string(),
-                        last ? t.epoch : 0);
+  Result<uint64_t> id = agent_.post_write(e.target.peer, std::move(ops),
+                                          last ? e.target.notification : std::string(), t.epoch);
   if (!id.ok()) {
     e.error = id.status();
     return;

@@ -1,9 +1,10 @@
 // Layer-wise KV push: while a prefill runs its last step, each layer's K/V is
 // written into the decode worker's blocks as soon as that layer is done, so
 // the transfer overlaps the rest of the forward pass (DESIGN.md). Every
-// layer but the last goes as its own kvtransfer write with epoch 0 (the
-// decode worker ignores those notifications); the last layer's write carries
-// the request's epoch and notification, and the prefill worker answers only
+// layer goes as its own kvtransfer write with the request's epoch (the decode
+// worker granted its blocks for that epoch only); every layer but the last
+// has an empty notification (the decode worker ignores those), the last one
+// carries the request id (never empty), and the prefill worker answers only
 // after every write completed.
 //
 //   pusher.expect(seq_id, {peer, target, request_id});   // before the request runs

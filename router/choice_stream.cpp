@@ -14,8 +14,8 @@ namespace internal = server::internal;
 namespace {
 
 constexpr size_t kMaxTries = 3;
-// A decode worker's stream may stay silent while it prefills a long prompt.
-constexpr std::chrono::minutes kStreamSilence{10};
+// Between rounds of tries while waiting for a decode worker to come back.
+constexpr std::chrono::milliseconds kRetryDelay{250};
 
 // Logs what went wrong with request `request_id` (addresses and causes
 // included) and returns what its client hears (worker_failure).
@@ -44,6 +44,7 @@ ChoiceStream::ChoiceStream(const RouterContext& ctx, ChoiceSpec spec, OnPiece on
       stops_(spec_.stop) {}
 
 void ChoiceStream::start() {
+  started_at_ = std::chrono::steady_clock::now();
   send();
 }
 
@@ -64,6 +65,18 @@ void ChoiceStream::send() {
   rr.prefix_matches = ctx_.prefix_index->match(spec_.prompt_ids, spec_.cache_salt);
   rr.exclude = tried_;
   Result<Choice> choice = ctx_.policy->choose(rr, ctx_.registry->snapshot());
+  // After an unreachable worker (dead, restarting, stalled), none left or
+  // none healthy: wait for one while the window lasts. A worker that answered
+  // 429 / 503 is overloaded: that answer goes to the client at once.
+  if (!choice.ok() && last_unreachable_ && ctx_.retry_timer != nullptr &&
+      std::chrono::steady_clock::now() - started_at_ + kRetryDelay < ctx_.retry_window) {
+    tried_.clear();  // the same workers again: one may be back (restarted)
+    std::shared_ptr<ChoiceStream> self = shared_from_this();
+    ctx_.retry_timer->after(kRetryDelay, [self] {
+      if (!self->ended_) self->send();
+    });
+    return;
+  }
   if (!choice.ok()) {
     ChoicePiece p;
     p.error = last_error_
@@ -75,8 +88,9 @@ void ChoiceStream::send() {
   }
   decode_id_ = choice->decode.id;
   tried_.push_back(decode_id_);
+  ++num_tries_;
   internal::GenerateRequest gr{
-      spec_, spec_.request_id + (tried_.size() > 1 ? "-" + std::to_string(tried_.size()) : "")};
+      spec_, spec_.request_id + (num_tries_ > 1 ? "-" + std::to_string(num_tries_) : "")};
   if (choice->prefill) gr.prefill = choice->prefill->address;
   gr.prefill_mode = ctx_.prefill_mode;
   ctx_.registry->add_inflight(decode_id_, 1);
@@ -84,7 +98,7 @@ void ChoiceStream::send() {
       server::ClientRequest::post_json(choice->decode.address.host, choice->decode.address.port,
                                        "/internal/v1/generate", internal::to_json(gr));
   req.headers.set("Authorization", "Bearer " + ctx_.cluster_token);
-  req.read_timeout = kStreamSilence;
+  req.read_timeout = ctx_.stream_silence;  // decode workers send heartbeats meanwhile
   std::shared_ptr<ChoiceStream> self = shared_from_this();
   std::shared_ptr<server::SseStream> s = ctx_.client->stream_sse(
       std::move(req), [self](const server::SseEvent& ev) { return self->on_event(ev); },
@@ -186,7 +200,11 @@ void ChoiceStream::on_done(Status status) {
   }
   // Refused or unreachable before anything started: another pair may take it.
   const bool retriable = !got_event_ && (status.code() == StatusCode::kUnavailable ||
+                                         status.code() == StatusCode::kDeadlineExceeded ||
                                          http_status == 503 || http_status == 429);
+  // Silent past the deadline: no heartbeat either, the worker is stalled.
+  // Route nothing more to it until a poll finds it well again.
+  if (status.code() == StatusCode::kDeadlineExceeded) ctx_.registry->mark_stalled(decode_id_);
   ApiError error;
   if (http_status >= 400) {
     error = worker_error(spec_.request_id, http_status,
@@ -198,7 +216,9 @@ void ChoiceStream::on_done(Status status) {
     error = worker_error(spec_.request_id, 502,
                          "decode worker " + decode_id_ + ": " + status.message());
   }
-  if (retriable && tried_.size() < kMaxTries) {
+  last_unreachable_ = http_status == 0 && (status.code() == StatusCode::kUnavailable ||
+                                           status.code() == StatusCode::kDeadlineExceeded);
+  if (retriable && (tried_.size() < kMaxTries || (last_unreachable_ && ctx_.retry_timer))) {
     ctx_.registry->add_inflight(decode_id_, -1);
     decode_id_.clear();
     last_error_ = std::move(error);

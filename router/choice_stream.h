@@ -5,7 +5,9 @@
 //
 //   start ─▶ choose D, P ─▶ send ──events──▶ piece* ─▶ last piece (finished or error)
 //              ▲              │ refused / unreachable before any event
-//              └── retry on another pair (at most 3 tries)
+//              └── retry on another pair (at most 3 tries; also when the
+//                  stream stayed silent for stream_silence before any event;
+//                  with none left, all again after a pause within retry_window)
 //
 // A stop string ends the choice at once ("stop", the stop string never
 // shown) and cancels the worker's stream, which aborts the request there.
@@ -15,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -29,6 +32,7 @@
 #include "router/openai_response.h"
 #include "router/policies/policy.h"
 #include "router/prefix_index.h"
+#include "router/retry_timer.h"
 #include "router/stop_matcher.h"
 #include "router/worker_registry.h"
 #include "tokenizer/tokenizer.h"
@@ -45,6 +49,16 @@ struct RouterContext {
   std::string model;
   std::string cluster_token;
   std::string prefill_mode = "auto";  // forwarded to decode workers
+  // A decode worker's stream silent this long (no event, no heartbeat
+  // comment) is a stalled worker: the choice is retried elsewhere when
+  // nothing was sent yet, else it ends with an error event.
+  std::chrono::milliseconds stream_silence{5'000};
+  // When every decode worker was tried (or none is healthy) after a refusal
+  // or an unreachable worker: try them all again every kRetryDelay, for up to
+  // retry_window from the choice's start (a worker being restarted). Null: no
+  // waiting.
+  RetryTimer* retry_timer = nullptr;
+  std::chrono::milliseconds retry_window{10'000};
 };
 
 // The prompt request of one choice and how to turn its tokens into text.
@@ -90,6 +104,9 @@ class ChoiceStream : public std::enable_shared_from_this<ChoiceStream> {
   tokenizer::IncrementalDecoder detok_;
   StopMatcher stops_;
   std::vector<std::string> tried_;  // decode worker ids
+  std::chrono::steady_clock::time_point started_at_;
+  int num_tries_ = 0;              // requests sent (the request id of each is distinct)
+  bool last_unreachable_ = false;  // the last try got no HTTP answer
   std::string decode_id_;
   std::optional<ApiError> last_error_;  // of the last try, answered when no other pair is left
   bool got_event_ = false;              // io thread

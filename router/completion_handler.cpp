@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <type_traits>
 #include <utility>
@@ -60,6 +61,9 @@ struct CompletionHandler::Call {
   // An error or the full response went out, or the client went away. Set
   // under mu, read anywhere.
   std::atomic<bool> answered{false};
+  // Set before the streams start, then only read.
+  InflightCalls* inflight = nullptr;
+  uint64_t inflight_id = 0;
   bool first_token_seen = false;
   int num_done = 0;
   int num_cached_tokens = 0;
@@ -67,18 +71,27 @@ struct CompletionHandler::Call {
   bool chat() const { return req.endpoint == Endpoint::kChatCompletions; }
   int prompt_of(size_t choice_idx) const { return static_cast<int>(choice_idx) / req.n; }
 
-  // The client went away: the request is counted as cancelled (unless its
-  // answer was out already) and its choices are cancelled. Takes no lock of
-  // its own, so it may run under mu.
-  void client_gone() {
-    if (!answered.exchange(true)) metrics.requests_cancelled.inc();
-    cancel_all();
-  }
 
   void cancel_all() {
     for (auto& w : streams) {
       if (auto s = w.lock()) s->cancel();
     }
+  }
+
+  // Answered, or the client left: a drain no longer waits for this call.
+  // Idempotent; takes no lock of the call (on_disconnect may run its
+  // callback at once, under mu).
+  void left() const {
+    if (inflight != nullptr) inflight->remove(inflight_id);
+  }
+
+  // The client went away: the request is counted as cancelled (unless its
+  // answer was out already), a drain stops waiting for it and its choices
+  // are cancelled. Takes no lock of its own, so it may run under mu.
+  void client_gone() {
+    if (!answered.exchange(true)) metrics.requests_cancelled.inc();
+    left();
+    cancel_all();
   }
 
   Usage usage() const {
@@ -91,6 +104,7 @@ struct CompletionHandler::Call {
   // Under mu.
   void fail(const ApiError& e) {
     if (answered.exchange(true)) return;
+    left();
     metrics.requests_failed.inc();
     if (!sse) {
       respond_error(*writer, e);
@@ -177,6 +191,7 @@ struct CompletionHandler::Call {
   // Under mu: every choice finished.
   void finish() {
     answered = true;
+    left();
     Usage u = usage();
     u.cached_tokens = num_cached_tokens;
     metrics.requests_ok.inc();
@@ -252,6 +267,18 @@ void CompletionHandler::handle(Endpoint endpoint, const server::Request& request
   }
 
   auto call = std::make_shared<Call>();
+  // A drain ends a request still running at its deadline with an error event.
+  std::optional<uint64_t> inflight_id = inflight_.add([weak = std::weak_ptr<Call>(call)] {
+    if (auto c = weak.lock()) {
+      std::lock_guard<std::mutex> lock(c->mu);
+      c->fail(api_error_from_status(unavailable("the server is shutting down")));
+    }
+  });
+  if (!inflight_id) {
+    return fail(api_error_from_status(unavailable("the server is shutting down")));
+  }
+  call->inflight = &inflight_;
+  call->inflight_id = *inflight_id;
   const std::string id = random_hex(24);
   call->meta.id = (endpoint == Endpoint::kChatCompletions ? "chatcmpl-" : "cmpl-") + id;
   call->meta.created = std::chrono::duration_cast<std::chrono::seconds>(

@@ -7,11 +7,14 @@
 // that fails before any token (no worker, 429 overload, a bad request the
 // worker refused) is answered with that status; once a stream has started,
 // a failure is an error event and the stream ends. A client that goes away
-// cancels every choice, which aborts them on the workers.
+// cancels every choice, which aborts them on the workers. drain() (SIGTERM)
+// refuses new requests with 503, lets the running ones finish until its
+// deadline and ends the rest with an error event and [DONE] (InflightCalls).
 // Thread-safety: handle() may be called from any server io thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -19,6 +22,7 @@
 #include "common/server/response_writer.h"
 #include "router/api_limits.h"
 #include "router/choice_stream.h"
+#include "router/inflight_calls.h"
 #include "router/openai_request.h"
 #include "tokenizer/chat_template/chat_template.h"
 
@@ -47,6 +51,8 @@ class CompletionHandler {
 
   void handle(Endpoint endpoint, const server::Request& request,
               std::shared_ptr<server::ResponseWriter> writer);
+  // See above; returns how many requests had to be ended.
+  size_t drain(std::chrono::steady_clock::time_point deadline) { return inflight_.drain(deadline); }
 
   struct Call;  // one request's state (completion_handler.cpp)
 
@@ -59,6 +65,7 @@ class CompletionHandler {
   const ApiLimits limits_;
   RouterMetrics metrics_;
   std::atomic<uint64_t> next_id_{0};
+  InflightCalls inflight_;
 };
 
 }  // namespace pdserve::router

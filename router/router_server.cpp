@@ -4,14 +4,15 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "common/base/logging.h"
 #include "common/base/text_file.h"
 #include "common/server/auth.h"
-#include "common/server/health.h"
 #include "common/server/http_client.h"
 #include "common/server/http_server.h"
 #include "common/server/metrics.h"
 #include "common/wire/internal_api.h"
 #include "common/wire/openai_error.h"
+#include "router/cluster_health.h"
 #include "router/completion_handler.h"
 #include "router/policies/policy.h"
 #include "router/prefix_index.h"
@@ -56,6 +57,7 @@ struct RouterServer::Impl {
   PrefixIndex prefix_index;
   std::unique_ptr<Policy> policy;
   std::shared_ptr<server::MetricsRegistry> metrics = std::make_shared<server::MetricsRegistry>();
+  RetryTimer retry_timer;  // before client: stopped in stop(), before anything it may call
   server::HttpClient client{[] {
     server::ClientOptions o;
     o.num_io_threads = 2;
@@ -72,7 +74,6 @@ struct RouterServer::Impl {
   server::Response tokenize(const server::Request& req) const;
   server::Response detokenize(const server::Request& req) const;
   server::Response register_worker(const server::Request& req);
-  Status healthy() const;
 };
 
 Status RouterServer::Impl::load_model() {
@@ -159,13 +160,6 @@ server::Response RouterServer::Impl::register_worker(const server::Request& req)
   return server::Response::json(200, "{}");
 }
 
-Status RouterServer::Impl::healthy() const {
-  for (const WorkerView& w : registry.snapshot().workers) {
-    if (w.role == WorkerRole::kDecode && w.healthy) return ok_status();
-  }
-  return unavailable("no healthy decode worker");
-}
-
 server::Routes RouterServer::Impl::routes() {
   server::Routes r;
   auto keys = std::make_shared<const server::ApiKeys>(options.api_keys);
@@ -173,7 +167,13 @@ server::Routes RouterServer::Impl::routes() {
   const server::RouteOptions api{.check = server::api_key_check(keys)};
   const server::RouteOptions api_get{.check = server::api_key_check(keys),
                                      .max_body_bytes = server::kControlBodyBytes};
-  server::mount_health(r, [this] { return healthy(); });
+  r.add(
+      "GET", "/health",
+      [this](const server::Request&) {
+        ClusterHealth h = cluster_health(registry.snapshot());
+        return server::Response::json(h.http_status, std::move(h.body));
+      },
+      {.max_body_bytes = server::kControlBodyBytes});
   r.add(
       "GET", "/metrics",
       [this](const server::Request&) {
@@ -219,9 +219,17 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
   PD_RETURN_IF_ERROR(m.load_model());
   PD_RETURN_IF_ERROR(m.add_workers());
   PD_ASSIGN_OR_RETURN(m.policy, make_policy(m.options.policy));
-  m.ctx = RouterContext{
-      m.tokenizer.get(), &m.registry,  &m.prefix_index,         m.policy.get(),
-      &m.client,         m.model.name, m.options.cluster_token, m.options.prefill_mode};
+  m.ctx = RouterContext{m.tokenizer.get(),
+                        &m.registry,
+                        &m.prefix_index,
+                        m.policy.get(),
+                        &m.client,
+                        m.model.name,
+                        m.options.cluster_token,
+                        m.options.prefill_mode,
+                        m.options.stream_silence,
+                        &m.retry_timer,
+                        m.options.retry_window};
   server::MetricsRegistry& reg = *m.metrics;
   RouterMetrics rm;
   rm.requests_ok =
@@ -259,7 +267,17 @@ uint16_t RouterServer::port() const {
 }
 
 void RouterServer::stop(std::chrono::milliseconds grace) {
-  if (impl_->server) impl_->server->stop(grace);
+  // Requests first (refused from now on, the running ones get `grace`, the
+  // rest end with an error event), then the connections.
+  if (impl_->completions) {
+    const size_t ended = impl_->completions->drain(std::chrono::steady_clock::now() + grace);
+    if (ended > 0) {
+      PD_LOG(WARN) << "shutting down: ended " << ended << " request(s) still running after "
+                   << grace.count() << " ms with an error event";
+    }
+  }
+  impl_->retry_timer.stop();  // a choice still waiting for a worker was ended above
+  if (impl_->server) impl_->server->stop(InflightCalls::kEndWait);
   impl_->poller.reset();
 }
 

@@ -36,6 +36,8 @@ struct RouterOptions {
   int max_model_len = 0;              // 0: the model's max_position_embeddings
   ApiLimits limits;
   std::chrono::milliseconds poll_interval{500};
+  std::chrono::milliseconds stream_silence{5'000};  // RouterContext::stream_silence
+  std::chrono::milliseconds retry_window{10'000};   // RouterContext::retry_window
   int num_io_threads = 4;
 };
 
@@ -47,6 +49,8 @@ class RouterServer {
   ~RouterServer();
 
   uint16_t port() const;
+  // Drains (CompletionHandler::drain: new requests 503, running ones get
+  // `grace`, the rest end with an error event and [DONE]), then stops serving.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
   struct Impl;

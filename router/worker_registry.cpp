@@ -1,5 +1,6 @@
 #include "router/worker_registry.h"
 
+#include <algorithm>
 #include <charconv>
 #include <mutex>
 
@@ -113,6 +114,14 @@ void WorkerRegistry::record_poll_failure(std::string_view id) {
   std::unique_lock lock(mu_);
   auto it = workers_.find(id);
   if (it != workers_.end()) ++it->second.failed_polls;
+}
+
+void WorkerRegistry::mark_stalled(std::string_view id) {
+  std::unique_lock lock(mu_);
+  auto it = workers_.find(id);
+  if (it != workers_.end()) {
+    it->second.failed_polls = std::max(it->second.failed_polls, options_.max_failed_polls);
+  }
 }
 
 void WorkerRegistry::add_inflight(std::string_view id, int delta) {

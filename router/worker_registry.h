@@ -80,6 +80,9 @@ class WorkerRegistry {
   // a failed poll. Unknown ids are ignored.
   void record_poll(std::string_view id, const server::internal::WorkerState& state);
   void record_poll_failure(std::string_view id);
+  // A stream to it stayed silent past the deadline (a stalled worker): it
+  // is unhealthy until its next successful poll.
+  void mark_stalled(std::string_view id);
 
   // Requests in flight to a worker (+1 when sent, -1 when its stream ended).
   void add_inflight(std::string_view id, int delta);

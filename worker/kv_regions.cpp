@@ -29,4 +29,17 @@ Result<KvRegions> register_kv_regions(kvtransfer::Agent& agent, runner::LlmRunne
   return r;
 }
 
+std::vector<kvtransfer::GrantRange> destination_ranges(const KvRegions& regions,
+                                                       const std::vector<int32_t>& block_ids,
+                                                       size_t first_block) {
+  std::vector<kvtransfer::GrantRange> out;
+  for (uint64_t region : regions.layer_regions) {
+    for (size_t i = first_block; i < block_ids.size(); ++i) {
+      out.push_back(
+          {region, static_cast<uint64_t>(block_ids[i]) * regions.block_bytes, regions.block_bytes});
+    }
+  }
+  return out;
+}
+
 }  // namespace pdserve::worker

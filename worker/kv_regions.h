@@ -29,4 +29,10 @@ std::string kv_compat_key(const runner::LlmRunner& runner);
 // backend, device memory on CUDA).
 Result<KvRegions> register_kv_regions(kvtransfer::Agent& agent, runner::LlmRunner& runner);
 
+// The bytes a remote prefill may write: blocks block_ids[first_block..] of
+// every layer (what the decode worker grants for the transfer's epoch).
+std::vector<kvtransfer::GrantRange> destination_ranges(const KvRegions& regions,
+                                                       const std::vector<int32_t>& block_ids,
+                                                       size_t first_block);
+
 }  // namespace pdserve::worker

@@ -10,6 +10,14 @@ Result<std::unique_ptr<WorkerProcess>> WorkerProcess::start(
   if (options.kv.name.empty()) options.kv.name = options.worker.role;
   PD_ASSIGN_OR_RETURN(w->runtime_,
                       WorkerRuntime::create(options.worker, std::move(runner), engine_config));
+  // The KV plane proves the same token as /internal/* (kvtransfer/peer_auth.h).
+  options.kv.cluster_token = options.worker.cluster_token;
+  server::Counter refused = w->runtime_->metrics().counter(
+      "pdserve_kv_peers_refused_total",
+      "KV transfer connections refused or dropped: failed authentication, writes outside the "
+      "grants, notification floods",
+      {{"role", options.worker.role}});
+  options.kv.on_peer_refused = [refused]() mutable { refused.inc(); };
   PD_ASSIGN_OR_RETURN(w->agent_, kvtransfer::Agent::create(options.kv));
   PD_ASSIGN_OR_RETURN(KvRegions regions, register_kv_regions(*w->agent_, w->runtime_->runner()));
   w->service_ = make_service(*w->runtime_, *w->agent_, std::move(regions));
@@ -21,10 +29,11 @@ Result<std::unique_ptr<WorkerProcess>> WorkerProcess::start(
     server::internal::Registration r;
     r.role = options.worker.role;
     r.model = options.worker.model_name;
-    r.address.host = options.advertise_host.empty() ? options.server.address : options.advertise_host;
+    r.address.host =
+        options.advertise_host.empty() ? options.server.address : options.advertise_host;
     r.address.port = w->server_->port();
-    w->registrar_ = std::make_unique<Registrar>(options.register_with, r, options.worker.cluster_token,
-                                                options.register_interval);
+    w->registrar_ = std::make_unique<Registrar>(
+        options.register_with, r, options.worker.cluster_token, options.register_interval);
   }
   return w;
 }

@@ -32,7 +32,7 @@ using ServiceFactory = std::function<std::unique_ptr<RoleService>(
 struct WorkerProcessOptions {
   WorkerConfig worker;
   server::ServerOptions server;
-  kvtransfer::AgentOptions kv;  // compat_key is set from the model
+  kvtransfer::AgentOptions kv;  // compat_key, cluster_token and on_peer_refused are set here
   // Routers to register with (heartbeats), and the host they should use to
   // reach this worker (default: the server's bind address).
   std::vector<server::internal::WorkerAddress> register_with;

@@ -307,6 +307,8 @@ Result<PrefillRequest> parse_prefill_request(std::string_view text) {
   t.get_int("first_block", INT32_MIN, INT32_MAX, p.target.first_block);
   t.get_uint64("epoch", p.target.epoch);
   PD_RETURN_IF_ERROR(t.status());
+  if (p.request_id.empty()) return invalid_argument("prefill.request_id must not be empty");
+  if (p.prompt_ids.empty()) return invalid_argument("prefill.prompt_ids must not be empty");
   if (p.target.first_block < 0 ||
       p.target.first_block > static_cast<int>(p.target.block_ids.size()))
     return invalid_argument("prefill.target.first_block outside block_ids");

@@ -41,6 +41,7 @@ void round_trip(BackendKind backend) {
   uint64_t h = a->register_region(host.data(), kLen, MemoryKind::kHost).value();
   uint64_t d = b->register_region(dst.ptr, kLen, MemoryKind::kDevice).value();
   uint64_t peer = a->connect(b->metadata()).value();
+  ASSERT_TRUE(b->grant(1, {{d, 0, kLen}}, GrantScope::kFirstPeer).ok());
   // device -> device (3 MiB, several tcp chunks) and host -> device.
   auto id = a->post_write(peer, {{s, 0, d, 0, 3 << 20}, {h, 3 << 20, d, 3 << 20, 1 << 20}}, "n", 1);
   ASSERT_TRUE(id.ok()) << id.status().to_string();

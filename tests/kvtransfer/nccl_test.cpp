@@ -47,7 +47,9 @@ int receiver(int in, int out) {
   void* dst = nullptr;
   if (!agent || cudaSetDevice(1) != cudaSuccess || cudaMalloc(&dst, kLen) != cudaSuccess) return 1;
   cudaMemset(dst, 0, kLen);
-  if (!agent->register_region(dst, kLen, MemoryKind::kDevice).ok()) return 2;
+  auto region = agent->register_region(dst, kLen, MemoryKind::kDevice);
+  if (!region.ok()) return 2;
+  if (!agent->grant(5, {{*region, 0, kLen}}, GrantScope::kFirstPeer).ok()) return 3;
   testing::send_message(out, agent->metadata());
   auto note = agent->wait_notification(std::chrono::seconds(30));
   std::vector<unsigned char> got(kLen), want = pattern();

@@ -48,12 +48,19 @@ uint64_t checksum(const char* p, size_t n) {
   return h;
 }
 
+constexpr char kToken[] = "two-process-token";
+
 // The receiving child: one region of kRegionLen, commands from the parent.
-int receiver_main(int in, int out, BackendKind backend, const std::string& compat) {
+// With grants (every protocol but ucx put), epochs 1..8 are granted the whole
+// region; "grant" adds others.
+int receiver_main(int in, int out, BackendKind backend, const std::string& compat,
+                  bool require_grants) {
   AgentOptions options;
   options.backend = backend;
   options.name = "receiver";
   options.compat_key = compat;
+  options.cluster_token = kToken;
+  options.require_grants = require_grants;
   auto agent = Agent::create(options);
   if (!agent.ok()) {
     testing::send_message(out, "err " + agent.status().to_string());
@@ -62,6 +69,10 @@ int receiver_main(int in, int out, BackendKind backend, const std::string& compa
   std::vector<char> region(kRegionLen, 0);
   auto region_id = (*agent)->register_region(region.data(), region.size(), MemoryKind::kHost);
   if (!region_id.ok()) return 2;
+  for (uint64_t epoch = 1; epoch <= 8 && require_grants; ++epoch) {
+    if (!(*agent)->grant(epoch, {{*region_id, 0, kRegionLen}}, GrantScope::kFirstPeer).ok())
+      return 3;
+  }
   while (true) {
     auto cmd = testing::recv_message(in, std::chrono::seconds(60));
     if (!cmd) return 0;
@@ -98,6 +109,17 @@ int receiver_main(int in, int out, BackendKind backend, const std::string& compa
       reply = "epochs";
       for (const Notification& n : (*agent)->take_notifications())
         reply += " " + std::to_string(n.epoch);
+    } else if (verb == "grant") {  // grant <epoch> <offset> <len>
+      uint64_t epoch, off, len;
+      is >> epoch >> off >> len;
+      Status s = (*agent)->grant(epoch, {{*region_id, off, len}}, GrantScope::kFirstPeer);
+      reply = s.ok() ? "ok" : "err " + s.to_string();
+    } else if (verb == "sum") {  // sum <offset> <len>: checksum of that part of the region
+      uint64_t off, len;
+      is >> off >> len;
+      reply = std::to_string(checksum(region.data() + off, len));
+    } else if (verb == "refused") {
+      reply = std::to_string((*agent)->peers_refused());
     } else if (verb == "dereg") {
       Status s = (*agent)->deregister_region(*region_id);
       reply = s.ok() ? "ok" : "err " + s.to_string();
@@ -130,12 +152,17 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
     unsetenv("PDSERVE_KV_UCX_STAGING_CHUNK_KB");
   }
 
+  bool grants() const { return GetParam().protocol != "put"; }
+
   // Starts the receiver child and a connected sender agent.
-  void start(const std::string& child_compat = "model-a", int fail_every_n = 0) {
+  void start(const std::string& child_compat = "model-a", int fail_every_n = 0,
+             const std::string& token = kToken) {
     BackendKind backend = GetParam().backend;
-    child_ = std::make_unique<ChildProcess>([backend, child_compat](int in, int out) {
-      return receiver_main(in, out, backend, child_compat);
-    });
+    const bool require_grants = grants();
+    child_ =
+        std::make_unique<ChildProcess>([backend, child_compat, require_grants](int in, int out) {
+          return receiver_main(in, out, backend, child_compat, require_grants);
+        });
     auto meta = child_->call("meta");
     ASSERT_TRUE(meta.has_value());
     ASSERT_NE(meta->substr(0, 4), "err ") << *meta;
@@ -144,6 +171,8 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
     options.backend = backend;
     options.name = "sender";
     options.compat_key = "model-a";
+    options.cluster_token = token;
+    options.require_grants = require_grants;
     options.fail_every_n = fail_every_n;
     auto agent = Agent::create(options);
     ASSERT_TRUE(agent.ok()) << agent.status().to_string();
@@ -151,7 +180,7 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
     auto region = agent_->register_region(src_.data(), src_.size(), MemoryKind::kHost);
     ASSERT_TRUE(region.ok());
     src_region_ = *region;
-    if (child_compat == "model-a") {
+    if (child_compat == "model-a" && token == kToken) {
       auto peer = agent_->connect(peer_meta_);
       ASSERT_TRUE(peer.ok()) << peer.status().to_string();
       peer_ = *peer;
@@ -321,6 +350,41 @@ TEST_P(TwoProcessTest, FaultInjectorFailsEveryNthOpCleanly) {
                                   StatusCode::kOk, StatusCode::kOk, StatusCode::kAborted};
   EXPECT_EQ(codes, want);
   EXPECT_EQ(child_->call("drain 50"), "epochs 1 2 4 5");
+}
+
+TEST_P(TwoProcessTest, WriteOutsideTheGrantIsRefusedWithNoByteWritten) {
+  if (!grants()) GTEST_SKIP() << "the put protocol is one-sided RMA: the receiver cannot check";
+  ASSERT_NO_FATAL_FAILURE(start());
+  const std::string zeros = child_->call("sum 8192 4096").value_or("");
+  ASSERT_EQ(child_->call("grant 20 0 4096"), "ok");
+  // The first op is inside the grant, the second is not; neither is a fenced
+  // epoch or an unregistered region, so only the grant can refuse it.
+  auto id = agent_->post_write(
+      peer_, {{src_region_, 0, dst_region_, 8192, 4096}, {src_region_, 0, dst_region_, 0, 4096}},
+      "note-20", 20);
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  EXPECT_FALSE(agent_->wait(*id, std::chrono::seconds(10)).ok());
+  EXPECT_EQ(child_->call("sum 8192 4096"), zeros);
+  EXPECT_EQ(child_->call("drain 50"), "epochs");
+  EXPECT_EQ(child_->call("refused"), "1");
+  // An epoch the receiver never granted.
+  auto again = agent_->connect(peer_meta_);
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  auto ungranted = agent_->post_write(*again, {{src_region_, 0, dst_region_, 8192, 16}}, "x", 99);
+  ASSERT_TRUE(ungranted.ok());
+  EXPECT_FALSE(agent_->wait(*ungranted, std::chrono::seconds(10)).ok());
+  EXPECT_EQ(child_->call("sum 8192 4096"), zeros);
+}
+
+TEST_P(TwoProcessTest, WrongClusterTokenRefusedAtConnect) {
+  if (GetParam().backend != BackendKind::kTcp) {
+    GTEST_SKIP() << "ucx has no handshake of its own yet (docs/RELIABILITY.md)";
+  }
+  ASSERT_NO_FATAL_FAILURE(start("model-a", 0, "a-guess"));
+  auto peer = agent_->connect(peer_meta_);
+  ASSERT_FALSE(peer.ok());
+  EXPECT_EQ(peer.status().code(), StatusCode::kUnauthenticated) << peer.status().to_string();
+  EXPECT_EQ(peer.status().message().find(kToken), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -23,9 +23,12 @@ struct Env {
   const char* name;
 };
 
-Result<std::unique_ptr<Agent>> make(std::string name) {
-  const AgentOptions o{
-      .backend = BackendKind::kUcx, .name = std::move(name), .compat_key = "staging-test"};
+// require_grants off only for the put protocol, which cannot check them.
+Result<std::unique_ptr<Agent>> make(std::string name, bool require_grants = true) {
+  const AgentOptions o{.backend = BackendKind::kUcx,
+                       .name = std::move(name),
+                       .compat_key = "staging-test",
+                       .require_grants = require_grants};
   return Agent::create(o);
 }
 
@@ -54,6 +57,7 @@ class UcxStagingTest : public ::testing::Test {
     const uint64_t s = a.register_region(src.data(), kLen, MemoryKind::kHost).value();
     const uint64_t d = b.register_region(dst.data(), kLen, MemoryKind::kHost).value();
     const uint64_t peer = a.connect(b.metadata()).value();
+    ASSERT_TRUE(b.grant(9, {{d, 0, kLen}}, GrantScope::kFirstPeer).ok());
     const std::vector<WriteOp> ops = {{s, 7, d, 2 << 20, (1 << 20) + 5},
                                       {s, 2 << 20, d, 0, 4096},
                                       {s, 100, d, (3 << 20) + 64, 1}};
@@ -103,6 +107,8 @@ TEST_F(UcxStagingTest, DeadPeerDoesNotStallOtherPeers) {
   const uint64_t dc = c->register_region(dst_c.data(), dst_c.size(), MemoryKind::kHost).value();
   const uint64_t to_b = a->connect(b->metadata()).value();
   const uint64_t to_c = a->connect(c->metadata()).value();
+  ASSERT_TRUE(b->grant(1, {{db, 0, kLen}}, GrantScope::kFirstPeer).ok());
+  ASSERT_TRUE(c->grant(1, {{dc, 0, dst_c.size()}}, GrantScope::kFirstPeer).ok());
   auto doomed = a->post_write(to_b, {{s, 0, db, 0, kLen}}, "b", 1);
   ASSERT_TRUE(doomed.ok());
   b.reset();  // gone, with chunks of the transfer still in flight
@@ -135,7 +141,7 @@ TEST_F(UcxStagingTest, PutProtocolRefusesAStagedRemoteRegion) {
   auto b = make_staged("b");
   ASSERT_TRUE(b);
   Env put("PDSERVE_KV_UCX_PROTOCOL", "put");
-  auto a = make("a");
+  auto a = make("a", /*require_grants=*/false);
   ASSERT_TRUE(a.ok()) << a.status().to_string();
   std::vector<char> src(4096, 1), dst(4096, 0);
   const uint64_t s = (*a)->register_region(src.data(), src.size(), MemoryKind::kHost).value();
@@ -157,6 +163,12 @@ TEST_F(UcxStagingTest, BadSettingsAreRefusedAtStart) {
     Env staging("PDSERVE_KV_UCX_STAGING", "always");
     Env put("PDSERVE_KV_UCX_PROTOCOL", "put");
     EXPECT_EQ(make("a").status().message(), "PDSERVE_KV_UCX_STAGING=always needs the am protocol");
+  }
+  {
+    Env put("PDSERVE_KV_UCX_PROTOCOL", "put");
+    EXPECT_EQ(
+        make("a").status().message(),
+        "PDSERVE_KV_UCX_PROTOCOL=put cannot check grants (one-sided RMA): use the am protocol");
   }
   for (const char* bad : {"0", "2k", "", "99999999"}) {
     Env chunk("PDSERVE_KV_UCX_STAGING_CHUNK_KB", bad);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 
+#include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "launcher/port_picker.h"
@@ -96,7 +98,7 @@ TEST_F(SupervisorTest, WorkersWithoutOrderingLoadSideBySide) {
   ASSERT_TRUE(sup.start({a, b, c}).ok());
   auto took = Clock::now() - t0;
   EXPECT_GE(took, 1000ms);
-  EXPECT_LT(took, 1800ms);        // one at a time would take 2s
+  EXPECT_LT(took, 1800ms);  // one at a time would take 2s
   // c logs its start just after it answers: wait for the line, bounded.
   ASSERT_TRUE(wait_for_log(log_, "c started", 10s)) << log_.read();
   std::string log = log_.read();  // a and b start side by side: either order
@@ -338,6 +340,80 @@ TEST_F(SupervisorTest, SigkillToTheLauncherLeavesNoOrphans) {
   ::kill(launcher, SIGKILL);
   ASSERT_TRUE(testing::wait_child(launcher, 10s).has_value());
   for (pid_t p : pids) EXPECT_TRUE(testing::wait_gone(p, 5s)) << "orphan " << p;
+}
+
+SupervisorOptions with_restarts(SupervisorOptions o) {
+  o.restart.enabled = true;
+  o.restart.initial = 50ms;
+  o.restart.max = 400ms;
+  o.restart.role_down_limit = 1500ms;
+  return o;
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// kill -9 of one child: it is started again while the others run on (same
+// pids), and the launcher still stops everything on SIGTERM.
+TEST_F(SupervisorTest, KilledChildIsRestartedWhileTheOthersRunOn) {
+  std::vector<pid_t> pids;
+  pid_t launcher =
+      fork_supervisor({server(0), server(1), server(2)}, with_restarts(options()), &pids);
+  ASSERT_GT(launcher, 0);
+  ASSERT_EQ(pids.size(), 3u);
+  ::kill(pids[1], SIGKILL);
+  const auto until = Clock::now() + 10s;
+  while (count(log_.read(), "b started") < 2 && Clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(count(log_.read(), "b started"), 2u) << log_.read();
+  EXPECT_FALSE(testing::process_gone(pids[0]));
+  EXPECT_FALSE(testing::process_gone(pids[2]));
+  ::kill(launcher, SIGTERM);
+  std::optional<int> status = testing::wait_child(launcher, 20s);
+  ASSERT_TRUE(status.has_value()) << "launcher did not stop";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+  EXPECT_EQ(count(log_.read(), "b sigterm"), 1u) << log_.read();
+  for (pid_t p : pids) EXPECT_TRUE(testing::process_gone(p)) << "orphan " << p;
+}
+
+// A child that cannot come back: restarted with growing delays, and once its
+// role has been down for role_down_limit, wait() stops everything.
+TEST_F(SupervisorTest, RoleDownPastTheLimitStopsTheCluster) {
+  TempFile broken;  // exists: a restarted "c" exits at once
+  ChildSpec c = server(2, {"--exit-if-exists", broken.path() + ".now"});
+  Supervisor sup(with_restarts(options()));
+  ASSERT_TRUE(sup.start({server(0), server(1), c}).ok());
+  { std::ofstream(broken.path() + ".now") << "x"; }
+  ASSERT_TRUE(sup.children()[2].pid > 0);
+  ::kill(sup.children()[2].pid, SIGKILL);
+  const auto t0 = Clock::now();
+  Status s = sup.wait();
+  const auto took = Clock::now() - t0;
+  std::remove((broken.path() + ".now").c_str());
+  EXPECT_EQ(s.code(), StatusCode::kAborted);
+  EXPECT_NE(s.message().find("every c child has been down for"), std::string::npos) << s.message();
+  EXPECT_GE(took, 1500ms);
+  EXPECT_LT(took, 6s);
+  // 50, 100, 200, 400, 400 ms ...: several attempts, each logged nowhere (it
+  // exits before it logs), and the others were never touched.
+  EXPECT_GE(sup.children()[2].num_restarts, 3);
+  EXPECT_EQ(count(log_.read(), "a started"), 1u);
+}
+
+TEST(RestartBackoffTest, DoublesUpToTheMaxAndStartsOverAfterAStableRun) {
+  RestartOptions o;
+  o.initial = 100ms;
+  o.max = 1s;
+  o.stable_after = 30s;
+  RestartBackoff b(o);
+  std::vector<std::chrono::milliseconds> got;
+  for (int i = 0; i < 6; ++i) got.push_back(b.on_exit(1s));
+  EXPECT_EQ(got, (std::vector<std::chrono::milliseconds>{100ms, 200ms, 400ms, 800ms, 1s, 1s}));
+  EXPECT_EQ(b.on_exit(31s), 100ms);
+  EXPECT_EQ(b.on_exit(0s), 200ms);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 //       [--unhealthy-after-ms N]  answer 503 from N ms after start on
 //       [--exit-after-ms N]       exit with --exit-code (default 3) after N ms
 //       [--ignore-sigterm]        SIGTERM is ignored (only SIGKILL stops it)
+//       [--exit-if-exists FILE]   exit with --exit-code at once when FILE exists
 //       [--log FILE]              appends "NAME started" and "NAME sigterm" lines
 //   test_health_server prefill|decode|router --port 8001 [--log FILE] [any other flags]
 //       as a pdserve role: named after it, other flags ignored, and the
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   long exit_after_ms = -1;
   int exit_code = 3;
   bool ignore_sigterm = false;
+  std::string exit_if_exists;
   int first_flag = 1;
   // Standing in for `pdserve prefill|decode|router ...`: named after the role,
   // flags it does not know (with their values) ignored.
@@ -76,6 +78,8 @@ int main(int argc, char** argv) {
       exit_code = std::atoi(next().c_str());
     } else if (a == "--ignore-sigterm") {
       ignore_sigterm = true;
+    } else if (a == "--exit-if-exists") {
+      exit_if_exists = next();
     } else if (a == "--log") {
       log_path = next();
     } else if (as_pdserve) {
@@ -85,6 +89,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+
+  if (!exit_if_exists.empty() && ::access(exit_if_exists.c_str(), F_OK) == 0) return exit_code;
 
   // SIGTERM is taken with sigtimedwait below, so block it before any thread starts.
   sigset_t term;

@@ -14,7 +14,7 @@ namespace internal = server::internal;
 internal::WorkerState state(const std::string& role, int waiting = 0, int running = 0) {
   internal::WorkerState s;
   s.role = role;
-  s.model = "m";
+  s.model = std::string(1, 'm');  // (= "m" trips a false GCC 12 -Wrestrict here)
   s.block_size = 16;
   s.load = {waiting, running, 100, 200};
   return s;
@@ -74,6 +74,10 @@ TEST(WorkerRegistryTest, StaticWorkersFollowPolls) {
   EXPECT_FALSE(find(reg.snapshot(now), "d1:1")->healthy);
   EXPECT_TRUE(reg.expire(now + 1h).empty());  // static ones are never dropped
   reg.record_poll("d1:1", state("decode"));
+  EXPECT_TRUE(find(reg.snapshot(now), "d1:1")->healthy);
+  reg.mark_stalled("d1:1");  // a stream to it went silent: down at once
+  EXPECT_FALSE(find(reg.snapshot(now), "d1:1")->healthy);
+  reg.record_poll("d1:1", state("decode"));  // until a poll finds it well
   EXPECT_TRUE(find(reg.snapshot(now), "d1:1")->healthy);
   reg.record_poll("d1:1", state("prefill"));  // wrong role counts as a failure
   reg.record_poll("d1:1", state("prefill"));

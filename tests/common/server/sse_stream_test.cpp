@@ -9,6 +9,7 @@
 
 #include "common/server/http_client.h"
 #include "common/server/http_server.h"
+#include "common/server/sse_heartbeat.h"
 #include "tests/common/server/raw_socket.h"
 
 namespace pdserve::server {
@@ -216,6 +217,51 @@ TEST(SseStream, BlockingFormReturnsAtTheEnd) {
   producer.join();
   EXPECT_TRUE(st.ok()) << st.to_string();
   EXPECT_EQ(got, "01234");
+}
+
+// A silent stream with a heartbeat outlives a reader's short silence
+// deadline; without one the reader gives up at the deadline.
+TEST(SseStream, HeartbeatKeepsASilentStreamAliveUnderAShortReadDeadline) {
+  StreamSlot slot;
+  auto server = start_stream_server(&slot);
+  HttpClient client;
+  for (bool with_heartbeat : {true, false}) {
+    {
+      std::lock_guard<std::mutex> lock(slot.mu);
+      slot.writer = nullptr;
+    }
+    std::promise<Status> done;
+    std::atomic<int> comments{0};
+    ClientRequest req = ClientRequest::post_json("127.0.0.1", server->port(), "/stream", "{}");
+    req.read_timeout = 400ms;
+    auto stream = client.stream_sse(
+        std::move(req),
+        [&](const SseEvent& ev) {
+          if (ev.is_comment) comments.fetch_add(1);
+          return true;
+        },
+        [&](Status st) { done.set_value(st); });
+    auto sse = slot.wait();
+    ASSERT_NE(sse, nullptr);
+    SseHeartbeat beat(100ms);
+    if (with_heartbeat) beat.add(sse);
+    auto finished = done.get_future();
+    const bool ended = finished.wait_for(1500ms) == std::future_status::ready;
+    if (with_heartbeat) {
+      EXPECT_FALSE(ended) << finished.get().to_string();
+      EXPECT_GE(comments.load(), 5);
+      EXPECT_EQ(beat.size(), 1u);
+      sse->close();
+      EXPECT_TRUE(finished.get().ok());
+      EXPECT_TRUE(eventually([&] { return beat.size() == 0; }, 1s));  // closed: dropped
+    } else {
+      EXPECT_TRUE(ended);
+      if (ended) {
+        EXPECT_FALSE(finished.get().ok());
+      }
+      EXPECT_EQ(comments.load(), 0);
+    }
+  }
 }
 
 }  // namespace

@@ -59,6 +59,9 @@ TEST(InternalApiTest, EventsPrefillAndStateRoundTrip) {
   ASSERT_TRUE(pb.ok()) << pb.status().to_string();
   EXPECT_EQ(pb->target.layer_regions, (std::vector<uint64_t>{11, 12}));
   EXPECT_EQ(pb->target.epoch, 9u);
+  p.request_id.clear();  // the last layer's notification is the request id: never empty
+  EXPECT_EQ(parse_prefill_request(to_json(p)).status().message(),
+            "prefill.request_id must not be empty");
 
   PrefillResponse err;
   err.error = ErrorInfo{503, "transfer failed", ""};

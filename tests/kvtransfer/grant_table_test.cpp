@@ -1,0 +1,53 @@
+#include "kvtransfer/grant_table.h"
+
+#include <gtest/gtest.h>
+
+namespace pdserve::kvtransfer {
+namespace {
+
+TEST(GrantTableTest, WritesOnlyInsideTheGrantedRangesOfTheEpoch) {
+  GrantTable g;
+  ASSERT_TRUE(g.grant(7, {{1, 100, 50}, {1, 150, 50}, {2, 0, 10}}, GrantScope::kFirstPeer).ok());
+  EXPECT_TRUE(g.check_write(11, 7, 1, 100, 100).ok());  // touching ranges merge
+  EXPECT_TRUE(g.check_write(11, 7, 2, 9, 1).ok());
+  EXPECT_EQ(g.check_write(11, 7, 1, 99, 2).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(g.check_write(11, 7, 1, 199, 2).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(g.check_write(11, 7, 2, 10, 1).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(g.check_write(11, 7, 3, 0, 1).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(g.check_write(11, 7, 1, ~0ull, 2).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(g.check_write(11, 7, 1, 100, 0).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(g.check_write(11, 8, 1, 100, 1).code(), StatusCode::kPermissionDenied);
+}
+
+TEST(GrantTableTest, FirstConnectionOwnsTheGrantUntilRevoked) {
+  GrantTable g;
+  ASSERT_TRUE(g.grant(7, {{1, 0, 10}}, GrantScope::kFirstPeer).ok());
+  EXPECT_TRUE(g.check_notify(5, 7).ok());
+  EXPECT_EQ(g.check_write(6, 7, 1, 0, 1).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(g.check_notify(6, 7).code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(g.check_write(5, 7, 1, 0, 10).ok());
+  g.revoke(7);
+  EXPECT_EQ(g.check_write(5, 7, 1, 0, 1).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(g.size(), 0u);
+}
+
+TEST(GrantTableTest, StandingGrantServesEveryConnection) {
+  GrantTable g;
+  ASSERT_TRUE(g.grant(0, {{4, 0, 1}}, GrantScope::kAnyPeer).ok());
+  EXPECT_TRUE(g.check_write(1, 0, 4, 0, 1).ok());
+  EXPECT_TRUE(g.check_write(2, 0, 4, 0, 1).ok());
+  EXPECT_TRUE(g.check_notify(3, 0).ok());
+}
+
+TEST(GrantTableTest, RefusesBadGrants) {
+  GrantTable g;
+  EXPECT_EQ(g.grant(1, {}, GrantScope::kFirstPeer).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(g.grant(1, {{1, 0, 0}}, GrantScope::kFirstPeer).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(g.grant(1, {{1, ~0ull, 2}}, GrantScope::kFirstPeer).code(),
+            StatusCode::kInvalidArgument);
+  ASSERT_TRUE(g.grant(1, {{1, 0, 1}}, GrantScope::kFirstPeer).ok());
+  EXPECT_EQ(g.grant(1, {{1, 0, 1}}, GrantScope::kFirstPeer).code(), StatusCode::kAlreadyExists);
+}
+
+}  // namespace
+}  // namespace pdserve::kvtransfer
