@@ -17,6 +17,7 @@
 // completes.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,6 +36,14 @@ std::string_view request_state_name(RequestState state);
 enum class FinishReason { kNone, kStop, kLength, kAbort };
 // "stop", "length", "abort" (OpenAI finish_reason); "" for kNone.
 std::string_view finish_reason_name(FinishReason reason);
+
+// When a request arrived and when a step first scheduled it (for a remote-KV
+// request: when its blocks were allocated); unset before that. The workers'
+// queue / prefill / decode time metrics come from these.
+struct RequestTimes {
+  std::chrono::steady_clock::time_point arrival = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> scheduled;
+};
 
 // What a caller submits.
 struct RequestSpec {
@@ -76,6 +85,7 @@ struct Request {
   bool in_runner = false;     // add_sequence was sent
   int num_cached_tokens = 0;  // prefix-cache hit at first admission
   int num_preemptions = 0;
+  RequestTimes times;
   FinishReason finish_reason = FinishReason::kNone;
   std::optional<int32_t> stop_token_id;
 

@@ -77,6 +77,8 @@ struct RequestOutput {
   // the prompt's KV, until release().
   std::vector<int32_t> block_ids;
   int num_cached_tokens = 0;  // prompt tokens served from the prefix cache
+  int num_prompt_tokens = 0;
+  RequestTimes times;
 };
 
 struct RemotePrefillAllocation {
