@@ -69,7 +69,8 @@ class GenerateService final : public worker::RoleService {
   worker::KvRegions regions_;
   KvArrivals arrivals_;
   server::HttpClient client_;
-  server::Counter remote_prefills_, local_prefills_, fallbacks_, kv_bytes_;
+  server::Counter remote_prefills_, local_prefills_, remote_failures_, fallbacks_, kv_bytes_;
+  server::Histogram remote_seconds_;
 };
 
 }  // namespace pdserve::decode

@@ -17,11 +17,12 @@ server::ClientOptions poll_client_options(std::chrono::milliseconds interval) {
 }  // namespace
 
 WorkerPoller::WorkerPoller(WorkerRegistry& registry, PrefixIndex& index, std::string cluster_token,
-                           std::chrono::milliseconds interval)
+                           std::chrono::milliseconds interval, AfterPoll after_poll)
     : registry_(registry),
       index_(index),
       token_(std::move(cluster_token)),
       interval_(interval),
+      after_poll_(std::move(after_poll)),
       client_(poll_client_options(interval)),
       thread_([this] { run(); }) {}
 
@@ -56,6 +57,7 @@ void WorkerPoller::poll_once() {
     registry_.record_poll(w.id, *state);
     index_.apply(w.id, *state);
   }
+  if (after_poll_) after_poll_(registry_.snapshot());
 }
 
 void WorkerPoller::run() {

@@ -1,12 +1,14 @@
 // Keeps the router's view of its workers fresh: every poll_interval it asks
 // each known worker for GET /internal/v1/state?since=<cursor> (load, block
 // size, prefix-cache events after the cursor), feeds the registry and the
-// prefix index, and drops registered workers whose heartbeats stopped.
+// prefix index, and drops registered workers whose heartbeats stopped; then
+// hands the registry's snapshot to `after_poll` (the health metrics).
 // Runs on its own thread; stops (and joins) in the destructor.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -19,8 +21,10 @@ namespace pdserve::router {
 
 class WorkerPoller {
  public:
+  using AfterPoll = std::function<void(const WorkerSnapshot& snapshot)>;
+
   WorkerPoller(WorkerRegistry& registry, PrefixIndex& index, std::string cluster_token,
-               std::chrono::milliseconds interval);
+               std::chrono::milliseconds interval, AfterPoll after_poll = nullptr);
   ~WorkerPoller();
   WorkerPoller(const WorkerPoller&) = delete;
   WorkerPoller& operator=(const WorkerPoller&) = delete;
@@ -35,6 +39,7 @@ class WorkerPoller {
   PrefixIndex& index_;
   const std::string token_;
   const std::chrono::milliseconds interval_;
+  AfterPoll after_poll_;
   server::HttpClient client_;
   std::mutex mu_;
   std::condition_variable cv_;
