@@ -175,7 +175,11 @@ server::Routes RouterServer::Impl::routes() {
   auto open = [keys](server::SyncHandler h) {
     return server::require_api_key(keys, server::to_handler(std::move(h)));
   };
+  // Readiness (/health: a decode worker can take requests) and liveness
+  // (/livez: the process answers and its polling loop turns).
   server::mount_health(r, [this] { return healthy(); });
+  server::mount_health(
+      r, [this] { return poller->alive(); }, "/livez");
   r.add("GET", "/metrics", open([this](const server::Request&) {
           server::Response resp = server::Response::text(200, metrics->render());
           resp.content_type = "text/plain; version=0.0.4; charset=utf-8";

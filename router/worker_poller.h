@@ -3,6 +3,8 @@
 // size, prefix-cache events after the cursor), feeds the registry and the
 // prefix index, and drops registered workers whose heartbeats stopped; then
 // hands the registry's snapshot to `after_poll` (the health metrics).
+// alive() is the router's liveness: the polling loop turns (each worker's
+// poll ends within its client timeouts, so a longer silence means stuck).
 // Runs on its own thread; stops (and joins) in the destructor.
 #pragma once
 
@@ -13,6 +15,8 @@
 #include <string>
 #include <thread>
 
+#include "common/base/status.h"
+#include "common/server/health.h"
 #include "common/server/http_client.h"
 #include "router/prefix_index.h"
 #include "router/worker_registry.h"
@@ -32,6 +36,9 @@ class WorkerPoller {
   // Polls every worker once, now (also what the thread does each interval).
   void poll_once();
 
+  // kUnavailable when no poll ended for longer than one poll can take.
+  Status alive() const;
+
  private:
   void run();
 
@@ -40,7 +47,9 @@ class WorkerPoller {
   const std::string token_;
   const std::chrono::milliseconds interval_;
   AfterPoll after_poll_;
+  const std::chrono::milliseconds max_silence_;
   server::HttpClient client_;
+  server::Heartbeat beat_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -117,7 +117,10 @@ server::internal::WorkerState WorkerRuntime::state(uint64_t since) const {
 }
 
 void WorkerRuntime::mount(server::Routes& routes) {
+  // /health and /livez alike: the engine loop is not stuck (so /livez is
+  // every process's liveness path).
   server::mount_health(routes, heartbeat_.probe(config_.stuck_after));
+  server::mount_health(routes, heartbeat_.probe(config_.stuck_after), "/livez");
   server::mount_metrics(routes, metrics_);
   routes.add("GET", "/internal/v1/state",
              server::require_cluster_token(

@@ -5,26 +5,16 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 
-import { Cluster } from "./cluster.mjs";
+import { Cluster, freePort, until } from "./cluster.mjs";
 import { expressions, instantiate } from "./dashboard.mjs";
 
 const cluster = new Cluster({ routerArgs: ["--prefill-mode=remote"] });
 const dir = mkdtempSync(path.join(os.tmpdir(), "pdserve-prometheus-"));
 let prom;  // { proc, url, log }
-
-// A port free right now on loopback (Prometheus cannot report a port 0 it bound).
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((resolve) => srv.listen(0, "127.0.0.1", resolve));
-  const { port } = srv.address();
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 async function startPrometheus(targets) {
   const config = path.join(dir, "prometheus.yml");
@@ -54,14 +44,6 @@ async function startPrometheus(targets) {
   await until(async () => (await fetch(url + "/-/ready").catch(() => null))?.status === 200, 30000,
     () => "Prometheus not ready:\n" + log.join(""));
   return { proc, url, log };
-}
-
-async function until(cond, timeoutMs, why) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) assert.fail(why());
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 async function query(expr) {
