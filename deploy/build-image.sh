@@ -6,7 +6,7 @@
 # Debian 12) instead of compiling again inside the image.
 # When the image debian:bookworm is not present (no registry reachable), it
 # is made from Debian's own packages: debootstrap --variant=minbase with the
-# mirror apt uses on this machine (needs root and the debootstrap package).
+# mirror apt uses on this machine (the debootstrap package; root, or sudo).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -32,13 +32,15 @@ apt_mirror() {
 }
 
 if ! $engine image inspect debian:bookworm >/dev/null 2>&1; then
-  command -v debootstrap >/dev/null || { echo "build-image.sh: debian:bookworm is absent and debootstrap is not installed" >&2; exit 1; }
+  [ -x /usr/sbin/debootstrap ] || command -v debootstrap >/dev/null || { echo "build-image.sh: debian:bookworm is absent and debootstrap is not installed" >&2; exit 1; }
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
   rootfs=$(mktemp -d)
-  trap 'rm -rf "$rootfs"' EXIT
+  trap '$sudo rm -rf "$rootfs"' EXIT
   mirror=$(apt_mirror)
   echo "build-image.sh: making debian:bookworm with debootstrap from $mirror"
-  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >/dev/null
-  tar -C "$rootfs" -c . | $engine import - debian:bookworm >/dev/null
+  $sudo debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >/dev/null
+  $sudo tar -C "$rootfs" -c . | $engine import - debian:bookworm >/dev/null
 fi
 
 args=(build -f deploy/Dockerfile -t "$tag")
