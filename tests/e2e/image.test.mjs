@@ -19,12 +19,19 @@ const tag = "pdserve:e2e";
 const name = "pdserve-e2e-" + Math.random().toString(16).slice(2, 10);
 const graceSeconds = 45;  // terminationGracePeriodSeconds / stop_grace_period in deploy/
 let url;
+let danglingBefore = new Set();  // untagged images (build stages) before the build
+
+async function dangling() {
+  const { stdout } = await engine("images", "-q", "--filter", "dangling=true");
+  return new Set(stdout.split("\n").filter((l) => l));
+}
 
 async function engine(...args) {
   return run(container, args, { cwd: root, maxBuffer: 64 << 20 });
 }
 
 before(async () => {
+  danglingBefore = await dangling();
   const buildDir = path.dirname(path.dirname(pdserve));  // <build>/cli/pdserve
   await run(path.join(root, "deploy/build-image.sh"), ["--tag", tag, "--prebuilt", buildDir],
     { cwd: root, maxBuffer: 64 << 20 }).catch((e) => assert.fail(`build-image.sh: ${e.stderr}\n${e.stdout}`));
@@ -36,6 +43,9 @@ before(async () => {
 after(async () => {
   await engine("rm", "-f", name).catch(() => {});
   await engine("rmi", tag).catch(() => {});
+  // The build's intermediate stages, left untagged (the base image stays cached).
+  const made = [...(await dangling())].filter((id) => !danglingBefore.has(id));
+  if (made.length > 0) await engine("rmi", ...made).catch(() => {});
 });
 
 async function logs() {
