@@ -19,6 +19,7 @@ struct GenerateService::Stream {
   std::atomic<uint64_t> engine_id{0};
   std::atomic<bool> client_gone{false};
   std::atomic<bool> in_remote_prefill{false};
+  std::chrono::steady_clock::time_point remote_start;  // asked the prefill worker
   // Loop thread only.
   bool first_event = true;
   std::string location = "local";
@@ -49,13 +50,19 @@ GenerateService::GenerateService(GenerateServiceOptions options, worker::WorkerR
       heartbeat_(options.heartbeat_interval) {
   server::MetricsRegistry& m = rt_.metrics();
   remote_prefills_ =
-      m.counter("pdserve_decode_prefills_total", "Prompts prefilled", {{"where", "remote"}});
+      m.counter("pdserve:decode_prefills_total", "Prompts prefilled", {{"where", "remote"}});
   local_prefills_ =
-      m.counter("pdserve_decode_prefills_total", "Prompts prefilled", {{"where", "local"}});
-  fallbacks_ = m.counter("pdserve_decode_prefill_fallbacks_total",
+      m.counter("pdserve:decode_prefills_total", "Prompts prefilled", {{"where", "local"}});
+  remote_failures_ = m.counter("pdserve:remote_prefill_failures_total",
+                               "Remote prefills or KV transfers that failed");
+  fallbacks_ = m.counter("pdserve:decode_prefill_fallbacks_total",
                          "Remote prefills that failed and were done locally");
-  kv_bytes_ = m.counter("pdserve_kv_transfer_bytes_total", "KV bytes received from prefill workers",
+  kv_bytes_ = m.counter("pdserve:kv_transfer_bytes_total", "KV bytes received from prefill workers",
                         {{"role", "decode"}});
+  remote_seconds_ =
+      m.histogram("pdserve:remote_prefill_seconds",
+                  "From asking a prefill worker to its KV landing here (prefill plus KV transfer)",
+                  server::MetricsRegistry::exponential_buckets(0.001, 2, 18));
 }
 
 GenerateService::~GenerateService() = default;
@@ -217,6 +224,7 @@ void GenerateService::prefill_remotely(std::shared_ptr<Stream> s,
       s->req.prefill->host, s->req.prefill->port, "/internal/v1/prefill", internal::to_json(pr));
   creq.headers.set("Authorization", "Bearer " + rt_.config().cluster_token);
   creq.read_timeout = options_.prefill_timeout + std::chrono::seconds(5);
+  s->remote_start = std::chrono::steady_clock::now();
   client_.send_async(std::move(creq), [this, s](Result<server::ClientResponse> answer) {
     on_prefill_answer(s, std::move(answer));
   });
@@ -260,6 +268,8 @@ void GenerateService::on_prefill_answer(std::shared_ptr<Stream> s,
     }
     remote_prefills_.inc();
     kv_bytes_.inc(static_cast<double>(resp.bytes_transferred));
+    remote_seconds_.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - s->remote_start).count());
     runner::SampledToken first = resp.first_token;
     first.seq_id = s->engine_id.load();
     start_decode(s, std::move(first));
@@ -292,6 +302,7 @@ void GenerateService::fall_back(std::shared_ptr<Stream> s, const Status& why) {
   const uint64_t old_id = s->engine_id.load();
   arrivals_.forget(old_id);  // a late write of this epoch is dropped
   s->in_remote_prefill = false;
+  remote_failures_.inc();
   PD_LOG(WARN) << "request " << s->req.request_id << ": remote prefill failed (" << why.to_string()
                << ")" << (options_.policy.fallback_to_local ? "; prefilling locally" : "");
   rt_.loop().run_async([this, s, why, old_id](engine::Engine* eng) {

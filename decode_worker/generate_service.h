@@ -74,7 +74,8 @@ class GenerateService final : public worker::RoleService {
   KvArrivals arrivals_;
   server::SseHeartbeat heartbeat_;
   server::HttpClient client_;
-  server::Counter remote_prefills_, local_prefills_, fallbacks_, kv_bytes_;
+  server::Counter remote_prefills_, local_prefills_, remote_failures_, fallbacks_, kv_bytes_;
+  server::Histogram remote_seconds_;
 };
 
 }  // namespace pdserve::decode

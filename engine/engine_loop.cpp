@@ -6,8 +6,11 @@
 
 namespace pdserve::engine {
 
-EngineLoop::EngineLoop(std::unique_ptr<Engine> engine, StepHook hook)
-    : engine_(std::move(engine)), hook_(std::move(hook)), thread_([this] { run(); }) {}
+EngineLoop::EngineLoop(std::unique_ptr<Engine> engine, StepHook hook, OutputHook on_output)
+    : engine_(std::move(engine)),
+      hook_(std::move(hook)),
+      on_output_(std::move(on_output)),
+      thread_([this] { run(); }) {}
 
 EngineLoop::~EngineLoop() {
   stop();
@@ -105,6 +108,7 @@ size_t EngineLoop::num_requests() const {
 
 void EngineLoop::dispatch(std::vector<RequestOutput> outputs) {
   for (RequestOutput& out : outputs) {
+    if (on_output_) on_output_(out);
     auto it = sinks_.find(out.request_id);
     if (it == sinks_.end()) continue;
     const bool finished = out.finished;

@@ -45,8 +45,12 @@ class EngineLoop {
   using Sink = std::function<void(Result<RequestOutput>)>;
   // After every step and when going idle; `engine` may be read, not stepped.
   using StepHook = std::function<void(Engine& engine)>;
+  // Sees every output of every request before its sink does (loop thread;
+  // must not block): the worker's per-request metrics.
+  using OutputHook = std::function<void(const RequestOutput& output)>;
 
-  explicit EngineLoop(std::unique_ptr<Engine> engine, StepHook hook = nullptr);
+  explicit EngineLoop(std::unique_ptr<Engine> engine, StepHook hook = nullptr,
+                      OutputHook on_output = nullptr);
   ~EngineLoop();  // stop()
   EngineLoop(const EngineLoop&) = delete;
   EngineLoop& operator=(const EngineLoop&) = delete;
@@ -93,6 +97,7 @@ class EngineLoop {
 
   std::unique_ptr<Engine> engine_;
   StepHook hook_;
+  OutputHook on_output_;
   std::unordered_map<uint64_t, Sink> sinks_;  // loop thread only
 
   mutable std::mutex mu_;

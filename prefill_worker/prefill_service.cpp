@@ -76,13 +76,13 @@ PrefillService::PrefillService(worker::WorkerRuntime& runtime, kvtransfer::Agent
   // Set before any request runs (no step runs while the engine is idle).
   rt_.runner().set_kv_layer_hook(
       [this](int layer, const runner::StepBatch& batch) { pusher_.on_layer(layer, batch); });
-  kv_bytes_ = rt_.metrics().counter("pdserve_kv_transfer_bytes_total",
+  kv_bytes_ = rt_.metrics().counter("pdserve:kv_transfer_bytes_total",
                                     "KV bytes written into decode workers", {{"role", "prefill"}});
-  prefills_ = rt_.metrics().counter("pdserve_prefill_requests_total", "Prefill requests answered");
+  prefills_ = rt_.metrics().counter("pdserve:prefill_requests_total", "Prefill requests answered");
   const char* layers_help = "Layers of KV posted to decode workers, while the prefill ran or after";
-  layers_during_ = rt_.metrics().counter("pdserve_kv_layers_pushed_total", layers_help,
+  layers_during_ = rt_.metrics().counter("pdserve:kv_layers_pushed_total", layers_help,
                                          {{"when", "during_prefill"}});
-  layers_after_ = rt_.metrics().counter("pdserve_kv_layers_pushed_total", layers_help,
+  layers_after_ = rt_.metrics().counter("pdserve:kv_layers_pushed_total", layers_help,
                                         {{"when", "after_prefill"}});
 }
 

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "router/openai_response.h"
+#include "router/request_id.h"
 
 namespace pdserve::router {
 
@@ -25,9 +27,30 @@ std::string random_hex(size_t n) {
   return s;
 }
 
-void respond_error(server::ResponseWriter& w, const ApiError& e) {
+// The X-Request-Id response header ("" when the request has no id yet).
+server::Headers id_header(const std::string& request_id) {
+  server::Headers h;
+  if (!request_id.empty()) h.set(kRequestIdHeader, request_id);
+  return h;
+}
+
+void respond_error(server::ResponseWriter& w, const ApiError& e, const std::string& request_id) {
   server::Response r = server::Response::json(e.http_status, to_error_body(e));
+  r.headers = id_header(request_id);
   w.respond(std::move(r));
+}
+
+double millis(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+// Server-Timing of a non-streaming answer: to the first token and in all, in ms.
+std::string server_timing(Clock::time_point start, Clock::time_point first_token,
+                          Clock::time_point end) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "ttft;dur=%.1f, total;dur=%.1f", millis(first_token - start),
+                millis(end - start));
+  return buf;
 }
 
 }  // namespace
@@ -49,7 +72,9 @@ struct CompletionHandler::Call {
   std::vector<std::string> prompt_texts;  // for echo
   std::vector<int> prompt_lens;
   RouterMetrics metrics;
+  std::string request_id;  // echoed as X-Request-Id
   Clock::time_point start = Clock::now();
+  Clock::time_point first_token = start;
 
   std::mutex mu;
   std::vector<ChoiceState> choices;
@@ -107,7 +132,7 @@ struct CompletionHandler::Call {
     left();
     metrics.requests_failed.inc();
     if (!sse) {
-      respond_error(*writer, e);
+      respond_error(*writer, e, request_id);
     } else {
       (void)sse->send_event(to_error_body(e));
       (void)sse->send_event("[DONE]");
@@ -128,7 +153,8 @@ struct CompletionHandler::Call {
     c.num_output_tokens = p.num_output_tokens;
     if (!first_token_seen && p.num_output_tokens > 0) {
       first_token_seen = true;
-      metrics.ttft.observe(std::chrono::duration<double>(Clock::now() - start).count());
+      first_token = Clock::now();
+      metrics.ttft.observe(std::chrono::duration<double>(first_token - start).count());
     }
     if (req.echo && p.first) p.text = prompt_texts[static_cast<size_t>(prompt_of(i))] + p.text;
     if (req.stream) {
@@ -207,7 +233,10 @@ struct CompletionHandler::Call {
     const std::string body = chat()
                                  ? chat_response(meta, final_choices<ChatChoice>(), u)
                                  : completion_response(meta, final_choices<CompletionChoice>(), u);
-    writer->respond(server::Response::json(200, std::move(body)));
+    server::Response r = server::Response::json(200, std::move(body));
+    r.headers = id_header(request_id);
+    r.headers.set("Server-Timing", server_timing(start, first_token, Clock::now()));
+    writer->respond(std::move(r));
   }
 };
 
@@ -245,12 +274,18 @@ ApiResult<std::vector<std::vector<int32_t>>> CompletionHandler::prompt_ids(
 
 void CompletionHandler::handle(Endpoint endpoint, const server::Request& request,
                                std::shared_ptr<server::ResponseWriter> writer) {
+  ApiResult<std::string> rid = request_id(request.headers, [] { return random_hex(24); });
+  if (!rid.ok()) {
+    metrics_.requests_failed.inc();
+    return respond_error(*writer, rid.error(), "");
+  }
+  const std::string& id = rid.value();
   ApiResult<OpenAiRequest> parsed = endpoint == Endpoint::kChatCompletions
                                         ? parse_chat_request(request.body, limits_)
                                         : parse_completion_request(request.body, limits_);
   auto fail = [&](const ApiError& e) {
     metrics_.requests_failed.inc();
-    respond_error(*writer, e);
+    respond_error(*writer, e, id);
   };
   if (!parsed.ok()) return fail(parsed.error());
   OpenAiRequest& req = parsed.value();
@@ -279,7 +314,7 @@ void CompletionHandler::handle(Endpoint endpoint, const server::Request& request
   }
   call->inflight = &inflight_;
   call->inflight_id = *inflight_id;
-  const std::string id = random_hex(24);
+  call->request_id = id;
   call->meta.id = (endpoint == Endpoint::kChatCompletions ? "chatcmpl-" : "cmpl-") + id;
   call->meta.created = std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch())
@@ -316,7 +351,7 @@ void CompletionHandler::handle(Endpoint endpoint, const server::Request& request
           const std::shared_ptr<Call>& c = call;
           std::lock_guard<std::mutex> lock(c->mu);
           if (c->req.stream && !c->sse && !piece.error && !c->answered) {
-            c->sse = c->writer->start_sse();
+            c->sse = c->writer->start_sse(200, id_header(c->request_id));
             if (!c->sse) {  // the client went away before the first token
               c->client_gone();
               return;

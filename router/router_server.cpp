@@ -17,6 +17,7 @@
 #include "router/policies/policy.h"
 #include "router/prefix_index.h"
 #include "router/tokenize_api.h"
+#include "router/worker_health_metrics.h"
 #include "router/worker_poller.h"
 #include "router/worker_registry.h"
 #include "tokenizer/chat_template/chat_template.h"
@@ -65,6 +66,7 @@ struct RouterServer::Impl {
   }()};
   RouterContext ctx;
   std::unique_ptr<CompletionHandler> completions;
+  std::unique_ptr<WorkerHealthMetrics> health;  // poller thread only
   std::unique_ptr<WorkerPoller> poller;
   std::unique_ptr<server::Server> server;
 
@@ -167,6 +169,10 @@ server::Routes RouterServer::Impl::routes() {
   const server::RouteOptions api{.check = server::api_key_check(keys)};
   const server::RouteOptions api_get{.check = server::api_key_check(keys),
                                      .max_body_bytes = server::kControlBodyBytes};
+  // Readiness (/health: a decode worker can take requests, see
+  // cluster_health) and liveness (/livez: the polling loop turns).
+  server::mount_health(
+      r, [this] { return poller->alive(); }, "/livez");
   r.add(
       "GET", "/health",
       [this](const server::Request&) {
@@ -232,22 +238,26 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
                         m.options.retry_window};
   server::MetricsRegistry& reg = *m.metrics;
   RouterMetrics rm;
+  // The router's own series are pdserve:router_*; the workers export vLLM's.
   rm.requests_ok =
-      reg.counter("pdserve_router_requests_total", "OpenAI requests answered", {{"outcome", "ok"}});
-  rm.requests_failed = reg.counter("pdserve_router_requests_total", "OpenAI requests answered",
+      reg.counter("pdserve:router_requests_total", "OpenAI requests answered", {{"outcome", "ok"}});
+  rm.requests_failed = reg.counter("pdserve:router_requests_total", "OpenAI requests answered",
                                    {{"outcome", "error"}});
-  rm.requests_cancelled = reg.counter("pdserve_router_requests_total", "OpenAI requests answered",
+  rm.requests_cancelled = reg.counter("pdserve:router_requests_total", "OpenAI requests answered",
                                       {{"outcome", "cancelled"}});
   rm.prompt_tokens =
-      reg.counter("pdserve_router_prompt_tokens_total", "Prompt tokens of answered requests");
-  rm.generation_tokens = reg.counter("pdserve_router_generation_tokens_total", "Tokens generated");
-  rm.ttft = reg.histogram("pdserve_router_time_to_first_token_seconds", "Time to the first token",
+      reg.counter("pdserve:router_prompt_tokens_total", "Prompt tokens of answered requests");
+  rm.generation_tokens = reg.counter("pdserve:router_generation_tokens_total", "Tokens generated");
+  rm.ttft = reg.histogram("pdserve:router_time_to_first_token_seconds", "Time to the first token",
                           server::MetricsRegistry::exponential_buckets(0.001, 2, 18));
-  rm.e2e = reg.histogram("pdserve_router_request_latency_seconds", "Request latency, end to end",
-                         server::MetricsRegistry::exponential_buckets(0.005, 2, 16));
+  rm.e2e =
+      reg.histogram("pdserve:router_e2e_request_latency_seconds", "Request latency, end to end",
+                    server::MetricsRegistry::exponential_buckets(0.005, 2, 16));
   m.completions = std::make_unique<CompletionHandler>(m.ctx, m.model, m.options.limits, rm);
-  m.poller = std::make_unique<WorkerPoller>(m.registry, m.prefix_index, m.options.cluster_token,
-                                            m.options.poll_interval);
+  m.health = std::make_unique<WorkerHealthMetrics>(reg);
+  m.poller = std::make_unique<WorkerPoller>(
+      m.registry, m.prefix_index, m.options.cluster_token, m.options.poll_interval,
+      [h = m.health.get()](const WorkerSnapshot& s) { h->update(s); });
   server::ServerOptions so;
   so.address = m.options.host;
   so.port = m.options.port;

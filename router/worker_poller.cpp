@@ -14,16 +14,27 @@ server::ClientOptions poll_client_options(std::chrono::milliseconds interval) {
   return o;
 }
 
+// The longest a healthy loop goes without a beat: one poll at its timeouts
+// plus the wait between rounds, with a margin.
+std::chrono::milliseconds max_silence(std::chrono::milliseconds interval) {
+  const server::ClientOptions o = poll_client_options(interval);
+  return o.connect_timeout + o.read_timeout + interval + std::chrono::seconds(10);
+}
+
 }  // namespace
 
 WorkerPoller::WorkerPoller(WorkerRegistry& registry, PrefixIndex& index, std::string cluster_token,
-                           std::chrono::milliseconds interval)
+                           std::chrono::milliseconds interval, AfterPoll after_poll)
     : registry_(registry),
       index_(index),
       token_(std::move(cluster_token)),
       interval_(interval),
+      after_poll_(std::move(after_poll)),
+      max_silence_(max_silence(interval)),
       client_(poll_client_options(interval)),
-      thread_([this] { run(); }) {}
+      thread_([this] { run(); }) {
+  beat_.set_pending(1);  // the loop always has work: silence means stuck
+}
 
 WorkerPoller::~WorkerPoller() {
   {
@@ -39,6 +50,7 @@ void WorkerPoller::poll_once() {
     index_.remove_worker(gone);
   }
   for (const WorkerView& w : registry_.snapshot().workers) {
+    beat_.beat();
     server::ClientRequest req = server::ClientRequest::get(
         w.address.host, w.address.port,
         "/internal/v1/state?since=" + std::to_string(index_.cursor(w.id)));
@@ -56,6 +68,12 @@ void WorkerPoller::poll_once() {
     registry_.record_poll(w.id, *state);
     index_.apply(w.id, *state);
   }
+  if (after_poll_) after_poll_(registry_.snapshot());
+  beat_.beat();
+}
+
+Status WorkerPoller::alive() const {
+  return beat_.check(max_silence_);
 }
 
 void WorkerPoller::run() {

@@ -1,16 +1,22 @@
 // Keeps the router's view of its workers fresh: every poll_interval it asks
 // each known worker for GET /internal/v1/state?since=<cursor> (load, block
 // size, prefix-cache events after the cursor), feeds the registry and the
-// prefix index, and drops registered workers whose heartbeats stopped.
+// prefix index, and drops registered workers whose heartbeats stopped; then
+// hands the registry's snapshot to `after_poll` (the health metrics).
+// alive() is the router's liveness: the polling loop turns (each worker's
+// poll ends within its client timeouts, so a longer silence means stuck).
 // Runs on its own thread; stops (and joins) in the destructor.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include "common/base/status.h"
+#include "common/server/health.h"
 #include "common/server/http_client.h"
 #include "router/prefix_index.h"
 #include "router/worker_registry.h"
@@ -19,14 +25,19 @@ namespace pdserve::router {
 
 class WorkerPoller {
  public:
+  using AfterPoll = std::function<void(const WorkerSnapshot& snapshot)>;
+
   WorkerPoller(WorkerRegistry& registry, PrefixIndex& index, std::string cluster_token,
-               std::chrono::milliseconds interval);
+               std::chrono::milliseconds interval, AfterPoll after_poll = nullptr);
   ~WorkerPoller();
   WorkerPoller(const WorkerPoller&) = delete;
   WorkerPoller& operator=(const WorkerPoller&) = delete;
 
   // Polls every worker once, now (also what the thread does each interval).
   void poll_once();
+
+  // kUnavailable when no poll ended for longer than one poll can take.
+  Status alive() const;
 
  private:
   void run();
@@ -35,7 +46,10 @@ class WorkerPoller {
   PrefixIndex& index_;
   const std::string token_;
   const std::chrono::milliseconds interval_;
+  AfterPoll after_poll_;
+  const std::chrono::milliseconds max_silence_;
   server::HttpClient client_;
+  server::Heartbeat beat_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

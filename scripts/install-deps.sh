@@ -10,6 +10,8 @@ for p in "${wanted[@]}"; do
 done
 # Node.js runs the end-to-end tests (the OpenAI Node SDK); any install will do.
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+# kubectl renders the Kubernetes manifests (kubectl kustomize); any install will do.
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"

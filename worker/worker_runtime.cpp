@@ -8,7 +8,7 @@
 namespace pdserve::worker {
 
 struct WorkerRuntime::Gauges {
-  server::Gauge waiting, running, free_blocks, total_blocks;
+  server::Gauge waiting, running, awaiting_kv, pinned, kv_usage, free_blocks, total_blocks;
   server::Counter query_tokens, hit_tokens, preemptions;
   int64_t last_query = 0, last_hit = 0, last_preemptions = 0;
 };
@@ -17,19 +17,34 @@ WorkerRuntime::WorkerRuntime(WorkerConfig config, std::unique_ptr<runner::LlmRun
     : config_(std::move(config)),
       runner_(std::move(runner)),
       metrics_(std::make_shared<server::MetricsRegistry>()),
-      gauges_(std::make_unique<Gauges>()) {
-  const server::MetricLabels role{{"role", config_.role}};
+      gauges_(std::make_unique<Gauges>()),
+      request_metrics_(*metrics_, config_.model_name) {
+  // vLLM's names and labels (see request_metrics.h); pdserve's own as pdserve:*.
+  const server::MetricLabels model{{"model_name", config_.model_name}};
   server::MetricsRegistry& m = *metrics_;
-  gauges_->waiting = m.gauge("pdserve_worker_requests_waiting", "Requests waiting", role);
-  gauges_->running = m.gauge("pdserve_worker_requests_running", "Requests running", role);
-  gauges_->free_blocks =
-      m.gauge("pdserve_worker_kv_blocks_free", "KV blocks free or evictable", role);
-  gauges_->total_blocks = m.gauge("pdserve_worker_kv_blocks_total", "KV blocks in the pool", role);
-  gauges_->query_tokens = m.counter("pdserve_worker_prefix_cache_queries_total",
-                                    "Prompt tokens looked up in the prefix cache", role);
-  gauges_->hit_tokens = m.counter("pdserve_worker_prefix_cache_hits_total",
-                                  "Prompt tokens found in the prefix cache", role);
-  gauges_->preemptions = m.counter("pdserve_worker_preemptions_total", "Requests preempted", role);
+  Gauges& g = *gauges_;
+  g.waiting =
+      m.gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", model);
+  g.running =
+      m.gauge("vllm:num_requests_running", "Number of requests in model execution batches.", model);
+  g.awaiting_kv =
+      m.gauge("pdserve:num_requests_awaiting_kv",
+              "Requests whose prompt a prefill worker is computing (decode role)", model);
+  g.pinned = m.gauge("pdserve:num_requests_pinned",
+                     "Prefilled requests whose KV is being sent (prefill role)", model);
+  g.kv_usage =
+      m.gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", model);
+  g.free_blocks = m.gauge("pdserve:kv_blocks_free", "KV blocks free or evictable", model);
+  g.total_blocks = m.gauge("pdserve:kv_blocks_capacity", "KV blocks in the pool", model);
+  g.query_tokens = m.counter("vllm:prefix_cache_queries_total",
+                             "Prefix cache queries, in terms of number of queried tokens.", model);
+  g.hit_tokens = m.counter("vllm:prefix_cache_hits_total",
+                           "Prefix cache hits, in terms of number of cached tokens.", model);
+  g.preemptions = m.counter("vllm:num_preemptions_total",
+                            "Cumulative number of preemption from the engine.", model);
+  m.gauge("pdserve:worker_info", "This worker's role (value 1)",
+          {{"model_name", config_.model_name}, {"role", config_.role}})
+      .set(1);
 }
 
 Result<std::unique_ptr<WorkerRuntime>> WorkerRuntime::create(
@@ -43,8 +58,16 @@ Result<std::unique_ptr<WorkerRuntime>> WorkerRuntime::create(
   PD_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> eng,
                       engine::Engine::create(engine_config, rt->runner_.get()));
   WorkerRuntime* self = rt.get();
-  rt->loop_ = std::make_unique<engine::EngineLoop>(std::move(eng),
-                                                   [self](engine::Engine& e) { self->on_step(e); });
+  rt->metrics_
+      ->gauge("vllm:cache_config_info", "Information of the LLMEngine CacheConfig",
+              {{"block_size", std::to_string(rt->runner_->block_size())},
+               {"num_gpu_blocks", std::to_string(eng->stats().kv.num_blocks)},
+               {"enable_prefix_caching",
+                engine_config.scheduler.enable_prefix_caching ? "True" : "False"}})
+      .set(1);
+  rt->loop_ = std::make_unique<engine::EngineLoop>(
+      std::move(eng), [self](engine::Engine& e) { self->on_step(e); },
+      [self](const scheduler::RequestOutput& o) { self->request_metrics_.observe(o); });
   return rt;
 }
 
@@ -61,7 +84,11 @@ void WorkerRuntime::on_step(engine::Engine& engine) {
   Gauges& g = *gauges_;
   g.waiting.set(s.num_waiting);
   g.running.set(s.num_running);
-  g.free_blocks.set(s.kv.num_free + s.kv.num_cached_free);
+  g.awaiting_kv.set(s.num_remote_kv);
+  g.pinned.set(s.num_pinned);
+  const int num_free = s.kv.num_free + s.kv.num_cached_free;
+  g.kv_usage.set(s.kv.num_blocks > 0 ? 1.0 - static_cast<double>(num_free) / s.kv.num_blocks : 0.0);
+  g.free_blocks.set(num_free);
   g.total_blocks.set(s.kv.num_blocks);
   g.query_tokens.inc(static_cast<double>(s.prefix_cache.num_query_tokens - g.last_query));
   g.hit_tokens.inc(static_cast<double>(s.prefix_cache.num_hit_tokens - g.last_hit));
@@ -90,7 +117,10 @@ server::internal::WorkerState WorkerRuntime::state(uint64_t since) const {
 }
 
 void WorkerRuntime::mount(server::Routes& routes) {
+  // /health and /livez alike: the engine loop is not stuck (so /livez is
+  // every process's liveness path).
   server::mount_health(routes, heartbeat_.probe(config_.stuck_after));
+  server::mount_health(routes, heartbeat_.probe(config_.stuck_after), "/livez");
   server::mount_metrics(routes, metrics_);
   routes.add("GET", "/internal/v1/state",
              [this](const server::Request& req) {

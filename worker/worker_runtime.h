@@ -22,6 +22,7 @@
 #include "engine/engine_loop.h"
 #include "engine/runner/llm_runner.h"
 #include "worker/kv_event_log.h"
+#include "worker/request_metrics.h"
 
 namespace pdserve::worker {
 
@@ -60,6 +61,7 @@ class WorkerRuntime {
   std::unique_ptr<runner::LlmRunner> runner_;
   std::shared_ptr<server::MetricsRegistry> metrics_;
   std::unique_ptr<Gauges> gauges_;
+  RequestMetrics request_metrics_;  // engine loop thread only
   KvEventLog events_;
   server::Heartbeat heartbeat_;
   std::atomic<uint64_t> next_id_{0};

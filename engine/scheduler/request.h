@@ -19,6 +19,7 @@
 // completes.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,6 +41,14 @@ enum class FinishReason { kNone, kStop, kLength, kAbort, kError };
 // are OpenAI finish_reasons: an aborted request's client is gone, a failed
 // one gets an error instead.
 std::string_view finish_reason_name(FinishReason reason);
+
+// When a request arrived and when a step first scheduled it (for a remote-KV
+// request: when its blocks were allocated); unset before that. The workers'
+// queue / prefill / decode time metrics come from these.
+struct RequestTimes {
+  std::chrono::steady_clock::time_point arrival = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> scheduled;
+};
 
 // What a caller submits: the prompt request (prompt, sampling, cache salt,
 // priority) and the engine's own id for it.
@@ -78,6 +87,7 @@ struct Request {
   bool in_runner = false;     // add_sequence was sent
   int num_cached_tokens = 0;  // prefix-cache hit at first admission
   int num_preemptions = 0;
+  RequestTimes times;
   FinishReason finish_reason = FinishReason::kNone;
   std::optional<int32_t> stop_token_id;
 

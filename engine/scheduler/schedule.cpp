@@ -106,6 +106,7 @@ void Scheduler::admit_waiting(ScheduledStep* step, std::vector<Planned>* plan, i
     }
     waiting_.erase(r);
     r->state = RequestState::kRunning;
+    if (!r->times.scheduled) r->times.scheduled = std::chrono::steady_clock::now();
     running_.push_back(r);
     if (n > 0) {
       plan->push_back({r, n});

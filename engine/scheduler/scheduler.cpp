@@ -132,6 +132,7 @@ Result<RemotePrefillAllocation> Scheduler::allocate_for_remote_prefill(RequestSp
   kv_.allocate(r->id, prompt_len, hit);
   kv_.record_prefix_query(prompt_len, hit.num_tokens);
   r->state = RequestState::kRemoteKv;
+  r->times.scheduled = std::chrono::steady_clock::now();
   r->num_cached_tokens = hit.num_tokens;
   ++num_remote_kv_;
   return RemotePrefillAllocation{kv_.block_table(r->id), hit.num_tokens};
@@ -173,6 +174,8 @@ Status Scheduler::abort(uint64_t request_id) {
   RequestOutput out;
   out.request_id = request_id;
   out.num_cached_tokens = r->num_cached_tokens;
+  out.num_prompt_tokens = r->prompt_len();
+  out.times = r->times;
   finish(r, FinishReason::kAbort, &out);
   outputs_.push_back(std::move(out));
   return ok_status();

@@ -81,6 +81,8 @@ struct RequestOutput {
   int num_cached_tokens = 0;  // prompt tokens served from the prefix cache
   // kError: why the step failed, for the logs (never for clients).
   std::string error;
+  int num_prompt_tokens = 0;
+  RequestTimes times;
 };
 
 struct RemotePrefillAllocation {

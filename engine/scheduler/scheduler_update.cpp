@@ -76,6 +76,8 @@ void Scheduler::append_token(Request* r, const runner::SampledToken& token) {
   out.request_id = r->id;
   out.new_tokens.push_back(token);
   out.num_cached_tokens = r->num_cached_tokens;
+  out.num_prompt_tokens = r->prompt_len();
+  out.times = r->times;
   StopDecision stop = check_stop(*r, eos_token_ids_, max_model_len_);
   if (stop.reason != FinishReason::kNone) {
     r->stop_token_id = stop.stop_token_id;

@@ -47,8 +47,8 @@ test("half the clients go away mid-stream; nothing is left held", async () => {
   assert.equal(outcomes.filter((o) => o === "done").length, 16);
   await expectAllFree(cluster, assert, 60000);
   const metrics = await (await fetch(cluster.url + "/metrics")).text();
-  assert.equal(metric(metrics, 'pdserve_router_requests_total{outcome="cancelled"}'), 16, metrics);
-  assert.equal(metric(metrics, 'pdserve_router_requests_total{outcome="ok"}'), 16, metrics);
+  assert.equal(metric(metrics, 'pdserve:router_requests_total{outcome="cancelled"}'), 16, metrics);
+  assert.equal(metric(metrics, 'pdserve:router_requests_total{outcome="ok"}'), 16, metrics);
   // The cluster still serves.
   assert.equal(await streamOne(99, -1), "done");
   await expectAllFree(cluster, assert);

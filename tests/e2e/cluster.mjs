@@ -1,7 +1,9 @@
 // Starts `pdserve serve` on the demo model for a test file and stops it after:
 // the router, a prefill worker and a decode worker as real processes.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -108,4 +110,25 @@ export async function expectAllFree(cluster, assert, timeoutMs = 30000) {
     await new Promise((r) => setTimeout(r, 200));
   }
   assert.fail("workers still hold requests or blocks: " + JSON.stringify(last));
+}
+
+// A port free on loopback right now (for a process that cannot report the
+// port it bound when given 0).
+export async function freePort() {
+  const srv = net.createServer().listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  const { port } = srv.address();
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+// Waits until `fn` resolves truthy (a throw counts as not yet); fails naming
+// `what` (a string, or a function giving one) after timeoutMs.
+export async function until(fn, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await Promise.resolve().then(fn).catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail("timed out waiting for " + (typeof what === "function" ? what() : what));
 }

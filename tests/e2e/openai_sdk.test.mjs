@@ -123,7 +123,7 @@ describe("OpenAI SDK against pdserve serve", () => {
   });
 
   test("greedy output equals pdserve generate, and the KV moved", async () => {
-    const before = metric(await cluster.metrics("decode"), 'pdserve_kv_transfer_bytes_total{role="decode"}');
+    const before = metric(await cluster.metrics("decode"), 'pdserve:kv_transfer_bytes_total{role="decode"}');
     const ids = [2386, 263, 2171];
     const out = execFileSync(pdserve, ["generate", "--model", model, "--device", "cpu", "--prompt-ids", ids.join(","), "--max-tokens", "24", "--temperature", "0"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     const expected = out.trim().split(/\s+/).map(Number);
@@ -132,13 +132,13 @@ describe("OpenAI SDK against pdserve serve", () => {
     }).then((r) => r.json());
     const r = await client.completions.create({ model: kModel, prompt: ids, max_tokens: 24, temperature: 0 });
     assert.equal(r.choices[0].text, detok.prompt);
-    const afterBytes = metric(await cluster.metrics("decode"), 'pdserve_kv_transfer_bytes_total{role="decode"}');
+    const afterBytes = metric(await cluster.metrics("decode"), 'pdserve:kv_transfer_bytes_total{role="decode"}');
     assert.ok(afterBytes > before, `KV bytes received ${before} -> ${afterBytes}`);
-    assert.ok(metric(await cluster.metrics("decode"), 'pdserve_decode_prefills_total{where="remote"}') > 0);
+    assert.ok(metric(await cluster.metrics("decode"), 'pdserve:decode_prefills_total{where="remote"}') > 0);
     // Layer by layer, while the prefill computed (not after it).
     const pm = await cluster.metrics("prefill");
-    assert.ok(metric(pm, 'pdserve_kv_layers_pushed_total{when="during_prefill"}') > 0, pm);
-    assert.equal(metric(pm, 'pdserve_kv_layers_pushed_total{when="after_prefill"}'), 0);
+    assert.ok(metric(pm, 'pdserve:kv_layers_pushed_total{when="during_prefill"}') > 0, pm);
+    assert.equal(metric(pm, 'pdserve:kv_layers_pushed_total{when="after_prefill"}'), 0);
   });
 
   test("continue_final_message continues the assistant's words", async () => {

@@ -4,31 +4,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import net from "node:net";
 import { after, test } from "node:test";
 
-import { model, pdserve } from "./cluster.mjs";
+import { freePort, model, pdserve, until } from "./cluster.mjs";
 
 const token = "reg-" + Math.random().toString(16).slice(2);
 const env = { ...process.env, PDSERVE_CLUSTER_TOKEN: token };
 const procs = [];
-
-async function freePort() {
-  const srv = net.createServer().listen(0, "127.0.0.1");
-  await once(srv, "listening");
-  const { port } = srv.address();
-  srv.close();
-  return port;
-}
-
-async function until(fn, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail("timed out waiting for " + what);
-}
 
 after(async () => {
   for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");

@@ -17,7 +17,7 @@ test("failed transfers fall back to local prefill with the same answer", async (
   // The demo model's greedy continuation (as pdserve generate prints it).
   assert.equal((await r.json()).choices[0].text, " of the reign of Jehoiakim king of Judah came Nebuchadnezzar king of");
   const dm = await cluster.metrics("decode");
-  assert.ok(metric(dm, "pdserve_decode_prefill_fallbacks_total") >= 1, dm);
-  assert.equal(metric(dm, 'pdserve_decode_prefills_total{where="remote"}'), 0);
+  assert.ok(metric(dm, "pdserve:decode_prefill_fallbacks_total") >= 1, dm);
+  assert.equal(metric(dm, 'pdserve:decode_prefills_total{where="remote"}'), 0);
   await expectAllFree(cluster, assert);
 });

@@ -22,7 +22,7 @@ for (const [name, env] of [
     after(async () => cluster.stop());
 
     test("remote prefills over UCX give the co-located answer and free every block", async () => {
-      const bytesBefore = metric(await cluster.metrics("decode"), 'pdserve_kv_transfer_bytes_total{role="decode"}');
+      const bytesBefore = metric(await cluster.metrics("decode"), 'pdserve:kv_transfer_bytes_total{role="decode"}');
       const answers = await Promise.all(
         [0, 1, 2, 3].map(async () => {
           const body = { model: "pdserve-demo", prompt: kPrompt, max_tokens: 12, temperature: 0 };
@@ -33,9 +33,9 @@ for (const [name, env] of [
       );
       assert.deepEqual(answers, [kAnswer, kAnswer, kAnswer, kAnswer]);
       const dm = await cluster.metrics("decode");
-      assert.ok(metric(dm, 'pdserve_decode_prefills_total{where="remote"}') >= 4, dm);
-      assert.equal(metric(dm, "pdserve_decode_prefill_fallbacks_total"), 0, dm);
-      assert.ok(metric(dm, 'pdserve_kv_transfer_bytes_total{role="decode"}') > bytesBefore, dm);
+      assert.ok(metric(dm, 'pdserve:decode_prefills_total{where="remote"}') >= 4, dm);
+      assert.equal(metric(dm, "pdserve:decode_prefill_fallbacks_total"), 0, dm);
+      assert.ok(metric(dm, 'pdserve:kv_transfer_bytes_total{role="decode"}') > bytesBefore, dm);
       await expectAllFree(cluster, assert);
     });
   });
