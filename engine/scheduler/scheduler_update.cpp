@@ -48,10 +48,10 @@ Status Scheduler::update(const ScheduledStep& step, const runner::StepOutput& ou
       count_speculation(s.num_draft_tokens, static_cast<int>(tokens.size()));
     if (tokens.empty()) continue;
     --r->num_placeholders;
-    const uint64_t epoch = r->epoch;
     if (!append_tokens(r, tokens)) continue;
+    if (r->state != RequestState::kRunning || r->epoch != s.epoch) continue;  // preempted since
     // The new tokens may complete a block computed earlier (async).
-    if (r->epoch == epoch) cache_computed_blocks(r);
+    cache_computed_blocks(r);
     if (drafts && r->num_placeholders == 0) r->draft_ids = drafts->token_ids;
   }
   if (k != output.sampled.size() || next_draft != output.drafts.size()) {
