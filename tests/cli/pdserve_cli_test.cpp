@@ -26,12 +26,42 @@ CliRun run(const std::string& args) {
 
 const std::string kDemo = std::string(PDSERVE_SOURCE_DIR) + "/models/pdserve-demo";
 
+// The line of generated token ids in a `generate --prompt-ids` output.
+std::string ids_line(const std::string& output) {
+  size_t start = 0;
+  while (start < output.size()) {
+    const size_t end = std::min(output.find('\n', start), output.size());
+    const std::string line = output.substr(start, end - start);
+    if (!line.empty() && line.find_first_not_of("0123456789 ") == std::string::npos) return line;
+    start = end + 1;
+  }
+  return "";
+}
+
 TEST(PdserveCliTest, GeneratesGreedilyOnTheDemoModel) {
   CliRun r = run("generate --model " + kDemo + " --prompt-ids 2386,263,2171 --max-tokens 8 --temperature 0");
   EXPECT_EQ(r.status, 0) << r.output;
   // The HF fixture's greedy continuation of "In the beginning" starts so.
   EXPECT_NE(r.output.find("273 263 1246 273 3964 427 273 759\n"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("prompt tokens: 3, generated tokens: 8 (finish: length)"), std::string::npos) << r.output;
+}
+
+TEST(PdserveCliTest, SpeculativeDecodingGivesTheSameGreedyTokens) {
+  const std::string args =
+      "generate --model " + kDemo + " --prompt-ids 2386,263,2171 --max-tokens 24 --temperature 0";
+  const CliRun plain = run(args);
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  const std::string ids = ids_line(plain.output);
+  ASSERT_FALSE(ids.empty()) << plain.output;
+  for (const std::string& spec :
+       {std::string(R"({"method":"ngram","num_speculative_tokens":3,"prompt_lookup_min":1})"),
+        R"({"method":"draft_model","model":")" + std::string(PDSERVE_SOURCE_DIR) +
+            R"(/models/pdserve-demo-draft","num_speculative_tokens":4})"}) {
+    const CliRun r = run(args + " --speculative-config '" + spec + "'");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(ids_line(r.output), ids) << spec;
+    EXPECT_NE(r.output.find("speculative decoding: "), std::string::npos) << r.output;
+  }
 }
 
 TEST(PdserveCliTest, TextPromptsAndChatMessages) {
@@ -48,16 +78,41 @@ TEST(PdserveCliTest, BadInputGetsOneLineNamingTheProblem) {
   struct Case {
     std::string args, message;
   } cases[] = {
-      {"generate --model /nonexistent --prompt-ids 1", "--model: Directory does not exist: /nonexistent"},
+      {"generate --model /nonexistent --prompt-ids 1",
+       "--model: Directory does not exist: /nonexistent"},
       {"generate --model " + kDemo + " --prompt-ids 1 --temperature abc", "--temperature"},
-      {"generate --model " + kDemo + " --prompt-ids 99999", "token id 99999 outside the vocabulary of 4096"},
-      {"generate --model " + kDemo + " --prompt-ids 1 --max-tokens 5000", "exceeds max_model_len 1024"},
-      {"generate --model " + kDemo + " --prompt-ids 1 --min-tokens 9 --max-tokens 2", "--min-tokens 9 exceeds --max-tokens 2"},
+      {"generate --model " + kDemo + " --prompt-ids 99999",
+       "token id 99999 outside the vocabulary of 4096"},
+      {"generate --model " + kDemo + " --prompt-ids 1 --max-tokens 5000",
+       "exceeds max_model_len 1024"},
+      {"generate --model " + kDemo + " --prompt-ids 1 --min-tokens 9 --max-tokens 2",
+       "--min-tokens 9 exceeds --max-tokens 2"},
       {"generate --model " + kDemo, "give a prompt"},
-      {"generate --model " + kDemo + " --prompt x --prompt-ids 1", "give one of --prompt, --chat and --prompt-ids"},
+      {"generate --model " + kDemo + " --prompt x --prompt-ids 1",
+       "give one of --prompt, --chat and --prompt-ids"},
       {"generate --model " + kDemo + " --system x --prompt y", "--system requires --chat"},
-      {"generate --model " + std::string(PDSERVE_SOURCE_DIR) + "/tests --prompt-ids 1", "config.json"},
+      {"generate --model " + std::string(PDSERVE_SOURCE_DIR) + "/tests --prompt-ids 1",
+       "config.json"},
       {"frobnicate", "A subcommand is required"},
+      {"generate --model " + kDemo +
+           " --prompt-ids 1 --speculative-config '{\"method\":\"eagle\"}'",
+       "--speculative-config: \"method\" must be \"ngram\" or \"draft_model\", not \"eagle\""},
+      {"generate --model " + kDemo +
+           " --prompt-ids 1 --speculative-config "
+           "'{\"method\":\"draft_model\",\"model\":\"/nonexistent\"}'",
+       "draft model folder /nonexistent does not exist"},
+      {"generate --model " + kDemo +
+           " --prompt-ids 1 --speculative-config '{\"method\":\"draft_model\",\"model\":\"" +
+           std::string(PDSERVE_SOURCE_DIR) + "/tests\"}'",
+       "--speculative-config: draft model"},
+      {"generate --model " + kDemo +
+           " --prompt-ids 1 --async-scheduling --speculative-config '{\"method\":\"ngram\"}'",
+       "speculative decoding needs synchronous scheduling"},
+      {"bench offline --model " + kDemo +
+           " --speculative-config '{\"method\":\"ngram\",\"num_speculative_tokens\":0}'",
+       "num_speculative_tokens must be an integer in [1, 16], not 0"},
+      {"serve --model " + kDemo + " --speculative-config nope",
+       "--speculative-config: not a JSON object"},
   };
   for (const Case& c : cases) {
     CliRun r = run(c.args);
