@@ -2,7 +2,8 @@
 // tokens of greedy decoding without, token for token, on the demo pair:
 // batch 1 to 32, chunked prefill with prefix caching, and preemption (few
 // blocks). The engine ends with every block free, and proposals were
-// verified (the test is not passing by never speculating).
+// verified (the test is not passing by never speculating). The adaptive cut
+// (disable_by_batch_size) turns speculation off in batches that reach it.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -96,6 +97,21 @@ TEST_P(SpecGreedyTest, ChunkedPrefillPrefixCachingAndPreemptionMatchPlainGreedy)
     EXPECT_EQ(squeezed.tokens, plain.tokens) << "preemption";
     EXPECT_GT(squeezed.stats.num_preemptions, 0);
   }
+}
+
+TEST(SpecAdaptiveTest, NoSpeculationInBatchesAtTheCut) {
+  SpeculativeConfig spec = ngram_config();
+  spec.disable_by_batch_size = 4;
+  engine::EngineConfig config;
+  std::vector<engine::RequestSpec> specs = make_requests(6, 24);
+  for (engine::RequestSpec& s : specs) s.sampling.max_tokens = 24;  // 6 decode to the end
+  Outcome fast = run(config, &spec, specs);
+  EXPECT_EQ(fast.tokens, run(config, nullptr, specs).tokens);
+  EXPECT_EQ(fast.stats.spec_decode.num_drafts, 0);
+  specs.resize(3);  // below the cut
+  fast = run(config, &spec, specs);
+  EXPECT_EQ(fast.tokens, run(config, nullptr, specs).tokens);
+  EXPECT_GT(fast.stats.spec_decode.num_drafts, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Proposers, SpecGreedyTest,
