@@ -9,6 +9,7 @@
 #include "cli/engine_flags.h"
 #include "cli/progress_bar.h"
 #include "cli/runner_flags.h"
+#include "cli/speculative_flags.h"
 #include "engine/engine.h"
 
 namespace pdserve::cli {
@@ -17,6 +18,7 @@ namespace {
 struct BenchFlags {
   RunnerFlags runner;
   EngineFlags engine;
+  SpeculativeFlags speculative;
   int num_prompts = 64;
   int input_len = 128;
   int output_len = 64;
@@ -41,7 +43,11 @@ int run(const BenchFlags& f) {
   if (!config.ok()) return fail(config.status());
   auto runner = load_runner(f.runner);
   if (!runner.ok()) return fail(runner.status());
-  auto eng = engine::Engine::create(*config, runner->get());
+  auto spec_runner = speculative_runner(f.speculative, f.runner, runner->get(), &*config);
+  if (!spec_runner.ok()) return fail(spec_runner.status());
+  runner::ModelRunner* engine_runner = runner->get();
+  if (*spec_runner) engine_runner = spec_runner->get();
+  auto eng = engine::Engine::create(*config, engine_runner);
   if (!eng.ok()) return fail(eng.status());
   engine::Engine& e = **eng;
 
@@ -90,13 +96,17 @@ int run(const BenchFlags& f) {
   std::printf("requests/s:          %.2f\n", f.num_prompts / secs);
   std::printf("output tokens/s:     %.1f\n", output_tokens / secs);
   std::printf("total tokens/s:      %.1f\n", (prompt_tokens + output_tokens) / secs);
+  const scheduler::SpecDecodeStats spec = e.stats().spec_decode;
+  if (*spec_runner) std::printf("%s\n", spec_decode_summary(spec).c_str());
   if (!f.output_json.empty()) {
     std::ofstream out(f.output_json);
     out << "{\"num_prompts\": " << f.num_prompts << ", \"prompt_tokens\": " << prompt_tokens
         << ", \"output_tokens\": " << output_tokens << ", \"elapsed_s\": " << secs
         << ", \"requests_per_s\": " << f.num_prompts / secs
         << ", \"output_tokens_per_s\": " << output_tokens / secs
-        << ", \"total_tokens_per_s\": " << (prompt_tokens + output_tokens) / secs << "}\n";
+        << ", \"total_tokens_per_s\": " << (prompt_tokens + output_tokens) / secs;
+    if (*spec_runner) out << ", \"spec_decode\": " << spec_decode_json(spec);
+    out << "}\n";
     if (!out) return fail(invalid_argument("cannot write " + f.output_json));
   }
   return 0;
@@ -109,6 +119,7 @@ void add_bench_offline_command(CLI::App& bench) {
   CLI::App* cmd = bench.add_subcommand("offline", "engine throughput on random prompts, no HTTP");
   add_runner_flags(*cmd, flags->runner);
   add_engine_flags(*cmd, flags->engine);
+  add_speculative_flags(*cmd, flags->speculative);
   cmd->add_option("--num-prompts", flags->num_prompts, "requests")->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--input-len", flags->input_len, "prompt tokens (mean)")
       ->check(CLI::Range(1, 1 << 20));

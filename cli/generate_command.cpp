@@ -11,6 +11,7 @@
 #include "cli/engine_flags.h"
 #include "cli/runner_flags.h"
 #include "cli/sampling_flags.h"
+#include "cli/speculative_flags.h"
 #include "engine/engine.h"
 #include "tokenizer/chat_template/chat_template.h"
 #include "tokenizer/tokenizer.h"
@@ -21,6 +22,7 @@ namespace {
 struct GenerateFlags {
   RunnerFlags runner;
   EngineFlags engine;
+  SpeculativeFlags speculative;
   SamplingFlags sampling;
   std::vector<int> prompt_ids;
   std::string prompt;  // text, tokenized with the model's tokenizer
@@ -74,7 +76,11 @@ int run(const GenerateFlags& f) {
   if (!runner.ok()) return fail(runner.status());
   auto config = engine_config(f.engine);
   if (!config.ok()) return fail(config.status());
-  auto eng = engine::Engine::create(*config, runner->get());
+  auto spec_runner = speculative_runner(f.speculative, f.runner, runner->get(), &*config);
+  if (!spec_runner.ok()) return fail(spec_runner.status());
+  runner::ModelRunner* engine_runner = runner->get();
+  if (*spec_runner) engine_runner = spec_runner->get();
+  auto eng = engine::Engine::create(*config, engine_runner);
   if (!eng.ok()) return fail(eng.status());
   engine::RequestSpec spec;
   spec.request_id = 1;
@@ -103,6 +109,9 @@ int run(const GenerateFlags& f) {
                spec.prompt_ids.size(), g.token_ids.size(),
                std::string(scheduler::finish_reason_name(g.finish_reason)).c_str(), seconds,
                g.token_ids.size() / std::max(seconds, 1e-9));
+  if (*spec_runner) {
+    std::fprintf(stderr, "%s\n", spec_decode_summary((*eng)->stats().spec_decode).c_str());
+  }
   return 0;
 }
 
@@ -113,6 +122,7 @@ void add_generate_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("generate", "generate a continuation offline");
   add_runner_flags(*cmd, flags->runner);
   add_engine_flags(*cmd, flags->engine);
+  add_speculative_flags(*cmd, flags->speculative);
   add_sampling_flags(*cmd, flags->sampling);
   cmd->add_option("--prompt-ids", flags->prompt_ids, "prompt as token ids (the output is ids too)")
       ->delimiter(',');

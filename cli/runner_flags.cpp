@@ -24,15 +24,17 @@ void add_runner_flags(CLI::App& app, RunnerFlags& f) {
       ->check(CLI::Range(0.0, 1024.0));
 }
 
-Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& f) {
-  std::unique_ptr<backend::Backend> be;
+Result<std::unique_ptr<backend::Backend>> make_backend(const RunnerFlags& f) {
   if (f.device == "cuda" || (f.device == "auto" && backend::cuda_available())) {
     auto cuda = backend::make_cuda_backend(0);
     if (!cuda.ok()) return cuda.status().with_context("--device " + f.device);
-    be = std::move(*cuda);
-  } else {
-    be = backend::make_cpu_backend(f.threads);
+    return std::move(cuda).value();
   }
+  return backend::make_cpu_backend(f.threads);
+}
+
+Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& f) {
+  PD_ASSIGN_OR_RETURN(std::unique_ptr<backend::Backend> be, make_backend(f));
   runner::LlmRunnerOptions options;
   options.block_size = f.block_size;
   options.kv_cache_bytes = static_cast<size_t>(f.kv_cache_mb) << 20;

@@ -26,6 +26,9 @@ struct RunnerFlags {
 
 void add_runner_flags(CLI::App& app, RunnerFlags& flags);
 
+// The backend --device and --threads pick.
+Result<std::unique_ptr<backend::Backend>> make_backend(const RunnerFlags& flags);
+
 // Loads the model with a progress bar on a terminal.
 Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& flags);
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/spec/speculative_config.h"
 #include "launcher/serve.h"
 
 namespace pdserve::cli {
@@ -22,6 +23,10 @@ int run(launcher::ServeRun r) {
   Result<std::string> self = launcher::current_executable();
   if (!self.ok()) return fail(self.status());
   r.serve.pdserve_binary = *self;
+  if (!r.serve.speculative_config.empty()) {  // checked here: one error, not one per worker
+    auto spec = spec::parse_speculative_config(r.serve.speculative_config);
+    if (!spec.ok()) return fail(spec.status().with_context("--speculative-config"));
+  }
   // A token given in the environment is used (and passed on); else a random one.
   if (const char* env = std::getenv("PDSERVE_CLUSTER_TOKEN")) r.serve.cluster_token = env;
   Status s = launcher::run_serve(r);
@@ -49,6 +54,8 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--kv-backend", o.kv_backend, "KV transfer between workers: tcp, ucx or nccl")
       ->check(CLI::IsMember({"tcp", "ucx", "nccl"}));
+  cmd->add_option("--speculative-config", o.speculative_config,
+                  "speculative decoding in the decode workers (JSON, as `pdserve decode`)");
   cmd->add_option("--worker-base-port", r->worker_base_port, "first worker port (0: free ports)");
   cmd->add_option("--worker-arg", o.extra_worker_args,
                   "extra argument for every worker (repeatable)")

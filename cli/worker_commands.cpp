@@ -9,6 +9,7 @@
 
 #include "cli/engine_flags.h"
 #include "cli/runner_flags.h"
+#include "cli/speculative_flags.h"
 #include "common/base/termination.h"
 #include "decode_worker/generate_service.h"
 #include "prefill_worker/prefill_service.h"
@@ -21,6 +22,7 @@ struct WorkerFlags {
   std::string role;
   RunnerFlags runner;
   EngineFlags engine;
+  SpeculativeFlags speculative;  // decode workers only
   std::string host = "127.0.0.1";
   int port = 0;
   std::string cluster_token;  // else $PDSERVE_CLUSTER_TOKEN
@@ -79,10 +81,13 @@ int run(WorkerFlags f) {
   block_termination_signals();  // before any thread starts
   auto runner = load_runner(f.runner);
   if (!runner.ok()) return fail(runner.status());
+  auto spec_runner = speculative_runner(f.speculative, f.runner, runner->get(), &*config);
+  if (!spec_runner.ok()) return fail(spec_runner.status());
 
   worker::WorkerProcessOptions o;
   o.worker.role = f.role;
   o.worker.cluster_token = f.cluster_token;
+  o.worker.engine_runner = std::move(spec_runner).value();
   o.worker.model_name = f.served_model_name.empty()
                             ? std::filesystem::path(f.runner.model_dir).filename().string()
                             : f.served_model_name;
@@ -136,6 +141,7 @@ void add_worker_command(CLI::App& app, const std::string& role, const std::strin
   cmd->add_option("--advertise-host", flags->advertise_host,
                   "host the routers should use to reach this worker (default: --host)");
   if (role == "decode") {
+    add_speculative_flags(*cmd, flags->speculative);
     decode::PrefillPolicy& p = flags->generate.policy;
     cmd->add_option("--min-remote-prefill-tokens", p.min_remote_tokens,
                     "prefill locally when fewer prompt tokens than this are not cached")

@@ -10,6 +10,10 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config,
                                                runner::ModelRunner* runner) {
   if (runner == nullptr) return invalid_argument("Engine::create: no runner");
   PD_RETURN_IF_ERROR(scheduler::validate(config.scheduler));
+  if (config.async_scheduling && config.scheduler.num_speculative_tokens > 0) {
+    return invalid_argument(
+        "speculative decoding needs synchronous scheduling (no async scheduling)");
+  }
   if (runner->block_size() < 1 || runner->num_blocks() < 1 || runner->max_model_len() < 1 ||
       runner->num_host_blocks() < 0) {
     return invalid_argument("runner geometry: block_size " + std::to_string(runner->block_size()) +

@@ -2,6 +2,7 @@
 
 #include <random>
 #include <set>
+#include <string_view>
 
 namespace pdserve::launcher {
 namespace {
@@ -15,8 +16,9 @@ constexpr const char* kHostFlag = "--host";
 constexpr const char* kPortFlag = "--port";
 constexpr const char* kDeviceFlag = "--device";
 constexpr const char* kKvBackendFlag =
-    "--kv-backend";                                  // prefill and decode: both ends of a transfer
-constexpr const char* kDecodeListFlag = "--decode";  // router: host:port,host:port
+    "--kv-backend";  // prefill and decode: both ends of a transfer
+constexpr const char* kSpeculativeFlag = "--speculative-config";  // decode workers only
+constexpr const char* kDecodeListFlag = "--decode";               // router: host:port,host:port
 constexpr const char* kPrefillListFlag = "--prefill";  // router: host:port,... (omitted when none)
 // The token is not a flag: it goes in kClusterTokenEnv (see serve_plan.h).
 
@@ -92,6 +94,9 @@ ChildSpec worker_spec(const ServeOptions& o, const std::string& token, const cha
   spec.argv = {o.pdserve_binary, command,          kModelFlag,     o.model_dir,
                kHostFlag,        kServeWorkerHost, kPortFlag,      std::to_string(port),
                kDeviceFlag,      o.device,         kKvBackendFlag, o.kv_backend};
+  if (command == std::string_view(kDecodeCommand) && !o.speculative_config.empty()) {
+    spec.argv.insert(spec.argv.end(), {kSpeculativeFlag, o.speculative_config});
+  }
   spec.argv.insert(spec.argv.end(), o.extra_worker_args.begin(), o.extra_worker_args.end());
   for (const auto& [name, value] : kCommonEnv) spec.env.emplace_back(name, value);
   spec.env.emplace_back(kClusterTokenEnv, token);

@@ -40,6 +40,7 @@ struct ServeOptions {
   std::string cluster_token;  // generated randomly when empty
   std::vector<std::string> extra_worker_args, extra_router_args;
   std::string kv_backend = "tcp";
+  std::string speculative_config;  // JSON for the decode workers (empty: none)
 };
 
 // The workers' ports (on 127.0.0.1), one per worker.

@@ -1,6 +1,7 @@
 #include "worker/worker_runtime.h"
 
 #include <string>
+#include <vector>
 
 #include "common/server/auth.h"
 #include "common/wire/openai_error.h"
@@ -11,6 +12,13 @@ struct WorkerRuntime::Gauges {
   server::Gauge waiting, running, awaiting_kv, pinned, kv_usage, free_blocks, total_blocks;
   server::Counter query_tokens, hit_tokens, preemptions;
   int64_t last_query = 0, last_hit = 0, last_preemptions = 0;
+};
+
+// vLLM's names; a draft is one step's proposals for one request.
+struct WorkerRuntime::SpecCounters {
+  server::Counter drafts, draft_tokens, accepted_tokens;
+  std::vector<server::Counter> accepted_per_pos;
+  scheduler::SpecDecodeStats last;
 };
 
 WorkerRuntime::WorkerRuntime(WorkerConfig config, std::unique_ptr<runner::LlmRunner> runner)
@@ -55,8 +63,12 @@ Result<std::unique_ptr<WorkerRuntime>> WorkerRuntime::create(
   }
   if (config.cluster_token.empty()) return invalid_argument("a cluster token is required");
   std::unique_ptr<WorkerRuntime> rt(new WorkerRuntime(std::move(config), std::move(runner)));
+  runner::ModelRunner* engine_runner =
+      rt->config_.engine_runner ? rt->config_.engine_runner.get() : rt->runner_.get();
   PD_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> eng,
-                      engine::Engine::create(engine_config, rt->runner_.get()));
+                      engine::Engine::create(engine_config, engine_runner));
+  const int num_speculative_tokens = engine_config.scheduler.num_speculative_tokens;
+  if (num_speculative_tokens > 0) rt->add_spec_counters(num_speculative_tokens);
   WorkerRuntime* self = rt.get();
   rt->metrics_
       ->gauge("vllm:cache_config_info", "Information of the LLMEngine CacheConfig",
@@ -69,6 +81,22 @@ Result<std::unique_ptr<WorkerRuntime>> WorkerRuntime::create(
       std::move(eng), [self](engine::Engine& e) { self->on_step(e); },
       [self](const scheduler::RequestOutput& o) { self->request_metrics_.observe(o); });
   return rt;
+}
+
+void WorkerRuntime::add_spec_counters(int num_speculative_tokens) {
+  server::MetricsRegistry& m = *metrics_;
+  spec_counters_ = std::make_unique<SpecCounters>();
+  SpecCounters& c = *spec_counters_;
+  c.drafts = m.counter("vllm:spec_decode_num_drafts_total", "Speculative decoding drafts");
+  c.draft_tokens =
+      m.counter("vllm:spec_decode_num_draft_tokens_total", "Speculative decoding proposed tokens");
+  c.accepted_tokens = m.counter("vllm:spec_decode_num_accepted_tokens_total",
+                                "Speculative decoding accepted tokens");
+  for (int pos = 0; pos < num_speculative_tokens; ++pos) {
+    c.accepted_per_pos.push_back(m.counter("vllm:spec_decode_num_accepted_tokens_per_pos_total",
+                                           "Speculative decoding accepted tokens per position",
+                                           {{"position", std::to_string(pos)}}));
+  }
 }
 
 WorkerRuntime::~WorkerRuntime() {
@@ -96,6 +124,20 @@ void WorkerRuntime::on_step(engine::Engine& engine) {
   g.last_query = s.prefix_cache.num_query_tokens;
   g.last_hit = s.prefix_cache.num_hit_tokens;
   g.last_preemptions = s.num_preemptions;
+  if (spec_counters_) {
+    SpecCounters& c = *spec_counters_;
+    const scheduler::SpecDecodeStats& d = s.spec_decode;
+    c.drafts.inc(static_cast<double>(d.num_drafts - c.last.num_drafts));
+    c.draft_tokens.inc(static_cast<double>(d.num_draft_tokens - c.last.num_draft_tokens));
+    c.accepted_tokens.inc(static_cast<double>(d.num_accepted_tokens - c.last.num_accepted_tokens));
+    c.last.num_accepted_tokens_per_pos.resize(d.num_accepted_tokens_per_pos.size(), 0);
+    for (size_t i = 0; i < d.num_accepted_tokens_per_pos.size() && i < c.accepted_per_pos.size();
+         ++i) {
+      c.accepted_per_pos[i].inc(static_cast<double>(d.num_accepted_tokens_per_pos[i] -
+                                                    c.last.num_accepted_tokens_per_pos[i]));
+    }
+    c.last = d;
+  }
 }
 
 server::internal::WorkerState WorkerRuntime::state(uint64_t since) const {

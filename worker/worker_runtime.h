@@ -5,6 +5,8 @@
 //   auto rt = WorkerRuntime::create(config, std::move(runner), engine_config).value();
 //   Routes routes;  rt->mount(routes);  ...role routes...;  Server::start(opts, routes);
 //
+// /metrics carries vLLM's spec-decode counters (vllm:spec_decode_*) when
+// the engine speculates.
 // /health is the engine loop's heartbeat: unhealthy when requests are pending
 // and no step finished for config.stuck_after. /internal/v1/state needs the
 // cluster token.
@@ -31,6 +33,9 @@ struct WorkerConfig {
   std::string model_name;     // the served model's name
   std::string cluster_token;  // required on /internal/*
   std::chrono::milliseconds stuck_after{30'000};
+  // When set, the engine drives this runner, which wraps the model runner
+  // (speculative decoding); it must not use the model runner when destroyed.
+  std::shared_ptr<runner::ModelRunner> engine_runner;
 };
 
 class WorkerRuntime {
@@ -54,7 +59,9 @@ class WorkerRuntime {
 
  private:
   struct Gauges;
+  struct SpecCounters;
   WorkerRuntime(WorkerConfig config, std::unique_ptr<runner::LlmRunner> runner);
+  void add_spec_counters(int num_speculative_tokens);
   void on_step(engine::Engine& engine);
 
   WorkerConfig config_;
@@ -62,6 +69,7 @@ class WorkerRuntime {
   std::shared_ptr<server::MetricsRegistry> metrics_;
   std::unique_ptr<Gauges> gauges_;
   RequestMetrics request_metrics_;  // engine loop thread only
+  std::unique_ptr<SpecCounters> spec_counters_;  // null: no speculation
   KvEventLog events_;
   server::Heartbeat heartbeat_;
   std::atomic<uint64_t> next_id_{0};

@@ -1,7 +1,7 @@
 #include "engine/runner/llm_runner.h"
 
 #include <algorithm>
-#include <random>
+#include <cmath>
 #include <string>
 
 #include "common/base/logging.h"
@@ -74,13 +74,7 @@ LlmRunner::LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model
 Status LlmRunner::add_sequence(const SequenceInfo& info) {
   if (seqs_.count(info.seq_id))
     return already_exists(seq_name(info.seq_id) + " is already running");
-  SeqState state{info, info.output_ids, 0};
-  if (info.sampling.seed) {
-    state.seed = *info.sampling.seed;
-  } else {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    state.seed = rng();
-  }
+  SeqState state{info, info.output_ids, sequence_seed(info.sampling)};
   seqs_.emplace(info.seq_id, std::move(state));
   return ok_status();
 }
@@ -108,6 +102,11 @@ Status LlmRunner::validate(const StepBatch& batch) const {
       if (b < 0 || b >= num_blocks())
         return out_of_range(seq_name(s.seq_id) + ": block " + std::to_string(b) + " outside [0, " +
                             std::to_string(num_blocks()) + ")");
+    if (s.num_draft_tokens < 0 || s.num_draft_tokens >= static_cast<int32_t>(s.input_ids.size()) ||
+        (s.num_draft_tokens > 0 && !s.sample) || s.num_propose < 0)
+      return invalid_argument(seq_name(s.seq_id) + ": " + std::to_string(s.num_draft_tokens) +
+                              " draft tokens, " + std::to_string(s.num_propose) +
+                              " to propose, for " + std::to_string(s.input_ids.size()) + " inputs");
     for (int32_t t : s.input_ids) {
       if (t == kLastSampled) {
         if (s.input_ids.size() != 1 || it->second.output_ids.empty())
@@ -144,7 +143,9 @@ model::ForwardInputs LlmRunner::lay_out(const StepBatch& batch) {
     max_ctx = std::max(max_ctx, s.num_computed + n);
     std::copy(s.block_table.begin(), s.block_table.end(),
               tables.begin() + static_cast<ptrdiff_t>(i * max_blocks));
-    if (s.sample) rows.push_back(qstart.back() - 1);
+    if (s.sample) {
+      for (int32_t j = s.num_draft_tokens; j >= 0; --j) rows.push_back(qstart.back() - 1 - j);
+    }
   }
   backend::Backend& be = *backend_;
   const auto n = static_cast<int64_t>(ids.size());
@@ -208,6 +209,10 @@ Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
   if (fault_.kind == StepFault::Kind::kError && num_executes_ == fault_.at)
     return internal_error("injected fault: the runner failed the step");
   bool all_greedy = true;
+  for (const SeqStep& s : batch.seqs) {
+    if (s.num_draft_tokens > 0)
+      return invalid_argument(seq_name(s.seq_id) + ": draft tokens need a speculative runner");
+  }
   for (const SeqStep& s : batch.seqs)
     if (s.sample && seqs_.count(s.seq_id)) all_greedy &= plain_greedy(seqs_.at(s.seq_id));
   PD_ASSIGN_OR_RETURN(Tensor logits, forward(batch));

@@ -51,8 +51,9 @@ class LlmRunner final : public ModelRunner {
   int vocab_size() const override { return model_->config().vocab_size; }
   const std::vector<int32_t>& eos_token_ids() const override { return eos_; }
 
-  // Like execute(), but returns the logits [num sampling seqs, vocab] of
-  // the sequences with sample == true instead of sampling from them.
+  // Like execute(), but returns the logits instead of sampling: [rows, vocab],
+  // per sequence with sample == true (in batch order) one row for each of
+  // its last num_draft_tokens + 1 inputs. Proposals are not made.
   Result<std::vector<float>> compute_logits(const StepBatch& batch);
 
   const model::ModelConfig& config() const { return model_->config(); }

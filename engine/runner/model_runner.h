@@ -56,6 +56,16 @@ struct SeqStep {
   // Sample the next token from the last input's logits (last prefill chunk,
   // or decode). The sampled token is appended to the sequence's history.
   bool sample = false;
+  // Speculative decoding (with sample): the last num_draft_tokens inputs are
+  // proposed tokens to verify; the step emits 1 to num_draft_tokens + 1
+  // tokens (the accepted proposals, then one sampled token). KV written for
+  // rejected proposals is garbage the scheduler never counts as computed.
+  int32_t num_draft_tokens = 0;
+  // Speculative decoding (with sample): propose up to this many tokens to
+  // follow the emitted ones (StepOutput::drafts), for the next step. The
+  // block table covers num_computed + input_ids.size() + num_propose
+  // positions (a draft model writes its KV there).
+  int32_t num_propose = 0;
 };
 
 // Moves one block's KV (every layer) between the device pool and the
@@ -72,8 +82,18 @@ struct StepBatch {
   std::vector<SeqStep> seqs;        // may be empty (a step that only swaps)
 };
 
+// Tokens proposed for a sequence's next step (speculative decoding).
+struct DraftTokens {
+  uint64_t seq_id = 0;
+  std::vector<int32_t> token_ids;
+};
+
 struct StepOutput {
-  std::vector<SampledToken> sampled;  // one per SeqStep with sample == true, in batch order
+  // Per SeqStep with sample == true, in batch order: one token, or with
+  // num_draft_tokens d, 1 to d + 1 consecutive tokens of that sequence.
+  std::vector<SampledToken> sampled;
+  // Per SeqStep with num_propose > 0 whose proposer found any (in batch order).
+  std::vector<DraftTokens> drafts;
 };
 
 class ModelRunner {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <random>
 #include <unordered_map>
 
 namespace pdserve::runner {
@@ -65,14 +66,24 @@ void mask_stop_tokens(std::span<float> logits, const SamplingContext& ctx) {
   for (int32_t t : p.stop_token_ids) mask(t);
 }
 
-// Draws from softmax(logits) after min_p, top_k and top_p filtering.
-int32_t draw(std::span<const float> logits, const SamplingParams& p, double u) {
-  std::vector<int32_t> order(logits.size());
+// softmax(logits) in descending order, cut by min_p, top_k and top_p: the
+// first `keep` entries of order/probs are the tokens that may be drawn.
+struct SortedDistribution {
+  std::vector<int32_t> order;
+  std::vector<double> probs;
+  size_t keep = 0;
+};
+
+SortedDistribution filtered(std::span<const float> logits, const SamplingParams& p) {
+  SortedDistribution d;
+  std::vector<int32_t>& order = d.order;
+  order.resize(logits.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](int32_t a, int32_t b) { return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)]; });
   const double mx = logits[static_cast<size_t>(order[0])];
-  std::vector<double> probs(order.size());
+  std::vector<double>& probs = d.probs;
+  probs.resize(order.size());
   double sum = 0.0;
   for (size_t i = 0; i < order.size(); ++i) {
     probs[i] = std::exp(static_cast<double>(logits[static_cast<size_t>(order[i])]) - mx);
@@ -96,18 +107,36 @@ int32_t draw(std::span<const float> logits, const SamplingParams& p, double u) {
     }
     keep = std::min(keep, i + 1);
   }
-  keep = std::max<size_t>(keep, 1);
+  d.keep = std::max<size_t>(keep, 1);
+  return d;
+}
+
+// Draws from softmax(logits) after min_p, top_k and top_p filtering.
+int32_t draw(std::span<const float> logits, const SamplingParams& p, double u) {
+  const SortedDistribution d = filtered(logits, p);
   double total = 0.0;
-  for (size_t i = 0; i < keep; ++i) total += probs[i];
+  for (size_t i = 0; i < d.keep; ++i) total += d.probs[i];
   double target = u * total, acc = 0.0;
-  for (size_t i = 0; i < keep; ++i) {
-    acc += probs[i];
-    if (target < acc) return order[i];
+  for (size_t i = 0; i < d.keep; ++i) {
+    acc += d.probs[i];
+    if (target < acc) return d.order[i];
   }
-  return order[keep - 1];
+  return d.order[d.keep - 1];
+}
+
+// min_tokens masking and penalties, in place.
+void process_logits(std::span<float> logits, const SamplingContext& ctx) {
+  mask_stop_tokens(logits, ctx);
+  apply_penalties(logits, ctx);
 }
 
 }  // namespace
+
+uint64_t sequence_seed(const SamplingParams& params) {
+  if (params.seed) return *params.seed;
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng();
+}
 
 double uniform_draw(uint64_t seed, uint64_t index) {
   uint64_t bits = splitmix64(splitmix64(seed) ^ (index * 0xd1b54a32d192ed03ull));
@@ -116,11 +145,9 @@ double uniform_draw(uint64_t seed, uint64_t index) {
 
 SampledToken sample_token(std::span<float> logits, const SamplingContext& ctx) {
   const SamplingParams& p = *ctx.params;
-  std::vector<float> logprobs;
-  if (p.num_logprobs >= 0) log_softmax(logits, logprobs);
-
-  mask_stop_tokens(logits, ctx);
-  apply_penalties(logits, ctx);
+  std::vector<float> raw;
+  if (p.num_logprobs >= 0) raw.assign(logits.begin(), logits.end());
+  process_logits(logits, ctx);
   SampledToken out;
   if (p.temperature <= 1e-5f) {
     out.token_id = argmax(logits);
@@ -128,18 +155,57 @@ SampledToken sample_token(std::span<float> logits, const SamplingContext& ctx) {
     for (float& v : logits) v /= p.temperature;
     out.token_id = draw(logits, p, uniform_draw(ctx.seed, ctx.output_ids.size()));
   }
-  if (p.num_logprobs >= 0) {
-    out.logprob = logprobs[static_cast<size_t>(out.token_id)];
-    const size_t k = std::min(static_cast<size_t>(p.num_logprobs), logprobs.size());
-    std::vector<int32_t> ids(logprobs.size());
-    std::iota(ids.begin(), ids.end(), 0);
-    std::partial_sort(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(k), ids.end(), [&](int32_t a, int32_t b) {
-      float la = logprobs[static_cast<size_t>(a)], lb = logprobs[static_cast<size_t>(b)];
-      return la != lb ? la > lb : a < b;
-    });
-    for (size_t i = 0; i < k; ++i) out.top.push_back({ids[i], logprobs[static_cast<size_t>(ids[i])]});
-  }
+  fill_logprobs(raw, p.num_logprobs, &out);
   return out;
+}
+
+std::vector<double> sampling_probs(std::span<float> logits, const SamplingContext& ctx) {
+  const SamplingParams& p = *ctx.params;
+  process_logits(logits, ctx);
+  std::vector<double> probs(logits.size(), 0.0);
+  if (p.temperature <= 1e-5f) {
+    probs[static_cast<size_t>(argmax(logits))] = 1.0;
+    return probs;
+  }
+  for (float& v : logits) v /= p.temperature;
+  const SortedDistribution d = filtered(logits, p);
+  double total = 0.0;
+  for (size_t i = 0; i < d.keep; ++i) total += d.probs[i];
+  for (size_t i = 0; i < d.keep; ++i) probs[static_cast<size_t>(d.order[i])] = d.probs[i] / total;
+  return probs;
+}
+
+int32_t draw_from(std::span<const double> probs, double u) {
+  double total = 0.0;
+  for (double q : probs) total += q;
+  const double target = u * total;
+  double acc = 0.0;
+  int32_t last = 0;
+  for (size_t i = 0; i < probs.size(); ++i) {
+    if (probs[i] <= 0.0) continue;
+    acc += probs[i];
+    last = static_cast<int32_t>(i);
+    if (target < acc) return last;
+  }
+  return last;
+}
+
+void fill_logprobs(std::span<const float> raw_logits, int num_logprobs, SampledToken* token) {
+  if (num_logprobs < 0) return;
+  std::vector<float> logprobs;
+  log_softmax(raw_logits, logprobs);
+  token->logprob = logprobs[static_cast<size_t>(token->token_id)];
+  const size_t k = std::min(static_cast<size_t>(num_logprobs), logprobs.size());
+  std::vector<int32_t> ids(logprobs.size());
+  std::iota(ids.begin(), ids.end(), 0);
+  std::partial_sort(
+      ids.begin(), ids.begin() + static_cast<ptrdiff_t>(k), ids.end(), [&](int32_t a, int32_t b) {
+        float la = logprobs[static_cast<size_t>(a)], lb = logprobs[static_cast<size_t>(b)];
+        return la != lb ? la > lb : a < b;
+      });
+  token->top.clear();
+  for (size_t i = 0; i < k; ++i)
+    token->top.push_back({ids[i], logprobs[static_cast<size_t>(ids[i])]});
 }
 
 }  // namespace pdserve::runner

@@ -30,6 +30,22 @@ struct SamplingContext {
 // logits [vocab] are consumed (modified in place).
 SampledToken sample_token(std::span<float> logits, const SamplingContext& ctx);
 
+// The distribution sample_token draws from, over the whole vocabulary
+// (zeros outside min_p / top_k / top_p; greedy: 1 on the argmax). Used by
+// speculative decoding to verify proposals. logits are consumed.
+std::vector<double> sampling_probs(std::span<float> logits, const SamplingContext& ctx);
+
+// Draws a token from probs (need not sum to 1; at least one positive) by
+// inverse CDF at u in [0, 1).
+int32_t draw_from(std::span<const double> probs, double u);
+
+// Sets token->logprob and token->top (num_logprobs of them) from the model's
+// raw logits of that position; nothing when num_logprobs < 0.
+void fill_logprobs(std::span<const float> raw_logits, int num_logprobs, SampledToken* token);
+
+// The seed of a new sequence's draws: params.seed, or a fresh random one.
+uint64_t sequence_seed(const SamplingParams& params);
+
 // Uniform double in [0, 1) for draw `index` of a sequence seeded with seed.
 double uniform_draw(uint64_t seed, uint64_t index);
 

@@ -80,6 +80,9 @@ struct Request {
   // Tokens sampled in scheduled steps whose outputs are not processed yet
   // (async scheduling); they follow output_ids.
   int num_placeholders = 0;
+  // Speculative decoding: tokens the runner proposed to follow output_ids,
+  // to be verified in the next step (kept only while RUNNING).
+  std::vector<int32_t> draft_ids;
   // Bumped whenever the blocks are dropped or moved (preemption, swap), so
   // that a step scheduled before does not count towards the new blocks.
   uint64_t epoch = 0;

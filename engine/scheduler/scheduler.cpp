@@ -19,6 +19,13 @@ Status validate(const SchedulerConfig& c) {
   if (c.max_waiting_requests < 0 || c.max_waiting_tokens < 0) {
     return invalid_argument("waiting queue limits must be >= 0");
   }
+  if (c.num_speculative_tokens < 0 || c.num_speculative_tokens > kMaxSpeculativeTokens) {
+    return invalid_argument("num_speculative_tokens must be in [0, " +
+                            std::to_string(kMaxSpeculativeTokens) + "]");
+  }
+  if (c.speculative_disable_batch_size < 1) {
+    return invalid_argument("speculative_disable_batch_size must be >= 1");
+  }
   return ok_status();
 }
 
@@ -149,8 +156,7 @@ Status Scheduler::start_decode(uint64_t request_id, const runner::SampledToken& 
   r->state = RequestState::kRunning;
   running_.push_back(r);
   r->num_computed = r->num_computed_done = r->prompt_len();
-  append_token(r, first_token);
-  if (r->state == RequestState::kRunning) cache_computed_blocks(r);
+  if (append_tokens(r, std::span(&first_token, 1))) cache_computed_blocks(r);
   return ok_status();
 }
 
@@ -209,6 +215,7 @@ SchedulerStats Scheduler::stats() const {
   s.num_preemptions = num_preemptions_;
   s.kv = kv_.usage();
   s.prefix_cache = kv_.prefix_cache_stats();
+  s.spec_decode = spec_stats_;
   return s;
 }
 

@@ -34,6 +34,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -52,6 +53,7 @@ struct ScheduledSeq {
   uint64_t epoch = 0;
   int num_tokens = 0;
   bool sample = false;
+  int num_draft_tokens = 0;  // of num_tokens, proposals to verify
 };
 
 struct ScheduledStep {
@@ -93,6 +95,16 @@ struct RemotePrefillAllocation {
   int num_cached_tokens = 0;
 };
 
+// Speculative decoding, as vLLM counts it: a draft is one step's proposals
+// for one request; accepted tokens are the proposals the verifier kept
+// (emitted tokens = accepted + one per draft).
+struct SpecDecodeStats {
+  int64_t num_drafts = 0;
+  int64_t num_draft_tokens = 0;
+  int64_t num_accepted_tokens = 0;
+  std::vector<int64_t> num_accepted_tokens_per_pos;  // [num_speculative_tokens]
+};
+
 struct SchedulerStats {
   int num_waiting = 0;  // includes swapped
   int num_swapped = 0;
@@ -103,6 +115,7 @@ struct SchedulerStats {
   int64_t num_preemptions = 0;
   kv::KvUsage kv;
   kv::PrefixCacheStats prefix_cache;
+  SpecDecodeStats spec_decode;
 };
 
 class Scheduler {
@@ -167,6 +180,8 @@ class Scheduler {
   struct Planned {
     Request* request;
     int num_tokens;
+    int num_draft_tokens = 0;  // the last ones of num_tokens
+    int num_propose = 0;
   };
 
   Status validate_new(const RequestSpec& spec) const;
@@ -176,13 +191,23 @@ class Scheduler {
 
   // schedule.cpp
   int num_new_tokens(const Request& r, int budget) const;
+  // A running request's work: new tokens, plus proposals to verify and to
+  // ask for when `speculate`.
+  Planned plan_running(Request* r, int budget, bool speculate) const;
+  // Proposals to ask for from a step whose inputs end at position `end`.
+  int num_to_propose(const Request& r, int end) const;
+  // Whether this step speculates (enabled, batch below the adaptive cut).
+  bool speculation_on() const;
   Request* pick_victim() const;
   void preempt(Request* victim, ScheduledStep* step, std::vector<Planned>* plan, int* budget);
-  void admit_waiting(ScheduledStep* step, std::vector<Planned>* plan, int* budget);
+  void admit_waiting(ScheduledStep* step, std::vector<Planned>* plan, int* budget, bool speculate);
   void build_batch(const std::vector<Planned>& plan, ScheduledStep* step);
 
   // scheduler_update.cpp
-  void append_token(Request* r, const runner::SampledToken& token);
+  // Appends tokens one by one, stop-checked; the rest is dropped once the
+  // request finishes. One output for all. Returns whether it still runs.
+  bool append_tokens(Request* r, std::span<const runner::SampledToken> tokens);
+  void count_speculation(int num_draft_tokens, int num_emitted);
   void finish(Request* r, FinishReason reason, RequestOutput* out);
   void retire(std::unique_ptr<Request> r);
   void release_retired();
@@ -207,6 +232,7 @@ class Scheduler {
   uint64_t next_step_id_ = 0;
   uint64_t last_updated_step_id_ = 0;
   int64_t num_preemptions_ = 0;
+  SpecDecodeStats spec_stats_;
 };
 
 }  // namespace pdserve::scheduler

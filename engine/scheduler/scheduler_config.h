@@ -7,6 +7,8 @@
 
 namespace pdserve::scheduler {
 
+inline constexpr int kMaxSpeculativeTokens = 16;
+
 enum class PreemptionMode {
   kRecompute,  // free the blocks; prefill prompt + generated tokens again later
   kSwap,       // copy the blocks to the host tier; falls back to recompute when it is full
@@ -20,6 +22,12 @@ struct SchedulerConfig {
   int64_t max_waiting_tokens = 1 << 22;
   PreemptionMode preemption_mode = PreemptionMode::kRecompute;
   bool enable_prefix_caching = true;
+  // Speculative decoding: tokens proposed per step for each decoding request
+  // (0: off; the runner proposes them, see runner::SeqStep::num_propose), and
+  // the adaptive cut: no speculation in a step with this many or more
+  // decoding requests, where verifying stops being nearly free.
+  int num_speculative_tokens = 0;
+  int speculative_disable_batch_size = 32;
 };
 
 // kInvalidArgument naming the bad field.

@@ -1,6 +1,7 @@
 // Scheduler::update(): a completed step's tokens become outputs; stop
 // checks; finishing and retiring requests.
 #include <algorithm>
+#include <span>
 #include <string>
 
 #include "common/base/logging.h"
@@ -13,33 +14,51 @@ Status Scheduler::update(const ScheduledStep& step, const runner::StepOutput& ou
   PD_CHECK(step.step_id > last_updated_step_id_)
       << "step " << step.step_id << " updated after step " << last_updated_step_id_;
   last_updated_step_id_ = step.step_id;
-  const size_t num_sample =
-      std::count_if(step.seqs.begin(), step.seqs.end(), [](const auto& s) { return s.sample; });
-  if (output.sampled.size() != num_sample) {
-    return internal_error("step " + std::to_string(step.step_id) + ": runner returned " +
-                          std::to_string(output.sampled.size()) + " tokens for " +
-                          std::to_string(num_sample) + " sampling sequences");
-  }
+  const std::string where = "step " + std::to_string(step.step_id) + ": ";
   size_t k = 0;
+  size_t next_draft = 0;
   for (const ScheduledSeq& s : step.seqs) {
-    const runner::SampledToken* token = s.sample ? &output.sampled[k++] : nullptr;
-    if (token && token->seq_id != s.request_id) {
-      return internal_error("step " + std::to_string(step.step_id) + ": sampled token for seq " +
-                            std::to_string(token->seq_id) + " where seq " +
-                            std::to_string(s.request_id) + " was expected");
+    std::span<const runner::SampledToken> tokens;
+    if (s.sample) {
+      size_t end = k;
+      while (end < output.sampled.size() && output.sampled[end].seq_id == s.request_id &&
+             end - k <= static_cast<size_t>(s.num_draft_tokens)) {
+        ++end;
+      }
+      if (end == k) {
+        return internal_error(where + "no sampled token for seq " + std::to_string(s.request_id));
+      }
+      tokens = std::span(output.sampled).subspan(k, end - k);
+      k = end;
+    }
+    const runner::DraftTokens* drafts = nullptr;
+    if (next_draft < output.drafts.size() && output.drafts[next_draft].seq_id == s.request_id) {
+      drafts = &output.drafts[next_draft++];
     }
     Request* r = find(s.request_id);
-    if (!r || r->state == RequestState::kPinned) continue;  // finished: token discarded
+    if (!r || r->state == RequestState::kPinned) continue;  // finished: tokens discarded
+    const int num_rejected =
+        s.sample ? s.num_draft_tokens + 1 - static_cast<int>(tokens.size()) : 0;
     if (s.epoch == r->epoch && r->state == RequestState::kRunning) {
-      r->num_computed_done += s.num_tokens;
+      r->num_computed -= num_rejected;  // their KV slots are written again later
+      r->num_computed_done += s.num_tokens - num_rejected;
       cache_computed_blocks(r);  // before a finish frees the blocks
     }
-    if (token) {
-      --r->num_placeholders;
-      append_token(r, *token);
-      // The new token may complete a block computed earlier (async).
-      if (r->state == RequestState::kRunning && r->epoch == s.epoch) cache_computed_blocks(r);
-    }
+    if (s.num_draft_tokens > 0)
+      count_speculation(s.num_draft_tokens, static_cast<int>(tokens.size()));
+    if (tokens.empty()) continue;
+    --r->num_placeholders;
+    if (!append_tokens(r, tokens)) continue;
+    if (r->state != RequestState::kRunning || r->epoch != s.epoch) continue;  // preempted since
+    // The new tokens may complete a block computed earlier (async).
+    cache_computed_blocks(r);
+    if (drafts && r->num_placeholders == 0) r->draft_ids = drafts->token_ids;
+  }
+  if (k != output.sampled.size() || next_draft != output.drafts.size()) {
+    return internal_error(where + "runner returned " + std::to_string(output.sampled.size()) +
+                          " tokens and " + std::to_string(output.drafts.size()) +
+                          " drafts, the batch takes " + std::to_string(k) + " and " +
+                          std::to_string(next_draft));
   }
   release_retired();
   return ok_status();
@@ -64,26 +83,44 @@ void Scheduler::fail_step(const ScheduledStep& step, const Status& why) {
   release_retired();
 }
 
+void Scheduler::count_speculation(int num_draft_tokens, int num_emitted) {
+  SpecDecodeStats& st = spec_stats_;
+  ++st.num_drafts;
+  st.num_draft_tokens += num_draft_tokens;
+  st.num_accepted_tokens += num_emitted - 1;
+  if (st.num_accepted_tokens_per_pos.size() < static_cast<size_t>(num_draft_tokens)) {
+    st.num_accepted_tokens_per_pos.resize(static_cast<size_t>(num_draft_tokens), 0);
+  }
+  for (int i = 0; i + 1 < num_emitted; ++i)
+    ++st.num_accepted_tokens_per_pos[static_cast<size_t>(i)];
+}
+
 void Scheduler::cache_computed_blocks(Request* r) {
   const int num_known = std::min(r->num_computed_done, r->num_tokens());
   kv_.cache_blocks(r->id, r->block_hashes, num_known / kv_.block_size());
 }
 
-void Scheduler::append_token(Request* r, const runner::SampledToken& token) {
-  r->output_ids.push_back(token.token_id);
-  r->extend_block_hashes(kv_.block_size());
+bool Scheduler::append_tokens(Request* r, std::span<const runner::SampledToken> tokens) {
   RequestOutput out;
   out.request_id = r->id;
-  out.new_tokens.push_back(token);
   out.num_cached_tokens = r->num_cached_tokens;
   out.num_prompt_tokens = r->prompt_len();
   out.times = r->times;
-  StopDecision stop = check_stop(*r, eos_token_ids_, max_model_len_);
-  if (stop.reason != FinishReason::kNone) {
-    r->stop_token_id = stop.stop_token_id;
-    finish(r, stop.reason, &out);
+  bool running = true;
+  for (const runner::SampledToken& token : tokens) {
+    r->output_ids.push_back(token.token_id);
+    r->extend_block_hashes(kv_.block_size());
+    out.new_tokens.push_back(token);
+    StopDecision stop = check_stop(*r, eos_token_ids_, max_model_len_);
+    if (stop.reason != FinishReason::kNone) {
+      r->stop_token_id = stop.stop_token_id;
+      finish(r, stop.reason, &out);  // may free r
+      running = false;
+      break;
+    }
   }
   outputs_.push_back(std::move(out));
+  return running;
 }
 
 void Scheduler::finish(Request* r, FinishReason reason, RequestOutput* out) {

@@ -26,6 +26,18 @@ CliRun run(const std::string& args) {
 
 const std::string kDemo = std::string(PDSERVE_SOURCE_DIR) + "/models/pdserve-demo";
 
+// The line of generated token ids in a `generate --prompt-ids` output.
+std::string ids_line(const std::string& output) {
+  size_t start = 0;
+  while (start < output.size()) {
+    const size_t end = std::min(output.find('\n', start), output.size());
+    const std::string line = output.substr(start, end - start);
+    if (!line.empty() && line.find_first_not_of("0123456789 ") == std::string::npos) return line;
+    start = end + 1;
+  }
+  return "";
+}
+
 TEST(PdserveCliTest, GeneratesGreedilyOnTheDemoModel) {
   CliRun r = run("generate --model " + kDemo +
                  " --prompt-ids 2386,263,2171 --max-tokens 8 --temperature 0");
@@ -45,6 +57,24 @@ TEST(PdserveCliTest, SwapPreemptionRunsWithSwapSpace) {
           "--swap-space 0.01");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("generated tokens: 8 (finish: length)"), std::string::npos) << r.output;
+}
+
+TEST(PdserveCliTest, SpeculativeDecodingGivesTheSameGreedyTokens) {
+  const std::string args =
+      "generate --model " + kDemo + " --prompt-ids 2386,263,2171 --max-tokens 24 --temperature 0";
+  const CliRun plain = run(args);
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  const std::string ids = ids_line(plain.output);
+  ASSERT_FALSE(ids.empty()) << plain.output;
+  for (const std::string& spec :
+       {std::string(R"({"method":"ngram","num_speculative_tokens":3,"prompt_lookup_min":1})"),
+        R"({"method":"draft_model","model":")" + std::string(PDSERVE_SOURCE_DIR) +
+            R"(/models/pdserve-demo-draft","num_speculative_tokens":4})"}) {
+    const CliRun r = run(args + " --speculative-config '" + spec + "'");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(ids_line(r.output), ids) << spec;
+    EXPECT_NE(r.output.find("speculative decoding: "), std::string::npos) << r.output;
+  }
 }
 
 TEST(PdserveCliTest, TextPromptsAndChatMessages) {
@@ -86,6 +116,25 @@ TEST(PdserveCliTest, BadInputGetsOneLineNamingTheProblem) {
       {"generate --model " + kDemo + " --prompt-ids 1 --preemption-mode swap",
        "preemption mode swap needs a host KV tier"},
       {"generate --model " + kDemo + " --prompt-ids 1 --swap-space -1", "--swap-space"},
+      {"generate --model " + kDemo +
+           " --prompt-ids 1 --speculative-config '{\"method\":\"eagle\"}'",
+       "--speculative-config: \"method\" must be \"ngram\" or \"draft_model\", not \"eagle\""},
+      {"generate --model " + kDemo +
+           " --prompt-ids 1 --speculative-config "
+           "'{\"method\":\"draft_model\",\"model\":\"/nonexistent\"}'",
+       "draft model folder /nonexistent does not exist"},
+      {"generate --model " + kDemo +
+           " --prompt-ids 1 --speculative-config '{\"method\":\"draft_model\",\"model\":\"" +
+           std::string(PDSERVE_SOURCE_DIR) + "/tests\"}'",
+       "--speculative-config: draft model"},
+      {"generate --model " + kDemo +
+           " --prompt-ids 1 --async-scheduling --speculative-config '{\"method\":\"ngram\"}'",
+       "speculative decoding needs synchronous scheduling"},
+      {"bench offline --model " + kDemo +
+           " --speculative-config '{\"method\":\"ngram\",\"num_speculative_tokens\":0}'",
+       "num_speculative_tokens must be an integer in [1, 16], not 0"},
+      {"serve --model " + kDemo + " --speculative-config nope",
+       "--speculative-config: not a JSON object"},
   };
   for (const Case& c : cases) {
     CliRun r = run(c.args);

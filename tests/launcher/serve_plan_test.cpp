@@ -121,6 +121,24 @@ TEST(ServePlanTest, ManyWorkersGpusBackendAndExtraArgs) {
   EXPECT_EQ(plan->url, "http://127.0.0.1:8080");
 }
 
+TEST(ServePlanTest, SpeculativeConfigGoesToDecodeWorkersOnly) {
+  ServeOptions o = base_options();
+  o.speculative_config = R"({"method":"ngram","num_speculative_tokens":4})";
+  o.extra_worker_args = {"--block-size", "32"};
+  Result<ServePlan> plan = plan_serve(o, ServePorts{{9001}, {9002}});
+  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+  ASSERT_EQ(plan->children.size(), 3u);
+  auto has_flag = [](const ChildSpec& c) {
+    return std::find(c.argv.begin(), c.argv.end(), "--speculative-config") != c.argv.end();
+  };
+  EXPECT_FALSE(has_flag(plan->children[0])) << "prefill";
+  EXPECT_FALSE(has_flag(plan->children[2])) << "router";
+  const std::vector<std::string>& decode = plan->children[1].argv;
+  std::vector<std::string> end(decode.end() - 4, decode.end());
+  EXPECT_EQ(end, (std::vector<std::string>{"--speculative-config", o.speculative_config,
+                                           "--block-size", "32"}));
+}
+
 TEST(ServePlanTest, NoPrefillWorkersMeansNoPrefillList) {
   ServeOptions o = base_options();
   o.num_prefill = 0;

@@ -1,0 +1,102 @@
+#include "engine/spec/spec_decode_runner.h"
+
+#include <algorithm>
+#include <string>
+
+#include "engine/spec/rejection_sampler.h"
+
+namespace pdserve::spec {
+
+SpecDecodeRunner::SpecDecodeRunner(runner::LlmRunner* target, std::unique_ptr<Proposer> proposer)
+    : target_(target), proposer_(std::move(proposer)) {}
+
+runner::SamplingContext SpecDecodeRunner::SeqState::context() const {
+  const std::span<const int32_t> all(tokens);
+  return {&params, all.first(prompt_len), all.subspan(prompt_len), {}, seed};
+}
+
+Status SpecDecodeRunner::add_sequence(const runner::SequenceInfo& info) {
+  PD_RETURN_IF_ERROR(target_->add_sequence(info));
+  SeqState st;
+  st.params = info.sampling;
+  st.tokens = info.prompt_ids;
+  st.tokens.insert(st.tokens.end(), info.output_ids.begin(), info.output_ids.end());
+  st.prompt_len = info.prompt_ids.size();
+  st.seed = runner::sequence_seed(info.sampling);
+  seqs_[info.seq_id] = std::move(st);
+  return ok_status();
+}
+
+void SpecDecodeRunner::remove_sequence(uint64_t seq_id) {
+  target_->remove_sequence(seq_id);
+  proposer_->remove_sequence(seq_id);
+  seqs_.erase(seq_id);
+}
+
+Result<std::vector<runner::SampledToken>> SpecDecodeRunner::sample(const runner::SeqStep& s,
+                                                                   SeqState& st,
+                                                                   std::span<float> rows) {
+  runner::SamplingContext ctx = st.context();
+  ctx.eos_token_ids = target_->eos_token_ids();
+  const int d = s.num_draft_tokens;
+  if (d == 0) return std::vector<runner::SampledToken>{runner::sample_token(rows, ctx)};
+  const std::span<const int32_t> drafts(s.input_ids.end() - d, s.input_ids.end());
+  if (st.pending.token_ids.size() < static_cast<size_t>(d) ||
+      !std::equal(drafts.begin(), drafts.end(), st.pending.token_ids.begin())) {
+    return invalid_argument("sequence " + std::to_string(s.seq_id) +
+                            ": draft tokens to verify that were not proposed");
+  }
+  return verify(rows, vocab_size(), st.pending, d, ctx);
+}
+
+Result<runner::StepOutput> SpecDecodeRunner::execute(const runner::StepBatch& batch) {
+  for (const runner::SeqStep& s : batch.seqs) {
+    if (s.sample && !seqs_.contains(s.seq_id)) {
+      return not_found("sequence " + std::to_string(s.seq_id) + " was never added");
+    }
+  }
+  PD_ASSIGN_OR_RETURN(std::vector<float> logits, target_->compute_logits(batch));
+  const auto vocab = static_cast<size_t>(vocab_size());
+  runner::StepOutput out;
+  size_t row = 0;
+  for (const runner::SeqStep& s : batch.seqs) {
+    if (!s.sample) continue;
+    SeqState& st = seqs_.at(s.seq_id);
+    const size_t num_rows = static_cast<size_t>(s.num_draft_tokens) + 1;
+    std::span<float> rows(logits.data() + row * vocab, num_rows * vocab);
+    row += num_rows;
+    PD_ASSIGN_OR_RETURN(std::vector<runner::SampledToken> tokens, sample(s, st, rows));
+    st.pending = {};
+    for (runner::SampledToken& t : tokens) {
+      t.seq_id = s.seq_id;
+      st.tokens.push_back(t.token_id);
+      out.sampled.push_back(std::move(t));
+    }
+  }
+  PD_RETURN_IF_ERROR(propose(batch, &out));
+  return out;
+}
+
+Status SpecDecodeRunner::propose(const runner::StepBatch& batch, runner::StepOutput* out) {
+  std::vector<ProposeInput> inputs;
+  std::vector<runner::SamplingContext> contexts;
+  contexts.reserve(batch.seqs.size());
+  for (const runner::SeqStep& s : batch.seqs) {
+    if (!s.sample || s.num_propose == 0) continue;
+    const SeqState& st = seqs_.at(s.seq_id);
+    contexts.push_back(st.context());
+    contexts.back().eos_token_ids = target_->eos_token_ids();
+    inputs.push_back({s.seq_id, st.tokens, s.block_table, s.num_propose, &contexts.back()});
+  }
+  if (inputs.empty()) return ok_status();
+  PD_ASSIGN_OR_RETURN(std::vector<Proposal> proposals, proposer_->propose(inputs));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Proposal& p = proposals[i];
+    if (p.token_ids.empty()) continue;
+    out->drafts.push_back({inputs[i].seq_id, p.token_ids});
+    seqs_.at(inputs[i].seq_id).pending = std::move(p);
+  }
+  return ok_status();
+}
+
+}  // namespace pdserve::spec

@@ -1,0 +1,60 @@
+// The ModelRunner of speculative decoding: the target LlmRunner computes
+// every batch (prefill chunks, plain decodes, and decodes that carry
+// proposals to verify, all in one forward); this runner samples, verifies
+// proposals (rejection_sampler.h) and asks its Proposer for the next ones
+// (SeqStep::num_propose). It keeps each sequence's sampling state itself,
+// so the target only computes logits (LlmRunner::compute_logits).
+//
+// Needs synchronous scheduling: proposals are made after the step's tokens
+// are known, so inputs are never kLastSampled.
+//
+// Thread-safety: as ModelRunner (one thread drives it).
+#pragma once
+
+#include <memory>
+#include <unordered_map>
+
+#include "engine/runner/llm_runner.h"
+#include "engine/spec/proposer.h"
+
+namespace pdserve::spec {
+
+class SpecDecodeRunner final : public runner::ModelRunner {
+ public:
+  // `target` must outlive the runner.
+  SpecDecodeRunner(runner::LlmRunner* target, std::unique_ptr<Proposer> proposer);
+
+  Status add_sequence(const runner::SequenceInfo& info) override;
+  void remove_sequence(uint64_t seq_id) override;
+  // kInvalidArgument for a bad batch (as LlmRunner) or proposals to verify
+  // that this runner did not make.
+  Result<runner::StepOutput> execute(const runner::StepBatch& batch) override;
+
+  int block_size() const override { return target_->block_size(); }
+  int num_blocks() const override { return target_->num_blocks(); }
+  int num_host_blocks() const override { return target_->num_host_blocks(); }
+  int max_model_len() const override { return target_->max_model_len(); }
+  int vocab_size() const override { return target_->vocab_size(); }
+  const std::vector<int32_t>& eos_token_ids() const override { return target_->eos_token_ids(); }
+
+ private:
+  struct SeqState {
+    runner::SamplingParams params;
+    std::vector<int32_t> tokens;  // prompt, then outputs
+    size_t prompt_len = 0;
+    uint64_t seed = 0;
+    Proposal pending;  // the last proposal, verified in the next step
+    runner::SamplingContext context() const;
+  };
+
+  // The step's tokens for one sampling sequence, from its logits rows.
+  Result<std::vector<runner::SampledToken>> sample(const runner::SeqStep& s, SeqState& st,
+                                                   std::span<float> rows);
+  Status propose(const runner::StepBatch& batch, runner::StepOutput* out);
+
+  runner::LlmRunner* target_;
+  std::unique_ptr<Proposer> proposer_;
+  std::unordered_map<uint64_t, SeqState> seqs_;
+};
+
+}  // namespace pdserve::spec
