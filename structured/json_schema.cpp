@@ -72,7 +72,9 @@ class SchemaCompiler {
       PD_ASSIGN_OR_RETURN(Expr ref_body, schema(*target, pointer, 0));
       PD_RETURN_IF_ERROR(b_.define_rule(rule, ref_body));
     }
-    return b_.build(root);
+    Result<Grammar> grammar = b_.build(root);
+    if (!grammar.ok()) return grammar.status().with_context("json schema");
+    return grammar;
   }
 
  private:
@@ -342,7 +344,7 @@ class SchemaCompiler {
       std::string regex = text;
       if (s.contains("format")) {
         Result<std::string_view> r = format_regex(text);
-        if (!r.ok()) return r.status().with_context("at " + path);
+        if (!r.ok()) return error(path, r.status().message());
         regex = std::string(*r);
       }
       Result<Expr> parsed =

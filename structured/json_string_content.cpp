@@ -91,8 +91,7 @@ Result<std::string_view> format_regex(std::string_view format) {
   for (const auto& [name, regex] : kFormats) {
     if (name == format) return regex;
   }
-  return invalid_argument("json schema: string format '" + std::string(format) +
-                          "' is not supported");
+  return invalid_argument("string format '" + std::string(format) + "' is not supported");
 }
 
 }  // namespace pdserve::structured
