@@ -8,13 +8,6 @@
 namespace pdserve::structured {
 namespace {
 
-Result<Grammar> single_rule(const Expr& body) {
-  GrammarBuilder b;
-  int32_t root = b.declare_rule("root");
-  PD_RETURN_IF_ERROR(b.define_rule(root, body));
-  return b.build(root);
-}
-
 Result<Grammar> choice_grammar(const std::vector<std::string>& choices) {
   if (choices.empty()) return invalid_argument("choice: the list of choices is empty");
   std::vector<Expr> options;
@@ -22,7 +15,7 @@ Result<Grammar> choice_grammar(const std::vector<std::string>& choices) {
     if (c.empty()) return invalid_argument("choice: a choice is empty");
     options.push_back(Expr::literal(c));
   }
-  return single_rule(Expr::alt(std::move(options)));
+  return build_single_rule(Expr::alt(std::move(options)));
 }
 
 }  // namespace
@@ -46,7 +39,7 @@ Result<Grammar> build_grammar(const Constraint& c) {
     case Constraint::Kind::kJsonObject: return json_object_grammar();
     case Constraint::Kind::kRegex: {
       PD_ASSIGN_OR_RETURN(Expr e, parse_regex(c.text));
-      return single_rule(e);
+      return build_single_rule(e);
     }
     case Constraint::Kind::kChoice: return choice_grammar(c.choices);
     case Constraint::Kind::kGrammar: return parse_ebnf(c.text);

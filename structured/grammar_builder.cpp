@@ -221,4 +221,11 @@ Result<Grammar> GrammarBuilder::build(int32_t root) const {
   return g;
 }
 
+Result<Grammar> build_single_rule(const Expr& body) {
+  GrammarBuilder b;
+  int32_t root = b.declare_rule("root");
+  PD_RETURN_IF_ERROR(b.define_rule(root, body));
+  return b.build(root);
+}
+
 }  // namespace pdserve::structured

@@ -58,4 +58,7 @@ class GrammarBuilder {
   size_t num_elements_ = 0;
 };
 
+// A grammar of one rule, "root", with `body` (a regex or a list of choices).
+Result<Grammar> build_single_rule(const Expr& body);
+
 }  // namespace pdserve::structured

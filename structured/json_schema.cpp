@@ -246,8 +246,8 @@ class SchemaCompiler {
     }
     // Absent additionalProperties: no other keys next to properties (what
     // strict clients mean), any object without them ({"type": "object"}).
-    const Json extra =
-        s.contains("additionalProperties") ? s["additionalProperties"] : Json(members.empty());
+    const Json extra = s.contains("additionalProperties") ? s["additionalProperties"]
+                                                          : Json(!s.contains("properties"));
     if (!(extra.is_boolean() && !extra.get<bool>())) {
       if (!members.empty()) {
         return error(path,

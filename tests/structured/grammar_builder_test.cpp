@@ -8,10 +8,7 @@ namespace pdserve::structured {
 namespace {
 
 Grammar build_one(const Expr& body) {
-  GrammarBuilder b;
-  int32_t root = b.declare_rule("root");
-  EXPECT_TRUE(b.define_rule(root, body).ok());
-  Result<Grammar> g = b.build(root);
+  Result<Grammar> g = build_single_rule(body);
   EXPECT_TRUE(g.ok()) << g.status().to_string();
   return std::move(g).value();
 }

@@ -11,10 +11,7 @@ namespace pdserve::structured {
 namespace {
 
 Grammar grammar_of(const Expr& e) {
-  GrammarBuilder b;
-  int32_t root = b.declare_rule("root");
-  EXPECT_TRUE(b.define_rule(root, e).ok());
-  Result<Grammar> g = b.build(root);
+  Result<Grammar> g = build_single_rule(e);
   EXPECT_TRUE(g.ok()) << g.status().to_string();
   return std::move(g).value();
 }

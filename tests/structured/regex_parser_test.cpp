@@ -13,10 +13,7 @@ namespace {
 
 Result<Grammar> regex_grammar(std::string_view pattern, RegexMatch match = RegexMatch::kFull) {
   PD_ASSIGN_OR_RETURN(Expr e, parse_regex(pattern, match));
-  GrammarBuilder b;
-  int32_t root = b.declare_rule("root");
-  PD_RETURN_IF_ERROR(b.define_rule(root, e));
-  return b.build(root);
+  return build_single_rule(e);
 }
 
 // Random strings over the pattern's own characters: the grammar accepts
