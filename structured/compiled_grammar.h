@@ -1,19 +1,23 @@
-// CompiledGrammar: a Grammar bound to a Vocabulary, with the per-position
-// token classification (token_classifier.h) computed on first use of each
-// position and kept: the context-independent part of every mask. Shared by
-// every matcher of the same constraint (GrammarCompiler caches them).
+// CompiledGrammar: a Grammar bound to a Vocabulary, with the token
+// classification (token_classifier.h) of the top kContextFrames frames of
+// parse stacks, computed on first use of each such suffix and kept: the
+// context-independent part of every mask. More than one frame matters: a
+// character class is a rule of its own that ends after one character, while
+// its caller (a string's `char*` loop) keeps going. Shared by every matcher of
+// the same constraint (GrammarCompiler caches them).
 //
-// Thread-safe: position_mask() may be called from many threads; a position
+// Thread-safe: context_mask() may be called from many threads; a suffix
 // computed twice concurrently keeps the first result.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 
 #include "structured/grammar.h"
 #include "structured/grammar_follow.h"
+#include "structured/stack_set.h"
 #include "structured/token_classifier.h"
 #include "structured/vocabulary.h"
 
@@ -26,18 +30,19 @@ class CompiledGrammar {
   const Grammar& grammar() const { return grammar_; }
   const Vocabulary& vocabulary() const { return *vocab_; }
 
-  // The classification of `position` (a byte element of grammar()).
-  const PositionMask& position_mask(int32_t position) const;
-  // Classifies every byte position now (benchmarks; warming a hot schema).
-  void precompute_all() const;
-  int32_t num_cached_positions() const;
+  static constexpr size_t kContextFrames = 3;
+
+  // The classification of the top frames of `stack` (non-empty; its top a
+  // byte element of grammar()).
+  const PositionMask& context_mask(const Stack& stack) const;
+  int32_t num_cached_contexts() const;
 
  private:
   Grammar grammar_;
   std::shared_ptr<const Vocabulary> vocab_;
   GrammarFollow follow_;
   mutable std::mutex mu_;
-  mutable std::unordered_map<int32_t, std::unique_ptr<const PositionMask>> masks_;
+  mutable std::map<Stack, std::unique_ptr<const PositionMask>> masks_;
 };
 
 }  // namespace pdserve::structured

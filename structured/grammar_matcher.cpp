@@ -1,7 +1,5 @@
 #include "structured/grammar_matcher.h"
 
-#include <set>
-
 namespace pdserve::structured {
 
 GrammarMatcher::GrammarMatcher(std::shared_ptr<const CompiledGrammar> compiled)
@@ -24,17 +22,16 @@ void GrammarMatcher::fill_next_token_mask(TokenBitmask* mask) const {
   }
   if (terminated_) return;
   const StackSet& stacks = history_.back();
-  std::set<int32_t> tops;
   for (const Stack& s : stacks) {
     if (s.empty()) {
       for (int32_t id : vocab.stop_token_ids()) mask->set(id);
-    } else if (tops.insert(s.back()).second) {
-      mask->merge(compiled_->position_mask(s.back()).accepted);
+    } else {
+      mask->merge(compiled_->context_mask(s).accepted);
     }
   }
   for (const Stack& s : stacks) {
     if (s.empty()) continue;
-    for (int32_t id : compiled_->position_mask(s.back()).uncertain) {
+    for (int32_t id : compiled_->context_mask(s).uncertain) {
       if (!mask->test(id) && token_fits(s, id)) mask->set(id);
     }
   }

@@ -4,16 +4,16 @@
 
 namespace pdserve::structured {
 
-PositionMask classify_tokens(const Grammar& g, const Vocabulary& vocab, int32_t position,
+PositionMask classify_tokens(const Grammar& g, const Vocabulary& vocab, const Stack& frames,
                              const ByteSet& follow) {
   PositionMask out{TokenBitmask(vocab.size()), {}};
   const std::vector<int32_t>& ids = vocab.sorted_ids();
   const std::vector<int32_t>& shared = vocab.shared_prefix_len();
-  // sets[d]: the one-frame stacks after d bytes of the current token;
-  // exits[d]: the rule could end within those d bytes and be followed by
+  // sets[d]: the stacks from `frames` after d bytes of the current token;
+  // exits[d]: the frames could end within those d bytes and be followed by
   // the next byte of the token.
   std::vector<StackSet> sets(1);
-  expand_stack(g, Stack{position}, &sets[0]);
+  expand_stack(g, frames, &sets[0]);
   std::vector<bool> exits{false};
   auto exits_before = [&](size_t depth, uint8_t next) {
     return exits[depth] || (has_empty_stack(sets[depth]) && follow.test(next));
