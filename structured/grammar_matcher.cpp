@@ -59,6 +59,10 @@ Status GrammarMatcher::accept_token(int32_t token_id) {
     return invalid_argument("structured: token " + std::to_string(token_id) +
                             " does not fit the constraint here");
   }
+  if (next.size() > kMaxStacks) {
+    return resource_exhausted("structured: the constraint is too ambiguous here (more than " +
+                              std::to_string(kMaxStacks) + " live parses)");
+  }
   history_.push_back(std::move(next));
   return ok_status();
 }

@@ -23,6 +23,10 @@ namespace pdserve::structured {
 
 class GrammarMatcher {
  public:
+  // Most live parses a matcher keeps: an ambiguous grammar (say
+  // r ::= "(" r ")" | "(" r "]" | "x") can double them with every byte.
+  static constexpr size_t kMaxStacks = 4096;
+
   explicit GrammarMatcher(std::shared_ptr<const CompiledGrammar> compiled);
 
   // Sets exactly the tokens that keep the output a viable prefix of the
@@ -30,7 +34,9 @@ class GrammarMatcher {
   // resized to the vocabulary. All clear once terminated.
   void fill_next_token_mask(TokenBitmask* mask) const;
   // Advances by `token_id`. Fails, changing nothing, when the token is not
-  // allowed here, is outside the vocabulary, or the matcher is terminated.
+  // allowed here, is outside the vocabulary, the matcher is terminated, or
+  // the token would leave more than kMaxStacks live parses
+  // (kResourceExhausted: the constraint is too ambiguous to follow).
   // A stop token terminates the matcher.
   Status accept_token(int32_t token_id);
   // Undoes the last `num_tokens` accepted tokens (a terminated matcher comes

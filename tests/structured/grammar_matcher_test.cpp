@@ -136,6 +136,26 @@ TEST(GrammarMatcher, RollbackRestoresEarlierStates) {
   EXPECT_EQ(before.words(), after.words());
 }
 
+TEST(GrammarMatcher, BoundsTheLiveParsesOfAmbiguousGrammars) {
+  GrammarCompiler compiler(test_vocabulary());
+  auto g = compile(
+      compiler,
+      {Constraint::Kind::kGrammar, "root ::= \"(\" root \")\" | \"(\" root \"]\" | \"x\"", {}});
+  GrammarMatcher m(g);
+  int32_t open = token_id(g->vocabulary(), "(");
+  Status last;
+  int accepted = 0;
+  for (; accepted < 20; ++accepted) {
+    last = m.accept_token(open);
+    if (!last.ok()) break;
+  }
+  // After n "(": 2^n ways to close them times 3 alternatives next; n = 11
+  // would make 6144 > 4096.
+  EXPECT_EQ(accepted, 10);
+  EXPECT_EQ(last.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(m.num_accepted_tokens(), 10);
+}
+
 TEST(GrammarCompiler, CachesByConstraintAndReportsErrors) {
   GrammarCompiler compiler(test_vocabulary(), 2);
   Constraint a{Constraint::Kind::kRegex, "a+", {}};
