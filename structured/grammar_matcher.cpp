@@ -10,7 +10,7 @@ GrammarMatcher::GrammarMatcher(std::shared_ptr<const CompiledGrammar> compiled)
 bool GrammarMatcher::token_fits(const Stack& stack, int32_t token_id) const {
   StackSet out;
   return advance_bytes(compiled_->grammar(), StackSet{stack},
-                       compiled_->vocabulary().bytes(token_id), &out);
+                       compiled_->vocabulary().bytes(token_id), &out, kMaxLiveStacks);
 }
 
 void GrammarMatcher::fill_next_token_mask(TokenBitmask* mask) const {
@@ -55,13 +55,14 @@ Status GrammarMatcher::accept_token(int32_t token_id) {
   }
   StackSet next;
   std::string_view bytes = vocab.bytes(token_id);
-  if (bytes.empty() || !advance_bytes(compiled_->grammar(), history_.back(), bytes, &next)) {
+  if (bytes.empty() ||
+      !advance_bytes(compiled_->grammar(), history_.back(), bytes, &next, kMaxLiveStacks)) {
+    if (!next.empty()) {
+      return resource_exhausted("structured: the constraint is too ambiguous here (more than " +
+                                std::to_string(kMaxLiveStacks) + " live parses)");
+    }
     return invalid_argument("structured: token " + std::to_string(token_id) +
                             " does not fit the constraint here");
-  }
-  if (next.size() > kMaxStacks) {
-    return resource_exhausted("structured: the constraint is too ambiguous here (more than " +
-                              std::to_string(kMaxStacks) + " live parses)");
   }
   history_.push_back(std::move(next));
   return ok_status();

@@ -23,19 +23,17 @@ namespace pdserve::structured {
 
 class GrammarMatcher {
  public:
-  // Most live parses a matcher keeps: an ambiguous grammar (say
-  // r ::= "(" r ")" | "(" r "]" | "x") can double them with every byte.
-  static constexpr size_t kMaxStacks = 4096;
-
   explicit GrammarMatcher(std::shared_ptr<const CompiledGrammar> compiled);
 
   // Sets exactly the tokens that keep the output a viable prefix of the
   // constraint (a stop token only when the output is complete); *mask is
-  // resized to the vocabulary. All clear once terminated.
+  // resized to the vocabulary. All clear once terminated. (Tokens are judged
+  // parse by parse: one may still be refused by accept_token when all the
+  // parses together would pass kMaxLiveStacks.)
   void fill_next_token_mask(TokenBitmask* mask) const;
   // Advances by `token_id`. Fails, changing nothing, when the token is not
   // allowed here, is outside the vocabulary, the matcher is terminated, or
-  // the token would leave more than kMaxStacks live parses
+  // the token would leave more than kMaxLiveStacks live parses
   // (kResourceExhausted: the constraint is too ambiguous to follow).
   // A stop token terminates the matcher.
   Status accept_token(int32_t token_id);

@@ -61,11 +61,12 @@ void advance_stacks(const Grammar& g, const StackSet& in, uint8_t byte, StackSet
   if (out->size() > 1) sort_unique(out);
 }
 
-bool advance_bytes(const Grammar& g, const StackSet& in, std::string_view bytes, StackSet* out) {
+bool advance_bytes(const Grammar& g, const StackSet& in, std::string_view bytes, StackSet* out,
+                   size_t max_stacks) {
   StackSet cur = in;
   for (char c : bytes) {
     advance_stacks(g, cur, static_cast<uint8_t>(c), out);
-    if (out->empty()) return false;
+    if (out->empty() || out->size() > max_stacks) return false;
     std::swap(cur, *out);
   }
   *out = std::move(cur);

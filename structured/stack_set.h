@@ -11,6 +11,7 @@
 // Pure functions over immutable data: thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -33,10 +34,15 @@ StackSet initial_stacks(const Grammar& grammar);
 // (sorted, unique).
 void advance_stacks(const Grammar& grammar, const StackSet& in, uint8_t byte, StackSet* out);
 
-// Advances `in` by every byte of `bytes`; false (and *out empty) when some
-// byte has no live parse.
+// Most live parses a matcher or the token classifier follows: an ambiguous
+// grammar (say r ::= "(" r ")" | "(" r "]" | "x") can double them with
+// every byte.
+inline constexpr size_t kMaxLiveStacks = 4096;
+
+// Advances `in` by every byte of `bytes`; false when some byte has no live
+// parse (*out empty) or leaves more than `max_stacks` (*out holds those).
 bool advance_bytes(const Grammar& grammar, const StackSet& in, std::string_view bytes,
-                   StackSet* out);
+                   StackSet* out, size_t max_stacks = SIZE_MAX);
 
 bool has_empty_stack(const StackSet& set);
 

@@ -14,6 +14,7 @@ namespace {
 class StateTable {
  public:
   static constexpr int32_t kDead = -1;
+  static constexpr int32_t kTooMany = -3;  // past kMaxLiveStacks: leave it to the full check
 
   explicit StateTable(const Grammar& g) : g_(g) {}
 
@@ -33,7 +34,9 @@ class StateTable {
     if (next != kUnknown) return next;
     StackSet out;
     advance_stacks(g_, *sets_[static_cast<size_t>(state)], byte, &out);
-    int32_t result = out.empty() ? kDead : intern(std::move(out));
+    int32_t result = out.empty()                   ? kDead
+                     : out.size() > kMaxLiveStacks ? kTooMany
+                                                   : intern(std::move(out));
     next_[static_cast<size_t>(state)][byte] = result;  // `next` may have moved
     return result;
   }
@@ -74,6 +77,7 @@ PositionMask classify_tokens(const Grammar& g, const Vocabulary& vocab, const St
     size_t depth = static_cast<size_t>(shared[i]);
     // states[0..depth] are valid for this token: it shares those bytes.
     bool dead = false;
+    bool too_many = false;
     while (depth < bytes.size()) {
       if (states.size() <= depth + 1) {
         states.resize(depth + 2);
@@ -81,8 +85,9 @@ PositionMask classify_tokens(const Grammar& g, const Vocabulary& vocab, const St
       }
       auto byte = static_cast<uint8_t>(bytes[depth]);
       int32_t next = table.step(states[depth], byte);
-      if (next == StateTable::kDead) {
+      if (next < 0) {
         dead = true;
+        too_many = next == StateTable::kTooMany;
         break;
       }
       exits[depth + 1] = exits_before(depth, byte);
@@ -95,7 +100,7 @@ PositionMask classify_tokens(const Grammar& g, const Vocabulary& vocab, const St
       continue;
     }
     // Every token sharing the first depth + 1 bytes dies the same way.
-    bool uncertain = exits_before(depth, static_cast<uint8_t>(bytes[depth]));
+    bool uncertain = too_many || exits_before(depth, static_cast<uint8_t>(bytes[depth]));
     do {
       if (uncertain) out.uncertain.push_back(ids[i]);
       ++i;

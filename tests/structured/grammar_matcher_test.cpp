@@ -154,6 +154,7 @@ TEST(GrammarMatcher, BoundsTheLiveParsesOfAmbiguousGrammars) {
   EXPECT_EQ(accepted, 10);
   EXPECT_EQ(last.code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(m.num_accepted_tokens(), 10);
+  EXPECT_TRUE(m.accept_token(token_id(g->vocabulary(), "x")).ok());  // still usable
 }
 
 TEST(GrammarCompiler, CachesByConstraintAndReportsErrors) {
