@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace {
@@ -27,43 +29,73 @@ CliRun run(const std::string& args) {
 const std::string kDemo = std::string(PDSERVE_SOURCE_DIR) + "/models/pdserve-demo";
 
 TEST(PdserveCliTest, GeneratesGreedilyOnTheDemoModel) {
-  CliRun r = run("generate --model " + kDemo + " --prompt-ids 2386,263,2171 --max-tokens 8 --temperature 0");
+  CliRun r = run("generate --model " + kDemo +
+                 " --prompt-ids 2386,263,2171 --max-tokens 8 --temperature 0");
   EXPECT_EQ(r.status, 0) << r.output;
   // The HF fixture's greedy continuation of "In the beginning" starts so.
   EXPECT_NE(r.output.find("273 263 1246 273 3964 427 273 759\n"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("prompt tokens: 3, generated tokens: 8 (finish: length)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("prompt tokens: 3, generated tokens: 8 (finish: length)"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST(PdserveCliTest, TextPromptsAndChatMessages) {
-  CliRun r = run("generate --model " + kDemo + " --prompt 'In the beginning' --max-tokens 8 --temperature 0");
+  CliRun r = run("generate --model " + kDemo +
+                 " --prompt 'In the beginning' --max-tokens 8 --temperature 0");
   EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find(" of the reign of Jehoiakim king of Judah"), std::string::npos) << r.output;
-  r = run("generate --model " + kDemo + " --chat 'Recite Genesis 1:1.' --max-tokens 40 --temperature 0");
-  EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("In the beginning God created the heaven and the earth."), std::string::npos)
+  EXPECT_NE(r.output.find(" of the reign of Jehoiakim king of Judah"), std::string::npos)
       << r.output;
+  r = run("generate --model " + kDemo +
+          " --chat 'Recite Genesis 1:1.' --max-tokens 40 --temperature 0");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("In the beginning God created the heaven and the earth."),
+            std::string::npos)
+      << r.output;
+}
+
+TEST(PdserveCliTest, BenchEngineTimesEachDecodePoint) {
+  const std::string json = ::testing::TempDir() + "/bench_engine.json";
+  CliRun r =
+      run("bench engine --model " + kDemo +
+          " --device cpu --decode 1x8 3x20 --decode-steps 2 --prefill-len 8 --output-json " + json);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("decode batch 1 at 8 (per step)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("decode batch 3 at 20 (per step)"), std::string::npos) << r.output;
+  std::ifstream in(json);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"name\": \"decode batch 3 at 20 (per step)\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"model\": \"pdserve-demo\""), std::string::npos) << text;
 }
 
 TEST(PdserveCliTest, BadInputGetsOneLineNamingTheProblem) {
   struct Case {
     std::string args, message;
   } cases[] = {
-      {"generate --model /nonexistent --prompt-ids 1", "--model: Directory does not exist: /nonexistent"},
+      {"generate --model /nonexistent --prompt-ids 1",
+       "--model: Directory does not exist: /nonexistent"},
       {"generate --model " + kDemo + " --prompt-ids 1 --temperature abc", "--temperature"},
-      {"generate --model " + kDemo + " --prompt-ids 99999", "token id 99999 outside the vocabulary of 4096"},
-      {"generate --model " + kDemo + " --prompt-ids 1 --max-tokens 5000", "exceeds max_model_len 1024"},
-      {"generate --model " + kDemo + " --prompt-ids 1 --min-tokens 9 --max-tokens 2", "--min-tokens 9 exceeds --max-tokens 2"},
+      {"generate --model " + kDemo + " --prompt-ids 99999",
+       "token id 99999 outside the vocabulary of 4096"},
+      {"generate --model " + kDemo + " --prompt-ids 1 --max-tokens 5000",
+       "exceeds max_model_len 1024"},
+      {"generate --model " + kDemo + " --prompt-ids 1 --min-tokens 9 --max-tokens 2",
+       "--min-tokens 9 exceeds --max-tokens 2"},
       {"generate --model " + kDemo, "give a prompt"},
-      {"generate --model " + kDemo + " --prompt x --prompt-ids 1", "give one of --prompt, --chat and --prompt-ids"},
+      {"generate --model " + kDemo + " --prompt x --prompt-ids 1",
+       "give one of --prompt, --chat and --prompt-ids"},
       {"generate --model " + kDemo + " --system x --prompt y", "--system requires --chat"},
-      {"generate --model " + std::string(PDSERVE_SOURCE_DIR) + "/tests --prompt-ids 1", "config.json"},
+      {"generate --model " + std::string(PDSERVE_SOURCE_DIR) + "/tests --prompt-ids 1",
+       "config.json"},
+      {"bench engine --model " + kDemo + " --decode 4y16", "--decode 4y16: expected BATCHxCONTEXT"},
+      {"bench engine --model " + kDemo + " --decode 0x16", "--decode 0x16: expected BATCHxCONTEXT"},
       {"frobnicate", "A subcommand is required"},
   };
   for (const Case& c : cases) {
     CliRun r = run(c.args);
     EXPECT_NE(r.status, 0) << c.args;
     EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << " printed: " << r.output;
-    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << c.args << " printed: " << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1)
+        << c.args << " printed: " << r.output;
   }
 }
 
