@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "cli/runner_flags.h"
@@ -16,12 +18,27 @@ using Clock = std::chrono::steady_clock;
 
 struct BenchFlags {
   RunnerFlags runner;
-  int batch = 64;
-  int context = 1024;
+  std::vector<std::string> decode = {"1x128", "64x1024"};  // BATCHxCONTEXT points
   int prefill_len = 1024;
   int decode_steps = 64;
   std::string output_json;
 };
+
+struct DecodePoint {
+  int batch = 0;
+  int context = 0;
+};
+
+// "BATCHxCONTEXT", both positive.
+Result<DecodePoint> parse_point(const std::string& text) {
+  DecodePoint p;
+  char x = 0, rest = 0;
+  if (std::sscanf(text.c_str(), "%d%c%d%c", &p.batch, &x, &p.context, &rest) != 3 || x != 'x' ||
+      p.batch < 1 || p.batch > 4096 || p.context < 1 || p.context > (1 << 20))
+    return invalid_argument("--decode " + text +
+                            ": expected BATCHxCONTEXT (batch 1-4096, context 1-1048576)");
+  return p;
+}
 
 struct Figure {
   std::string name;
@@ -102,6 +119,12 @@ int run(const BenchFlags& f) {
     std::fprintf(stderr, "pdserve bench engine: %s\n", s.message().c_str());
     return 1;
   };
+  std::vector<DecodePoint> points;
+  for (const std::string& text : f.decode) {
+    auto p = parse_point(text);
+    if (!p.ok()) return fail(p.status());
+    points.push_back(*p);
+  }
   auto loaded = load_runner(f.runner);
   if (!loaded.ok()) return fail(loaded.status());
   runner::LlmRunner& r = **loaded;
@@ -116,34 +139,34 @@ int run(const BenchFlags& f) {
       c.hidden_size * (q + 2 * kv) + q * c.hidden_size + 3.0 * c.hidden_size * c.intermediate_size;
   const double matmul_params =
       c.num_layers * layer_params + static_cast<double>(c.vocab_size) * c.hidden_size;
-  const double weight_bytes = static_cast<double>(r.model_weight_bytes());
+  // A decode step reads every layer weight, the final norm and the LM head
+  // once, and one embedding row per token: an untied model's embedding table
+  // is not read in full (the checkpoint's bytes count it).
+  const double weight_elt = backend::dtype_size(r.backend().weight_dtype(backend::DType::kBF16));
+  const double embed_table = static_cast<double>(c.vocab_size) * c.hidden_size * weight_elt;
+  const double step_weight_bytes =
+      static_cast<double>(r.model_weight_bytes()) - (c.tie_word_embeddings ? 0.0 : embed_table);
   const double kv_bytes_per_token =
       2.0 * c.num_layers * kv * backend::dtype_size(r.kv_cache().spec().dtype);
 
   std::vector<Figure> figures;
   Bench bench(r, 0);
-  bench.set_decode_room(f.decode_steps + 2);
-  {
-    auto steps = bench.prefill(1, 128);
-    if (!steps.ok()) return fail(steps.status());
-    auto t = bench.decode(*steps, f.decode_steps);
+  for (const DecodePoint& p : points) {
+    const int steps = p.batch == 1 ? f.decode_steps : std::max(8, f.decode_steps / 4);
+    bench.reset_blocks();
+    bench.set_decode_room(steps + 2);
+    auto seqs = bench.prefill(p.batch, p.context);
+    if (!seqs.ok()) return fail(seqs.status());
+    auto t = bench.decode(*seqs, steps);
     if (!t.ok()) return fail(t.status());
-    figures.push_back({"decode batch 1 (per token)", *t,
-                       bw ? (weight_bytes + 128 * kv_bytes_per_token) / bw : 0});
-    for (auto& s : *steps) r.remove_sequence(s.seq_id);
-  }
-  bench.reset_blocks();
-  {
-    auto steps = bench.prefill(f.batch, f.context);
-    if (!steps.ok()) return fail(steps.status());
-    auto t = bench.decode(*steps, std::max(8, f.decode_steps / 4));
-    if (!t.ok()) return fail(t.status());
-    const double bytes = weight_bytes + static_cast<double>(f.batch) *
-                                            (f.context + f.decode_steps / 8) * kv_bytes_per_token;
-    figures.push_back({"decode batch " + std::to_string(f.batch) + " at " +
-                           std::to_string(f.context) + " (per step)",
+    // Mean context over the timed steps (the warm-up step came first).
+    const double ctx = p.context + 1.0 + (steps + 1) / 2.0;
+    const double bytes =
+        step_weight_bytes + p.batch * (c.hidden_size * weight_elt + ctx * kv_bytes_per_token);
+    figures.push_back({"decode batch " + std::to_string(p.batch) + " at " +
+                           std::to_string(p.context) + " (per step)",
                        *t, bw ? bytes / bw : 0});
-    for (auto& s : *steps) r.remove_sequence(s.seq_id);
+    for (auto& s : *seqs) r.remove_sequence(s.seq_id);
   }
   bench.reset_blocks();
   {
@@ -162,22 +185,38 @@ int run(const BenchFlags& f) {
         {"prefill " + std::to_string(f.prefill_len) + " tokens", secs, flops ? fl / flops : 0});
   }
 
+  const std::string gpu = peaks.ok() ? peaks->device_name : r.backend().name();
   std::printf(
       "device: %s   weights: %.2f GB   copy bandwidth: %.0f GB/s   bf16 GEMM: %.0f TFLOP/s\n",
-      r.backend().name().c_str(), weight_bytes / 1e9, bw / 1e9, flops / 1e12);
+      gpu.c_str(), static_cast<double>(r.model_weight_bytes()) / 1e9, bw / 1e9, flops / 1e12);
   std::printf("%-36s %12s %12s %10s\n", "measurement", "time (ms)", "floor (ms)", "of limit");
   for (const Figure& fig : figures)
     std::printf("%-36s %12.3f %12.3f %9.1f%%\n", fig.name.c_str(), fig.seconds * 1e3,
                 fig.floor * 1e3, fig.floor > 0 ? 100.0 * fig.floor / fig.seconds : 0.0);
   if (!f.output_json.empty()) {
+    nlohmann::json j = {{"gpu", gpu},
+                        {"backend", r.backend().name()},
+                        {"model", std::filesystem::path(f.runner.model_dir).filename().string()},
+                        {"shape",
+                         {{"hidden_size", c.hidden_size},
+                          {"intermediate_size", c.intermediate_size},
+                          {"num_layers", c.num_layers},
+                          {"num_heads", c.num_heads},
+                          {"num_kv_heads", c.num_kv_heads},
+                          {"head_dim", c.head_dim},
+                          {"vocab_size", c.vocab_size},
+                          {"tie_word_embeddings", c.tie_word_embeddings}}},
+                        {"copy_bytes_per_s", bw},
+                        {"gemm_flops_per_s", flops},
+                        {"figures", nlohmann::json::array()}};
+    for (const Figure& fig : figures)
+      j["figures"].push_back({{"name", fig.name},
+                              {"seconds", fig.seconds},
+                              {"floor_seconds", fig.floor},
+                              {"of_limit", fig.floor > 0 ? fig.floor / fig.seconds : 0.0}});
     std::ofstream out(f.output_json);
-    out << "{\"device\": \"" << r.backend().name() << "\", \"copy_bytes_per_s\": " << bw
-        << ", \"gemm_flops_per_s\": " << flops << ", \"figures\": [";
-    for (size_t i = 0; i < figures.size(); ++i)
-      out << (i ? ", " : "") << "{\"name\": \"" << figures[i].name
-          << "\", \"seconds\": " << figures[i].seconds
-          << ", \"floor_seconds\": " << figures[i].floor << "}";
-    out << "]}\n";
+    out << j.dump(1) << "\n";
+    if (!out) return fail(unavailable("cannot write " + f.output_json));
   }
   return 0;
 }
@@ -189,10 +228,8 @@ void add_bench_engine_command(CLI::App& bench) {
   CLI::App* cmd =
       bench.add_subcommand("engine", "model runner speed against the device's physical limits");
   add_runner_flags(*cmd, flags->runner);
-  cmd->add_option("--batch", flags->batch, "sequences in the batch decode")
-      ->check(CLI::Range(1, 4096));
-  cmd->add_option("--context", flags->context, "context of the batch decode")
-      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--decode", flags->decode,
+                  "decode points BATCHxCONTEXT (default: 1x128 64x1024)");
   cmd->add_option("--prefill-len", flags->prefill_len, "tokens of the prefill")
       ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--decode-steps", flags->decode_steps, "timed decode steps")

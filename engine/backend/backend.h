@@ -54,9 +54,9 @@ struct AttentionBatch {
   Tensor block_tables;  // [num_seqs, max_blocks_per_seq] i32
   int num_seqs = 0;
   int max_query_len = 0;
-  int max_context_len = 0;
-  int sliding_window = 0;  // 0: full causal attention
-  float scale = 1.0f;      // usually head_dim ** -0.5
+  int max_context_len = 0;  // an upper bound of context_lens (a plan may be sized by it)
+  int sliding_window = 0;   // 0: full causal attention
+  float scale = 1.0f;       // usually head_dim ** -0.5
 };
 
 class Backend {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace {
@@ -91,6 +93,20 @@ TEST(PdserveCliTest, TextPromptsAndChatMessages) {
       << r.output;
 }
 
+TEST(PdserveCliTest, BenchEngineTimesEachDecodePoint) {
+  const std::string json = ::testing::TempDir() + "/bench_engine.json";
+  CliRun r =
+      run("bench engine --model " + kDemo +
+          " --device cpu --decode 1x8 3x20 --decode-steps 2 --prefill-len 8 --output-json " + json);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("decode batch 1 at 8 (per step)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("decode batch 3 at 20 (per step)"), std::string::npos) << r.output;
+  std::ifstream in(json);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"name\": \"decode batch 3 at 20 (per step)\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"model\": \"pdserve-demo\""), std::string::npos) << text;
+}
+
 TEST(PdserveCliTest, BadInputGetsOneLineNamingTheProblem) {
   struct Case {
     std::string args, message;
@@ -110,6 +126,8 @@ TEST(PdserveCliTest, BadInputGetsOneLineNamingTheProblem) {
       {"generate --model " + kDemo + " --system x --prompt y", "--system requires --chat"},
       {"generate --model " + std::string(PDSERVE_SOURCE_DIR) + "/tests --prompt-ids 1",
        "config.json"},
+      {"bench engine --model " + kDemo + " --decode 4y16", "--decode 4y16: expected BATCHxCONTEXT"},
+      {"bench engine --model " + kDemo + " --decode 0x16", "--decode 0x16: expected BATCHxCONTEXT"},
       {"frobnicate", "A subcommand is required"},
       // Removed (it bounded nothing): an unknown option now.
       {"decode --model " + kDemo + " --max-prefill-queue 3", "--max-prefill-queue"},

@@ -7,6 +7,7 @@
 #include "engine/backend/cuda/bias_add.h"
 #include "engine/backend/cuda/convert.h"
 #include "engine/backend/cuda/cuda_check.h"
+#include "engine/backend/cuda/decode_attention.h"
 #include "engine/backend/cuda/embedding.h"
 #include "engine/backend/cuda/gather_rows.h"
 #include "engine/backend/cuda/paged_attention.h"
@@ -17,11 +18,17 @@
 namespace pdserve::backend::cuda {
 namespace {
 
-const uint16_t* bf16(const Tensor& t) { return static_cast<const uint16_t*>(t.data()); }
-uint16_t* bf16_mut(Tensor& t) { return static_cast<uint16_t*>(t.data()); }
+const uint16_t* bf16(const Tensor& t) {
+  return static_cast<const uint16_t*>(t.data());
+}
+uint16_t* bf16_mut(Tensor& t) {
+  return static_cast<uint16_t*>(t.data());
+}
 
 void expect_bf16(const char* op, std::initializer_list<const Tensor*> ts) {
-  for (const Tensor* t : ts) PD_CHECK(t->dtype() == DType::kBF16) << op << ": expected bfloat16, got " << dtype_name(t->dtype());
+  for (const Tensor* t : ts)
+    PD_CHECK(t->dtype() == DType::kBF16)
+        << op << ": expected bfloat16, got " << dtype_name(t->dtype());
 }
 
 }  // namespace
@@ -33,8 +40,8 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::create(int device) {
     return unavailable("no CUDA device is visible");
   }
   if (device < 0 || device >= count)
-    return invalid_argument("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(count) +
-                            " visible)");
+    return invalid_argument("CUDA device " + std::to_string(device) + " does not exist (" +
+                            std::to_string(count) + " visible)");
   return std::unique_ptr<CudaBackend>(new CudaBackend(device));
 }
 
@@ -44,6 +51,7 @@ CudaBackend::CudaBackend(int device) : device_(device) {
   PD_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   stream_ = s;
   allocator_ = std::make_shared<DeviceAllocator>(device);
+  PD_CUDA_CHECK(cudaDeviceGetAttribute(&num_sms_, cudaDevAttrMultiProcessorCount, device));
   constexpr size_t kWorkspace = size_t{32} << 20;
   gemm_ = std::make_unique<CublasLtGemm>(stream_, allocator_->allocate(kWorkspace), kWorkspace);
   staging_ = std::make_unique<PinnedStaging>(stream_);
@@ -57,7 +65,8 @@ CudaBackend::~CudaBackend() {
 }
 
 Tensor CudaBackend::alloc(Shape shape, DType dtype) {
-  std::shared_ptr<void> mem = allocator_->allocate(static_cast<size_t>(shape.numel()) * dtype_size(dtype));
+  std::shared_ptr<void> mem =
+      allocator_->allocate(static_cast<size_t>(shape.numel()) * dtype_size(dtype));
   void* p = mem.get();
   return Tensor(p, shape, dtype, std::move(mem));
 }
@@ -107,41 +116,48 @@ void CudaBackend::fill_zero(Tensor& t) {
   PD_CUDA_CHECK(cudaMemsetAsync(t.data(), 0, t.nbytes(), as_stream(stream_)));
 }
 
-void CudaBackend::synchronize() { PD_CUDA_CHECK(cudaStreamSynchronize(as_stream(stream_))); }
+void CudaBackend::synchronize() {
+  PD_CUDA_CHECK(cudaStreamSynchronize(as_stream(stream_)));
+}
 
 void CudaBackend::embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
   expect_bf16("embedding", {&table, &out});
   PD_CHECK(ids.dtype() == DType::kI32 && out.dim(0) == ids.numel() && out.dim(1) == table.dim(1))
       << "embedding: table " << table.shape().to_string() << " ids " << ids.shape().to_string();
-  launch_embedding(bf16(table), ids.as<int32_t>(), ids.numel(), table.dim(1), table.dim(0), bf16_mut(out), stream_);
+  launch_embedding(bf16(table), ids.as<int32_t>(), ids.numel(), table.dim(1), table.dim(0),
+                   bf16_mut(out), stream_);
 }
 
 void CudaBackend::rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
   expect_bf16("rmsnorm", {&x, &out});
-  PD_CHECK(weight.dtype() == DType::kF32 && x.shape() == out.shape() && weight.numel() == x.numel() / x.dim(0))
-      << "rmsnorm: x " << x.shape().to_string() << " weight " << weight.shape().to_string();
-  launch_rmsnorm(bf16(x), nullptr, weight.as<float>(), eps, x.dim(0), weight.numel(), bf16_mut(out), stream_);
-}
-
-void CudaBackend::add_rmsnorm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
-  expect_bf16("add_rmsnorm", {&residual, &x, &out});
-  PD_CHECK(weight.dtype() == DType::kF32 && x.shape() == out.shape() && residual.shape() == x.shape() &&
+  PD_CHECK(weight.dtype() == DType::kF32 && x.shape() == out.shape() &&
            weight.numel() == x.numel() / x.dim(0))
-      << "add_rmsnorm: x " << x.shape().to_string() << " weight " << weight.shape().to_string();
-  launch_rmsnorm(bf16(x), bf16_mut(residual), weight.as<float>(), eps, x.dim(0), weight.numel(), bf16_mut(out),
+      << "rmsnorm: x " << x.shape().to_string() << " weight " << weight.shape().to_string();
+  launch_rmsnorm(bf16(x), nullptr, weight.as<float>(), eps, x.dim(0), weight.numel(), bf16_mut(out),
                  stream_);
 }
 
-void CudaBackend::qkv_rope_write_kv(const Tensor& qkv, const QkvLayout& layout, const Tensor* q_norm,
-                                    const Tensor* k_norm, float norm_eps, const RopeParams& rope,
-                                    const Tensor& positions, const Tensor& slot_mapping, KvLayer& kv,
-                                    Tensor& q_out) {
+void CudaBackend::add_rmsnorm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
+                              Tensor& out) {
+  expect_bf16("add_rmsnorm", {&residual, &x, &out});
+  PD_CHECK(weight.dtype() == DType::kF32 && x.shape() == out.shape() &&
+           residual.shape() == x.shape() && weight.numel() == x.numel() / x.dim(0))
+      << "add_rmsnorm: x " << x.shape().to_string() << " weight " << weight.shape().to_string();
+  launch_rmsnorm(bf16(x), bf16_mut(residual), weight.as<float>(), eps, x.dim(0), weight.numel(),
+                 bf16_mut(out), stream_);
+}
+
+void CudaBackend::qkv_rope_write_kv(const Tensor& qkv, const QkvLayout& layout,
+                                    const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                                    const RopeParams& rope, const Tensor& positions,
+                                    const Tensor& slot_mapping, KvLayer& kv, Tensor& q_out) {
   expect_bf16("qkv_rope_write_kv", {&qkv, &q_out, &kv.data});
   const int64_t n = qkv.dim(0);
   PD_CHECK(qkv.dim(1) == layout.width() && q_out.dim(0) == n && q_out.dim(1) == layout.q_dim() &&
-           positions.numel() == n && slot_mapping.numel() == n && rope.inv_freq.numel() == layout.head_dim / 2 &&
-           kv.data.dim(3) == layout.kv_dim())
-      << "qkv_rope_write_kv: qkv " << qkv.shape().to_string() << " kv " << kv.data.shape().to_string();
+           positions.numel() == n && slot_mapping.numel() == n &&
+           rope.inv_freq.numel() == layout.head_dim / 2 && kv.data.dim(3) == layout.kv_dim())
+      << "qkv_rope_write_kv: qkv " << qkv.shape().to_string() << " kv "
+      << kv.data.shape().to_string();
   RopeKvArgs a{bf16(qkv),
                q_norm ? q_norm->as<float>() : nullptr,
                k_norm ? k_norm->as<float>() : nullptr,
@@ -163,8 +179,9 @@ void CudaBackend::qkv_rope_write_kv(const Tensor& qkv, const QkvLayout& layout, 
 void CudaBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const KvLayer& kv,
                                   const AttentionBatch& batch, Tensor& out) {
   expect_bf16("paged_attention", {&q, &out, &kv.data});
-  PD_CHECK(q.dim(1) == layout.q_dim() && out.shape() == q.shape() && layout.num_heads % layout.num_kv_heads == 0 &&
-           batch.block_tables.rank() == 2 && batch.block_tables.dim(0) == batch.num_seqs)
+  PD_CHECK(q.dim(1) == layout.q_dim() && out.shape() == q.shape() &&
+           layout.num_heads % layout.num_kv_heads == 0 && batch.block_tables.rank() == 2 &&
+           batch.block_tables.dim(0) == batch.num_seqs)
       << "paged_attention: q " << q.shape().to_string() << " block_tables "
       << batch.block_tables.shape().to_string();
   AttentionArgs a{bf16(q),
@@ -182,18 +199,29 @@ void CudaBackend::paged_attention(const Tensor& q, const QkvLayout& layout, cons
                   batch.sliding_window,
                   batch.scale,
                   bf16_mut(out)};
+  if (batch.max_query_len == 1 && decode_attention_supports(layout.head_dim)) {
+    PD_CHECK(q.dim(0) == batch.num_seqs) << "paged_attention: " << q.dim(0) << " queries for "
+                                         << batch.num_seqs << " decoding sequences";
+    const DecodeAttentionPlan plan = plan_decode_attention(
+        batch.num_seqs, layout.num_heads, layout.num_kv_heads, batch.max_context_len, num_sms_);
+    const size_t scratch = plan.workspace_bytes(batch.num_seqs, layout.num_heads, layout.head_dim);
+    std::shared_ptr<void> workspace = scratch ? allocator_->allocate(scratch) : nullptr;
+    launch_decode_attention(a, plan, workspace.get(), stream_);
+    return;
+  }
   launch_paged_attention(a, stream_);
 }
 
 void CudaBackend::matmul(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out) {
   expect_bf16("matmul", {&x, &w, &out});
-  PD_CHECK(x.rank() == 2 && w.rank() == 2 && out.rank() == 2 && x.dim(1) == w.dim(1) && out.dim(0) == x.dim(0) &&
-           out.dim(1) == w.dim(0))
+  PD_CHECK(x.rank() == 2 && w.rank() == 2 && out.rank() == 2 && x.dim(1) == w.dim(1) &&
+           out.dim(0) == x.dim(0) && out.dim(1) == w.dim(0))
       << "matmul: x " << x.shape().to_string() << " w " << w.shape().to_string() << " out "
       << out.shape().to_string();
   gemm_->run(bf16(x), bf16(w), bf16_mut(out), x.dim(0), x.dim(1), w.dim(0));
   if (bias) {
-    PD_CHECK(bias->dtype() == DType::kF32 && bias->numel() == w.dim(0)) << "matmul: bias " << bias->shape().to_string();
+    PD_CHECK(bias->dtype() == DType::kF32 && bias->numel() == w.dim(0))
+        << "matmul: bias " << bias->shape().to_string();
     launch_bias_add(bf16_mut(out), bias->as<float>(), out.dim(0), out.dim(1), stream_);
   }
 }
@@ -207,7 +235,8 @@ void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
 
 void CudaBackend::add(Tensor& x, const Tensor& y) {
   expect_bf16("add", {&x, &y});
-  PD_CHECK(x.shape() == y.shape()) << "add: " << x.shape().to_string() << " + " << y.shape().to_string();
+  PD_CHECK(x.shape() == y.shape())
+      << "add: " << x.shape().to_string() << " + " << y.shape().to_string();
   launch_add(bf16_mut(x), bf16(y), x.numel(), stream_);
 }
 

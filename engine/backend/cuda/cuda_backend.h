@@ -52,6 +52,7 @@ class CudaBackend final : public Backend {
   explicit CudaBackend(int device);
 
   int device_;
+  int num_sms_ = 0;
   void* stream_ = nullptr;
   std::shared_ptr<DeviceAllocator> allocator_;
   std::unique_ptr<CublasLtGemm> gemm_;

@@ -33,9 +33,15 @@ Result<DevicePeaks> measure_device_peaks(Backend& be) {
   if (!cuda) return unimplemented("device peaks: backend " + be.name() + " has no device");
   cudaStream_t s = cuda::as_stream(cuda->stream());
   DevicePeaks peaks;
+  int device = 0;
+  cudaDeviceProp prop{};
+  PD_CUDA_CHECK(cudaGetDevice(&device));
+  PD_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+  peaks.device_name = prop.name;
   {
     constexpr int64_t kBytes = int64_t{1} << 30;
-    Tensor src = be.alloc(Shape{kBytes / 2}, DType::kBF16), dst = be.alloc(Shape{kBytes / 2}, DType::kBF16);
+    Tensor src = be.alloc(Shape{kBytes / 2}, DType::kBF16),
+           dst = be.alloc(Shape{kBytes / 2}, DType::kBF16);
     std::vector<float> ones(static_cast<size_t>(kBytes / 2), 1.0f);
     be.copy_from_host(src, ones.data(), DType::kF32);  // never time on zeros
     const double secs = time_on_stream(s, 3, 10, [&] {

@@ -3,9 +3,11 @@
 // GPU outputs poisoned with NaN before each run. Skipped without a GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "engine/backend/backend.h"
@@ -36,7 +38,8 @@ class CudaOpsTest : public ::testing::Test {
     for (float& x : v) x = bf16_to_f32(f32_to_bf16(d(rng)));
     return v;
   }
-  Pair input(const std::vector<float>& v, Shape s, DType cpu_dtype = DType::kF32, DType gpu_dtype = DType::kBF16) {
+  Pair input(const std::vector<float>& v, Shape s, DType cpu_dtype = DType::kF32,
+             DType gpu_dtype = DType::kBF16) {
     Pair p{cpu->alloc(s, cpu_dtype), gpu->alloc(s, gpu_dtype)};
     cpu->copy_from_host(p.cpu, v.data(), DType::kF32);
     gpu->copy_from_host(p.gpu, v.data(), DType::kF32);
@@ -72,12 +75,63 @@ class CudaOpsTest : public ::testing::Test {
     return std::sqrt(num / std::max(den, 1e-30));
   }
 
+  // Paged attention on both backends over sequences of (cached tokens, new
+  // tokens), their blocks scattered over a shuffled pool; max_context_len is
+  // the longest context, or context_bound when larger (as a captured CUDA
+  // graph's plan is). Returns the relative error of the GPU output.
+  double attention_err(const QkvLayout& layout, const std::vector<std::pair<int, int>>& seqs,
+                       int window, int context_bound = 0) {
+    const int block_size = 16;
+    std::vector<int32_t> qstart{0}, ctx, tables;
+    int max_blocks = 0, num_blocks = 0, max_q = 0, max_ctx = 0;
+    for (auto [cached, fresh] : seqs) {
+      const int blocks = (cached + fresh + block_size - 1) / block_size;
+      max_blocks = std::max(max_blocks, blocks);
+      num_blocks += blocks;
+      max_q = std::max(max_q, fresh);
+      max_ctx = std::max(max_ctx, cached + fresh);
+    }
+    std::vector<int32_t> perm(static_cast<size_t>(num_blocks));
+    for (int i = 0; i < num_blocks; ++i) perm[static_cast<size_t>(i)] = i;
+    std::shuffle(perm.begin(), perm.end(), rng);
+    size_t next = 0;
+    for (auto [cached, fresh] : seqs) {
+      qstart.push_back(qstart.back() + fresh);
+      ctx.push_back(cached + fresh);
+      const int blocks = (cached + fresh + block_size - 1) / block_size;
+      for (int b = 0; b < max_blocks; ++b) tables.push_back(b < blocks ? perm[next++] : 0);
+    }
+    const int n = qstart.back();
+    const auto num_seqs = static_cast<int64_t>(seqs.size());
+    Pair q = input(random(int64_t{n} * layout.q_dim()), Shape{n, layout.q_dim()});
+    Pair kv = input(random(int64_t{num_blocks} * 2 * block_size * layout.kv_dim()),
+                    Shape{num_blocks, 2, block_size, layout.kv_dim()}, DType::kBF16);
+    Pair qs = ints(qstart), cl = ints(ctx), bt = ints(tables);
+    AttentionBatch bc{qs.cpu,
+                      cl.cpu,
+                      bt.cpu.reshaped(Shape{num_seqs, max_blocks}),
+                      static_cast<int>(num_seqs),
+                      max_q,
+                      std::max(max_ctx, context_bound),
+                      window,
+                      1.0f / std::sqrt(static_cast<float>(layout.head_dim))};
+    AttentionBatch bg = bc;
+    bg.query_start = qs.gpu;
+    bg.context_lens = cl.gpu;
+    bg.block_tables = bt.gpu.reshaped(Shape{num_seqs, max_blocks});
+    Pair out = output(Shape{n, layout.q_dim()});
+    cpu->paged_attention(q.cpu, layout, KvLayer{kv.cpu, block_size}, bc, out.cpu);
+    gpu->paged_attention(q.gpu, layout, KvLayer{kv.gpu, block_size}, bg, out.gpu);
+    return rel_err(out);
+  }
+
   std::unique_ptr<Backend> cpu, gpu;
   std::mt19937 rng{std::random_device{}()};
 };
 
 TEST_F(CudaOpsTest, Matmul) {
-  for (auto [n, in, out] : {std::tuple{1, 4096, 4096}, {7, 512, 1000}, {64, 2048, 2048}, {300, 1024, 3072}}) {
+  for (auto [n, in, out] :
+       {std::tuple{1, 4096, 4096}, {7, 512, 1000}, {64, 2048, 2048}, {300, 1024, 3072}}) {
     Pair x = input(random(n * in), Shape{n, in});
     Pair w = input(random(int64_t{out} * in, 0.02f), Shape{out, in}, DType::kBF16);
     Pair b = input(random(out), Shape{out}, DType::kF32, DType::kF32);
@@ -139,26 +193,30 @@ TEST_F(CudaOpsTest, RopeWritesKvAndRotatesQ) {
     const QkvLayout layout{8, 2, 128};
     const int n = 19, block_size = 16, num_blocks = 8;
     std::vector<float> inv(64);
-    for (int i = 0; i < 64; ++i) inv[static_cast<size_t>(i)] = 1.0f / std::pow(500000.0f, 2.0f * i / 128);
-    RopeParams rc{cpu->alloc(Shape{64}, DType::kF32), 1.1f}, rg{gpu->alloc(Shape{64}, DType::kF32), 1.1f};
+    for (int i = 0; i < 64; ++i)
+      inv[static_cast<size_t>(i)] = 1.0f / std::pow(500000.0f, 2.0f * i / 128);
+    RopeParams rc{cpu->alloc(Shape{64}, DType::kF32), 1.1f},
+        rg{gpu->alloc(Shape{64}, DType::kF32), 1.1f};
     cpu->copy_from_host(rc.inv_freq, inv.data(), DType::kF32);
     gpu->copy_from_host(rg.inv_freq, inv.data(), DType::kF32);
     std::vector<int32_t> pos(n), slots(n);
     for (int t = 0; t < n; ++t) {
       pos[static_cast<size_t>(t)] = 1000 + 37 * t;
-      slots[static_cast<size_t>(t)] = t == 3 ? -1 : static_cast<int32_t>((t * 5) % (block_size * num_blocks));
+      slots[static_cast<size_t>(t)] =
+          t == 3 ? -1 : static_cast<int32_t>((t * 5) % (block_size * num_blocks));
     }
     Pair qkv = input(random(n * layout.width()), Shape{n, layout.width()});
-    Pair qn = input(random(128), Shape{128}, DType::kF32, DType::kF32), kn = input(random(128), Shape{128}, DType::kF32, DType::kF32);
+    Pair qn = input(random(128), Shape{128}, DType::kF32, DType::kF32),
+         kn = input(random(128), Shape{128}, DType::kF32, DType::kF32);
     Pair p = ints(pos), s = ints(slots);
     Pair q = output(Shape{n, layout.q_dim()});
     Pair kv = input(random(int64_t{num_blocks} * 2 * block_size * layout.kv_dim()),
                     Shape{num_blocks, 2, block_size, layout.kv_dim()}, DType::kBF16);
     KvLayer kc{kv.cpu, block_size}, kg{kv.gpu, block_size};
-    cpu->qkv_rope_write_kv(qkv.cpu, layout, qk_norm ? &qn.cpu : nullptr, qk_norm ? &kn.cpu : nullptr, 1e-6f, rc,
-                           p.cpu, s.cpu, kc, q.cpu);
-    gpu->qkv_rope_write_kv(qkv.gpu, layout, qk_norm ? &qn.gpu : nullptr, qk_norm ? &kn.gpu : nullptr, 1e-6f, rg,
-                           p.gpu, s.gpu, kg, q.gpu);
+    cpu->qkv_rope_write_kv(qkv.cpu, layout, qk_norm ? &qn.cpu : nullptr,
+                           qk_norm ? &kn.cpu : nullptr, 1e-6f, rc, p.cpu, s.cpu, kc, q.cpu);
+    gpu->qkv_rope_write_kv(qkv.gpu, layout, qk_norm ? &qn.gpu : nullptr,
+                           qk_norm ? &kn.gpu : nullptr, 1e-6f, rg, p.gpu, s.gpu, kg, q.gpu);
     EXPECT_LT(rel_err(q), kBf16Bound) << "qk_norm " << qk_norm;
     EXPECT_LT(rel_err(kv), kBf16Bound) << "qk_norm " << qk_norm;
   }
@@ -167,40 +225,54 @@ TEST_F(CudaOpsTest, RopeWritesKvAndRotatesQ) {
 TEST_F(CudaOpsTest, PagedAttentionPrefillAndDecode) {
   for (int window : {0, 64}) {
     for (auto [heads, kv_heads, hd] : {std::tuple{8, 2, 128}, {4, 4, 64}, {6, 1, 96}}) {
-      const QkvLayout layout{heads, kv_heads, hd};
-      const int block_size = 16, num_blocks = 300;
-      // Sequences: (cached tokens, new tokens): a long prefill chunk, decodes, a fresh prompt.
-      const std::vector<std::pair<int, int>> seqs = {{0, 200}, {1500, 1}, {37, 1}, {700, 64}, {0, 1}};
-      std::vector<int32_t> qstart{0}, ctx, tables;
-      int max_blocks = 0;
-      for (auto [cached, fresh] : seqs) max_blocks = std::max(max_blocks, (cached + fresh + block_size - 1) / block_size);
-      std::vector<int32_t> perm(num_blocks);
-      for (int i = 0; i < num_blocks; ++i) perm[static_cast<size_t>(i)] = i;
-      std::shuffle(perm.begin(), perm.end(), rng);
-      int next = 0;
-      for (auto [cached, fresh] : seqs) {
-        qstart.push_back(qstart.back() + fresh);
-        ctx.push_back(cached + fresh);
-        const int blocks = (cached + fresh + block_size - 1) / block_size;
-        for (int b = 0; b < max_blocks; ++b) tables.push_back(b < blocks ? perm[static_cast<size_t>(next++)] : 0);
-      }
-      const int n = qstart.back();
-      Pair q = input(random(int64_t{n} * layout.q_dim()), Shape{n, layout.q_dim()});
-      Pair kv = input(random(int64_t{num_blocks} * 2 * block_size * layout.kv_dim()),
-                      Shape{num_blocks, 2, block_size, layout.kv_dim()}, DType::kBF16);
-      Pair qs = ints(qstart), cl = ints(ctx), bt = ints(tables);
-      const auto num_seqs = static_cast<int64_t>(seqs.size());
-      AttentionBatch bc{qs.cpu, cl.cpu, bt.cpu.reshaped(Shape{num_seqs, max_blocks}), static_cast<int>(num_seqs), 200, 1501, window,
-                        1.0f / std::sqrt(static_cast<float>(hd))};
-      AttentionBatch bg = bc;
-      bg.query_start = qs.gpu;
-      bg.context_lens = cl.gpu;
-      bg.block_tables = bt.gpu.reshaped(Shape{num_seqs, max_blocks});
-      Pair out = output(Shape{n, layout.q_dim()});
-      cpu->paged_attention(q.cpu, layout, KvLayer{kv.cpu, block_size}, bc, out.cpu);
-      gpu->paged_attention(q.gpu, layout, KvLayer{kv.gpu, block_size}, bg, out.gpu);
-      EXPECT_LT(rel_err(out), kBf16Bound) << heads << "/" << kv_heads << "x" << hd << " window " << window;
+      // (cached tokens, new tokens): a long prefill chunk, decodes, a fresh prompt.
+      EXPECT_LT(attention_err(QkvLayout{heads, kv_heads, hd},
+                              {{0, 200}, {1500, 1}, {37, 1}, {700, 64}, {0, 1}}, window),
+                kBf16Bound)
+          << heads << "/" << kv_heads << "x" << hd << " window " << window;
     }
+  }
+}
+
+// The split-K decode kernel (one query per sequence): GQA groups of 1 to 16
+// (tiles of 1, 2, 4, 8 and chunks of 8), head_dim 64/128/256, contexts from
+// one token to a few thousand, with and without a sliding window, planned
+// for the batch's longest context and for a bound far above it.
+TEST_F(CudaOpsTest, DecodeAttentionSplitK) {
+  const std::vector<std::tuple<int, int, int>> layouts = {{8, 8, 64},   {8, 4, 128}, {32, 8, 128},
+                                                          {28, 4, 128}, {12, 2, 64}, {16, 1, 256},
+                                                          {32, 2, 128}, {6, 2, 256}};
+  const std::vector<int> lengths = {1, 2, 15, 16, 17, 100, 513, 1500, 3000};
+  for (auto [heads, kv_heads, hd] : layouts) {
+    for (int window : {0, 100}) {
+      for (int bound : {0, 65536}) {
+        std::vector<std::pair<int, int>> seqs;
+        for (int i = 0; i < 7; ++i)
+          seqs.emplace_back(
+              lengths[std::uniform_int_distribution<size_t>(0, lengths.size() - 1)(rng)] - 1, 1);
+        EXPECT_LT(attention_err(QkvLayout{heads, kv_heads, hd}, seqs, window, bound), kBf16Bound)
+            << heads << "/" << kv_heads << "x" << hd << " window " << window << " bound " << bound;
+      }
+    }
+  }
+}
+
+// A sequence with no context (a padded row of a captured batch) gets zeros.
+TEST_F(CudaOpsTest, DecodeAttentionEmptyContextIsZero) {
+  const QkvLayout layout{8, 2, 128};
+  const int block_size = 16, n = 3;
+  Pair q = input(random(int64_t{n} * layout.q_dim()), Shape{n, layout.q_dim()});
+  Pair kv = input(random(int64_t{4} * 2 * block_size * layout.kv_dim()),
+                  Shape{4, 2, block_size, layout.kv_dim()}, DType::kBF16);
+  Pair qs = ints({0, 1, 2, 3}), cl = ints({0, 40, 0}), bt = ints({0, 0, 0, 1, 2, 3, 0, 0, 0});
+  AttentionBatch bg{qs.gpu, cl.gpu, bt.gpu.reshaped(Shape{n, 3}), n, 1, 4096, 0, 0.1f};
+  Pair out = output(Shape{n, layout.q_dim()});
+  gpu->paged_attention(q.gpu, layout, KvLayer{kv.gpu, block_size}, bg, out.gpu);
+  std::vector<float> g = host(*gpu, out.gpu);
+  for (int64_t i = 0; i < layout.q_dim(); ++i) {
+    EXPECT_EQ(g[static_cast<size_t>(i)], 0.0f);
+    EXPECT_EQ(g[static_cast<size_t>(2 * layout.q_dim() + i)], 0.0f);
+    EXPECT_FALSE(std::isnan(g[static_cast<size_t>(layout.q_dim() + i)]));
   }
 }
 
