@@ -1,10 +1,12 @@
 // attention_bench: the tensor-core prefill attention kernel on the GPU.
-//   1. checks it against the first-version paged attention kernel (itself
-//      tested against the CPU reference) at many shapes: varlen batches,
-//      cached prefixes, GQA 1/4/8, head dims 64/128/256, sliding windows;
-//   2. times it (CUDA events, median of 20 after 3 warm-ups) at 32 query heads
-//      / 8 KV heads, d=128: 4096 tokens causal, and 2048 new tokens over a
-//      2048-token cached prefix. FLOPs count causal attention as half.
+//   1. checks each variant (16 or 32 query rows per warp) against the
+//      first-version paged attention kernel (itself tested against the CPU
+//      reference) at many shapes: varlen batches, cached prefixes, GQA 1/4/8,
+//      head dims 64/128/256, sliding windows;
+//   2. times each variant (CUDA events, median of 20 after 3 warm-ups) at 32
+//      query heads / 8 KV heads, d=128: 4096 tokens causal, and 2048 new
+//      tokens over a 2048-token cached prefix (plus 8192 tokens, d=64, d=256).
+//      FLOPs count causal attention as half.
 // Prints a table and writes JSON to argv[1] when given. Exit 1 on a failed check.
 // Built by CMake (target attention_bench) or alone with nvcc:
 //   scripts/gpu-attention-bench.sh
@@ -136,13 +138,13 @@ struct Problem {
 };
 
 // ||prefill - reference|| / ||reference||; infinity when an output is NaN (unwritten).
-double check(const Shape& s, std::mt19937& rng) {
+double check(const Shape& s, int warp_rows, std::mt19937& rng) {
   Problem p(s, rng);
   fill_nan<<<1024, 256>>>(p.args.out, p.out_elems());
   launch_paged_attention(p.args, nullptr);
   const std::vector<float> ref = p.output();
   fill_nan<<<1024, 256>>>(p.args.out, p.out_elems());
-  launch_prefill_attention(p.args, p.max_query_len, nullptr);
+  launch_prefill_attention(p.args, p.max_query_len, nullptr, warp_rows);
   PD_CUDA_CHECK(cudaDeviceSynchronize());
   const std::vector<float> got = p.output();
   double num = 0, den = 0;
@@ -182,6 +184,11 @@ std::string seqs_string(const Shape& s) {
   return r;
 }
 
+// The variants a shape can take: 16 query rows per warp, and 32 up to head_dim 128.
+std::vector<int> warp_rows_of(const Shape& s) {
+  return s.head_dim <= 128 ? std::vector<int>{16, 32} : std::vector<int>{16};
+}
+
 int run(const char* json_path) {
   std::mt19937 rng{std::random_device{}()};
   cudaDeviceProp prop{};
@@ -199,23 +206,25 @@ int run(const char* json_path) {
       {8, 1, 128, 0, {{0, 8192}, {3, 1}}},
       {4, 4, 128, 0, {{6000, 1}, {1, 1}, {15, 113}}},
   };
-  int failures = 0;
+  int failures = 0, rows_done = 0;
   std::string json = "{\"device\": \"" + std::string(prop.name) + "\", \"checks\": [";
-  std::printf("%-34s %-5s %-6s %s\n", "check (cached+new per sequence)", "d", "window",
-              "rel err vs paged_attention");
-  for (size_t i = 0; i < checks.size(); ++i) {
-    const Shape& s = checks[i];
-    const double err = check(s, rng);
-    const bool ok = err < 1e-2;
-    failures += ok ? 0 : 1;
-    const std::string desc =
-        std::to_string(s.heads) + "/" + std::to_string(s.kv_heads) + "h " + seqs_string(s);
-    std::printf("%-34.34s %-5d %-6d %.2e %s\n", desc.c_str(), s.head_dim, s.window, err,
-                ok ? "ok" : "FAIL");
-    json += std::string(i ? ", " : "") + "{\"shape\": \"" + desc +
-            "\", \"head_dim\": " + std::to_string(s.head_dim) +
-            ", \"window\": " + std::to_string(s.window) + ", \"rel_err\": " + std::to_string(err) +
-            "}";
+  std::printf("%-34s %-5s %-6s %-9s %s\n", "check (cached+new per sequence)", "d", "window",
+              "warp rows", "rel err vs paged_attention");
+  for (const Shape& s : checks) {
+    for (int warp_rows : warp_rows_of(s)) {
+      const double err = check(s, warp_rows, rng);
+      const bool ok = err < 1e-2;
+      failures += ok ? 0 : 1;
+      const std::string desc =
+          std::to_string(s.heads) + "/" + std::to_string(s.kv_heads) + "h " + seqs_string(s);
+      std::printf("%-34.34s %-5d %-6d %-9d %.2e %s\n", desc.c_str(), s.head_dim, s.window,
+                  warp_rows, err, ok ? "ok" : "FAIL");
+      json += std::string(rows_done++ ? ", " : "") + "{\"shape\": \"" + desc +
+              "\", \"head_dim\": " + std::to_string(s.head_dim) +
+              ", \"window\": " + std::to_string(s.window) +
+              ", \"warp_rows\": " + std::to_string(warp_rows) +
+              ", \"rel_err\": " + std::to_string(err) + "}";
+    }
   }
   json += "], \"timings\": [";
 
@@ -226,23 +235,27 @@ int run(const char* json_path) {
       {"causal 4096, d=64", {32, 8, 64, 0, {{0, 4096}}}},
       {"causal 4096, d=256", {32, 8, 256, 0, {{0, 4096}}}},
   };
-  std::printf("\n%-28s %10s %10s %12s %12s\n", "shape (32q/8kv heads)", "ms", "TFLOP/s", "old ms",
-              "speed-up");
-  for (size_t i = 0; i < timed.size(); ++i) {
-    const auto& [name, s] = timed[i];
+  std::printf("\n%-28s %9s %10s %10s %12s %12s\n", "shape (32q/8kv heads)", "warp rows", "ms",
+              "TFLOP/s", "old ms", "speed-up");
+  rows_done = 0;
+  for (const auto& [name, s] : timed) {
     Problem p(s, rng);
-    const double ms =
-        median_ms(20, [&] { launch_prefill_attention(p.args, p.max_query_len, nullptr); });
     const double old_ms = median_ms(3, [&] { launch_paged_attention(p.args, nullptr); });
-    const double tflops = p.flops / (ms * 1e-3) / 1e12;
-    std::printf("%-28s %10.3f %10.1f %12.3f %11.1fx\n", name.c_str(), ms, tflops, old_ms,
-                old_ms / ms);
-    json += std::string(i ? ", " : "") + "{\"name\": \"" + name +
-            "\", \"heads\": " + std::to_string(s.heads) +
-            ", \"kv_heads\": " + std::to_string(s.kv_heads) +
-            ", \"head_dim\": " + std::to_string(s.head_dim) + ", \"ms\": " + std::to_string(ms) +
-            ", \"tflops\": " + std::to_string(tflops) +
-            ", \"first_version_ms\": " + std::to_string(old_ms) + "}";
+    for (int warp_rows : warp_rows_of(s)) {
+      const double ms = median_ms(
+          20, [&] { launch_prefill_attention(p.args, p.max_query_len, nullptr, warp_rows); });
+      const double tflops = p.flops / (ms * 1e-3) / 1e12;
+      std::printf("%-28s %9d %10.3f %10.1f %12.3f %11.1fx\n", name.c_str(), warp_rows, ms, tflops,
+                  old_ms, old_ms / ms);
+      json += std::string(rows_done++ ? ", " : "") + "{\"name\": \"" + name +
+              "\", \"heads\": " + std::to_string(s.heads) +
+              ", \"kv_heads\": " + std::to_string(s.kv_heads) +
+              ", \"head_dim\": " + std::to_string(s.head_dim) +
+              ", \"warp_rows\": " + std::to_string(warp_rows) + ", \"plan\": " +
+              (warp_rows == prefill_attention_warp_rows(s.head_dim) ? "true" : "false") +
+              ", \"ms\": " + std::to_string(ms) + ", \"tflops\": " + std::to_string(tflops) +
+              ", \"first_version_ms\": " + std::to_string(old_ms) + "}";
+    }
   }
   json += "]}\n";
   if (json_path) {
