@@ -12,7 +12,10 @@ tail -15 "$out/ctest.log"
 grep -h "teacher-forced" build-gpu/Testing/Temporary/LastTest.log 2>/dev/null | head -3
 for tool in memcheck racecheck; do
   # racecheck reports hazards inside cuBLAS's own GEMM kernels (nvjet, TMA/wgmma): our kernels only.
-  filter=""; [ $tool = racecheck ] && filter="--gtest_filter=-*Matmul*"
+  # It tracks every shared-memory access, so the prefill attention cases of thousands of tokens
+  # (minutes under it) stay out; the tile-edge, chunk, window and block-size cases cover its code.
+  filter=""
+  [ $tool = racecheck ] && filter="--gtest_filter=-*Matmul*:*LongPromptsWithGqa*:*RandomCachedPrefixSplits*"
   compute-sanitizer --tool $tool --error-exitcode 1 build-gpu/tests/engine/backend/cuda_backend_test $filter \
     > "$out/sanitizer-$tool.log" 2>&1 && echo "compute-sanitizer $tool: clean" || { echo "compute-sanitizer $tool: FAILED"; tail -20 "$out/sanitizer-$tool.log"; rc=1; }
 done

@@ -11,6 +11,7 @@
 #include "engine/backend/cuda/embedding.h"
 #include "engine/backend/cuda/gather_rows.h"
 #include "engine/backend/cuda/paged_attention.h"
+#include "engine/backend/cuda/prefill_attention.h"
 #include "engine/backend/cuda/rmsnorm.h"
 #include "engine/backend/cuda/rope_kv.h"
 #include "engine/backend/cuda/silu_mul.h"
@@ -209,7 +210,12 @@ void CudaBackend::paged_attention(const Tensor& q, const QkvLayout& layout, cons
     launch_decode_attention(a, plan, workspace.get(), stream_);
     return;
   }
-  launch_paged_attention(a, stream_);
+  // Steps with a prompt chunk take the tensor-core kernel (decode tokens in
+  // the same step too).
+  if (batch.max_query_len > 1 && prefill_attention_supported(layout.head_dim))
+    launch_prefill_attention(a, batch.max_query_len, stream_);
+  else
+    launch_paged_attention(a, stream_);
 }
 
 void CudaBackend::matmul(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out) {

@@ -10,124 +10,10 @@
 #include <tuple>
 #include <vector>
 
-#include "engine/backend/backend.h"
+#include "tests/engine/backend/cuda_ops_fixture.h"
 
 namespace pdserve::backend {
 namespace {
-
-constexpr double kBf16Bound = 1e-2;
-
-struct Pair {
-  Tensor cpu, gpu;
-};
-
-class CudaOpsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
-    auto g = make_cuda_backend(0);
-    ASSERT_TRUE(g.ok()) << g.status().to_string();
-    gpu = std::move(*g);
-    cpu = make_cpu_backend(0);
-  }
-
-  // Random values rounded to bf16, so both backends see the same inputs.
-  std::vector<float> random(int64_t n, float scale = 1.0f) {
-    std::normal_distribution<float> d(0.0f, scale);
-    std::vector<float> v(static_cast<size_t>(n));
-    for (float& x : v) x = bf16_to_f32(f32_to_bf16(d(rng)));
-    return v;
-  }
-  Pair input(const std::vector<float>& v, Shape s, DType cpu_dtype = DType::kF32,
-             DType gpu_dtype = DType::kBF16) {
-    Pair p{cpu->alloc(s, cpu_dtype), gpu->alloc(s, gpu_dtype)};
-    cpu->copy_from_host(p.cpu, v.data(), DType::kF32);
-    gpu->copy_from_host(p.gpu, v.data(), DType::kF32);
-    return p;
-  }
-  Pair ints(const std::vector<int32_t>& v) {
-    Shape s{static_cast<int64_t>(v.size())};
-    Pair p{cpu->alloc(s, DType::kI32), gpu->alloc(s, DType::kI32)};
-    cpu->copy_from_host(p.cpu, v.data(), DType::kI32);
-    gpu->copy_from_host(p.gpu, v.data(), DType::kI32);
-    return p;
-  }
-  Pair output(Shape s, DType cpu_dtype = DType::kF32) {
-    Pair p{cpu->alloc(s, cpu_dtype), gpu->alloc(s, DType::kBF16)};
-    std::vector<float> nan(static_cast<size_t>(s.numel()), std::numeric_limits<float>::quiet_NaN());
-    gpu->copy_from_host(p.gpu, nan.data(), DType::kF32);
-    return p;
-  }
-  std::vector<float> host(Backend& be, const Tensor& t) {
-    std::vector<float> v(static_cast<size_t>(t.numel()));
-    be.copy_to_host(t, v.data());
-    return v;
-  }
-  // Relative error of the GPU result; NaN (an unwritten element) fails.
-  double rel_err(const Pair& p) {
-    std::vector<float> c = host(*cpu, p.cpu), g = host(*gpu, p.gpu);
-    double num = 0, den = 0;
-    for (size_t i = 0; i < c.size(); ++i) {
-      if (std::isnan(g[i])) return std::numeric_limits<double>::infinity();
-      num += (static_cast<double>(g[i]) - c[i]) * (static_cast<double>(g[i]) - c[i]);
-      den += static_cast<double>(c[i]) * c[i];
-    }
-    return std::sqrt(num / std::max(den, 1e-30));
-  }
-
-  // Paged attention on both backends over sequences of (cached tokens, new
-  // tokens), their blocks scattered over a shuffled pool; max_context_len is
-  // the longest context, or context_bound when larger (as a captured CUDA
-  // graph's plan is). Returns the relative error of the GPU output.
-  double attention_err(const QkvLayout& layout, const std::vector<std::pair<int, int>>& seqs,
-                       int window, int context_bound = 0) {
-    const int block_size = 16;
-    std::vector<int32_t> qstart{0}, ctx, tables;
-    int max_blocks = 0, num_blocks = 0, max_q = 0, max_ctx = 0;
-    for (auto [cached, fresh] : seqs) {
-      const int blocks = (cached + fresh + block_size - 1) / block_size;
-      max_blocks = std::max(max_blocks, blocks);
-      num_blocks += blocks;
-      max_q = std::max(max_q, fresh);
-      max_ctx = std::max(max_ctx, cached + fresh);
-    }
-    std::vector<int32_t> perm(static_cast<size_t>(num_blocks));
-    for (int i = 0; i < num_blocks; ++i) perm[static_cast<size_t>(i)] = i;
-    std::shuffle(perm.begin(), perm.end(), rng);
-    size_t next = 0;
-    for (auto [cached, fresh] : seqs) {
-      qstart.push_back(qstart.back() + fresh);
-      ctx.push_back(cached + fresh);
-      const int blocks = (cached + fresh + block_size - 1) / block_size;
-      for (int b = 0; b < max_blocks; ++b) tables.push_back(b < blocks ? perm[next++] : 0);
-    }
-    const int n = qstart.back();
-    const auto num_seqs = static_cast<int64_t>(seqs.size());
-    Pair q = input(random(int64_t{n} * layout.q_dim()), Shape{n, layout.q_dim()});
-    Pair kv = input(random(int64_t{num_blocks} * 2 * block_size * layout.kv_dim()),
-                    Shape{num_blocks, 2, block_size, layout.kv_dim()}, DType::kBF16);
-    Pair qs = ints(qstart), cl = ints(ctx), bt = ints(tables);
-    AttentionBatch bc{qs.cpu,
-                      cl.cpu,
-                      bt.cpu.reshaped(Shape{num_seqs, max_blocks}),
-                      static_cast<int>(num_seqs),
-                      max_q,
-                      std::max(max_ctx, context_bound),
-                      window,
-                      1.0f / std::sqrt(static_cast<float>(layout.head_dim))};
-    AttentionBatch bg = bc;
-    bg.query_start = qs.gpu;
-    bg.context_lens = cl.gpu;
-    bg.block_tables = bt.gpu.reshaped(Shape{num_seqs, max_blocks});
-    Pair out = output(Shape{n, layout.q_dim()});
-    cpu->paged_attention(q.cpu, layout, KvLayer{kv.cpu, block_size}, bc, out.cpu);
-    gpu->paged_attention(q.gpu, layout, KvLayer{kv.gpu, block_size}, bg, out.gpu);
-    return rel_err(out);
-  }
-
-  std::unique_ptr<Backend> cpu, gpu;
-  std::mt19937 rng{std::random_device{}()};
-};
 
 TEST_F(CudaOpsTest, Matmul) {
   for (auto [n, in, out] :
@@ -225,11 +111,11 @@ TEST_F(CudaOpsTest, RopeWritesKvAndRotatesQ) {
 TEST_F(CudaOpsTest, PagedAttentionPrefillAndDecode) {
   for (int window : {0, 64}) {
     for (auto [heads, kv_heads, hd] : {std::tuple{8, 2, 128}, {4, 4, 64}, {6, 1, 96}}) {
-      // (cached tokens, new tokens): a long prefill chunk, decodes, a fresh prompt.
-      EXPECT_LT(attention_err(QkvLayout{heads, kv_heads, hd},
-                              {{0, 200}, {1500, 1}, {37, 1}, {700, 64}, {0, 1}}, window),
-                kBf16Bound)
-          << heads << "/" << kv_heads << "x" << hd << " window " << window;
+      // Sequences: (cached tokens, new tokens): a long prefill chunk, decodes, a fresh prompt.
+      const double err =
+          attention_rel_err(QkvLayout{heads, kv_heads, hd},
+                            {{0, 200}, {1500, 1}, {37, 1}, {700, 64}, {0, 1}}, 16, window);
+      EXPECT_LT(err, kBf16Bound) << heads << "/" << kv_heads << "x" << hd << " window " << window;
     }
   }
 }
@@ -250,7 +136,7 @@ TEST_F(CudaOpsTest, DecodeAttentionSplitK) {
         for (int i = 0; i < 7; ++i)
           seqs.emplace_back(
               lengths[std::uniform_int_distribution<size_t>(0, lengths.size() - 1)(rng)] - 1, 1);
-        EXPECT_LT(attention_err(QkvLayout{heads, kv_heads, hd}, seqs, window, bound), kBf16Bound)
+        EXPECT_LT(attention_rel_err(QkvLayout{heads, kv_heads, hd}, seqs, 16, window, bound), kBf16Bound)
             << heads << "/" << kv_heads << "x" << hd << " window " << window << " bound " << bound;
       }
     }
