@@ -37,6 +37,7 @@ RequestMetrics::RequestMetrics(server::MetricsRegistry& m, const std::string& mo
   success_stop_ = success("stop");
   success_length_ = success("length");
   success_abort_ = success("abort");
+  success_error_ = success("error");
   ttft_ = m.histogram("vllm:time_to_first_token_seconds",
                       "Histogram of time to first token in seconds.", kTtftBuckets, model);
   itl_ = m.histogram("vllm:inter_token_latency_seconds",
@@ -91,6 +92,7 @@ void RequestMetrics::finish(const scheduler::RequestOutput& out, const Live* liv
     case scheduler::FinishReason::kStop: success_stop_.inc(); break;
     case scheduler::FinishReason::kLength: success_length_.inc(); break;
     case scheduler::FinishReason::kAbort: success_abort_.inc(); break;
+    case scheduler::FinishReason::kError: success_error_.inc(); break;
     case scheduler::FinishReason::kNone: break;
   }
   e2e_.observe(seconds(now - out.times.arrival));

@@ -49,7 +49,7 @@ class RequestMetrics {
   void finish(const scheduler::RequestOutput& output, const Live* live, Clock::time_point now);
 
   server::Counter prompt_tokens_, generation_tokens_;
-  server::Counter success_stop_, success_length_, success_abort_;
+  server::Counter success_stop_, success_length_, success_abort_, success_error_;
   server::Histogram ttft_, itl_, e2e_, queue_, prefill_, decode_, inference_;
   server::Histogram request_prompt_tokens_, request_generation_tokens_;
   std::unordered_map<uint64_t, Live> live_;  // requests that produced a token
