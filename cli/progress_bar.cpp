@@ -12,7 +12,9 @@ ProgressBar::ProgressBar(std::string label, size_t total)
       enabled_(isatty(STDERR_FILENO) != 0),
       start_(std::chrono::steady_clock::now()) {}
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar() {
+  finish();
+}
 
 void ProgressBar::update(size_t done) {
   if (!enabled_ || finished_ || total_ == 0) return;
@@ -23,8 +25,10 @@ void ProgressBar::update(size_t done) {
   const int filled = permille * kWidth / 1000;
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kWidth, '.');
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  std::fprintf(stderr, "\r%s [%s] %5.1f%% %.1fs", label_.c_str(), bar.c_str(), permille / 10.0, secs);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::fprintf(stderr, "\r%s [%s] %5.1f%% %.1fs", label_.c_str(), bar.c_str(), permille / 10.0,
+               secs);
   std::fflush(stderr);
 }
 

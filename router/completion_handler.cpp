@@ -96,7 +96,6 @@ struct CompletionHandler::Call {
   bool chat() const { return req.endpoint == Endpoint::kChatCompletions; }
   int prompt_of(size_t choice_idx) const { return static_cast<int>(choice_idx) / req.n; }
 
-
   void cancel_all() {
     for (auto& w : streams) {
       if (auto s = w.lock()) s->cancel();

@@ -269,8 +269,8 @@ ApiResult<OpenAiRequest> parse_chat_request(std::string_view body, const ApiLimi
   });
 }
 
-ApiResult<protocol::SamplingParams> finalize_sampling(const OpenAiRequest& req, int num_prompt_tokens,
-                                                    int max_model_len) {
+ApiResult<protocol::SamplingParams> finalize_sampling(const OpenAiRequest& req,
+                                                      int num_prompt_tokens, int max_model_len) {
   const std::string param = req.endpoint == Endpoint::kChatCompletions ? "messages" : "prompt";
   protocol::SamplingParams s = req.sampling;
   if (req.max_tokens) {

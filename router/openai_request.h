@@ -88,8 +88,8 @@ ApiResult<OpenAiRequest> parse_chat_request(std::string_view body, const ApiLimi
 // Fails with context_length_exceeded (param "prompt" / "messages") when the
 // prompt plus max_tokens exceed max_model_len (or the prompt leaves no room),
 // and with 400 "min_tokens" when min_tokens > max_tokens.
-ApiResult<protocol::SamplingParams> finalize_sampling(const OpenAiRequest& req, int num_prompt_tokens,
-                                                    int max_model_len);
+ApiResult<protocol::SamplingParams> finalize_sampling(const OpenAiRequest& req,
+                                                      int num_prompt_tokens, int max_model_len);
 
 // The sampling params of choice `choice_idx` of n: a seeded request gets
 // seed + choice_idx per choice so that n > 1 choices differ yet repeat.

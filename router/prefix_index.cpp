@@ -80,7 +80,8 @@ std::vector<PrefixMatch> PrefixIndex::match(std::span<const int32_t> prompt_ids,
   out.reserve(workers_.size());
   for (const auto& [id, w] : workers_) {
     std::vector<protocol::BlockHash>& hashes = hashes_by_size[w.block_size];
-    if (hashes.empty()) protocol::extend_block_hashes(prompt_ids, w.block_size, cache_salt, &hashes);
+    if (hashes.empty())
+      protocol::extend_block_hashes(prompt_ids, w.block_size, cache_salt, &hashes);
     int n = 0;
     while (n < static_cast<int>(hashes.size()) && w.where.count(hashes[static_cast<size_t>(n)]))
       ++n;

@@ -173,13 +173,12 @@ server::Routes RouterServer::Impl::routes() {
   // cluster_health) and liveness (/livez: the polling loop turns).
   server::mount_health(
       r, [this] { return poller->alive(); }, "/livez");
-  r.add(
-      "GET", "/health",
-      [this](const server::Request&) {
-        ClusterHealth h = cluster_health(registry.snapshot());
-        return server::Response::json(h.http_status, std::move(h.body));
-      },
-      {.max_body_bytes = server::kControlBodyBytes});
+  r.add("GET", "/health",
+        [this](const server::Request&) {
+          ClusterHealth h = cluster_health(registry.snapshot());
+          return server::Response::json(h.http_status, std::move(h.body));
+        },
+        {.max_body_bytes = server::kControlBodyBytes});
   r.add(
       "GET", "/metrics",
       [this](const server::Request&) {

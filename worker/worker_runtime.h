@@ -68,7 +68,7 @@ class WorkerRuntime {
   std::unique_ptr<runner::LlmRunner> runner_;
   std::shared_ptr<server::MetricsRegistry> metrics_;
   std::unique_ptr<Gauges> gauges_;
-  RequestMetrics request_metrics_;  // engine loop thread only
+  RequestMetrics request_metrics_;               // engine loop thread only
   std::unique_ptr<SpecCounters> spec_counters_;  // null: no speculation
   KvEventLog events_;
   server::Heartbeat heartbeat_;

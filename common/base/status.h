@@ -13,8 +13,8 @@ namespace pdserve {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,     // the caller passed something wrong (bad input, bad file)
-  kNotFound,            // a named thing does not exist
+  kInvalidArgument,  // the caller passed something wrong (bad input, bad file)
+  kNotFound,         // a named thing does not exist
   kAlreadyExists,
   kOutOfRange,          // an index or length outside its bounds
   kFailedPrecondition,  // the system is not in a state that allows this
@@ -22,12 +22,12 @@ enum class StatusCode {
   kUnavailable,         // a peer or service cannot be reached now; retry may help
   kDeadlineExceeded,
   kCancelled,
-  kAborted,             // a concurrent event (peer died, epoch moved) stopped this
+  kAborted,  // a concurrent event (peer died, epoch moved) stopped this
   kUnauthenticated,
   kPermissionDenied,
   kUnimplemented,
-  kDataLoss,            // corrupt or truncated data
-  kInternal,            // a bug: an invariant did not hold
+  kDataLoss,  // corrupt or truncated data
+  kInternal,  // a bug: an invariant did not hold
 };
 
 std::string_view status_code_name(StatusCode code);
@@ -57,39 +57,64 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status ok_status() { return Status(); }
-inline Status invalid_argument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
-inline Status not_found(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-inline Status already_exists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
-inline Status out_of_range(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
+inline Status ok_status() {
+  return Status();
+}
+inline Status invalid_argument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
+inline Status not_found(std::string m) {
+  return {StatusCode::kNotFound, std::move(m)};
+}
+inline Status already_exists(std::string m) {
+  return {StatusCode::kAlreadyExists, std::move(m)};
+}
+inline Status out_of_range(std::string m) {
+  return {StatusCode::kOutOfRange, std::move(m)};
+}
 inline Status failed_precondition(std::string m) {
   return {StatusCode::kFailedPrecondition, std::move(m)};
 }
 inline Status resource_exhausted(std::string m) {
   return {StatusCode::kResourceExhausted, std::move(m)};
 }
-inline Status unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+inline Status unavailable(std::string m) {
+  return {StatusCode::kUnavailable, std::move(m)};
+}
 inline Status deadline_exceeded(std::string m) {
   return {StatusCode::kDeadlineExceeded, std::move(m)};
 }
-inline Status cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
-inline Status aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
-inline Status unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
+inline Status cancelled(std::string m) {
+  return {StatusCode::kCancelled, std::move(m)};
+}
+inline Status aborted(std::string m) {
+  return {StatusCode::kAborted, std::move(m)};
+}
+inline Status unauthenticated(std::string m) {
+  return {StatusCode::kUnauthenticated, std::move(m)};
+}
 inline Status permission_denied(std::string m) {
   return {StatusCode::kPermissionDenied, std::move(m)};
 }
-inline Status unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
-inline Status data_loss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
-inline Status internal_error(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status unimplemented(std::string m) {
+  return {StatusCode::kUnimplemented, std::move(m)};
+}
+inline Status data_loss(std::string m) {
+  return {StatusCode::kDataLoss, std::move(m)};
+}
+inline Status internal_error(std::string m) {
+  return {StatusCode::kInternal, std::move(m)};
+}
 
 // Either a T or a non-ok Status. Accessing value() of an error is a bug and
 // aborts (PD_CHECK), so callers test ok() first or use PD_ASSIGN_OR_RETURN.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
-    if (std::get<Status>(v_).ok()) v_ = Status(StatusCode::kInternal, "Result built from OK status");
+    if (std::get<Status>(v_).ok())
+      v_ = Status(StatusCode::kInternal, "Result built from OK status");
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -97,9 +122,18 @@ class [[nodiscard]] Result {
     static const Status kOk;
     return ok() ? kOk : std::get<Status>(v_);
   }
-  T& value() & { check_ok(); return std::get<T>(v_); }
-  const T& value() const& { check_ok(); return std::get<T>(v_); }
-  T&& value() && { check_ok(); return std::get<T>(std::move(v_)); }
+  T& value() & {
+    check_ok();
+    return std::get<T>(v_);
+  }
+  const T& value() const& {
+    check_ok();
+    return std::get<T>(v_);
+  }
+  T&& value() && {
+    check_ok();
+    return std::get<T>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
@@ -123,10 +157,10 @@ void Result<T>::check_ok() const {
 #define PD_STATUS_CONCAT(a, b) PD_STATUS_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function when expr is not ok.
-#define PD_RETURN_IF_ERROR(expr)                  \
-  do {                                            \
-    ::pdserve::Status pd_status_ = (expr);        \
-    if (!pd_status_.ok()) return pd_status_;      \
+#define PD_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::pdserve::Status pd_status_ = (expr);   \
+    if (!pd_status_.ok()) return pd_status_; \
   } while (0)
 
 // `PD_ASSIGN_OR_RETURN(auto x, make_x());` declares x from a Result, or

@@ -15,7 +15,9 @@ uint64_t mix(uint64_t x) {
   return x;
 }
 
-uint64_t combine(uint64_t h, uint64_t v) { return mix(h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6))); }
+uint64_t combine(uint64_t h, uint64_t v) {
+  return mix(h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6)));
+}
 
 }  // namespace
 

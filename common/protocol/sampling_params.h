@@ -18,7 +18,7 @@ struct SamplingParams {
   std::optional<uint64_t> seed;     // same seed, same output
   int num_logprobs = -1;            // -1: none; 0: the sampled token's; N: plus the top N
   int max_tokens = 16;
-  int min_tokens = 0;               // stop tokens are masked until this many were generated
+  int min_tokens = 0;  // stop tokens are masked until this many were generated
   bool ignore_eos = false;
   std::vector<int32_t> stop_token_ids;  // besides the model's eos ids (unless ignore_eos)
 };

@@ -105,9 +105,7 @@ Exchange::Work Exchange::take() {
   std::lock_guard<std::mutex> lock(mu_);
   Work work;
   switch (state_) {
-    case State::kClosed:
-      work.closed = true;
-      break;
+    case State::kClosed: work.closed = true; break;
     case State::kResponse:
       if (response_) work.response = std::move(response_);
       response_.reset();
@@ -124,8 +122,7 @@ Exchange::Work Exchange::take() {
       work.stream_done = state_ == State::kFinishing;
       break;
     case State::kWaiting:
-    case State::kDone:
-      break;
+    case State::kDone: break;
   }
   return work;
 }

@@ -44,11 +44,11 @@ class Exchange {
   void set_wake(std::function<void()> wake);
   // What the connection has to do next, taken under the lock.
   struct Work {
-    std::optional<Response> response;       // a full response to write
-    std::optional<Response> stream_head;    // status + headers of a stream
-    std::string bytes;                      // stream bytes to write as one chunk
-    bool stream_done = false;               // write the last chunk after `bytes`
-    bool closed = false;                    // give up: client gone / server cut
+    std::optional<Response> response;     // a full response to write
+    std::optional<Response> stream_head;  // status + headers of a stream
+    std::string bytes;                    // stream bytes to write as one chunk
+    bool stream_done = false;             // write the last chunk after `bytes`
+    bool closed = false;                  // give up: client gone / server cut
   };
   Work take();
   void mark_written(size_t num_bytes);  // bytes of a taken chunk reached the socket

@@ -34,7 +34,9 @@ class Heartbeat {
     last_beat_ns_.store(now_ns(now), std::memory_order_relaxed);
   }
   // Requests waiting or running: only when this is > 0 can the loop be stuck.
-  void set_pending(size_t num_pending) { num_pending_.store(num_pending, std::memory_order_relaxed); }
+  void set_pending(size_t num_pending) {
+    num_pending_.store(num_pending, std::memory_order_relaxed);
+  }
   size_t pending() const { return num_pending_.load(std::memory_order_relaxed); }
   Clock::duration since_last_beat(Clock::time_point now = Clock::now()) const;
 

@@ -106,7 +106,10 @@ Status client_error(const error_code& ec, const std::string& what) {
 
 StatusCode status_code_for_http(int http_status) {
   switch (http_status) {
-    case 400: case 413: case 422: case 431: return StatusCode::kInvalidArgument;
+    case 400:
+    case 413:
+    case 422:
+    case 431: return StatusCode::kInvalidArgument;
     case 401: return StatusCode::kUnauthenticated;
     case 403: return StatusCode::kPermissionDenied;
     case 404: return StatusCode::kNotFound;
@@ -114,8 +117,10 @@ StatusCode status_code_for_http(int http_status) {
     case 429: return StatusCode::kResourceExhausted;
     case 499: return StatusCode::kCancelled;
     case 501: return StatusCode::kUnimplemented;
-    case 502: case 503: return StatusCode::kUnavailable;
-    case 408: case 504: return StatusCode::kDeadlineExceeded;
+    case 502:
+    case 503: return StatusCode::kUnavailable;
+    case 408:
+    case 504: return StatusCode::kDeadlineExceeded;
     default: return http_status >= 500 ? StatusCode::kInternal : StatusCode::kFailedPrecondition;
   }
 }
@@ -150,7 +155,9 @@ HttpClient::Impl::Impl(ClientOptions options)
   }
 }
 
-HttpClient::Impl::~Impl() { shutdown(); }
+HttpClient::Impl::~Impl() {
+  shutdown();
+}
 
 bool HttpClient::Impl::on_io_thread() {
   return ioc_.get_executor().running_in_this_thread();
@@ -202,8 +209,8 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> HttpClient::Impl::checkout(
                                         asio::redirect_error(kUse, ec));
   } else {
     tcp::resolver resolver(ioc_);
-    auto results = co_await resolver.async_resolve(host, std::to_string(port),
-                                                   asio::redirect_error(kUse, ec));
+    auto results =
+        co_await resolver.async_resolve(host, std::to_string(port), asio::redirect_error(kUse, ec));
     if (ec) co_return unavailable("resolve " + host + ": " + ec.message());
     conn->stream.expires_after(options_.connect_timeout);
     co_await conn->stream.async_connect(results, asio::redirect_error(kUse, ec));
@@ -256,7 +263,9 @@ void HttpClient::Impl::untrack(uint64_t id) {
 
 HttpClient::HttpClient(ClientOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
 
-HttpClient::~HttpClient() { impl_->shutdown(); }
+HttpClient::~HttpClient() {
+  impl_->shutdown();
+}
 
 void HttpClient::send_async(ClientRequest request, ResponseCallback done) {
   auto op = std::make_shared<OpState>(asio::make_strand(impl_->ioc()));
@@ -287,9 +296,8 @@ Result<ClientResponse> HttpClient::send(ClientRequest request) {
   }
   std::promise<Result<ClientResponse>> promise;
   auto future = promise.get_future();
-  send_async(std::move(request), [&promise](Result<ClientResponse> r) {
-    promise.set_value(std::move(r));
-  });
+  send_async(std::move(request),
+             [&promise](Result<ClientResponse> r) { promise.set_value(std::move(r)); });
   return future.get();
 }
 
@@ -302,6 +310,8 @@ Result<ClientResponse> HttpClient::post_json(std::string host, uint16_t port, st
   return send(ClientRequest::post_json(std::move(host), port, std::move(target), std::move(body)));
 }
 
-size_t HttpClient::num_connections_opened() const { return impl_->num_opened.load(); }
+size_t HttpClient::num_connections_opened() const {
+  return impl_->num_opened.load();
+}
 
 }  // namespace pdserve::server

@@ -52,7 +52,7 @@ struct ClientOptions {
   // To the response headers, and between any two reads of the body (for a
   // stream: the longest silence allowed between bytes).
   std::chrono::milliseconds read_timeout{60'000};
-  size_t max_idle_per_host = 8;            // pooled connections kept per host:port
+  size_t max_idle_per_host = 8;                     // pooled connections kept per host:port
   std::chrono::milliseconds max_idle_time{30'000};  // pooled longer than this: closed
   size_t max_response_bytes = size_t{64} << 20;     // a full (non-stream) response body
   size_t max_sse_event_bytes = size_t{16} << 20;
@@ -65,7 +65,7 @@ struct ClientRequest {
   std::string target = "/";
   Headers headers;
   std::string body;
-  std::string content_type;  // sent when not empty
+  std::string content_type;                               // sent when not empty
   std::optional<std::chrono::milliseconds> read_timeout;  // overrides ClientOptions
 
   static ClientRequest get(std::string host, uint16_t port, std::string target);

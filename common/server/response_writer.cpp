@@ -9,7 +9,9 @@ namespace pdserve::server {
 
 SseWriter::SseWriter(std::shared_ptr<Exchange> exchange) : exchange_(std::move(exchange)) {}
 
-SseWriter::~SseWriter() { exchange_->finish(); }
+SseWriter::~SseWriter() {
+  exchange_->finish();
+}
 
 Status SseWriter::send_event(std::string_view data, std::string_view event) {
   return exchange_->push(format_sse_data(data, event));
@@ -19,13 +21,21 @@ Status SseWriter::send_comment(std::string_view text) {
   return exchange_->push(format_sse_comment(text));
 }
 
-void SseWriter::close() { exchange_->finish(); }
+void SseWriter::close() {
+  exchange_->finish();
+}
 
-bool SseWriter::is_closed() const { return exchange_->is_closed(); }
+bool SseWriter::is_closed() const {
+  return exchange_->is_closed();
+}
 
-void SseWriter::on_disconnect(std::function<void()> cb) { exchange_->on_disconnect(std::move(cb)); }
+void SseWriter::on_disconnect(std::function<void()> cb) {
+  exchange_->on_disconnect(std::move(cb));
+}
 
-size_t SseWriter::buffered_bytes() const { return exchange_->buffered_bytes(); }
+size_t SseWriter::buffered_bytes() const {
+  return exchange_->buffered_bytes();
+}
 
 bool SseWriter::wait_writable(std::chrono::milliseconds timeout) {
   return exchange_->wait_writable(timeout);
@@ -34,16 +44,22 @@ bool SseWriter::wait_writable(std::chrono::milliseconds timeout) {
 ResponseWriter::ResponseWriter(std::shared_ptr<Exchange> exchange)
     : exchange_(std::move(exchange)) {}
 
-ResponseWriter::~ResponseWriter() { exchange_->abandon(); }
+ResponseWriter::~ResponseWriter() {
+  exchange_->abandon();
+}
 
-bool ResponseWriter::respond(Response response) { return exchange_->respond(std::move(response)); }
+bool ResponseWriter::respond(Response response) {
+  return exchange_->respond(std::move(response));
+}
 
 std::shared_ptr<SseWriter> ResponseWriter::start_sse(int status, Headers headers) {
   if (!exchange_->start_stream(status, std::move(headers))) return nullptr;
   return std::make_shared<SseWriter>(exchange_);
 }
 
-bool ResponseWriter::is_closed() const { return exchange_->is_closed(); }
+bool ResponseWriter::is_closed() const {
+  return exchange_->is_closed();
+}
 
 void ResponseWriter::on_disconnect(std::function<void()> cb) {
   exchange_->on_disconnect(std::move(cb));

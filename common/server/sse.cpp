@@ -24,7 +24,8 @@ std::string format_sse_data(std::string_view data, std::string_view event) {
   if (!event.empty()) {
     out.append("event: ").append(event).append("\n");
   }
-  for_each_line(data, [&](std::string_view line) { out.append("data: ").append(line).append("\n"); });
+  for_each_line(data,
+                [&](std::string_view line) { out.append("data: ").append(line).append("\n"); });
   out.append("\n");
   return out;
 }

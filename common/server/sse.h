@@ -18,10 +18,10 @@
 namespace pdserve::server {
 
 struct SseEvent {
-  std::string event;         // "event:" field; empty means the default "message"
-  std::string data;          // data lines joined by '\n'
-  std::string id;            // last event id seen ("id:" persists across events, as the spec says)
-  bool is_comment = false;   // a ": text" line; its text (one leading space removed) is in data
+  std::string event;        // "event:" field; empty means the default "message"
+  std::string data;         // data lines joined by '\n'
+  std::string id;           // last event id seen ("id:" persists across events, as the spec says)
+  bool is_comment = false;  // a ": text" line; its text (one leading space removed) is in data
 };
 
 // One event of `data` with an optional event name. Lines of data split on

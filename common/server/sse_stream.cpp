@@ -73,7 +73,8 @@ asio::awaitable<std::string> read_error_body(Connection& conn,
     parser.get().body().data = buf;
     parser.get().body().size = sizeof(buf);
     conn.stream.expires_after(timeout);
-    co_await http::async_read_some(conn.stream, conn.buffer, parser, asio::redirect_error(kUse, ec));
+    co_await http::async_read_some(conn.stream, conn.buffer, parser,
+                                   asio::redirect_error(kUse, ec));
     if (ec == http::error::need_buffer) ec = {};
     body.append(buf, sizeof(buf) - parser.get().body().size);
     if (ec) break;
@@ -158,7 +159,9 @@ asio::awaitable<Status> run(HttpClient::Impl& impl, SseStream::State& st, Client
 SseStream::SseStream(std::shared_ptr<State> state) : state_(std::move(state)) {}
 SseStream::~SseStream() = default;
 
-void SseStream::cancel() { state_->post_cancel(state_); }
+void SseStream::cancel() {
+  state_->post_cancel(state_);
+}
 
 bool SseStream::done() const {
   std::lock_guard<std::mutex> lock(state_->mu);
@@ -199,9 +202,10 @@ std::shared_ptr<SseStream> HttpClient::stream_sse(ClientRequest request, EventCa
     st->finish(status, std::move(error_body));
     if (on_done) on_done(status);
   };
-  asio::co_spawn(state->strand,
-                 body(impl_, state, id, std::move(request), std::move(on_event), std::move(on_done)),
-                 asio::detached);
+  asio::co_spawn(
+      state->strand,
+      body(impl_, state, id, std::move(request), std::move(on_event), std::move(on_done)),
+      asio::detached);
   return std::make_shared<SseStream>(std::move(state));
 }
 

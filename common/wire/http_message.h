@@ -41,10 +41,10 @@ class Headers {
 };
 
 struct Request {
-  std::string method;          // "GET", "POST", ... as sent (upper case by convention)
-  std::string target;          // request target as sent: "/v1/models?x=1"
-  std::string path;            // target up to '?', not percent-decoded
-  std::string query;           // after '?', empty when none
+  std::string method;  // "GET", "POST", ... as sent (upper case by convention)
+  std::string target;  // request target as sent: "/v1/models?x=1"
+  std::string path;    // target up to '?', not percent-decoded
+  std::string query;   // after '?', empty when none
   Headers headers;
   std::string body;
   std::string remote_address;  // peer "ip:port"

@@ -55,9 +55,7 @@ uint16_t f32_to_f16(float f) {
 
 void to_f32(DType from, const void* src, float* dst, size_t n) {
   switch (from) {
-    case DType::kF32:
-      std::memcpy(dst, src, n * sizeof(float));
-      return;
+    case DType::kF32: std::memcpy(dst, src, n * sizeof(float)); return;
     case DType::kBF16: {
       auto* s = static_cast<const uint16_t*>(src);
       for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
@@ -68,17 +66,14 @@ void to_f32(DType from, const void* src, float* dst, size_t n) {
       for (size_t i = 0; i < n; ++i) dst[i] = f16_to_f32(s[i]);
       return;
     }
-    case DType::kI32:
-      break;
+    case DType::kI32: break;
   }
   PD_CHECK(false) << "to_f32: unsupported dtype " << dtype_name(from);
 }
 
 void from_f32(DType to, const float* src, void* dst, size_t n) {
   switch (to) {
-    case DType::kF32:
-      std::memcpy(dst, src, n * sizeof(float));
-      return;
+    case DType::kF32: std::memcpy(dst, src, n * sizeof(float)); return;
     case DType::kBF16: {
       auto* d = static_cast<uint16_t*>(dst);
       for (size_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
@@ -89,8 +84,7 @@ void from_f32(DType to, const float* src, void* dst, size_t n) {
       for (size_t i = 0; i < n; ++i) d[i] = f32_to_f16(src[i]);
       return;
     }
-    case DType::kI32:
-      break;
+    case DType::kI32: break;
   }
   PD_CHECK(false) << "from_f32: unsupported dtype " << dtype_name(to);
 }

@@ -4,10 +4,13 @@
 
 namespace pdserve::backend {
 
-bool cuda_available() { return false; }
+bool cuda_available() {
+  return false;
+}
 
 Result<std::unique_ptr<Backend>> make_cuda_backend(int) {
-  return unimplemented("this build of pdserve has no CUDA backend (configure with -DPDSERVE_CUDA=ON)");
+  return unimplemented(
+      "this build of pdserve has no CUDA backend (configure with -DPDSERVE_CUDA=ON)");
 }
 
 Result<DevicePeaks> measure_device_peaks(Backend& be) {

@@ -21,7 +21,8 @@ Tensor Tensor::rows(int64_t begin, int64_t count) const {
 }
 
 Tensor Tensor::reshaped(Shape shape) const {
-  PD_CHECK(shape.numel() == numel()) << "reshape " << shape_.to_string() << " to " << shape.to_string();
+  PD_CHECK(shape.numel() == numel())
+      << "reshape " << shape_.to_string() << " to " << shape.to_string();
   return Tensor(data_, shape, dtype_, owner_);
 }
 

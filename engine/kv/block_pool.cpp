@@ -114,7 +114,8 @@ Status BlockPool::check(const std::vector<int>& expected_refs,
   for (int32_t b = 0; b < num_blocks(); ++b) {
     const int ref = ref_count_[b];
     if (ref == 0) ++num_zero;
-    if (ref != expected_refs[b]) bad(b) << "ref " << ref << " but " << expected_refs[b] << " owners;";
+    if (ref != expected_refs[b])
+      bad(b) << "ref " << ref << " but " << expected_refs[b] << " owners;";
     if (in_free[b] != (ref == 0 ? 1 : 0)) {
       bad(b) << "ref " << ref << " but listed free " << in_free[b] << " times;";
     }

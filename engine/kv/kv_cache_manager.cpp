@@ -28,8 +28,7 @@ PrefixHit KvCacheManager::find_cached_prefix(std::span<const BlockHash> hashes,
   return hit;
 }
 
-bool KvCacheManager::can_allocate(uint64_t request_id, int num_tokens,
-                                  const PrefixHit& hit) const {
+bool KvCacheManager::can_allocate(uint64_t request_id, int num_tokens, const PrefixHit& hit) const {
   auto it = tables_.find(request_id);
   PD_CHECK(hit.blocks.empty() || it == tables_.end()) << "prefix hit for a request with a table";
   PD_CHECK(it == tables_.end() || !it->second.on_host) << "allocate for swapped " << request_id;
@@ -62,8 +61,8 @@ void KvCacheManager::cache_blocks(uint64_t request_id, std::span<const BlockHash
   auto it = tables_.find(request_id);
   PD_CHECK(it != tables_.end() && !it->second.on_host) << "cache_blocks for " << request_id;
   Table& t = it->second;
-  const int n = std::min({num_full_blocks, static_cast<int>(hashes.size()),
-                          static_cast<int>(t.blocks.size())});
+  const int n = std::min(
+      {num_full_blocks, static_cast<int>(hashes.size()), static_cast<int>(t.blocks.size())});
   for (int i = t.num_cached; i < n; ++i) pool_.cache(t.blocks[i], hashes[i]);
   t.num_cached = std::max(t.num_cached, n);
 }

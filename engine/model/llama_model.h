@@ -25,9 +25,9 @@ struct ForwardInputs {
   backend::Tensor positions;     // [n] i32
   backend::Tensor slot_mapping;  // [n] i32
   backend::AttentionBatch attention;
-  backend::Tensor logits_rows;   // [m] i32: rows of the batch whose logits are returned
+  backend::Tensor logits_rows;  // [m] i32: rows of the batch whose logits are returned
   // Host copies the model needs for per-sequence decisions (dynamic RoPE).
-  std::vector<int32_t> host_query_start;  // [num_seqs + 1]
+  std::vector<int32_t> host_query_start;   // [num_seqs + 1]
   std::vector<int32_t> host_context_lens;  // [num_seqs]
   // Called after layer `layer` wrote this step's K/V into its pool (the
   // backend synchronized first), while later layers still have to run: the
@@ -64,7 +64,8 @@ class LlamaModel {
     backend::Tensor down, down_bias;        // [hidden, intermediate]
   };
 
-  LlamaModel(ModelConfig config, backend::Backend& backend) : config_(std::move(config)), be_(backend) {}
+  LlamaModel(ModelConfig config, backend::Backend& backend)
+      : config_(std::move(config)), be_(backend) {}
   void attention_block(const Layer& layer, const ForwardInputs& in, backend::Tensor& h,
                        backend::KvLayer& kv, backend::Tensor& out);
   void rope_write_kv(const Layer& layer, const ForwardInputs& in, backend::Tensor& qkv,
@@ -72,8 +73,8 @@ class LlamaModel {
 
   ModelConfig config_;
   backend::Backend& be_;
-  backend::Tensor embed_;     // [vocab, hidden]
-  backend::Tensor lm_head_;   // [vocab, hidden] (shares embed_ when tied)
+  backend::Tensor embed_;    // [vocab, hidden]
+  backend::Tensor lm_head_;  // [vocab, hidden] (shares embed_ when tied)
   backend::Tensor final_norm_;
   std::vector<Layer> layers_;
   backend::RopeParams rope_;  // for sequences whose RoPE does not depend on length

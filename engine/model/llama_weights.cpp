@@ -69,37 +69,37 @@ Result<LayerWeights> bind_layer(const Binder& b, const ModelConfig& c, int layer
   const int64_t q_dim = int64_t{c.num_heads} * c.head_dim;
   const int64_t kv_dim = int64_t{c.num_kv_heads} * c.head_dim;
   const int64_t inter = c.intermediate_size;
-  const char* attention_bias = c.architecture == Architecture::kQwen2
-                                   ? "Qwen2 has q/k/v bias"
-                                   : "attention_bias is true";
+  const char* attention_bias =
+      c.architecture == Architecture::kQwen2 ? "Qwen2 has q/k/v bias" : "attention_bias is true";
   LayerWeights w;
   PD_ASSIGN_OR_RETURN(w.input_norm, b.require(p + "input_layernorm.weight", {hidden}));
   PD_ASSIGN_OR_RETURN(w.q_proj, b.require(p + "self_attn.q_proj.weight", {q_dim, hidden}));
   PD_ASSIGN_OR_RETURN(w.k_proj, b.require(p + "self_attn.k_proj.weight", {kv_dim, hidden}));
   PD_ASSIGN_OR_RETURN(w.v_proj, b.require(p + "self_attn.v_proj.weight", {kv_dim, hidden}));
   PD_ASSIGN_OR_RETURN(w.o_proj, b.require(p + "self_attn.o_proj.weight", {hidden, q_dim}));
-  PD_RETURN_IF_ERROR(b.optional(c.qkv_bias, p + "self_attn.q_proj.bias", {q_dim}, w.q_bias,
-                                attention_bias));
-  PD_RETURN_IF_ERROR(b.optional(c.qkv_bias, p + "self_attn.k_proj.bias", {kv_dim}, w.k_bias,
-                                attention_bias));
-  PD_RETURN_IF_ERROR(b.optional(c.qkv_bias, p + "self_attn.v_proj.bias", {kv_dim}, w.v_bias,
-                                attention_bias));
+  PD_RETURN_IF_ERROR(
+      b.optional(c.qkv_bias, p + "self_attn.q_proj.bias", {q_dim}, w.q_bias, attention_bias));
+  PD_RETURN_IF_ERROR(
+      b.optional(c.qkv_bias, p + "self_attn.k_proj.bias", {kv_dim}, w.k_bias, attention_bias));
+  PD_RETURN_IF_ERROR(
+      b.optional(c.qkv_bias, p + "self_attn.v_proj.bias", {kv_dim}, w.v_bias, attention_bias));
   PD_RETURN_IF_ERROR(b.optional(c.o_bias, p + "self_attn.o_proj.bias", {hidden}, w.o_bias,
                                 "attention_bias is true"));
   PD_RETURN_IF_ERROR(b.optional(c.qk_norm, p + "self_attn.q_norm.weight", {c.head_dim}, w.q_norm,
                                 "Qwen3 has q/k norms"));
   PD_RETURN_IF_ERROR(b.optional(c.qk_norm, p + "self_attn.k_norm.weight", {c.head_dim}, w.k_norm,
                                 "Qwen3 has q/k norms"));
-  PD_ASSIGN_OR_RETURN(w.post_attention_norm, b.require(p + "post_attention_layernorm.weight", {hidden}));
+  PD_ASSIGN_OR_RETURN(w.post_attention_norm,
+                      b.require(p + "post_attention_layernorm.weight", {hidden}));
   PD_ASSIGN_OR_RETURN(w.gate_proj, b.require(p + "mlp.gate_proj.weight", {inter, hidden}));
   PD_ASSIGN_OR_RETURN(w.up_proj, b.require(p + "mlp.up_proj.weight", {inter, hidden}));
   PD_ASSIGN_OR_RETURN(w.down_proj, b.require(p + "mlp.down_proj.weight", {hidden, inter}));
-  PD_RETURN_IF_ERROR(b.optional(c.mlp_bias, p + "mlp.gate_proj.bias", {inter}, w.gate_bias,
-                                "mlp_bias is true"));
-  PD_RETURN_IF_ERROR(b.optional(c.mlp_bias, p + "mlp.up_proj.bias", {inter}, w.up_bias,
-                                "mlp_bias is true"));
-  PD_RETURN_IF_ERROR(b.optional(c.mlp_bias, p + "mlp.down_proj.bias", {hidden}, w.down_bias,
-                                "mlp_bias is true"));
+  PD_RETURN_IF_ERROR(
+      b.optional(c.mlp_bias, p + "mlp.gate_proj.bias", {inter}, w.gate_bias, "mlp_bias is true"));
+  PD_RETURN_IF_ERROR(
+      b.optional(c.mlp_bias, p + "mlp.up_proj.bias", {inter}, w.up_bias, "mlp_bias is true"));
+  PD_RETURN_IF_ERROR(
+      b.optional(c.mlp_bias, p + "mlp.down_proj.bias", {hidden}, w.down_bias, "mlp_bias is true"));
   return w;
 }
 
@@ -122,8 +122,8 @@ Result<LlamaWeights> bind_llama_weights(const Checkpoint& checkpoint, const Mode
   if (config.tie_word_embeddings) {
     w.lm_head = w.embed_tokens;  // a stored lm_head.weight is ignored, as transformers does
   } else {
-    PD_ASSIGN_OR_RETURN(w.lm_head, b.require("lm_head.weight", {vocab, hidden},
-                                             "tie_word_embeddings is false"));
+    PD_ASSIGN_OR_RETURN(
+        w.lm_head, b.require("lm_head.weight", {vocab, hidden}, "tie_word_embeddings is false"));
   }
   return w;
 }

@@ -13,26 +13,26 @@
 namespace pdserve::model {
 
 struct LayerWeights {
-  TensorView input_norm;           // [hidden]           model.layers.N.input_layernorm.weight
-  TensorView q_proj;               // [heads*head_dim, hidden]
-  TensorView k_proj;               // [kv_heads*head_dim, hidden]
-  TensorView v_proj;               // [kv_heads*head_dim, hidden]
-  TensorView o_proj;               // [hidden, heads*head_dim]
+  TensorView input_norm;  // [hidden]           model.layers.N.input_layernorm.weight
+  TensorView q_proj;      // [heads*head_dim, hidden]
+  TensorView k_proj;      // [kv_heads*head_dim, hidden]
+  TensorView v_proj;      // [kv_heads*head_dim, hidden]
+  TensorView o_proj;      // [hidden, heads*head_dim]
   std::optional<TensorView> q_bias, k_bias, v_bias;  // when config.qkv_bias
   std::optional<TensorView> o_bias;                  // when config.o_bias
   std::optional<TensorView> q_norm, k_norm;          // [head_dim], when config.qk_norm
-  TensorView post_attention_norm;  // [hidden]           post_attention_layernorm
-  TensorView gate_proj;            // [intermediate, hidden]
-  TensorView up_proj;              // [intermediate, hidden]
-  TensorView down_proj;            // [hidden, intermediate]
+  TensorView post_attention_norm;                    // [hidden]           post_attention_layernorm
+  TensorView gate_proj;                              // [intermediate, hidden]
+  TensorView up_proj;                                // [intermediate, hidden]
+  TensorView down_proj;                              // [hidden, intermediate]
   std::optional<TensorView> gate_bias, up_bias, down_bias;  // when config.mlp_bias
 };
 
 struct LlamaWeights {
   TensorView embed_tokens;  // [vocab, hidden]
   std::vector<LayerWeights> layers;
-  TensorView final_norm;    // [hidden]  model.norm.weight
-  TensorView lm_head;       // [vocab, hidden]: lm_head.weight, or embed_tokens when tied
+  TensorView final_norm;  // [hidden]  model.norm.weight
+  TensorView lm_head;     // [vocab, hidden]: lm_head.weight, or embed_tokens when tied
 };
 
 // Fails, naming the tensor and the file, when a tensor the architecture

@@ -190,8 +190,8 @@ Status parse_dtype(const json_reader::FieldReader& f, ModelConfig& c) {
   } else if (*name == "float32") {
     c.torch_dtype = backend::DType::kF32;
   } else {
-    return f.error(key,
-                   json_reader::quote(*name) + " is not supported (supported: bfloat16, float16, float32)");
+    return f.error(key, json_reader::quote(*name) +
+                            " is not supported (supported: bfloat16, float16, float32)");
   }
   return ok_status();
 }

@@ -45,10 +45,10 @@ struct ModelConfig {
   int vocab_size = 0;
   int hidden_size = 0;
   int intermediate_size = 0;
-  int num_layers = 0;     // num_hidden_layers
-  int num_heads = 0;      // num_attention_heads
-  int num_kv_heads = 0;   // num_key_value_heads (defaults to num_heads)
-  int head_dim = 0;       // head_dim when given, else hidden_size / num_heads
+  int num_layers = 0;    // num_hidden_layers
+  int num_heads = 0;     // num_attention_heads
+  int num_kv_heads = 0;  // num_key_value_heads (defaults to num_heads)
+  int head_dim = 0;      // head_dim when given, else hidden_size / num_heads
   int max_position_embeddings = 0;
   double rms_norm_eps = 1e-6;
   double rope_theta = 10000.0;
@@ -56,10 +56,10 @@ struct ModelConfig {
   int sliding_window = 0;  // 0: full attention (Mistral may set it)
 
   bool tie_word_embeddings = false;
-  bool qkv_bias = false;    // Qwen2, or Llama's attention_bias
-  bool o_bias = false;      // Llama's attention_bias
-  bool mlp_bias = false;    // Llama's mlp_bias
-  bool qk_norm = false;     // Qwen3: RMSNorm over each head of q and k before RoPE
+  bool qkv_bias = false;  // Qwen2, or Llama's attention_bias
+  bool o_bias = false;    // Llama's attention_bias
+  bool mlp_bias = false;  // Llama's mlp_bias
+  bool qk_norm = false;   // Qwen3: RMSNorm over each head of q and k before RoPE
   backend::DType torch_dtype = backend::DType::kBF16;  // the checkpoint's declared dtype
 
   std::optional<int> bos_token_id;

@@ -22,8 +22,8 @@ void llama3_scale(const RopeScaling& rs, std::vector<double>& inv_freq) {
     if (wavelen > low_wavelen) {
       f = f / rs.factor;
     } else if (wavelen >= high_wavelen) {  // medium frequencies: smooth interpolation
-      const double smooth = (old_len / wavelen - rs.low_freq_factor) /
-                            (rs.high_freq_factor - rs.low_freq_factor);
+      const double smooth =
+          (old_len / wavelen - rs.low_freq_factor) / (rs.high_freq_factor - rs.low_freq_factor);
       f = (1.0 - smooth) * f / rs.factor + smooth * f;
     }
   }
@@ -93,17 +93,12 @@ RopeTable compute_rope(const ModelConfig& c, int seq_len) {
   std::vector<double> inv_freq = default_inv_freq(base, dim);
   switch (rs.type) {
     case RopeScalingType::kNone:
-    case RopeScalingType::kDynamic:
-      break;
+    case RopeScalingType::kDynamic: break;
     case RopeScalingType::kLinear:
       for (double& f : inv_freq) f /= rs.factor;
       break;
-    case RopeScalingType::kLlama3:
-      llama3_scale(rs, inv_freq);
-      break;
-    case RopeScalingType::kYarn:
-      attention = yarn_scale(c, dim, inv_freq);
-      break;
+    case RopeScalingType::kLlama3: llama3_scale(rs, inv_freq); break;
+    case RopeScalingType::kYarn: attention = yarn_scale(c, dim, inv_freq); break;
   }
   RopeTable t;
   t.inv_freq.assign(inv_freq.begin(), inv_freq.end());

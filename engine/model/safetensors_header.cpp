@@ -148,8 +148,8 @@ Result<backend::DType> parse_dtype(const json& value, const std::string& name,
   for (const auto& d : kDTypes) {
     if (text == d.name) return d.dtype;
   }
-  return err.tensor_error(
-      name, "dtype " + json_reader::quote(text) + " is not supported (supported: F32, F16, BF16, I32)");
+  return err.tensor_error(name, "dtype " + json_reader::quote(text) +
+                                    " is not supported (supported: F32, F16, BF16, I32)");
 }
 
 // Reads an array of non-negative integers that fit in int64.
@@ -176,8 +176,8 @@ Result<SafetensorsTensor> parse_tensor(const std::string& name, const json& valu
   if (!value.is_object()) return err.tensor_error(name, "entry must be an object");
   for (const auto& [key, unused] : value.items()) {
     if (key != "dtype" && key != "shape" && key != "data_offsets") {
-      return err.tensor_error(
-          name, "unexpected field " + json_reader::quote(key) + " (expected: dtype, shape, data_offsets)");
+      return err.tensor_error(name, "unexpected field " + json_reader::quote(key) +
+                                        " (expected: dtype, shape, data_offsets)");
     }
   }
   for (const char* key : {"dtype", "shape", "data_offsets"}) {
@@ -213,8 +213,8 @@ Result<SafetensorsTensor> parse_tensor(const std::string& name, const json& valu
   }
   uint64_t nbytes = 0;
   if (__builtin_mul_overflow(numel, backend::dtype_size(t.dtype), &nbytes)) {
-    return err.tensor_error(name,
-                            "shape " + json_reader::excerpt(value["shape"]) + ": byte size overflows");
+    return err.tensor_error(
+        name, "shape " + json_reader::excerpt(value["shape"]) + ": byte size overflows");
   }
   if (nbytes != t.end - t.begin) {
     return err.tensor_error(name, "data_offsets " + range_text(t.begin, t.end) + " hold " +

@@ -10,8 +10,8 @@ size_t KvCacheSpec::block_bytes() const {
 }
 
 Result<KvCache> KvCache::create(backend::Backend& be, const KvCacheSpec& spec) {
-  if (spec.num_layers <= 0 || spec.num_kv_heads <= 0 || spec.head_dim <= 0 || spec.block_size <= 0 ||
-      spec.num_blocks <= 0 || spec.num_host_blocks < 0) {
+  if (spec.num_layers <= 0 || spec.num_kv_heads <= 0 || spec.head_dim <= 0 ||
+      spec.block_size <= 0 || spec.num_blocks <= 0 || spec.num_host_blocks < 0) {
     return invalid_argument("KV cache: every size must be positive (layers " +
                             std::to_string(spec.num_layers) + ", blocks " +
                             std::to_string(spec.num_blocks) + ", block_size " +

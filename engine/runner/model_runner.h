@@ -109,11 +109,11 @@ class ModelRunner {
   virtual Result<StepOutput> execute(const StepBatch& batch) = 0;
 
   // KV geometry the scheduler allocates against.
-  virtual int block_size() const = 0;   // tokens per block
-  virtual int num_blocks() const = 0;   // physical blocks in the device pool
+  virtual int block_size() const = 0;       // tokens per block
+  virtual int num_blocks() const = 0;       // physical blocks in the device pool
   virtual int num_host_blocks() const = 0;  // blocks in the host tier (0: no swapping)
   virtual int max_model_len() const = 0;
-  virtual int vocab_size() const = 0;   // token ids are in [0, vocab_size)
+  virtual int vocab_size() const = 0;  // token ids are in [0, vocab_size)
   virtual const std::vector<int32_t>& eos_token_ids() const = 0;
 };
 

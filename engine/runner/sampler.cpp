@@ -43,7 +43,8 @@ void apply_penalties(std::span<float> logits, const SamplingContext& ctx) {
         if (t >= 0 && t < vocab) seen[static_cast<size_t>(t)] = 1;
     for (size_t t = 0; t < logits.size(); ++t) {
       if (!seen[t]) continue;
-      logits[t] = logits[t] > 0 ? logits[t] / p.repetition_penalty : logits[t] * p.repetition_penalty;
+      logits[t] =
+          logits[t] > 0 ? logits[t] / p.repetition_penalty : logits[t] * p.repetition_penalty;
     }
   }
   if (p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) {
@@ -51,7 +52,8 @@ void apply_penalties(std::span<float> logits, const SamplingContext& ctx) {
     for (int32_t t : ctx.output_ids)
       if (t >= 0 && t < vocab) ++counts[t];
     for (auto [t, c] : counts)
-      logits[static_cast<size_t>(t)] -= p.frequency_penalty * static_cast<float>(c) + p.presence_penalty;
+      logits[static_cast<size_t>(t)] -=
+          p.frequency_penalty * static_cast<float>(c) + p.presence_penalty;
   }
 }
 
@@ -79,8 +81,9 @@ SortedDistribution filtered(std::span<const float> logits, const SamplingParams&
   std::vector<int32_t>& order = d.order;
   order.resize(logits.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int32_t a, int32_t b) { return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)]; });
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)];
+  });
   const double mx = logits[static_cast<size_t>(order[0])];
   std::vector<double>& probs = d.probs;
   probs.resize(order.size());
@@ -93,7 +96,8 @@ SortedDistribution filtered(std::span<const float> logits, const SamplingParams&
   size_t keep = order.size();
   if (p.min_p > 0.0f) {
     const double threshold = p.min_p * probs[0];
-    keep = static_cast<size_t>(std::partition_point(probs.begin(), probs.begin() + static_cast<ptrdiff_t>(keep),
+    keep = static_cast<size_t>(std::partition_point(probs.begin(),
+                                                    probs.begin() + static_cast<ptrdiff_t>(keep),
                                                     [&](double q) { return q >= threshold; }) -
                                probs.begin());
   }

@@ -24,7 +24,7 @@ struct SamplingContext {
   std::span<const int32_t> prompt_ids;
   std::span<const int32_t> output_ids;  // tokens generated so far
   std::span<const int32_t> eos_token_ids;
-  uint64_t seed = 0;                    // params->seed, or one drawn at admission
+  uint64_t seed = 0;  // params->seed, or one drawn at admission
 };
 
 // logits [vocab] are consumed (modified in place).

@@ -15,10 +15,10 @@ enum class PreemptionMode {
 };
 
 struct SchedulerConfig {
-  int max_num_seqs = 256;              // requests in the running batch
-  int max_num_batched_tokens = 2048;   // tokens computed per step
-  int max_prefill_chunk_tokens = 0;    // cap on one prefill chunk; 0: the budget left
-  int max_waiting_requests = 4096;     // admission limit (kResourceExhausted past it)
+  int max_num_seqs = 256;             // requests in the running batch
+  int max_num_batched_tokens = 2048;  // tokens computed per step
+  int max_prefill_chunk_tokens = 0;   // cap on one prefill chunk; 0: the budget left
+  int max_waiting_requests = 4096;    // admission limit (kResourceExhausted past it)
   int64_t max_waiting_tokens = 1 << 22;
   PreemptionMode preemption_mode = PreemptionMode::kRecompute;
   bool enable_prefix_caching = true;

@@ -20,7 +20,7 @@ std::vector<int32_t> tokens(int n, int start = 0) {
 
 // The hashes a worker with this block size publishes for `ids`.
 std::vector<protocol::BlockHash> worker_hashes(const std::vector<int32_t>& ids, int block_size,
-                                         std::string_view salt = {}) {
+                                               std::string_view salt = {}) {
   std::vector<protocol::BlockHash> h;
   protocol::extend_block_hashes(ids, block_size, salt, &h);
   return h;
@@ -141,7 +141,7 @@ TEST(PrefixIndexTest, MatchesAKvCacheManagersEvents) {
   std::vector<protocol::BlockHash> hashes;
   for (size_t b = 0; (b + 1) * 4 <= prompt.size(); ++b)
     hashes.push_back(protocol::hash_block_tokens(b ? hashes.back() : protocol::kRootBlockHash,
-                                           std::span(prompt).subspan(b * 4, 4), "salt"));
+                                                 std::span(prompt).subspan(b * 4, 4), "salt"));
   cache.allocate(1, 10);
   cache.cache_blocks(1, hashes, 2);
   cache.free(1);

@@ -26,8 +26,8 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
   const int32_t* tables = batch.block_tables.as<int32_t>();
   const int64_t max_blocks = batch.block_tables.dim(1);
   const int64_t num_tokens = q.dim(0);
-  PD_CHECK(qstart[batch.num_seqs] == num_tokens) << "query_start ends at " << qstart[batch.num_seqs]
-                                                 << ", q has " << num_tokens << " rows";
+  PD_CHECK(qstart[batch.num_seqs] == num_tokens)
+      << "query_start ends at " << qstart[batch.num_seqs] << ", q has " << num_tokens << " rows";
   const bool f32_cache = kv.data.dtype() == DType::kF32;
   const size_t elem = dtype_size(kv.data.dtype());
   const char* base = static_cast<const char*>(kv.data.data());
@@ -45,8 +45,9 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
   auto kv_row = [&](int s, int pos, int which) {
     int32_t block = tables[s * max_blocks + pos / kv.block_size];
     PD_CHECK(block >= 0 && block < kv.num_blocks()) << "block id " << block << " out of range";
-    return base + ((static_cast<int64_t>(block) * 2 + which) * kv.block_size + pos % kv.block_size) *
-                      static_cast<int64_t>(kv_dim) * static_cast<int64_t>(elem);
+    return base +
+           ((static_cast<int64_t>(block) * 2 + which) * kv.block_size + pos % kv.block_size) *
+               static_cast<int64_t>(kv_dim) * static_cast<int64_t>(elem);
   };
 
   pool_.parallel_for(num_tokens * layout.num_heads, 1, [&](int64_t b, int64_t e) {

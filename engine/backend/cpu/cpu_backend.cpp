@@ -49,11 +49,15 @@ void CpuBackend::copy_to_host(const Tensor& src, void* dst) {
   to_f32(src.dtype(), src.data(), static_cast<float*>(dst), static_cast<size_t>(src.numel()));
 }
 
-void CpuBackend::copy_bytes_to_host(void* dst, const void* src, size_t n) { std::memcpy(dst, src, n); }
+void CpuBackend::copy_bytes_to_host(void* dst, const void* src, size_t n) {
+  std::memcpy(dst, src, n);
+}
 void CpuBackend::copy_bytes_from_host(void* dst, const void* src, size_t n) {
   std::memcpy(dst, src, n);
 }
-void CpuBackend::fill_zero(Tensor& t) { std::memset(t.data(), 0, t.nbytes()); }
+void CpuBackend::fill_zero(Tensor& t) {
+  std::memset(t.data(), 0, t.nbytes());
+}
 
 void CpuBackend::embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
   PD_CHECK(table.rank() == 2 && ids.dtype() == DType::kI32 && out.dtype() == DType::kF32 &&
@@ -108,7 +112,8 @@ void CpuBackend::gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) {
 }
 
 void CpuBackend::argmax_rows(const Tensor& x, Tensor& out) {
-  PD_CHECK(x.rank() == 2 && x.dtype() == DType::kF32 && out.dtype() == DType::kI32 && out.numel() == x.dim(0))
+  PD_CHECK(x.rank() == 2 && x.dtype() == DType::kF32 && out.dtype() == DType::kI32 &&
+           out.numel() == x.dim(0))
       << "argmax_rows: x " << x.shape().to_string() << " out " << out.shape().to_string();
   const int64_t cols = x.dim(1);
   for (int64_t i = 0; i < x.dim(0); ++i) {

@@ -15,8 +15,9 @@ void rmsnorm_row(const float* x, const float* w, float eps, int64_t d, float* ou
 }
 
 void check_norm_args(const char* op, const Tensor& x, const Tensor& weight, const Tensor& out) {
-  PD_CHECK(x.dtype() == DType::kF32 && out.dtype() == DType::kF32 && weight.dtype() == DType::kF32 &&
-           x.shape() == out.shape() && weight.numel() == x.numel() / x.dim(0))
+  PD_CHECK(x.dtype() == DType::kF32 && out.dtype() == DType::kF32 &&
+           weight.dtype() == DType::kF32 && x.shape() == out.shape() &&
+           weight.numel() == x.numel() / x.dim(0))
       << op << ": x " << x.shape().to_string() << " weight " << weight.shape().to_string()
       << " out " << out.shape().to_string();
 }
@@ -35,7 +36,8 @@ void CpuBackend::rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tenso
 void CpuBackend::add_rmsnorm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
                              Tensor& out) {
   check_norm_args("add_rmsnorm", x, weight, out);
-  PD_CHECK(residual.shape() == x.shape()) << "add_rmsnorm: residual " << residual.shape().to_string();
+  PD_CHECK(residual.shape() == x.shape())
+      << "add_rmsnorm: residual " << residual.shape().to_string();
   int64_t d = weight.numel();
   pool_.parallel_for(x.dim(0), 4, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {

@@ -10,7 +10,9 @@ namespace {
 
 constexpr int kThreads = 512;
 
-__device__ __forceinline__ bool better(float v, int i, float bv, int bi) { return v > bv || (v == bv && i < bi); }
+__device__ __forceinline__ bool better(float v, int i, float bv, int bi) {
+  return v > bv || (v == bv && i < bi);
+}
 
 // One block per row.
 __global__ void argmax_kernel(const uint16_t* x, int64_t cols, int32_t* out) {

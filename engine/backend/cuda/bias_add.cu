@@ -16,7 +16,8 @@ __global__ void bias_add_kernel(uint16_t* out, const float* bias, int64_t n, int
 
 void launch_bias_add(uint16_t* out, const float* bias, int64_t n, int64_t d, void* stream) {
   if (n * d == 0) return;
-  bias_add_kernel<<<min(blocks_for(n * d, 256), 65535u), 256, 0, as_stream(stream)>>>(out, bias, n, d);
+  bias_add_kernel<<<min(blocks_for(n * d, 256), 65535u), 256, 0, as_stream(stream)>>>(out, bias, n,
+                                                                                      d);
   PD_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -51,7 +51,8 @@ void launch_from(const void* src, void* dst, DType d, int64_t n, cudaStream_t s)
 
 }  // namespace
 
-void launch_convert(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64_t n, void* stream) {
+void launch_convert(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64_t n,
+                    void* stream) {
   if (n == 0) return;
   cudaStream_t s = as_stream(stream);
   switch (src_dtype) {

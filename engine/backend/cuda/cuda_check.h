@@ -6,15 +6,17 @@
 
 #include "common/base/logging.h"
 
-#define PD_CUDA_CHECK(call)                                                            \
-  do {                                                                                 \
-    cudaError_t pd_cuda_err_ = (call);                                                 \
+#define PD_CUDA_CHECK(call)                                                                     \
+  do {                                                                                          \
+    cudaError_t pd_cuda_err_ = (call);                                                          \
     PD_CHECK(pd_cuda_err_ == cudaSuccess) << #call << ": " << cudaGetErrorString(pd_cuda_err_); \
   } while (0)
 
 namespace pdserve::backend::cuda {
 
-inline cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
+inline cudaStream_t as_stream(void* s) {
+  return static_cast<cudaStream_t>(s);
+}
 
 // Launch configuration helpers.
 inline unsigned blocks_for(long long n, int threads) {

@@ -5,8 +5,8 @@
 namespace pdserve::backend::cuda {
 namespace {
 
-__global__ void embedding_kernel(const uint16_t* table, const int32_t* ids, int64_t hidden, int64_t vocab,
-                                 uint16_t* out) {
+__global__ void embedding_kernel(const uint16_t* table, const int32_t* ids, int64_t hidden,
+                                 int64_t vocab, uint16_t* out) {
   const int64_t row = blockIdx.x;
   const int32_t id = ids[row];
   const bool valid = id >= 0 && id < vocab;
@@ -16,10 +16,11 @@ __global__ void embedding_kernel(const uint16_t* table, const int32_t* ids, int6
 
 }  // namespace
 
-void launch_embedding(const uint16_t* table, const int32_t* ids, int64_t n, int64_t hidden, int64_t vocab,
-                      uint16_t* out, void* stream) {
+void launch_embedding(const uint16_t* table, const int32_t* ids, int64_t n, int64_t hidden,
+                      int64_t vocab, uint16_t* out, void* stream) {
   if (n == 0) return;
-  embedding_kernel<<<static_cast<unsigned>(n), 256, 0, as_stream(stream)>>>(table, ids, hidden, vocab, out);
+  embedding_kernel<<<static_cast<unsigned>(n), 256, 0, as_stream(stream)>>>(table, ids, hidden,
+                                                                            vocab, out);
   PD_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -26,7 +26,10 @@ __global__ void paged_attention_kernel(AttentionArgs a) {
   int lo = 0, hi = a.num_seqs - 1;
   while (lo < hi) {
     const int mid = (lo + hi + 1) / 2;
-    if (a.query_start[mid] <= t) lo = mid; else hi = mid - 1;
+    if (a.query_start[mid] <= t)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   const int s = lo;
   const int q_len = a.query_start[s + 1] - a.query_start[s];
@@ -46,7 +49,8 @@ __global__ void paged_attention_kernel(AttentionArgs a) {
   float m = -FLT_MAX, l = 0.0f;
   for (int j = first + warp; j <= pos; j += kWarps) {
     const int64_t block = table[j / a.block_size], off = j % a.block_size;
-    const uint16_t* k = a.kv + ((block * 2) * a.block_size + off) * kv_dim + static_cast<int64_t>(kvh) * hd;
+    const uint16_t* k =
+        a.kv + ((block * 2) * a.block_size + off) * kv_dim + static_cast<int64_t>(kvh) * hd;
     const uint16_t* v = k + static_cast<int64_t>(a.block_size) * kv_dim;
     float dot = 0.0f;
 #pragma unroll
@@ -88,7 +92,8 @@ __global__ void paged_attention_kernel(AttentionArgs a) {
 }  // namespace
 
 void launch_paged_attention(const AttentionArgs& args, void* stream) {
-  PD_CHECK(args.head_dim <= kMaxPerLane * 32) << "paged_attention: head_dim " << args.head_dim << " > 256";
+  PD_CHECK(args.head_dim <= kMaxPerLane * 32)
+      << "paged_attention: head_dim " << args.head_dim << " > 256";
   if (args.num_tokens == 0) return;
   dim3 grid(static_cast<unsigned>(args.num_tokens), static_cast<unsigned>(args.num_heads));
   paged_attention_kernel<<<grid, kWarps * 32, 0, as_stream(stream)>>>(args);

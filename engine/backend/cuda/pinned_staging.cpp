@@ -33,7 +33,8 @@ void PinnedStaging::copy_to_device(void* dst, const void* src, size_t n) {
   auto event = static_cast<cudaEvent_t>(events_[static_cast<size_t>(i)]);
   PD_CUDA_CHECK(cudaEventSynchronize(event));  // the slot's previous copy is done
   std::memcpy(slots_[static_cast<size_t>(i)], src, n);
-  PD_CUDA_CHECK(cudaMemcpyAsync(dst, slots_[static_cast<size_t>(i)], n, cudaMemcpyHostToDevice, as_stream(stream_)));
+  PD_CUDA_CHECK(cudaMemcpyAsync(dst, slots_[static_cast<size_t>(i)], n, cudaMemcpyHostToDevice,
+                                as_stream(stream_)));
   PD_CUDA_CHECK(cudaEventRecord(event, as_stream(stream_)));
 }
 

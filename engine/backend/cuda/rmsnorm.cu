@@ -9,8 +9,8 @@ namespace {
 constexpr int kThreads = 256;
 
 // One block per row; the row is kept in shared memory as fp32.
-__global__ void rmsnorm_kernel(const uint16_t* x, uint16_t* residual, const float* w, float eps, int64_t d,
-                               uint16_t* out) {
+__global__ void rmsnorm_kernel(const uint16_t* x, uint16_t* residual, const float* w, float eps,
+                               int64_t d, uint16_t* out) {
   extern __shared__ float row[];
   __shared__ float partial[kThreads / 32];
   const int64_t base = blockIdx.x * d;
@@ -36,16 +36,18 @@ __global__ void rmsnorm_kernel(const uint16_t* x, uint16_t* residual, const floa
   }
   __syncthreads();
   const float inv = rsqrtf(partial[0] / static_cast<float>(d) + eps);
-  for (int64_t j = threadIdx.x; j < d; j += blockDim.x) out[base + j] = float_to_bf16_bits(w[j] * (row[j] * inv));
+  for (int64_t j = threadIdx.x; j < d; j += blockDim.x)
+    out[base + j] = float_to_bf16_bits(w[j] * (row[j] * inv));
 }
 
 }  // namespace
 
-void launch_rmsnorm(const uint16_t* x, uint16_t* residual, const float* w, float eps, int64_t n, int64_t d,
-                    uint16_t* out, void* stream) {
+void launch_rmsnorm(const uint16_t* x, uint16_t* residual, const float* w, float eps, int64_t n,
+                    int64_t d, uint16_t* out, void* stream) {
   if (n == 0) return;
   const size_t shmem = static_cast<size_t>(d) * sizeof(float);
-  rmsnorm_kernel<<<static_cast<unsigned>(n), kThreads, shmem, as_stream(stream)>>>(x, residual, w, eps, d, out);
+  rmsnorm_kernel<<<static_cast<unsigned>(n), kThreads, shmem, as_stream(stream)>>>(x, residual, w,
+                                                                                   eps, d, out);
   PD_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -20,7 +20,8 @@ __global__ void rope_kv_kernel(RopeKvArgs a) {
   const int kv_dim = a.num_kv_heads * hd;
   const float pos = static_cast<float>(a.positions[t]);
   const int32_t slot = a.slots[t];
-  const int64_t block = slot >= 0 ? slot / a.block_size : 0, off = slot >= 0 ? slot % a.block_size : 0;
+  const int64_t block = slot >= 0 ? slot / a.block_size : 0,
+                off = slot >= 0 ? slot % a.block_size : 0;
   float* h = head[warp];
   for (int idx = warp; idx < a.num_heads + 2 * a.num_kv_heads; idx += kWarps) {
     const uint16_t* src = a.qkv + t * width + static_cast<int64_t>(idx) * hd;
@@ -53,7 +54,8 @@ __global__ void rope_kv_kernel(RopeKvArgs a) {
     } else if (slot >= 0) {
       const int which = is_k ? 0 : 1;
       const int kvh = idx - a.num_heads - (is_k ? 0 : a.num_kv_heads);
-      uint16_t* dst = a.kv + ((block * 2 + which) * a.block_size + off) * kv_dim + static_cast<int64_t>(kvh) * hd;
+      uint16_t* dst = a.kv + ((block * 2 + which) * a.block_size + off) * kv_dim +
+                      static_cast<int64_t>(kvh) * hd;
       for (int j = lane; j < hd; j += 32) dst[j] = float_to_bf16_bits(h[j]);
     }
     __syncwarp();

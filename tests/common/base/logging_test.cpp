@@ -28,7 +28,8 @@ TEST(LoggingTest, MessagesBelowLevelAreNotEvaluated) {
 
 TEST(LoggingDeathTest, CheckFailureAbortsWithLocationAndMessage) {
   int blocks = 0;
-  EXPECT_DEATH(PD_CHECK(blocks > 0) << "no free blocks", "logging_test.cpp:.*blocks > 0.*no free blocks");
+  EXPECT_DEATH(PD_CHECK(blocks > 0) << "no free blocks",
+               "logging_test.cpp:.*blocks > 0.*no free blocks");
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ TEST(Heartbeat, HealthEndpointReportsTheProbe) {
   Heartbeat hb;
   Routes routes;
   mount_health(routes, hb.probe(50ms));
-  mount_health(routes, [] { return internal_error("disk on fire"); }, "/health/other");
+  mount_health(
+      routes, [] { return internal_error("disk on fire"); }, "/health/other");
   auto server = Server::start(ServerOptions(), std::move(routes));
   ASSERT_TRUE(server.ok());
   HttpClient client;

@@ -32,9 +32,8 @@ Routes basic_routes() {
     r.headers.set("X-Name", req.query_param("name").value_or(""));
     return r;
   });
-  routes.add("GET", "/whoami", [](const Request& req) {
-    return Response::text(200, req.remote_address);
-  });
+  routes.add("GET", "/whoami",
+             [](const Request& req) { return Response::text(200, req.remote_address); });
   return routes;
 }
 
@@ -47,8 +46,8 @@ TEST(HttpServer, GetAndPost) {
   EXPECT_EQ(get->status, 200);
   EXPECT_EQ(get->body, "pong");
 
-  ClientRequest post = ClientRequest::post_json("127.0.0.1", server->port(), "/echo?name=a%20b",
-                                                R"({"x":1})");
+  ClientRequest post =
+      ClientRequest::post_json("127.0.0.1", server->port(), "/echo?name=a%20b", R"({"x":1})");
   post.headers.set("X-Test", "yes");
   auto echo = client.send(post);
   ASSERT_TRUE(echo.ok()) << echo.status().to_string();
@@ -245,7 +244,8 @@ TEST(HttpServer, GracefulStopFinishesInFlightRequests) {
   auto server = start_server(std::move(routes));
   uint16_t port = server->port();
   HttpClient client;
-  auto pending = std::async(std::launch::async, [&] { return client.get("127.0.0.1", port, "/slow"); });
+  auto pending =
+      std::async(std::launch::async, [&] { return client.get("127.0.0.1", port, "/slow"); });
   entered.get_future().wait();
   RawSocket idle(port);  // an idle connection is closed at once
   ASSERT_TRUE(idle.connected());

@@ -17,8 +17,8 @@ TEST(Metrics, RendersCountersGaugesAndHistograms) {
   Counter ok = registry.counter("pdserve_requests_total", "Requests answered", {{"code", "200"}});
   Counter bad = registry.counter("pdserve_requests_total", "Requests answered", {{"code", "500"}});
   Gauge running = registry.gauge("pdserve_running_requests", "Requests running");
-  Histogram ttft = registry.histogram("pdserve_ttft_seconds", "Time to first token",
-                                      {0.01, 0.1, 1.0});
+  Histogram ttft =
+      registry.histogram("pdserve_ttft_seconds", "Time to first token", {0.01, 0.1, 1.0});
   ok.inc();
   ok.inc(2);
   bad.inc();

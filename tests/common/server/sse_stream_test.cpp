@@ -63,13 +63,14 @@ TEST(SseStream, ManyEventsArriveInOrderAsTheyAreSent) {
   HttpClient client;
   std::atomic<int> received{0};
   std::atomic<bool> in_order{true};
-  auto stream = client.stream_sse(
-      ClientRequest::post_json("127.0.0.1", server->port(), "/stream", "{}"),
-      [&](const SseEvent& ev) {
-        if (ev.data != "token " + std::to_string(received.load())) in_order = false;
-        received.fetch_add(1);
-        return true;
-      });
+  auto stream =
+      client.stream_sse(ClientRequest::post_json("127.0.0.1", server->port(), "/stream", "{}"),
+                        [&](const SseEvent& ev) {
+                          if (ev.data != "token " + std::to_string(received.load()))
+                            in_order = false;
+                          received.fetch_add(1);
+                          return true;
+                        });
   auto sse = slot.wait();
   ASSERT_NE(sse, nullptr);
   // Lock-step for the first events: each must reach the client before the
@@ -187,9 +188,9 @@ TEST(SseStream, ErrorAnswerEndsTheStreamWithItsStatus) {
   auto server = start_stream_server(&slot);
   HttpClient client;
   int events = 0;
-  auto stream = client.stream_sse(
-      ClientRequest::post_json("127.0.0.1", server->port(), "/busy", "{}"),
-      [&](const SseEvent&) { return ++events > 0; });
+  auto stream =
+      client.stream_sse(ClientRequest::post_json("127.0.0.1", server->port(), "/busy", "{}"),
+                        [&](const SseEvent&) { return ++events > 0; });
   Status st = stream->wait();
   EXPECT_EQ(st.code(), StatusCode::kResourceExhausted) << st.to_string();
   EXPECT_EQ(stream->http_status(), 429) << st.to_string();

@@ -37,9 +37,8 @@ TEST(HttpMessage, OpenAiErrorsHaveTheRightShapeAndStatus) {
   Response r = openai_error(400, "bad \"max_tokens\"", {}, "max_tokens");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.content_type, "application/json");
-  EXPECT_EQ(r.body,
-            R"({"error":{"code":null,"message":"bad \"max_tokens\"","param":"max_tokens",)"
-            R"("type":"invalid_request_error"}})");
+  EXPECT_EQ(r.body, R"({"error":{"code":null,"message":"bad \"max_tokens\"","param":"max_tokens",)"
+                    R"("type":"invalid_request_error"}})");
   EXPECT_EQ(error_response(unavailable("no decode worker")).status, 503);
   EXPECT_EQ(error_response(resource_exhausted("queue full")).status, 429);
   EXPECT_EQ(error_response(unauthenticated("token")).status, 401);

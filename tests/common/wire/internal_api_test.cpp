@@ -25,14 +25,17 @@ TEST(InternalApiTest, GenerateRequestRoundTrips) {
 }
 
 TEST(InternalApiTest, BadInputsNameTheField) {
-  EXPECT_EQ(parse_generate_request("not json").status().message(), "generate request: body is not valid JSON");
+  EXPECT_EQ(parse_generate_request("not json").status().message(),
+            "generate request: body is not valid JSON");
   EXPECT_EQ(parse_generate_request(R"({"request_id":"a","prompt_ids":[1]})").status().message(),
             "generate.sampling is missing");
-  EXPECT_EQ(parse_generate_request(R"({"request_id":"a","prompt_ids":[-1],"sampling":{"max_tokens":1}})")
-                .status()
-                .message(),
-            "generate.prompt_ids must hold non-negative 32-bit token ids");
-  EXPECT_EQ(parse_generate_request(R"({"request_id":"a","prompt_ids":[1],"sampling":{"max_tokens":1,"top_p":0}})")
+  EXPECT_EQ(
+      parse_generate_request(R"({"request_id":"a","prompt_ids":[-1],"sampling":{"max_tokens":1}})")
+          .status()
+          .message(),
+      "generate.prompt_ids must hold non-negative 32-bit token ids");
+  EXPECT_EQ(parse_generate_request(
+                R"({"request_id":"a","prompt_ids":[1],"sampling":{"max_tokens":1,"top_p":0}})")
                 .status()
                 .message(),
             "generate.sampling: top_p must be in (0, 1]");
@@ -77,8 +80,9 @@ TEST(InternalApiTest, EventsPrefillAndStateRoundTrip) {
   ASSERT_TRUE(sb.ok()) << sb.status().to_string();
   EXPECT_EQ(sb->events[1].block_hash, 456u);
   EXPECT_FALSE(sb->events[1].stored);
-  EXPECT_EQ(parse_registration(R"({"role":"router","address":{"host":"h","port":1}})").status().message(),
-            "registration.role must be prefill or decode");
+  EXPECT_EQ(
+      parse_registration(R"({"role":"router","address":{"host":"h","port":1}})").status().message(),
+      "registration.role must be prefill or decode");
 }
 
 }  // namespace

@@ -54,7 +54,8 @@ TEST_F(CpuOpsTest, MatmulMatchesDoubleForEveryWeightDtype) {
     Tensor tw = make(w, Shape{out, in}, wt);
     std::vector<float> wq(w.size());  // the weights as the backend holds them
     be->copy_to_host(tw, wq.data());
-    Tensor tx = make(x, Shape{n, in}), tb = make(b, Shape{out}), ty = be->alloc(Shape{n, out}, DType::kF32);
+    Tensor tx = make(x, Shape{n, in}), tb = make(b, Shape{out}),
+           ty = be->alloc(Shape{n, out}, DType::kF32);
     be->matmul(tx, tw, &tb, ty);
     std::vector<double> want(n * out);
     for (int i = 0; i < n; ++i)
@@ -92,7 +93,8 @@ TEST_F(CpuOpsTest, SiluMulEmbeddingGather) {
   Tensor tgu = make(gu, Shape{1, 16}), out = be->alloc(Shape{1, 8}, DType::kF32);
   be->silu_mul(tgu, out);
   std::vector<double> want(8);
-  for (int j = 0; j < 8; ++j) want[j] = gu[j] / (1.0 + std::exp(-static_cast<double>(gu[j]))) * gu[8 + j];
+  for (int j = 0; j < 8; ++j)
+    want[j] = gu[j] / (1.0 + std::exp(-static_cast<double>(gu[j]))) * gu[8 + j];
   EXPECT_LT(rel_err(host(out), want), 1e-6);
 
   auto table = random(10 * 4);
@@ -127,7 +129,8 @@ TEST_F(CpuOpsTest, PagedAttentionMatchesDenseCausalAttention) {
   const QkvLayout layout{4, 2, 8};  // GQA: two query heads per KV head
   const int block_size = 4, num_blocks = 16;
   std::vector<float> inv_freq(layout.head_dim / 2);
-  for (int i = 0; i < layout.head_dim / 2; ++i) inv_freq[i] = 1.0f / std::pow(10000.0f, 2.0f * i / layout.head_dim);
+  for (int i = 0; i < layout.head_dim / 2; ++i)
+    inv_freq[i] = 1.0f / std::pow(10000.0f, 2.0f * i / layout.head_dim);
   RopeParams rope{make(inv_freq, Shape{4}), 1.0f};
   KvLayer kv{be->alloc(Shape{num_blocks, 2, block_size, layout.kv_dim()}, DType::kF32), block_size};
   be->fill_zero(kv.data);
@@ -137,8 +140,10 @@ TEST_F(CpuOpsTest, PagedAttentionMatchesDenseCausalAttention) {
     const std::vector<int32_t> table_a = {9, 2, 14}, table_b = {5, 0};
     const int a_total = 9, b_total = 5;
     auto all_a = random(a_total * layout.width()), all_b = random(b_total * layout.width());
-    auto run_prefix = [&](const std::vector<float>& rows, int begin, int count, const std::vector<int32_t>& table) {
-      std::vector<float> part(rows.begin() + begin * layout.width(), rows.begin() + (begin + count) * layout.width());
+    auto run_prefix = [&](const std::vector<float>& rows, int begin, int count,
+                          const std::vector<int32_t>& table) {
+      std::vector<float> part(rows.begin() + begin * layout.width(),
+                              rows.begin() + (begin + count) * layout.width());
       std::vector<int32_t> pos, slot;
       for (int t = begin; t < begin + count; ++t) {
         pos.push_back(t);
@@ -146,7 +151,8 @@ TEST_F(CpuOpsTest, PagedAttentionMatchesDenseCausalAttention) {
       }
       Tensor q = be->alloc(Shape{count, layout.q_dim()}, DType::kF32);
       Tensor qkv = make(part, Shape{count, layout.width()});
-      be->qkv_rope_write_kv(qkv, layout, nullptr, nullptr, 0, rope, make_i32(pos), make_i32(slot), kv, q);
+      be->qkv_rope_write_kv(qkv, layout, nullptr, nullptr, 0, rope, make_i32(pos), make_i32(slot),
+                            kv, q);
       return host(q);
     };
     run_prefix(all_a, 0, 6, table_a);  // cache A's first 6 tokens
@@ -156,8 +162,14 @@ TEST_F(CpuOpsTest, PagedAttentionMatchesDenseCausalAttention) {
     q.insert(q.end(), qb.begin(), qb.end());
 
     std::vector<int32_t> tables = {9, 2, 14, 5, 0, 0};
-    AttentionBatch batch{make_i32({0, 3, 8}), make_i32({a_total, b_total}), be->alloc(Shape{2, 3}, DType::kI32),
-                         2, 5, 9, window, 1.0f / std::sqrt(8.0f)};
+    AttentionBatch batch{make_i32({0, 3, 8}),
+                         make_i32({a_total, b_total}),
+                         be->alloc(Shape{2, 3}, DType::kI32),
+                         2,
+                         5,
+                         9,
+                         window,
+                         1.0f / std::sqrt(8.0f)};
     be->copy_from_host(batch.block_tables, tables.data(), DType::kI32);
     Tensor out = be->alloc(Shape{8, layout.q_dim()}, DType::kF32);
     be->paged_attention(make(q, Shape{8, layout.q_dim()}), layout, kv, batch, out);
@@ -165,7 +177,8 @@ TEST_F(CpuOpsTest, PagedAttentionMatchesDenseCausalAttention) {
     std::vector<double> want;
     auto dense = [&](const std::vector<float>& rows, int total, int first_query) {
       const int hd = layout.head_dim;
-      std::vector<double> k(total * layout.kv_dim()), v(total * layout.kv_dim()), qr(total * layout.q_dim());
+      std::vector<double> k(total * layout.kv_dim()), v(total * layout.kv_dim()),
+          qr(total * layout.q_dim());
       for (int t = 0; t < total; ++t) {
         const float* r = &rows[t * layout.width()];
         for (int j = 0; j < layout.q_dim(); ++j) qr[t * layout.q_dim() + j] = r[j];
@@ -173,8 +186,10 @@ TEST_F(CpuOpsTest, PagedAttentionMatchesDenseCausalAttention) {
           k[t * layout.kv_dim() + j] = r[layout.q_dim() + j];
           v[t * layout.kv_dim() + j] = r[layout.q_dim() + layout.kv_dim() + j];
         }
-        for (int h = 0; h < layout.num_heads; ++h) rotate_ref(&qr[t * layout.q_dim() + h * hd], hd, t, inv_freq);
-        for (int h = 0; h < layout.num_kv_heads; ++h) rotate_ref(&k[t * layout.kv_dim() + h * hd], hd, t, inv_freq);
+        for (int h = 0; h < layout.num_heads; ++h)
+          rotate_ref(&qr[t * layout.q_dim() + h * hd], hd, t, inv_freq);
+        for (int h = 0; h < layout.num_kv_heads; ++h)
+          rotate_ref(&k[t * layout.kv_dim() + h * hd], hd, t, inv_freq);
       }
       for (int t = first_query; t < total; ++t)
         for (int h = 0; h < layout.num_heads; ++h) {
@@ -184,7 +199,8 @@ TEST_F(CpuOpsTest, PagedAttentionMatchesDenseCausalAttention) {
           double mx = -1e300;
           for (int j = lo; j <= t; ++j) {
             double dot = 0;
-            for (int d = 0; d < hd; ++d) dot += qr[t * layout.q_dim() + h * hd + d] * k[j * layout.kv_dim() + kvh * hd + d];
+            for (int d = 0; d < hd; ++d)
+              dot += qr[t * layout.q_dim() + h * hd + d] * k[j * layout.kv_dim() + kvh * hd + d];
             s.push_back(dot / std::sqrt(8.0));
             mx = std::max(mx, s.back());
           }
@@ -192,7 +208,8 @@ TEST_F(CpuOpsTest, PagedAttentionMatchesDenseCausalAttention) {
           for (double& x : s) den += (x = std::exp(x - mx));
           for (int d = 0; d < hd; ++d) {
             double acc = 0;
-            for (int j = lo; j <= t; ++j) acc += s[j - lo] / den * v[j * layout.kv_dim() + kvh * hd + d];
+            for (int j = lo; j <= t; ++j)
+              acc += s[j - lo] / den * v[j * layout.kv_dim() + kvh * hd + d];
             want.push_back(acc);
           }
         }
@@ -211,13 +228,14 @@ TEST_F(CpuOpsTest, QkNormIsAppliedPerHeadBeforeRope) {
   std::vector<float> row = {1, 2, 3, 4, 2, 2, 2, 2, 3, 0, 0, 4, 9, 9, 9, 9};
   std::vector<float> w = {1, 1, 1, 1};
   Tensor q = be->alloc(Shape{1, 8}, DType::kF32), wn = make(w, Shape{4});
-  be->qkv_rope_write_kv(make(row, Shape{1, 16}), layout, &wn, &wn, 0.0f, rope, make_i32({0}), make_i32({0}), kv, q);
+  be->qkv_rope_write_kv(make(row, Shape{1, 16}), layout, &wn, &wn, 0.0f, rope, make_i32({0}),
+                        make_i32({0}), kv, q);
   std::vector<float> qh = host(q), cache = host(kv.data);
   const double rms = std::sqrt((1 + 4 + 9 + 16) / 4.0);
   EXPECT_NEAR(qh[3], 4 / rms, 1e-6);
-  EXPECT_NEAR(qh[4], 1.0, 1e-6);                          // head 2 is all twos
+  EXPECT_NEAR(qh[4], 1.0, 1e-6);                         // head 2 is all twos
   EXPECT_NEAR(cache[0], 3 / std::sqrt(25 / 4.0), 1e-6);  // normalised K
-  EXPECT_EQ(cache[4], 9.0f);                              // V is written as is
+  EXPECT_EQ(cache[4], 9.0f);                             // V is written as is
 }
 
 TEST(DTypeTest, ConversionsRoundToNearestEven) {
@@ -230,7 +248,8 @@ TEST(DTypeTest, ConversionsRoundToNearestEven) {
   EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
   EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001);
   EXPECT_EQ(f32_to_f16(70000.0f), 0x7c00);  // overflow to inf
-  for (uint32_t h = 0; h < 0x7c00; h += 7) EXPECT_EQ(f32_to_f16(f16_to_f32(static_cast<uint16_t>(h))), h);
+  for (uint32_t h = 0; h < 0x7c00; h += 7)
+    EXPECT_EQ(f32_to_f16(f16_to_f32(static_cast<uint16_t>(h))), h);
 }
 
 }  // namespace

@@ -136,7 +136,8 @@ TEST_F(CudaOpsTest, DecodeAttentionSplitK) {
         for (int i = 0; i < 7; ++i)
           seqs.emplace_back(
               lengths[std::uniform_int_distribution<size_t>(0, lengths.size() - 1)(rng)] - 1, 1);
-        EXPECT_LT(attention_rel_err(QkvLayout{heads, kv_heads, hd}, seqs, 16, window, bound), kBf16Bound)
+        EXPECT_LT(attention_rel_err(QkvLayout{heads, kv_heads, hd}, seqs, 16, window, bound),
+                  kBf16Bound)
             << heads << "/" << kv_heads << "x" << hd << " window " << window << " bound " << bound;
       }
     }

@@ -29,7 +29,8 @@ TEST(RopeTest, LinearDividesEveryFrequency) {
   c.rope_scaling.type = RopeScalingType::kLinear;
   c.rope_scaling.factor = 4.0;
   RopeTable plain = compute_rope(base_config()), t = compute_rope(c);
-  for (size_t i = 0; i < t.inv_freq.size(); ++i) EXPECT_FLOAT_EQ(t.inv_freq[i], plain.inv_freq[i] / 4.0f);
+  for (size_t i = 0; i < t.inv_freq.size(); ++i)
+    EXPECT_FLOAT_EQ(t.inv_freq[i], plain.inv_freq[i] / 4.0f);
 }
 
 TEST(RopeTest, Llama3KeepsHighFrequenciesAndScalesLowOnes) {
@@ -62,7 +63,8 @@ TEST(RopeTest, YarnScalesAttentionAndBlendsFrequencies) {
     ModelConfig p = c;
     p.rope_scaling = {};
     return p;
-  }()), t = compute_rope(c);
+  }()),
+            t = compute_rope(c);
   EXPECT_NEAR(t.attention_scaling, 0.1 * std::log(4.0) + 1.0, 1e-6);
   EXPECT_FLOAT_EQ(t.inv_freq[0], plain.inv_freq[0]);  // highest frequency extrapolated
   EXPECT_FLOAT_EQ(t.inv_freq.back(), plain.inv_freq.back() / 4.0f);  // lowest interpolated

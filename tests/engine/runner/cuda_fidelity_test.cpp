@@ -17,7 +17,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int32_t argmax(const float* v, size_t n) { return static_cast<int32_t>(std::max_element(v, v + n) - v); }
+int32_t argmax(const float* v, size_t n) {
+  return static_cast<int32_t>(std::max_element(v, v + n) - v);
+}
 
 TEST(CudaFidelityTest, TopOneAgreesWithHuggingFace) {
   if (!backend::cuda_available()) GTEST_SKIP() << "no CUDA device";
@@ -28,9 +30,9 @@ TEST(CudaFidelityTest, TopOneAgreesWithHuggingFace) {
     ++fixtures;
     std::ifstream in(entry.path() / "fixture.json");
     nlohmann::json fx = nlohmann::json::parse(in);
-    const fs::path model_dir = fx.contains("model_dir")
-                                   ? fs::path(PDSERVE_SOURCE_DIR) / fx["model_dir"].get<std::string>()
-                                   : entry.path();
+    const fs::path model_dir =
+        fx.contains("model_dir") ? fs::path(PDSERVE_SOURCE_DIR) / fx["model_dir"].get<std::string>()
+                                 : entry.path();
     auto be = backend::make_cuda_backend(0);
     ASSERT_TRUE(be.ok()) << be.status().to_string();
     LlmRunnerOptions options;
@@ -74,7 +76,8 @@ TEST(CudaFidelityTest, TopOneAgreesWithHuggingFace) {
   EXPECT_GE(fixtures, 8);
   ASSERT_GT(positions, 0);
   const double rate = static_cast<double>(agree) / positions;
-  std::printf("teacher-forced top-1 agreement on the GPU: %d / %d = %.4f\n", agree, positions, rate);
+  std::printf("teacher-forced top-1 agreement on the GPU: %d / %d = %.4f\n", agree, positions,
+              rate);
   EXPECT_GE(rate, 0.99);
 }
 

@@ -13,7 +13,8 @@
 namespace pdserve::engine {
 namespace {
 
-const std::filesystem::path kDemo = std::filesystem::path(PDSERVE_SOURCE_DIR) / "models" / "pdserve-demo";
+const std::filesystem::path kDemo =
+    std::filesystem::path(PDSERVE_SOURCE_DIR) / "models" / "pdserve-demo";
 
 std::unique_ptr<runner::LlmRunner> make_runner(int num_blocks) {
   runner::LlmRunnerOptions options;
@@ -33,8 +34,12 @@ std::vector<RequestSpec> make_requests() {
     s.request_id = i + 1;
     const int len = 3 + static_cast<int>(rng() % 110);
     for (int t = 0; t < len; ++t) s.prompt_ids.push_back(5 + static_cast<int32_t>(rng() % 4000));
-    if (i % 8 == 0) s.prompt_ids.resize(std::min<size_t>(s.prompt_ids.size(), 40));  // shared-looking prefixes below
-    if (i % 4 == 1) s.prompt_ids.insert(s.prompt_ids.begin(), specs[0].prompt_ids.begin(), specs[0].prompt_ids.end());
+    if (i % 8 == 0)
+      s.prompt_ids.resize(
+          std::min<size_t>(s.prompt_ids.size(), 40));  // shared-looking prefixes below
+    if (i % 4 == 1)
+      s.prompt_ids.insert(s.prompt_ids.begin(), specs[0].prompt_ids.begin(),
+                          specs[0].prompt_ids.end());
     s.sampling.temperature = 0.0f;
     s.sampling.max_tokens = 4 + static_cast<int>(rng() % 13);
     specs.push_back(std::move(s));
@@ -42,7 +47,8 @@ std::vector<RequestSpec> make_requests() {
   return specs;
 }
 
-std::vector<std::vector<int32_t>> run_together(EngineConfig config, int num_blocks, std::vector<RequestSpec> specs) {
+std::vector<std::vector<int32_t>> run_together(EngineConfig config, int num_blocks,
+                                               std::vector<RequestSpec> specs) {
   auto runner = make_runner(num_blocks);
   auto engine = Engine::create(config, runner.get());
   PD_CHECK(engine.ok()) << engine.status().to_string();

@@ -38,8 +38,9 @@ TEST_P(HfFidelityTest, LogitsAndGreedyContinuationMatch) {
   const fs::path dir = fs::path(PDSERVE_SOURCE_DIR) / "tests" / "fixtures" / GetParam();
   std::ifstream in(dir / "fixture.json");
   nlohmann::json fx = nlohmann::json::parse(in);
-  const fs::path model_dir =
-      fx.contains("model_dir") ? fs::path(PDSERVE_SOURCE_DIR) / fx["model_dir"].get<std::string>() : dir;
+  const fs::path model_dir = fx.contains("model_dir")
+                                 ? fs::path(PDSERVE_SOURCE_DIR) / fx["model_dir"].get<std::string>()
+                                 : dir;
 
   LlmRunnerOptions options;
   options.block_size = 4;  // small blocks: many block boundaries inside each prompt
@@ -56,7 +57,8 @@ TEST_P(HfFidelityTest, LogitsAndGreedyContinuationMatch) {
     ASSERT_TRUE(r.add_sequence({seq_id, prompt, SamplingParams{}, {}}).ok());
     SeqStep step{seq_id, prompt, 0, {}, true};
     const size_t total = prompt.size() + want.size();
-    for (size_t b = 0; b < (total + 3) / 4; ++b) step.block_table.push_back(static_cast<int32_t>(b));
+    for (size_t b = 0; b < (total + 3) / 4; ++b)
+      step.block_table.push_back(static_cast<int32_t>(b));
 
     auto logits = r.compute_logits(StepBatch{{}, {}, {step}});
     ASSERT_TRUE(logits.ok()) << logits.status().to_string();
@@ -68,8 +70,8 @@ TEST_P(HfFidelityTest, LogitsAndGreedyContinuationMatch) {
       num += (ours - hf) * (ours - hf);
       den += hf * hf;
     }
-    EXPECT_LE(std::sqrt(num / den), 1e-3) << GetParam() << " case " << seq_id << " (" << prompt.size()
-                                          << " prompt tokens)";
+    EXPECT_LE(std::sqrt(num / den), 1e-3)
+        << GetParam() << " case " << seq_id << " (" << prompt.size() << " prompt tokens)";
 
     std::vector<int32_t> got{argmax(*logits)};
     while (got.size() < want.size()) {
@@ -87,7 +89,8 @@ TEST_P(HfFidelityTest, LogitsAndGreedyContinuationMatch) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, HfFidelityTest, ::testing::ValuesIn(fixture_names()),
                          [](const ::testing::TestParamInfo<std::string>& i) {
                            std::string n = i.param;
-                           std::replace_if(n.begin(), n.end(), [](char ch) { return !std::isalnum(ch); }, '_');
+                           std::replace_if(
+                               n.begin(), n.end(), [](char ch) { return !std::isalnum(ch); }, '_');
                            return n;
                          });
 

@@ -22,11 +22,13 @@ struct AbortCase {
   int max_num_seqs = 256;
   scheduler::PreemptionMode mode = scheduler::PreemptionMode::kRecompute;
   RequestState target = RequestState::kWaiting;  // abort the first request seen in it
-  bool after_tokens = false;  // ... that already produced tokens
-  bool before_tokens = false;  // ... that produced none yet
+  bool after_tokens = false;                     // ... that already produced tokens
+  bool before_tokens = false;                    // ... that produced none yet
 };
 
-void PrintTo(const AbortCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const AbortCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class AbortTest : public ::testing::TestWithParam<std::tuple<AbortCase, bool>> {};
 
@@ -51,15 +53,16 @@ TEST_P(AbortTest, AbortFreesEverythingAndLeavesOthersUnchanged) {
     for (const auto& s : specs) {
       if (aborted) break;
       const bool has_tokens = got.tokens.contains(s.request_id);
-      if (rig.engine->request_state(s.request_id) == c.target &&
-          (!c.after_tokens || has_tokens) && (!c.before_tokens || !has_tokens)) {
+      if (rig.engine->request_state(s.request_id) == c.target && (!c.after_tokens || has_tokens) &&
+          (!c.before_tokens || !has_tokens)) {
         ASSERT_TRUE(rig.engine->abort(s.request_id).ok());
         aborted = s.request_id;
       }
     }
     step_into(rig, &got);
   }
-  ASSERT_TRUE(aborted.has_value()) << "no request reached " << scheduler::request_state_name(c.target);
+  ASSERT_TRUE(aborted.has_value())
+      << "no request reached " << scheduler::request_state_name(c.target);
   expect_matches_alone(specs, got, {*aborted});
   expect_all_free(rig);
 }
@@ -68,12 +71,19 @@ std::vector<AbortCase> abort_cases() {
   using M = scheduler::PreemptionMode;
   return {
       {.name = "waiting", .max_num_seqs = 2, .target = RequestState::kWaiting},
-      {.name = "prefilling", .max_num_batched_tokens = 6, .target = RequestState::kRunning,
+      {.name = "prefilling",
+       .max_num_batched_tokens = 6,
+       .target = RequestState::kRunning,
        .before_tokens = true},
       {.name = "decoding", .target = RequestState::kRunning, .after_tokens = true},
-      {.name = "preempted", .num_blocks = 16, .target = RequestState::kWaiting,
+      {.name = "preempted",
+       .num_blocks = 16,
+       .target = RequestState::kWaiting,
        .after_tokens = true},
-      {.name = "swapped", .num_blocks = 16, .num_host_blocks = 64, .mode = M::kSwap,
+      {.name = "swapped",
+       .num_blocks = 16,
+       .num_host_blocks = 64,
+       .mode = M::kSwap,
        .target = RequestState::kSwapped},
   };
 }
@@ -115,16 +125,17 @@ TEST_P(AbortStormTest, SurvivorsMatchAloneAndEverythingIsFreed) {
   expect_all_free(rig);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Engine, AbortStormTest,
-    ::testing::Combine(::testing::Values(scheduler::PreemptionMode::kRecompute,
-                                         scheduler::PreemptionMode::kSwap),
-                       ::testing::Bool()),
-    [](const auto& info) {
-      return std::string(std::get<0>(info.param) == scheduler::PreemptionMode::kSwap ? "swap"
-                                                                                      : "recompute") +
-             (std::get<1>(info.param) ? "_async" : "_sync");
-    });
+INSTANTIATE_TEST_SUITE_P(Engine, AbortStormTest,
+                         ::testing::Combine(::testing::Values(scheduler::PreemptionMode::kRecompute,
+                                                              scheduler::PreemptionMode::kSwap),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param) ==
+                                                      scheduler::PreemptionMode::kSwap
+                                                  ? "swap"
+                                                  : "recompute") +
+                                  (std::get<1>(info.param) ? "_async" : "_sync");
+                         });
 
 }  // namespace
 }  // namespace pdserve::engine

@@ -59,7 +59,8 @@ void prefill_remotely(Rig& p, Rig& d, const RequestSpec& spec) {
   const std::vector<int32_t>& src = (*r)[0].block_ids;
   const int bs = p.engine->block_size();
   for (int pos = alloc->num_cached_tokens; pos < static_cast<int>(spec.prompt_ids.size()); ++pos) {
-    d.runner->write_kv(alloc->block_ids[pos / bs], pos % bs, p.runner->kv_at(src[pos / bs], pos % bs));
+    d.runner->write_kv(alloc->block_ids[pos / bs], pos % bs,
+                       p.runner->kv_at(src[pos / bs], pos % bs));
   }
   ASSERT_TRUE(p.engine->release(spec.request_id).ok());
   runner::SampledToken first;

@@ -23,7 +23,8 @@ using testing::FakeRunnerOptions;
 
 // Prompt tokens from `seed`; the first shared_prefix_len come from one fixed
 // seed, so requests with a prefix share it.
-inline RequestSpec make_spec(uint64_t id, int prompt_len, int max_tokens, int shared_prefix_len = 0) {
+inline RequestSpec make_spec(uint64_t id, int prompt_len, int max_tokens,
+                             int shared_prefix_len = 0) {
   RequestSpec s;
   s.request_id = id;
   std::mt19937 shared(7), own(static_cast<uint32_t>(id * 7919 + 1));
@@ -43,8 +44,8 @@ inline std::vector<RequestSpec> make_mix(int num, int shared_prefix_len, uint32_
   for (int i = 0; i < num; ++i) {
     const int prompt_len = 1 + static_cast<int>(rng() % 40);
     const int max_tokens = 1 + static_cast<int>(rng() % 24);
-    out.push_back(make_spec(100 + i, prompt_len, max_tokens,
-                            std::min(prompt_len, shared_prefix_len)));
+    out.push_back(
+        make_spec(100 + i, prompt_len, max_tokens, std::min(prompt_len, shared_prefix_len)));
     out.back().priority = static_cast<int>(rng() % 3);
   }
   return out;
@@ -117,12 +118,14 @@ inline void expect_matches_alone(const std::vector<RequestSpec>& specs, const Co
   for (const RequestSpec& s : specs) {
     const std::vector<int32_t> ref = run_alone(s);
     auto it = got.tokens.find(s.request_id);
-    const std::vector<int32_t> tokens = it == got.tokens.end() ? std::vector<int32_t>{} : it->second;
+    const std::vector<int32_t> tokens =
+        it == got.tokens.end() ? std::vector<int32_t>{} : it->second;
     ASSERT_TRUE(got.reasons.contains(s.request_id)) << "request " << s.request_id << " never ended";
     if (aborted.contains(s.request_id)) {
       EXPECT_EQ(got.reasons.at(s.request_id), FinishReason::kAbort);
       ASSERT_LE(tokens.size(), ref.size());
-      EXPECT_TRUE(std::equal(tokens.begin(), tokens.end(), ref.begin())) << "request " << s.request_id;
+      EXPECT_TRUE(std::equal(tokens.begin(), tokens.end(), ref.begin()))
+          << "request " << s.request_id;
     } else {
       EXPECT_EQ(tokens, ref) << "request " << s.request_id;
     }

@@ -64,8 +64,8 @@ Status FakeModelRunner::validate(const runner::StepBatch& batch) const {
     if (n == 0 || s.num_computed < 0) return invalid_argument(who + ": empty step");
     const int end = s.num_computed + n;
     if (static_cast<int>(s.block_table.size()) < (end + bs - 1) / bs) {
-      return invalid_argument(who + ": " + std::to_string(s.block_table.size()) +
-                              " blocks for " + std::to_string(end) + " positions");
+      return invalid_argument(who + ": " + std::to_string(s.block_table.size()) + " blocks for " +
+                              std::to_string(end) + " positions");
     }
     std::set<int32_t> blocks(s.block_table.begin(), s.block_table.end());
     if (blocks.size() != s.block_table.size()) return invalid_argument(who + ": repeated block");
@@ -146,8 +146,8 @@ Result<runner::StepOutput> FakeModelRunner::execute(const runner::StepBatch& bat
       const int32_t read = device_[static_cast<int64_t>(s.block_table[pos / bs]) * bs + pos % bs];
       if (read != seq.history[pos]) {
         return data_loss("fake runner: seq " + std::to_string(s.seq_id) + " reads " +
-                         std::to_string(read) + " at position " + std::to_string(pos) +
-                         " (block " + std::to_string(s.block_table[pos / bs]) + "), expected " +
+                         std::to_string(read) + " at position " + std::to_string(pos) + " (block " +
+                         std::to_string(s.block_table[pos / bs]) + "), expected " +
                          std::to_string(seq.history[pos]));
       }
       h = mix(h, static_cast<uint32_t>(read));

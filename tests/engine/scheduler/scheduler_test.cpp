@@ -28,8 +28,7 @@ class Driver {
  public:
   Driver(SchedulerConfig config, FakeRunnerOptions opt)
       : runner_(opt),
-        sched_(config,
-               kv::KvCacheConfig{opt.num_blocks, opt.num_host_blocks, opt.block_size, true},
+        sched_(config, kv::KvCacheConfig{opt.num_blocks, opt.num_host_blocks, opt.block_size, true},
                opt.max_model_len, opt.eos_token_ids) {}
 
   ScheduledStep schedule() { return sched_.schedule(); }
