@@ -13,7 +13,7 @@ Result<std::unique_ptr<WorkerProcess>> WorkerProcess::start(
   // The KV plane proves the same token as /internal/* (kvtransfer/peer_auth.h).
   options.kv.cluster_token = options.worker.cluster_token;
   server::Counter refused = w->runtime_->metrics().counter(
-      "pdserve_kv_peers_refused_total",
+      "pdserve:kv_peers_refused_total",
       "KV transfer connections refused or dropped: failed authentication, writes outside the "
       "grants, notification floods",
       {{"role", options.worker.role}});

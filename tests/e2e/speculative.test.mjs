@@ -39,7 +39,7 @@ describe("speculative decoding in the decode worker", () => {
     const r = await complete({ prompt: ids, max_tokens: 64, temperature: 0, ignore_eos: true });
     assert.equal(r.choices[0].text, detok.prompt);
     const m = await cluster.metrics("decode");
-    assert.ok(metric(m, 'pdserve_decode_prefills_total{where="remote"}') > 0, m);
+    assert.ok(metric(m, 'pdserve:decode_prefills_total{where="remote"}') > 0, m);
     const drafts = metric(m, "vllm:spec_decode_num_drafts_total");
     const proposed = metric(m, "vllm:spec_decode_num_draft_tokens_total");
     const accepted = metric(m, "vllm:spec_decode_num_accepted_tokens_total");
