@@ -164,8 +164,11 @@ void TcpOutbound::finish_front(const Status& status, bool send_abort) {
 }
 
 void TcpOutbound::pump() {
-  if (writing_ || queue_.empty() || !socket_.is_open()) return;
+  if (writing_) return;
+  // Dead while a write was in flight (fail_all left the queue to its
+  // handler): every queued and unacknowledged transfer fails now.
   if (dead_) return fail_all(dead_status_);
+  if (queue_.empty() || !socket_.is_open()) return;
   OutboundJob& job = *queue_.front();
   bool started = job.op_idx > 0 || job.op_done > 0;
   if (agent_.transfers->cancel_requested(job.transfer_id)) {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { Cluster, expectAllFree } from "./cluster.mjs";
+import { Cluster, expectAllFree, until } from "./cluster.mjs";
 
 const cluster = new Cluster({ routerArgs: ["--prefill-mode=local"], env: { PDSERVE_ENGINE_FAULT: "check:2" } });
 before(async () => cluster.start());
@@ -27,7 +27,8 @@ test("a failed engine step ends its stream with an error event, and the worker s
   assert.ok(error, "an error event before [DONE]: " + events.join("\n"));
   assert.doesNotMatch(error.message, /127\.0\.0\.1|check|layer|step/, error.message);
   assert.ok(!events.some((e) => e.includes('"finish_reason":"length"')), "no normal finish");
-  assert.ok(cluster.log.some((l) => l.includes("injected fault")), "the worker logs the cause");
+  // The worker's log line may reach the pipe after the stream ended.
+  await until(() => cluster.log.some((l) => l.includes("injected fault")), 5000, "the worker to log the cause");
 
   const ok = await fetch(cluster.url + "/v1/completions", { method: "POST", body: JSON.stringify(body) });
   assert.equal(ok.status, 200, await ok.clone().text());
