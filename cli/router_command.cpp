@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "cli/seconds_flag.h"
 #include "common/base/termination.h"
 #include "router/router_server.h"
 
@@ -63,25 +64,22 @@ void add_router_command(CLI::App& app) {
   cmd->add_option("--max-model-len", o->max_model_len, "context length (0: the model's)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-n", o->limits.max_n, "largest n")->check(CLI::Range(1, 128));
-  auto silence_s = std::make_shared<double>(5);
-  cmd->add_option("--stream-silence-timeout", *silence_s,
-                  "seconds a decode worker's stream may stay silent (it sends heartbeats) before "
-                  "the worker counts as stalled")
-      ->check(CLI::Range(0.5, 3600.0));
-  auto retry_s = std::make_shared<double>(10);
-  cmd->add_option("--retry-window", *retry_s,
-                  "seconds a request no decode worker took yet waits for one (e.g. restarting) "
-                  "before it fails")
-      ->check(CLI::Range(0.0, 600.0));
-  auto grace_s = std::make_shared<double>(30);
-  cmd->add_option("--shutdown-grace", *grace_s,
-                  "on SIGTERM: seconds running requests may take to finish before they end with "
-                  "an error event")
-      ->check(CLI::Range(0.0, 3600.0));
-  cmd->final_callback([o, grace_s, silence_s, retry_s] {
-    o->retry_window = std::chrono::milliseconds(static_cast<int64_t>(*retry_s * 1000));
-    o->stream_silence = std::chrono::milliseconds(static_cast<int64_t>(*silence_s * 1000));
-    int rc = run(*o, std::chrono::milliseconds(static_cast<int64_t>(*grace_s * 1000)));
+  const SecondsFlag silence = add_seconds_flag(
+      *cmd, "--stream-silence-timeout", 5, 0.5, 3600,
+      "seconds a decode worker's stream may stay silent (it sends heartbeats) before the worker "
+      "counts as stalled");
+  const SecondsFlag retry = add_seconds_flag(
+      *cmd, "--retry-window", 10, 0, 600,
+      "seconds a request no decode worker took yet waits for one (e.g. restarting) before it "
+      "fails");
+  const SecondsFlag grace = add_seconds_flag(
+      *cmd, "--shutdown-grace", 30, 0, 3600,
+      "on SIGTERM: seconds running requests may take to finish before they end with an error "
+      "event");
+  cmd->final_callback([o, grace, silence, retry] {
+    o->retry_window = retry.ms();
+    o->stream_silence = silence.ms();
+    int rc = run(*o, grace.ms());
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/seconds_flag.h"
 #include "engine/spec/speculative_config.h"
 #include "launcher/serve.h"
 
@@ -66,27 +67,23 @@ void add_serve_command(CLI::App& app) {
   cmd->add_flag(
       "!--no-restart", r->supervisor.restart.enabled,
       "stop everything when a child dies (default: restart it with backoff, the others serve on)");
-  auto role_down_s = std::make_shared<double>(60);
-  cmd->add_option("--role-down-timeout", *role_down_s,
-                  "seconds every worker of a role (or the router) may stay down before the "
-                  "cluster stops")
-      ->check(CLI::Range(1.0, 86400.0));
-  auto grace_s = std::make_shared<double>(30);
-  cmd->add_option("--shutdown-grace", *grace_s,
-                  "on Ctrl-C / SIGTERM: seconds running requests may take to finish before they "
-                  "end with an error event")
-      ->check(CLI::Range(0.0, 3600.0));
-  cmd->final_callback([r, role_down_s, grace_s] {
+  const SecondsFlag role_down =
+      add_seconds_flag(*cmd, "--role-down-timeout", 60, 1, 86400,
+                       "seconds every worker of a role (or the router) may stay down before the "
+                       "cluster stops");
+  const SecondsFlag grace =
+      add_seconds_flag(*cmd, "--shutdown-grace", 30, 0, 3600,
+                       "on Ctrl-C / SIGTERM: seconds running requests may take to finish before "
+                       "they end with an error event");
+  cmd->final_callback([r, role_down, grace] {
     std::vector<std::string>& router_args = r->serve.extra_router_args;
     if (std::none_of(router_args.begin(), router_args.end(),
                      [](const std::string& a) { return a.starts_with("--shutdown-grace"); })) {
-      router_args.push_back("--shutdown-grace=" + std::to_string(*grace_s));
+      router_args.push_back("--shutdown-grace=" + std::to_string(grace.seconds()));
     }
     // The router drains first; each child gets its SIGTERM grace after that.
-    r->supervisor.stop_grace =
-        std::chrono::milliseconds(static_cast<int64_t>(*grace_s * 1000)) + std::chrono::seconds(10);
-    r->supervisor.restart.role_down_limit =
-        std::chrono::milliseconds(static_cast<int64_t>(*role_down_s * 1000));
+    r->supervisor.stop_grace = grace.ms() + std::chrono::seconds(10);
+    r->supervisor.restart.role_down_limit = role_down.ms();
     int rc = run(*r);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
