@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "common/base/async_queue.h"
 #include "common/base/logging.h"
 #include "common/server/auth.h"
 #include "common/wire/internal_api.h"
@@ -16,12 +17,12 @@ struct GenerateService::Stream {
   internal::GenerateRequest req;
   std::shared_ptr<server::ResponseWriter> writer;
   std::shared_ptr<server::SseWriter> sse;  // once admitted
+  // The engine's outputs of the request, for stream() (see sink()).
+  AsyncQueue<Result<scheduler::RequestOutput>> outputs;
   std::atomic<uint64_t> engine_id{0};
   std::atomic<bool> client_gone{false};
   std::atomic<bool> in_remote_prefill{false};
   std::chrono::steady_clock::time_point remote_start;  // asked the prefill worker
-  // Loop thread only.
-  bool first_event = true;
   std::string location = "local";
   int num_cached_tokens = 0;
 
@@ -39,6 +40,28 @@ struct GenerateService::Stream {
     sse->close();
   }
 };
+
+namespace {
+
+engine::EngineLoop::Sink sink(std::shared_ptr<GenerateService::Stream> s) {
+  return [s](Result<scheduler::RequestOutput> out) { s->outputs.push(std::move(out)); };
+}
+
+// P's answer to POST /internal/v1/prefill, or why there is none.
+Result<internal::PrefillResponse> prefill_answer(Result<server::ClientResponse> answer) {
+  if (!answer.ok()) return answer.status();
+  if (answer->status != 200) {
+    return unavailable("prefill worker answered " + std::to_string(answer->status) + ": " +
+                       answer->body.substr(0, 300));
+  }
+  Result<internal::PrefillResponse> parsed = internal::parse_prefill_response(answer->body);
+  if (parsed.ok() && parsed->error) {
+    return unavailable("prefill worker: " + parsed->error->message);
+  }
+  return parsed;
+}
+
+}  // namespace
 
 GenerateService::GenerateService(GenerateServiceOptions options, worker::WorkerRuntime& runtime,
                                  kvtransfer::Agent& agent, worker::KvRegions regions)
@@ -85,83 +108,91 @@ void GenerateService::handle(server::Request request,
   auto s = std::make_shared<Stream>();
   s->req = std::move(req).value();
   s->writer = std::move(writer);
-  rt_.loop().run_async([this, s](engine::Engine* eng) { admit(s, eng); });
+  spawn(generate(std::move(s)));
 }
 
-engine::EngineLoop::Sink GenerateService::sink_for(std::shared_ptr<Stream> s) {
-  return [this, s](Result<scheduler::RequestOutput> out) {
-    if (!out.ok()) {
-      s->fail(out.status());
-      return;
-    }
-    if (out->finish_reason == scheduler::FinishReason::kError) {
-      // The engine logged why; the client hears only that it failed.
-      s->fail(internal_error("the model failed while running this request"));
-      return;
-    }
-    internal::GenerateEvent ev;
-    for (const runner::SampledToken& t : out->new_tokens) {
-      ev.token_ids.push_back(t.token_id);
-      if (s->req.sampling.num_logprobs >= 0) ev.logprobs.push_back({t.logprob, t.top});
-    }
-    const int prompt_len = static_cast<int>(s->req.prompt_ids.size());
-    if (s->first_event) {
-      s->first_event = false;
-      ev.num_prompt_tokens = prompt_len;
-      ev.num_cached_tokens = s->num_cached_tokens;
-      ev.prefill_location = s->location;
-    }
-    if (out->finished) {
-      ev.finish_reason = std::string(scheduler::finish_reason_name(out->finish_reason));
-      ev.stop_token_id = out->stop_token_id;
-      ev.num_prompt_tokens = prompt_len;
-      ev.num_cached_tokens = s->num_cached_tokens;
-    }
-    Status sent = s->sse->send_event(internal::to_json(ev));
-    if (!sent.ok() && !out->finished) {
-      // The client cannot keep up (or is gone): end the request.
-      rt_.loop().abort(s->engine_id.load());
-      return;
-    }
-    if (out->finished) {
-      (void)s->sse->send_event("[DONE]");
-      s->sse->close();
-    }
-  };
-}
-
-void GenerateService::admit(std::shared_ptr<Stream> s, engine::Engine* eng) {
-  if (eng == nullptr) {
-    s->fail(unavailable("decode worker is stopping"));
-    return;
-  }
+Task<> GenerateService::generate(std::shared_ptr<Stream> s) {
+  engine::EngineLoop& loop = rt_.loop();
+  // Admit. From here the coroutine runs on the loop thread, so the commands
+  // up to the stream or P's answer act on the engine as this one saw it.
   const uint64_t id = rt_.next_request_id();
-  scheduler::RequestSpec spec = s->spec(id);
+  Result<int> cached = co_await loop.num_cached_prefix_tokens(s->spec(id));
+  if (!cached.ok()) {
+    s->fail(unavailable("decode worker is stopping"));
+    co_return;
+  }
+  // Decide.
   PrefillInputs in;
   in.mode = s->req.prefill_mode;
   in.has_prefill_worker = s->req.prefill.has_value();
-  in.prompt_len = static_cast<int>(spec.prompt_ids.size());
-  in.num_cached_tokens = eng->num_cached_prefix_tokens(spec);
+  in.prompt_len = static_cast<int>(s->req.prompt_ids.size());
+  in.num_cached_tokens = *cached;
   if (decide_prefill(options_.policy, in) == PrefillPlace::kLocal) {
-    add_locally(s, *eng);
-    return;
+    if (co_await add_locally(s)) co_await stream(*s);
+    co_return;
   }
-  Result<scheduler::RemotePrefillAllocation> alloc = eng->allocate_for_remote_prefill(spec);
+  // Allocate.
+  Result<scheduler::RemotePrefillAllocation> alloc =
+      co_await loop.allocate_for_remote_prefill(s->spec(id), sink(s));
   if (!alloc.ok()) {
     s->fail(alloc.status());
-    return;
+    co_return;
   }
   s->engine_id = id;
   s->location = "remote";
   s->num_cached_tokens = alloc->num_cached_tokens;
-  rt_.loop().attach_sink(id, sink_for(s));
   if (!open_stream(s)) {  // the client is gone already
-    rt_.loop().detach_sink(id);
-    (void)eng->abort(id);
-    return;
+    (void)co_await loop.discard(id);
+    co_return;
   }
+  // Ask P, await the KV.
   s->in_remote_prefill = true;
-  prefill_remotely(s, std::move(alloc).value());
+  Result<runner::SampledToken> first = co_await prefill_remotely(*s, std::move(alloc).value());
+  s->in_remote_prefill = false;
+  if (s->client_gone) {
+    loop.abort(id);  // the stream below ends with the abort
+  } else if (first.ok()) {
+    // Start decoding.
+    Status started = co_await loop.start_decode(id, std::move(first).value());
+    if (!started.ok() && co_await loop.discard(id)) {
+      s->fail(started);
+      co_return;
+    }
+  } else {
+    // Or fall back.
+    remote_failures_.inc();
+    PD_LOG(WARN) << "request " << s->req.request_id << ": remote prefill failed ("
+                 << first.status().to_string() << ")"
+                 << (options_.policy.fallback_to_local ? "; prefilling locally" : "");
+    // Not live any more (aborted, engine stopping): the stream below says why.
+    if (co_await loop.discard(id)) {
+      if (!options_.policy.fallback_to_local || s->client_gone) {
+        s->fail(unavailable("remote prefill failed: " + first.status().message()));
+        co_return;
+      }
+      fallbacks_.inc();
+      if (!co_await add_locally(s)) co_return;
+    }
+  }
+  // Stream.
+  co_await stream(*s);
+}
+
+Task<bool> GenerateService::add_locally(std::shared_ptr<Stream> s) {
+  const uint64_t id = rt_.next_request_id();
+  Status added = co_await rt_.loop().add_request(s->spec(id), sink(s));
+  if (!added.ok()) {
+    s->fail(added);
+    co_return false;
+  }
+  s->engine_id = id;
+  s->location = "local";
+  local_prefills_.inc();
+  if (!open_stream(s)) {  // the client is gone already
+    (void)co_await rt_.loop().discard(id);
+    co_return false;
+  }
+  co_return true;
 }
 
 bool GenerateService::open_stream(const std::shared_ptr<Stream>& s) {
@@ -175,148 +206,96 @@ bool GenerateService::open_stream(const std::shared_ptr<Stream>& s) {
     if (!st) return;
     st->client_gone = true;
     // A remote prefill may still write into the blocks: they are freed once
-    // the prefill worker answered (on_prefill_answer).
+    // the prefill worker answered (generate()).
     if (!st->in_remote_prefill) rt_.loop().abort(st->engine_id.load());
   });
   return true;
 }
 
-void GenerateService::add_locally(std::shared_ptr<Stream> s, engine::Engine& eng) {
-  const uint64_t id = rt_.next_request_id();
-  Status added = eng.add_request(s->spec(id));
-  if (!added.ok()) {
-    s->fail(added);
-    return;
-  }
-  s->engine_id = id;
-  s->location = "local";
-  local_prefills_.inc();
-  rt_.loop().attach_sink(id, sink_for(s));
-  if (!open_stream(s)) {  // the client is gone already
-    rt_.loop().detach_sink(id);
-    (void)eng.abort(id);
-  }
-}
-
-void GenerateService::prefill_remotely(std::shared_ptr<Stream> s,
-                                       scheduler::RemotePrefillAllocation alloc) {
-  internal::PrefillRequest pr{s->req, s->req.request_id};
+Task<Result<runner::SampledToken>> GenerateService::prefill_remotely(
+    Stream& s, scheduler::RemotePrefillAllocation alloc) {
+  internal::PrefillRequest pr{s.req, s.req.request_id};
   pr.target.agent_metadata = agent_.metadata();
   pr.target.compat_key = regions_.compat_key;
   pr.target.layer_regions = regions_.layer_regions;
   pr.target.block_bytes = regions_.block_bytes;
   pr.target.block_ids = std::move(alloc.block_ids);
   pr.target.first_block = alloc.num_cached_tokens / regions_.block_size;
-  pr.target.epoch = s->engine_id.load();
+  pr.target.epoch = s.engine_id.load();
   pr.deadline_ms = options_.prefill_timeout.count();
+  const uint64_t epoch = pr.target.epoch;
   // P may write exactly these blocks, for this epoch, until the transfer ends
-  // (KvArrivals::forget revokes the grant on every path).
+  // (forget() below revokes the grant, on every path).
   const std::vector<kvtransfer::GrantRange> ranges = worker::destination_ranges(
       regions_, pr.target.block_ids, static_cast<size_t>(pr.target.first_block));
   if (!ranges.empty()) {
-    Status granted = agent_.grant(pr.target.epoch, ranges, kvtransfer::GrantScope::kFirstPeer);
+    Status granted = agent_.grant(epoch, ranges, kvtransfer::GrantScope::kFirstPeer);
     if (!granted.ok()) {
-      fall_back(s, granted.with_context("granting the prefill's KV blocks"));
-      return;
+      arrivals_.forget(epoch);
+      co_return granted.with_context("granting the prefill's KV blocks");
     }
   }
   server::ClientRequest creq = server::ClientRequest::post_json(
-      s->req.prefill->host, s->req.prefill->port, "/internal/v1/prefill", internal::to_json(pr));
+      s.req.prefill->host, s.req.prefill->port, "/internal/v1/prefill", internal::to_json(pr));
   creq.headers.set("Authorization", "Bearer " + rt_.config().cluster_token);
   creq.read_timeout = options_.prefill_timeout + std::chrono::seconds(5);
-  s->remote_start = std::chrono::steady_clock::now();
-  client_.send_async(std::move(creq), [this, s](Result<server::ClientResponse> answer) {
-    on_prefill_answer(s, std::move(answer));
-  });
+  s.remote_start = std::chrono::steady_clock::now();
+  Result<internal::PrefillResponse> resp = prefill_answer(co_await client_.call(std::move(creq)));
+  // bytes_transferred 0: every block was cached here, no notification comes.
+  if (resp.ok() && resp->bytes_transferred > 0 && !s.client_gone) {
+    Status landed = co_await arrivals_.arrival(epoch, options_.arrival_timeout);
+    if (!landed.ok()) resp = landed;
+  }
+  arrivals_.forget(epoch);  // the transfer ended: its grant goes, a late write is dropped
+  if (!resp.ok()) co_return resp.status();
+  if (s.client_gone) co_return cancelled("the client went away");
+  remote_prefills_.inc();
+  kv_bytes_.inc(static_cast<double>(resp->bytes_transferred));
+  remote_seconds_.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - s.remote_start).count());
+  runner::SampledToken first = resp->first_token;
+  first.seq_id = epoch;
+  co_return first;
 }
 
-void GenerateService::on_prefill_answer(std::shared_ptr<Stream> s,
-                                        Result<server::ClientResponse> answer) {
-  Status why;
-  internal::PrefillResponse resp;
-  if (!answer.ok()) {
-    why = answer.status();
-  } else if (answer->status != 200) {
-    why = unavailable("prefill worker answered " + std::to_string(answer->status) + ": " +
-                      answer->body.substr(0, 300));
-  } else {
-    Result<internal::PrefillResponse> parsed = internal::parse_prefill_response(answer->body);
-    if (!parsed.ok()) {
-      why = parsed.status();
-    } else if (parsed->error) {
-      why = unavailable("prefill worker: " + parsed->error->message);
-    } else {
-      resp = std::move(parsed).value();
+Task<> GenerateService::stream(Stream& s) {
+  const int prompt_len = static_cast<int>(s.req.prompt_ids.size());
+  for (bool first_event = true;; first_event = false) {
+    Result<scheduler::RequestOutput> out = co_await s.outputs.pop();
+    if (!out.ok()) {
+      s.fail(out.status());
+      co_return;
     }
-  }
-  const uint64_t epoch = s->engine_id.load();
-  if (s->client_gone) {
-    arrivals_.forget(epoch);
-    s->in_remote_prefill = false;
-    rt_.loop().abort(epoch);
-    return;
-  }
-  if (!why.ok()) {
-    fall_back(s, why);
-    return;
-  }
-  auto landed = [this, s, resp, epoch](Status status) {
-    arrivals_.forget(epoch);  // the transfer ended: its grant goes
-    if (!status.ok()) {
-      fall_back(s, status);
-      return;
+    if (out->finish_reason == scheduler::FinishReason::kError) {
+      // The engine logged why; the client hears only that it failed.
+      s.fail(internal_error("the model failed while running this request"));
+      co_return;
     }
-    remote_prefills_.inc();
-    kv_bytes_.inc(static_cast<double>(resp.bytes_transferred));
-    remote_seconds_.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - s->remote_start).count());
-    runner::SampledToken first = resp.first_token;
-    first.seq_id = s->engine_id.load();
-    start_decode(s, std::move(first));
-  };
-  if (resp.bytes_transferred == 0) {  // every block was cached here: no notification comes
-    landed(ok_status());
-  } else {
-    arrivals_.expect(epoch, options_.arrival_timeout, std::move(landed));
-  }
-}
-
-void GenerateService::start_decode(std::shared_ptr<Stream> s, runner::SampledToken first) {
-  s->in_remote_prefill = false;
-  if (s->client_gone) {
-    rt_.loop().abort(s->engine_id.load());
-    return;
-  }
-  rt_.loop().run_async([this, s, first](engine::Engine* eng) {
-    if (eng == nullptr) return;  // the loop ended the request already
-    Status started = eng->start_decode(s->engine_id.load(), first);
-    if (!started.ok() && eng->request_state(s->engine_id.load())) {
-      rt_.loop().detach_sink(s->engine_id.load());
-      (void)eng->abort(s->engine_id.load());
-      s->fail(started);
+    internal::GenerateEvent ev;
+    for (const runner::SampledToken& t : out->new_tokens) {
+      ev.token_ids.push_back(t.token_id);
+      if (s.req.sampling.num_logprobs >= 0) ev.logprobs.push_back({t.logprob, t.top});
     }
-  });
-}
-
-void GenerateService::fall_back(std::shared_ptr<Stream> s, const Status& why) {
-  const uint64_t old_id = s->engine_id.load();
-  arrivals_.forget(old_id);  // a late write of this epoch is dropped
-  s->in_remote_prefill = false;
-  remote_failures_.inc();
-  PD_LOG(WARN) << "request " << s->req.request_id << ": remote prefill failed (" << why.to_string()
-               << ")" << (options_.policy.fallback_to_local ? "; prefilling locally" : "");
-  rt_.loop().run_async([this, s, why, old_id](engine::Engine* eng) {
-    if (eng == nullptr) return;
-    if (!eng->request_state(old_id)) return;  // already ended (aborted, engine stopping)
-    rt_.loop().detach_sink(old_id);
-    (void)eng->abort(old_id);
-    if (!options_.policy.fallback_to_local || s->client_gone) {
-      s->fail(unavailable("remote prefill failed: " + why.message()));
-      return;
+    if (first_event) {
+      ev.num_prompt_tokens = prompt_len;
+      ev.num_cached_tokens = s.num_cached_tokens;
+      ev.prefill_location = s.location;
     }
-    fallbacks_.inc();
-    add_locally(s, *eng);
-  });
+    if (out->finished) {
+      ev.finish_reason = std::string(scheduler::finish_reason_name(out->finish_reason));
+      ev.stop_token_id = out->stop_token_id;
+      ev.num_prompt_tokens = prompt_len;
+      ev.num_cached_tokens = s.num_cached_tokens;
+    }
+    Status sent = s.sse->send_event(internal::to_json(ev));
+    if (out->finished) {
+      (void)s.sse->send_event("[DONE]");
+      s.sse->close();
+      co_return;
+    }
+    // The client cannot keep up (or is gone): end the request.
+    if (!sent.ok()) rt_.loop().abort(s.engine_id.load());
+  }
 }
 
 }  // namespace pdserve::decode

@@ -1,15 +1,22 @@
-// POST /internal/v1/generate: the decode worker's admission point. It admits
-// the request into the engine (or answers 429/503/400), decides where the
-// prompt is prefilled, and streams a GenerateEvent per step as SSE.
+// POST /internal/v1/generate: the decode worker's admission point. Each
+// request is one coroutine (generate()) whose body follows this diagram top
+// to bottom:
 //
-// Request life on the decode worker:
+//   admit: parse, look up the prompt in the prefix cache
+//   decide (prefill_decision.h) ──local──────────────────────────────▶ add_request ──┐
+//     │remote                                                               ▲         │
+//   allocate blocks for the prompt (REMOTE_KV)                              │         │
+//   ask P: grant the blocks, POST P/internal/v1/prefill                     │         │
+//   await the KV: P's answer, then its notification (deadline)              │         │
+//     ├─ landed ─▶ start decoding (P's first token) ────────────────────────┼──────┐  │
+//     └─ failed ─▶ fall back: discard the allocation, prefill locally ──────┘      ▼  ▼
+//                  (--no-prefill-fallback: an error event)            stream: an event per
+//                                                                     step, last event, [DONE]
 //
-//   admit ──local──▶ add_request ─────────────────────────────▶ DECODING ──▶ last event, [DONE]
-//     │                                                             ▲
-//     └─remote─▶ allocate blocks ─▶ POST prefill worker ─▶ KV landed ┘ start_decode
-//                   (REMOTE_KV)        │ failed / timed out
-//                                      └─▶ fallback: abort the allocation, add_request locally
-//                                          (or an error event, when fallback is off)
+// The coroutine runs on the engine loop thread while it admits, allocates,
+// starts decoding and streams (engine/engine_loop.h), and on the HTTP
+// client's and the KV arrivals' threads while it waits for P; between two
+// waits nothing blocks.
 //
 // A client that goes away aborts the request. While a remote prefill is in
 // flight the blocks stay allocated until the prefill worker answered (its
@@ -22,6 +29,7 @@
 #include <chrono>
 #include <memory>
 
+#include "common/base/task.h"
 #include "common/server/http_client.h"
 #include "common/server/metrics.h"
 #include "common/server/routes.h"
@@ -56,16 +64,20 @@ class GenerateService final : public worker::RoleService {
   struct Stream;  // one request's state (generate_service.cpp)
 
  private:
-  void admit(std::shared_ptr<Stream> s, engine::Engine* eng);
-  void prefill_remotely(std::shared_ptr<Stream> s, scheduler::RemotePrefillAllocation alloc);
-  void on_prefill_answer(std::shared_ptr<Stream> s, Result<server::ClientResponse> answer);
-  void start_decode(std::shared_ptr<Stream> s, runner::SampledToken first);
-  void fall_back(std::shared_ptr<Stream> s, const Status& why);
-  void add_locally(std::shared_ptr<Stream> s, engine::Engine& eng);
+  // The request's life, as drawn above.
+  Task<> generate(std::shared_ptr<Stream> s);
+  // add_request and the stream opened; false when the request ended here
+  // (refused: answered; the client gone: discarded).
+  Task<bool> add_locally(std::shared_ptr<Stream> s);
+  // Asks P for the KV of the allocated blocks and awaits it; P's first
+  // token, or why not. The epoch's grant is revoked on every path.
+  Task<Result<runner::SampledToken>> prefill_remotely(Stream& s,
+                                                      scheduler::RemotePrefillAllocation alloc);
+  // Relays the engine's outputs as events until the last one.
+  Task<> stream(Stream& s);
   // Starts the SSE answer (once) and aborts on disconnect; false when the
   // client is already gone.
   bool open_stream(const std::shared_ptr<Stream>& s);
-  engine::EngineLoop::Sink sink_for(std::shared_ptr<Stream> s);
 
   GenerateServiceOptions options_;
   worker::WorkerRuntime& rt_;

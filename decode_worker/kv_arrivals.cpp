@@ -16,7 +16,15 @@ KvArrivals::~KvArrivals() {
     stopping_ = true;
   }
   thread_.join();
-  for (auto& [epoch, w] : waiters_) w.cb(cancelled("decode worker stopping"));
+  // Out of the map first: a resumed waiter calls forget().
+  std::unordered_map<uint64_t, Waiter> waiters;
+  waiters.swap(waiters_);
+  for (auto& [epoch, w] : waiters) w.cb(cancelled("decode worker stopping"));
+}
+
+CallbackAwaitable<Status> KvArrivals::arrival(uint64_t epoch, std::chrono::milliseconds timeout) {
+  return CallbackAwaitable<Status>(
+      [this, epoch, timeout](Callback done) { expect(epoch, timeout, std::move(done)); });
 }
 
 void KvArrivals::expect(uint64_t epoch, std::chrono::milliseconds timeout, Callback cb) {

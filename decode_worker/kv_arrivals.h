@@ -3,7 +3,7 @@
 // only after all the data landed. KvArrivals takes the agent's notifications
 // on a thread of its own and tells whoever expects an epoch.
 //
-//   arrivals.expect(epoch, 5s, [](Status s) { ok: the KV is there; else timed out });
+//   Status landed = co_await arrivals.arrival(epoch, 5s);  // ok: the KV is there; else timed out
 //
 // A notification may come before expect() is called (the prefill worker's
 // HTTP answer is sent after it): it is kept for a while and matched then.
@@ -11,8 +11,9 @@
 // the end, and are ignored. Expiry walks deadlines in order (a heap of
 // waiters, arrivals in arrival order), so a flood of notifications costs
 // O(log n) each, never a scan of everything stored.
-// Thread-safety: every method may be called from any thread; callbacks run
-// on the arrivals thread or the caller's and must not block.
+// Thread-safety: every method may be called from any thread; the awaiting
+// coroutine resumes on the arrivals thread (or goes on at once, on its own,
+// when the notification was there already) and must not block it.
 #pragma once
 
 #include <chrono>
@@ -27,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/base/callback_awaitable.h"
 #include "common/base/status.h"
 #include "kvtransfer/agent.h"
 
@@ -42,9 +44,10 @@ class KvArrivals {
   KvArrivals(const KvArrivals&) = delete;
   KvArrivals& operator=(const KvArrivals&) = delete;
 
-  // Calls cb once: ok when the epoch's notification arrived (maybe already),
-  // kDeadlineExceeded after `timeout` without it.
-  void expect(uint64_t epoch, std::chrono::milliseconds timeout, Callback cb);
+  // Waits for the epoch's notification: ok when it arrived (maybe already),
+  // kDeadlineExceeded after `timeout` without it, kCancelled when the
+  // decode worker stops first.
+  CallbackAwaitable<Status> arrival(uint64_t epoch, std::chrono::milliseconds timeout);
   // Drops the epoch for good: its notification, now or later, is ignored
   // (and fenced in the agent, so late data is dropped where the backend can).
   void forget(uint64_t epoch);
@@ -55,6 +58,8 @@ class KvArrivals {
     Callback cb;
   };
   using Due = std::pair<Clock::time_point, uint64_t>;  // (deadline or arrival, epoch)
+  // Calls cb once, as arrival() resumes.
+  void expect(uint64_t epoch, std::chrono::milliseconds timeout, Callback cb);
   void run();
   void expire(Clock::time_point now);
 

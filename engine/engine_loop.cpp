@@ -1,10 +1,17 @@
 #include "engine/engine_loop.h"
 
 #include <chrono>
-#include <future>
 #include <utility>
 
 namespace pdserve::engine {
+namespace {
+// The loop whose thread this is (null on every other thread).
+thread_local const EngineLoop* current_loop = nullptr;
+
+Status stopped() {
+  return failed_precondition("engine loop stopped");
+}
+}  // namespace
 
 EngineLoop::EngineLoop(std::unique_ptr<Engine> engine, StepHook hook, OutputHook on_output)
     : engine_(std::move(engine)),
@@ -26,72 +33,83 @@ void EngineLoop::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void EngineLoop::post(Command command) {
+bool EngineLoop::post(Job job) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return;
-    commands_.push_back(std::move(command));
+    if (stopping_) return false;
+    commands_.push_back(std::move(job));
   }
   cv_.notify_all();
+  return true;
 }
 
-template <typename T>
-T EngineLoop::call(std::function<T()> fn) {
-  auto done = std::make_shared<std::promise<T>>();
-  std::future<T> result = done->get_future();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return failed_precondition("engine loop stopped");
-    commands_.push_back([fn = std::move(fn), done] { done->set_value(fn()); });
-  }
-  cv_.notify_all();
-  return result.get();
+bool EngineLoop::on_loop_thread() const {
+  return current_loop == this;
 }
 
-Status EngineLoop::add_request(RequestSpec spec, Sink sink) {
-  return call<Status>([this, spec = std::move(spec), sink = std::move(sink)]() mutable {
-    const uint64_t id = spec.request_id;
-    Status s = engine_->add_request(std::move(spec));
-    if (s.ok()) sinks_[id] = std::move(sink);
-    return s;
-  });
-}
-
-Result<RemotePrefillAllocation> EngineLoop::allocate_for_remote_prefill(RequestSpec spec,
-                                                                        Sink sink) {
-  return call<Result<RemotePrefillAllocation>>(
-      [this, spec = std::move(spec), sink = std::move(sink)]() mutable {
+EngineLoop::Command<Status> EngineLoop::add_request(RequestSpec spec, Sink sink) {
+  return Command<Status>(
+      *this,
+      [this, spec = std::move(spec), sink = std::move(sink)](Engine& engine) mutable {
         const uint64_t id = spec.request_id;
-        Result<RemotePrefillAllocation> a = engine_->allocate_for_remote_prefill(std::move(spec));
+        Status s = engine.add_request(std::move(spec));
+        if (s.ok()) sinks_[id] = std::move(sink);
+        return s;
+      },
+      stopped());
+}
+
+EngineLoop::Command<Result<RemotePrefillAllocation>> EngineLoop::allocate_for_remote_prefill(
+    RequestSpec spec, Sink sink) {
+  return Command<Result<RemotePrefillAllocation>>(
+      *this,
+      [this, spec = std::move(spec), sink = std::move(sink)](Engine& engine) mutable {
+        const uint64_t id = spec.request_id;
+        Result<RemotePrefillAllocation> a = engine.allocate_for_remote_prefill(std::move(spec));
         if (a.ok()) sinks_[id] = std::move(sink);
         return a;
-      });
+      },
+      stopped());
 }
 
-Status EngineLoop::start_decode(uint64_t request_id, runner::SampledToken first_token) {
-  return call<Status>([this, request_id, first_token = std::move(first_token)] {
-    return engine_->start_decode(request_id, first_token);
-  });
+EngineLoop::Command<Status> EngineLoop::start_decode(uint64_t request_id,
+                                                     runner::SampledToken first_token) {
+  return Command<Status>(
+      *this,
+      [request_id, first_token = std::move(first_token)](Engine& engine) {
+        return engine.start_decode(request_id, first_token);
+      },
+      stopped());
 }
 
-Status EngineLoop::release(uint64_t request_id) {
-  return call<Status>([this, request_id] { return engine_->release(request_id); });
+EngineLoop::Command<Status> EngineLoop::release(uint64_t request_id) {
+  return Command<Status>(
+      *this, [request_id](Engine& engine) { return engine.release(request_id); }, stopped());
 }
 
-void EngineLoop::run_async(std::function<void(Engine*)> fn) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!stopping_) {
-      commands_.push_back([this, fn] { fn(engine_.get()); });
-      cv_.notify_all();
-      return;
-    }
-  }
-  fn(nullptr);
+EngineLoop::Command<Result<int>> EngineLoop::num_cached_prefix_tokens(RequestSpec spec) {
+  return Command<Result<int>>(
+      *this,
+      [spec = std::move(spec)](Engine& engine) -> Result<int> {
+        return engine.num_cached_prefix_tokens(spec);
+      },
+      stopped());
+}
+
+EngineLoop::Command<bool> EngineLoop::discard(uint64_t request_id) {
+  return Command<bool>(
+      *this,
+      [this, request_id](Engine& engine) {
+        if (!engine.request_state(request_id)) return false;
+        sinks_.erase(request_id);
+        (void)engine.abort(request_id);
+        return true;
+      },
+      false);
 }
 
 void EngineLoop::abort(uint64_t request_id) {
-  post([this, request_id] {
+  (void)post([this, request_id] {
     if (sinks_.count(request_id)) (void)engine_->abort(request_id);
   });
 }
@@ -111,9 +129,12 @@ void EngineLoop::dispatch(std::vector<RequestOutput> outputs) {
     if (on_output_) on_output_(out);
     auto it = sinks_.find(out.request_id);
     if (it == sinks_.end()) continue;
+    const uint64_t id = out.request_id;
     const bool finished = out.finished;
+    // The sink may resume a coroutine whose commands change sinks_: erase
+    // by key afterwards.
     it->second(std::move(out));
-    if (finished) sinks_.erase(it);
+    if (finished) sinks_.erase(id);
   }
 }
 
@@ -124,9 +145,10 @@ void EngineLoop::fail_all(const Status& status) {
 }
 
 void EngineLoop::run() {
+  current_loop = this;
   bool idle = true;  // stepping is useless until a command arrives
   for (;;) {
-    std::deque<Command> commands;
+    std::deque<Job> commands;
     {
       std::unique_lock<std::mutex> lock(mu_);
       // Idle: wake at least once a second, so the hook (the heartbeat) runs.
@@ -135,7 +157,7 @@ void EngineLoop::run() {
       if (stopping_) break;
       commands.swap(commands_);
     }
-    for (Command& c : commands) c();
+    for (Job& c : commands) c();
     idle = true;
     if (engine_->has_unfinished()) {
       Result<std::vector<RequestOutput>> outs = engine_->step();
@@ -152,12 +174,12 @@ void EngineLoop::run() {
     num_requests_ = sinks_.size();
   }
   // Commands queued before stop() still run; then every request ends.
-  std::deque<Command> left;
+  std::deque<Job> left;
   {
     std::lock_guard<std::mutex> lock(mu_);
     left.swap(commands_);
   }
-  for (Command& c : left) c();
+  for (Job& c : left) c();
   for (auto& [id, sink] : sinks_) (void)engine_->abort(id);
   fail_all(cancelled("engine stopping"));
 }

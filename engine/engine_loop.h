@@ -1,37 +1,44 @@
 // The engine on a thread of its own, for the workers: requests come from any
-// thread (HTTP handlers), the loop steps the Engine while there is work and
-// hands every request's outputs to the sink given with it.
+// thread (HTTP handlers, coroutines serving them), the loop steps the Engine
+// while there is work and hands every request's outputs to the sink given
+// with it.
 //
 //   EngineLoop loop(std::move(engine));
-//   loop.add_request(spec, [sse](Result<RequestOutput> out) { ... });   // loop thread
-//   loop.abort(id);                                                     // any thread
+//   Status added = co_await loop.add_request(spec, sink);   // sink: on the loop thread
+//   loop.abort(id);                                         // any thread, no wait
 //
-//   caller thread          loop thread
-//   add_request ──queue──▶ run commands ─▶ step() ─▶ sinks ─▶ step hook ─┐
-//        ◀─── status ────┘      ▲                                          │
-//                               └──────── wait for a command when idle ◀──┘
+//   caller thread             loop thread
+//   co_await command ──queue──▶ run commands ─▶ step() ─▶ sinks ─▶ step hook ─┐
+//        ◀─ resumed, result ──┘      ▲                                         │
+//                                    └──────── wait for a command when idle ◀──┘
+//
+// The commands are the one way into the loop: each is awaited, runs on the
+// loop thread between steps (at most one step's time later) and resumes the
+// awaiting coroutine there, with its result; a coroutine running on the
+// loop thread (resumed by a command or a sink) keeps it between awaits, so
+// a command it awaits runs at once: admission sees the engine and acts on it
+// in one go. Code between two awaits on the loop thread must not block.
+// When the loop has stopped, a command resumes the caller at once with
+// kFailedPrecondition (discard: false). abort() does not wait.
 //
 // A sink is called on the loop thread, once per output, and must not block:
 // every output of its request, the last one with finished set; or one error
 // Result (the engine died or is stopping), after which it is never called
 // again. A request the engine refused (add_request's status) never reaches
-// its sink.
-//
-// Commands (add, allocate, start_decode, release) wait for the loop to take
-// them, which happens between steps: at most one step's time. abort() does
-// not wait. The step hook runs on the loop thread after every step, and at
+// its sink. The step hook runs on the loop thread after every step, and at
 // least once a second while idle: the worker's heartbeat, gauges and KV events.
 //
-// Thread-safety: every public method may be called from any thread except
-// the loop thread itself (a sink or the hook), where only abort() is allowed.
+// Thread-safety: every public method may be called from any thread.
 #pragma once
 
 #include <condition_variable>
+#include <coroutine>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -49,6 +56,40 @@ class EngineLoop {
   // must not block): the worker's per-request metrics.
   using OutputHook = std::function<void(const RequestOutput& output)>;
 
+  // One command, to co_await: runs on the loop thread (at once when awaited
+  // there) and resumes the awaiting coroutine there with its result.
+  template <typename T>
+  class [[nodiscard]] Command {
+   public:
+    bool await_ready() {
+      if (!loop_.on_loop_thread()) return false;
+      result_.emplace(fn_(*loop_.engine_));
+      return true;
+    }
+    bool await_suspend(std::coroutine_handle<> awaiting) {
+      // The loop thread may resume the coroutine before this returns:
+      // nothing here touches the command after a successful post.
+      if (loop_.post([this, awaiting] {
+            result_.emplace(fn_(*loop_.engine_));
+            awaiting.resume();
+          })) {
+        return true;
+      }
+      result_.emplace(std::move(if_stopped_));
+      return false;
+    }
+    T await_resume() { return std::move(*result_); }
+
+   private:
+    friend class EngineLoop;
+    Command(EngineLoop& loop, std::function<T(Engine&)> fn, T if_stopped)
+        : loop_(loop), fn_(std::move(fn)), if_stopped_(std::move(if_stopped)) {}
+    EngineLoop& loop_;
+    std::function<T(Engine&)> fn_;
+    T if_stopped_;
+    std::optional<T> result_;
+  };
+
   explicit EngineLoop(std::unique_ptr<Engine> engine, StepHook hook = nullptr,
                       OutputHook on_output = nullptr);
   ~EngineLoop();  // stop()
@@ -56,21 +97,17 @@ class EngineLoop {
   EngineLoop& operator=(const EngineLoop&) = delete;
 
   // Engine::add_request, with the sink of its outputs.
-  Status add_request(RequestSpec spec, Sink sink);
+  Command<Status> add_request(RequestSpec spec, Sink sink);
   // Engine::allocate_for_remote_prefill; the sink gets the outputs once
   // start_decode() was called (or the final abort).
-  Result<RemotePrefillAllocation> allocate_for_remote_prefill(RequestSpec spec, Sink sink);
-  Status start_decode(uint64_t request_id, runner::SampledToken first_token);
-  Status release(uint64_t request_id);
-  // Runs fn(&engine) on the loop thread between steps, without waiting; for
-  // admission logic that must see the engine and act in one go. fn may call
-  // attach_sink(). When the loop has stopped, fn(nullptr) runs at once on
-  // the caller's thread.
-  void run_async(std::function<void(Engine*)> fn);
-  // Loop thread only (inside run_async): the sink of a request fn added.
-  void attach_sink(uint64_t request_id, Sink sink) { sinks_[request_id] = std::move(sink); }
-  // Loop thread only: forgets a request's sink (its later outputs are dropped).
-  void detach_sink(uint64_t request_id) { sinks_.erase(request_id); }
+  Command<Result<RemotePrefillAllocation>> allocate_for_remote_prefill(RequestSpec spec, Sink sink);
+  Command<Status> start_decode(uint64_t request_id, runner::SampledToken first_token);
+  Command<Status> release(uint64_t request_id);
+  // Engine::num_cached_prefix_tokens.
+  Command<Result<int>> num_cached_prefix_tokens(RequestSpec spec);
+  // Ends a live request without telling its sink (which is forgotten): true
+  // when it was live, false when it had ended already (its sink heard why).
+  Command<bool> discard(uint64_t request_id);
 
   // Aborts a live request (its sink gets the final "abort" output); a
   // request already gone is ignored. Does not wait.
@@ -86,11 +123,10 @@ class EngineLoop {
   void stop();
 
  private:
-  using Command = std::function<void()>;
-  // Runs fn on the loop thread and waits for its result.
-  template <typename T>
-  T call(std::function<T()> fn);
-  void post(Command command);
+  using Job = std::function<void()>;
+  bool on_loop_thread() const;
+  // Queues a job for the loop thread; false when the loop has stopped.
+  bool post(Job job);
   void run();
   void dispatch(std::vector<RequestOutput> outputs);
   void fail_all(const Status& status);
@@ -102,7 +138,7 @@ class EngineLoop {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Command> commands_;
+  std::deque<Job> commands_;
   bool stopping_ = false;
   scheduler::SchedulerStats stats_;
   size_t num_requests_ = 0;

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <future>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/base/async_queue.h"
 #include "common/base/logging.h"
 #include "common/server/auth.h"
 #include "common/wire/internal_api.h"
@@ -23,16 +23,29 @@ struct PrefillService::Job {
   std::shared_ptr<server::ResponseWriter> writer;
   uint64_t engine_id = 0;
   Clock::time_point deadline;
+  // The engine's outputs of the request, for prefill().
+  AsyncQueue<Result<scheduler::RequestOutput>> outputs;
   std::atomic<bool> peer_gone{false};
-  std::atomic<bool> prefilled{false};  // the transfer thread owns the blocks from here
-  scheduler::RequestOutput out;        // first token, pinned blocks
-  uint64_t bytes = 0;
+  std::atomic<bool> prefilled{false};  // the transfer owns the blocks from here
 
   void fail(const Status& status) {
     internal::PrefillResponse r;
     r.error = internal::ErrorInfo{server::http_status_for(status.code()), status.message(), ""};
     writer->respond(server::Response::json(200, internal::to_json(r)));
   }
+};
+
+struct PrefillService::ToTransferThread {
+  PrefillService& service;
+  bool await_ready() noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> handle) {
+    {
+      std::lock_guard<std::mutex> lock(service.mu_);
+      service.queue_.push_back(handle);
+    }
+    service.cv_.notify_all();
+  }
+  void await_resume() noexcept {}
 };
 
 namespace {
@@ -60,6 +73,18 @@ Status check_target(const internal::KvTarget& t, const worker::KvRegions& ours, 
   }
   for (int32_t b : t.block_ids) {
     if (b < 0) return invalid_argument("target: negative block id");
+  }
+  return ok_status();
+}
+
+// Whether the prefill's last output (or error) carries the first token.
+Status prefill_outcome(const Result<scheduler::RequestOutput>& out) {
+  if (!out.ok()) return out.status();
+  if (out->finish_reason == scheduler::FinishReason::kError) {
+    return internal_error("the model failed while prefilling this request");
+  }
+  if (out->finish_reason == scheduler::FinishReason::kAbort || out->new_tokens.empty()) {
+    return aborted("prefill aborted");
   }
   return ok_status();
 }
@@ -139,66 +164,80 @@ void PrefillService::handle(server::Request request,
       pusher_.forget(j->engine_id);
     }
   });
+  spawn(prefill(std::move(job)));
+}
+
+Task<> PrefillService::prefill(std::shared_ptr<Job> job) {
+  // Prefill: a prefill-only request whose blocks are kept (PINNED).
   scheduler::RequestSpec spec{job->req, job->engine_id};
   spec.prefill_only = true;
   spec.keep_blocks = true;
-  rt_.loop().run_async([this, job, spec = std::move(spec)](engine::Engine* eng) mutable {
-    if (eng == nullptr) {
+  engine::EngineLoop::Sink sink = [job](Result<scheduler::RequestOutput> out) {
+    job->outputs.push(std::move(out));
+  };
+  Status added = co_await rt_.loop().add_request(std::move(spec), std::move(sink));
+  if (!added.ok()) {
+    pusher_.forget(job->engine_id);
+    if (added.code() == StatusCode::kFailedPrecondition) {  // the loop stopped
       job->fail(unavailable("prefill worker is stopping"));
-      return;
-    }
-    Status added = eng->add_request(std::move(spec));
-    if (!added.ok()) {
-      pusher_.forget(job->engine_id);
+    } else {  // the engine refused it
       job->writer->respond(server::error_response(added));
-      return;
     }
-    rt_.loop().attach_sink(job->engine_id, [this, job](Result<scheduler::RequestOutput> out) {
-      if (!out.ok()) {
-        job->fail(out.status());
-      } else if (out->finished) {
-        on_prefilled(job, std::move(out).value());
-      }
-    });
-  });
-}
-
-void PrefillService::on_prefilled(std::shared_ptr<Job> job, scheduler::RequestOutput out) {
-  if (out.finish_reason == scheduler::FinishReason::kError) {
-    pusher_.forget(job->engine_id);
-    job->fail(internal_error("the model failed while prefilling this request"));
-    return;
+    co_return;
   }
-  if (out.finish_reason == scheduler::FinishReason::kAbort || out.new_tokens.empty()) {
+  Result<scheduler::RequestOutput> out = co_await job->outputs.pop();
+  while (out.ok() && !out->finished) out = co_await job->outputs.pop();
+  Status prefilled = prefill_outcome(out);
+  if (!prefilled.ok()) {
     pusher_.forget(job->engine_id);
-    job->fail(aborted("prefill aborted"));
-    return;
+    job->fail(prefilled);
+    co_return;
   }
-  job->out = std::move(out);
+  // First token: the blocks are pinned until released below.
   job->prefilled = true;
-  if (job->peer_gone) {  // went away just now: the blocks are pinned, release them
+  if (job->peer_gone) {  // went away just now: release them
     pusher_.forget(job->engine_id);
     rt_.loop().abort(job->engine_id);
-    return;
+    co_return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(job));
+  // Transfer: post what the layer hook did not, wait for every write.
+  co_await to_transfer_thread();
+  Result<LayerPusher::Pushed> pushed =
+      pusher_.finish(job->engine_id, out->block_ids, job->deadline, job->peer_gone);
+  // Release.
+  (void)co_await rt_.loop().release(job->engine_id);
+  // Answer.
+  if (!pushed.ok()) {
+    PD_LOG(WARN) << "prefill " << job->req.request_id << ": " << pushed.status().to_string();
+    job->fail(pushed.status());
+    co_return;
   }
-  cv_.notify_all();
+  layers_during_.inc(pushed->layers_during_prefill);
+  layers_after_.inc(pushed->layers_after);
+  kv_bytes_.inc(static_cast<double>(pushed->bytes));
+  prefills_.inc();
+  internal::PrefillResponse r;
+  r.first_token = out->new_tokens.front();
+  r.num_cached_tokens = out->num_cached_tokens;
+  r.bytes_transferred = pushed->bytes;
+  job->writer->respond(server::Response::json(200, internal::to_json(r)));
+}
+
+PrefillService::ToTransferThread PrefillService::to_transfer_thread() {
+  return ToTransferThread{*this};
 }
 
 void PrefillService::transfer_loop() {
   for (;;) {
-    std::shared_ptr<Job> job;
+    std::coroutine_handle<> next;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, nothing left
-      job = std::move(queue_.front());
+      next = queue_.front();
       queue_.pop_front();
     }
-    transfer(*job);
+    next.resume();
   }
 }
 
@@ -210,35 +249,6 @@ Result<uint64_t> PrefillService::peer(const std::string& metadata) {
   if (peers_.size() > 1024) peers_.clear();  // bounded; reconnecting is cheap
   peers_[metadata] = id;
   return id;
-}
-
-void PrefillService::transfer(Job& job) {
-  Result<LayerPusher::Pushed> bytes =
-      pusher_.finish(job.engine_id, job.out.block_ids, job.deadline, job.peer_gone);
-  Status written = bytes.status();
-  if (bytes.ok()) {
-    job.bytes = bytes->bytes;
-    layers_during_.inc(bytes->layers_during_prefill);
-    layers_after_.inc(bytes->layers_after);
-  }
-  std::promise<void> released;
-  rt_.loop().run_async([this, &job, &released](engine::Engine* eng) {
-    if (eng != nullptr) (void)eng->release(job.engine_id);
-    released.set_value();
-  });
-  released.get_future().wait();
-  if (!written.ok()) {
-    PD_LOG(WARN) << "prefill " << job.req.request_id << ": " << written.to_string();
-    job.fail(written);
-    return;
-  }
-  kv_bytes_.inc(static_cast<double>(job.bytes));
-  prefills_.inc();
-  internal::PrefillResponse r;
-  r.first_token = job.out.new_tokens.front();
-  r.num_cached_tokens = job.out.num_cached_tokens;
-  r.bytes_transferred = job.bytes;
-  job.writer->respond(server::Response::json(200, internal::to_json(r)));
 }
 
 }  // namespace pdserve::prefill

@@ -1,13 +1,18 @@
 // POST /internal/v1/prefill: the prefill worker computes a prompt's KV
 // (chunked, with its own prefix cache), writes every block the decode worker
 // does not hold yet into the decode worker's blocks through kvtransfer, and
-// answers with the first sampled token once the data has landed.
+// answers with the first sampled token once the data has landed. Each
+// request is one coroutine (prefill()) whose body follows this diagram top
+// to bottom:
 //
-//   parse ─▶ prefill-only request, blocks kept ─▶ first token ─▶ transfer thread:
-//            (engine loop)                                         connect (cached),
-//                                                                  post_write(all layers),
-//                                                                  wait ≤ deadline ─▶ release ─▶
-//                                                                  answer
+//   parse, check the target, connect to D's agent (once per agent)
+//   prefill: a prefill-only request, its blocks kept (engine loop; each
+//     layer of the last step is pushed as it is done, layer_pusher.h)
+//     └─ failed / aborted ─▶ error answer
+//   first token ─▶ transfer thread: post the layers not pushed yet, wait for
+//     every write ≤ deadline (cancelled when D goes away)
+//   release the blocks (engine loop)
+//   answer: first token and bytes sent, or the error
 //
 // The decode worker going away (its connection closing) aborts the prefill,
 // or cancels the transfer when it is running. Past the request's deadline
@@ -16,13 +21,14 @@
 #pragma once
 
 #include <condition_variable>
+#include <coroutine>
 #include <deque>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
 
+#include "common/base/task.h"
 #include "common/server/metrics.h"
 #include "common/server/routes.h"
 #include "kvtransfer/agent.h"
@@ -45,8 +51,11 @@ class PrefillService final : public worker::RoleService {
   struct Job;  // one request (prefill_service.cpp)
 
  private:
-  void on_prefilled(std::shared_ptr<Job> job, scheduler::RequestOutput out);
-  void transfer(Job& job);
+  // The request's life, as drawn above.
+  Task<> prefill(std::shared_ptr<Job> job);
+  // Moves the awaiting coroutine to the transfer thread (pusher_.finish blocks).
+  struct ToTransferThread;  // prefill_service.cpp
+  ToTransferThread to_transfer_thread();
   void transfer_loop();
   // The decode worker's agent as a peer, connected once per agent.
   Result<uint64_t> peer(const std::string& metadata);
@@ -61,7 +70,7 @@ class PrefillService final : public worker::RoleService {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::shared_ptr<Job>> queue_;
+  std::deque<std::coroutine_handle<>> queue_;  // coroutines to resume on thread_
   bool stopping_ = false;
   std::thread thread_;  // last
 };

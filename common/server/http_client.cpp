@@ -290,6 +290,13 @@ void HttpClient::send_async(ClientRequest request, ResponseCallback done) {
                  asio::detached);
 }
 
+CallbackAwaitable<Result<ClientResponse>> HttpClient::call(ClientRequest request) {
+  return CallbackAwaitable<Result<ClientResponse>>(
+      [this, request = std::move(request)](ResponseCallback done) mutable {
+        send_async(std::move(request), std::move(done));
+      });
+}
+
 Result<ClientResponse> HttpClient::send(ClientRequest request) {
   if (impl_->on_io_thread()) {
     return failed_precondition("blocking HttpClient call from the client's own io thread");

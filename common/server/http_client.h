@@ -6,6 +6,7 @@
 //   HttpClient client;                                   // one io thread
 //   Result<ClientResponse> r = client.post_json("127.0.0.1", 8001, "/internal/prefill", body);
 //   if (!r.ok()) ...  // kUnavailable: refused/reset; kDeadlineExceeded: too slow
+//   Result<ClientResponse> r = co_await client.call(std::move(req));  // in a coroutine
 //
 //   ClientRequest req = ClientRequest::post_json("10.0.0.5", 8002, "/internal/generate", body);
 //   std::shared_ptr<SseStream> s = client.stream_sse(std::move(req),
@@ -39,6 +40,7 @@
 #include <optional>
 #include <string>
 
+#include "common/base/callback_awaitable.h"
 #include "common/base/status.h"
 #include "common/server/sse.h"
 #include "common/wire/http_message.h"
@@ -117,6 +119,8 @@ class HttpClient {
 
   // Calls done exactly once, on an io thread.
   void send_async(ClientRequest request, ResponseCallback done);
+  // send_async for a coroutine: it resumes on an io thread with the answer.
+  CallbackAwaitable<Result<ClientResponse>> call(ClientRequest request);
   // Blocking forms of send_async.
   Result<ClientResponse> send(ClientRequest request);
   Result<ClientResponse> get(std::string host, uint16_t port, std::string target);

@@ -5,7 +5,9 @@
 #include <future>
 #include <thread>
 
+#include "common/base/task.h"
 #include "common/server/http_server.h"
+#include "tests/common/base/sync_wait.h"
 
 namespace pdserve::server {
 namespace {
@@ -85,6 +87,30 @@ TEST(HttpClient, AsyncSendCallsBackOnce) {
   auto r = promise.get_future().get();
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ(r->body, "5");
+}
+
+// The coroutine form: the coroutine resumes on the client's io thread with
+// the answer, or with the error.
+TEST(HttpClient, AwaitedCallResumesOnTheIoThreadWithTheAnswer) {
+  Routes routes;
+  routes.add("POST", "/len", [](const Request& req) {
+    return Response::text(200, std::to_string(req.body.size()));
+  });
+  auto server = Server::start(ServerOptions(), std::move(routes));
+  ASSERT_TRUE(server.ok());
+  HttpClient client;
+  auto ask = [](HttpClient& c, ClientRequest req) -> Task<std::pair<Status, std::string>> {
+    Result<ClientResponse> r = co_await c.call(std::move(req));
+    co_return std::pair<Status, std::string>{r.status(), r.ok() ? r->body : ""};
+  };
+  auto [answered, body] = sync_wait(
+      ask(client, ClientRequest::post_json("127.0.0.1", (*server)->port(), "/len", "1234")));
+  EXPECT_TRUE(answered.ok()) << answered.to_string();
+  EXPECT_EQ(body, "4");
+  const uint16_t port = (*server)->port();
+  server->reset();  // nothing listens there now
+  auto [refused, none] = sync_wait(ask(client, ClientRequest::get("127.0.0.1", port, "/")));
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused.to_string();
 }
 
 TEST(HttpClient, ResolvesHostNames) {
