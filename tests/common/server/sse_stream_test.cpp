@@ -182,7 +182,8 @@ TEST(SseStream, SlowReaderGivesBackpressure) {
   // machine runs the writer late): top the buffer up again, then it must
   // refuse with the buffer at its bound and the stream still open.
   Status st;
-  for (int i = 0; i < 1024 && (st = sse->send_event(event)).ok(); ++i) {}
+  for (int i = 0; i < 1024 && (st = sse->send_event(event)).ok(); ++i) {
+  }
   EXPECT_EQ(st.code(), StatusCode::kResourceExhausted) << st.to_string();
   EXPECT_GT(sse->buffered_bytes() + event.size(), size_t{64} << 10);
   EXPECT_FALSE(sse->is_closed());
