@@ -47,7 +47,8 @@ GenerateService::GenerateService(GenerateServiceOptions options, worker::WorkerR
       agent_(agent),
       regions_(std::move(regions)),
       arrivals_(agent),
-      heartbeat_(options.heartbeat_interval) {
+      heartbeat_(options.heartbeat_interval),
+      prefill_watch_(options.heartbeat_interval, options.prefill_stall_timeout) {
   server::MetricsRegistry& m = rt_.metrics();
   remote_prefills_ =
       m.counter("pdserve:decode_prefills_total", "Prompts prefilled", {{"where", "remote"}});
@@ -225,8 +226,10 @@ void GenerateService::prefill_remotely(std::shared_ptr<Stream> s,
   creq.headers.set("Authorization", "Bearer " + rt_.config().cluster_token);
   creq.read_timeout = options_.prefill_timeout + std::chrono::seconds(5);
   s->remote_start = std::chrono::steady_clock::now();
-  client_.send_async(std::move(creq), [this, s](Result<server::ClientResponse> answer) {
-    on_prefill_answer(s, std::move(answer));
+  const uint64_t watch = prefill_watch_.watch(s->req.prefill->host, s->req.prefill->port,
+                                              [this, s](const Status& why) { fall_back(s, why); });
+  client_.send_async(std::move(creq), [this, s, watch](Result<server::ClientResponse> answer) {
+    if (prefill_watch_.finish(watch)) on_prefill_answer(s, std::move(answer));
   });
 }
 

@@ -7,7 +7,7 @@
 //   admit ──local──▶ add_request ─────────────────────────────▶ DECODING ──▶ last event, [DONE]
 //     │                                                             ▲
 //     └─remote─▶ allocate blocks ─▶ POST prefill worker ─▶ KV landed ┘ start_decode
-//                   (REMOTE_KV)        │ failed / timed out
+//                   (REMOTE_KV)        │ failed / timed out / its worker stalled (PrefillWatch)
 //                                      └─▶ fallback: abort the allocation, add_request locally
 //                                          (or an error event, when fallback is off)
 //
@@ -28,6 +28,7 @@
 #include "common/server/sse_heartbeat.h"
 #include "decode_worker/kv_arrivals.h"
 #include "decode_worker/prefill_decision.h"
+#include "decode_worker/prefill_watch.h"
 #include "kvtransfer/agent.h"
 #include "worker/kv_regions.h"
 #include "worker/worker_process.h"
@@ -42,6 +43,10 @@ struct GenerateServiceOptions {
   // An SSE comment on every open stream this often, so the router can tell a
   // quiet stream from a stalled worker (its --stream-silence-timeout).
   std::chrono::milliseconds heartbeat_interval{1'000};
+  // A prefill worker that leaves a health probe (sent every heartbeat_interval
+  // while a prefill to it is in flight) unanswered this long is stalled: its
+  // prefills fall back at once (PrefillWatch).
+  std::chrono::milliseconds prefill_stall_timeout{3'000};
 };
 
 class GenerateService final : public worker::RoleService {
@@ -76,6 +81,7 @@ class GenerateService final : public worker::RoleService {
   server::HttpClient client_;
   server::Counter remote_prefills_, local_prefills_, remote_failures_, fallbacks_, kv_bytes_;
   server::Histogram remote_seconds_;
+  PrefillWatch prefill_watch_;  // last: its stall callbacks use the members above
 };
 
 }  // namespace pdserve::decode
