@@ -1,37 +1,15 @@
 #include "router/worker_poller.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+
+#include "tests/common/server/silent_listener.h"
 
 namespace pdserve::router {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A listening socket nobody accepts on: the kernel completes connections and
-// takes requests, no answer ever comes (a SIGSTOPped worker).
-class SilentListener {
- public:
-  SilentListener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), len), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len), 0);
-    port_ = ntohs(a.sin_port);
-  }
-  ~SilentListener() { ::close(fd_); }
-  uint16_t port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
-};
+using server::testing::SilentListener;
 
 // (Parameters, not literals assigned to the members: those trip a false GCC 12 -Wrestrict.)
 server::internal::Registration decode_worker(uint16_t port, const std::string& role = "decode",
