@@ -67,7 +67,7 @@ void add_router_command(CLI::App& app) {
   const SecondsFlag silence = add_seconds_flag(
       *cmd, "--stream-silence-timeout", 5, 0.5, 3600,
       "seconds a decode worker's stream may stay silent (it sends heartbeats) before the worker "
-      "counts as stalled");
+      "counts as stalled (so does one that leaves a state poll unanswered for half of it)");
   const SecondsFlag retry = add_seconds_flag(
       *cmd, "--retry-window", 10, 0, 600,
       "seconds a request no decode worker took yet waits for one (e.g. restarting) before it "

@@ -33,6 +33,7 @@ struct WorkerFlags {
   bool no_prefill_fallback = false;
   int prefill_timeout_ms = 60'000;
   int heartbeat_ms = 1'000;
+  int prefill_stall_timeout_ms = 3'000;
   std::vector<std::string> register_with;  // host:port of routers
   std::string advertise_host;
 };
@@ -100,6 +101,7 @@ int run(WorkerFlags f) {
   f.generate.policy.fallback_to_local = !f.no_prefill_fallback;
   f.generate.prefill_timeout = std::chrono::milliseconds(f.prefill_timeout_ms);
   f.generate.heartbeat_interval = std::chrono::milliseconds(f.heartbeat_ms);
+  f.generate.prefill_stall_timeout = std::chrono::milliseconds(f.prefill_stall_timeout_ms);
   const decode::GenerateServiceOptions generate = f.generate;
   worker::ServiceFactory factory =
       [&](worker::WorkerRuntime& rt, kvtransfer::Agent& agent,
@@ -149,6 +151,10 @@ void add_worker_command(CLI::App& app, const std::string& role, const std::strin
     cmd->add_flag("--no-prefill-fallback", flags->no_prefill_fallback,
                   "fail the request when the remote prefill fails (default: prefill locally)");
     cmd->add_option("--prefill-timeout-ms", flags->prefill_timeout_ms, "remote prefill deadline")
+        ->check(CLI::Range(100, 3'600'000));
+    cmd->add_option("--prefill-stall-timeout-ms", flags->prefill_stall_timeout_ms,
+                    "a prefill worker that leaves a health probe unanswered this long is stalled: "
+                    "its prefills fall back at once")
         ->check(CLI::Range(100, 3'600'000));
     cmd->add_option("--heartbeat-ms", flags->heartbeat_ms,
                     "SSE comment to the router this often on every stream (its liveness)")

@@ -70,7 +70,8 @@ GenerateService::GenerateService(GenerateServiceOptions options, worker::WorkerR
       agent_(agent),
       regions_(std::move(regions)),
       arrivals_(agent),
-      heartbeat_(options.heartbeat_interval) {
+      heartbeat_(options.heartbeat_interval),
+      prefill_watch_(options.heartbeat_interval, options.prefill_stall_timeout) {
   server::MetricsRegistry& m = rt_.metrics();
   remote_prefills_ =
       m.counter("pdserve:decode_prefills_total", "Prompts prefilled", {{"where", "remote"}});
@@ -240,7 +241,8 @@ Task<Result<runner::SampledToken>> GenerateService::prefill_remotely(
   creq.headers.set("Authorization", "Bearer " + rt_.config().cluster_token);
   creq.read_timeout = options_.prefill_timeout + std::chrono::seconds(5);
   s.remote_start = std::chrono::steady_clock::now();
-  Result<internal::PrefillResponse> resp = prefill_answer(co_await client_.call(std::move(creq)));
+  Result<internal::PrefillResponse> resp =
+      prefill_answer(co_await ask_prefill(std::move(creq), *s.req.prefill));
   // bytes_transferred 0: every block was cached here, no notification comes.
   if (resp.ok() && resp->bytes_transferred > 0 && !s.client_gone) {
     Status landed = co_await arrivals_.arrival(epoch, options_.arrival_timeout);
@@ -256,6 +258,21 @@ Task<Result<runner::SampledToken>> GenerateService::prefill_remotely(
   runner::SampledToken first = resp->first_token;
   first.seq_id = epoch;
   co_return first;
+}
+
+CallbackAwaitable<Result<server::ClientResponse>> GenerateService::ask_prefill(
+    server::ClientRequest request, const internal::WorkerAddress& prefill) {
+  return CallbackAwaitable<Result<server::ClientResponse>>(
+      [this, request = std::move(request), prefill](auto done) mutable {
+        // Exactly one of the answer and the watch's verdict wins.
+        auto once = std::make_shared<decltype(done)>(std::move(done));
+        const uint64_t watch = prefill_watch_.watch(prefill.host, prefill.port,
+                                                    [once](const Status& why) { (*once)(why); });
+        client_.send_async(std::move(request),
+                           [this, watch, once](Result<server::ClientResponse> answer) {
+                             if (prefill_watch_.finish(watch)) (*once)(std::move(answer));
+                           });
+      });
 }
 
 Task<> GenerateService::stream(Stream& s) {

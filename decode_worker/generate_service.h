@@ -7,7 +7,8 @@
 //     │remote                                                               ▲         │
 //   allocate blocks for the prompt (REMOTE_KV)                              │         │
 //   ask P: grant the blocks, POST P/internal/v1/prefill                     │         │
-//   await the KV: P's answer, then its notification (deadline)              │         │
+//   await the KV: P's answer, then its notification (deadline; P stalled:   │         │
+//     PrefillWatch ends the wait at once)                                   │         │
 //     ├─ landed ─▶ start decoding (P's first token) ────────────────────────┼──────┐  │
 //     └─ failed ─▶ fall back: discard the allocation, prefill locally ──────┘      ▼  ▼
 //                  (--no-prefill-fallback: an error event)            stream: an event per
@@ -36,6 +37,7 @@
 #include "common/server/sse_heartbeat.h"
 #include "decode_worker/kv_arrivals.h"
 #include "decode_worker/prefill_decision.h"
+#include "decode_worker/prefill_watch.h"
 #include "kvtransfer/agent.h"
 #include "worker/kv_regions.h"
 #include "worker/worker_process.h"
@@ -50,6 +52,10 @@ struct GenerateServiceOptions {
   // An SSE comment on every open stream this often, so the router can tell a
   // quiet stream from a stalled worker (its --stream-silence-timeout).
   std::chrono::milliseconds heartbeat_interval{1'000};
+  // A prefill worker that leaves a health probe (sent every heartbeat_interval
+  // while a prefill to it is in flight) unanswered this long is stalled: its
+  // prefills fall back at once (PrefillWatch).
+  std::chrono::milliseconds prefill_stall_timeout{3'000};
 };
 
 class GenerateService final : public worker::RoleService {
@@ -73,6 +79,9 @@ class GenerateService final : public worker::RoleService {
   // token, or why not. The epoch's grant is revoked on every path.
   Task<Result<runner::SampledToken>> prefill_remotely(Stream& s,
                                                       scheduler::RemotePrefillAllocation alloc);
+  // POST P/internal/v1/prefill: P's answer, or (PrefillWatch) that P stalled.
+  CallbackAwaitable<Result<server::ClientResponse>> ask_prefill(
+      server::ClientRequest request, const server::internal::WorkerAddress& prefill);
   // Relays the engine's outputs as events until the last one.
   Task<> stream(Stream& s);
   // Starts the SSE answer (once) and aborts on disconnect; false when the
@@ -88,6 +97,7 @@ class GenerateService final : public worker::RoleService {
   server::HttpClient client_;
   server::Counter remote_prefills_, local_prefills_, remote_failures_, fallbacks_, kv_bytes_;
   server::Histogram remote_seconds_;
+  PrefillWatch prefill_watch_;  // last: its stall callbacks use the members above
 };
 
 }  // namespace pdserve::decode

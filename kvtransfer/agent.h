@@ -56,12 +56,13 @@
 // transfer fails kUnavailable after 30 s without an ACK.
 //
 // Who may write (every backend): a connection proves it knows the cluster
-// token at handshake (peer_auth.h; tcp and the nccl control channel), and a
+// token at handshake (peer_auth.h; tcp, the nccl control channel, and ucx,
+// whose messages then carry the session's tag: ucx_sessions.h), and a
 // receiver created with require_grants accepts a write or a notification only
 // of an epoch it granted (grant()), only into the granted byte ranges, and
 // only from the first connection that used the grant. Anything else is
-// refused before a byte lands; the connection is dropped (tcp, nccl control)
-// and counted in peers_refused(). A fenced epoch is not an offence: its late
+// refused before a byte lands; the connection is dropped (tcp, nccl control;
+// ucx: the session) and counted in peers_refused(). A fenced epoch is not an offence: its late
 // writes are refused (see above) and the connection stays. Notifications
 // queued at a receiver are bounded per connection (kMaxQueuedPerPeer): a
 // sender past it is refused and dropped the same way. The ucx put protocol

@@ -32,6 +32,7 @@
 #include "common/base/logging.h"
 #include "kvtransfer/agent_core.h"
 #include "kvtransfer/backends.h"
+#include "kvtransfer/inbound_ops.h"
 
 namespace pdserve::kvtransfer {
 namespace {
@@ -318,26 +319,15 @@ void NcclAgent::handle(const Notification& msg) {
 
 void NcclAgent::post_recv(RecvJob job) {
   cudaSetDevice(options_.device);
-  const auto conn_id = reinterpret_cast<uintptr_t>(job.link);
-  for (const WriteOp& op : job.ops) {
-    if (!job.refused.ok()) break;
-    job.refused =
-        inbound_.check_write(conn_id, job.epoch, op.remote_region, op.remote_offset, op.len);
-    if (InboundPolicy::is_offence(job.refused)) inbound_.refuse(job.link->name, job.refused);
-    if (!job.refused.ok()) break;
-    Result<RegionPin> pin = regions_.pin(op.remote_region, op.remote_offset, op.len, ~0ull);
-    if (!pin.ok()) {
-      job.refused = pin.status().with_context("receiver");
-      break;
-    }
-    job.pins.push_back(std::move(pin).value());
-  }
+  CheckedOps checked = check_inbound_ops(inbound_, regions_, reinterpret_cast<uintptr_t>(job.link),
+                                         job.link->name, job.epoch, job.ops);
+  job.refused = std::move(checked.refused);
+  job.pins = std::move(checked.pins);
   std::vector<void*> dst;
   if (job.refused.ok()) {
     for (RegionPin& pin : job.pins) dst.push_back(pin.data());
   } else {
-    job.pins.clear();  // nothing lands in a region of a refused transfer; the bytes still must be
-                       // received
+    // Nothing lands in a region of a refused transfer; the bytes still must be received.
     for (const WriteOp& op : job.ops) {
       void* scratch = nullptr;
       if (cudaMalloc(&scratch, op.len) != cudaSuccess) scratch = nullptr;

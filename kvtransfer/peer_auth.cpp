@@ -52,6 +52,12 @@ std::string sender_proof(std::string_view token, std::string_view receiver_nonce
       token, transcript({"pdserve-kv sender", receiver_nonce, sender_nonce, name, compat_key}));
 }
 
+std::string session_tag(std::string_view token, std::string_view sender_nonce,
+                        std::string_view receiver_nonce) {
+  return hmac_sha256(token, transcript({"pdserve-kv session", sender_nonce, receiver_nonce}))
+      .substr(0, kSessionTagLen);
+}
+
 bool proofs_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }

@@ -32,6 +32,11 @@ std::string receiver_proof(std::string_view token, std::string_view sender_nonce
 std::string sender_proof(std::string_view token, std::string_view receiver_nonce,
                          std::string_view sender_nonce, std::string_view name,
                          std::string_view compat_key);
+inline constexpr size_t kSessionTagLen = 16;
+// A secret both ends of a handshake derive from it and never send in it: the
+// tag a ucx sender puts on each message of its session (ucx_sessions.h).
+std::string session_tag(std::string_view token, std::string_view sender_nonce,
+                        std::string_view receiver_nonce);
 // Constant-time equality (sizes are not secret).
 bool proofs_equal(std::string_view a, std::string_view b);
 

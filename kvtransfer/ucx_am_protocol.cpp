@@ -72,7 +72,7 @@ void UcxAgent::drive_am(UcxJob& job) {
     // `len` carries the number of DATA messages sent: an eager one may still
     // be on its way, so the receiver keeps the assembly until they landed.
     // The header lives until the send completes (UCX 1.13 does not copy it).
-    auto* abort_header = new DataHeader{uid_, job.id, 0, 0, job.messages, job.epoch};
+    auto* abort_header = new DataHeader{job.peer->session, job.id, 0, 0, job.messages, job.epoch};
     ucp_request_param_t p{};
     p.op_attr_mask =
         UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
@@ -93,7 +93,7 @@ void UcxAgent::send_data(UcxJob& job, uint64_t region, uint64_t offset, uint64_t
                          const char* src, char* stage, bool chunked) {
   auto* send = new DataSend{this,
                             job.id,
-                            {uid_, job.id, region, offset, len, job.epoch},
+                            {job.peer->session, job.id, region, offset, len, job.epoch},
                             stage,
                             chunked ? job.peer : nullptr};
   ucp_request_param_t p{};
@@ -136,8 +136,12 @@ void UcxAgent::on_data_sent(const DataSend& send, ucs_status_t status) {
   }
 }
 
-void UcxAgent::on_landed(uint64_t sender_uid, uint64_t transfer_id, const Status& status) {
-  auto key = std::make_pair(sender_uid, transfer_id);
+void UcxAgent::on_landed(uint64_t session_id, uint64_t transfer_id, const Status& status) {
+  auto key = std::make_pair(session_id, transfer_id);
+  if (banned_.count(session_id) != 0) {  // its NOTIFY is refused on arrival
+    assemblies_.erase(key);
+    return;
+  }
   Assembly& a = assemblies_[key];
   ++a.landed;
   if (!status.ok() && a.refused.ok()) a.refused = status;
@@ -154,29 +158,36 @@ ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_l
   if (header_len != sizeof(DataHeader)) return UCS_OK;
   DataHeader h;
   std::memcpy(&h, header, sizeof(h));
+  const bool banned = self->banned_.count(h.session.id) != 0;
+  if (Status auth = self->check_session(h.session); !auth.ok() && !banned) {
+    // A stamp this receiver never issued: nothing of the message is received
+    // or kept (a rendezvous sender's request is left to hang).
+    self->ban(h.session.id, auth);
+    return UCS_OK;
+  }
   bool rndv = (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) != 0;
   Status refused;
   Result<RegionPin> pin = Status(StatusCode::kInternal, "unset");
   if (h.len != len) {
     refused = data_loss("data message length does not match its header");
-  } else if (self->banned_.count(h.sender_uid) != 0) {
+  } else if (banned) {
     refused = permission_denied("sender was refused earlier");
   } else {
-    refused = self->inbound_.check_write(h.sender_uid, h.epoch, h.region, h.offset, h.len);
-    if (InboundPolicy::is_offence(refused)) self->ban(h.sender_uid, refused);
+    refused = self->inbound_.check_write(h.session.id, h.epoch, h.region, h.offset, h.len);
+    if (InboundPolicy::is_offence(refused)) self->ban(h.session.id, refused);
   }
   if (refused.ok()) {
     pin = self->regions_.pin(h.region, h.offset, h.len, kInboundPinId);
     if (!pin.ok()) refused = pin.status().with_context("receiver");
   }
   if (!refused.ok() && !rndv) {
-    self->on_landed(h.sender_uid, h.transfer_id, refused);
+    self->on_landed(h.session.id, h.transfer_id, refused);
     return UCS_OK;
   }
   if (!rndv) {  // eager: the data is in UCX's host buffers
     Status copied = copy_memory(pin->data(), pin->region().kind, data, MemoryKind::kHost, len);
     pin->release();
-    self->on_landed(h.sender_uid, h.transfer_id, copied.with_context("receiver"));
+    self->on_landed(h.session.id, h.transfer_id, copied.with_context("receiver"));
     return UCS_OK;
   }
   // Rendezvous: receive straight into the region (staged: into a staging
@@ -184,7 +195,7 @@ ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_l
   // the sender's request hanging if the data is merely released).
   struct RecvCtx {
     UcxAgent* agent;
-    uint64_t sender_uid;
+    uint64_t session_id;
     uint64_t transfer_id;
     Status refused;
     RegionPin pin;
@@ -206,7 +217,7 @@ ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_l
       return s;
     }
   };
-  auto* ctx = new RecvCtx{self, h.sender_uid, h.transfer_id, refused, {}, {}};
+  auto* ctx = new RecvCtx{self, h.session.id, h.transfer_id, refused, {}, {}};
   ctx->len = len;
   void* dst = nullptr;
   if (refused.ok()) {
@@ -230,7 +241,7 @@ ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_l
     auto* c = static_cast<RecvCtx*>(user_data);
     --c->agent->receiving_;
     Status s = c->finish(status);
-    c->agent->on_landed(c->sender_uid, c->transfer_id, s);
+    c->agent->on_landed(c->session_id, c->transfer_id, s);
     delete c;
     ucp_request_free(request);
   };
@@ -239,7 +250,7 @@ ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_l
   if (!UCS_PTR_IS_PTR(req)) {
     --self->receiving_;
     Status s = ctx->finish(UCS_PTR_STATUS(req));
-    self->on_landed(h.sender_uid, h.transfer_id, s);
+    self->on_landed(h.session.id, h.transfer_id, s);
     delete ctx;
   }
   return UCS_OK;
@@ -251,7 +262,8 @@ ucs_status_t UcxAgent::on_abort_am(void* arg, const void* header, size_t header_
   if (header_len != sizeof(DataHeader)) return UCS_OK;
   DataHeader h;
   std::memcpy(&h, header, sizeof(h));
-  const auto key = std::make_pair(h.sender_uid, h.transfer_id);
+  if (!self->check_session(h.session).ok()) return UCS_OK;
+  const auto key = std::make_pair(h.session.id, h.transfer_id);
   Assembly& a = self->assemblies_[key];
   a.aborted = true;
   a.expected = h.len;  // DATA messages the sender sent

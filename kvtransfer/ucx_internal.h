@@ -1,5 +1,6 @@
-// Private to kvtransfer's ucx_*.cpp files; include it nowhere else (UCX types
-// stay out of every other file, STYLE.md habit 5).
+// Private to kvtransfer's ucx_*.cpp files (and the test that forges their
+// messages); include it nowhere else (UCX types stay out of every other file,
+// STYLE.md habit 5).
 //
 // ucx backend: one ucp context + worker per agent, driven by one progress
 // thread that makes every worker call (callers hand it closures and wake it
@@ -41,6 +42,12 @@
 // peer, so the copy of one chunk overlaps the transfer of the ones before it. The put protocol
 // cannot stage: it refuses staged regions (at registration, and at post for a peer's).
 //
+// Authentication: connect() runs the handshake of ucx_sessions.h (HELLO,
+// CHALLENGE, AUTH, WELCOME active messages, ucx_handshake.cpp) before it
+// returns a peer; every DATA, NOTIFY and ABORT carries the session's stamp,
+// and the receiver refuses (and bans) a message whose stamp it did not issue
+// before any byte of it lands. Grants bind to the session id.
+//
 // Files: ucx_worker.cpp (context, worker, progress thread, shutdown),
 // ucx_peers.cpp (endpoints, rkeys, peer failure), ucx_put_protocol.cpp,
 // ucx_am_protocol.cpp, ucx_notify.cpp (NOTIFY / ACK, both protocols) and
@@ -60,6 +67,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -70,7 +78,9 @@
 #include <vector>
 
 #include "kvtransfer/agent_core.h"
+#include "kvtransfer/peer_auth.h"
 #include "kvtransfer/staging_pool.h"
+#include "kvtransfer/ucx_sessions.h"
 
 namespace pdserve::kvtransfer::ucx {
 
@@ -78,6 +88,10 @@ inline constexpr unsigned kNotifyAm = 11;
 inline constexpr unsigned kAckAm = 12;
 inline constexpr unsigned kDataAm = 13;   // am protocol: one op, received into the region
 inline constexpr unsigned kAbortAm = 14;  // am protocol: no NOTIFY follows for this transfer
+inline constexpr unsigned kHelloAm = 15;  // handshake (ucx_handshake.cpp)
+inline constexpr unsigned kChallengeAm = 16;
+inline constexpr unsigned kAuthAm = 17;
+inline constexpr unsigned kWelcomeAm = 18;
 inline constexpr size_t kMaxInflightOps = 256;
 inline constexpr size_t kMaxBanned = 4096;
 inline constexpr uint64_t kInboundPinId = ~0ull;  // pins of received data, never a local transfer
@@ -91,6 +105,8 @@ inline constexpr size_t kDefaultEagerMax = 64 << 10;
 // fails its peer: the endpoint is force-closed, so UCX drops its requests
 // (a dead peer on a transport without failure detection).
 inline constexpr auto kAckTimeout = std::chrono::seconds(30);
+// connect() fails when the peer has not completed the handshake by then.
+inline constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
 
 // How data moves. kPut: ucp_put_nbx + ucp_ep_flush_nbx, one-sided (the
 // receiver never sees the writes). kAm: each op is an active message the
@@ -101,8 +117,15 @@ inline constexpr auto kAckTimeout = std::chrono::seconds(30);
 // the default; PDSERVE_KV_UCX_PROTOCOL=put selects kPut (RDMA fabrics).
 enum class Protocol { kPut, kAm };
 
+// The session a message belongs to and its tag (ucx_sessions.h).
+struct SessionStamp {
+  uint64_t id;
+  char tag[kSessionTagLen];
+  std::string_view tag_view() const { return {tag, kSessionTagLen}; }
+};
+
 struct NotifyHeader {
-  uint64_t sender_uid;
+  SessionStamp session;
   uint64_t transfer_id;
   uint64_t epoch;
   uint64_t bytes;
@@ -112,7 +135,7 @@ struct NotifyHeader {
 };
 
 struct DataHeader {
-  uint64_t sender_uid;
+  SessionStamp session;
   uint64_t transfer_id;
   uint64_t region;
   uint64_t offset;
@@ -159,6 +182,7 @@ struct UcxPeer {
   std::string address;
   RemoteRegions regions;
   ucp_ep_h ep = nullptr;
+  SessionStamp session{};  // set by the handshake; id 0 until it succeeded
   std::atomic<bool> dead{false};
   Status dead_status;                    // written once, before dead becomes true
   std::map<uint64_t, ucp_rkey_h> rkeys;  // remote region id -> unpacked rkey
@@ -193,6 +217,14 @@ struct UcxJob {
   uint64_t stage_offset = 0;        // am protocol: bytes of ops[next_op] sent in chunks so far
 };
 
+// Sender side of a handshake in progress (progress thread only).
+struct OutboundHello {
+  UcxPeer* peer;
+  std::string nonce;           // ours
+  std::string receiver_nonce;  // set once the peer proved the token
+  std::shared_ptr<std::promise<Status>> done;
+};
+
 struct PendingAck {
   ucp_ep_h ep;
   AckHeader header;
@@ -201,7 +233,8 @@ struct PendingAck {
 
 class UcxAgent final : public AgentCore {
  public:
-  explicit UcxAgent(const AgentOptions& options) : AgentCore(options) {}
+  explicit UcxAgent(const AgentOptions& options)
+      : AgentCore(options), sessions_(options.cluster_token, options.compat_key) {}
   ~UcxAgent() override { shutdown(); }
 
   Status start();
@@ -239,6 +272,26 @@ class UcxAgent final : public AgentCore {
   void close_endpoint(UcxPeer& peer);
   static void on_ep_error(void* arg, ucp_ep_h ep, ucs_status_t status);
 
+  // ucx_handshake.cpp. Runs the handshake with a new peer (caller thread;
+  // bounded by kHandshakeTimeout): kUnauthenticated (either side does not
+  // know the token), kFailedPrecondition (compat key differs),
+  // kDeadlineExceeded (no answer).
+  Status authenticate(UcxPeer* peer);
+  // ok when `stamp` names a session this receiver issued (see ban()).
+  Status check_session(const SessionStamp& stamp) const;
+  // Queues one active message (sent from the progress thread's next turn,
+  // not from inside a UCX callback); header and data live until the send
+  // completes. `reply`: the receiver gets a reply endpoint.
+  void send_owned(ucp_ep_h ep, unsigned am_id, std::string header, std::string data, bool reply);
+  static ucs_status_t on_hello_am(void* arg, const void* header, size_t header_len, void* data,
+                                  size_t len, const ucp_am_recv_param_t* param);
+  static ucs_status_t on_challenge_am(void* arg, const void* header, size_t header_len, void* data,
+                                      size_t len, const ucp_am_recv_param_t* param);
+  static ucs_status_t on_auth_am(void* arg, const void* header, size_t header_len, void* data,
+                                 size_t len, const ucp_am_recv_param_t* param);
+  static ucs_status_t on_welcome_am(void* arg, const void* header, size_t header_len, void* data,
+                                    size_t len, const ucp_am_recv_param_t* param);
+
   // ucx_put_protocol.cpp.
   // kUnimplemented when an op targets a peer's staged region (no rkey).
   static Status check_put_targets(const UcxPeer& peer, const std::vector<WriteOp>& ops);
@@ -256,7 +309,7 @@ class UcxAgent final : public AgentCore {
   void send_data(UcxJob& job, uint64_t region, uint64_t offset, uint64_t len, const char* src,
                  char* stage, bool chunked);
   void on_data_sent(const DataSend& send, ucs_status_t status);
-  void on_landed(uint64_t sender_uid, uint64_t transfer_id, const Status& status);
+  void on_landed(uint64_t session_id, uint64_t transfer_id, const Status& status);
   static ucs_status_t on_data_am(void* arg, const void* header, size_t header_len, void* data,
                                  size_t len, const ucp_am_recv_param_t* param);
   static ucs_status_t on_abort_am(void* arg, const void* header, size_t header_len, void* data,
@@ -266,9 +319,11 @@ class UcxAgent final : public AgentCore {
   void send_notify(UcxJob& job, uint64_t num_ops);
   void deliver(std::pair<uint64_t, uint64_t> key);
   void send_acks();
-  // A sender that broke the InboundPolicy: counted once, every later message
-  // of it refused (UCX gives the receiver no connection of its own to drop).
-  void ban(uint64_t sender_uid, const Status& why);
+  // A session that broke the InboundPolicy: counted once, dropped, every
+  // later message of it refused (UCX gives the receiver no connection of its
+  // own to drop). kUnauthenticated (a stamp never issued): counted once per
+  // session id named, the session (if any) untouched.
+  void ban(uint64_t session_id, const Status& why);
   static ucs_status_t on_notify_am(void* arg, const void* header, size_t header_len, void* data,
                                    size_t len, const ucp_am_recv_param_t* param);
   static ucs_status_t on_ack_am(void* arg, const void* header, size_t header_len, void* data,
@@ -285,7 +340,6 @@ class UcxAgent final : public AgentCore {
   std::atomic<bool> stop_{false};
   std::chrono::microseconds spin_{50};  // polls this long after activity (PDSERVE_KV_UCX_SPIN_US)
   Protocol protocol_ = Protocol::kAm;
-  uint64_t uid_ = 0;  // tells this agent's transfers apart at the receiver
 
   std::mutex mu_;  // commands_, peers_ map shape
   std::deque<std::function<void()>> commands_;
@@ -295,11 +349,14 @@ class UcxAgent final : public AgentCore {
   // Progress thread only.
   std::map<uint64_t, std::unique_ptr<UcxJob>> jobs_;
   std::deque<PendingAck> acks_;
-  std::map<std::pair<uint64_t, uint64_t>, Assembly> assemblies_;  // (sender uid, transfer id)
+  std::map<std::pair<uint64_t, uint64_t>, Assembly> assemblies_;  // (session id, transfer id)
   size_t receiving_ = 0;                                          // rendezvous receives in flight
   size_t stage_chunk_ = kDefaultStageChunk;                       // PDSERVE_KV_UCX_STAGING_CHUNK_KB
   std::unique_ptr<StagingPool> recv_stage_;                       // created in start()
-  std::set<uint64_t> banned_;                                     // sender uids, see ban()
+  std::set<uint64_t> banned_;                                     // session ids, see ban()
+  std::set<uint64_t> forged_;                                     // session ids, see ban()
+  UcxSessions sessions_;                                          // receiver side of handshakes
+  std::map<uint64_t, OutboundHello> hellos_;                      // sender side, by hello id
 };
 
 }  // namespace pdserve::kvtransfer::ucx

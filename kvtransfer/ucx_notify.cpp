@@ -11,7 +11,7 @@ void UcxAgent::send_notify(UcxJob& job, uint64_t num_ops) {
   job.phase = UcxJob::Phase::kNotifying;
   uint64_t bytes = 0;
   for (const WriteOp& op : job.ops) bytes += op.len;
-  job.header = {uid_,
+  job.header = {job.peer->session,
                 job.id,
                 job.epoch,
                 bytes,
@@ -41,13 +41,27 @@ ucs_status_t UcxAgent::on_notify_am(void* arg, const void* header, size_t header
   std::memcpy(&h, header, sizeof(h));
   if (static_cast<uint64_t>(h.name_len) + h.payload_len != len) return UCS_OK;
   const char* p = static_cast<const char*>(data);
-  auto key = std::make_pair(h.sender_uid, h.transfer_id);
+  auto key = std::make_pair(h.session.id, h.transfer_id);
+  const bool reply = (param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) != 0;
+  if (self->banned_.count(h.session.id) != 0) {  // refused, its assembly dropped
+    self->assemblies_.erase(key);
+    if (reply) {
+      self->acks_.push_back({param->reply_ep,
+                             {h.transfer_id, static_cast<uint64_t>(StatusCode::kPermissionDenied)},
+                             "sender was refused earlier"});
+    }
+    return UCS_OK;
+  }
+  if (Status auth = self->check_session(h.session); !auth.ok()) {
+    self->ban(h.session.id, auth);  // a stamp never issued: nothing kept, no answer
+    return UCS_OK;
+  }
   Assembly& a = self->assemblies_[key];
   a.notified = true;
   a.expected = h.num_ops;
   a.note = {std::string(p, h.name_len), h.epoch, std::string(p + h.name_len, h.payload_len)};
   a.bytes = h.bytes;
-  if ((param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) != 0) a.reply_ep = param->reply_ep;
+  if (reply) a.reply_ep = param->reply_ep;
   self->deliver(key);
   return UCS_OK;
 }
@@ -74,9 +88,14 @@ void UcxAgent::deliver(std::pair<uint64_t, uint64_t> key) {
   assemblies_.erase(it);
 }
 
-void UcxAgent::ban(uint64_t sender_uid, const Status& why) {
-  if (banned_.size() < kMaxBanned && banned_.insert(sender_uid).second) {
-    inbound_.refuse("uid " + std::to_string(sender_uid), why);
+void UcxAgent::ban(uint64_t session_id, const Status& why) {
+  // A stamp this receiver did not issue proves nothing about the session it
+  // names (a forger may name an honest sender's): counted, the session kept.
+  const bool forged = why.code() == StatusCode::kUnauthenticated;
+  std::set<uint64_t>& seen = forged ? forged_ : banned_;
+  if (!forged) sessions_.drop(session_id);
+  if (seen.size() < kMaxBanned && seen.insert(session_id).second) {
+    inbound_.refuse("session " + std::to_string(session_id), why);
   }
 }
 

@@ -13,10 +13,12 @@ Result<uint64_t> UcxAgent::connect(std::string_view peer_metadata) {
   PD_ASSIGN_OR_RETURN(AgentMetadata md, AgentMetadata::parse(peer_metadata));
   PD_RETURN_IF_ERROR(check_compatible(md, BackendKind::kUcx, options_.compat_key));
   uint64_t id = 0;
+  UcxPeer* fresh = nullptr;  // a new peer, not authenticated yet
   Status s = on_worker([&]() -> Status {
     std::lock_guard lock(mu_);
     for (auto& [pid, peer] : peers_) {
-      if (peer->name == md.name && peer->address == md.address && !peer->dead) {
+      if (peer->name == md.name && peer->address == md.address && !peer->dead &&
+          peer->session.id != 0) {
         peer->regions = index_regions(md.regions);
         id = pid;
         return ok_status();
@@ -43,10 +45,22 @@ Result<uint64_t> UcxAgent::connect(std::string_view peer_metadata) {
     }
     if (st != UCS_OK) return ucx_error("ucp_ep_create to '" + md.name + "'", st);
     id = peer->id;
+    fresh = peer.get();
     peers_[id] = std::move(peer);
     return ok_status();
   });
   PD_RETURN_IF_ERROR(s);
+  if (fresh == nullptr) return id;
+  if (Status auth = authenticate(fresh); !auth.ok()) {
+    // On failure (the progress thread is stuck) the peer stays, unused: its id was never returned.
+    Status dropped = on_worker([&] {
+      std::lock_guard lock(mu_);
+      close_endpoint(*fresh);
+      peers_.erase(id);
+      return ok_status();
+    });
+    return dropped.ok() ? auth : dropped;
+  }
   return id;
 }
 

@@ -76,7 +76,11 @@ Status UcxAgent::start() {
 
   for (auto [id, cb] :
        {std::pair{kNotifyAm, &UcxAgent::on_notify_am}, std::pair{kAckAm, &UcxAgent::on_ack_am},
-        std::pair{kDataAm, &UcxAgent::on_data_am}, std::pair{kAbortAm, &UcxAgent::on_abort_am}}) {
+        std::pair{kDataAm, &UcxAgent::on_data_am}, std::pair{kAbortAm, &UcxAgent::on_abort_am},
+        std::pair{kHelloAm, &UcxAgent::on_hello_am},
+        std::pair{kChallengeAm, &UcxAgent::on_challenge_am},
+        std::pair{kAuthAm, &UcxAgent::on_auth_am},
+        std::pair{kWelcomeAm, &UcxAgent::on_welcome_am}}) {
     ucp_am_handler_param_t hp{};
     hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
                     UCP_AM_HANDLER_PARAM_FIELD_ARG | UCP_AM_HANDLER_PARAM_FIELD_FLAGS;
@@ -115,8 +119,6 @@ Status UcxAgent::start() {
   PD_ASSIGN_OR_RETURN(eager_max_, env_kb("PDSERVE_KV_UCX_EAGER_MAX_KB", kDefaultEagerMax, 0, 1024));
   stage_chunk_ = chunk;
   recv_stage_ = std::make_unique<StagingPool>(chunk, kStageBuffers);
-  uid_ = (static_cast<uint64_t>(::getpid()) << 32) ^ reinterpret_cast<uintptr_t>(this) ^
-         static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   PD_ASSIGN_OR_RETURN(const long long spin_us,
                       env_int("PDSERVE_KV_UCX_SPIN_US", spin_.count(), 0, 1000000));
   spin_ = std::chrono::microseconds(spin_us);

@@ -256,6 +256,7 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
   m.health = std::make_unique<WorkerHealthMetrics>(reg);
   m.poller = std::make_unique<WorkerPoller>(
       m.registry, m.prefix_index, m.options.cluster_token, m.options.poll_interval,
+      m.options.stream_silence / 2,
       [h = m.health.get()](const WorkerSnapshot& s) { h->update(s); });
   server::ServerOptions so;
   so.address = m.options.host;

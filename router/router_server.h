@@ -36,8 +36,9 @@ struct RouterOptions {
   int max_model_len = 0;              // 0: the model's max_position_embeddings
   ApiLimits limits;
   std::chrono::milliseconds poll_interval{500};
-  std::chrono::milliseconds stream_silence{5'000};  // RouterContext::stream_silence
-  std::chrono::milliseconds retry_window{10'000};   // RouterContext::retry_window
+  // RouterContext::stream_silence; half of it is the poll's stall deadline (WorkerPoller).
+  std::chrono::milliseconds stream_silence{5'000};
+  std::chrono::milliseconds retry_window{10'000};  // RouterContext::retry_window
   int num_io_threads = 4;
 };
 

@@ -5,33 +5,35 @@
 namespace pdserve::router {
 namespace {
 
-server::ClientOptions poll_client_options(std::chrono::milliseconds interval) {
+// The state route is answered by the worker's io threads, never behind its
+// engine, so a busy worker still answers well within the deadline.
+server::ClientOptions poll_client_options(std::chrono::milliseconds stall_deadline) {
   server::ClientOptions o;
-  // Generous: a worker busy computing on a small machine still answers late.
-  o.connect_timeout = std::max(interval * 4, std::chrono::milliseconds(3000));
-  o.read_timeout = std::max(interval * 8, std::chrono::milliseconds(5000));
-  o.write_timeout = o.read_timeout;
+  o.connect_timeout = stall_deadline;
+  o.read_timeout = stall_deadline;
+  o.write_timeout = stall_deadline;
   return o;
 }
 
 // The longest a healthy loop goes without a beat: one poll at its timeouts
 // plus the wait between rounds, with a margin.
-std::chrono::milliseconds max_silence(std::chrono::milliseconds interval) {
-  const server::ClientOptions o = poll_client_options(interval);
-  return o.connect_timeout + o.read_timeout + interval + std::chrono::seconds(10);
+std::chrono::milliseconds max_silence(std::chrono::milliseconds interval,
+                                      std::chrono::milliseconds stall_deadline) {
+  return 2 * stall_deadline + interval + std::chrono::seconds(10);
 }
 
 }  // namespace
 
 WorkerPoller::WorkerPoller(WorkerRegistry& registry, PrefixIndex& index, std::string cluster_token,
-                           std::chrono::milliseconds interval, AfterPoll after_poll)
+                           std::chrono::milliseconds interval,
+                           std::chrono::milliseconds stall_deadline, AfterPoll after_poll)
     : registry_(registry),
       index_(index),
       token_(std::move(cluster_token)),
       interval_(interval),
       after_poll_(std::move(after_poll)),
-      max_silence_(max_silence(interval)),
-      client_(poll_client_options(interval)),
+      max_silence_(max_silence(interval, stall_deadline)),
+      client_(poll_client_options(stall_deadline)),
       thread_([this] { run(); }) {
   beat_.set_pending(1);  // the loop always has work: silence means stuck
 }
@@ -56,6 +58,10 @@ void WorkerPoller::poll_once() {
         "/internal/v1/state?since=" + std::to_string(index_.cursor(w.id)));
     req.headers.set("Authorization", "Bearer " + token_);
     Result<server::ClientResponse> r = client_.send(std::move(req));
+    if (!r.ok() && r.status().code() == StatusCode::kDeadlineExceeded) {
+      registry_.mark_stalled(w.id);
+      continue;
+    }
     if (!r.ok() || r->status != 200) {
       registry_.record_poll_failure(w.id);
       continue;

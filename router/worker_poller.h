@@ -3,6 +3,10 @@
 // size, prefix-cache events after the cursor), feeds the registry and the
 // prefix index, and drops registered workers whose heartbeats stopped; then
 // hands the registry's snapshot to `after_poll` (the health metrics).
+// A worker that accepts the poll's connection but does not answer within
+// `stall_deadline` (stopped, deadlocked) is marked down at once
+// (WorkerRegistry::mark_stalled), not after max_failed_polls rounds; one
+// that refuses it or answers badly counts one failed poll.
 // alive() is the router's liveness: the polling loop turns (each worker's
 // poll ends within its client timeouts, so a longer silence means stuck).
 // Runs on its own thread; stops (and joins) in the destructor.
@@ -28,7 +32,8 @@ class WorkerPoller {
   using AfterPoll = std::function<void(const WorkerSnapshot& snapshot)>;
 
   WorkerPoller(WorkerRegistry& registry, PrefixIndex& index, std::string cluster_token,
-               std::chrono::milliseconds interval, AfterPoll after_poll = nullptr);
+               std::chrono::milliseconds interval, std::chrono::milliseconds stall_deadline,
+               AfterPoll after_poll = nullptr);
   ~WorkerPoller();
   WorkerPoller(const WorkerPoller&) = delete;
   WorkerPoller& operator=(const WorkerPoller&) = delete;

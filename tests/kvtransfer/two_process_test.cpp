@@ -301,11 +301,9 @@ TEST_P(TwoProcessTest, CompatKeyMismatchRefusedAtConnect) {
   ASSERT_FALSE(peer.ok());
   EXPECT_EQ(peer.status().code(), StatusCode::kFailedPrecondition);
   auto md = AgentMetadata::parse(peer_meta_).value();
-  md.compat_key = "model-a";  // lie about it: a peer that checks refuses anyway (tcp)
-  if (GetParam().backend == BackendKind::kTcp) {
-    auto forged = agent_->connect(md.serialize());
-    EXPECT_EQ(forged.status().code(), StatusCode::kFailedPrecondition);
-  }
+  md.compat_key = "model-a";  // lie about it: the peer checks at handshake and refuses anyway
+  auto forged = agent_->connect(md.serialize());
+  EXPECT_EQ(forged.status().code(), StatusCode::kFailedPrecondition);
   md.version = 2;
   EXPECT_EQ(agent_->connect(md.serialize()).status().code(), StatusCode::kFailedPrecondition);
 }
@@ -377,9 +375,6 @@ TEST_P(TwoProcessTest, WriteOutsideTheGrantIsRefusedWithNoByteWritten) {
 }
 
 TEST_P(TwoProcessTest, WrongClusterTokenRefusedAtConnect) {
-  if (GetParam().backend != BackendKind::kTcp) {
-    GTEST_SKIP() << "ucx has no handshake of its own yet (docs/RELIABILITY.md)";
-  }
   ASSERT_NO_FATAL_FAILURE(start("model-a", 0, "a-guess"));
   auto peer = agent_->connect(peer_meta_);
   ASSERT_FALSE(peer.ok());

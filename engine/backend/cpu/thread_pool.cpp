@@ -1,6 +1,9 @@
 #include "engine/backend/cpu/thread_pool.h"
 
 #include <algorithm>
+#include <utility>
+
+#include "common/base/check_scope.h"
 
 namespace pdserve::backend::cpu {
 namespace {
@@ -26,7 +29,18 @@ void ThreadPool::run_chunk(int index) {
   if (index >= num_chunks_) return;
   int64_t begin = n_ * index / num_chunks_;
   int64_t end = n_ * (index + 1) / num_chunks_;
-  if (begin < end) (*fn_)(begin, end);
+  if (begin >= end) return;
+  try {
+    if (recoverable_ && !checks_recoverable()) {
+      RecoverableChecks scope;  // a worker: contain like the caller
+      (*fn_)(begin, end);
+    } else {
+      (*fn_)(begin, end);
+    }
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_) failure_ = std::current_exception();
+  }
 }
 
 void ThreadPool::parallel_for(int64_t n, int64_t min_chunk,
@@ -44,6 +58,8 @@ void ThreadPool::parallel_for(int64_t n, int64_t min_chunk,
     fn_ = &fn;
     n_ = n;
     num_chunks_ = chunks;
+    recoverable_ = checks_recoverable();
+    failure_ = nullptr;
     pending_ = static_cast<int>(workers_.size());
     ++generation_;
   }
@@ -54,6 +70,10 @@ void ThreadPool::parallel_for(int64_t n, int64_t min_chunk,
   std::unique_lock<std::mutex> lock(mu_);
   done_cv_.wait(lock, [this] { return pending_ == 0; });
   fn_ = nullptr;
+  if (std::exception_ptr failure = std::exchange(failure_, nullptr)) {
+    lock.unlock();
+    std::rethrow_exception(failure);
+  }
 }
 
 void ThreadPool::worker_loop(int index) {

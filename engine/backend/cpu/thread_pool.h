@@ -3,10 +3,17 @@
 // calling thread, and returns when all are done. Calls from different
 // threads are serialised; a call from inside a worker runs inline (no
 // nested parallelism, no deadlock).
+//
+// Failures: an exception out of a chunk (on any thread) is rethrown to the
+// caller once every chunk has ended, never left on a worker (where it would
+// end the process). When the caller is inside a RecoverableChecks scope (an
+// engine step, common/base/check_scope.h), the workers run its chunks inside
+// one too, so a failed PD_CHECK in a kernel fails the step, not the process.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -23,7 +30,8 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // fn(begin, end) over chunks of at least min_chunk items.
+  // fn(begin, end) over chunks of at least min_chunk items. Rethrows the
+  // first exception a chunk threw (see above).
   void parallel_for(int64_t n, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn);
 
  private:
@@ -42,6 +50,8 @@ class ThreadPool {
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0;
   int num_chunks_ = 0;
+  bool recoverable_ = false;    // the caller is inside a RecoverableChecks scope
+  std::exception_ptr failure_;  // the first exception a chunk threw
 };
 
 }  // namespace pdserve::backend::cpu
