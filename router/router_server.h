@@ -38,7 +38,9 @@ struct RouterOptions {
   std::chrono::milliseconds poll_interval{500};
   std::chrono::milliseconds stream_silence{5'000};  // RouterContext::stream_silence
   std::chrono::milliseconds retry_window{10'000};   // RouterContext::retry_window
-  int num_io_threads = 4;
+  // Server and upstream-client io threads each (--threads; 0: every core).
+  int num_threads = 0;
+  int max_connections = 1024;  // client connections open at once (ServerOptions)
 };
 
 class RouterServer {
