@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "tokenizer/utf8.h"
+
 namespace pdserve::router::detail {
 namespace {
 
@@ -13,6 +15,7 @@ json bytes_json(const std::string& token) {
 
 // Replaces invalid UTF-8 sequences by U+FFFD (via nlohmann's replace handler).
 std::string valid_utf8(const std::string& s) {
+  if (tokenizer::is_valid_utf8(s)) return s;
   std::string quoted = json(s).dump(-1, ' ', false, json::error_handler_t::replace);
   return json::parse(quoted).get<std::string>();
 }

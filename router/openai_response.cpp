@@ -77,31 +77,6 @@ std::string chat_response(const ResponseMeta& meta, const std::vector<ChatChoice
   return detail::dump(j);
 }
 
-std::string completion_chunk(const ResponseMeta& meta, const CompletionChoice& choice) {
-  json j = envelope(meta, "text_completion");
-  j["choices"] = json::array({completion_choice(choice)});
-  if (meta.include_usage) j["usage"] = nullptr;
-  return detail::dump(j);
-}
-
-std::string chat_chunk(const ResponseMeta& meta, const ChatChoice& choice) {
-  json j = envelope(meta, "chat.completion.chunk");
-  json delta = json::object();
-  if (choice.role_chunk) {
-    delta["role"] = "assistant";
-    delta["content"] = detail::token_json(choice.content);
-  } else if (!choice.content.empty()) {
-    delta["content"] = detail::token_json(choice.content);
-  }
-  j["choices"] = json::array({{{"index", choice.index},
-                               {"delta", std::move(delta)},
-                               {"logprobs", chat_logprobs_or_null(choice)},
-                               {"finish_reason", finish_json(choice.finish_reason)},
-                               {"stop_reason", stop_reason_json(choice.stop_reason)}}});
-  if (meta.include_usage) j["usage"] = nullptr;
-  return detail::dump(j);
-}
-
 std::string usage_chunk(const ResponseMeta& meta, Endpoint endpoint, const Usage& usage) {
   json j = envelope(
       meta, endpoint == Endpoint::kChatCompletions ? "chat.completion.chunk" : "text_completion");
