@@ -31,17 +31,27 @@ json stop_reason_json(const StopReason& r) {
   return nullptr;
 }
 
+// The logprobs written as text (as a streaming chunk carries them), as a value.
+json completion_logprobs_or_null(const CompletionChoice& c) {
+  if (!c.logprobs) return nullptr;
+  std::string text;
+  detail::append_completion_logprobs(text, *c.logprobs, c.text_offset);
+  return json::parse(text);
+}
+
 json completion_choice(const CompletionChoice& c) {
   return {{"index", c.index},
           {"text", detail::token_json(c.text)},
-          {"logprobs",
-           c.logprobs ? detail::completion_logprobs(*c.logprobs, c.text_offset) : json(nullptr)},
+          {"logprobs", completion_logprobs_or_null(c)},
           {"finish_reason", finish_json(c.finish_reason)},
           {"stop_reason", stop_reason_json(c.stop_reason)}};
 }
 
 json chat_logprobs_or_null(const ChatChoice& c) {
-  return c.logprobs ? detail::chat_logprobs(*c.logprobs) : json(nullptr);
+  if (!c.logprobs) return nullptr;
+  std::string text;
+  detail::append_chat_logprobs(text, *c.logprobs);
+  return json::parse(text);
 }
 
 }  // namespace

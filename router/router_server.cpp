@@ -226,6 +226,9 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   server::ClientOptions co;
   co.num_io_threads = num_threads;
+  // A connection per stream in flight stays open for the next one: no
+  // connect per request to a decode worker (the pool's default keeps 8).
+  co.max_idle_per_host = static_cast<size_t>(m.options.max_connections);
   m.client = std::make_unique<server::HttpClient>(co);
   m.ctx = RouterContext{
       m.tokenizer.get(),        &m.registry,    &m.prefix_index,         m.policy.get(),

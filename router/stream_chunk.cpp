@@ -64,9 +64,11 @@ std::string completion_chunk(const ResponseMeta& meta, const CompletionChoice& c
   out += ",\"index\":";
   out += std::to_string(choice.index);
   out += ",\"logprobs\":";
-  out += choice.logprobs
-             ? detail::dump(detail::completion_logprobs(*choice.logprobs, choice.text_offset))
-             : "null";
+  if (choice.logprobs) {
+    detail::append_completion_logprobs(out, *choice.logprobs, choice.text_offset);
+  } else {
+    out += "null";
+  }
   out += ",\"stop_reason\":";
   append_stop_reason(out, choice.stop_reason);
   out += ",\"text\":";
@@ -88,7 +90,11 @@ std::string chat_chunk(const ResponseMeta& meta, const ChatChoice& choice) {
   out += ",\"index\":";
   out += std::to_string(choice.index);
   out += ",\"logprobs\":";
-  out += choice.logprobs ? detail::dump(detail::chat_logprobs(*choice.logprobs)) : "null";
+  if (choice.logprobs) {
+    detail::append_chat_logprobs(out, *choice.logprobs);
+  } else {
+    out += "null";
+  }
   out += ",\"stop_reason\":";
   append_stop_reason(out, choice.stop_reason);
   append_envelope_tail(out, meta, "chat.completion.chunk");

@@ -33,8 +33,12 @@ const std::vector<std::string> kTexts = {
 };
 
 std::vector<TokenLogprobInfo> logprobs_of(const std::string& text) {
-  return {{text, -0.25f, {{text, -0.25f}, {"x", -std::numeric_limits<float>::infinity()}}},
-          {"y", -1e-7f, {}}};
+  // Top entries out of key order, one twice (the first wins), one -inf.
+  return {
+      {text,
+       -0.25f,
+       {{"x", -0.5f}, {text, -0.25f}, {"a", -std::numeric_limits<float>::infinity()}, {"x", -3}}},
+      {"y", -1e-7f, {}}};
 }
 
 ResponseMeta meta(bool include_usage) {
