@@ -66,8 +66,9 @@ class ReplayUpstream::Impl {
                 .max_body_bytes = server::kControlBodyBytes});
     server::ServerOptions so;
     so.port = 0;
-    so.num_io_threads = 1;
+    so.num_io_threads = 2;
     so.max_connections = kMaxConnections;
+    so.listen_backlog = kMaxConnections;  // the router connects a stream's worth at once
     PD_ASSIGN_OR_RETURN(server_, server::Server::start(so, std::move(routes)));
     pacer_ = std::thread([this] { pace(); });
     return ok_status();

@@ -63,15 +63,25 @@ int completion_tokens(const json& j) {
   return c != u->end() && c->is_number_integer() ? c->get<int>() : -1;
 }
 
+using Chunks = std::vector<std::pair<Clock::time_point, size_t>>;  // (received, bytes so far)
+
+// What a successful request received, for the latencies.
+struct Received {
+  std::string id;
+  Chunks chunks;
+};
+
 // One request and what came back.
 struct Exchange {
   std::string id;
   Clock::time_point sent;
-  std::vector<std::pair<Clock::time_point, size_t>> chunks;  // (received, bytes so far)
+  Chunks chunks;
   size_t num_bytes = 0;
   int num_tokens = -1;
   bool done_seen = false;
   std::string error;
+  std::mutex mu;  // stream: set after stream_sse returns, read when it ended
+  std::shared_ptr<server::SseStream> stream;
 };
 
 class Driver {
@@ -96,7 +106,7 @@ class Driver {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return active_ == 0; });
     result_.wall_s = std::chrono::duration<double>(last_end_ - start_).count();
-    for (const Exchange& e : finished_) add_latencies(e);
+    for (const Received& e : finished_) add_latencies(e);
     return std::move(result_);
   }
 
@@ -127,7 +137,7 @@ class Driver {
       });
       return;
     }
-    client_.stream_sse(
+    std::shared_ptr<server::SseStream> stream = client_.stream_sse(
         std::move(req),
         [this, e](const server::SseEvent& ev) {
           if (ev.is_comment) return true;
@@ -150,9 +160,16 @@ class Driver {
           return true;
         },
         [this, e](Status st) {
-          if (!st.ok() && e->error.empty()) e->error = st.message();
+          if (!st.ok() && e->error.empty()) {
+            e->error = st.message();
+            std::lock_guard<std::mutex> lock(e->mu);
+            if (e->stream && !e->stream->error_body().empty())
+              e->error += ": " + e->stream->error_body().substr(0, 200);
+          }
           done(e, Clock::now());
         });
+    std::lock_guard<std::mutex> lock(e->mu);
+    e->stream = std::move(stream);
   }
 
   void done(const std::shared_ptr<Exchange>& e, Clock::time_point at) {
@@ -172,7 +189,7 @@ class Driver {
       } else {
         result_.num_tokens += e->num_tokens;
         if (s_.stream) result_.num_chunks += static_cast<int64_t>(e->chunks.size());
-        finished_.push_back(std::move(*e));
+        finished_.push_back({e->id, std::move(e->chunks)});
       }
       last_end_ = std::max(last_end_, at);
       if (!again && --active_ == 0) cv_.notify_all();
@@ -181,7 +198,7 @@ class Driver {
   }
 
   // After the run: each received chunk against the send time of the event that caused it.
-  void add_latencies(const Exchange& e) {
+  void add_latencies(const Received& e) {
     const std::vector<Clock::time_point> sent = o_.upstream->send_times(e.id + "-0");
     for (const auto& [at, num_bytes] : e.chunks) {
       auto it = std::lower_bound(o_.expected_bytes.begin(), o_.expected_bytes.end(), num_bytes);
@@ -202,7 +219,7 @@ class Driver {
   std::mutex mu_;
   std::condition_variable cv_;
   int active_ = 0;
-  std::vector<Exchange> finished_;
+  std::vector<Received> finished_;
   RouterLoadResult result_;
 };
 

@@ -261,6 +261,7 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
   so.port = m.options.port;
   so.num_io_threads = num_threads;
   so.max_connections = m.options.max_connections;
+  so.listen_backlog = std::max(so.listen_backlog, m.options.max_connections);
   PD_ASSIGN_OR_RETURN(m.server, server::Server::start(so, m.routes()));
   return std::unique_ptr<RouterServer>(new RouterServer(std::move(impl)));
 }
