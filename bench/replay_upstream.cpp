@@ -132,22 +132,24 @@ class ReplayUpstream::Impl {
   void step(std::vector<std::shared_ptr<ReplayStream>>& streams) {
     for (auto& s : streams) {
       const size_t k = s->sent_at.size();
+      const bool last = static_cast<int>(k) + 1 == s->max_tokens;
       const std::string json = internal::to_json(event(*s, k));
       s->sent_at.push_back(Clock::now());
+      if (last) keep_record(*s);  // before the client can see the end and ask for it
       const bool sent = s->sse->send_event(json).ok();
-      const bool last = static_cast<int>(k) + 1 == s->max_tokens;
-      if (sent && last) {
-        (void)s->sse->send_event("[DONE]");
-        s->sse->close();
-      }
+      if (sent && last) (void)s->sse->send_event("[DONE]");
+      if (!sent && !last) keep_record(*s);
       if (!sent || last) {
-        if (!sent) s->sse->close();
-        std::lock_guard<std::mutex> lock(mu_);
-        records_[s->request_id] = std::move(s->sent_at);
+        s->sse->close();
         s.reset();
       }
     }
     std::erase(streams, nullptr);
+  }
+
+  void keep_record(ReplayStream& s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    records_[s.request_id] = std::move(s.sent_at);
   }
 
   void pace() {

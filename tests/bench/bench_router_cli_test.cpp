@@ -3,29 +3,21 @@
 // figures are consistent with each other; bad flags get one line.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <array>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
+#include "tests/cli/cli_run.h"
+
+namespace pdserve {
 namespace {
 
-struct CliRun {
-  int status;
-  std::string output;  // stdout and stderr
-};
+using cli_test::CliRun;
 
 CliRun run(const std::string& args) {
-  const std::string cmd = std::string(PDSERVE_BIN) + " bench router " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return cli_test::run_pdserve("bench router " + args);
 }
 
 const std::string kDemo = std::string(PDSERVE_SOURCE_DIR) + "/models/pdserve-demo";
@@ -72,9 +64,7 @@ TEST(BenchRouterCliTest, BriefRunReportsEveryScenario) {
 }
 
 TEST(BenchRouterCliTest, BadInputGetsOneLine) {
-  struct Case {
-    std::string args, message;
-  } cases[] = {
+  const std::vector<cli_test::CliCase> cases = {
       {"--model " + kDemo + " --router-url http://127.0.0.1:1",
        "--router-url and --router-pid go together"},
       {"--model " + kDemo + " --router-url http://127.0.0.1:1 --router-pid 1", "--cluster-token"},
@@ -82,13 +72,8 @@ TEST(BenchRouterCliTest, BadInputGetsOneLine) {
       {"--model " + kDemo + " --streams 0", "--streams"},
       {"--model /nonexistent", "--model"},
   };
-  for (const Case& c : cases) {
-    CliRun r = run(c.args);
-    EXPECT_NE(r.status, 0) << c.args;
-    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << " printed: " << r.output;
-    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1)
-        << c.args << " printed: " << r.output;
-  }
+  cli_test::expect_one_line_errors("bench router", cases);
 }
 
 }  // namespace
+}  // namespace pdserve
