@@ -4,6 +4,7 @@
 
 #include "cli/bench_engine_command.h"
 #include "cli/bench_offline_command.h"
+#include "cli/bench_router_command.h"
 #include "cli/bench_serve_command.h"
 #include "cli/generate_command.h"
 #include "cli/router_command.h"
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   pdserve::cli::add_bench_offline_command(*bench);
   pdserve::cli::add_bench_engine_command(*bench);
   pdserve::cli::add_bench_serve_command(*bench);
+  pdserve::cli::add_bench_router_command(*bench);
   pdserve::cli::add_worker_commands(app);
   pdserve::cli::add_router_command(app);
   pdserve::cli::add_serve_command(app);

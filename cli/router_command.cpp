@@ -63,6 +63,14 @@ void add_router_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "remote", "local"}));
   cmd->add_option("--max-model-len", o->max_model_len, "context length (0: the model's)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", o->num_threads,
+                  "io threads for clients and for decode-worker streams, each (0: every core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-connections", o->max_connections,
+                  "client connections open at once; one more is answered 503")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
   cmd->add_option("--max-n", o->limits.max_n, "largest n")->check(CLI::Range(1, 128));
   const SecondsFlag silence = add_seconds_flag(
       *cmd, "--stream-silence-timeout", 5, 0.5, 3600,

@@ -31,17 +31,27 @@ json stop_reason_json(const StopReason& r) {
   return nullptr;
 }
 
+// The logprobs written as text (as a streaming chunk carries them), as a value.
+json completion_logprobs_or_null(const CompletionChoice& c) {
+  if (!c.logprobs) return nullptr;
+  std::string text;
+  detail::append_completion_logprobs(text, *c.logprobs, c.text_offset);
+  return json::parse(text);
+}
+
 json completion_choice(const CompletionChoice& c) {
   return {{"index", c.index},
           {"text", detail::token_json(c.text)},
-          {"logprobs",
-           c.logprobs ? detail::completion_logprobs(*c.logprobs, c.text_offset) : json(nullptr)},
+          {"logprobs", completion_logprobs_or_null(c)},
           {"finish_reason", finish_json(c.finish_reason)},
           {"stop_reason", stop_reason_json(c.stop_reason)}};
 }
 
 json chat_logprobs_or_null(const ChatChoice& c) {
-  return c.logprobs ? detail::chat_logprobs(*c.logprobs) : json(nullptr);
+  if (!c.logprobs) return nullptr;
+  std::string text;
+  detail::append_chat_logprobs(text, *c.logprobs);
+  return json::parse(text);
 }
 
 }  // namespace
@@ -74,31 +84,6 @@ std::string chat_response(const ResponseMeta& meta, const std::vector<ChatChoice
                   {"stop_reason", stop_reason_json(c.stop_reason)}});
   j["choices"] = std::move(cs);
   j["usage"] = usage_json(usage);
-  return detail::dump(j);
-}
-
-std::string completion_chunk(const ResponseMeta& meta, const CompletionChoice& choice) {
-  json j = envelope(meta, "text_completion");
-  j["choices"] = json::array({completion_choice(choice)});
-  if (meta.include_usage) j["usage"] = nullptr;
-  return detail::dump(j);
-}
-
-std::string chat_chunk(const ResponseMeta& meta, const ChatChoice& choice) {
-  json j = envelope(meta, "chat.completion.chunk");
-  json delta = json::object();
-  if (choice.role_chunk) {
-    delta["role"] = "assistant";
-    delta["content"] = detail::token_json(choice.content);
-  } else if (!choice.content.empty()) {
-    delta["content"] = detail::token_json(choice.content);
-  }
-  j["choices"] = json::array({{{"index", choice.index},
-                               {"delta", std::move(delta)},
-                               {"logprobs", chat_logprobs_or_null(choice)},
-                               {"finish_reason", finish_json(choice.finish_reason)},
-                               {"stop_reason", stop_reason_json(choice.stop_reason)}}});
-  if (meta.include_usage) j["usage"] = nullptr;
   return detail::dump(j);
 }
 

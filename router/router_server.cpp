@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "common/base/logging.h"
 #include "common/base/text_file.h"
@@ -59,11 +60,7 @@ struct RouterServer::Impl {
   std::unique_ptr<Policy> policy;
   std::shared_ptr<server::MetricsRegistry> metrics = std::make_shared<server::MetricsRegistry>();
   RetryTimer retry_timer;  // before client: stopped in stop(), before anything it may call
-  server::HttpClient client{[] {
-    server::ClientOptions o;
-    o.num_io_threads = 2;
-    return o;
-  }()};
+  std::unique_ptr<server::HttpClient> client;  // to the decode workers
   RouterContext ctx;
   std::unique_ptr<CompletionHandler> completions;
   std::unique_ptr<WorkerHealthMetrics> health;  // poller thread only
@@ -224,17 +221,19 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
   PD_RETURN_IF_ERROR(m.load_model());
   PD_RETURN_IF_ERROR(m.add_workers());
   PD_ASSIGN_OR_RETURN(m.policy, make_policy(m.options.policy));
-  m.ctx = RouterContext{m.tokenizer.get(),
-                        &m.registry,
-                        &m.prefix_index,
-                        m.policy.get(),
-                        &m.client,
-                        m.model.name,
-                        m.options.cluster_token,
-                        m.options.prefill_mode,
-                        m.options.stream_silence,
-                        &m.retry_timer,
-                        m.options.retry_window};
+  const int num_threads = m.options.num_threads > 0
+                              ? m.options.num_threads
+                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  server::ClientOptions co;
+  co.num_io_threads = num_threads;
+  // A connection per stream in flight stays open for the next one: no
+  // connect per request to a decode worker (the pool's default keeps 8).
+  co.max_idle_per_host = static_cast<size_t>(m.options.max_connections);
+  m.client = std::make_unique<server::HttpClient>(co);
+  m.ctx = RouterContext{
+      m.tokenizer.get(),        &m.registry,    &m.prefix_index,         m.policy.get(),
+      m.client.get(),           m.model.name,   m.options.cluster_token, m.options.prefill_mode,
+      m.options.stream_silence, &m.retry_timer, m.options.retry_window};
   server::MetricsRegistry& reg = *m.metrics;
   RouterMetrics rm;
   // The router's own series are pdserve:router_*; the workers export vLLM's.
@@ -261,7 +260,9 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
   server::ServerOptions so;
   so.address = m.options.host;
   so.port = m.options.port;
-  so.num_io_threads = m.options.num_io_threads;
+  so.num_io_threads = num_threads;
+  so.max_connections = m.options.max_connections;
+  so.listen_backlog = std::max(so.listen_backlog, m.options.max_connections);
   PD_ASSIGN_OR_RETURN(m.server, server::Server::start(so, m.routes()));
   return std::unique_ptr<RouterServer>(new RouterServer(std::move(impl)));
 }

@@ -39,7 +39,9 @@ struct RouterOptions {
   // RouterContext::stream_silence; half of it is the poll's stall deadline (WorkerPoller).
   std::chrono::milliseconds stream_silence{5'000};
   std::chrono::milliseconds retry_window{10'000};  // RouterContext::retry_window
-  int num_io_threads = 4;
+  // Server and upstream-client io threads each (--threads; 0: every core).
+  int num_threads = 0;
+  int max_connections = 1024;  // client connections open at once (ServerOptions)
 };
 
 class RouterServer {

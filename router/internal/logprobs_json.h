@@ -1,6 +1,9 @@
-// Private to router/*.cpp: the OpenAI logprobs objects.
+// Private to router/*.cpp: the OpenAI logprobs objects, written as JSON text
+// (router/internal/json_text.h: the bytes nlohmann's dump would write for
+// the same value; a streaming chunk carries one per token).
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "router/internal/json_reader.h"
@@ -8,14 +11,14 @@
 
 namespace pdserve::router::detail {
 
-// A logprob as JSON: -inf / NaN become -9999.0.
-json logprob_json(float lp);
 // A token's string as JSON (invalid UTF-8 replaced with U+FFFD).
 json token_json(const std::string& token);
-// {"tokens", "token_logprobs", "top_logprobs", "text_offset"}; offsets count
-// bytes of the tokens' texts from first_offset.
-json completion_logprobs(const std::vector<TokenLogprobInfo>& lps, int first_offset);
-// {"content": [{"token", "logprob", "bytes", "top_logprobs": [...]}]}
-json chat_logprobs(const std::vector<TokenLogprobInfo>& lps);
+// Appends {"text_offset", "token_logprobs", "tokens", "top_logprobs"};
+// offsets count bytes of the tokens' texts from first_offset. Logprobs that
+// are -inf or NaN are written as -9999.0.
+void append_completion_logprobs(std::string& out, const std::vector<TokenLogprobInfo>& lps,
+                                int first_offset);
+// Appends {"content": [{"bytes", "logprob", "token", "top_logprobs": [...]}]}.
+void append_chat_logprobs(std::string& out, const std::vector<TokenLogprobInfo>& lps);
 
 }  // namespace pdserve::router::detail

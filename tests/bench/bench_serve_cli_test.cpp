@@ -3,36 +3,26 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "tests/cli/cli_run.h"
+
+namespace pdserve {
 namespace {
 
-struct CliRun {
-  int status;
-  std::string output;  // stdout and stderr
-};
+using cli_test::CliRun;
 
 CliRun run(const std::string& args) {
-  const std::string cmd = std::string(PDSERVE_BIN) + " bench serve " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return cli_test::run_pdserve("bench serve " + args);
 }
 
 const std::string kDemo = std::string(PDSERVE_SOURCE_DIR) + "/models/pdserve-demo";
 const std::string kOk = "--model pdserve-demo --tokenizer " + kDemo + " ";
 
 TEST(BenchServeCliTest, BadInputGetsOneLineNamingTheFlag) {
-  struct Case {
-    std::string args, message;
-  } cases[] = {
+  const std::vector<cli_test::CliCase> cases = {
       {"--tokenizer " + kDemo, "--model: give the served model's name"},
       {"--model m", "--tokenizer: give the model's directory"},
       {kOk + "--num-prompts abc", "--num-prompts"},
@@ -53,13 +43,7 @@ TEST(BenchServeCliTest, BadInputGetsOneLineNamingTheFlag) {
       {kOk + "--num-warmups 2 --base-url http://127.0.0.1:1 --num-prompts 1 --input-len 4",
        "warm-up request failed: HTTP 0: UNAVAILABLE"},
   };
-  for (const Case& c : cases) {
-    CliRun r = run(c.args);
-    EXPECT_NE(r.status, 0) << c.args;
-    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << " printed: " << r.output;
-    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1)
-        << c.args << " printed: " << r.output;
-  }
+  cli_test::expect_one_line_errors("bench serve", cases);
 }
 
 TEST(BenchServeCliTest, MalformedShareGptFileIsOneLine) {
@@ -93,3 +77,4 @@ TEST(BenchServeCliTest, UnreachableServerListsEveryFailedRequest) {
 }
 
 }  // namespace
+}  // namespace pdserve

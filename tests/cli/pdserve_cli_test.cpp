@@ -3,27 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <string>
 
+#include "tests/cli/cli_run.h"
+
+namespace pdserve {
 namespace {
 
-struct CliRun {
-  int status;
-  std::string output;  // stdout and stderr
-};
+using cli_test::CliRun;
 
 CliRun run(const std::string& args) {
-  std::string cmd = std::string(PDSERVE_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return cli_test::run_pdserve(args);
 }
 
 const std::string kDemo = std::string(PDSERVE_SOURCE_DIR) + "/models/pdserve-demo";
@@ -108,9 +100,7 @@ TEST(PdserveCliTest, BenchEngineTimesEachDecodePoint) {
 }
 
 TEST(PdserveCliTest, BadInputGetsOneLineNamingTheProblem) {
-  struct Case {
-    std::string args, message;
-  } cases[] = {
+  const std::vector<cli_test::CliCase> cases = {
       {"generate --model /nonexistent --prompt-ids 1",
        "--model: Directory does not exist: /nonexistent"},
       {"generate --model " + kDemo + " --prompt-ids 1 --temperature abc", "--temperature"},
@@ -154,13 +144,8 @@ TEST(PdserveCliTest, BadInputGetsOneLineNamingTheProblem) {
       {"serve --model " + kDemo + " --speculative-config nope",
        "--speculative-config: not a JSON object"},
   };
-  for (const Case& c : cases) {
-    CliRun r = run(c.args);
-    EXPECT_NE(r.status, 0) << c.args;
-    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << " printed: " << r.output;
-    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1)
-        << c.args << " printed: " << r.output;
-  }
+  cli_test::expect_one_line_errors("", cases);
 }
 
 }  // namespace
+}  // namespace pdserve

@@ -43,6 +43,30 @@ TEST(InternalApiTest, BadInputsNameTheField) {
             "generate request: internal API version 2 (this is 1)");
 }
 
+// The plain token event ({"token_ids":[...]}, read without a json value)
+// must agree with the full parser on every input: same ids, same refusals.
+TEST(InternalApiTest, PlainTokenEventsAgreeWithTheFullParser) {
+  for (const std::vector<int32_t>& ids :
+       {std::vector<int32_t>{}, {0}, {7, 42, 2147483647}, {1, 0, 10, 100}}) {
+    GenerateEvent e;
+    e.token_ids = ids;
+    Result<GenerateEvent> got = parse_generate_event(to_json(e));
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    EXPECT_EQ(got->token_ids, ids);
+    EXPECT_TRUE(got->finish_reason.empty());
+    EXPECT_FALSE(got->error.has_value());
+  }
+  // Refused by both (the fast path leaves these to the full parser).
+  for (const char* bad :
+       {R"({"token_ids":[01]})", R"({"token_ids":[2147483648]})", R"({"token_ids":[-1]})",
+        R"({"token_ids":[1,]})", R"({"token_ids":[,1]})", R"({"token_ids":[99999999999]})"})
+    EXPECT_FALSE(parse_generate_event(bad).ok()) << bad;
+  // Accepted by the full parser in other spellings.
+  Result<GenerateEvent> spaced = parse_generate_event(R"({"token_ids":[3 ,4 ]})");
+  ASSERT_TRUE(spaced.ok()) << spaced.status().to_string();
+  EXPECT_EQ(spaced->token_ids, (std::vector<int32_t>{3, 4}));
+}
+
 TEST(InternalApiTest, EventsPrefillAndStateRoundTrip) {
   GenerateEvent e;
   e.token_ids = {5, 6};

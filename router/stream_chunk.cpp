@@ -1,0 +1,104 @@
+// The streaming chunks of openai_response.h, written as text into one string
+// (one per token on the hot path): the same bytes as the json objects of
+// openai_response.cpp would dump to, keys in nlohmann's (sorted) order.
+#include <string>
+
+#include "router/internal/json_text.h"
+#include "router/internal/logprobs_json.h"
+#include "router/openai_response.h"
+
+namespace pdserve::router {
+namespace {
+
+using detail::append_json_string;
+
+void append_finish_reason(std::string& out, std::string_view finish_reason) {
+  const std::optional<std::string_view> shown = client_finish_reason(finish_reason);
+  if (!shown) {
+    out += "null";
+    return;
+  }
+  out.push_back('"');
+  out.append(*shown);
+  out.push_back('"');
+}
+
+void append_stop_reason(std::string& out, const StopReason& r) {
+  if (!r.stop_string.empty()) {
+    append_json_string(out, r.stop_string);
+  } else if (r.stop_token_id) {
+    out += std::to_string(*r.stop_token_id);
+  } else {
+    out += "null";
+  }
+}
+
+// What follows the one choice: the envelope, keys after "choices".
+void append_envelope_tail(std::string& out, const ResponseMeta& meta, std::string_view object) {
+  out += "}],\"created\":";
+  out += std::to_string(meta.created);
+  out += ",\"id\":";
+  append_json_string(out, meta.id);
+  out += ",\"model\":";
+  append_json_string(out, meta.model);
+  out += ",\"object\":\"";
+  out += object;
+  out.push_back('"');
+  if (meta.include_usage) out += ",\"usage\":null";
+  out.push_back('}');
+}
+
+std::string start(size_t text_len) {
+  std::string out;
+  out.reserve(240 + text_len);
+  out += "{\"choices\":[{";
+  return out;
+}
+
+}  // namespace
+
+std::string completion_chunk(const ResponseMeta& meta, const CompletionChoice& choice) {
+  std::string out = start(choice.text.size());
+  out += "\"finish_reason\":";
+  append_finish_reason(out, choice.finish_reason);
+  out += ",\"index\":";
+  out += std::to_string(choice.index);
+  out += ",\"logprobs\":";
+  if (choice.logprobs) {
+    detail::append_completion_logprobs(out, *choice.logprobs, choice.text_offset);
+  } else {
+    out += "null";
+  }
+  out += ",\"stop_reason\":";
+  append_stop_reason(out, choice.stop_reason);
+  out += ",\"text\":";
+  append_json_string(out, choice.text);
+  append_envelope_tail(out, meta, "text_completion");
+  return out;
+}
+
+std::string chat_chunk(const ResponseMeta& meta, const ChatChoice& choice) {
+  std::string out = start(choice.content.size());
+  out += "\"delta\":{";
+  if (choice.role_chunk || !choice.content.empty()) {
+    out += "\"content\":";
+    append_json_string(out, choice.content);
+  }
+  if (choice.role_chunk) out += ",\"role\":\"assistant\"";
+  out += "},\"finish_reason\":";
+  append_finish_reason(out, choice.finish_reason);
+  out += ",\"index\":";
+  out += std::to_string(choice.index);
+  out += ",\"logprobs\":";
+  if (choice.logprobs) {
+    detail::append_chat_logprobs(out, *choice.logprobs);
+  } else {
+    out += "null";
+  }
+  out += ",\"stop_reason\":";
+  append_stop_reason(out, choice.stop_reason);
+  append_envelope_tail(out, meta, "chat.completion.chunk");
+  return out;
+}
+
+}  // namespace pdserve::router

@@ -1,0 +1,105 @@
+// The streaming chunks are written as text, not built as json values: they
+// must be byte for byte what nlohmann's dump would write for the same value
+// (dump(parse(chunk)) == chunk: sorted keys, escapes, U+FFFD replacement).
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "router/openai_response.h"
+
+namespace pdserve::router {
+namespace {
+
+using nlohmann::json;
+
+std::string canonical(const std::string& text) {
+  return json::parse(text).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+const std::vector<std::string> kTexts = {
+    "",
+    "plain text",
+    " leading space",
+    "quote \" and \\ backslash",
+    "\n\t\r\b\f",
+    std::string("nul \0 and \x01\x1f\x7f", 17),
+    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+    "cut \xe2\x82",
+    "bad \xff\xfe lead",
+    "surrogate \xed\xa0\x80",
+};
+
+std::vector<TokenLogprobInfo> logprobs_of(const std::string& text) {
+  // Top entries out of key order, one twice (the first wins), one -inf.
+  return {
+      {text,
+       -0.25f,
+       {{"x", -0.5f}, {text, -0.25f}, {"a", -std::numeric_limits<float>::infinity()}, {"x", -3}}},
+      {"y", -1e-7f, {}}};
+}
+
+ResponseMeta meta(bool include_usage) {
+  return {"cmpl-\"id\"", 1733500000, "model/\xc3\xa9", include_usage};
+}
+
+TEST(StreamChunkTest, CompletionChunkIsNlohmannsDump) {
+  for (const std::string& text : kTexts)
+    for (bool usage : {false, true})
+      for (int variant = 0; variant < 4; ++variant) {
+        CompletionChoice c;
+        c.index = variant;
+        c.text = text;
+        if (variant == 1) c.logprobs = logprobs_of(text);
+        if (variant == 2) {
+          c.finish_reason = "stop";
+          c.stop_reason.stop_string = text.empty() ? "###" : text;
+        }
+        if (variant == 3) {
+          c.finish_reason = "length";
+          c.stop_reason.stop_token_id = 7;
+          c.text_offset = 12;
+          c.logprobs = std::vector<TokenLogprobInfo>{};
+        }
+        const std::string chunk = completion_chunk(meta(usage), c);
+        EXPECT_EQ(chunk, canonical(chunk)) << chunk;
+        const json j = json::parse(chunk);
+        EXPECT_EQ(j["object"], "text_completion");
+        EXPECT_EQ(j.contains("usage"), usage);
+        EXPECT_EQ(j["choices"][0]["index"], variant);
+        if (text == "plain text") {
+          EXPECT_EQ(j["choices"][0]["text"], text);
+        }
+      }
+}
+
+TEST(StreamChunkTest, ChatChunkIsNlohmannsDump) {
+  for (const std::string& text : kTexts)
+    for (int variant = 0; variant < 4; ++variant) {
+      ChatChoice c;
+      c.index = variant;
+      c.content = text;
+      c.role_chunk = variant == 0;
+      if (variant == 1) c.logprobs = logprobs_of(text);
+      if (variant == 2) {
+        c.finish_reason = "stop";
+        c.stop_reason.stop_string = "\n\n";
+      }
+      if (variant == 3) c.finish_reason = "abort";  // shown as null
+      const std::string chunk = chat_chunk(meta(variant % 2 == 0), c);
+      EXPECT_EQ(chunk, canonical(chunk)) << chunk;
+      const json j = json::parse(chunk);
+      EXPECT_EQ(j["object"], "chat.completion.chunk");
+      const json& delta = j["choices"][0]["delta"];
+      EXPECT_EQ(delta.contains("role"), variant == 0);
+      EXPECT_EQ(delta.contains("content"), variant == 0 || !text.empty());
+      if (variant == 3) {
+        EXPECT_TRUE(j["choices"][0]["finish_reason"].is_null());
+      }
+    }
+}
+
+}  // namespace
+}  // namespace pdserve::router
