@@ -1,15 +1,14 @@
 #include "router/completion_handler.h"
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "common/base/async_queue.h"
 #include "router/openai_response.h"
 #include "router/request_id.h"
 
@@ -76,17 +75,23 @@ struct CompletionHandler::Call {
   Clock::time_point start = Clock::now();
   Clock::time_point first_token = start;
 
-  std::mutex mu;
+  // What the coroutine awaits: a piece of a choice, the client gone, or a
+  // drain's deadline. Pushed from any thread.
+  struct Event {
+    enum Kind { kPiece, kClientGone, kShutdown } kind = kPiece;
+    size_t choice_idx = 0;
+    ChoicePiece piece;
+  };
+  AsyncQueue<Event> events;
+
+  // From here on, the coroutine's only.
   std::vector<ChoiceState> choices;
-  // Written before the streams start, then only read. The streams hold this
-  // call (through their callbacks) and are held by the HTTP client until
-  // they end: weak here, so nothing cycles.
+  // The streams hold this call (through their callbacks) and are held by
+  // the HTTP client until they end: weak here, so nothing cycles.
   std::vector<std::weak_ptr<ChoiceStream>> streams;
   std::shared_ptr<server::SseWriter> sse;
-  // An error or the full response went out, or the client went away. Set
-  // under mu, read anywhere.
-  std::atomic<bool> answered{false};
-  // Set before the streams start, then only read.
+  // An error or the full response went out, or the client went away.
+  bool answered = false;
   InflightCalls* inflight = nullptr;
   uint64_t inflight_id = 0;
   bool first_token_seen = false;
@@ -103,19 +108,37 @@ struct CompletionHandler::Call {
   }
 
   // Answered, or the client left: a drain no longer waits for this call.
-  // Idempotent; takes no lock of the call (on_disconnect may run its
-  // callback at once, under mu).
+  // Idempotent.
   void left() const {
     if (inflight != nullptr) inflight->remove(inflight_id);
   }
 
   // The client went away: the request is counted as cancelled (unless its
   // answer was out already), a drain stops waiting for it and its choices
-  // are cancelled. Takes no lock of its own, so it may run under mu.
+  // are cancelled.
   void client_gone() {
-    if (!answered.exchange(true)) metrics.requests_cancelled.inc();
+    if (!std::exchange(answered, true)) metrics.requests_cancelled.inc();
     left();
     cancel_all();
+  }
+
+  // Tells the coroutine when the client goes away (at once when it is gone);
+  // w: the ResponseWriter, or the SseWriter once streaming.
+  template <typename Writer>
+  void watch(Writer& w, const std::shared_ptr<Call>& self) {
+    w.on_disconnect([weak = std::weak_ptr<Call>(self)] {
+      if (auto c = weak.lock()) c->events.push({Event::kClientGone});
+    });
+  }
+
+  // A streaming request's SSE answer starts with its first piece that is no
+  // error; false when the client is gone.
+  bool open_stream(const ChoicePiece& p, const std::shared_ptr<Call>& self) {
+    if (!req.stream || sse || p.error || answered) return true;
+    sse = writer->start_sse(200, id_header(request_id));
+    if (!sse) return false;
+    watch(*sse, self);
+    return true;
   }
 
   Usage usage() const {
@@ -125,9 +148,8 @@ struct CompletionHandler::Call {
     return u;
   }
 
-  // Under mu.
   void fail(const ApiError& e) {
-    if (answered.exchange(true)) return;
+    if (std::exchange(answered, true)) return;
     left();
     metrics.requests_failed.inc();
     if (!sse) {
@@ -140,7 +162,7 @@ struct CompletionHandler::Call {
     cancel_all();
   }
 
-  // Under mu: one piece of choice i.
+  // One piece of choice i.
   void on_piece(size_t i, ChoicePiece p) {
     if (answered) return;
     if (p.error) {
@@ -213,7 +235,7 @@ struct CompletionHandler::Call {
     return out;
   }
 
-  // Under mu: every choice finished.
+  // Every choice finished.
   void finish() {
     answered = true;
     left();
@@ -271,46 +293,51 @@ ApiResult<std::vector<std::vector<int32_t>>> CompletionHandler::prompt_ids(
   return out;
 }
 
-void CompletionHandler::handle(Endpoint endpoint, const server::Request& request,
+void CompletionHandler::handle(Endpoint endpoint, server::Request request,
                                std::shared_ptr<server::ResponseWriter> writer) {
+  spawn(complete(endpoint, std::move(request), std::move(writer)));
+}
+
+Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
+                                   std::shared_ptr<server::ResponseWriter> writer) {
+  // Request id, parse, validate.
   ApiResult<std::string> rid = request_id(request.headers, [] { return random_hex(24); });
   if (!rid.ok()) {
     metrics_.requests_failed.inc();
-    return respond_error(*writer, rid.error(), "");
+    respond_error(*writer, rid.error(), "");
+    co_return;
   }
   const std::string& id = rid.value();
-  ApiResult<OpenAiRequest> parsed = endpoint == Endpoint::kChatCompletions
-                                        ? parse_chat_request(request.body, limits_)
-                                        : parse_completion_request(request.body, limits_);
   auto fail = [&](const ApiError& e) {
     metrics_.requests_failed.inc();
     respond_error(*writer, e, id);
   };
-  if (!parsed.ok()) return fail(parsed.error());
+  ApiResult<OpenAiRequest> parsed = endpoint == Endpoint::kChatCompletions
+                                        ? parse_chat_request(request.body, limits_)
+                                        : parse_completion_request(request.body, limits_);
+  if (!parsed.ok()) co_return fail(parsed.error());
   OpenAiRequest& req = parsed.value();
-  if (req.model != model_.name) return fail(model_not_found(req.model));
-  if (auto e = check_token_ids(req, model_.tokenizer->vocab_size())) return fail(*e);
+  if (req.model != model_.name) co_return fail(model_not_found(req.model));
+  if (auto e = check_token_ids(req, model_.tokenizer->vocab_size())) co_return fail(*e);
+  // Template, tokenize, check the context.
   ApiResult<std::vector<std::vector<int32_t>>> ids = prompt_ids(req);
-  if (!ids.ok()) return fail(ids.error());
+  if (!ids.ok()) co_return fail(ids.error());
   std::vector<protocol::SamplingParams> sampling;
   for (const std::vector<int32_t>& p : ids.value()) {
     ApiResult<protocol::SamplingParams> s =
         finalize_sampling(req, static_cast<int>(p.size()), model_.max_model_len);
-    if (!s.ok()) return fail(s.error());
+    if (!s.ok()) co_return fail(s.error());
     sampling.push_back(s.value());
   }
 
+  // Admit: a drain ends a request still running at its deadline with an
+  // error event.
   auto call = std::make_shared<Call>();
-  // A drain ends a request still running at its deadline with an error event.
   std::optional<uint64_t> inflight_id = inflight_.add([weak = std::weak_ptr<Call>(call)] {
-    if (auto c = weak.lock()) {
-      std::lock_guard<std::mutex> lock(c->mu);
-      c->fail(api_error_from_status(unavailable("the server is shutting down")));
-    }
+    if (auto c = weak.lock()) c->events.push({Call::Event::kShutdown});
   });
-  if (!inflight_id) {
-    return fail(api_error_from_status(unavailable("the server is shutting down")));
-  }
+  if (!inflight_id)
+    co_return fail(api_error_from_status(unavailable("the server is shutting down")));
   call->inflight = &inflight_;
   call->inflight_id = *inflight_id;
   call->request_id = id;
@@ -330,6 +357,8 @@ void CompletionHandler::handle(Endpoint endpoint, const server::Request& request
       call->prompt_texts.back() = t.ok() ? *t : std::string();
     }
   }
+
+  // Start every choice.
   const size_t num_choices = ids.value().size() * static_cast<size_t>(req.n);
   call->choices.resize(num_choices);
   std::vector<std::shared_ptr<ChoiceStream>> streams;
@@ -347,28 +376,32 @@ void CompletionHandler::handle(Endpoint endpoint, const server::Request& request
     spec.priority = req.priority;
     streams.push_back(
         std::make_shared<ChoiceStream>(ctx_, std::move(spec), [call, i](ChoicePiece piece) {
-          const std::shared_ptr<Call>& c = call;
-          std::lock_guard<std::mutex> lock(c->mu);
-          if (c->req.stream && !c->sse && !piece.error && !c->answered) {
-            c->sse = c->writer->start_sse(200, id_header(c->request_id));
-            if (!c->sse) {  // the client went away before the first token
-              c->client_gone();
-              return;
-            }
-            std::weak_ptr<Call> w2 = c;
-            c->sse->on_disconnect([w2] {
-              if (auto cc = w2.lock()) cc->client_gone();
-            });
-          }
-          c->on_piece(i, std::move(piece));
+          call->events.push({Call::Event::kPiece, i, std::move(piece)});
         }));
   }
   call->req = std::move(req);
-  call->writer->on_disconnect([weak = std::weak_ptr<Call>(call)] {
-    if (auto c = weak.lock()) c->client_gone();
-  });
+  call->watch(*call->writer, call);
   for (auto& s : streams) call->streams.push_back(s);
   for (auto& s : streams) s->start();
+  streams.clear();
+
+  // Relay, until answered.
+  while (!call->answered) {
+    Call::Event ev = co_await call->events.pop();
+    switch (ev.kind) {
+      case Call::Event::kClientGone: call->client_gone(); break;
+      case Call::Event::kShutdown:
+        call->fail(api_error_from_status(unavailable("the server is shutting down")));
+        break;
+      case Call::Event::kPiece:
+        if (!call->open_stream(ev.piece, call)) {  // the client went away before the first token
+          call->client_gone();
+          break;
+        }
+        call->on_piece(ev.choice_idx, std::move(ev.piece));
+        break;
+    }
+  }
 }
 
 }  // namespace pdserve::router

@@ -1,15 +1,28 @@
-// POST /v1/completions and /v1/chat/completions: validate, apply the chat
-// template, tokenize, check the context length, then run every choice
-// (prompts x n) as a ChoiceStream and answer: SSE chunks as they come, or
-// one JSON response when all choices finished.
+// POST /v1/completions and /v1/chat/completions. Each request is one
+// coroutine (complete()) whose body follows this diagram top to bottom:
+//
+//   request id, parse, validate (model, token ids)
+//   template, tokenize, check the context          ── bad ─▶ 4xx, OpenAI error
+//   admit (a drain refuses: 503)
+//   start every choice (prompts x n) as a ChoiceStream: choose D and P,
+//     POST D/internal/v1/generate, detokenize, stop strings
+//   relay: await the next event, until answered
+//     a piece ─▶ stream: the SSE headers with the first one, a chunk each
+//                else: collected
+//     an error before anything went out ─▶ that HTTP status; after ─▶ an
+//       error event, [DONE]; every other choice is cancelled
+//     the client gone ─▶ every choice cancelled (aborted on the workers)
+//     a drain's deadline ─▶ an error event, [DONE]
+//   every choice finished ─▶ usage, [DONE]; or one JSON response
 //
 // The HTTP status is decided by the first thing the workers say: a request
 // that fails before any token (no worker, 429 overload, a bad request the
 // worker refused) is answered with that status; once a stream has started,
-// a failure is an error event and the stream ends. A client that goes away
-// cancels every choice, which aborts them on the workers. drain() (SIGTERM)
+// a failure is an error event and the stream ends. drain() (SIGTERM)
 // refuses new requests with 503, lets the running ones finish until its
 // deadline and ends the rest with an error event and [DONE] (InflightCalls).
+// The coroutine runs on the server's io thread until it starts the choices,
+// then on the HTTP client's io threads that deliver their pieces.
 // Thread-safety: handle() may be called from any server io thread.
 #pragma once
 
@@ -18,6 +31,7 @@
 #include <memory>
 #include <string>
 
+#include "common/base/task.h"
 #include "common/server/metrics.h"
 #include "common/server/response_writer.h"
 #include "router/api_limits.h"
@@ -49,7 +63,7 @@ class CompletionHandler {
                     RouterMetrics metrics)
       : ctx_(ctx), model_(model), limits_(limits), metrics_(metrics) {}
 
-  void handle(Endpoint endpoint, const server::Request& request,
+  void handle(Endpoint endpoint, server::Request request,
               std::shared_ptr<server::ResponseWriter> writer);
   // See above; returns how many requests had to be ended.
   size_t drain(std::chrono::steady_clock::time_point deadline) { return inflight_.drain(deadline); }
@@ -57,6 +71,9 @@ class CompletionHandler {
   struct Call;  // one request's state (completion_handler.cpp)
 
  private:
+  // The request's life, as drawn above.
+  Task<> complete(Endpoint endpoint, server::Request request,
+                  std::shared_ptr<server::ResponseWriter> writer);
   // The token ids of each prompt, or the error to answer.
   ApiResult<std::vector<std::vector<int32_t>>> prompt_ids(const OpenAiRequest& req) const;
 

@@ -192,7 +192,7 @@ server::Routes RouterServer::Impl::routes() {
       api_get);
   auto generate = [this](Endpoint e) {
     return [this, e](server::Request req, std::shared_ptr<server::ResponseWriter> w) {
-      completions->handle(e, req, std::move(w));
+      completions->handle(e, std::move(req), std::move(w));
     };
   };
   r.add("POST", "/v1/completions", generate(Endpoint::kCompletions), api);
