@@ -40,6 +40,26 @@ json completion_choice(const CompletionChoice& c) {
           {"stop_reason", stop_reason_json(c.stop_reason)}};
 }
 
+json tool_calls_json(const std::vector<ToolCallDelta>& calls, bool with_index) {
+  json out = json::array();
+  for (const ToolCallDelta& d : calls) {
+    json c = {{"id", d.call.id},
+              {"type", "function"},
+              {"function", {{"name", d.call.name}, {"arguments", d.call.arguments}}}};
+    if (with_index) c["index"] = d.index;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+json chat_message(const ChatChoice& c) {
+  json m = {{"role", "assistant"}, {"content", detail::token_json(c.content)}};
+  if (c.tool_calls.empty()) return m;
+  if (c.content.empty()) m["content"] = nullptr;
+  m["tool_calls"] = tool_calls_json(c.tool_calls, false);
+  return m;
+}
+
 json chat_logprobs_or_null(const ChatChoice& c) {
   return c.logprobs ? detail::chat_logprobs(*c.logprobs) : json(nullptr);
 }
@@ -49,6 +69,7 @@ json chat_logprobs_or_null(const ChatChoice& c) {
 std::optional<std::string_view> client_finish_reason(std::string_view finish_reason) {
   if (finish_reason == "stop") return "stop";
   if (finish_reason == "length") return "length";
+  if (finish_reason == "tool_calls") return "tool_calls";
   return std::nullopt;
 }
 
@@ -68,7 +89,7 @@ std::string chat_response(const ResponseMeta& meta, const std::vector<ChatChoice
   json cs = json::array();
   for (const ChatChoice& c : choices)
     cs.push_back({{"index", c.index},
-                  {"message", {{"role", "assistant"}, {"content", detail::token_json(c.content)}}},
+                  {"message", chat_message(c)},
                   {"logprobs", chat_logprobs_or_null(c)},
                   {"finish_reason", finish_json(c.finish_reason)},
                   {"stop_reason", stop_reason_json(c.stop_reason)}});
@@ -93,6 +114,7 @@ std::string chat_chunk(const ResponseMeta& meta, const ChatChoice& choice) {
   } else if (!choice.content.empty()) {
     delta["content"] = detail::token_json(choice.content);
   }
+  if (!choice.tool_calls.empty()) delta["tool_calls"] = tool_calls_json(choice.tool_calls, true);
   j["choices"] = json::array({{{"index", choice.index},
                                {"delta", std::move(delta)},
                                {"logprobs", chat_logprobs_or_null(choice)},
