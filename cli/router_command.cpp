@@ -72,6 +72,11 @@ void add_router_command(CLI::App& app) {
       ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
   cmd->add_option("--max-n", o->limits.max_n, "largest n")->check(CLI::Range(1, 128));
+  cmd->add_option("--tool-call-parser", o->tool_calls.parser,
+                  "how the model writes tool calls: hermes, llama3_json or mistral");
+  cmd->add_flag("--enable-auto-tool-choice", o->tool_calls.enable_auto_tool_choice,
+                "read tool calls from the output when tool_choice is \"auto\" (needs "
+                "--tool-call-parser)");
   const SecondsFlag silence = add_seconds_flag(
       *cmd, "--stream-silence-timeout", 5, 0.5, 3600,
       "seconds a decode worker's stream may stay silent (it sends heartbeats) before the worker "

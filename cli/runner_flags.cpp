@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/progress_bar.h"
+#include "cli/structured_vocabulary.h"
+#include "common/base/logging.h"
 
 namespace pdserve::cli {
 
@@ -46,6 +48,15 @@ Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& f) {
       runner::LlmRunner::load(f.model_dir, std::move(be), options,
                               [&bar](size_t done, size_t total) { bar.update(done, total); });
   bar.finish();
+  if (!result.ok()) return result;
+  // Structured outputs need the tokenizer's bytes; a model without them
+  // still serves, and refuses constrained requests (LlmRunner::make_grammar).
+  auto compiler = load_grammar_compiler(f.model_dir, (*result)->eos_token_ids());
+  if (compiler.ok()) {
+    (*result)->set_grammar_compiler(std::move(compiler).value());
+  } else {
+    PD_LOG(WARN) << "structured outputs off: " << compiler.status().message();
+  }
   return result;
 }
 

@@ -11,6 +11,7 @@
 #include "common/base/async_queue.h"
 #include "router/openai_response.h"
 #include "router/request_id.h"
+#include "router/tool_output.h"
 
 namespace pdserve::router {
 
@@ -63,6 +64,8 @@ struct CompletionHandler::Call {
     StopReason stop_reason;
     int num_output_tokens = 0;
     bool done = false;
+    std::unique_ptr<ToolOutput> tools;  // chat with tools: the text read back as calls
+    std::vector<ToolCallDelta> tool_calls;
   };
 
   OpenAiRequest req;
@@ -178,9 +181,16 @@ struct CompletionHandler::Call {
       metrics.ttft.observe(std::chrono::duration<double>(first_token - start).count());
     }
     if (req.echo && p.first) p.text = prompt_texts[static_cast<size_t>(prompt_of(i))] + p.text;
+    std::vector<ToolCallDelta> calls;
+    if (c.tools) {
+      StreamDelta d = c.tools->take(p.text, p.finished, &p.finish_reason);
+      p.text = std::move(d.content);
+      calls = std::move(d.tool_calls);
+    }
     if (req.stream) {
-      stream_piece(i, p);
+      stream_piece(i, p, calls);
     } else {
+      c.tool_calls.insert(c.tool_calls.end(), calls.begin(), calls.end());
       c.text += p.text;
       c.logprobs.insert(c.logprobs.end(), p.logprobs.begin(), p.logprobs.end());
     }
@@ -209,20 +219,24 @@ struct CompletionHandler::Call {
     return ch;
   }
 
-  void stream_piece(size_t i, const ChoicePiece& p) {
+  void stream_piece(size_t i, const ChoicePiece& p, const std::vector<ToolCallDelta>& calls) {
     if (chat() && p.first) {
       ChatChoice role;
       role.index = static_cast<int>(i);
       role.role_chunk = true;
       (void)sse->send_event(chat_chunk(meta, role));
     }
-    if (p.text.empty() && p.logprobs.empty() && !p.finished) return;
-    (void)sse->send_event(
-        chat()
-            ? chat_chunk(meta, make_choice<ChatChoice>(i, p.text, p.logprobs, p.finish_reason,
-                                                       p.stop_reason))
-            : completion_chunk(meta, make_choice<CompletionChoice>(
-                                         i, p.text, p.logprobs, p.finish_reason, p.stop_reason)));
+    if (p.text.empty() && p.logprobs.empty() && calls.empty() && !p.finished) return;
+    if (chat()) {
+      ChatChoice ch =
+          make_choice<ChatChoice>(i, p.text, p.logprobs, p.finish_reason, p.stop_reason);
+      ch.tool_calls = calls;
+      (void)sse->send_event(chat_chunk(meta, ch));
+      return;
+    }
+    (void)sse->send_event(completion_chunk(
+        meta,
+        make_choice<CompletionChoice>(i, p.text, p.logprobs, p.finish_reason, p.stop_reason)));
   }
 
   template <typename Choice>
@@ -231,6 +245,7 @@ struct CompletionHandler::Call {
     for (size_t i = 0; i < choices.size(); ++i) {
       const ChoiceState& c = choices[i];
       out.push_back(make_choice<Choice>(i, c.text, c.logprobs, c.finish_reason, c.stop_reason));
+      if constexpr (std::is_same_v<Choice, ChatChoice>) out.back().tool_calls = c.tool_calls;
     }
     return out;
   }
@@ -319,6 +334,7 @@ Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
   OpenAiRequest& req = parsed.value();
   if (req.model != model_.name) co_return fail(model_not_found(req.model));
   if (auto e = check_token_ids(req, model_.tokenizer->vocab_size())) co_return fail(*e);
+  if (auto e = check_tool_use(req.tool_use, model_.tool_calls)) co_return fail(*e);
   // Template, tokenize, check the context.
   ApiResult<std::vector<std::vector<int32_t>>> ids = prompt_ids(req);
   if (!ids.ok()) co_return fail(ids.error());
@@ -361,6 +377,8 @@ Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
   // Start every choice.
   const size_t num_choices = ids.value().size() * static_cast<size_t>(req.n);
   call->choices.resize(num_choices);
+  for (Call::ChoiceState& c : call->choices)
+    c.tools = ToolOutput::create(req.tool_use, model_.tool_calls);
   std::vector<std::shared_ptr<ChoiceStream>> streams;
   for (size_t i = 0; i < num_choices; ++i) {
     const size_t p = i / static_cast<size_t>(req.n);

@@ -38,6 +38,7 @@
 #include "router/choice_stream.h"
 #include "router/inflight_calls.h"
 #include "router/openai_request.h"
+#include "router/tool_output.h"
 #include "tokenizer/chat_template/chat_template.h"
 
 namespace pdserve::router {
@@ -49,6 +50,7 @@ struct ServedModel {
   const tokenizer::Tokenizer* tokenizer = nullptr;
   const chat_template::ChatTemplate* chat_template = nullptr;  // null: the model has none
   std::string bos_token, eos_token;
+  ToolCallOptions tool_calls;  // how tool calls are read from the output
 };
 
 struct RouterMetrics {

@@ -6,12 +6,14 @@
 #include "common/wire/internal_api.h"
 #include "router/internal/chat_parse.h"
 #include "router/internal/json_reader.h"
+#include "router/internal/structured_parse.h"
 
 namespace pdserve::router {
 namespace {
 
 using detail::FieldReader;
 using detail::json;
+using detail::read_output_constraint;
 
 constexpr std::array<std::string_view, 14> kInternalFields = {
     "prefill",        "prefill_mode",       "block_ids",     "kv_target",
@@ -126,22 +128,6 @@ void read_unsupported(FieldReader& r, int n) {
   r.get_int("best_of", 1, INT32_MAX, best_of);
   if (r.ok() && best_of != 1 && best_of != n)
     return r.fail("best_of", "'best_of' other than 1 or 'n' is not supported");
-  if (const json* rf = r.get_object("response_format")) {
-    auto type = rf->find("type");
-    if (type == rf->end() || !type->is_string())
-      return r.fail("response_format.type", "'response_format.type' must be a string");
-    if (*type != "text")
-      return r.fail("response_format", "'response_format' of type '" + type->get<std::string>() +
-                                           "' is not supported");
-  }
-  // vLLM's structured-output fields: refused until structured outputs exist.
-  for (std::string_view key : {"guided_json", "guided_regex", "guided_choice", "guided_grammar",
-                               "structural_tag", "structured_outputs"}) {
-    if (r.has(key)) {
-      return r.fail(std::string(key),
-                    "'" + std::string(key) + "' is not supported (no structured outputs yet)");
-    }
-  }
 }
 
 // Fields both endpoints share.
@@ -184,6 +170,7 @@ void read_shared(FieldReader& r, const json& body, const ApiLimits& limits, Open
   if (const json* lb = r.get_object("logit_bias"); lb && !lb->empty())
     r.fail("logit_bias", "'logit_bias' is not supported");
   read_unsupported(r, q.n);
+  read_output_constraint(r, q);
   for (auto it = body.begin(); it != body.end(); ++it)
     if (is_internal_plane_field(it.key())) q.dropped_fields.push_back(it.key());
 }
@@ -254,6 +241,7 @@ ApiResult<OpenAiRequest> parse_chat_request(std::string_view body, const ApiLimi
     q.add_special_tokens = false;
     read_shared(r, j, limits, q);
     detail::read_chat_input(r, limits, /*default_add_generation_prompt=*/true, q.chat);
+    detail::read_tool_use(r, q);
     bool logprobs = false;
     r.get_bool("logprobs", logprobs);
     int top = -1;

@@ -5,11 +5,13 @@
 // "prefill_mode", "block_ids", "kv_target", "kv_transfer_params", ...): they
 // are dropped, listed in `dropped_fields` and never forwarded.
 //
+// Structured outputs (response_format, structured_outputs, guided_*, and
+// for chat tools + tool_choice) are read and checked by
+// router/internal/structured_parse.h into sampling.constraint and tool_use.
+//
 // Rejected rather than ignored (they would change the output): a non-empty
-// logit_bias, suffix, best_of other than 1 or n, response_format other than
-// {"type": "text"}, completions echo with logprobs (prompt logprobs), vLLM's
-// structured-output fields (guided_json, guided_regex, guided_choice,
-// guided_grammar, structural_tag, structured_outputs).
+// logit_bias, suffix, best_of other than 1 or n, completions echo with
+// logprobs (prompt logprobs), vLLM's structural_tag.
 //
 // Errors (ApiError, 400 invalid_request_error): the body is not JSON or not a
 // JSON object (param ""), a field of the wrong JSON type ("'temperature' must
@@ -34,6 +36,7 @@
 #include "router/api_error.h"
 #include "router/api_limits.h"
 #include "router/chat_input.h"
+#include "router/tool_use.h"
 
 namespace pdserve::router {
 
@@ -75,6 +78,11 @@ struct OpenAiRequest {
   std::string user;
   std::string cache_salt;
   int priority = 0;
+
+  // Structured outputs: sampling.constraint, and the field it came from
+  // ("response_format.json_schema.schema", "guided_regex", "tool_choice", ...).
+  std::string constraint_field;
+  ToolUse tool_use;  // chat with tools
 
   std::vector<std::string> dropped_fields;  // internal-plane fields the client sent, dropped
 };

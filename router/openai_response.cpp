@@ -47,6 +47,26 @@ json completion_choice(const CompletionChoice& c) {
           {"stop_reason", stop_reason_json(c.stop_reason)}};
 }
 
+json tool_calls_json(const std::vector<ToolCallDelta>& calls, bool with_index) {
+  json out = json::array();
+  for (const ToolCallDelta& d : calls) {
+    json c = {{"id", d.call.id},
+              {"type", "function"},
+              {"function", {{"name", d.call.name}, {"arguments", d.call.arguments}}}};
+    if (with_index) c["index"] = d.index;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+json chat_message(const ChatChoice& c) {
+  json m = {{"role", "assistant"}, {"content", detail::token_json(c.content)}};
+  if (c.tool_calls.empty()) return m;
+  if (c.content.empty()) m["content"] = nullptr;
+  m["tool_calls"] = tool_calls_json(c.tool_calls, false);
+  return m;
+}
+
 json chat_logprobs_or_null(const ChatChoice& c) {
   if (!c.logprobs) return nullptr;
   std::string text;
@@ -59,6 +79,7 @@ json chat_logprobs_or_null(const ChatChoice& c) {
 std::optional<std::string_view> client_finish_reason(std::string_view finish_reason) {
   if (finish_reason == "stop") return "stop";
   if (finish_reason == "length") return "length";
+  if (finish_reason == "tool_calls") return "tool_calls";
   return std::nullopt;
 }
 
@@ -78,7 +99,7 @@ std::string chat_response(const ResponseMeta& meta, const std::vector<ChatChoice
   json cs = json::array();
   for (const ChatChoice& c : choices)
     cs.push_back({{"index", c.index},
-                  {"message", {{"role", "assistant"}, {"content", detail::token_json(c.content)}}},
+                  {"message", chat_message(c)},
                   {"logprobs", chat_logprobs_or_null(c)},
                   {"finish_reason", finish_json(c.finish_reason)},
                   {"stop_reason", stop_reason_json(c.stop_reason)}});

@@ -8,7 +8,7 @@
 //   completions: completion_chunk{text}* → completion_chunk{finish_reason}
 //   then, when stream_options.include_usage: usage_chunk (empty choices).
 //
-// finish_reason: "stop" and "length" are shown; "" is null (a stream chunk
+// finish_reason: "stop", "length" and "tool_calls" are shown; "" is null (a stream chunk
 // before the end). Any other value ("abort", ...) is shown as null too: the
 // caller must end such a stream with an error event instead, and answer a
 // non-streaming request with an error, never with a truncated choice.
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "router/openai_request.h"
+#include "router/tool_parsers/tool_call.h"
 
 namespace pdserve::router {
 
@@ -80,9 +81,12 @@ struct ChatChoice {
   StopReason stop_reason;
   // Streaming only: the first chunk, delta {"role": "assistant", "content": ""}.
   bool role_chunk = false;
+  // message.tool_calls (content null when empty) / delta.tool_calls, each
+  // {"index" (chunks only), "id", "type": "function", "function": {"name", "arguments"}}.
+  std::vector<ToolCallDelta> tool_calls;
 };
 
-// The shown finish reason ("stop", "length") or nullopt (null).
+// The shown finish reason ("stop", "length", "tool_calls") or nullopt (null).
 std::optional<std::string_view> client_finish_reason(std::string_view finish_reason);
 
 // {"id", "object": "text_completion", "created", "model", "choices", "usage"}

@@ -97,6 +97,11 @@ Status RouterServer::Impl::load_model() {
   model.chat_template = chat_template ? &*chat_template : nullptr;
   model.bos_token = cfg.bos_token;
   model.eos_token = cfg.eos_token;
+  if (!options.tool_calls.parser.empty()) {
+    Result<ToolCallParser> parser = ToolCallParser::create(options.tool_calls.parser);
+    if (!parser.ok()) return parser.status().with_context("--tool-call-parser");
+  }
+  model.tool_calls = options.tool_calls;
   return ok_status();
 }
 

@@ -19,6 +19,7 @@
 
 #include "common/base/status.h"
 #include "router/api_limits.h"
+#include "router/tool_output.h"
 
 namespace pdserve::router {
 
@@ -35,6 +36,7 @@ struct RouterOptions {
   std::string prefill_mode = "auto";  // auto, remote, local (forwarded to decode workers)
   int max_model_len = 0;              // 0: the model's max_position_embeddings
   ApiLimits limits;
+  ToolCallOptions tool_calls;  // --tool-call-parser, --enable-auto-tool-choice
   std::chrono::milliseconds poll_interval{500};
   // RouterContext::stream_silence; half of it is the poll's stall deadline (WorkerPoller).
   std::chrono::milliseconds stream_silence{5'000};

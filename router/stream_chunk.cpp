@@ -33,6 +33,25 @@ void append_stop_reason(std::string& out, const StopReason& r) {
   }
 }
 
+// "tool_calls":[{"function":{"arguments","name"},"id","index","type"}, ...]
+void append_tool_calls(std::string& out, const std::vector<ToolCallDelta>& calls) {
+  out += "\"tool_calls\":[";
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const ToolCallDelta& d = calls[i];
+    if (i > 0) out.push_back(',');
+    out += "{\"function\":{\"arguments\":";
+    append_json_string(out, d.call.arguments);
+    out += ",\"name\":";
+    append_json_string(out, d.call.name);
+    out += "},\"id\":";
+    append_json_string(out, d.call.id);
+    out += ",\"index\":";
+    out += std::to_string(d.index);
+    out += ",\"type\":\"function\"}";
+  }
+  out.push_back(']');
+}
+
 // What follows the one choice: the envelope, keys after "choices".
 void append_envelope_tail(std::string& out, const ResponseMeta& meta, std::string_view object) {
   out += "}],\"created\":";
@@ -85,6 +104,10 @@ std::string chat_chunk(const ResponseMeta& meta, const ChatChoice& choice) {
     append_json_string(out, choice.content);
   }
   if (choice.role_chunk) out += ",\"role\":\"assistant\"";
+  if (!choice.tool_calls.empty()) {
+    if (out.back() != '{') out.push_back(',');
+    append_tool_calls(out, choice.tool_calls);
+  }
   out += "},\"finish_reason\":";
   append_finish_reason(out, choice.finish_reason);
   out += ",\"index\":";

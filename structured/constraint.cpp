@@ -20,13 +20,6 @@ Result<Grammar> choice_grammar(const std::vector<std::string>& choices) {
 
 }  // namespace
 
-std::string Constraint::cache_key() const {
-  std::string key = std::to_string(static_cast<int>(kind)) + ":";
-  if (kind != Kind::kChoice) return key + text;
-  for (const std::string& c : choices) key += std::to_string(c.size()) + ":" + c;
-  return key;
-}
-
 Result<Grammar> build_grammar(const Constraint& c) {
   size_t size = c.text.size();
   for (const std::string& choice : c.choices) size += choice.size();

@@ -2,8 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
+
+#include "common/protocol/output_constraint.h"
 
 namespace pdserve::protocol {
 
@@ -21,6 +24,9 @@ struct SamplingParams {
   int min_tokens = 0;  // stop tokens are masked until this many were generated
   bool ignore_eos = false;
   std::vector<int32_t> stop_token_ids;  // besides the model's eos ids (unless ignore_eos)
+  // Structured outputs: the output follows this constraint (null: free).
+  // Shared, immutable: copies of the params do not copy a schema.
+  std::shared_ptr<const OutputConstraint> constraint;
 };
 
 }  // namespace pdserve::protocol

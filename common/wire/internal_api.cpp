@@ -81,7 +81,38 @@ json sampling_json(const protocol::SamplingParams& p) {
             {"ignore_eos", p.ignore_eos},
             {"stop_token_ids", p.stop_token_ids}};
   if (p.seed) j["seed"] = *p.seed;
+  if (p.constraint) {
+    const protocol::OutputConstraint& c = *p.constraint;
+    j["constraint"] = {
+        {"kind", protocol::constraint_kind_name(c.kind)}, {"text", c.text}, {"choices", c.choices}};
+  }
   return j;
+}
+
+// sampling.constraint: {"kind", "text", "choices"}.
+void read_constraint(json_reader::FieldReader& sr, protocol::SamplingParams& p) {
+  const json* cj = sr.get_object("constraint");
+  if (cj == nullptr) return;
+  json_reader::FieldReader r = reader(*cj, sr.path("constraint"));
+  std::string kind;
+  r.require("kind");
+  r.get_string("kind", kind);
+  auto c = std::make_shared<protocol::OutputConstraint>();
+  r.get_string("text", c->text);
+  if (const json* a = r.get_array("choices")) {
+    for (const json& e : *a) {
+      if (!e.is_string()) {
+        r.fail(r.path("choices"), r.name("choices") + " must hold strings");
+        break;
+      }
+      c->choices.push_back(e.get<std::string>());
+    }
+  }
+  std::optional<protocol::OutputConstraint::Kind> k = protocol::constraint_kind_from_name(kind);
+  if (r.ok() && !k) r.fail(r.path("kind"), r.name("kind") + " '" + kind + "' is unknown");
+  if (!r.ok()) return sr.fail(r.first_error().field, r.first_error().message);
+  c->kind = *k;
+  p.constraint = std::move(c);
 }
 
 Status read_sampling(const json& j, const std::string& where, protocol::SamplingParams& p) {
@@ -104,6 +135,7 @@ Status read_sampling(const json& j, const std::string& where, protocol::Sampling
     r.get_uint64("seed", seed);
     p.seed = seed;
   }
+  read_constraint(r, p);
   PD_RETURN_IF_ERROR(r.status());
   return validate_sampling(p).with_context(where);
 }

@@ -74,9 +74,19 @@ LlmRunner::LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model
 Status LlmRunner::add_sequence(const SequenceInfo& info) {
   if (seqs_.count(info.seq_id))
     return already_exists(seq_name(info.seq_id) + " is already running");
-  SeqState state{info, info.output_ids, sequence_seed(info.sampling)};
+  PD_ASSIGN_OR_RETURN(std::unique_ptr<SequenceGrammar> grammar, make_grammar(info));
+  SeqState state{info, info.output_ids, sequence_seed(info.sampling), std::move(grammar)};
   seqs_.emplace(info.seq_id, std::move(state));
   return ok_status();
+}
+
+Result<std::unique_ptr<SequenceGrammar>> LlmRunner::make_grammar(const SequenceInfo& info) const {
+  if (!info.sampling.constraint) return std::unique_ptr<SequenceGrammar>();
+  if (!grammar_compiler_)
+    return invalid_argument(seq_name(info.seq_id) +
+                            ": structured outputs need the tokenizer's vocabulary, which this "
+                            "worker did not load");
+  return SequenceGrammar::create(*grammar_compiler_, *info.sampling.constraint, info.output_ids);
 }
 
 void LlmRunner::remove_sequence(uint64_t seq_id) {
@@ -199,9 +209,9 @@ Result<std::vector<float>> LlmRunner::compute_logits(const StepBatch& batch) {
 
 bool LlmRunner::plain_greedy(const SeqState& st) {
   const SamplingParams& p = st.info.sampling;
-  return p.temperature <= 1e-5f && p.num_logprobs < 0 && p.repetition_penalty == 1.0f &&
-         p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f &&
-         static_cast<int>(st.output_ids.size()) >= p.min_tokens;
+  return !st.grammar && p.temperature <= 1e-5f && p.num_logprobs < 0 &&
+         p.repetition_penalty == 1.0f && p.presence_penalty == 0.0f &&
+         p.frequency_penalty == 0.0f && static_cast<int>(st.output_ids.size()) >= p.min_tokens;
 }
 
 Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
@@ -237,9 +247,12 @@ Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
     if (all_greedy) {
       tok.token_id = argmax[row];
     } else {
+      const std::span<float> logits(host.data() + row * vocab, vocab);
+      if (st.grammar) st.grammar->mask(logits);
       SamplingContext ctx{&st.info.sampling, st.info.prompt_ids, st.output_ids, eos_, st.seed};
-      tok = sample_token(std::span<float>(host.data() + row * vocab, vocab), ctx);
+      tok = sample_token(logits, ctx);
     }
+    if (st.grammar) PD_RETURN_IF_ERROR(st.grammar->accept(tok.token_id));
     ++row;
     tok.seq_id = s.seq_id;
     st.output_ids.push_back(tok.token_id);

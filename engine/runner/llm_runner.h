@@ -15,7 +15,9 @@
 #include "engine/model/llama_model.h"
 #include "engine/runner/kv_cache.h"
 #include "engine/runner/model_runner.h"
+#include "engine/runner/sequence_grammar.h"
 #include "engine/runner/step_fault.h"
+#include "structured/grammar_compiler.h"
 
 namespace pdserve::runner {
 
@@ -65,6 +67,16 @@ class LlmRunner final : public ModelRunner {
   using KvLayerHook = std::function<void(int layer, const StepBatch& batch)>;
   void set_kv_layer_hook(KvLayerHook hook) { kv_layer_hook_ = std::move(hook); }
 
+  // Structured outputs: constraints compile against this compiler's
+  // vocabulary (the tokenizer's, set by whoever loads it, before the engine
+  // runs). Without one, a sequence with a constraint is refused.
+  void set_grammar_compiler(std::shared_ptr<structured::GrammarCompiler> compiler) {
+    grammar_compiler_ = std::move(compiler);
+  }
+  // A sequence's grammar (null: unconstrained), for runners that sample
+  // themselves (speculative decoding). kInvalidArgument as add_sequence.
+  Result<std::unique_ptr<SequenceGrammar>> make_grammar(const SequenceInfo& info) const;
+
   KvCache& kv_cache() { return kv_; }
   const KvCache& kv_cache() const { return kv_; }
 
@@ -73,6 +85,7 @@ class LlmRunner final : public ModelRunner {
     SequenceInfo info;
     std::vector<int32_t> output_ids;
     uint64_t seed = 0;
+    std::unique_ptr<SequenceGrammar> grammar;  // null: unconstrained
   };
 
   LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model::LlamaModel> model,
@@ -80,11 +93,13 @@ class LlmRunner final : public ModelRunner {
   Status validate(const StepBatch& batch) const;
   // Validates, swaps, lays out and runs the batch: logits [sampled, vocab].
   Result<backend::Tensor> forward(const StepBatch& batch);
-  // Greedy with nothing that needs the full distribution on the host.
+  // Greedy with nothing that needs the full distribution on the host (a
+  // constraint's mask included).
   static bool plain_greedy(const SeqState& st);
   model::ForwardInputs lay_out(const StepBatch& batch);
 
   KvLayerHook kv_layer_hook_;
+  std::shared_ptr<structured::GrammarCompiler> grammar_compiler_;
   std::unique_ptr<backend::Backend> backend_;
   std::unique_ptr<model::LlamaModel> model_;
   KvCache kv_;

@@ -16,8 +16,13 @@ runner::SamplingContext SpecDecodeRunner::SeqState::context() const {
 }
 
 Status SpecDecodeRunner::add_sequence(const runner::SequenceInfo& info) {
-  PD_RETURN_IF_ERROR(target_->add_sequence(info));
+  PD_ASSIGN_OR_RETURN(std::unique_ptr<runner::SequenceGrammar> grammar,
+                      target_->make_grammar(info));
+  runner::SequenceInfo target_info = info;  // the target only computes logits
+  target_info.sampling.constraint = nullptr;
+  PD_RETURN_IF_ERROR(target_->add_sequence(target_info));
   SeqState st;
+  st.grammar = std::move(grammar);
   st.params = info.sampling;
   st.tokens = info.prompt_ids;
   st.tokens.insert(st.tokens.end(), info.output_ids.begin(), info.output_ids.end());
@@ -39,8 +44,10 @@ Result<std::vector<runner::SampledToken>> SpecDecodeRunner::sample(const runner:
   runner::SamplingContext ctx = st.context();
   ctx.eos_token_ids = target_->eos_token_ids();
   const int d = s.num_draft_tokens;
-  if (d == 0) return std::vector<runner::SampledToken>{runner::sample_token(rows, ctx)};
   const std::span<const int32_t> drafts(s.input_ids.end() - d, s.input_ids.end());
+  if (st.grammar)
+    PD_RETURN_IF_ERROR(st.grammar->mask_drafts(rows, static_cast<size_t>(vocab_size()), drafts));
+  if (d == 0) return std::vector<runner::SampledToken>{runner::sample_token(rows, ctx)};
   if (st.pending.token_ids.size() < static_cast<size_t>(d) ||
       !std::equal(drafts.begin(), drafts.end(), st.pending.token_ids.begin())) {
     return invalid_argument("sequence " + std::to_string(s.seq_id) +
@@ -68,6 +75,7 @@ Result<runner::StepOutput> SpecDecodeRunner::execute(const runner::StepBatch& ba
     PD_ASSIGN_OR_RETURN(std::vector<runner::SampledToken> tokens, sample(s, st, rows));
     st.pending = {};
     for (runner::SampledToken& t : tokens) {
+      if (st.grammar) PD_RETURN_IF_ERROR(st.grammar->accept(t.token_id));
       t.seq_id = s.seq_id;
       st.tokens.push_back(t.token_id);
       out.sampled.push_back(std::move(t));

@@ -3,7 +3,11 @@
 // proposals to verify, all in one forward); this runner samples, verifies
 // proposals (rejection_sampler.h) and asks its Proposer for the next ones
 // (SeqStep::num_propose). It keeps each sequence's sampling state itself,
-// so the target only computes logits (LlmRunner::compute_logits).
+// so the target only computes logits (LlmRunner::compute_logits). A
+// sequence with a structured-output constraint has its rows masked draft by
+// draft before verification (SequenceGrammar::mask_drafts), so a proposal
+// the constraint refuses is rejected, and the grammar advances by the
+// tokens the step emits.
 //
 // Needs synchronous scheduling: proposals are made after the step's tokens
 // are known, so inputs are never kLastSampled.
@@ -44,6 +48,7 @@ class SpecDecodeRunner final : public runner::ModelRunner {
     size_t prompt_len = 0;
     uint64_t seed = 0;
     Proposal pending;  // the last proposal, verified in the next step
+    std::unique_ptr<runner::SequenceGrammar> grammar;  // null: unconstrained
     runner::SamplingContext context() const;
   };
 

@@ -7,7 +7,6 @@
 #include "router/tool_parsers/mistral_format.h"
 
 namespace pdserve::router {
-namespace {
 
 std::string random_call_id() {
   static constexpr std::string_view kChars =
@@ -17,8 +16,6 @@ std::string random_call_id() {
   for (int i = 0; i < 24; ++i) id += kChars[rng() % kChars.size()];
   return id;
 }
-
-}  // namespace
 
 const std::vector<std::string>& ToolCallParser::names() {
   static const std::vector<std::string> kNames = {"hermes", "llama3_json", "mistral"};

@@ -22,6 +22,9 @@
 
 namespace pdserve::router {
 
+// A new call id: "call_" + 24 random letters and digits.
+std::string random_call_id();
+
 class ToolCallParser {
  public:
   // "hermes" (also Qwen 2.5/3), "llama3_json", "mistral".

@@ -170,8 +170,8 @@ TEST(ChatRequestTest, InternalFieldsDroppedAndSharedBounds) {
 }
 
 TEST(TemplateContextTest, HoldsEverythingTheTemplateNeeds) {
-  auto r = parse_chat_request(
-      chat(R"({"tools": [{"type":"function"}], "tool_choice": {"type":"function"},
+  auto r = parse_chat_request(chat(R"({"tools": [{"type":"function","function":{"name":"f"}}],
+      "tool_choice": {"type":"function","function":{"name":"f"}},
       "chat_template_kwargs": {"enable_thinking": true, "messages": "overridden", "bos_token": "x"}})"));
   ASSERT_TRUE(r.ok()) << r.error().message;
   json ctx = json::parse(build_template_context(r->chat, "<s>", "</s>"));

@@ -425,27 +425,10 @@ TEST(CompletionRequestTest, OutputChangingFieldsAreRejected) {
   expect_error(R"({"best_of": 0})", "best_of",
                "'best_of' must be an integer in [1, 2147483647], got 0");
   EXPECT_TRUE(parse_completion_request(completion(R"({"best_of": 2, "n": 2})")).ok());
-  expect_error(R"({"response_format": {"type": "json_object"}})", "response_format",
-               "'response_format' of type 'json_object' is not supported");
   expect_error(R"({"response_format": {}})", "response_format.type",
                "'response_format.type' must be a string");
   EXPECT_TRUE(
       parse_completion_request(completion(R"({"response_format": {"type": "text"}})")).ok());
-}
-
-// Accepted and ignored once: a client asking for JSON got free text.
-TEST(CompletionRequestTest, StructuredOutputFieldsAreRejected) {
-  expect_error(R"({"guided_json": {"type": "object"}})", "guided_json",
-               "'guided_json' is not supported (no structured outputs yet)");
-  expect_error(R"({"guided_choice": ["a", "b"]})", "guided_choice",
-               "'guided_choice' is not supported (no structured outputs yet)");
-  expect_error(R"({"guided_regex": "a+"})", "guided_regex",
-               "'guided_regex' is not supported (no structured outputs yet)");
-  expect_error(R"({"guided_grammar": "root ::= \"a\""})", "guided_grammar",
-               "'guided_grammar' is not supported (no structured outputs yet)");
-  expect_error(R"({"structured_outputs": {"json": {}}})", "structured_outputs",
-               "'structured_outputs' is not supported (no structured outputs yet)");
-  EXPECT_TRUE(parse_completion_request(completion(R"({"guided_json": null})")).ok());
 }
 
 TEST(CompletionRequestTest, TokenizationAndDetokenizationOptions) {

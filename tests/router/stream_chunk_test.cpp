@@ -101,5 +101,27 @@ TEST(StreamChunkTest, ChatChunkIsNlohmannsDump) {
     }
 }
 
+TEST(StreamChunkTest, ChatChunkWithToolCallsIsNlohmannsDump) {
+  for (const std::string& text : kTexts)
+    for (bool with_content : {false, true}) {
+      ChatChoice c;
+      c.index = 1;
+      if (with_content) c.content = "before the call";
+      c.tool_calls = {{0, {"call_0", "get_\"weather\"", "{\"city\": \"" + text + "\"}"}},
+                      {1, {"", "", text}}};
+      c.finish_reason = "tool_calls";
+      const std::string chunk = chat_chunk(meta(false), c);
+      EXPECT_EQ(chunk, canonical(chunk)) << chunk;
+      const json j = json::parse(chunk);
+      const json& calls = j["choices"][0]["delta"]["tool_calls"];
+      ASSERT_EQ(calls.size(), 2u) << chunk;
+      EXPECT_EQ(calls[0]["index"], 0);
+      EXPECT_EQ(calls[0]["type"], "function");
+      EXPECT_EQ(calls[0]["id"], "call_0");
+      EXPECT_EQ(j["choices"][0]["delta"].contains("content"), with_content);
+      EXPECT_EQ(j["choices"][0]["finish_reason"], "tool_calls");
+    }
+}
+
 }  // namespace
 }  // namespace pdserve::router

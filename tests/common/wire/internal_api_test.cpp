@@ -24,6 +24,50 @@ TEST(InternalApiTest, GenerateRequestRoundTrips) {
   EXPECT_EQ(back->prefill_mode, "remote");
 }
 
+TEST(InternalApiTest, ConstraintTravelsWithTheSampling) {
+  GenerateRequest g;
+  g.request_id = "chatcmpl-1";
+  g.prompt_ids = {1};
+  auto c = std::make_shared<protocol::OutputConstraint>();
+  c->kind = protocol::OutputConstraint::Kind::kChoice;
+  c->choices = {"yes", "no"};
+  g.sampling.constraint = c;
+  auto back = parse_generate_request(to_json(g));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  ASSERT_TRUE(back->sampling.constraint);
+  EXPECT_EQ(back->sampling.constraint->kind, protocol::OutputConstraint::Kind::kChoice);
+  EXPECT_EQ(back->sampling.constraint->choices, c->choices);
+
+  PrefillRequest p;
+  p.request_id = "r";
+  p.prompt_ids = {1, 2};
+  p.target = {"meta", "key", {11}, 4096, {3}, 0, 1};
+  c->kind = protocol::OutputConstraint::Kind::kRegex;
+  c->text = "[a-z]+";
+  c->choices.clear();
+  p.sampling.constraint = c;
+  auto pback = parse_prefill_request(to_json(p));
+  ASSERT_TRUE(pback.ok()) << pback.status().to_string();
+  ASSERT_TRUE(pback->sampling.constraint);
+  EXPECT_EQ(pback->sampling.constraint->cache_key(), c->cache_key());
+
+  g.sampling.constraint = nullptr;
+  EXPECT_FALSE(parse_generate_request(to_json(g))->sampling.constraint);
+}
+
+TEST(InternalApiTest, BadConstraintNamesTheField) {
+  EXPECT_EQ(parse_generate_request(R"({"request_id":"a","prompt_ids":[1],"sampling":
+                {"max_tokens":1,"constraint":{"kind":"xml"}}})")
+                .status()
+                .message(),
+            "generate.sampling.constraint.kind 'xml' is unknown");
+  EXPECT_EQ(parse_generate_request(R"({"request_id":"a","prompt_ids":[1],"sampling":
+                {"max_tokens":1,"constraint":{"kind":"choice","choices":[1]}}})")
+                .status()
+                .message(),
+            "generate.sampling.constraint.choices must hold strings");
+}
+
 TEST(InternalApiTest, BadInputsNameTheField) {
   EXPECT_EQ(parse_generate_request("not json").status().message(),
             "generate request: body is not valid JSON");
