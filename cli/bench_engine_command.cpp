@@ -1,12 +1,14 @@
 #include "cli/bench_engine_command.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <utility>
 
 #include "cli/runner_flags.h"
 #include "engine/backend/device_peaks.h"
@@ -42,9 +44,18 @@ Result<DecodePoint> parse_point(const std::string& text) {
 
 struct Figure {
   std::string name;
-  double seconds = 0;  // per step
-  double floor = 0;    // seconds at the physical limit (0: unknown)
+  double seconds = 0;     // per step
+  double floor = 0;       // seconds at the physical limit (0: unknown)
+  int graph_batch = 0;    // decode: the replayed graph's batch size (0: eager)
+  int graph_kernels = 0;  // decode: kernels one replay launches
 };
+
+// The graph a decode step of `batch` sequences replays: (its batch, its kernels), or (0, 0).
+std::pair<int, int> graph_for(const runner::LlmRunner& r, int batch) {
+  for (const auto& [b, kernels] : r.decode_graph_kernels())
+    if (b >= batch) return {b, kernels};
+  return {0, 0};
+}
 
 class Bench {
  public:
@@ -125,7 +136,9 @@ int run(const BenchFlags& f) {
     if (!p.ok()) return fail(p.status());
     points.push_back(*p);
   }
-  auto loaded = load_runner(f.runner);
+  int max_batch = 0;
+  for (const DecodePoint& p : points) max_batch = std::max(max_batch, p.batch);
+  auto loaded = load_runner(f.runner, max_batch);
   if (!loaded.ok()) return fail(loaded.status());
   runner::LlmRunner& r = **loaded;
   const model::ModelConfig& c = r.config();
@@ -163,9 +176,10 @@ int run(const BenchFlags& f) {
     const double ctx = p.context + 1.0 + (steps + 1) / 2.0;
     const double bytes =
         step_weight_bytes + p.batch * (c.hidden_size * weight_elt + ctx * kv_bytes_per_token);
+    const auto [graph_batch, graph_kernels] = graph_for(r, p.batch);
     figures.push_back({"decode batch " + std::to_string(p.batch) + " at " +
                            std::to_string(p.context) + " (per step)",
-                       *t, bw ? bytes / bw : 0});
+                       *t, bw ? bytes / bw : 0, graph_batch, graph_kernels});
     for (auto& s : *seqs) r.remove_sequence(s.seq_id);
   }
   bench.reset_blocks();
@@ -193,6 +207,12 @@ int run(const BenchFlags& f) {
   for (const Figure& fig : figures)
     std::printf("%-36s %12.3f %12.3f %9.1f%%\n", fig.name.c_str(), fig.seconds * 1e3,
                 fig.floor * 1e3, fig.floor > 0 ? 100.0 * fig.floor / fig.seconds : 0.0);
+  for (const Figure& fig : figures) {
+    if (fig.graph_batch > 0)
+      std::printf("%s: CUDA graph of batch %d, %d kernels per step\n", fig.name.c_str(),
+                  fig.graph_batch, fig.graph_kernels);
+  }
+  if (r.decode_graph_kernels().empty()) std::printf("decode steps ran eagerly (no CUDA graphs)\n");
   if (!f.output_json.empty()) {
     nlohmann::json j = {{"gpu", gpu},
                         {"backend", r.backend().name()},
@@ -208,12 +228,15 @@ int run(const BenchFlags& f) {
                           {"tie_word_embeddings", c.tie_word_embeddings}}},
                         {"copy_bytes_per_s", bw},
                         {"gemm_flops_per_s", flops},
+                        {"cuda_graphs", !r.decode_graph_kernels().empty()},
                         {"figures", nlohmann::json::array()}};
     for (const Figure& fig : figures)
       j["figures"].push_back({{"name", fig.name},
                               {"seconds", fig.seconds},
                               {"floor_seconds", fig.floor},
-                              {"of_limit", fig.floor > 0 ? fig.floor / fig.seconds : 0.0}});
+                              {"of_limit", fig.floor > 0 ? fig.floor / fig.seconds : 0.0},
+                              {"graph_batch", fig.graph_batch},
+                              {"graph_kernels", fig.graph_kernels}});
     std::ofstream out(f.output_json);
     out << j.dump(1) << "\n";
     if (!out) return fail(unavailable("cannot write " + f.output_json));

@@ -41,7 +41,7 @@ int run(const BenchFlags& f) {
   };
   auto config = engine_config(f.engine);
   if (!config.ok()) return fail(config.status());
-  auto runner = load_runner(f.runner);
+  auto runner = load_runner(f.runner, config->scheduler.max_num_seqs);
   if (!runner.ok()) return fail(runner.status());
   auto spec_runner = speculative_runner(f.speculative, f.runner, runner->get(), &*config);
   if (!spec_runner.ok()) return fail(spec_runner.status());

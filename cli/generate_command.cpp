@@ -72,10 +72,10 @@ int run(const GenerateFlags& f) {
   }
   auto ids = prompt_tokens(f, tok.get());
   if (!ids.ok()) return fail(ids.status());
-  auto runner = load_runner(f.runner);
-  if (!runner.ok()) return fail(runner.status());
   auto config = engine_config(f.engine);
   if (!config.ok()) return fail(config.status());
+  auto runner = load_runner(f.runner, config->scheduler.max_num_seqs);
+  if (!runner.ok()) return fail(runner.status());
   auto spec_runner = speculative_runner(f.speculative, f.runner, runner->get(), &*config);
   if (!spec_runner.ok()) return fail(spec_runner.status());
   runner::ModelRunner* engine_runner = runner->get();

@@ -24,6 +24,8 @@ void add_runner_flags(CLI::App& app, RunnerFlags& f) {
   app.add_option("--swap-space", f.swap_space_gib,
                  "GiB of host memory for KV blocks swapped out (--preemption-mode swap)")
       ->check(CLI::Range(0.0, 1024.0));
+  app.add_flag("--enforce-eager", f.enforce_eager,
+               "run every step op by op (no CUDA graphs of decode steps)");
 }
 
 Result<std::unique_ptr<backend::Backend>> make_backend(const RunnerFlags& f) {
@@ -35,7 +37,7 @@ Result<std::unique_ptr<backend::Backend>> make_backend(const RunnerFlags& f) {
   return backend::make_cpu_backend(f.threads);
 }
 
-Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& f) {
+Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& f, int max_graph_batch) {
   PD_ASSIGN_OR_RETURN(std::unique_ptr<backend::Backend> be, make_backend(f));
   runner::LlmRunnerOptions options;
   options.block_size = f.block_size;
@@ -57,6 +59,7 @@ Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& f) {
   } else {
     PD_LOG(WARN) << "structured outputs off: " << compiler.status().message();
   }
+  if (!f.enforce_eager && max_graph_batch > 0) (*result)->use_decode_graphs(max_graph_batch);
   return result;
 }
 

@@ -21,7 +21,8 @@ struct RunnerFlags {
   int kv_cache_mb = 512;
   int block_size = 16;
   int max_model_len = 0;
-  double swap_space_gib = 0;  // host KV tier for swap preemption
+  double swap_space_gib = 0;   // host KV tier for swap preemption
+  bool enforce_eager = false;  // no CUDA graphs
 };
 
 void add_runner_flags(CLI::App& app, RunnerFlags& flags);
@@ -29,7 +30,10 @@ void add_runner_flags(CLI::App& app, RunnerFlags& flags);
 // The backend --device and --threads pick.
 Result<std::unique_ptr<backend::Backend>> make_backend(const RunnerFlags& flags);
 
-// Loads the model with a progress bar on a terminal.
-Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& flags);
+// Loads the model with a progress bar on a terminal, then records CUDA
+// graphs of decode steps of up to max_graph_batch sequences (none when 0,
+// with --enforce-eager, or on the CPU).
+Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& flags,
+                                                       int max_graph_batch);
 
 }  // namespace pdserve::cli

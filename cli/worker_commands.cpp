@@ -80,7 +80,8 @@ int run(WorkerFlags f) {
     routers.push_back(*a);
   }
   block_termination_signals();  // before any thread starts
-  auto runner = load_runner(f.runner);
+  // Decode graphs where steps decode (the prefill worker's steps are prompts).
+  auto runner = load_runner(f.runner, f.role == "decode" ? config->scheduler.max_num_seqs : 0);
   if (!runner.ok()) return fail(runner.status());
   auto spec_runner = speculative_runner(f.speculative, f.runner, runner->get(), &*config);
   if (!spec_runner.ok()) return fail(spec_runner.status());

@@ -59,6 +59,17 @@ struct AttentionBatch {
   float scale = 1.0f;       // usually head_dim ** -0.5
 };
 
+// A recorded sequence of ops (a CUDA graph), replayed with the same
+// arguments: the same buffers, whose contents are read afresh at each replay.
+class StepGraph {
+ public:
+  virtual ~StepGraph() = default;
+  // Runs the recorded ops, asynchronously like the ops themselves.
+  virtual void replay() = 0;
+  // Kernels one replay launches (the graph's kernel nodes).
+  virtual int num_kernels() const = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -80,6 +91,21 @@ class Backend {
   virtual void fill_zero(Tensor& t) = 0;
   // Waits until every op issued so far has finished.
   virtual void synchronize() = 0;
+  // dst [rows, cols] <- host src [rows, src_cols] (src_cols <= cols, same
+  // dtype), into the first src_cols columns of each row; the other columns
+  // keep what they held. Asynchronous where the backend can stage the data.
+  virtual void copy_rows_from_host(Tensor& dst, const void* src, int64_t src_cols);
+
+  // Graph capture (has_graphs()). Between begin_capture() and a successful or failed
+  // end_capture() the ops are recorded, not run; only ops and alloc() may be
+  // called (a copy or synchronize() fails a check). Memory allocated while
+  // recording belongs to the backend's graphs and is shared by all of them:
+  // replays must not overlap (they don't: one stream) and a graph's outputs
+  // are read before the next replay of any graph. Backends without graphs
+  // (the CPU) answer kUnimplemented.
+  virtual bool has_graphs() const { return false; }
+  virtual Status begin_capture();
+  virtual Result<std::unique_ptr<StepGraph>> end_capture();
 
   // out[i] = table[ids[i]].  table [vocab, hidden], ids [n], out [n, hidden]
   virtual void embedding(const Tensor& table, const Tensor& ids, Tensor& out) = 0;

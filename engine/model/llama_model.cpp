@@ -181,14 +181,19 @@ Tensor LlamaModel::forward(const ForwardInputs& in, std::vector<backend::KvLayer
     be_.silu_mul(gate_up, mlp);
     be_.matmul(mlp, layer.down, opt(layer.down_bias), delta);
   }
-  be_.add(x, delta);
   const int64_t m = in.logits_rows.numel();
   // A step in which no sequence samples (every prompt still mid-chunk) needs no LM head.
   if (m == 0) return be_.alloc(Shape{0, config_.vocab_size}, act);
-  Tensor last = be_.alloc(Shape{m, hidden}, act);
-  be_.gather_rows(x, in.logits_rows, last);
   Tensor normed = be_.alloc(Shape{m, hidden}, act);
-  be_.rmsnorm(last, final_norm_, eps, normed);
+  if (in.all_rows_sampled) {
+    PD_CHECK(m == n) << "forward: " << m << " logits rows of " << n << " said to be all rows";
+    be_.add_rmsnorm(x, delta, final_norm_, eps, normed);
+  } else {
+    be_.add(x, delta);
+    Tensor last = be_.alloc(Shape{m, hidden}, act);
+    be_.gather_rows(x, in.logits_rows, last);
+    be_.rmsnorm(last, final_norm_, eps, normed);
+  }
   Tensor logits = be_.alloc(Shape{m, config_.vocab_size}, act);
   be_.matmul(normed, lm_head_, nullptr, logits);
   return logits;

@@ -26,6 +26,9 @@ struct ForwardInputs {
   backend::Tensor slot_mapping;  // [n] i32
   backend::AttentionBatch attention;
   backend::Tensor logits_rows;  // [m] i32: rows of the batch whose logits are returned
+  // logits_rows is 0, 1, ..., n - 1 (a decode step): the last residual add
+  // and the final norm run as one op, with no gather.
+  bool all_rows_sampled = false;
   // Host copies the model needs for per-sequence decisions (dynamic RoPE).
   std::vector<int32_t> host_query_start;   // [num_seqs + 1]
   std::vector<int32_t> host_context_lens;  // [num_seqs]

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/base/logging.h"
+#include "engine/model/rope.h"
 #include "engine/runner/sampler.h"
 
 namespace pdserve::runner {
@@ -130,8 +131,17 @@ Status LlmRunner::validate(const StepBatch& batch) const {
   return ok_status();
 }
 
-model::ForwardInputs LlmRunner::lay_out(const StepBatch& batch) {
+int32_t LlmRunner::input_token(const SeqStep& s, size_t j) const {
+  const int32_t t = s.input_ids[j];
+  return t == kLastSampled ? seqs_.at(s.seq_id).output_ids.back() : t;
+}
+
+int32_t LlmRunner::slot_of(const SeqStep& s, int32_t pos) const {
   const int bs = block_size();
+  return s.block_table[static_cast<size_t>(pos / bs)] * bs + pos % bs;
+}
+
+model::ForwardInputs LlmRunner::lay_out(const StepBatch& batch) {
   std::vector<int32_t> ids, positions, slots, qstart{0}, ctx, rows;
   size_t max_blocks = 1;
   int max_q = 0, max_ctx = 0;
@@ -141,11 +151,9 @@ model::ForwardInputs LlmRunner::lay_out(const StepBatch& batch) {
     const SeqStep& s = batch.seqs[i];
     const auto n = static_cast<int32_t>(s.input_ids.size());
     for (int32_t j = 0; j < n; ++j) {
-      int32_t t = s.input_ids[static_cast<size_t>(j)];
-      ids.push_back(t == kLastSampled ? seqs_.at(s.seq_id).output_ids.back() : t);
-      const int32_t pos = s.num_computed + j;
-      positions.push_back(pos);
-      slots.push_back(s.block_table[static_cast<size_t>(pos / bs)] * bs + pos % bs);
+      ids.push_back(input_token(s, static_cast<size_t>(j)));
+      positions.push_back(s.num_computed + j);
+      slots.push_back(slot_of(s, s.num_computed + j));
     }
     qstart.push_back(qstart.back() + n);
     ctx.push_back(s.num_computed + n);
@@ -174,12 +182,45 @@ model::ForwardInputs LlmRunner::lay_out(const StepBatch& batch) {
   in.attention.sliding_window = model_->config().sliding_window;
   in.attention.scale = 1.0f / std::sqrt(static_cast<float>(model_->config().head_dim));
   in.logits_rows = upload_i32(be, rows, Shape{static_cast<int64_t>(rows.size())});
+  in.all_rows_sampled = rows.size() == ids.size();  // rows in order: every input's
   in.host_query_start = std::move(qstart);
   in.host_context_lens = std::move(ctx);
   return in;
 }
 
-Result<Tensor> LlmRunner::forward(const StepBatch& batch) {
+bool LlmRunner::can_replay(const StepBatch& batch) const {
+  if (!graphs_ || kv_layer_hook_ || batch.seqs.empty() ||
+      static_cast<int>(batch.seqs.size()) > graphs_->max_batch())
+    return false;
+  for (const SeqStep& s : batch.seqs) {
+    if (s.input_ids.size() != 1 || !s.sample || s.num_draft_tokens != 0 ||
+        model::rope_depends_on_length(model_->config(), s.num_computed + 1))
+      return false;
+  }
+  return true;
+}
+
+DecodeStep LlmRunner::decode_step(const StepBatch& batch) const {
+  DecodeStep d;
+  size_t cols = 0;
+  for (const SeqStep& s : batch.seqs) cols = std::max(cols, s.block_table.size());
+  // A valid step needs no more columns than max_model_len fills.
+  cols = std::min(cols, static_cast<size_t>(graphs_->table_cols()));
+  d.table_cols = static_cast<int>(cols);
+  d.block_tables.assign(batch.seqs.size() * cols, 0);
+  for (size_t i = 0; i < batch.seqs.size(); ++i) {
+    const SeqStep& s = batch.seqs[i];
+    d.token_ids.push_back(input_token(s, 0));
+    d.positions.push_back(s.num_computed);
+    d.slots.push_back(slot_of(s, s.num_computed));
+    d.context_lens.push_back(s.num_computed + 1);
+    std::copy_n(s.block_table.begin(), std::min(cols, s.block_table.size()),
+                d.block_tables.begin() + static_cast<ptrdiff_t>(i * cols));
+  }
+  return d;
+}
+
+Result<LlmRunner::Logits> LlmRunner::forward(const StepBatch& batch) {
   PD_RETURN_IF_ERROR(validate(batch));
   if (!batch.swap_out.empty() || !batch.swap_in.empty()) {
     ++num_swapping_;
@@ -188,20 +229,41 @@ Result<Tensor> LlmRunner::forward(const StepBatch& batch) {
   }
   for (const BlockCopy& c : batch.swap_out) PD_RETURN_IF_ERROR(kv_.swap_out(c.src, c.dst));
   for (const BlockCopy& c : batch.swap_in) PD_RETURN_IF_ERROR(kv_.swap_in(c.src, c.dst));
-  if (batch.seqs.empty()) return Tensor();
-  model::ForwardInputs in = lay_out(batch);
+  if (batch.seqs.empty()) return Logits{};
   const bool fail_check = fault_.kind == StepFault::Kind::kCheck && num_executes_ == fault_.at;
+  if (!fail_check && can_replay(batch)) {
+    DecodeResult r = graphs_->run(decode_step(batch));
+    ++num_graph_steps_;
+    return Logits{r.logits, r.argmax};
+  }
+  model::ForwardInputs in = lay_out(batch);
   if (kv_layer_hook_ || fail_check) {
     in.on_kv_written = [this, &batch, fail_check](int layer) {
       PD_CHECK(!fail_check || layer > 0) << "injected fault: a check failed in layer 0";
       if (kv_layer_hook_) kv_layer_hook_(layer, batch);
     };
   }
-  return model_->forward(in, kv_.layers());
+  return Logits{model_->forward(in, kv_.layers()), Tensor()};
+}
+
+void LlmRunner::use_decode_graphs(int max_num_seqs) {
+  if (!backend_->has_graphs()) return;
+  auto graphs = DecodeGraphs::capture(*backend_, *model_, kv_.layers(), max_num_seqs,
+                                      max_model_len_, block_size());
+  if (!graphs.ok()) {
+    PD_LOG(WARN) << "CUDA graphs off, decode steps run eagerly: " << graphs.status().message();
+    return;
+  }
+  graphs_ = std::move(graphs).value();
+}
+
+std::vector<std::pair<int, int>> LlmRunner::decode_graph_kernels() const {
+  return graphs_ ? graphs_->kernel_counts() : std::vector<std::pair<int, int>>{};
 }
 
 Result<std::vector<float>> LlmRunner::compute_logits(const StepBatch& batch) {
-  PD_ASSIGN_OR_RETURN(Tensor logits, forward(batch));
+  PD_ASSIGN_OR_RETURN(Logits out, forward(batch));
+  const Tensor& logits = out.logits;
   std::vector<float> host(static_cast<size_t>(logits.numel()));
   if (!host.empty()) backend_->copy_to_host(logits, host.data());
   return host;
@@ -225,15 +287,19 @@ Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
   }
   for (const SeqStep& s : batch.seqs)
     if (s.sample && seqs_.count(s.seq_id)) all_greedy &= plain_greedy(seqs_.at(s.seq_id));
-  PD_ASSIGN_OR_RETURN(Tensor logits, forward(batch));
+  PD_ASSIGN_OR_RETURN(Logits step, forward(batch));
+  const Tensor& logits = step.logits;
   StepOutput out;
   const auto vocab = static_cast<size_t>(model_->config().vocab_size);
   const size_t rows = logits.data() ? static_cast<size_t>(logits.dim(0)) : 0;
   std::vector<float> host;
   std::vector<int32_t> argmax(rows);
   if (rows > 0 && all_greedy) {  // only the token ids leave the device
-    Tensor ids = backend_->alloc(backend::Shape{static_cast<int64_t>(rows)}, DType::kI32);
-    backend_->argmax_rows(logits, ids);
+    Tensor ids = step.argmax;
+    if (!ids.data()) {
+      ids = backend_->alloc(backend::Shape{static_cast<int64_t>(rows)}, DType::kI32);
+      backend_->argmax_rows(logits, ids);
+    }
     backend_->copy_to_host(ids, argmax.data());
   } else if (rows > 0) {
     host.resize(rows * vocab);

@@ -1,7 +1,9 @@
 // The real ModelRunner: a Llama-family model on a backend, its paged KV
 // cache, and the host sampler. execute() validates the batch, lays it out
 // (token ids, positions, KV slots, block tables), runs the forward pass and
-// samples the sequences that asked for it.
+// samples the sequences that asked for it. With decode graphs
+// (use_decode_graphs) a pure decode step replays a recorded CUDA graph
+// instead of launching its ops one by one.
 #pragma once
 
 #include <cstdint>
@@ -9,10 +11,12 @@
 #include <functional>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "engine/backend/backend.h"
 #include "engine/model/llama_model.h"
+#include "engine/runner/decode_graphs.h"
 #include "engine/runner/kv_cache.h"
 #include "engine/runner/model_runner.h"
 #include "engine/runner/sequence_grammar.h"
@@ -58,6 +62,17 @@ class LlmRunner final : public ModelRunner {
   // its last num_draft_tokens + 1 inputs. Proposals are not made.
   Result<std::vector<float>> compute_logits(const StepBatch& batch);
 
+  // Records CUDA graphs of decode steps of up to max_num_seqs sequences
+  // (DecodeGraphs); later steps in which every sequence decodes one token
+  // and samples it replay them, other steps run eagerly. A backend without
+  // graphs (the CPU) leaves the runner eager silently; a failed recording
+  // leaves it eager with one warning line. Call before the engine runs.
+  void use_decode_graphs(int max_num_seqs);
+  // (batch size, kernels per replay) of each recorded graph; empty: eager.
+  std::vector<std::pair<int, int>> decode_graph_kernels() const;
+  // Forward passes that replayed a graph so far.
+  int64_t num_graph_steps() const { return num_graph_steps_; }
+
   const model::ModelConfig& config() const { return model_->config(); }
   size_t model_weight_bytes() const { return model_->weight_bytes(); }
   backend::Backend& backend() { return *backend_; }
@@ -90,9 +105,22 @@ class LlmRunner final : public ModelRunner {
 
   LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model::LlamaModel> model,
             KvCache kv, int max_model_len, StepFault fault);
+  // A forward pass's results: logits [sampled, vocab]; argmax [sampled] i32
+  // when a replayed graph computed it (undefined otherwise).
+  struct Logits {
+    backend::Tensor logits;
+    backend::Tensor argmax;
+  };
+
   Status validate(const StepBatch& batch) const;
-  // Validates, swaps, lays out and runs the batch: logits [sampled, vocab].
-  Result<backend::Tensor> forward(const StepBatch& batch);
+  // Validates, swaps, lays out and runs the batch (a graph when it can).
+  Result<Logits> forward(const StepBatch& batch);
+  // A validated batch whose step a decode graph computes exactly.
+  bool can_replay(const StepBatch& batch) const;
+  DecodeStep decode_step(const StepBatch& batch) const;
+  // Input j of s (kLastSampled: the token sampled last) and its KV slot.
+  int32_t input_token(const SeqStep& s, size_t j) const;
+  int32_t slot_of(const SeqStep& s, int32_t pos) const;
   // Greedy with nothing that needs the full distribution on the host (a
   // constraint's mask included).
   static bool plain_greedy(const SeqState& st);
@@ -109,6 +137,8 @@ class LlmRunner final : public ModelRunner {
   StepFault fault_;
   int64_t num_executes_ = 0;  // execute() calls so far
   int64_t num_swapping_ = 0;  // forward passes that swapped blocks so far
+  int64_t num_graph_steps_ = 0;
+  std::unique_ptr<DecodeGraphs> graphs_;  // null: every step eager (before backend_ dies)
 };
 
 }  // namespace pdserve::runner

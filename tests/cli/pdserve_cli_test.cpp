@@ -97,6 +97,21 @@ TEST(PdserveCliTest, BenchEngineTimesEachDecodePoint) {
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("\"name\": \"decode batch 3 at 20 (per step)\""), std::string::npos) << text;
   EXPECT_NE(text.find("\"model\": \"pdserve-demo\""), std::string::npos) << text;
+  // The CPU has no CUDA graphs: the bench says so, and its JSON.
+  EXPECT_NE(r.output.find("decode steps ran eagerly (no CUDA graphs)"), std::string::npos)
+      << r.output;
+  EXPECT_NE(text.find("\"cuda_graphs\": false"), std::string::npos) << text;
+}
+
+// --enforce-eager (vLLM's flag) is accepted and changes no token.
+TEST(PdserveCliTest, EnforceEagerGivesTheSameGreedyTokens) {
+  const std::string args =
+      "generate --model " + kDemo + " --prompt-ids 2386,263,2171 --max-tokens 12 --temperature 0";
+  const CliRun plain = run(args), eager = run(args + " --enforce-eager");
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  ASSERT_EQ(eager.status, 0) << eager.output;
+  EXPECT_FALSE(ids_line(plain.output).empty()) << plain.output;
+  EXPECT_EQ(ids_line(eager.output), ids_line(plain.output));
 }
 
 TEST(PdserveCliTest, BadInputGetsOneLineNamingTheProblem) {

@@ -4,6 +4,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cstdint>
+#include <initializer_list>
 
 namespace pdserve::backend::cuda {
 
@@ -14,6 +15,48 @@ __device__ __forceinline__ float bf16_bits_to_float(uint16_t b) {
 __device__ __forceinline__ uint16_t float_to_bf16_bits(float f) {
   __nv_bfloat16 h = __float2bfloat16_rn(f);
   return *reinterpret_cast<uint16_t*>(&h);
+}
+
+// N consecutive bf16 values <-> floats: N = 8 is one 16-byte access (p
+// 16-byte aligned), N = 1 a scalar one.
+template <int N>
+__device__ __forceinline__ void load_bf16(const uint16_t* p, float (&f)[N]) {
+  if constexpr (N == 8) {
+    const uint4 r = *reinterpret_cast<const uint4*>(p);
+    const uint32_t w[4] = {r.x, r.y, r.z, r.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      f[2 * i] = __uint_as_float(w[i] << 16);
+      f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+    }
+  } else {
+    static_assert(N == 1, "load_bf16: 1 or 8 values");
+    f[0] = bf16_bits_to_float(*p);
+  }
+}
+
+template <int N>
+__device__ __forceinline__ void store_bf16(uint16_t* p, const float (&f)[N]) {
+  if constexpr (N == 8) {
+    uint32_t w[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+      w[i] = static_cast<uint32_t>(float_to_bf16_bits(f[2 * i])) |
+             static_cast<uint32_t>(float_to_bf16_bits(f[2 * i + 1])) << 16;
+    *reinterpret_cast<uint4*>(p) = make_uint4(w[0], w[1], w[2], w[3]);
+  } else {
+    static_assert(N == 1, "store_bf16: 1 or 8 values");
+    *p = float_to_bf16_bits(f[0]);
+  }
+}
+
+// The widest access (8 or 1 values) every pointer's alignment and the row
+// length d allow.
+inline int bf16_vector_width(int64_t d, std::initializer_list<const void*> ptrs) {
+  if (d % 8 != 0) return 1;
+  for (const void* p : ptrs)
+    if (reinterpret_cast<uintptr_t>(p) % 16 != 0) return 1;
+  return 8;
 }
 
 __device__ __forceinline__ float warp_sum(float v) {

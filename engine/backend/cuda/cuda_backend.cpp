@@ -7,6 +7,7 @@
 #include "engine/backend/cuda/bias_add.h"
 #include "engine/backend/cuda/convert.h"
 #include "engine/backend/cuda/cuda_check.h"
+#include "engine/backend/cuda/cuda_step_graph.h"
 #include "engine/backend/cuda/decode_attention.h"
 #include "engine/backend/cuda/embedding.h"
 #include "engine/backend/cuda/gather_rows.h"
@@ -65,14 +66,22 @@ CudaBackend::~CudaBackend() {
   cudaStreamDestroy(as_stream(stream_));
 }
 
+std::shared_ptr<void> CudaBackend::device_memory(size_t bytes) {
+  return capturing_ ? graph_pool_->allocate(bytes) : allocator_->allocate(bytes);
+}
+
+void CudaBackend::expect_not_capturing(const char* what) const {
+  PD_CHECK(!capturing_) << what << ": not allowed while a CUDA graph is recorded";
+}
+
 Tensor CudaBackend::alloc(Shape shape, DType dtype) {
-  std::shared_ptr<void> mem =
-      allocator_->allocate(static_cast<size_t>(shape.numel()) * dtype_size(dtype));
+  std::shared_ptr<void> mem = device_memory(static_cast<size_t>(shape.numel()) * dtype_size(dtype));
   void* p = mem.get();
   return Tensor(p, shape, dtype, std::move(mem));
 }
 
 void CudaBackend::copy_from_host(Tensor& dst, const void* src, DType src_dtype) {
+  expect_not_capturing("copy_from_host");
   cudaStream_t s = as_stream(stream_);
   if (src_dtype == dst.dtype() && dst.nbytes() <= PinnedStaging::kSlotBytes) {
     staging_->copy_to_device(dst.data(), src, dst.nbytes());  // no wait for the GPU
@@ -92,6 +101,7 @@ void CudaBackend::copy_from_host(Tensor& dst, const void* src, DType src_dtype) 
 }
 
 void CudaBackend::copy_to_host(const Tensor& src, void* dst) {
+  expect_not_capturing("copy_to_host");
   cudaStream_t s = as_stream(stream_);
   if (src.dtype() == DType::kI32 || src.dtype() == DType::kF32) {
     PD_CUDA_CHECK(cudaMemcpyAsync(dst, src.data(), src.nbytes(), cudaMemcpyDeviceToHost, s));
@@ -104,11 +114,13 @@ void CudaBackend::copy_to_host(const Tensor& src, void* dst) {
 }
 
 void CudaBackend::copy_bytes_to_host(void* dst, const void* src, size_t n) {
+  expect_not_capturing("copy_bytes_to_host");
   PD_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, as_stream(stream_)));
   PD_CUDA_CHECK(cudaStreamSynchronize(as_stream(stream_)));
 }
 
 void CudaBackend::copy_bytes_from_host(void* dst, const void* src, size_t n) {
+  expect_not_capturing("copy_bytes_from_host");
   PD_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, as_stream(stream_)));
   PD_CUDA_CHECK(cudaStreamSynchronize(as_stream(stream_)));
 }
@@ -118,7 +130,48 @@ void CudaBackend::fill_zero(Tensor& t) {
 }
 
 void CudaBackend::synchronize() {
+  expect_not_capturing("synchronize");
   PD_CUDA_CHECK(cudaStreamSynchronize(as_stream(stream_)));
+}
+
+void CudaBackend::copy_rows_from_host(Tensor& dst, const void* src, int64_t src_cols) {
+  expect_not_capturing("copy_rows_from_host");
+  PD_CHECK(dst.rank() == 2 && src_cols >= 0 && src_cols <= dst.dim(1))
+      << "copy_rows_from_host: " << src_cols << " columns into " << dst.shape().to_string();
+  const size_t elt = dtype_size(dst.dtype()), row_bytes = static_cast<size_t>(src_cols) * elt;
+  const auto rows = static_cast<size_t>(dst.dim(0));
+  if (row_bytes == 0 || rows == 0) return;
+  const size_t pitch = static_cast<size_t>(dst.dim(1)) * elt;
+  if (row_bytes * rows <= PinnedStaging::kSlotBytes) {
+    staging_->copy_rows_to_device(dst.data(), pitch, src, row_bytes, rows);  // no wait for the GPU
+    return;
+  }
+  cudaStream_t s = as_stream(stream_);
+  PD_CUDA_CHECK(cudaMemcpy2DAsync(dst.data(), pitch, src, row_bytes, row_bytes, rows,
+                                  cudaMemcpyHostToDevice, s));
+  PD_CUDA_CHECK(cudaStreamSynchronize(s));  // the host buffer may go away on return
+}
+
+Status CudaBackend::begin_capture() {
+  if (capturing_) return failed_precondition("a CUDA graph is already being recorded");
+  if (!graph_pool_) graph_pool_ = std::make_shared<GraphPool>(allocator_);
+  // Thread-local: other threads' CUDA calls (KV transfers) do not disturb the recording.
+  const cudaError_t err =
+      cudaStreamBeginCapture(as_stream(stream_), cudaStreamCaptureModeThreadLocal);
+  if (err != cudaSuccess) {
+    (void)cudaGetLastError();
+    return internal_error(std::string("cannot record a CUDA graph: ") + cudaGetErrorString(err));
+  }
+  capturing_ = true;
+  return ok_status();
+}
+
+Result<std::unique_ptr<StepGraph>> CudaBackend::end_capture() {
+  if (!capturing_) return failed_precondition("no CUDA graph is being recorded");
+  capturing_ = false;
+  PD_ASSIGN_OR_RETURN(std::unique_ptr<CudaStepGraph> graph,
+                      CudaStepGraph::end_capture(stream_, graph_pool_));
+  return std::unique_ptr<StepGraph>(std::move(graph));
 }
 
 void CudaBackend::embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
@@ -206,7 +259,7 @@ void CudaBackend::paged_attention(const Tensor& q, const QkvLayout& layout, cons
     const DecodeAttentionPlan plan = plan_decode_attention(
         batch.num_seqs, layout.num_heads, layout.num_kv_heads, batch.max_context_len, num_sms_);
     const size_t scratch = plan.workspace_bytes(batch.num_seqs, layout.num_heads, layout.head_dim);
-    std::shared_ptr<void> workspace = scratch ? allocator_->allocate(scratch) : nullptr;
+    std::shared_ptr<void> workspace = scratch ? device_memory(scratch) : nullptr;
     launch_decode_attention(a, plan, workspace.get(), stream_);
     return;
   }

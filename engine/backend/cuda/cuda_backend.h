@@ -1,6 +1,7 @@
 // The CUDA backend: bf16 activations and weights, fp32 accumulation, one
 // stream, cuBLASLt GEMMs, our kernels for everything else (one op per .cu
-// file). Plain C++ header: CUDA types stay in the .cpp/.cu files.
+// file). Plain C++ header: CUDA types stay in the .cpp/.cu files. Graphs it
+// records (end_capture) must be destroyed before it.
 #pragma once
 
 #include <memory>
@@ -9,6 +10,7 @@
 #include "engine/backend/backend.h"
 #include "engine/backend/cuda/cublaslt_gemm.h"
 #include "engine/backend/cuda/device_allocator.h"
+#include "engine/backend/cuda/graph_pool.h"
 #include "engine/backend/cuda/pinned_staging.h"
 
 namespace pdserve::backend::cuda {
@@ -29,6 +31,10 @@ class CudaBackend final : public Backend {
   void copy_bytes_from_host(void* dst, const void* src, size_t n) override;
   void fill_zero(Tensor& t) override;
   void synchronize() override;
+  void copy_rows_from_host(Tensor& dst, const void* src, int64_t src_cols) override;
+  bool has_graphs() const override { return true; }
+  Status begin_capture() override;
+  Result<std::unique_ptr<StepGraph>> end_capture() override;
 
   void embedding(const Tensor& table, const Tensor& ids, Tensor& out) override;
   void rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
@@ -50,6 +56,11 @@ class CudaBackend final : public Backend {
 
  private:
   explicit CudaBackend(int device);
+  // Device memory for a tensor or a scratch buffer: from the graph pool
+  // while a graph is recorded, else from the shared caching allocator.
+  std::shared_ptr<void> device_memory(size_t bytes);
+  // Fails a check while a graph is recorded (copies and waits cannot be).
+  void expect_not_capturing(const char* what) const;
 
   int device_;
   int num_sms_ = 0;
@@ -57,6 +68,8 @@ class CudaBackend final : public Backend {
   std::shared_ptr<DeviceAllocator> allocator_;
   std::unique_ptr<CublasLtGemm> gemm_;
   std::unique_ptr<PinnedStaging> staging_;
+  std::shared_ptr<GraphPool> graph_pool_;  // made at the first capture
+  bool capturing_ = false;
 };
 
 }  // namespace pdserve::backend::cuda

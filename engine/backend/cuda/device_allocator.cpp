@@ -3,14 +3,11 @@
 #include "engine/backend/cuda/cuda_check.h"
 
 namespace pdserve::backend::cuda {
-namespace {
 
-size_t round_size(size_t bytes) {
+size_t DeviceAllocator::rounded(size_t bytes) {
   if (bytes < (size_t{1} << 20)) return (std::max<size_t>(bytes, 1) + 511) / 512 * 512;
   return (bytes + (size_t{1} << 20) - 1) >> 20 << 20;  // whole MiB
 }
-
-}  // namespace
 
 DeviceAllocator::~DeviceAllocator() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -18,7 +15,7 @@ DeviceAllocator::~DeviceAllocator() {
 }
 
 std::shared_ptr<void> DeviceAllocator::allocate(size_t bytes) {
-  const size_t size = round_size(bytes);
+  const size_t size = rounded(bytes);
   void* p = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);

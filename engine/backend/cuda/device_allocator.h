@@ -24,6 +24,8 @@ class DeviceAllocator : public std::enable_shared_from_this<DeviceAllocator> {
   // cache was released.
   std::shared_ptr<void> allocate(size_t bytes);
   size_t bytes_in_use() const;
+  // The size a request of `bytes` is served with (the cache's size classes).
+  static size_t rounded(size_t bytes);
   size_t bytes_cached() const;
 
  private:

@@ -23,8 +23,17 @@ class PinnedStaging {
 
   // Copies n <= kSlotBytes bytes from host src to device dst, asynchronously.
   void copy_to_device(void* dst, const void* src, size_t n);
+  // Copies `rows` rows of row_bytes from packed host src to device rows
+  // dst_pitch bytes apart (rows * row_bytes <= kSlotBytes), asynchronously.
+  void copy_rows_to_device(void* dst, size_t dst_pitch, const void* src, size_t row_bytes,
+                           size_t rows);
 
  private:
+  // A slot whose previous copy is done, holding n bytes of src.
+  void* fill_slot(const void* src, size_t n);
+  // Marks the slot fill_slot() gave last as in use by the copies just queued.
+  void release_slot();
+
   void* stream_;
   std::vector<void*> slots_;
   std::vector<void*> events_;  // cudaEvent_t of the last copy out of each slot

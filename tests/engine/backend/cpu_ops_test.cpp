@@ -238,6 +238,22 @@ TEST_F(CpuOpsTest, QkNormIsAppliedPerHeadBeforeRope) {
   EXPECT_EQ(cache[4], 9.0f);                             // V is written as is
 }
 
+// The default copy_rows_from_host (row by row): the first src_cols columns
+// of each row are replaced, the others kept; a backend without graphs says so.
+TEST_F(CpuOpsTest, CopyRowsFromHostKeepsTheOtherColumnsAndNoGraphs) {
+  std::vector<int32_t> before(3 * 5), src = {-1, -2, -3, -4, -5, -6};
+  for (size_t i = 0; i < before.size(); ++i) before[i] = static_cast<int32_t>(i);
+  Tensor t = be->alloc(Shape{3, 5}, DType::kI32);
+  be->copy_from_host(t, before.data(), DType::kI32);
+  be->copy_rows_from_host(t, src.data(), 2);
+  std::vector<int32_t> after(15);
+  be->copy_to_host(t, after.data());
+  EXPECT_EQ(after, (std::vector<int32_t>{-1, -2, 2, 3, 4, -3, -4, 7, 8, 9, -5, -6, 12, 13, 14}));
+  EXPECT_FALSE(be->has_graphs());
+  EXPECT_EQ(be->begin_capture().code(), StatusCode::kUnimplemented);
+  EXPECT_EQ(be->end_capture().status().code(), StatusCode::kFailedPrecondition);
+}
+
 TEST(DTypeTest, ConversionsRoundToNearestEven) {
   EXPECT_EQ(f32_to_bf16(1.0f), 0x3f80);
   EXPECT_EQ(bf16_to_f32(0x3f80), 1.0f);

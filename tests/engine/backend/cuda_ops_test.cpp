@@ -45,6 +45,32 @@ TEST_F(CudaOpsTest, RmsNormAndResidualAdd) {
   }
 }
 
+// The fused residual add + RMSNorm gives bit for bit what add, then RMSNorm,
+// give on the GPU (the decode step's final norm takes the fused op), in the
+// 16-byte variant (d % 8 == 0) and the scalar one; both variants and SiLU-mul
+// against the CPU reference.
+TEST_F(CudaOpsTest, FusedAddRmsNormEqualsAddThenRmsNorm) {
+  for (auto [n, d] : {std::pair{1, 4096}, {9, 100}, {64, 2048}}) {
+    const std::vector<float> xv = random(n * d), rv = random(n * d);
+    Pair w = input(random(d), Shape{d}, DType::kF32, DType::kF32);
+    Pair x = input(xv, Shape{n, d}), fused_r = input(rv, Shape{n, d}),
+         split_r = input(rv, Shape{n, d});
+    Pair fused = output(Shape{n, d}), split = output(Shape{n, d});
+    gpu->add_rmsnorm(fused_r.gpu, x.gpu, w.gpu, 1e-5f, fused.gpu);
+    gpu->add(split_r.gpu, x.gpu);
+    gpu->rmsnorm(split_r.gpu, w.gpu, 1e-5f, split.gpu);
+    EXPECT_EQ(host(*gpu, fused.gpu), host(*gpu, split.gpu)) << n << "x" << d;
+    EXPECT_EQ(host(*gpu, fused_r.gpu), host(*gpu, split_r.gpu)) << n << "x" << d;
+    cpu->add_rmsnorm(fused_r.cpu, x.cpu, w.cpu, 1e-5f, fused.cpu);
+    EXPECT_LT(rel_err(fused), kBf16Bound) << n << "x" << d;
+    Pair gu = input(random(n * 2 * d), Shape{n, 2 * d});
+    Pair act = output(Shape{n, d});
+    cpu->silu_mul(gu.cpu, act.cpu);
+    gpu->silu_mul(gu.gpu, act.gpu);
+    EXPECT_LT(rel_err(act), kBf16Bound) << n << "x" << d;
+  }
+}
+
 TEST_F(CudaOpsTest, ElementwiseEmbeddingAndGather) {
   const int n = 37, d = 1536, vocab = 5000;
   Pair gu = input(random(n * 2 * d), Shape{n, 2 * d});
