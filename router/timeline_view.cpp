@@ -79,11 +79,23 @@ void TimelineView::handle(const server::Request& request,
   join->id = id;
   join->writer = std::move(writer);
   join->milestones = own_.get(id);
+  // The workers know the request by its choices' ids; the router's
+  // "received" milestone says how many there were ("choices").
+  int64_t choices = 1;
+  for (const Milestone& m : join->milestones) {
+    for (const MilestoneField& f : m.fields) {
+      if (m.event == "received" && f.key == "choices" && std::holds_alternative<int64_t>(f.value))
+        choices = std::get<int64_t>(f.value);
+    }
+  }
+  choices = std::clamp<int64_t>(choices, 1, server::internal::kMaxTimelineChoices);
   std::vector<WorkerView> workers = registry_.snapshot().workers;
   join->pending = workers.size() + 1;  // +1: ours, released below
   for (const WorkerView& w : workers) {
-    server::ClientRequest req = server::ClientRequest::get(
-        w.address.host, w.address.port, std::string(server::internal::kRequestTimelinePath) + id);
+    server::ClientRequest req =
+        server::ClientRequest::get(w.address.host, w.address.port,
+                                   std::string(server::internal::kRequestTimelinePath) + id +
+                                       "?choices=" + std::to_string(choices));
     req.headers.set("Authorization", "Bearer " + token_);
     req.read_timeout = deadline_;
     client_.send_async(std::move(req), [join, worker = w.id](Result<server::ClientResponse> r) {

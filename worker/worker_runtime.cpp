@@ -1,5 +1,6 @@
 #include "worker/worker_runtime.h"
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -181,15 +182,23 @@ void WorkerRuntime::mount(server::Routes& routes) {
              {.check = server::cluster_token_check(config_.cluster_token),
               .max_body_bytes = server::kControlBodyBytes});
   // One request's milestones here (the router joins every process's).
-  routes.add_prefix("GET", server::internal::kRequestTimelinePath,
-                    [this](const server::Request& req) {
-                      std::string id = req.path.substr(
-                          std::string_view(server::internal::kRequestTimelinePath).size());
-                      return server::Response::json(
-                          200, server::internal::timeline_to_json(id, timeline_.get(id)));
-                    },
-                    {.check = server::cluster_token_check(config_.cluster_token),
-                     .max_body_bytes = server::kControlBodyBytes});
+  routes.add_prefix(
+      "GET", server::internal::kRequestTimelinePath,
+      [this](const server::Request& req) {
+        std::string id =
+            req.path.substr(std::string_view(server::internal::kRequestTimelinePath).size());
+        int choices = 1;
+        if (auto v = req.query_param("choices")) {
+          choices = std::atoi(v->c_str());
+          if (choices < 1 || choices > server::internal::kMaxTimelineChoices) {
+            return server::openai_error(400, "choices: 1 to 128", {}, "choices");
+          }
+        }
+        return server::Response::json(
+            200, server::internal::timeline_to_json(id, timeline_.get_choices(id, choices)));
+      },
+      {.check = server::cluster_token_check(config_.cluster_token),
+       .max_body_bytes = server::kControlBodyBytes});
 }
 
 }  // namespace pdserve::worker

@@ -13,8 +13,11 @@ int64_t now_unix_us() {
       .count();
 }
 
+// Milestones are info lines in the json format (made to be collected) and
+// debug lines in the text one (a few per request would drown a terminal).
 void log_milestone(std::string_view process, std::string_view id, const Milestone& m) {
-  if (LogLevel::kInfo < log_level()) return;
+  const LogLevel level = log_format() == LogFormat::kJson ? LogLevel::kInfo : LogLevel::kDebug;
+  if (level < log_level()) return;
   std::string json = "\"request_id\":\"" + json_escape(id) + "\",\"process\":\"" +
                      json_escape(process) + "\",\"event\":\"" + json_escape(m.event) + '"';
   std::string text = "request_id=" + std::string(id);
@@ -30,7 +33,7 @@ void log_milestone(std::string_view process, std::string_view id, const Mileston
       text += s;
     }
   }
-  log_fields(LogLevel::kInfo, __FILE__, __LINE__, m.event, json, text);
+  log_fields(level, __FILE__, __LINE__, m.event, json, text);
 }
 
 }  // namespace
@@ -59,6 +62,17 @@ std::vector<Milestone> RequestTimeline::get(std::string_view request_id) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_id_.find(std::string(request_id));
   return it == by_id_.end() ? std::vector<Milestone>{} : it->second;
+}
+
+std::vector<Milestone> RequestTimeline::get_choices(std::string_view request_id, int n) const {
+  std::vector<Milestone> out;
+  for (int i = 0; i < n; ++i) {
+    for (Milestone& m : get(std::string(request_id) + "-" + std::to_string(i))) {
+      m.fields.push_back({"choice", int64_t{i}});
+      out.push_back(std::move(m));
+    }
+  }
+  return out;
 }
 
 }  // namespace pdserve

@@ -1,9 +1,9 @@
 // One process's milestones of recent requests (received, routed, queued,
 // prefill start/end, KV transfer start/end, first token, finished), keyed by
 // the cluster's request id: each record is also logged as one line (with
-// --log-format json, one object with "request_id", "process", "event" and
-// the fields), and the last `max_requests` requests stay queryable, for the
-// router's /debug/requests/{id}, which joins every process's view.
+// --log-format json an info line, one object with "request_id", "process",
+// "event" and the fields; with text a debug line), and the last `max_requests` requests stay
+// queryable, for the router's /debug/requests/{id}, which joins every process's view.
 //
 //   RequestTimeline timeline("decode");
 //   timeline.record(id, "kv_transfer_end", {{"bytes", int64_t{4096}}});
@@ -49,6 +49,9 @@ class RequestTimeline {
   void record(std::string_view request_id, std::string_view event,
               std::vector<MilestoneField> fields = {});
   std::vector<Milestone> get(std::string_view request_id) const;
+  // The milestones of a request's choices as the workers know them (ids
+  // "<id>-0" .. "<id>-<n-1>"), each with a "choice" field, in choice order.
+  std::vector<Milestone> get_choices(std::string_view request_id, int n) const;
   const std::string& process() const { return process_; }
 
  private:

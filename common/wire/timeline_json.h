@@ -19,8 +19,10 @@
 
 namespace pdserve::server::internal {
 
-// GET kRequestTimelinePath + id on a worker (cluster token): its milestones.
+// GET kRequestTimelinePath + id + "?choices=N" on a worker (cluster token):
+// the milestones of the request's N choices there (RequestTimeline::get_choices).
 inline constexpr const char* kRequestTimelinePath = "/internal/v1/requests/";
+inline constexpr int kMaxTimelineChoices = 128;
 
 std::string timeline_to_json(std::string_view request_id, const std::vector<Milestone>& milestones);
 // The milestones of a timeline_to_json() body; an error names what is wrong.

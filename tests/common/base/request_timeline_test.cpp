@@ -44,5 +44,18 @@ TEST(RequestTimeline, BoundsMilestonesPerRequestAndIgnoresEmptyIds) {
   EXPECT_TRUE(t.get("").empty());
 }
 
+TEST(RequestTimeline, GathersAChoicesFamilyInChoiceOrder) {
+  RequestTimeline t("decode");
+  t.record("r-1", "received");
+  t.record("r-0", "received");
+  t.record("r-10", "received");  // not among 2 choices
+  t.record("r", "received");     // the request itself, not a choice
+  std::vector<Milestone> m = t.get_choices("r", 2);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].fields.back().key, "choice");
+  EXPECT_EQ(std::get<int64_t>(m[0].fields.back().value), 0);
+  EXPECT_EQ(std::get<int64_t>(m[1].fields.back().value), 1);
+}
+
 }  // namespace
 }  // namespace pdserve
