@@ -242,7 +242,7 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
   m.ctx = RouterContext{
       m.tokenizer.get(),        &m.registry,    &m.prefix_index,         m.policy.get(),
       m.client.get(),           m.model.name,   m.options.cluster_token, m.options.prefill_mode,
-      m.options.stream_silence, &m.retry_timer, m.options.retry_window};
+      m.options.stream_silence, &m.retry_timer, m.options.retry_window,  &m.timeline};
   server::MetricsRegistry& reg = *m.metrics;
   RouterMetrics rm;
   // The router's own series are pdserve:router_*; the workers export vLLM's.

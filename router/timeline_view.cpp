@@ -89,6 +89,8 @@ void TimelineView::handle(const server::Request& request,
     }
   }
   choices = std::clamp<int64_t>(choices, 1, server::internal::kMaxTimelineChoices);
+  for (Milestone& m : own_.get_choices(id, static_cast<int>(choices)))
+    join->milestones.push_back(std::move(m));
   std::vector<WorkerView> workers = registry_.snapshot().workers;
   join->pending = workers.size() + 1;  // +1: ours, released below
   for (const WorkerView& w : workers) {
