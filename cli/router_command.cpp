@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "cli/log_format_flag.h"
 #include "cli/seconds_flag.h"
 #include "common/base/termination.h"
 #include "router/router_server.h"
@@ -44,6 +45,7 @@ int run(router::RouterOptions o, std::chrono::milliseconds shutdown_grace) {
 void add_router_command(CLI::App& app) {
   auto o = std::make_shared<router::RouterOptions>();
   CLI::App* cmd = app.add_subcommand("router", "run the router (OpenAI API) in front of workers");
+  add_log_format_flag(*cmd);
   cmd->add_option("--model", o->model_dir, "Hugging Face checkpoint folder (tokenizer, template)")
       ->required()
       ->check(CLI::ExistingDirectory);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/log_format_flag.h"
 #include "cli/seconds_flag.h"
 #include "engine/spec/speculative_config.h"
 #include "launcher/serve.h"
@@ -41,6 +42,7 @@ void add_serve_command(CLI::App& app) {
   launcher::ServeOptions& o = r->serve;
   CLI::App* cmd = app.add_subcommand(
       "serve", "serve a model: router, prefill and decode workers on this machine");
+  add_log_format_flag(*cmd);
   cmd->add_option("--model", o.model_dir, "Hugging Face checkpoint folder")
       ->required()
       ->check(CLI::ExistingDirectory);

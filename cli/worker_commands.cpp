@@ -1,11 +1,13 @@
 #include "cli/worker_commands.h"
 
 #include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include "cli/log_format_flag.h"
 
 #include "cli/engine_flags.h"
 #include "cli/runner_flags.h"
@@ -126,6 +128,7 @@ void add_worker_command(CLI::App& app, const std::string& role, const std::strin
   auto flags = std::make_shared<WorkerFlags>();
   flags->role = role;
   CLI::App* cmd = app.add_subcommand(role, help);
+  add_log_format_flag(*cmd);
   add_runner_flags(*cmd, flags->runner);
   add_engine_flags(*cmd, flags->engine);
   cmd->add_option("--host", flags->host, "address to bind (internal plane)");

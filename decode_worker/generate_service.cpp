@@ -27,6 +27,11 @@ struct GenerateService::Stream {
   int num_cached_tokens = 0;
 
   scheduler::RequestSpec spec(uint64_t id) const { return {req, id}; }
+  // A milestone of this request on the worker's timeline.
+  void mark(worker::WorkerRuntime& rt, std::string_view event,
+            std::vector<MilestoneField> fields = {}) const {
+    rt.timeline().record(req.request_id, event, std::move(fields));
+  }
   // Ends the stream with an error event (after admission) or answer.
   void fail(const Status& status) {
     if (!sse) {
@@ -114,6 +119,7 @@ void GenerateService::handle(server::Request request,
 
 Task<> GenerateService::generate(std::shared_ptr<Stream> s) {
   engine::EngineLoop& loop = rt_.loop();
+  s->mark(rt_, "received", {{"prompt_tokens", static_cast<int64_t>(s->req.prompt_ids.size())}});
   // Admit. From here the coroutine runs on the loop thread, so the commands
   // up to the stream or P's answer act on the engine as this one saw it.
   const uint64_t id = rt_.next_request_id();
@@ -189,6 +195,7 @@ Task<bool> GenerateService::add_locally(std::shared_ptr<Stream> s) {
   s->engine_id = id;
   s->location = "local";
   local_prefills_.inc();
+  s->mark(rt_, "prefill_local");
   if (!open_stream(s)) {  // the client is gone already
     (void)co_await rt_.loop().discard(id);
     co_return false;
@@ -241,6 +248,8 @@ Task<Result<runner::SampledToken>> GenerateService::prefill_remotely(
   creq.headers.set("Authorization", "Bearer " + rt_.config().cluster_token);
   creq.read_timeout = options_.prefill_timeout + std::chrono::seconds(5);
   s.remote_start = std::chrono::steady_clock::now();
+  s.mark(rt_, "prefill_remote",
+         {{"prefill_worker", s.req.prefill->host + ":" + std::to_string(s.req.prefill->port)}});
   Result<internal::PrefillResponse> resp =
       prefill_answer(co_await ask_prefill(std::move(creq), *s.req.prefill));
   // bytes_transferred 0: every block was cached here, no notification comes.
@@ -253,6 +262,9 @@ Task<Result<runner::SampledToken>> GenerateService::prefill_remotely(
   if (s.client_gone) co_return cancelled("the client went away");
   remote_prefills_.inc();
   kv_bytes_.inc(static_cast<double>(resp->bytes_transferred));
+  s.mark(rt_, "kv_arrived",
+         {{"bytes", static_cast<int64_t>(resp->bytes_transferred)},
+          {"cached_tokens", static_cast<int64_t>(resp->num_cached_tokens)}});
   remote_seconds_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - s.remote_start).count());
   runner::SampledToken first = resp->first_token;
@@ -277,17 +289,22 @@ CallbackAwaitable<Result<server::ClientResponse>> GenerateService::ask_prefill(
 
 Task<> GenerateService::stream(Stream& s) {
   const int prompt_len = static_cast<int>(s.req.prompt_ids.size());
+  int64_t num_tokens = 0;
   for (bool first_event = true;; first_event = false) {
     Result<scheduler::RequestOutput> out = co_await s.outputs.pop();
     if (!out.ok()) {
+      s.mark(rt_, "failed", {{"error", out.status().to_string()}});
       s.fail(out.status());
       co_return;
     }
     if (out->finish_reason == scheduler::FinishReason::kError) {
       // The engine logged why; the client hears only that it failed.
+      s.mark(rt_, "failed", {{"error", std::string("engine error")}});
       s.fail(internal_error("the model failed while running this request"));
       co_return;
     }
+    if (num_tokens == 0 && !out->new_tokens.empty()) s.mark(rt_, "first_token");
+    num_tokens += static_cast<int64_t>(out->new_tokens.size());
     internal::GenerateEvent ev;
     for (const runner::SampledToken& t : out->new_tokens) {
       ev.token_ids.push_back(t.token_id);
@@ -306,6 +323,7 @@ Task<> GenerateService::stream(Stream& s) {
     }
     Status sent = s.sse->send_event(internal::to_json(ev));
     if (out->finished) {
+      s.mark(rt_, "finished", {{"finish_reason", ev.finish_reason}, {"tokens", num_tokens}});
       (void)s.sse->send_event("[DONE]");
       s.sse->close();
       co_return;

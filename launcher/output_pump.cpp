@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <utility>
 
+#include "common/base/logging.h"
+
 namespace pdserve::launcher {
 namespace {
 
@@ -127,8 +129,15 @@ bool OutputPump::read_some(Stream& stream) {
 
 void OutputPump::emit_line(Stream& stream, const std::string& line) {
   std::string out;
-  out.reserve(name_.size() + line.size() + 4);
-  out.append("[").append(name_).append("] ").append(line).append("\n");
+  out.reserve(name_.size() + line.size() + 16);
+  if (log_format() == LogFormat::kJson && line.size() >= 2 && line.front() == '{' &&
+      line.back() == '}') {
+    // A child's JSON log line stays one object: its name goes in as "child".
+    out.append("{\"child\":\"").append(json_escape(name_)).append("\",");
+    out.append(line, 1).append("\n");
+  } else {
+    out.append("[").append(name_).append("] ").append(line).append("\n");
+  }
   write_all(stream.sink, out.data(), out.size());
   if (num_tail_lines_ == 0) return;
   std::lock_guard<std::mutex> lock(mu_);

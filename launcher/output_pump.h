@@ -1,6 +1,8 @@
 // Copies a child's stdout and stderr to ours, one line at a time, each line
 // prefixed with the child's name ("[decode-0] loaded 291 tensors"), and keeps
-// the last lines so that a failure message can quote them.
+// the last lines so that a failure message can quote them. With
+// --log-format json a line that is one JSON object gets the name as its
+// first member instead ({"child":"decode-0","time":...}).
 //
 //   OutputPump pump("decode-0", out_read_fd, err_read_fd, STDOUT_FILENO, STDERR_FILENO, 20);
 //   ...child runs...

@@ -33,6 +33,10 @@ void LayerPusher::post_layer(Entry& e, int layer, const std::vector<int32_t>& bl
   }
   ++e.num_layers_posted;
   if (ops.empty() || !e.error.ok()) return;  // nothing the decode worker lacks, or failed already
+  if (e.transfers.empty()) {
+    timeline_.record(e.target.notification, "kv_transfer_start",
+                     {{"blocks", static_cast<int64_t>(ops.size())}, {"layer", int64_t{layer}}});
+  }
   const bool last = layer + 1 == static_cast<int>(regions_.layer_regions.size());
   const uint64_t bytes = ops.size() * regions_.block_bytes;
   Result<uint64_t> id = agent_.post_write(e.target.peer, std::move(ops),

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base/request_timeline.h"
 #include "common/base/status.h"
 #include "common/wire/internal_api.h"
 #include "engine/runner/model_runner.h"
@@ -32,8 +33,9 @@ namespace pdserve::prefill {
 
 class LayerPusher {
  public:
-  LayerPusher(kvtransfer::Agent& agent, worker::KvRegions regions)
-      : agent_(agent), regions_(std::move(regions)) {}
+  // The first layer posted for a request is its "kv_transfer_start" milestone.
+  LayerPusher(kvtransfer::Agent& agent, worker::KvRegions regions, RequestTimeline& timeline)
+      : agent_(agent), regions_(std::move(regions)), timeline_(timeline) {}
 
   struct Target {
     uint64_t peer = 0;
@@ -74,6 +76,7 @@ class LayerPusher {
 
   kvtransfer::Agent& agent_;
   const worker::KvRegions regions_;
+  RequestTimeline& timeline_;
   std::mutex mu_;
   std::map<uint64_t, Entry> entries_;
 };

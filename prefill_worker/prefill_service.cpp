@@ -96,7 +96,7 @@ PrefillService::PrefillService(worker::WorkerRuntime& runtime, kvtransfer::Agent
     : rt_(runtime),
       agent_(agent),
       regions_(regions),
-      pusher_(agent, std::move(regions)),
+      pusher_(agent, std::move(regions), runtime.timeline()),
       thread_([this] { transfer_loop(); }) {
   // Set before any request runs (no step runs while the engine is idle).
   rt_.runner().set_kv_layer_hook(
@@ -149,6 +149,11 @@ void PrefillService::handle(server::Request request,
   }
   auto job = std::make_shared<Job>();
   job->req = std::move(req).value();
+  rt_.timeline().record(
+      job->req.request_id, "received",
+      {{"prompt_tokens", static_cast<int64_t>(job->req.prompt_ids.size())},
+       {"blocks_to_send", static_cast<int64_t>(job->req.target.block_ids.size() -
+                                               static_cast<size_t>(job->req.target.first_block))}});
   job->writer = std::move(writer);
   job->engine_id = rt_.next_request_id();
   job->deadline =
@@ -185,6 +190,8 @@ Task<> PrefillService::prefill(std::shared_ptr<Job> job) {
     }
     co_return;
   }
+  RequestTimeline& timeline = rt_.timeline();
+  timeline.record(job->req.request_id, "prefill_start");
   Result<scheduler::RequestOutput> out = co_await job->outputs.pop();
   while (out.ok() && !out->finished) out = co_await job->outputs.pop();
   Status prefilled = prefill_outcome(out);
@@ -195,6 +202,8 @@ Task<> PrefillService::prefill(std::shared_ptr<Job> job) {
   }
   // First token: the blocks are pinned until released below.
   job->prefilled = true;
+  timeline.record(job->req.request_id, "prefill_end",
+                  {{"cached_tokens", static_cast<int64_t>(out->num_cached_tokens)}});
   if (job->peer_gone) {  // went away just now: release them
     pusher_.forget(job->engine_id);
     rt_.loop().abort(job->engine_id);
@@ -212,6 +221,10 @@ Task<> PrefillService::prefill(std::shared_ptr<Job> job) {
     job->fail(pushed.status());
     co_return;
   }
+  timeline.record(job->req.request_id, "kv_transfer_end",
+                  {{"bytes", static_cast<int64_t>(pushed->bytes)},
+                   {"layers_during_prefill", int64_t{pushed->layers_during_prefill}},
+                   {"layers_after", int64_t{pushed->layers_after}}});
   layers_during_.inc(pushed->layers_during_prefill);
   layers_after_.inc(pushed->layers_after);
   kv_bytes_.inc(static_cast<double>(pushed->bytes));

@@ -93,6 +93,12 @@ void ChoiceStream::send() {
       spec_, spec_.request_id + (num_tries_ > 1 ? "-" + std::to_string(num_tries_) : "")};
   if (choice->prefill) gr.prefill = choice->prefill->address;
   gr.prefill_mode = ctx_.prefill_mode;
+  if (ctx_.timeline != nullptr) {
+    ctx_.timeline->record(spec_.request_id, "routed",
+                          {{"decode_worker", decode_id_},
+                           {"prefill_worker", choice->prefill ? choice->prefill->id : ""},
+                           {"attempt", int64_t{num_tries_}}});
+  }
   ctx_.registry->add_inflight(decode_id_, 1);
   server::ClientRequest req =
       server::ClientRequest::post_json(choice->decode.address.host, choice->decode.address.port,

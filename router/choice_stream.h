@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base/request_timeline.h"
 #include "common/protocol/prompt_request.h"
 #include "common/server/http_client.h"
 #include "common/wire/internal_api.h"
@@ -59,6 +60,8 @@ struct RouterContext {
   // waiting.
   RetryTimer* retry_timer = nullptr;
   std::chrono::milliseconds retry_window{10'000};
+  // The router's milestones of each request (a choice's under its own id).
+  RequestTimeline* timeline = nullptr;
 };
 
 // The prompt request of one choice and how to turn its tokens into text.

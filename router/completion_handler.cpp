@@ -75,6 +75,7 @@ struct CompletionHandler::Call {
   std::vector<int> prompt_lens;
   RouterMetrics metrics;
   std::string request_id;  // echoed as X-Request-Id
+  RequestTimeline* timeline = nullptr;
   Clock::time_point start = Clock::now();
   Clock::time_point first_token = start;
 
@@ -102,6 +103,9 @@ struct CompletionHandler::Call {
   int num_cached_tokens = 0;
 
   bool chat() const { return req.endpoint == Endpoint::kChatCompletions; }
+  void mark(std::string_view event, std::vector<MilestoneField> fields = {}) const {
+    if (timeline != nullptr) timeline->record(request_id, event, std::move(fields));
+  }
   int prompt_of(size_t choice_idx) const { return static_cast<int>(choice_idx) / req.n; }
 
   void cancel_all() {
@@ -155,6 +159,7 @@ struct CompletionHandler::Call {
     if (std::exchange(answered, true)) return;
     left();
     metrics.requests_failed.inc();
+    mark("failed", {{"status", int64_t{e.http_status}}, {"error", e.message}});
     if (!sse) {
       respond_error(*writer, e, request_id);
     } else {
@@ -179,6 +184,7 @@ struct CompletionHandler::Call {
       first_token_seen = true;
       first_token = Clock::now();
       metrics.ttft.observe(std::chrono::duration<double>(first_token - start).count());
+      mark("first_token");
     }
     if (req.echo && p.first) p.text = prompt_texts[static_cast<size_t>(prompt_of(i))] + p.text;
     std::vector<ToolCallDelta> calls;
@@ -260,6 +266,9 @@ struct CompletionHandler::Call {
     metrics.prompt_tokens.inc(u.prompt_tokens);
     metrics.generation_tokens.inc(u.completion_tokens);
     metrics.e2e.observe(std::chrono::duration<double>(Clock::now() - start).count());
+    mark("finished", {{"finish_reason", choices.front().finish_reason},
+                      {"prompt_tokens", int64_t{u.prompt_tokens}},
+                      {"completion_tokens", int64_t{u.completion_tokens}}});
     if (req.stream) {
       if (req.include_usage) (void)sse->send_event(usage_chunk(meta, req.endpoint, u));
       (void)sse->send_event("[DONE]");
@@ -357,6 +366,7 @@ Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
   call->inflight = &inflight_;
   call->inflight_id = *inflight_id;
   call->request_id = id;
+  call->timeline = ctx_.timeline;
   call->meta.id = (endpoint == Endpoint::kChatCompletions ? "chatcmpl-" : "cmpl-") + id;
   call->meta.created = std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch())
@@ -379,6 +389,11 @@ Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
   call->choices.resize(num_choices);
   for (Call::ChoiceState& c : call->choices)
     c.tools = ToolOutput::create(req.tool_use, model_.tool_calls);
+  call->mark("received",
+             {{"endpoint", std::string(endpoint == Endpoint::kChatCompletions ? "chat/completions"
+                                                                              : "completions")},
+              {"stream", int64_t{req.stream ? 1 : 0}},
+              {"choices", static_cast<int64_t>(num_choices)}});
   std::vector<std::shared_ptr<ChoiceStream>> streams;
   for (size_t i = 0; i < num_choices; ++i) {
     const size_t p = i / static_cast<size_t>(req.n);

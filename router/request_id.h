@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "common/wire/http_message.h"
 #include "router/api_error.h"
@@ -19,6 +20,9 @@ namespace pdserve::router {
 
 inline constexpr const char* kRequestIdHeader = "X-Request-Id";
 inline constexpr size_t kMaxRequestIdLength = 128;
+
+// 1 to kMaxRequestIdLength of A-Z a-z 0-9 . _ : -
+bool valid_request_id(std::string_view id);
 
 // The client's X-Request-Id (1 to kMaxRequestIdLength of A-Z a-z 0-9 . _ : -)
 // or, when it sent none, make_id(); a 400 naming the header otherwise.

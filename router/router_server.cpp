@@ -17,6 +17,7 @@
 #include "router/completion_handler.h"
 #include "router/policies/policy.h"
 #include "router/prefix_index.h"
+#include "router/timeline_view.h"
 #include "router/tokenize_api.h"
 #include "router/worker_health_metrics.h"
 #include "router/worker_poller.h"
@@ -61,7 +62,9 @@ struct RouterServer::Impl {
   std::shared_ptr<server::MetricsRegistry> metrics = std::make_shared<server::MetricsRegistry>();
   RetryTimer retry_timer;  // before client: stopped in stop(), before anything it may call
   std::unique_ptr<server::HttpClient> client;  // to the decode workers
+  RequestTimeline timeline{"router"};
   RouterContext ctx;
+  std::unique_ptr<TimelineView> timeline_view;
   std::unique_ptr<CompletionHandler> completions;
   std::unique_ptr<WorkerHealthMetrics> health;  // poller thread only
   std::unique_ptr<WorkerPoller> poller;
@@ -202,6 +205,12 @@ server::Routes RouterServer::Impl::routes() {
   };
   r.add("POST", "/v1/completions", generate(Endpoint::kCompletions), api);
   r.add("POST", "/v1/chat/completions", generate(Endpoint::kChatCompletions), api);
+  r.add_prefix(
+      "GET", kDebugRequestsPath,
+      [this](server::Request q, std::shared_ptr<server::ResponseWriter> w) {
+        timeline_view->handle(q, std::move(w));
+      },
+      api_get);
   r.add(
       "POST", "/tokenize", [this](const server::Request& q) { return tokenize(q); }, api);
   r.add(
@@ -238,7 +247,7 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
   m.ctx = RouterContext{
       m.tokenizer.get(),        &m.registry,    &m.prefix_index,         m.policy.get(),
       m.client.get(),           m.model.name,   m.options.cluster_token, m.options.prefill_mode,
-      m.options.stream_silence, &m.retry_timer, m.options.retry_window};
+      m.options.stream_silence, &m.retry_timer, m.options.retry_window,  &m.timeline};
   server::MetricsRegistry& reg = *m.metrics;
   RouterMetrics rm;
   // The router's own series are pdserve:router_*; the workers export vLLM's.
@@ -256,6 +265,8 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
   rm.e2e =
       reg.histogram("pdserve:router_e2e_request_latency_seconds", "Request latency, end to end",
                     server::MetricsRegistry::exponential_buckets(0.005, 2, 16));
+  m.timeline_view =
+      std::make_unique<TimelineView>(m.timeline, m.registry, *m.client, m.options.cluster_token);
   m.completions = std::make_unique<CompletionHandler>(m.ctx, m.model, m.options.limits, rm);
   m.health = std::make_unique<WorkerHealthMetrics>(reg);
   m.poller = std::make_unique<WorkerPoller>(

@@ -1,10 +1,12 @@
 #include "worker/worker_runtime.h"
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "common/server/auth.h"
 #include "common/wire/openai_error.h"
+#include "common/wire/timeline_json.h"
 
 namespace pdserve::worker {
 
@@ -26,7 +28,8 @@ WorkerRuntime::WorkerRuntime(WorkerConfig config, std::unique_ptr<runner::LlmRun
       runner_(std::move(runner)),
       metrics_(std::make_shared<server::MetricsRegistry>()),
       gauges_(std::make_unique<Gauges>()),
-      request_metrics_(*metrics_, config_.model_name) {
+      request_metrics_(*metrics_, config_.model_name),
+      timeline_(config_.role) {
   // vLLM's names and labels (see request_metrics.h); pdserve's own as pdserve:*.
   const server::MetricLabels model{{"model_name", config_.model_name}};
   server::MetricsRegistry& m = *metrics_;
@@ -178,6 +181,24 @@ void WorkerRuntime::mount(server::Routes& routes) {
              },
              {.check = server::cluster_token_check(config_.cluster_token),
               .max_body_bytes = server::kControlBodyBytes});
+  // One request's milestones here (the router joins every process's).
+  routes.add_prefix(
+      "GET", server::internal::kRequestTimelinePath,
+      [this](const server::Request& req) {
+        std::string id =
+            req.path.substr(std::string_view(server::internal::kRequestTimelinePath).size());
+        int choices = 1;
+        if (auto v = req.query_param("choices")) {
+          choices = std::atoi(v->c_str());
+          if (choices < 1 || choices > server::internal::kMaxTimelineChoices) {
+            return server::openai_error(400, "choices: 1 to 128", {}, "choices");
+          }
+        }
+        return server::Response::json(
+            200, server::internal::timeline_to_json(id, timeline_.get_choices(id, choices)));
+      },
+      {.check = server::cluster_token_check(config_.cluster_token),
+       .max_body_bytes = server::kControlBodyBytes});
 }
 
 }  // namespace pdserve::worker

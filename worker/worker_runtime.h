@@ -1,6 +1,7 @@
 // What every worker process has, whatever its role: the model runner, the
 // engine on its loop thread, the KV event log, the metrics and the routes
-// every worker serves (/health, /metrics, /internal/v1/state).
+// every worker serves (/health, /metrics, /internal/v1/state,
+// /internal/v1/requests/{id}).
 //
 //   auto rt = WorkerRuntime::create(config, std::move(runner), engine_config).value();
 //   Routes routes;  rt->mount(routes);  ...role routes...;  Server::start(opts, routes);
@@ -17,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "common/base/request_timeline.h"
 #include "common/base/status.h"
 #include "common/server/health.h"
 #include "common/server/metrics.h"
@@ -54,6 +56,9 @@ class WorkerRuntime {
   std::shared_ptr<server::MetricsRegistry> metrics_ptr() { return metrics_; }
   // A new engine request id (unique in this process).
   uint64_t next_request_id() { return next_id_.fetch_add(1) + 1; }
+  // This process's milestones of recent requests (GET
+  // /internal/v1/requests/{id}, cluster token).
+  RequestTimeline& timeline() { return timeline_; }
   // The state the router polls.
   server::internal::WorkerState state(uint64_t since) const;
 
@@ -70,6 +75,7 @@ class WorkerRuntime {
   std::unique_ptr<Gauges> gauges_;
   RequestMetrics request_metrics_;               // engine loop thread only
   std::unique_ptr<SpecCounters> spec_counters_;  // null: no speculation
+  RequestTimeline timeline_;
   KvEventLog events_;
   server::Heartbeat heartbeat_;
   std::atomic<uint64_t> next_id_{0};

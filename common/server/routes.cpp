@@ -19,12 +19,16 @@ void Routes::add(std::string method, std::string path, SyncHandler handler, Rout
   add(std::move(method), std::move(path), to_handler(std::move(handler)), std::move(options));
 }
 
-void Routes::add_prefix(std::string method, std::string prefix, Handler handler) {
-  entries_.push_back({std::move(method), std::move(prefix), true, std::move(handler), {}});
+void Routes::add_prefix(std::string method, std::string prefix, Handler handler,
+                        RouteOptions options) {
+  entries_.push_back(
+      {std::move(method), std::move(prefix), true, std::move(handler), std::move(options)});
 }
 
-void Routes::add_prefix(std::string method, std::string prefix, SyncHandler handler) {
-  add_prefix(std::move(method), std::move(prefix), to_handler(std::move(handler)));
+void Routes::add_prefix(std::string method, std::string prefix, SyncHandler handler,
+                        RouteOptions options) {
+  add_prefix(std::move(method), std::move(prefix), to_handler(std::move(handler)),
+             std::move(options));
 }
 
 Routes::Match Routes::resolve(std::string_view method, std::string_view path) const {

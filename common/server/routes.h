@@ -64,8 +64,10 @@ class Routes {
  public:
   void add(std::string method, std::string path, Handler handler, RouteOptions options = {});
   void add(std::string method, std::string path, SyncHandler handler, RouteOptions options = {});
-  void add_prefix(std::string method, std::string prefix, Handler handler);
-  void add_prefix(std::string method, std::string prefix, SyncHandler handler);
+  void add_prefix(std::string method, std::string prefix, Handler handler,
+                  RouteOptions options = {});
+  void add_prefix(std::string method, std::string prefix, SyncHandler handler,
+                  RouteOptions options = {});
 
   struct Match {
     const Handler* handler = nullptr;       // null when status is 404 or 405
