@@ -1,6 +1,7 @@
 #include "kvtransfer/cuda_ipc_mapping.h"
 
 #include <cuda.h>
+#include <cudaTypedefs.h>
 #include <cuda_runtime_api.h>
 
 #include <cstring>
@@ -15,12 +16,26 @@ Status cuda_error(const std::string& what, cudaError_t err) {
 
 static_assert(sizeof(cudaIpcMemHandle_t) == kIpcHandleLen);
 
+// The driver's cuPointerGetAttribute, reached through the runtime: linking
+// libcuda would make every binary need a driver just to start.
+Result<PFN_cuPointerGetAttribute_v4000> pointer_get_attribute() {
+  static void* fn = nullptr;
+  static const cudaError_t err = cudaGetDriverEntryPointByVersion(
+      "cuPointerGetAttribute", &fn, 12000, cudaEnableDefault, nullptr);
+  if (err != cudaSuccess || fn == nullptr) {
+    return unavailable(std::string("cuda_ipc: no cuPointerGetAttribute: ") +
+                       cudaGetErrorString(err));
+  }
+  return reinterpret_cast<PFN_cuPointerGetAttribute_v4000>(fn);
+}
+
 }  // namespace
 
 Result<ExportedRegion> export_region(uint64_t id, const void* addr, uint64_t len) {
+  PD_ASSIGN_OR_RETURN(PFN_cuPointerGetAttribute_v4000 get_attribute, pointer_get_attribute());
   CUdeviceptr base = 0;
-  if (cuPointerGetAttribute(&base, CU_POINTER_ATTRIBUTE_RANGE_START_ADDR,
-                            reinterpret_cast<CUdeviceptr>(addr)) != CUDA_SUCCESS) {
+  if (get_attribute(&base, CU_POINTER_ATTRIBUTE_RANGE_START_ADDR,
+                    reinterpret_cast<CUdeviceptr>(addr)) != CUDA_SUCCESS) {
     return unimplemented("cuda_ipc: region is not CUDA device memory");
   }
   cudaIpcMemHandle_t handle;

@@ -108,7 +108,7 @@ TEST_F(CudaIpcTest, ScatteredDeviceBlocksArriveByteForByte) {
     scattered.push_back(
         {src_region_, i * (64 << 10), dst_region_, slots[i] * (64 << 10), 16 << 10});
   }
-  const std::vector<WriteOp> contiguous{{src_region_, 0, dst_region_, 40 << 20, 8 << 20}};
+  std::vector<WriteOp> contiguous{{src_region_, 0, dst_region_, 40 << 20, 8 << 20}};
   std::vector<WriteOp> unaligned;
   for (size_t i = 0; i < 64; ++i) {
     unaligned.push_back({src_region_, 3 + i * 4099, dst_region_, (50 << 20) + 1 + i * 5003, 1001});
