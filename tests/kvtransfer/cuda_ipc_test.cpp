@@ -183,6 +183,9 @@ TEST_F(CudaIpcTest, CompatKeyMismatchIsRefusedBeforeAnyHandleIsSent) {
   // receiver's control handshake.
   AgentMetadata forged = AgentMetadata::parse(meta_).value();
   forged.compat_key = "model-b";
+  AgentMetadata control = AgentMetadata::parse(forged.address).value();
+  control.compat_key = "model-b/cuda_ipc-control";
+  forged.address = control.serialize();
   peer = agent_->connect(forged.serialize());
   ASSERT_FALSE(peer.ok());
   EXPECT_EQ(peer.status().code(), StatusCode::kFailedPrecondition) << peer.status().to_string();
