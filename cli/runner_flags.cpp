@@ -18,6 +18,10 @@ void add_runner_flags(CLI::App& app, RunnerFlags& f) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--kv-cache-mb", f.kv_cache_mb, "KV cache memory in MiB")
       ->check(CLI::Range(1, 1 << 22));
+  app.add_option("--gpu-memory-utilization", f.gpu_memory_utilization,
+                 "fraction of the GPU this process may take, weights plus KV cache (CUDA; "
+                 "sizes the KV cache instead of --kv-cache-mb; 0: off)")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--block-size", f.block_size, "tokens per KV block")->check(CLI::Range(1, 1024));
   app.add_option("--max-model-len", f.max_model_len, "context length (0: the model's)")
       ->check(CLI::NonNegativeNumber);
@@ -42,6 +46,7 @@ Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& f, int
   runner::LlmRunnerOptions options;
   options.block_size = f.block_size;
   options.kv_cache_bytes = static_cast<size_t>(f.kv_cache_mb) << 20;
+  options.gpu_memory_utilization = f.gpu_memory_utilization;
   options.max_model_len = f.max_model_len;
   options.host_kv_cache_bytes = static_cast<size_t>(f.swap_space_gib * double(size_t{1} << 30));
   PD_ASSIGN_OR_RETURN(options.fault, runner::step_fault_from_env());

@@ -19,6 +19,7 @@ struct RunnerFlags {
   std::string device = "auto";  // cpu | cuda | auto
   int threads = 0;              // CPU threads (0: every core)
   int kv_cache_mb = 512;
+  double gpu_memory_utilization = 0;  // > 0: KV pool sized from the GPU share instead
   int block_size = 16;
   int max_model_len = 0;
   double swap_space_gib = 0;   // host KV tier for swap preemption

@@ -55,8 +55,14 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--decode-gpus", o.decode_gpus, "GPU of each decode worker")->delimiter(',');
   cmd->add_option("--device", o.device, "cpu, cuda or auto")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  cmd->add_option("--kv-backend", o.kv_backend, "KV transfer between workers: tcp, ucx or nccl")
-      ->check(CLI::IsMember({"tcp", "ucx", "nccl"}));
+  cmd->add_option("--kv-backend", o.kv_backend,
+                  "KV transfer between workers: auto (cuda_ipc when the KV pools are on the GPU, "
+                  "else ucx, else tcp), cuda_ipc, ucx, tcp or nccl")
+      ->check(CLI::IsMember({"auto", "cuda_ipc", "ucx", "tcp", "nccl"}));
+  cmd->add_option("--gpu-memory-utilization", o.gpu_memory_utilization,
+                  "fraction of each GPU the workers on it may take together (weights plus KV "
+                  "cache), split evenly between them; 0: size the KV cache with --kv-cache-mb")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--speculative-config", o.speculative_config,
                   "speculative decoding in the decode workers (JSON, as `pdserve decode`)");
   cmd->add_option("--worker-base-port", r->worker_base_port, "first worker port (0: free ports)");

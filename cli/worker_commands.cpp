@@ -71,7 +71,9 @@ int run(WorkerFlags f) {
     return fail(
         invalid_argument("give the cluster token: --cluster-token or PDSERVE_CLUSTER_TOKEN"));
   }
-  Result<kvtransfer::BackendKind> backend = kvtransfer::parse_backend(f.kv_backend);
+  const bool kv_auto = f.kv_backend == "auto";
+  Result<kvtransfer::BackendKind> backend =
+      kv_auto ? kvtransfer::BackendKind::kTcp : kvtransfer::parse_backend(f.kv_backend);
   if (!backend.ok()) return fail(backend.status().with_context("--kv-backend"));
   auto config = engine_config(f.engine);
   if (!config.ok()) return fail(config.status());
@@ -98,6 +100,7 @@ int run(WorkerFlags f) {
   o.server.address = f.host;
   o.server.port = static_cast<uint16_t>(f.port);
   o.kv.backend = *backend;
+  o.kv_backend_auto = kv_auto;
   o.kv.listen_address = f.kv_address.empty() ? f.host : f.kv_address;
   o.register_with = std::move(routers);
   o.advertise_host = f.advertise_host;
@@ -117,7 +120,8 @@ int run(WorkerFlags f) {
   auto w = worker::WorkerProcess::start(o, std::move(runner).value(), *config, factory);
   if (!w.ok()) return fail(w.status());
   std::printf("%s: serving %s on http://%s:%u (kv backend %s)\n", who.c_str(),
-              o.worker.model_name.c_str(), f.host.c_str(), (*w)->port(), f.kv_backend.c_str());
+              o.worker.model_name.c_str(), f.host.c_str(), (*w)->port(),
+              std::string(kvtransfer::backend_name((*w)->kv_backend())).c_str());
   std::fflush(stdout);
   wait_for_termination_signal();
   (*w)->stop(std::chrono::seconds(5));
@@ -137,8 +141,10 @@ void add_worker_command(CLI::App& app, const std::string& role, const std::strin
                   "shared secret of the internal API (default: $PDSERVE_CLUSTER_TOKEN)");
   cmd->add_option("--served-model-name", flags->served_model_name,
                   "model name (default: the folder's)");
-  cmd->add_option("--kv-backend", flags->kv_backend, "KV transfer: tcp, ucx, nccl or local")
-      ->check(CLI::IsMember({"tcp", "ucx", "nccl", "local"}));
+  cmd->add_option("--kv-backend", flags->kv_backend,
+                  "KV transfer: auto (cuda_ipc for device pools on one machine, else ucx, else "
+                  "tcp), cuda_ipc, ucx, tcp, nccl or local")
+      ->check(CLI::IsMember({"auto", "cuda_ipc", "ucx", "tcp", "nccl", "local"}));
   cmd->add_option("--kv-address", flags->kv_address,
                   "address of the KV transfer listener (default: --host)");
   cmd->add_option("--register-with", flags->register_with,

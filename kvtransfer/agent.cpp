@@ -13,6 +13,7 @@ std::string_view backend_name(BackendKind kind) {
     case BackendKind::kTcp: return "tcp";
     case BackendKind::kUcx: return "ucx";
     case BackendKind::kNccl: return "nccl";
+    case BackendKind::kCudaIpc: return "cuda_ipc";
   }
   return "unknown";
 }
@@ -22,6 +23,7 @@ Result<BackendKind> parse_backend(std::string_view name) {
   if (name == "tcp") return BackendKind::kTcp;
   if (name == "ucx") return BackendKind::kUcx;
   if (name == "nccl") return BackendKind::kNccl;
+  if (name == "cuda_ipc") return BackendKind::kCudaIpc;
   return invalid_argument("unknown kvtransfer backend '" + std::string(name) + "'");
 }
 
@@ -56,6 +58,7 @@ Result<std::unique_ptr<Agent>> Agent::create(const AgentOptions& options) {
     case BackendKind::kTcp: return create_tcp_agent(resolved);
     case BackendKind::kUcx: return create_ucx_agent(resolved);
     case BackendKind::kNccl: return create_nccl_agent(resolved);
+    case BackendKind::kCudaIpc: return create_cuda_ipc_agent(resolved);
   }
   return invalid_argument("unknown backend");
 }

@@ -47,17 +47,25 @@
 //          itself, so a transfer of an epoch fenced before its op list
 //          arrived, or with a bad region, is received into scratch device
 //          memory, never into the region. Regions must be device memory.
+//   cuda_ipc: the op list reaches the receiver (over a tcp control agent)
+//          before the copy; it checks every op and pins the ranges, and the
+//          sender copies only after its go (cuda_ipc_agent.h). After
+//          fence_epoch(e) returns no byte of epoch e lands from a sender that
+//          follows the protocol (the receiver cannot stop a device-to-device
+//          copy an authenticated peer starts regardless). Device regions only.
 //
 // Peer death: tcp and ucx-over-tcp fail pending transfers with kUnavailable
-// as soon as the connection breaks. UCX 1.13's shared-memory transports
+// as soon as the connection breaks; cuda_ipc within ~100 ms (it probes the
+// control connection of a peer it waits on). UCX 1.13's shared-memory transports
 // cannot report peer failure (the endpoint falls back to no error handling
 // and UCX logs one "no peer failure handler" error at connect); there a dead
 // receiver shows as a missing ACK: wait() returns kDeadlineExceeded, and the
 // transfer fails kUnavailable after 30 s without an ACK.
 //
 // Who may write (every backend): a connection proves it knows the cluster
-// token at handshake (peer_auth.h; tcp, the nccl control channel, and ucx,
-// whose messages then carry the session's tag: ucx_sessions.h), and a
+// token at handshake (peer_auth.h; tcp, the nccl and cuda_ipc control
+// channels, and ucx, whose messages then carry the session's tag:
+// ucx_sessions.h), and a
 // receiver created with require_grants accepts a write or a notification only
 // of an epoch it granted (grant()), only into the granted byte ranges, and
 // only from the first connection that used the grant. Anything else is
@@ -87,16 +95,16 @@
 namespace pdserve::kvtransfer {
 
 enum class MemoryKind { kHost, kDevice };
-enum class BackendKind { kLocal, kTcp, kUcx, kNccl };
+enum class BackendKind { kLocal, kTcp, kUcx, kNccl, kCudaIpc };
 
 std::string_view backend_name(BackendKind kind);
-// "local", "tcp", "ucx", "nccl"; kInvalidArgument otherwise.
+// "local", "tcp", "ucx", "nccl", "cuda_ipc"; kInvalidArgument otherwise.
 Result<BackendKind> parse_backend(std::string_view name);
 
 struct AgentOptions {
   BackendKind backend = BackendKind::kTcp;
   std::string name;  // for logs and Notification::peer_name
-  // tcp listener (and the nccl control channel): "host" or "host:port", port 0
+  // tcp listener (and the nccl and cuda_ipc control channels): "host" or "host:port", port 0
   // ephemeral. ucx ignores it: peers reach it by the worker address in metadata().
   std::string listen_address = "127.0.0.1";
   std::string compat_key;  // model, dtype, block size, layout, TP: peers must match exactly
@@ -111,7 +119,7 @@ struct AgentOptions {
   std::function<void()> on_peer_refused;
   int device = -1;  // CUDA device for device regions / NCCL
   // Fault injector: every Nth WriteOp posted through this agent fails its
-  // transfer (the ops before it are written — on nccl none is —, the
+  // transfer (the ops before it are written — on nccl and cuda_ipc none is —, the
   // notification is not sent, the transfer ends kFailed with kAborted).
   // 0: off. When 0, the environment variable PDSERVE_KV_FAULT_EVERY_N is
   // read instead.
@@ -160,7 +168,7 @@ class Agent {
  public:
   // Starts the backend (listener, progress thread). Fails with kUnavailable
   // when the listener cannot bind, kUnimplemented when the backend is not
-  // built (nccl without CUDA), kInvalidArgument on bad options.
+  // built (nccl, cuda_ipc without CUDA), kInvalidArgument on bad options.
   static Result<std::unique_ptr<Agent>> create(const AgentOptions& options);
   virtual ~Agent();
 

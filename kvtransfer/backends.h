@@ -12,5 +12,6 @@ Result<std::unique_ptr<Agent>> create_local_agent(const AgentOptions& options);
 Result<std::unique_ptr<Agent>> create_tcp_agent(const AgentOptions& options);
 Result<std::unique_ptr<Agent>> create_ucx_agent(const AgentOptions& options);
 Result<std::unique_ptr<Agent>> create_nccl_agent(const AgentOptions& options);
+Result<std::unique_ptr<Agent>> create_cuda_ipc_agent(const AgentOptions& options);
 
 }  // namespace pdserve::kvtransfer

@@ -200,7 +200,7 @@ class TcpAgent final : public AgentCore {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread thread_;
   std::string address_;
-  tcp::InflightEpochs inflight_;
+  InflightEpochs inflight_;
   tcp::AgentState state_;
   std::vector<std::weak_ptr<tcp::TcpInbound>> sessions_;  // io thread only
   std::mutex mu_;

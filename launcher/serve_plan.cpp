@@ -1,8 +1,11 @@
 #include "launcher/serve_plan.h"
 
+#include <cstdio>
 #include <random>
 #include <set>
 #include <string_view>
+
+#include "launcher/gpu_share.h"
 
 namespace pdserve::launcher {
 namespace {
@@ -17,6 +20,7 @@ constexpr const char* kPortFlag = "--port";
 constexpr const char* kDeviceFlag = "--device";
 constexpr const char* kKvBackendFlag =
     "--kv-backend";  // prefill and decode: both ends of a transfer
+constexpr const char* kGpuMemoryFlag = "--gpu-memory-utilization";
 constexpr const char* kSpeculativeFlag = "--speculative-config";  // decode workers only
 constexpr const char* kDecodeListFlag = "--decode";               // router: host:port,host:port
 constexpr const char* kPrefillListFlag = "--prefill";  // router: host:port,... (omitted when none)
@@ -67,6 +71,9 @@ Status check_options(const ServeOptions& o, const ServePorts& ports) {
   if (o.num_prefill < 0) return invalid_argument("negative number of prefill workers");
   if (o.device.empty()) return invalid_argument("empty device");
   if (o.kv_backend.empty()) return invalid_argument("empty kv backend");
+  if (!(o.gpu_memory_utilization >= 0 && o.gpu_memory_utilization <= 1)) {
+    return invalid_argument("GPU memory utilization outside [0, 1]");
+  }
   PD_RETURN_IF_ERROR(check_gpus("prefill", o.prefill_gpus, o.num_prefill, o.device));
   PD_RETURN_IF_ERROR(check_gpus("decode", o.decode_gpus, o.num_decode, o.device));
   if (static_cast<int>(ports.prefill.size()) != o.num_prefill ||
@@ -86,14 +93,24 @@ Status check_options(const ServeOptions& o, const ServePorts& ports) {
   return ok_status();
 }
 
+// "0.45": a worker's --gpu-memory-utilization.
+std::string fraction_arg(double f) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.4g", f);
+  return buf;
+}
+
 ChildSpec worker_spec(const ServeOptions& o, const std::string& token, const char* command, int idx,
-                      uint16_t port, const std::vector<int>& gpus) {
+                      uint16_t port, const std::vector<int>& gpus, double gpu_share) {
   ChildSpec spec;
   spec.name = std::string(command) + "-" + std::to_string(idx);
   spec.role = command;  // the workers of one role stand in for each other
   spec.argv = {o.pdserve_binary, command,          kModelFlag,     o.model_dir,
                kHostFlag,        kServeWorkerHost, kPortFlag,      std::to_string(port),
                kDeviceFlag,      o.device,         kKvBackendFlag, o.kv_backend};
+  if (o.device != "cpu" && gpu_share > 0) {
+    spec.argv.insert(spec.argv.end(), {kGpuMemoryFlag, fraction_arg(gpu_share)});
+  }
   if (command == std::string_view(kDecodeCommand) && !o.speculative_config.empty()) {
     spec.argv.insert(spec.argv.end(), {kSpeculativeFlag, o.speculative_config});
   }
@@ -126,13 +143,23 @@ Result<ServePlan> plan_serve(const ServeOptions& o, const ServePorts& ports) {
   PD_RETURN_IF_ERROR(check_options(o, ports));
   ServePlan plan;
   plan.cluster_token = o.cluster_token.empty() ? generate_cluster_token() : o.cluster_token;
+  std::vector<int> worker_gpus;  // prefill workers, then decode workers
+  for (int i = 0; i < o.num_prefill; ++i) {
+    worker_gpus.push_back(o.prefill_gpus.empty() ? 0 : o.prefill_gpus[static_cast<size_t>(i)]);
+  }
+  for (int i = 0; i < o.num_decode; ++i) {
+    worker_gpus.push_back(o.decode_gpus.empty() ? 0 : o.decode_gpus[static_cast<size_t>(i)]);
+  }
+  const std::vector<double> shares = split_gpu_memory(worker_gpus, o.gpu_memory_utilization);
   for (int i = 0; i < o.num_prefill; ++i) {
     plan.children.push_back(worker_spec(o, plan.cluster_token, kPrefillCommand, i,
-                                        ports.prefill[static_cast<size_t>(i)], o.prefill_gpus));
+                                        ports.prefill[static_cast<size_t>(i)], o.prefill_gpus,
+                                        shares[static_cast<size_t>(i)]));
   }
   for (int i = 0; i < o.num_decode; ++i) {
     plan.children.push_back(worker_spec(o, plan.cluster_token, kDecodeCommand, i,
-                                        ports.decode[static_cast<size_t>(i)], o.decode_gpus));
+                                        ports.decode[static_cast<size_t>(i)], o.decode_gpus,
+                                        shares[static_cast<size_t>(o.num_prefill + i)]));
   }
   ChildSpec router;
   router.name = kRouterCommand;

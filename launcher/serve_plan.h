@@ -11,11 +11,13 @@
 // router's port faces clients (DESIGN.md, security of the internal plane).
 // The cluster token travels in the environment (PDSERVE_CLUSTER_TOKEN),
 // never on a command line that `ps` shows. A GPU index becomes the child's
-// CUDA_VISIBLE_DEVICES. Every child gets NCCL_NVLS_ENABLE=0.
+// CUDA_VISIBLE_DEVICES (without a list, a role's workers are on GPU 0).
+// Every child gets NCCL_NVLS_ENABLE=0.
 //
 // Errors (kInvalidArgument): no binary or model dir, num_decode < 1,
 // num_prefill < 0, a GPU list whose size is not the worker count, a
-// negative GPU index, GPUs with device "cpu", port counts that do not match
+// negative GPU index, GPUs with device "cpu", a GPU memory utilization
+// outside [0, 1], port counts that do not match
 // the worker counts, a port 0, a port used twice.
 #pragma once
 
@@ -39,7 +41,10 @@ struct ServeOptions {
   std::string device = "auto";
   std::string cluster_token;  // generated randomly when empty
   std::vector<std::string> extra_worker_args, extra_router_args;
-  std::string kv_backend = "tcp";
+  std::string kv_backend = "auto";  // the workers' --kv-backend
+  // Of each GPU, split between the workers on it (gpu_share.h) as their
+  // --gpu-memory-utilization; not passed with device cpu or when 0.
+  double gpu_memory_utilization = 0.9;
   std::string speculative_config;  // JSON for the decode workers (empty: none)
 };
 

@@ -9,6 +9,8 @@ gpu_build
 ctest --test-dir build-gpu --output-on-failure -j8 > "$out/ctest.log" 2>&1
 rc=$?
 tail -15 "$out/ctest.log"
+# The cuda_ipc backend's two-process tests (they skip without a GPU: show that they ran).
+grep -hE "CudaIpcTest\.[A-Za-z]+ .*(Passed|Failed|Skipped|\*\*\*)" "$out/ctest.log" | head -10
 grep -h "teacher-forced" build-gpu/Testing/Temporary/LastTest.log 2>/dev/null | head -3
 for tool in memcheck racecheck; do
   # racecheck reports hazards inside cuBLAS's own GEMM kernels (nvjet, TMA/wgmma): our kernels only.

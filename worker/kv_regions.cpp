@@ -14,8 +14,12 @@ std::string kv_compat_key(const runner::LlmRunner& runner) {
          ";layout=block,kv,slot,head;vocab=" + std::to_string(c.vocab_size) + ";tp=1";
 }
 
+bool kv_pool_on_device(runner::LlmRunner& runner) {
+  return runner.backend().name() != "cpu";
+}
+
 Result<KvRegions> register_kv_regions(kvtransfer::Agent& agent, runner::LlmRunner& runner) {
-  const bool device = runner.backend().name() != "cpu";
+  const bool device = kv_pool_on_device(runner);
   KvRegions r;
   r.block_size = runner.block_size();
   r.compat_key = kv_compat_key(runner);

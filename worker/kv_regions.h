@@ -25,6 +25,9 @@ struct KvRegions {
 // dtype, block size and layout.
 std::string kv_compat_key(const runner::LlmRunner& runner);
 
+// True when the runner keeps its KV pools in device memory (any backend but cpu).
+bool kv_pool_on_device(runner::LlmRunner& runner);
+
 // Registers every layer's pool with the agent (host memory on the CPU
 // backend, device memory on CUDA).
 Result<KvRegions> register_kv_regions(kvtransfer::Agent& agent, runner::LlmRunner& runner);

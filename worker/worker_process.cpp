@@ -1,6 +1,43 @@
 #include "worker/worker_process.h"
 
+#include "common/base/logging.h"
+#include "kvtransfer/backend_choice.h"
+
 namespace pdserve::worker {
+namespace {
+
+struct KvPlane {
+  kvtransfer::BackendKind backend = kvtransfer::BackendKind::kTcp;
+  std::unique_ptr<kvtransfer::Agent> agent;
+  KvRegions regions;
+};
+
+Result<KvPlane> start_kv_plane(const kvtransfer::AgentOptions& options, runner::LlmRunner& runner) {
+  KvPlane plane;
+  plane.backend = options.backend;
+  PD_ASSIGN_OR_RETURN(plane.agent, kvtransfer::Agent::create(options));
+  PD_ASSIGN_OR_RETURN(plane.regions, register_kv_regions(*plane.agent, runner));
+  return plane;
+}
+
+// --kv-backend auto: the first backend that starts and takes the pools.
+Result<KvPlane> start_auto_kv_plane(kvtransfer::AgentOptions options, runner::LlmRunner& runner) {
+  const kvtransfer::KvPlacement placement{
+      kv_pool_on_device(runner) ? kvtransfer::MemoryKind::kDevice : kvtransfer::MemoryKind::kHost,
+      kvtransfer::is_loopback_address(options.listen_address), kvtransfer::cuda_ipc_built()};
+  Status last;
+  for (kvtransfer::BackendKind backend : kvtransfer::auto_backends(placement)) {
+    options.backend = backend;
+    Result<KvPlane> plane = start_kv_plane(options, runner);
+    if (plane.ok()) return plane;
+    PD_LOG(INFO) << "kv backend auto: " << kvtransfer::backend_name(backend)
+                 << " not usable: " << plane.status().message();
+    last = plane.status();
+  }
+  return last;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<WorkerProcess>> WorkerProcess::start(
     WorkerProcessOptions options, std::unique_ptr<runner::LlmRunner> runner,
@@ -18,9 +55,12 @@ Result<std::unique_ptr<WorkerProcess>> WorkerProcess::start(
       "grants, notification floods",
       {{"role", options.worker.role}});
   options.kv.on_peer_refused = [refused]() mutable { refused.inc(); };
-  PD_ASSIGN_OR_RETURN(w->agent_, kvtransfer::Agent::create(options.kv));
-  PD_ASSIGN_OR_RETURN(KvRegions regions, register_kv_regions(*w->agent_, w->runtime_->runner()));
-  w->service_ = make_service(*w->runtime_, *w->agent_, std::move(regions));
+  PD_ASSIGN_OR_RETURN(KvPlane kv, options.kv_backend_auto
+                                      ? start_auto_kv_plane(options.kv, w->runtime_->runner())
+                                      : start_kv_plane(options.kv, w->runtime_->runner()));
+  w->agent_ = std::move(kv.agent);
+  w->kv_backend_ = kv.backend;
+  w->service_ = make_service(*w->runtime_, *w->agent_, std::move(kv.regions));
   server::Routes routes;
   w->runtime_->mount(routes);
   w->service_->mount(routes);

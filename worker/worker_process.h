@@ -33,6 +33,9 @@ struct WorkerProcessOptions {
   WorkerConfig worker;
   server::ServerOptions server;
   kvtransfer::AgentOptions kv;  // compat_key, cluster_token and on_peer_refused are set here
+  // --kv-backend auto: kv.backend is ignored; the first of
+  // kvtransfer::auto_backends() that starts and takes the KV pools is used.
+  bool kv_backend_auto = false;
   // Routers to register with (heartbeats), and the host they should use to
   // reach this worker (default: the server's bind address).
   std::vector<server::internal::WorkerAddress> register_with;
@@ -51,6 +54,7 @@ class WorkerProcess {
   uint16_t port() const { return server_->port(); }
   WorkerRuntime& runtime() { return *runtime_; }
   kvtransfer::Agent& agent() { return *agent_; }
+  kvtransfer::BackendKind kv_backend() const { return kv_backend_; }
   // Stops serving (requests in flight get `grace`), then the engine.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
@@ -58,6 +62,7 @@ class WorkerProcess {
   WorkerProcess() = default;
   std::unique_ptr<WorkerRuntime> runtime_;
   std::unique_ptr<kvtransfer::Agent> agent_;
+  kvtransfer::BackendKind kv_backend_ = kvtransfer::BackendKind::kTcp;
   std::unique_ptr<RoleService> service_;
   std::unique_ptr<server::Server> server_;
   std::unique_ptr<Registrar> registrar_;

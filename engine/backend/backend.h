@@ -144,6 +144,8 @@ std::unique_ptr<Backend> make_cpu_backend(int num_threads = 0);
 
 // True when this build has the CUDA backend and a GPU is visible.
 bool cuda_available();
+// The total memory of CUDA device `device`; kUnimplemented without CUDA.
+Result<size_t> cuda_device_memory_bytes(int device);
 // The CUDA backend on GPU `device`; fails when the build has no CUDA
 // backend or the device cannot be used.
 Result<std::unique_ptr<Backend>> make_cuda_backend(int device = 0);

@@ -8,6 +8,10 @@ bool cuda_available() {
   return false;
 }
 
+Result<size_t> cuda_device_memory_bytes(int) {
+  return unimplemented("this build of pdserve has no CUDA backend");
+}
+
 Result<std::unique_ptr<Backend>> make_cuda_backend(int) {
   return unimplemented(
       "this build of pdserve has no CUDA backend (configure with -DPDSERVE_CUDA=ON)");

@@ -6,6 +6,7 @@
 
 #include "common/base/logging.h"
 #include "engine/model/rope.h"
+#include "engine/runner/gpu_memory_budget.h"
 #include "engine/runner/sampler.h"
 
 namespace pdserve::runner {
@@ -60,7 +61,14 @@ Result<std::unique_ptr<LlmRunner>> LlmRunner::load(const std::filesystem::path& 
                                                    const model::LoadProgress& progress) {
   PD_ASSIGN_OR_RETURN(std::unique_ptr<model::LlamaModel> model,
                       model::LlamaModel::load(model_dir, *be, progress));
-  return create(std::move(be), std::move(model), options);
+  LlmRunnerOptions sized = options;
+  if (options.gpu_memory_utilization > 0 && be->name() != "cpu") {
+    PD_ASSIGN_OR_RETURN(size_t device_bytes, backend::cuda_device_memory_bytes(0));
+    PD_ASSIGN_OR_RETURN(sized.kv_cache_bytes,
+                        kv_pool_bytes({device_bytes, options.gpu_memory_utilization,
+                                       model->weight_bytes(), kActivationReserveBytes}));
+  }
+  return create(std::move(be), std::move(model), sized);
 }
 
 LlmRunner::LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model::LlamaModel> model,

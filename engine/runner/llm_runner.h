@@ -29,6 +29,9 @@ struct LlmRunnerOptions {
   int block_size = 16;
   int num_blocks = 0;  // 0: as many as kv_cache_bytes holds
   size_t kv_cache_bytes = size_t{512} << 20;
+  // > 0 (CUDA backend): load() sizes the KV pool to this fraction of the GPU
+  // less the weights (gpu_memory_budget.h) instead of kv_cache_bytes.
+  double gpu_memory_utilization = 0;
   int num_host_blocks = 0;  // host tier for swapping (0: as many as host_kv_cache_bytes hold)
   size_t host_kv_cache_bytes = 0;
   int max_model_len = 0;  // 0: max_position_embeddings

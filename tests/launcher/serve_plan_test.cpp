@@ -37,7 +37,8 @@ TEST(ServePlanTest, OnePrefillOneDecodeAndTheRouter) {
   EXPECT_EQ(p.name, "prefill-0");
   EXPECT_EQ(p.argv, (std::vector<std::string>{"/opt/pdserve/bin/pdserve", "prefill", "--model",
                                               "/models/demo", "--host", "127.0.0.1", "--port",
-                                              "9001", "--device", "auto", "--kv-backend", "tcp"}));
+                                              "9001", "--device", "auto", "--kv-backend", "auto",
+                                              "--gpu-memory-utilization", "0.45"}));
   EXPECT_EQ(p.health_host, "127.0.0.1");
   EXPECT_EQ(p.health_port, 9001);
   EXPECT_EQ(p.health_path, "/health");
@@ -45,7 +46,8 @@ TEST(ServePlanTest, OnePrefillOneDecodeAndTheRouter) {
   EXPECT_EQ(d.name, "decode-0");
   EXPECT_EQ(d.argv, (std::vector<std::string>{"/opt/pdserve/bin/pdserve", "decode", "--model",
                                               "/models/demo", "--host", "127.0.0.1", "--port",
-                                              "9002", "--device", "auto", "--kv-backend", "tcp"}));
+                                              "9002", "--device", "auto", "--kv-backend", "auto",
+                                              "--gpu-memory-utilization", "0.45"}));
   EXPECT_EQ(r.name, "router");
   EXPECT_EQ(r.argv, (std::vector<std::string>{"/opt/pdserve/bin/pdserve", "router", "--model",
                                               "/models/demo", "--host", "127.0.0.1", "--port",
@@ -107,9 +109,11 @@ TEST(ServePlanTest, ManyWorkersGpusBackendAndExtraArgs) {
     EXPECT_EQ(env_value(w.env, "CUDA_VISIBLE_DEVICES"), gpus[i]) << w.name;
     // Workers stay on loopback even when the router faces the network.
     EXPECT_EQ(w.argv[5], "127.0.0.1");
-    std::vector<std::string> end(w.argv.end() - 6, w.argv.end());
-    EXPECT_EQ(end, (std::vector<std::string>{"--device", "cuda", "--kv-backend", "nccl",
-                                             "--block-size", "32"}));
+    std::vector<std::string> end(w.argv.end() - 8, w.argv.end());
+    // One worker per GPU: each may take the whole 0.9.
+    EXPECT_EQ(end,
+              (std::vector<std::string>{"--device", "cuda", "--kv-backend", "nccl",
+                                        "--gpu-memory-utilization", "0.9", "--block-size", "32"}));
   }
   const ChildSpec& r = plan->children[4];
   EXPECT_EQ(r.argv, (std::vector<std::string>{
@@ -137,6 +141,34 @@ TEST(ServePlanTest, SpeculativeConfigGoesToDecodeWorkersOnly) {
   std::vector<std::string> end(decode.end() - 4, decode.end());
   EXPECT_EQ(end, (std::vector<std::string>{"--speculative-config", o.speculative_config,
                                            "--block-size", "32"}));
+}
+
+TEST(ServePlanTest, WorkersSharingAGpuSplitItAndCpuWorkersGetNoShare) {
+  auto share = [](const ChildSpec& c) -> std::string {
+    auto it = std::find(c.argv.begin(), c.argv.end(), "--gpu-memory-utilization");
+    return it == c.argv.end() ? "<none>" : *(it + 1);
+  };
+  ServeOptions o = base_options();
+  o.num_prefill = 1;
+  o.num_decode = 2;
+  o.prefill_gpus = {1};
+  o.decode_gpus = {0, 1};
+  o.gpu_memory_utilization = 0.8;
+  Result<ServePlan> plan = plan_serve(o, ServePorts{{9001}, {9002, 9003}});
+  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+  EXPECT_EQ(share(plan->children[0]), "0.4");  // GPU 1, with decode-1
+  EXPECT_EQ(share(plan->children[1]), "0.8");  // GPU 0 alone
+  EXPECT_EQ(share(plan->children[2]), "0.4");
+  o = base_options();
+  o.device = "cpu";
+  plan = plan_serve(o, ServePorts{{9001}, {9002}});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(share(plan->children[0]), "<none>");
+  o = base_options();
+  o.gpu_memory_utilization = 0;
+  plan = plan_serve(o, ServePorts{{9001}, {9002}});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(share(plan->children[1]), "<none>");
 }
 
 TEST(ServePlanTest, NoPrefillWorkersMeansNoPrefillList) {
@@ -173,6 +205,9 @@ TEST(ServePlanTest, RejectsBadOptions) {
   o = base_options();
   o.num_decode = 0;
   EXPECT_TRUE(fails(o, ServePorts{{9001}, {}}));
+  o = base_options();
+  o.gpu_memory_utilization = 1.5;
+  EXPECT_TRUE(fails(o, ports));
   o = base_options();
   o.prefill_gpus = {0, 1};  // two GPUs, one worker
   EXPECT_TRUE(fails(o, ports));

@@ -1,11 +1,15 @@
 // kv_transfer_bench: throughput and per-transfer latency of kvtransfer
 // backends between two processes on this machine, beside memcpy bandwidth
-// measured in the same run.
+// (--device cuda: device copy bandwidth, the cuda_ipc copy path inside one
+// process) measured in the same run.
 //
-//   kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=0.25] [--scattered]
-//                     [--inflight=1] [--block-kb=N] [--count=N]
+//   kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp,cuda_ipc] [--seconds=0.25] [--scattered]
+//                     [--inflight=1] [--block-kb=N] [--count=N] [--device=cpu|cuda]
+//                     [--json=PATH]
 //
-// For each backend the tool forks a receiver (one 256 MiB region), connects
+// For each backend the tool starts a receiver (one 256 MiB region, in device
+// memory with --device cuda; the receiver is this binary exec'd again, so
+// that it gets a CUDA context of its own), connects
 // to it and posts transfers of `count` blocks of `block` bytes (the blocks of
 // one list are adjacent, so the backends merge them into few large ops; with
 // --scattered every other block is used, so none merge), keeping up to
@@ -34,6 +38,7 @@
 #include <vector>
 
 #include "kvtransfer/agent.h"
+#include "tools/kv_transfer_bench/device_buffers.h"
 
 namespace kv = pdserve::kvtransfer;
 using Clock = std::chrono::steady_clock;
@@ -41,7 +46,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr size_t kRegionLen = 256 << 20;
-const size_t kBlocks[] = {16 << 10, 64 << 10, 256 << 10, 1 << 20};
+const size_t kBlocks[] = {16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20};
 const size_t kCounts[] = {1, 16, 256, 4096};
 
 struct BackendConfig {
@@ -67,16 +72,25 @@ bool read_exact(int fd, char* p, size_t n) {
   return true;
 }
 
-int receiver(int fd, kv::BackendKind kind) {
+int receiver(int fd, kv::BackendKind kind, bool device) {
   kv::AgentOptions o;
   o.backend = kind;
   o.name = "bench-receiver";
   o.compat_key = "bench";
   o.require_grants = false;  // the transports' speed, over thousands of epochs (and ucx put)
+  o.device = device ? 0 : -1;
   auto agent = kv::Agent::create(o);
-  if (!agent.ok()) return 1;
-  std::vector<char> region(kRegionLen, 1);
-  if (!(*agent)->register_region(region.data(), region.size(), kv::MemoryKind::kHost).ok())
+  if (!agent.ok()) {
+    std::fprintf(stderr, "receiver: %s\n", agent.status().to_string().c_str());
+    return 1;
+  }
+  std::vector<char> host_region(device ? 0 : kRegionLen, 1);
+  void* region = device ? kv_bench::alloc_device(kRegionLen, 1) : host_region.data();
+  if (region == nullptr ||
+      !(*agent)
+           ->register_region(region, kRegionLen,
+                             device ? kv::MemoryKind::kDevice : kv::MemoryKind::kHost)
+           .ok())
     return 2;
   if (!write_msg(fd, (*agent)->metadata())) return 3;
   while (true) {  // drain notifications until the parent closes the socket
@@ -143,21 +157,35 @@ double lookup(const MemcpyTable& t, size_t block, size_t count) {
 
 struct RunOptions {
   double seconds = 0.25;
+  bool device = false;  // --device cuda
   bool scattered = false;
   size_t inflight = 1;
   size_t only_block = 0;  // --block-kb: measure this block size only (bytes; 0: all)
   size_t only_count = 0;  // --count: this list length only (0: all)
 };
 
+// One measured point, for --json.
+struct BenchPoint {
+  std::string backend;
+  size_t block = 0, count = 0;
+  double gbps = 0, p50_us = 0, p99_us = 0, baseline_gbps = 0;
+};
+
 int run_backend(const BackendConfig& cfg, const RunOptions& run, const SourceRegion& src,
-                const MemcpyTable& memcpy_table) {
+                void* device_src, const MemcpyTable& memcpy_table,
+                std::vector<BenchPoint>* results) {
   if (cfg.ucx_tls != nullptr) setenv("UCX_TLS", cfg.ucx_tls, 1);
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 1;
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(sv[0]);
-    ::_exit(receiver(sv[1], cfg.kind));
+    const std::string fd_arg = "--receiver-fd=" + std::to_string(sv[1]);
+    const std::string backend_arg = "--backends=" + cfg.label;
+    const char* device_arg = run.device ? "--device=cuda" : "--device=cpu";
+    ::execl("/proc/self/exe", "kv_transfer_bench", fd_arg.c_str(), backend_arg.c_str(), device_arg,
+            static_cast<char*>(nullptr));
+    ::_exit(127);
   }
   ::close(sv[1]);
   uint64_t n = 0;
@@ -172,6 +200,7 @@ int run_backend(const BackendConfig& cfg, const RunOptions& run, const SourceReg
   o.name = "bench-sender";
   o.compat_key = "bench";
   o.require_grants = false;  // as the receiver (ucx put refuses to start otherwise)
+  o.device = run.device ? 0 : -1;
   auto agent = ok ? kv::Agent::create(o)
                   : pdserve::Result<std::unique_ptr<kv::Agent>>(
                         pdserve::unavailable("receiver did not start"));
@@ -181,7 +210,10 @@ int run_backend(const BackendConfig& cfg, const RunOptions& run, const SourceReg
     rc = 1;
   } else {
     uint64_t src_id =
-        (*agent)->register_region(src.data(), src.size(), kv::MemoryKind::kHost).value();
+        (*agent)
+            ->register_region(run.device ? device_src : src.data(), src.size(),
+                              run.device ? kv::MemoryKind::kDevice : kv::MemoryKind::kHost)
+            .value();
     auto peer = (*agent)->connect(meta);
     if (!peer.ok()) {
       std::fprintf(stderr, "%s: connect: %s\n", cfg.label.c_str(),
@@ -252,6 +284,8 @@ int run_backend(const BackendConfig& cfg, const RunOptions& run, const SourceReg
         double wall = std::chrono::duration<double>(Clock::now() - t0).count();
         double gbps = lat_us.size() * block * count / wall / 1e9;
         double mc = lookup(memcpy_table, block, count);
+        results->push_back(
+            {cfg.label, block, count, gbps, percentile(lat_us, 0.5), percentile(lat_us, 0.99), mc});
         std::printf("%-8s %8zuK %6zu %10.2f %10.1f %10.1f %10.2f %6.0f%%\n", cfg.label.c_str(),
                     block >> 10, count, gbps, percentile(lat_us, 0.5), percentile(lat_us, 0.99), mc,
                     100.0 * gbps / mc);
@@ -268,16 +302,43 @@ int run_backend(const BackendConfig& cfg, const RunOptions& run, const SourceReg
   return rc;
 }
 
+bool write_json(const std::string& path, const RunOptions& run,
+                const std::vector<BenchPoint>& results) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) return false;
+  std::fprintf(f, "{\"device\": \"%s\", \"scattered\": %s, \"inflight\": %zu, \"results\": [",
+               run.device ? "cuda" : "cpu", run.scattered ? "true" : "false", run.inflight);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const BenchPoint& r = results[i];
+    std::fprintf(
+        f,
+        "%s\n  {\"backend\": \"%s\", \"block_bytes\": %zu, \"count\": %zu, \"gbps\": %.3f, "
+        "\"p50_us\": %.1f, \"p99_us\": %.1f, \"baseline_gbps\": %.3f}",
+        i == 0 ? "" : ",", r.backend.c_str(), r.block, r.count, r.gbps, r.p50_us, r.p99_us,
+        r.baseline_gbps);
+  }
+  std::fprintf(f, "\n]}\n");
+  return std::fclose(f) == 0;
+}
+
 }  // namespace
 
 namespace {
 
 int bench_main(int argc, char** argv) {
   std::string backends = "tcp,ucx_shm,ucx_tcp";
+  std::string json_path;
+  int receiver_fd = -1;
   RunOptions run;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a.rfind("--backends=", 0) == 0) {
+    if (a.rfind("--receiver-fd=", 0) == 0) {
+      receiver_fd = std::atoi(a.c_str() + 14);
+    } else if (a == "--device=cuda" || a == "--device=cpu") {
+      run.device = a == "--device=cuda";
+    } else if (a.rfind("--json=", 0) == 0) {
+      json_path = a.substr(7);
+    } else if (a.rfind("--backends=", 0) == 0) {
       backends = a.substr(11);
     } else if (a == "--scattered") {
       run.scattered = true;
@@ -291,26 +352,50 @@ int bench_main(int argc, char** argv) {
       run.only_count = static_cast<size_t>(std::atoi(a.c_str() + 8));
     } else {
       std::fprintf(stderr,
-                   "usage: kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp] [--seconds=S] "
-                   "[--scattered] [--inflight=N] [--block-kb=N] [--count=N]\n");
+                   "usage: kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp,cuda_ipc] "
+                   "[--seconds=S] [--scattered] [--inflight=N] [--block-kb=N] [--count=N] "
+                   "[--device=cpu|cuda] [--json=PATH]\n");
       return 2;
     }
   }
+  if (run.device && !kv_bench::device_buffers_built()) {
+    std::fprintf(stderr, "kv_transfer_bench: --device cuda needs the CUDA build\n");
+    return 2;
+  }
   const BackendConfig all[] = {{"tcp", kv::BackendKind::kTcp, nullptr},
                                {"ucx_shm", kv::BackendKind::kUcx, "sm,self"},
-                               {"ucx_tcp", kv::BackendKind::kUcx, "tcp"}};
+                               {"ucx_tcp", kv::BackendKind::kUcx, "tcp"},
+                               {"cuda_ipc", kv::BackendKind::kCudaIpc, nullptr}};
+  if (receiver_fd >= 0) {  // the exec'd receiving process
+    for (const BackendConfig& cfg : all) {
+      if (cfg.label == backends) return receiver(receiver_fd, cfg.kind, run.device);
+    }
+    return 2;
+  }
   SourceRegion src;
-  std::vector<char> scratch(kRegionLen, 4);
+  void* device_src = run.device ? kv_bench::alloc_device(kRegionLen, 3) : nullptr;
+  void* device_dst = run.device ? kv_bench::alloc_device(kRegionLen, 4) : nullptr;
+  if (run.device && (device_src == nullptr || device_dst == nullptr)) {
+    std::fprintf(stderr, "kv_transfer_bench: no CUDA device memory\n");
+    return 1;
+  }
+  std::vector<char> scratch(run.device ? 0 : kRegionLen, 4);
   MemcpyTable memcpy_table;
   for (size_t block : kBlocks) {
     for (size_t count : kCounts) {
-      if (block * count > kRegionLen) continue;
-      memcpy_table.push_back({{block, count}, memcpy_gbps(src, scratch, block, count, 0.1)});
+      const size_t stride = run.scattered ? 2 * block : block;
+      if (stride * count > kRegionLen) continue;
+      memcpy_table.push_back({{block, count},
+                              run.device ? kv_bench::device_copy_gbps(device_src, device_dst, block,
+                                                                      count, stride, 0.1)
+                                         : memcpy_gbps(src, scratch, block, count, 0.1)});
     }
   }
   scratch = {};
+  kv_bench::free_device(device_dst);
   std::printf("%-8s %9s %6s %10s %10s %10s %10s %7s\n", "backend", "block", "count", "GB/s",
-              "p50_us", "p99_us", "memcpyGB/s", "ratio");
+              "p50_us", "p99_us", run.device ? "devcpyGB/s" : "memcpyGB/s", "ratio");
+  std::vector<BenchPoint> results;
   int rc = 0;
   std::stringstream list(backends);
   std::string name;
@@ -319,9 +404,14 @@ int bench_main(int argc, char** argv) {
     for (const BackendConfig& cfg : all) {
       if (cfg.label != name || cfg.kind == kv::BackendKind::kLocal) continue;
       found = true;
-      rc |= run_backend(cfg, run, src, memcpy_table);
+      rc |= run_backend(cfg, run, src, device_src, memcpy_table, &results);
     }
     if (!found) std::fprintf(stderr, "unknown backend '%s'\n", name.c_str());
+  }
+  kv_bench::free_device(device_src);
+  if (!json_path.empty() && !write_json(json_path, run, results)) {
+    std::fprintf(stderr, "kv_transfer_bench: cannot write %s\n", json_path.c_str());
+    rc = 1;
   }
   return rc;
 }

@@ -1,0 +1,142 @@
+// cuda_ipc backend (CUDA builds): workers on one machine, one GPU or peer
+// GPUs. The receiver's device regions are mapped into the sender through
+// CUDA IPC handles; a write is a device-to-device copy on the sender's copy
+// stream (cuda_ipc_copy.h), its completion a CUDA event, then the
+// notification. Control messages (cuda_ipc_wire.h) travel over a tcp Agent
+// that authenticates like any tcp agent (cluster token, compat key), so no
+// handle leaves the receiver before both ends proved the token, and the
+// metadata itself carries no handle.
+//
+// Transfer on the sender:
+//
+//   post_write ─OPS─▶ kAwaitGo ─GO ok─▶ kCopying ─event─▶ kAwaitAck ─ACK─▶ done
+//                        │ GO refused        │ cancel: CANCEL, kCancelled
+//                        └──▶ failed         └ peer dead: failed after the copy
+//
+// The receiver checks each op (fenced epoch, grants, region, bounds) and pins
+// the ranges before its GO, and holds the epoch in flight until the NOTIFY
+// or CANCEL: after fence_epoch returns no byte of the epoch lands (the tcp
+// guarantee, for a sender that follows the protocol). A peer that stops
+// answering PINGs (its control connection died) fails the transfers waiting
+// on it with kUnavailable and releases what it held. Regions must be device
+// memory; host regions belong to another backend (--kv-backend auto picks).
+// The fault injector fails a transfer before any op is sent (as nccl).
+// Internal to kvtransfer.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "kvtransfer/agent_core.h"
+#include "kvtransfer/cuda_ipc_mapping.h"
+#include "kvtransfer/cuda_ipc_wire.h"
+#include "kvtransfer/inflight_epochs.h"
+
+namespace pdserve::kvtransfer::cuda_ipc {
+
+// A control agent's name is the agent's name, '#' and a random suffix; this
+// is the agent's name.
+std::string display_name(const std::string& control_name);
+
+class CudaIpcAgent final : public AgentCore {
+ public:
+  explicit CudaIpcAgent(const AgentOptions& options) : AgentCore(options) {}
+  ~CudaIpcAgent() override;
+  Status start();
+
+  std::string metadata() const override;
+  Result<uint64_t> connect(std::string_view peer_metadata) override;
+  Result<uint64_t> post_write(uint64_t peer_id, std::vector<WriteOp> ops, std::string notification,
+                              uint64_t epoch) override;
+  void fence_epoch(uint64_t epoch) override;
+  // Ours (malformed control messages, writes outside the grants) and the
+  // control channel's (failed authentication, compat key).
+  uint64_t peers_refused() const override;
+
+ protected:
+  Status on_register(Region* region) override;
+
+ private:
+  struct ControlLink {  // our connection to a peer's control agent
+    uint64_t ctrl_peer = 0;
+    uint64_t ctrl_region = 0;
+  };
+  struct OutPeer {  // a receiver we write to
+    std::string name;
+    std::string control_name;  // its control agent's, unique
+    ControlLink link;
+    RemoteRegions regions;
+    PeerMapping mapping;
+    enum class Table { kWaiting, kReady, kFailed } table = Table::kWaiting;
+    Status table_status;
+    Status dead;  // not ok once its control connection failed
+  };
+  struct SendJob {
+    uint64_t peer_id = 0;
+    std::vector<WriteOp> ops;
+    std::vector<RegionPin> pins;
+    std::string notification;
+    uint64_t epoch = 0;
+    enum class Stage { kAwaitGo, kCopying, kAwaitAck } stage = Stage::kAwaitGo;
+    void* done = nullptr;  // cudaEvent_t while kCopying
+  };
+  struct InLink {  // a sender that writes to us
+    ControlLink link;
+  };
+  struct Granted {  // ops a sender may be copying now
+    std::vector<RegionPin> pins;
+    uint64_t epoch = 0;
+    uint64_t bytes = 0;
+  };
+  using GrantKey = std::pair<std::string, uint64_t>;  // sender's control name, its transfer id
+
+  // Control thread.
+  void control_loop();
+  void dispatch(const Notification& note);
+  void on_hello(const std::string& sender, const Message& m);
+  void on_regions(const std::string& receiver, const Message& m);
+  void on_ops(const std::string& sender, const Message& m);
+  void on_go(const Message& m);
+  void on_notify(const std::string& sender, const Message& m);
+  void on_cancel_message(const std::string& sender, const Message& m);
+  void on_ack(const Message& m);
+  void poll_copies();
+  void probe_peers();
+  void fail_peer_jobs(uint64_t peer_id, const Status& why);
+  void drop_sender(const std::string& sender);
+
+  // Any thread, mu_ held.
+  Status send(const ControlLink& link, const Message& m);
+  Status start_copy(uint64_t transfer_id, SendJob& job);
+
+  std::unique_ptr<Agent> ctrl_;
+  char mailbox_ = 0;
+  uint64_t mailbox_id_ = 0;
+  int device_ = 0;
+  void* stream_ = nullptr;  // cudaStream_t: the copy stream
+  std::string boot_id_;
+  std::string pci_bus_id_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  InflightEpochs inflight_;
+
+  mutable std::mutex mu_;
+  std::condition_variable table_changed_;
+  // Keyed by the peer's control agent name (unique per agent).
+  std::map<std::string, Reassembler> reassembly_;  // control thread only
+  std::map<uint64_t, std::unique_ptr<OutPeer>> out_;
+  std::map<uint64_t, SendJob> jobs_;  // transfer id -> job
+  std::map<std::string, InLink> in_;  // sender's control name -> link
+  std::map<GrantKey, Granted> granted_;
+  uint64_t next_peer_id_ = 1;
+};
+
+}  // namespace pdserve::kvtransfer::cuda_ipc

@@ -1,0 +1,120 @@
+// cuda_ipc backend, the receiving half (control thread): answers a HELLO with
+// the region table over its own authenticated connection back, checks and
+// pins each transfer's ops before its GO, delivers the notification.
+#include "common/base/logging.h"
+#include "kvtransfer/cuda_ipc_agent.h"
+
+namespace pdserve::kvtransfer::cuda_ipc {
+namespace {
+// Pins taken for a peer's copies carry this transfer id, so deregistration
+// never mistakes them for local transfers.
+constexpr uint64_t kInboundPin = ~0ull;
+}  // namespace
+
+void CudaIpcAgent::on_hello(const std::string& sender, const Message& m) {
+  Result<AgentMetadata> ctrl_md = AgentMetadata::parse(m.text);
+  if (!ctrl_md.ok() || ctrl_md->regions.empty()) {
+    return inbound_.refuse(display_name(sender),
+                           invalid_argument("cuda_ipc hello without control metadata"));
+  }
+  // Our connection back proves the token to the sender's control agent too;
+  // the handles go over it only.
+  Result<uint64_t> back = ctrl_->connect(m.text);
+  if (!back.ok()) {
+    PD_LOG(WARN) << "kvtransfer cuda_ipc " << options_.name << ": cannot answer '"
+                 << display_name(sender) << "': " << back.status().to_string();
+    return;
+  }
+  Message table;
+  table.verb = Verb::kRegions;
+  table.text = boot_id_;
+  table.device = pci_bus_id_;
+  for (const Region& r : regions_.all()) {
+    Result<ExportedRegion> e = export_region(r.id, r.addr, r.len);
+    if (e.ok()) table.regions.push_back(std::move(e).value());
+  }
+  std::lock_guard lock(mu_);
+  InLink& link = in_[sender];
+  link.link = {*back, ctrl_md->regions[0].id};
+  if (Status s = send(link.link, table); !s.ok()) {
+    PD_LOG(WARN) << "kvtransfer cuda_ipc " << options_.name << ": " << s.to_string();
+  }
+}
+
+void CudaIpcAgent::on_ops(const std::string& sender, const Message& m) {
+  std::lock_guard lock(mu_);
+  auto link = in_.find(sender);
+  if (link == in_.end()) {
+    return inbound_.refuse(display_name(sender), invalid_argument("cuda_ipc ops before hello"));
+  }
+  const auto conn_id = reinterpret_cast<uintptr_t>(&link->second);
+  // In flight before the checks: a fence either refuses the ops below or
+  // waits until their NOTIFY / CANCEL.
+  inflight_.add(m.epoch);
+  Granted g;
+  g.epoch = m.epoch;
+  Status s = m.ops.empty() ? invalid_argument("cuda_ipc: empty op list") : ok_status();
+  for (const WriteOp& op : m.ops) {
+    s = inbound_.check_write(conn_id, m.epoch, op.remote_region, op.remote_offset, op.len);
+    if (InboundPolicy::is_offence(s)) inbound_.refuse(display_name(sender), s);
+    if (!s.ok()) break;
+    Result<RegionPin> pin = regions_.pin(op.remote_region, op.remote_offset, op.len, kInboundPin);
+    if (!pin.ok()) {
+      s = pin.status().with_context("receiver");
+      break;
+    }
+    g.pins.push_back(std::move(pin).value());
+    g.bytes += op.len;
+  }
+  if (s.ok()) {
+    granted_[{sender, m.transfer_id}] = std::move(g);
+  } else {
+    inflight_.remove(m.epoch);
+  }
+  (void)send(link->second.link, status_message(Verb::kGo, m.transfer_id, s));
+}
+
+void CudaIpcAgent::on_notify(const std::string& sender, const Message& m) {
+  std::lock_guard lock(mu_);
+  auto link = in_.find(sender);
+  if (link == in_.end()) return;
+  auto g = granted_.find({sender, m.transfer_id});
+  if (g == granted_.end()) {
+    return inbound_.refuse(display_name(sender),
+                           invalid_argument("cuda_ipc notification without granted ops"));
+  }
+  const uint64_t bytes = g->second.bytes;
+  const uint64_t epoch = g->second.epoch;
+  granted_.erase(g);  // the copy is done: releases the pins
+  Status status = inbound_.deliver(reinterpret_cast<uintptr_t>(&link->second),
+                                   {display_name(sender), m.epoch, m.text});
+  if (InboundPolicy::is_offence(status)) inbound_.refuse(display_name(sender), status);
+  if (status.ok()) bytes_received_ += bytes;
+  inflight_.remove(epoch);
+  (void)send(link->second.link, status_message(Verb::kAck, m.transfer_id, status));
+}
+
+void CudaIpcAgent::on_cancel_message(const std::string& sender, const Message& m) {
+  std::lock_guard lock(mu_);
+  auto g = granted_.find({sender, m.transfer_id});
+  if (g == granted_.end()) return;
+  const uint64_t epoch = g->second.epoch;
+  granted_.erase(g);
+  inflight_.remove(epoch);
+}
+
+void CudaIpcAgent::drop_sender(const std::string& sender) {
+  for (auto it = granted_.begin(); it != granted_.end();) {
+    if (it->first.first != sender) {
+      ++it;
+      continue;
+    }
+    inflight_.remove(it->second.epoch);
+    it = granted_.erase(it);
+  }
+  in_.erase(sender);
+  PD_LOG(INFO) << "kvtransfer cuda_ipc " << options_.name << ": sender '" << display_name(sender)
+               << "' is gone; released what it held";
+}
+
+}  // namespace pdserve::kvtransfer::cuda_ipc

@@ -1,0 +1,92 @@
+// The cuda_ipc backend's control messages (std only). They travel as
+// notifications over an authenticated tcp control Agent (peer_auth.h), one
+// connection each way, so every message is in order and comes from a peer
+// that proved the cluster token and the compat key:
+//
+//   sender ──HELLO(sender control metadata)──────────────▶ receiver
+//   sender ◀─REGIONS(boot id, PCI bus id, IPC handles)─── receiver  (over its connection back)
+//   sender ──OPS(transfer, epoch, (region, offset, len)*)──▶
+//   sender ◀─GO(transfer, status)──  receiver checked grants, fence, bounds; pins the ranges
+//   sender   copies device to device on its copy stream, waits for its event
+//   sender ──NOTIFY(transfer, epoch, payload) | CANCEL(transfer)──▶
+//   sender ◀─ACK(transfer, status)──  receiver delivered (or refused) the notification
+//   either ──PING──▶   liveness probe while work is outstanding; ignored
+//
+// No handle is sent before both ends proved the token: REGIONS go only over
+// the receiver's own authenticated connection back to the HELLO's sender.
+// A message longer than a notification travels as fragments (fragment(),
+// Reassembler). decode() bounds every field and never throws.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/base/status.h"
+#include "kvtransfer/agent.h"
+
+namespace pdserve::kvtransfer::cuda_ipc {
+
+inline constexpr size_t kIpcHandleLen = 64;  // sizeof(cudaIpcMemHandle_t)
+
+enum class Verb : char {
+  kHello = 'H',
+  kRegions = 'R',
+  kOps = 'O',
+  kGo = 'G',
+  kNotify = 'N',
+  kCancel = 'C',
+  kAck = 'A',
+  kPing = 'P',
+};
+
+// One exported region: the IPC handle of the allocation holding it and where
+// the region starts inside that allocation.
+struct ExportedRegion {
+  uint64_t id = 0;
+  uint64_t len = 0;
+  std::string handle;  // kIpcHandleLen bytes
+  uint64_t offset = 0;
+};
+
+struct Message {
+  Verb verb = Verb::kPing;
+  uint64_t transfer_id = 0;           // kOps, kGo, kNotify, kCancel, kAck
+  uint64_t epoch = 0;                 // kOps, kNotify
+  StatusCode code = StatusCode::kOk;  // kGo, kAck
+  std::string text;    // kHello: control metadata; kNotify: payload; kGo/kAck: status message;
+                       // kRegions: the receiver's boot id
+  std::string device;  // kRegions: the receiver's PCI bus id
+  std::vector<WriteOp> ops;             // kOps: remote_* fields name the receiver's regions
+  std::vector<ExportedRegion> regions;  // kRegions
+};
+
+// Largest encoded message (about 340k ops); post_write refuses more.
+inline constexpr size_t kMaxMessageLen = 8 << 20;
+
+std::string encode(const Message& m);
+// kInvalidArgument for anything malformed.
+Result<Message> decode(std::string_view bytes);
+
+// The status a kGo / kAck message carries.
+Status message_status(const Message& m);
+Message status_message(Verb verb, uint64_t transfer_id, const Status& status);
+
+// Splits an encoded message into notification payloads of at most
+// kMaxNotificationLen bytes: a flag byte (1: more follow) and a piece.
+std::vector<std::string> fragment(std::string_view encoded);
+
+// Joins the fragments of one connection (they arrive in order). Not thread-safe.
+class Reassembler {
+ public:
+  // The whole message once its last fragment arrived, else an empty string
+  // with ok; kInvalidArgument for an empty fragment or past kMaxMessageLen
+  // (the partial message is dropped).
+  Result<std::string> add(std::string_view fragment);
+
+ private:
+  std::string partial_;
+};
+
+}  // namespace pdserve::kvtransfer::cuda_ipc
