@@ -35,10 +35,10 @@ int Scheduler::num_new_tokens(const Request& r, int budget) const {
 
 bool Scheduler::speculation_on() const {
   if (config_.num_speculative_tokens == 0) return false;
-  const auto num_decoding = std::count_if(running_.begin(), running_.end(), [](const Request* r) {
-    return r->state == RequestState::kRunning && !is_prefilling(*r);
-  });
-  return num_decoding < config_.speculative_disable_batch_size;
+  // Every request the server holds, as vLLM counts enqueued requests: a
+  // queue or prompts being prefilled mean the batch is (about to be) full.
+  const size_t num_requests = static_cast<size_t>(num_active()) + waiting_.size();
+  return num_requests < static_cast<size_t>(config_.speculative_disable_batch_size);
 }
 
 int Scheduler::num_to_propose(const Request& r, int end) const {

@@ -196,7 +196,8 @@ class Scheduler {
   Planned plan_running(Request* r, int budget, bool speculate) const;
   // Proposals to ask for from a step whose inputs end at position `end`.
   int num_to_propose(const Request& r, int end) const;
-  // Whether this step speculates (enabled, batch below the adaptive cut).
+  // Whether this step speculates: enabled, and fewer requests than the
+  // adaptive cut running, prefilling, waiting or swapped.
   bool speculation_on() const;
   Request* pick_victim() const;
   void preempt(Request* victim, ScheduledStep* step, std::vector<Planned>* plan, int* budget);

@@ -24,8 +24,9 @@ struct SchedulerConfig {
   bool enable_prefix_caching = true;
   // Speculative decoding: tokens proposed per step for each decoding request
   // (0: off; the runner proposes them, see runner::SeqStep::num_propose), and
-  // the adaptive cut: no speculation in a step with this many or more
-  // decoding requests, where verifying stops being nearly free.
+  // the adaptive cut: no speculation in a step while this many requests or
+  // more are running, waiting or swapped (the batch is, or is about to be,
+  // large enough that verifying stops being nearly free).
   int num_speculative_tokens = 0;
   int speculative_disable_batch_size = 32;
 };

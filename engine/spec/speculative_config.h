@@ -2,8 +2,8 @@
 //   {"method": "ngram", "num_speculative_tokens": 4,
 //    "prompt_lookup_max": 4, "prompt_lookup_min": 2}
 //   {"method": "draft_model", "model": "DIR", "num_speculative_tokens": 4}
-// plus "disable_by_batch_size" (vLLM's name): no speculation in a step with
-// that many decoding requests or more (default 32).
+// plus "disable_by_batch_size" (vLLM's name): no speculation in a step while
+// that many requests or more are enqueued (running, waiting; default 32).
 #pragma once
 
 #include <string>

@@ -9,6 +9,11 @@
 #include "engine/backend/cpu/cpu_backend.h"
 
 namespace pdserve::backend::cpu {
+namespace {
+
+constexpr int kKeysPerPass = 4;
+
+}  // namespace
 
 void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const KvLayer& kv,
                                  const AttentionBatch& batch, Tensor& out) {
@@ -50,8 +55,18 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
                static_cast<int64_t>(kv_dim) * static_cast<int64_t>(elem);
   };
 
+  // Head kvh of K (which 0) or V (1) at position pos as fp32, converted into
+  // buf when the cache holds another dtype.
+  auto head_row = [&](int s, int pos, int which, int kvh, float* buf) {
+    const char* raw = kv_row(s, pos, which) + static_cast<int64_t>(kvh) * hd * elem;
+    if (f32_cache) return reinterpret_cast<const float*>(raw);
+    to_f32(kv.data.dtype(), raw, buf, static_cast<size_t>(hd));
+    return static_cast<const float*>(buf);
+  };
+
   pool_.parallel_for(num_tokens * layout.num_heads, 1, [&](int64_t b, int64_t e) {
-    std::vector<float> scores, kbuf(static_cast<size_t>(hd)), acc(static_cast<size_t>(hd));
+    std::vector<float> scores, kbuf(static_cast<size_t>(kKeysPerPass * hd)),
+        acc(static_cast<size_t>(hd));
     for (int64_t w = b; w < e; ++w) {
       const int64_t t = w / layout.num_heads;
       const int h = static_cast<int>(w % layout.num_heads);
@@ -62,22 +77,20 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
       const int first = batch.sliding_window > 0 ? std::max(0, pos - batch.sliding_window + 1) : 0;
       const float* qh = q.as<float>() + t * layout.q_dim() + h * hd;
       scores.assign(static_cast<size_t>(pos - first + 1), 0.0f);
-      float max_score = -std::numeric_limits<float>::infinity();
-      for (int j = first; j <= pos; ++j) {
-        const float* k;
-        const char* kraw = kv_row(s, j, 0) + static_cast<int64_t>(kvh) * hd * elem;
-        if (f32_cache) {
-          k = reinterpret_cast<const float*>(kraw);
-        } else {
-          to_f32(kv.data.dtype(), kraw, kbuf.data(), static_cast<size_t>(hd));
-          k = kbuf.data();
-        }
-        float dot = 0.0f;
-        for (int d = 0; d < hd; ++d) dot += qh[d] * k[d];
-        float sc = dot * batch.scale;
-        scores[static_cast<size_t>(j - first)] = sc;
-        max_score = std::max(max_score, sc);
+      // kKeysPerPass keys at a time: independent sums (each over d in order,
+      // as one key alone), so the adds of one key do not wait on each other.
+      for (int j0 = first; j0 <= pos; j0 += kKeysPerPass) {
+        const int num_keys = std::min(kKeysPerPass, pos + 1 - j0);
+        const float* k[kKeysPerPass];
+        float dot[kKeysPerPass] = {};
+        for (int u = 0; u < kKeysPerPass; ++u)
+          k[u] = head_row(s, j0 + std::min(u, num_keys - 1), 0, kvh, kbuf.data() + u * hd);
+        for (int d = 0; d < hd; ++d)
+          for (int u = 0; u < kKeysPerPass; ++u) dot[u] += qh[d] * k[u][d];
+        for (int u = 0; u < num_keys; ++u)
+          scores[static_cast<size_t>(j0 + u - first)] = dot[u] * batch.scale;
       }
+      const float max_score = *std::max_element(scores.begin(), scores.end());
       float denom = 0.0f;
       for (float& sc : scores) {
         sc = std::exp(sc - max_score);
@@ -86,14 +99,7 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
       std::fill(acc.begin(), acc.end(), 0.0f);
       for (int j = first; j <= pos; ++j) {
         const float p = scores[static_cast<size_t>(j - first)] / denom;
-        const char* vraw = kv_row(s, j, 1) + static_cast<int64_t>(kvh) * hd * elem;
-        const float* v;
-        if (f32_cache) {
-          v = reinterpret_cast<const float*>(vraw);
-        } else {
-          to_f32(kv.data.dtype(), vraw, kbuf.data(), static_cast<size_t>(hd));
-          v = kbuf.data();
-        }
+        const float* v = head_row(s, j, 1, kvh, kbuf.data());
         for (int d = 0; d < hd; ++d) acc[static_cast<size_t>(d)] += p * v[d];
       }
       std::copy(acc.begin(), acc.end(), out.as<float>() + t * layout.q_dim() + h * hd);

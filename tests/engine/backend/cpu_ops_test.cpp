@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -65,6 +66,33 @@ TEST_F(CpuOpsTest, MatmulMatchesDoubleForEveryWeightDtype) {
         want[i * out + r] = s;
       }
     EXPECT_LT(rel_err(host(ty), want), 1e-6) << dtype_name(wt);
+  }
+}
+
+// Speculative verification computes k + 1 tokens per forward where plain
+// decoding computes one: each token's output must not depend on how many
+// tokens share the call (greedy outputs are compared token for token).
+TEST_F(CpuOpsTest, MatmulRowsAreBitwiseIndependentOfTheBatch) {
+  std::uniform_int_distribution<int> len(1, 150), width(1, 70);
+  for (int trial = 0; trial < 12; ++trial) {
+    const DType wt = trial % 3 == 0 ? DType::kF32 : (trial % 3 == 1 ? DType::kBF16 : DType::kF16);
+    const bool with_bias = trial % 2 == 0;
+    const int in = len(rng), out = width(rng);
+    Tensor tw = make(random(out * in), Shape{out, in}, wt), tb = make(random(out), Shape{out});
+    const Tensor* bias = with_bias ? &tb : nullptr;
+    for (int n = 1; n <= 17; ++n) {
+      const std::vector<float> x = random(n * in);
+      Tensor ty = be->alloc(Shape{n, out}, DType::kF32);
+      be->matmul(make(x, Shape{n, in}), tw, bias, ty);
+      const std::vector<float> batched = host(ty);
+      for (int i = 0; i < n; ++i) {
+        std::vector<float> row(x.begin() + i * in, x.begin() + (i + 1) * in);
+        Tensor one = be->alloc(Shape{1, out}, DType::kF32);
+        be->matmul(make(row, Shape{1, in}), tw, bias, one);
+        EXPECT_EQ(std::memcmp(host(one).data(), batched.data() + i * out, out * sizeof(float)), 0)
+            << dtype_name(wt) << " in " << in << " out " << out << " row " << i << " of " << n;
+      }
+    }
   }
 }
 

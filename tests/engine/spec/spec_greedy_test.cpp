@@ -3,7 +3,8 @@
 // batch 1 to 32, chunked prefill with prefix caching, and preemption (few
 // blocks). The engine ends with every block free, and proposals were
 // verified (the test is not passing by never speculating). The adaptive cut
-// (disable_by_batch_size) turns speculation off in batches that reach it.
+// (disable_by_batch_size) turns speculation off while the requests running
+// and waiting reach it.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -112,6 +113,24 @@ TEST(SpecAdaptiveTest, NoSpeculationInBatchesAtTheCut) {
   fast = run(config, &spec, specs);
   EXPECT_EQ(fast.tokens, run(config, nullptr, specs).tokens);
   EXPECT_GT(fast.stats.spec_decode.num_drafts, 0);
+}
+
+// A saturated server has a queue: the requests waiting count, so three
+// running with three queued behind them do not speculate until the first
+// three are done; the last three then speculate as they would alone.
+TEST(SpecAdaptiveTest, WaitingRequestsCountTowardsTheCut) {
+  SpeculativeConfig spec = ngram_config();
+  spec.disable_by_batch_size = 4;
+  engine::EngineConfig config;
+  config.scheduler.max_num_seqs = 3;
+  std::vector<engine::RequestSpec> specs = make_requests(6, 24);
+  for (engine::RequestSpec& s : specs) s.sampling.max_tokens = 24;
+  const Outcome queued = run(config, &spec, specs);
+  EXPECT_EQ(queued.tokens, run(config, nullptr, specs).tokens);
+  const std::vector<engine::RequestSpec> last(specs.begin() + 3, specs.end());
+  const Outcome alone = run(config, &spec, last);
+  EXPECT_GT(queued.stats.spec_decode.num_drafts, 0);
+  EXPECT_LE(queued.stats.spec_decode.num_drafts, alone.stats.spec_decode.num_drafts);
 }
 
 INSTANTIATE_TEST_SUITE_P(Proposers, SpecGreedyTest,
