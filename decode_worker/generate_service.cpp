@@ -321,9 +321,11 @@ Task<> GenerateService::stream(Stream& s) {
       ev.num_prompt_tokens = prompt_len;
       ev.num_cached_tokens = s.num_cached_tokens;
     }
+    // Marked before the last event goes: the router's own "finished" follows it.
+    if (out->finished)
+      s.mark(rt_, "finished", {{"finish_reason", ev.finish_reason}, {"tokens", num_tokens}});
     Status sent = s.sse->send_event(internal::to_json(ev));
     if (out->finished) {
-      s.mark(rt_, "finished", {{"finish_reason", ev.finish_reason}, {"tokens", num_tokens}});
       (void)s.sse->send_event("[DONE]");
       s.sse->close();
       co_return;

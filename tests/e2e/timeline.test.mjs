@@ -71,11 +71,12 @@ for (const stream of [false, true]) {
     const transferred = m.find((x) => x.process === "prefill" && x.event === "kv_transfer_end");
     assert.ok(transferred.bytes > 0, JSON.stringify(transferred));
     assert.equal(m.find((x) => x.process === "router" && x.event === "finished").finish_reason, "length");
-    // The same milestones were logged as JSON lines by each process.
+    // The same milestones were logged as JSON lines by each process (the
+    // workers know the request by its choice's id).
     const logged = cluster.log
-      .filter((l) => l.startsWith("{") && l.includes(`"request_id":"${id}"`))
+      .filter((l) => l.startsWith("{") && (l.includes(`"request_id":"${id}"`) || l.includes(`"request_id":"${id}-0"`)))
       .map((l) => JSON.parse(l));
-    for (const child of ["decode-0", "prefill-0"]) {
+    for (const child of ["router", "decode-0", "prefill-0"]) {
       assert.ok(logged.some((l) => l.child === child && l.process === child.split("-")[0]),
         `${child}: ${JSON.stringify(logged)}`);
     }
