@@ -167,7 +167,7 @@ TEST(SafetensorsHeaderTest, MoreTensorsThanTheLimitAreRefusedQuickly) {
   const auto start = std::chrono::steady_clock::now();
   EXPECT_TRUE(
       fails_with(parse(bytes).status(), {"x.safetensors: header lists more than 131072 tensors"}));
-  EXPECT_LT(seconds_since(start), 1.0);
+  EXPECT_LT(seconds_since(start), 10.0);  // quadratic: hours
 }
 
 TEST(SafetensorsHeaderTest, EntryMustBeAnObjectOfTheSchema) {
