@@ -68,16 +68,13 @@ Result<OwnRouter> start_router(const Flags& f) {
   const int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   launcher::ChildOptions o;
   o.name = "router";
-  o.argv = {std::filesystem::read_symlink("/proc/self/exe").string(),
-            "router",
-            "--model",
-            f.model_dir,
-            "--port",
-            "0",
-            "--cluster-token",
-            f.cluster_token,
-            "--max-connections",
-            std::to_string(f.num_streams + f.num_idle_connections + 64)};
+  o.argv = {std::filesystem::read_symlink("/proc/self/exe").string(), "router", "--model",
+            f.model_dir, "--port", "0", "--cluster-token", f.cluster_token, "--max-connections",
+            std::to_string(f.num_streams + f.num_idle_connections + 64),
+            // The replay upstream shares the cores with thousands of clients:
+            // its late state answer or event is the benchmark's own lag, not
+            // a stalled worker to route around (the poll's deadline is half).
+            "--stream-silence-timeout", "60"};
   if (f.router_threads > 0) {
     o.argv.push_back("--threads");
     o.argv.push_back(std::to_string(f.router_threads));
