@@ -147,6 +147,9 @@ Task<> GenerateService::generate(std::shared_ptr<Stream> s) {
   }
   s->engine_id = id;
   s->location = "remote";
+  s->mark(rt_, "queued",
+          {{"prefill", std::string("remote")},
+           {"blocks", static_cast<int64_t>(alloc->block_ids.size())}});
   s->num_cached_tokens = alloc->num_cached_tokens;
   if (!open_stream(s)) {  // the client is gone already
     (void)co_await loop.discard(id);
@@ -195,7 +198,7 @@ Task<bool> GenerateService::add_locally(std::shared_ptr<Stream> s) {
   s->engine_id = id;
   s->location = "local";
   local_prefills_.inc();
-  s->mark(rt_, "prefill_local");
+  s->mark(rt_, "queued", {{"prefill", std::string("local")}});
   if (!open_stream(s)) {  // the client is gone already
     (void)co_await rt_.loop().discard(id);
     co_return false;

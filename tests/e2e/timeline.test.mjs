@@ -52,7 +52,7 @@ for (const stream of [false, true]) {
     assert.deepEqual(t.body.unreachable, []);
     for (let i = 1; i < m.length; ++i) assert.ok(m[i - 1].time_us <= m[i].time_us, JSON.stringify(m));
     assert.deepEqual(events(m, "router"), ["received", "routed", "first_token", "finished"]);
-    assert.deepEqual(events(m, "decode"), ["received", "prefill_remote", "kv_arrived", "first_token", "finished"]);
+    assert.deepEqual(events(m, "decode"), ["received", "queued", "prefill_remote", "kv_arrived", "first_token", "finished"]);
     // The first layer goes while the prefill computes (layer-wise push) or,
     // when the hook did not see the step, after it: either way inside
     // prefill_start .. kv_transfer_end.
