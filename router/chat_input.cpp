@@ -71,6 +71,19 @@ void read_tool_calls(FieldReader& r, const json& tc, const std::string& p, json&
   out["tool_calls"] = std::move(calls);
 }
 
+// Compact text of an ordered value, as dump() (invalid UTF-8 replaced).
+std::string dump_ordered(const nlohmann::ordered_json& v) {
+  return v.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+// `tools` as the client wrote them, key order kept; the body has parsed once
+// already, so this second parse (only for requests with tools) succeeds.
+std::string tools_in_client_order(std::string_view body) {
+  const nlohmann::ordered_json doc = nlohmann::ordered_json::parse(body, nullptr, false);
+  return dump_ordered(doc.is_object() && doc.contains("tools") ? doc["tools"]
+                                                               : nlohmann::ordered_json::array());
+}
+
 void read_message(FieldReader& r, const json& m, size_t i, const ApiLimits& limits, json& out) {
   const std::string where = at("messages", i);
   if (!m.is_object())
@@ -95,8 +108,8 @@ void read_message(FieldReader& r, const json& m, size_t i, const ApiLimits& limi
 
 }  // namespace
 
-void read_chat_input(FieldReader& r, const ApiLimits& limits, bool default_add_generation_prompt,
-                     ChatInput& out) {
+void read_chat_input(FieldReader& r, std::string_view body, const ApiLimits& limits,
+                     bool default_add_generation_prompt, ChatInput& out) {
   if (!r.ok()) return;
   if (!r.has("messages")) return r.fail("messages", "'messages' is required");
   const json* msgs = r.get_array("messages");
@@ -118,7 +131,7 @@ void read_chat_input(FieldReader& r, const ApiLimits& limits, bool default_add_g
     for (size_t i = 0; i < tools->size(); ++i)
       if (!(*tools)[i].is_object())
         return r.fail(at("tools", i), "'" + at("tools", i) + "' must be an object");
-    out.tools_json = dump(*tools);
+    out.tools_json = tools_in_client_order(body);
   }
   if (const json* tc = r.find("tool_choice")) {
     if (!tc->is_string() && !tc->is_object())
@@ -141,7 +154,8 @@ void read_chat_input(FieldReader& r, const ApiLimits& limits, bool default_add_g
 
 std::string build_template_context(const ChatInput& chat, std::string_view bos_token,
                                    std::string_view eos_token) {
-  using detail::json;
+  // Ordered, so that `tools` keep the client's key order.
+  using json = nlohmann::ordered_json;
   json ctx = json::object();
   if (!chat.chat_template_kwargs_json.empty()) {
     json kw = json::parse(chat.chat_template_kwargs_json, nullptr, false);
@@ -165,7 +179,7 @@ std::string build_template_context(const ChatInput& chat, std::string_view bos_t
     json t = json::parse(chat.tool_choice_json, nullptr, false);
     if (!t.is_discarded()) ctx["tool_choice"] = std::move(t);
   }
-  return detail::dump(ctx);
+  return detail::dump_ordered(ctx);
 }
 
 ApiResult<std::string> cut_after_final_message(std::string rendered, const ChatInput& chat) {
