@@ -212,6 +212,20 @@ TEST(TemplateContextTest, ToolsKeepTheClientsKeyOrder) {
             R"("required": ["zeta"]}}}])");
 }
 
+TEST(TemplateContextTest, ToolCallArgumentsKeepTheClientsKeyOrder) {
+  auto r = parse_chat_request(
+      R"({"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant",)"
+      R"("tool_calls":[{"id":"c","type":"function","function":{"name":"f",)"
+      R"("arguments":"{\"zeta\": 1, \"alpha\": {\"y\": 2, \"b\": 3}}"}}]}]})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto t = chat_template::ChatTemplate::compile(
+      "{{ messages[1].tool_calls[0].function.arguments | tojson }}");
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  auto out = t->render(build_template_context(r->chat, "", ""));
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(*out, R"({"zeta": 1, "alpha": {"y": 2, "b": 3}})");
+}
+
 TEST(ContinueFinalMessageTest, CutsAfterTheFinalContentAsTransformers) {
   auto r = parse_chat_request(json::parse(R"({"model": "m", "continue_final_message": true,
       "add_generation_prompt": false, "messages": [{"role": "user", "content": "Recite it."},
