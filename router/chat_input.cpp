@@ -6,13 +6,21 @@ namespace pdserve::router {
 namespace detail {
 namespace {
 
+// Normalized messages keep the key order of what the client wrote.
+using OrderedJson = nlohmann::ordered_json;
+
+// Compact text of an ordered value, as dump() (invalid UTF-8 replaced).
+std::string dump_ordered(const OrderedJson& v) {
+  return v.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+}
+
 std::string at(std::string_view base, size_t i) {
   return std::string(base) + "[" + std::to_string(i) + "]";
 }
 
 // content: string, null, or an array of {"type": "text", "text": str} parts (joined).
 void read_content(FieldReader& r, const json& m, const std::string& where, const ApiLimits& limits,
-                  json& out) {
+                  OrderedJson& out) {
   auto it = m.find("content");
   if (it == m.end() || it->is_null()) {
     out["content"] = nullptr;
@@ -50,19 +58,20 @@ void read_content(FieldReader& r, const json& m, const std::string& where, const
 }
 
 // tool_calls pass through; a string function.arguments holding a JSON object
-// becomes that object (templates iterate over arguments).
-void read_tool_calls(FieldReader& r, const json& tc, const std::string& p, json& out) {
+// becomes that object in the client's key order (as vLLM: templates iterate
+// over arguments or `| tojson` them).
+void read_tool_calls(FieldReader& r, const json& tc, const std::string& p, OrderedJson& out) {
   if (!tc.is_array())
     return r.fail(p, "'" + p + "' must be an array, got " + std::string(type_name(tc)));
-  json calls = json::array();
+  OrderedJson calls = OrderedJson::array();
   for (size_t j = 0; j < tc.size(); ++j) {
-    json c = tc[j];
+    OrderedJson c = tc[j];
     if (!c.is_object()) return r.fail(at(p, j), "'" + at(p, j) + "' must be an object");
     auto f = c.find("function");
     if (f != c.end() && f->is_object()) {
       auto a = f->find("arguments");
       if (a != f->end() && a->is_string()) {
-        json parsed = json::parse(a->get<std::string>(), nullptr, false);
+        OrderedJson parsed = OrderedJson::parse(a->get<std::string>(), nullptr, false);
         if (!parsed.is_discarded() && parsed.is_object()) *a = std::move(parsed);
       }
     }
@@ -71,7 +80,16 @@ void read_tool_calls(FieldReader& r, const json& tc, const std::string& p, json&
   out["tool_calls"] = std::move(calls);
 }
 
-void read_message(FieldReader& r, const json& m, size_t i, const ApiLimits& limits, json& out) {
+// `tools` as the client wrote them, key order kept; the body has parsed once
+// already, so this second parse (only for requests with tools) succeeds.
+std::string tools_in_client_order(std::string_view body) {
+  const OrderedJson doc = OrderedJson::parse(body, nullptr, false);
+  return dump_ordered(doc.is_object() && doc.contains("tools") ? doc["tools"]
+                                                               : OrderedJson::array());
+}
+
+void read_message(FieldReader& r, const json& m, size_t i, const ApiLimits& limits,
+                  OrderedJson& out) {
   const std::string where = at("messages", i);
   if (!m.is_object())
     return r.fail(where, "'" + where + "' must be an object, got " + std::string(type_name(m)));
@@ -80,7 +98,7 @@ void read_message(FieldReader& r, const json& m, size_t i, const ApiLimits& limi
   std::string role;
   mr.get_string("role", role);
   if (mr.ok() && role.empty()) mr.fail(where + ".role", "'" + where + ".role' must not be empty");
-  out = json::object();
+  out = OrderedJson::object();
   out["role"] = role;
   if (mr.ok()) read_content(mr, m, where, limits, out);
   for (const char* key : {"name", "tool_call_id", "reasoning_content"}) {
@@ -95,8 +113,8 @@ void read_message(FieldReader& r, const json& m, size_t i, const ApiLimits& limi
 
 }  // namespace
 
-void read_chat_input(FieldReader& r, const ApiLimits& limits, bool default_add_generation_prompt,
-                     ChatInput& out) {
+void read_chat_input(FieldReader& r, std::string_view body, const ApiLimits& limits,
+                     bool default_add_generation_prompt, ChatInput& out) {
   if (!r.ok()) return;
   if (!r.has("messages")) return r.fail("messages", "'messages' is required");
   const json* msgs = r.get_array("messages");
@@ -105,20 +123,20 @@ void read_chat_input(FieldReader& r, const ApiLimits& limits, bool default_add_g
   if (msgs->size() > static_cast<size_t>(limits.max_messages))
     return r.fail("messages",
                   "'messages' has more than " + std::to_string(limits.max_messages) + " messages");
-  json norm = json::array();
+  OrderedJson norm = OrderedJson::array();
   for (size_t i = 0; i < msgs->size() && r.ok(); ++i) {
-    json m;
+    OrderedJson m;
     read_message(r, (*msgs)[i], i, limits, m);
     norm.push_back(std::move(m));
   }
   if (!r.ok()) return;
-  out.messages_json = dump(norm);
+  out.messages_json = dump_ordered(norm);
   out.num_messages = static_cast<int>(norm.size());
   if (const json* tools = r.get_array("tools")) {
     for (size_t i = 0; i < tools->size(); ++i)
       if (!(*tools)[i].is_object())
         return r.fail(at("tools", i), "'" + at("tools", i) + "' must be an object");
-    out.tools_json = dump(*tools);
+    out.tools_json = tools_in_client_order(body);
   }
   if (const json* tc = r.find("tool_choice")) {
     if (!tc->is_string() && !tc->is_object())
@@ -141,7 +159,8 @@ void read_chat_input(FieldReader& r, const ApiLimits& limits, bool default_add_g
 
 std::string build_template_context(const ChatInput& chat, std::string_view bos_token,
                                    std::string_view eos_token) {
-  using detail::json;
+  // Ordered, so that tools and tool-call arguments keep the client's key order.
+  using json = detail::OrderedJson;
   json ctx = json::object();
   if (!chat.chat_template_kwargs_json.empty()) {
     json kw = json::parse(chat.chat_template_kwargs_json, nullptr, false);
@@ -165,7 +184,7 @@ std::string build_template_context(const ChatInput& chat, std::string_view bos_t
     json t = json::parse(chat.tool_choice_json, nullptr, false);
     if (!t.is_discarded()) ctx["tool_choice"] = std::move(t);
   }
-  return detail::dump(ctx);
+  return detail::dump_ordered(ctx);
 }
 
 ApiResult<std::string> cut_after_final_message(std::string rendered, const ChatInput& chat) {

@@ -240,7 +240,7 @@ ApiResult<OpenAiRequest> parse_chat_request(std::string_view body, const ApiLimi
     q.endpoint = Endpoint::kChatCompletions;
     q.add_special_tokens = false;
     read_shared(r, j, limits, q);
-    detail::read_chat_input(r, limits, /*default_add_generation_prompt=*/true, q.chat);
+    detail::read_chat_input(r, body, limits, /*default_add_generation_prompt=*/true, q.chat);
     detail::read_tool_use(r, q);
     bool logprobs = false;
     r.get_bool("logprobs", logprobs);

@@ -116,17 +116,28 @@ std::string usage_chunk(const ResponseMeta& meta, Endpoint endpoint, const Usage
   return detail::dump(j);
 }
 
+namespace {
+
+json model_json(const ModelCard& m) {
+  return {{"id", m.id},
+          {"object", "model"},
+          {"created", m.created},
+          {"owned_by", "pdserve"},
+          {"root", m.id},
+          {"parent", nullptr},
+          {"max_model_len", m.max_model_len}};
+}
+
+}  // namespace
+
 std::string models_response(const std::vector<ModelCard>& models) {
   json data = json::array();
-  for (const ModelCard& m : models)
-    data.push_back({{"id", m.id},
-                    {"object", "model"},
-                    {"created", m.created},
-                    {"owned_by", "pdserve"},
-                    {"root", m.id},
-                    {"parent", nullptr},
-                    {"max_model_len", m.max_model_len}});
+  for (const ModelCard& m : models) data.push_back(model_json(m));
   return detail::dump({{"object", "list"}, {"data", std::move(data)}});
+}
+
+std::string model_response(const ModelCard& model) {
+  return detail::dump(model_json(model));
 }
 
 }  // namespace pdserve::router

@@ -111,5 +111,7 @@ struct ModelCard {
   int max_model_len = 0;
 };
 std::string models_response(const std::vector<ModelCard>& models);
+// /v1/models/{id}: the one model object, as in the list above.
+std::string model_response(const ModelCard& model);
 
 }  // namespace pdserve::router

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include "common/base/logging.h"
@@ -11,6 +12,7 @@
 #include "common/server/http_client.h"
 #include "common/server/http_server.h"
 #include "common/server/metrics.h"
+#include "common/wire/http_message.h"
 #include "common/wire/internal_api.h"
 #include "common/wire/openai_error.h"
 #include "router/cluster_health.h"
@@ -28,6 +30,9 @@
 namespace pdserve::router {
 
 namespace {
+
+// GET /v1/models/{id}: the model's id follows this prefix.
+constexpr std::string_view kModelPathPrefix = "/v1/models/";
 
 // As the engine's limit on config.json.
 constexpr size_t kMaxConfigJsonBytes = size_t{16} << 20;
@@ -196,6 +201,16 @@ server::Routes RouterServer::Impl::routes() {
       "GET", "/v1/models",
       [this](const server::Request&) {
         return server::Response::json(200, models_response({{model.name, 0, model.max_model_len}}));
+      },
+      api_get);
+  // The served model by id (the rest of the path, which may hold '/'); any
+  // other id is OpenAI's 404 model_not_found.
+  r.add_prefix(
+      "GET", std::string(kModelPathPrefix),
+      [this](const server::Request& q) {
+        const std::string id = server::percent_decode(q.path.substr(kModelPathPrefix.size()));
+        if (id != model.name) return api_error_response(model_not_found(id));
+        return server::Response::json(200, model_response({model.name, 0, model.max_model_len}));
       },
       api_get);
   auto generate = [this](Endpoint e) {

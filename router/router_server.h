@@ -3,7 +3,7 @@
 // that keeps their load and prefix-cache index fresh, the routing policy,
 // and the public HTTP server:
 //
-//   GET  /v1/models                 POST /v1/completions, /v1/chat/completions
+//   GET  /v1/models, /v1/models/{id} POST /v1/completions, /v1/chat/completions
 //   POST /tokenize, /detokenize     GET  /health, /metrics
 //   POST /internal/v1/register      (cluster token; workers' heartbeats)
 //

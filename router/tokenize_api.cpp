@@ -32,7 +32,7 @@ ApiResult<TokenizeRequest> parse_tokenize_request(std::string_view body, const A
     if (r.has("messages")) {
       t.is_chat = true;
       t.add_special_tokens = false;
-      detail::read_chat_input(r, limits, /*default_add_generation_prompt=*/false, t.chat);
+      detail::read_chat_input(r, body, limits, /*default_add_generation_prompt=*/false, t.chat);
     } else if (r.has("prompt")) {
       r.get_string("prompt", t.prompt);
     } else {

@@ -4,13 +4,18 @@
 // to the reader (first one wins).
 #pragma once
 
+#include <string_view>
+
 #include "router/api_limits.h"
 #include "router/chat_input.h"
 #include "router/internal/json_reader.h"
 
 namespace pdserve::router::detail {
 
-void read_chat_input(FieldReader& r, const ApiLimits& limits, bool default_add_generation_prompt,
-                     ChatInput& out);
+// `body` is the request's text, already parsed into r: `tools` is read from it
+// again in the client's key order (templates `tools | tojson` them, and
+// Python's dicts keep that order).
+void read_chat_input(FieldReader& r, std::string_view body, const ApiLimits& limits,
+                     bool default_add_generation_prompt, ChatInput& out);
 
 }  // namespace pdserve::router::detail

@@ -61,6 +61,7 @@ test("401 for a missing or wrong API key, /health open", async () => {
   expectError(await call("/v1/chat/completions", { body: chat, key: "" }), 401, { type: "authentication_error" });
   expectError(await call("/v1/chat/completions", { body: chat, key: "sk-wrong" }), 401);
   expectError(await call("/v1/models", { method: "GET", key: "sk-b" }), 401);
+  expectError(await call("/v1/models/pdserve-demo", { method: "GET", key: "sk-b" }), 401);
   const health = await call("/health", { method: "GET", key: "" });
   assert.equal(health.status, 200);
 });
@@ -68,6 +69,12 @@ test("401 for a missing or wrong API key, /health open", async () => {
 test("404 for an unknown model or route, 405 for a wrong method", async () => {
   expectError(await call("/v1/chat/completions", { body: { ...chat, model: "gpt-4" } }), 404, { param: "model", code: "model_not_found" });
   expectError(await call("/v1/nothing", { body: chat }), 404);
+  expectError(await call("/v1/models/gpt-4", { method: "GET" }), 404, { type: "invalid_request_error", param: "model", code: "model_not_found" });
+  expectError(await call("/v1/models/org%2Fgpt-4", { method: "GET" }), 404, { code: "model_not_found", message: /org\/gpt-4/ });
+  const one = await call("/v1/models/pdserve-demo", { method: "GET" });
+  assert.equal(one.status, 200, one.text);
+  assert.equal(one.json.id, "pdserve-demo");
+  assert.equal(one.json.object, "model");
   assert.equal((await call("/v1/models", { method: "DELETE" })).status, 405);
 });
 

@@ -25,6 +25,13 @@ describe("OpenAI SDK against pdserve serve", () => {
     assert.deepEqual(list.data.map((m) => m.id), [kModel]);
   });
 
+  test("models retrieves the served model and 404s another", async () => {
+    const m = await client.models.retrieve(kModel);
+    assert.equal(m.id, kModel);
+    assert.equal(m.object, "model");
+    await assert.rejects(client.models.retrieve("gpt-4"), (e) => e.status === 404 && e.code === "model_not_found");
+  });
+
   test("chat completion answers a verse and reports usage", async () => {
     const r = await client.chat.completions.create({
       model: kModel,

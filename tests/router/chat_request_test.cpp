@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "router/openai_request.h"
+#include "tokenizer/chat_template/chat_template.h"
 
 namespace pdserve::router {
 namespace {
@@ -190,6 +191,39 @@ TEST(TemplateContextTest, HoldsEverythingTheTemplateNeeds) {
   EXPECT_TRUE(b.contains("tools") && b["tools"].is_null());  // None, as apply_chat_template
   EXPECT_TRUE(b.contains("documents") && b["documents"].is_null());
   EXPECT_FALSE(b.contains("tool_choice"));
+}
+
+TEST(TemplateContextTest, ToolsKeepTheClientsKeyOrder) {
+  // Keys out of alphabetical order at every level.
+  const std::string tools =
+      R"([{"type":"function","function":{"name":"f","parameters":{"type":"object",)"
+      R"("properties":{"zeta":{"type":"string"},"alpha":{"type":"integer"}},"required":["zeta"]}}}])";
+  auto r = parse_chat_request(
+      R"({"model":"m","messages":[{"role":"user","content":"hi"}],"tools":)" + tools + "}");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->chat.tools_json, tools);
+  auto t = chat_template::ChatTemplate::compile("{{ tools | tojson }}");
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  auto out = t->render(build_template_context(r->chat, "", ""));
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(*out,
+            R"([{"type": "function", "function": {"name": "f", "parameters": {"type": "object", )"
+            R"("properties": {"zeta": {"type": "string"}, "alpha": {"type": "integer"}}, )"
+            R"("required": ["zeta"]}}}])");
+}
+
+TEST(TemplateContextTest, ToolCallArgumentsKeepTheClientsKeyOrder) {
+  auto r = parse_chat_request(
+      R"({"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant",)"
+      R"("tool_calls":[{"id":"c","type":"function","function":{"name":"f",)"
+      R"("arguments":"{\"zeta\": 1, \"alpha\": {\"y\": 2, \"b\": 3}}"}}]}]})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto t = chat_template::ChatTemplate::compile(
+      "{{ messages[1].tool_calls[0].function.arguments | tojson }}");
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  auto out = t->render(build_template_context(r->chat, "", ""));
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(*out, R"({"zeta": 1, "alpha": {"y": 2, "b": 3}})");
 }
 
 TEST(ContinueFinalMessageTest, CutsAfterTheFinalContentAsTransformers) {

@@ -160,5 +160,11 @@ TEST(ModelsResponseTest, Shape) {
       "owned_by":"pdserve","root":"llama","parent":null,"max_model_len":4096})"));
 }
 
+TEST(ModelsResponseTest, OneModelIsTheListEntry) {
+  const ModelCard card{"org/llama", 7, 4096};
+  EXPECT_EQ(json::parse(model_response(card)), json::parse(models_response({card}))["data"][0]);
+  EXPECT_EQ(json::parse(model_response(card))["id"], "org/llama");
+}
+
 }  // namespace
 }  // namespace pdserve::router
