@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <utility>
 #include <vector>
 
@@ -48,10 +47,9 @@ struct Join {
     }
     std::stable_sort(milestones.begin(), milestones.end(),
                      [](const Milestone& a, const Milestone& b) { return a.unix_us < b.unix_us; });
-    nlohmann::json body = nlohmann::json::parse(server::internal::timeline_to_json(id, milestones));
     std::sort(unreachable.begin(), unreachable.end());
-    body["unreachable"] = unreachable;
-    writer->respond(server::Response::json(200, body.dump()));
+    writer->respond(server::Response::json(
+        200, server::internal::timeline_to_json(id, milestones, &unreachable)));
   }
 };
 

@@ -15,8 +15,8 @@ bool is_reserved(const std::string& key) {
 
 }  // namespace
 
-std::string timeline_to_json(std::string_view request_id,
-                             const std::vector<Milestone>& milestones) {
+std::string timeline_to_json(std::string_view request_id, const std::vector<Milestone>& milestones,
+                             const std::vector<std::string>* unreachable) {
   json list = json::array();
   for (const Milestone& m : milestones) {
     json o = {{"process", m.process}, {"event", m.event}, {"time_us", m.unix_us}};
@@ -29,7 +29,9 @@ std::string timeline_to_json(std::string_view request_id,
     }
     list.push_back(std::move(o));
   }
-  return json_reader::dump(json{{"request_id", std::string(request_id)}, {"milestones", list}});
+  json body{{"request_id", std::string(request_id)}, {"milestones", list}};
+  if (unreachable != nullptr) body["unreachable"] = *unreachable;
+  return json_reader::dump(body);
 }
 
 Result<std::vector<Milestone>> parse_timeline(std::string_view body) {

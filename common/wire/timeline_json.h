@@ -24,7 +24,10 @@ namespace pdserve::server::internal {
 inline constexpr const char* kRequestTimelinePath = "/internal/v1/requests/";
 inline constexpr int kMaxTimelineChoices = 128;
 
-std::string timeline_to_json(std::string_view request_id, const std::vector<Milestone>& milestones);
+// `unreachable` (the router's join): the workers that did not answer, as a
+// member "unreachable"; null leaves the member out (a worker's answer).
+std::string timeline_to_json(std::string_view request_id, const std::vector<Milestone>& milestones,
+                             const std::vector<std::string>* unreachable = nullptr);
 // The milestones of a timeline_to_json() body; an error names what is wrong.
 Result<std::vector<Milestone>> parse_timeline(std::string_view body);
 

@@ -26,6 +26,14 @@ TEST(TimelineJson, RoundTripsMilestonesAndTheirFields) {
   EXPECT_EQ(std::get<std::string>((*out)[1].fields[1].value), "10.0.0.5:8002");
 }
 
+TEST(TimelineJson, TheRoutersJoinListsTheWorkersThatDidNotAnswer) {
+  const std::vector<std::string> unreachable = {"10.0.0.5:8002"};
+  std::string body = timeline_to_json("abc", {{"router", "received", 5, {}}}, &unreachable);
+  EXPECT_NE(body.find("\"unreachable\":[\"10.0.0.5:8002\"]"), std::string::npos) << body;
+  EXPECT_EQ(timeline_to_json("abc", {}).find("unreachable"), std::string::npos);
+  ASSERT_TRUE(parse_timeline(body).ok());
+}
+
 TEST(TimelineJson, RefusesWhatIsNotATimeline) {
   for (const char* bad : {"", "[]", "{\"milestones\":3}", "{\"milestones\":[1]}",
                           "{\"milestones\":[{\"process\":\"router\",\"event\":\"x\"}]}",
