@@ -113,14 +113,8 @@ int main(int argc, char** argv) {
     return healthy ? pdserve::server::Response::text(200, "ok")
                    : pdserve::server::Response::text(503, "not ready");
   });
-  pdserve::server::ServerOptions opts;
-  opts.port = static_cast<uint16_t>(port);
-  opts.num_io_threads = 1;
-  auto server = pdserve::server::Server::start(opts, std::move(routes));
-  if (!server.ok()) {
-    std::fprintf(stderr, "%s: %s\n", name.c_str(), server.status().message().c_str());
-    return 4;
-  }
+  // Logged before /health can answer, so that the order of the "started"
+  // lines is the order in which the supervisor saw its children healthy.
   if (as_pdserve) {
     const char* token = std::getenv("PDSERVE_CLUSTER_TOKEN");
     const char* nvls = std::getenv("NCCL_NVLS_ENABLE");
@@ -128,6 +122,14 @@ int main(int argc, char** argv) {
                name + " started token=" + (token ? token : "") + " nvls=" + (nvls ? nvls : ""));
   } else {
     append_log(log_path, name + " started");
+  }
+  pdserve::server::ServerOptions opts;
+  opts.port = static_cast<uint16_t>(port);
+  opts.num_io_threads = 1;
+  auto server = pdserve::server::Server::start(opts, std::move(routes));
+  if (!server.ok()) {
+    std::fprintf(stderr, "%s: %s\n", name.c_str(), server.status().message().c_str());
+    return 4;
   }
   std::printf("%s listening on %u\n", name.c_str(), (*server)->port());
   std::fflush(stdout);
