@@ -31,15 +31,16 @@ std::unique_ptr<LlmRunner> cuda_runner(bool graphs) {
   return std::move(r).value();
 }
 
-// n sequences with random prompts of 5 to 60 tokens, added to every runner
-// and prefilled in one step; returns their first decode steps (inputs still
-// to be set).
+// n greedy sequences with random prompts of 5 to 60 tokens, added to every
+// runner and prefilled in one step; returns their first decode steps (inputs
+// still to be set).
 std::vector<SeqStep> start(const std::vector<LlmRunner*>& runners, int n, uint64_t first_id,
                            std::mt19937& rng) {
   std::vector<SeqStep> prefill;
   for (int i = 0; i < n; ++i) {
     SequenceInfo info;
     info.seq_id = first_id + static_cast<uint64_t>(i);
+    info.sampling.temperature = 0;
     const int len = std::uniform_int_distribution<int>(5, 60)(rng);
     for (int t = 0; t < len; ++t)
       info.prompt_ids.push_back(std::uniform_int_distribution<int>(5, 4000)(rng));
@@ -73,7 +74,9 @@ class CudaGraphRunnerTest : public ::testing::Test {
 // fp32 sums (the graph's split-K plan is sized for max_model_len, its GEMMs
 // run at the padded batch and cuBLASLt may pick another algorithm), each
 // difference at most flipping a bf16 rounding (2^-8 relative) of an
-// activation; the bound is the op tests' bf16 bound (1e-2 relative L2).
+// activation. Through six layers these add up to about 1e-2 relative L2 (an
+// H100 measured 1.1e-2 at worst); a wrong input, KV slot or block table
+// moves the logits by order 1, so the bound is 3e-2.
 TEST_F(CudaGraphRunnerTest, ReplayedLogitsMatchEagerAtPaddedAndExactSizes) {
   auto graph = cuda_runner(true), eager = cuda_runner(false);
   ASSERT_FALSE(graph->decode_graph_kernels().empty());
@@ -100,7 +103,7 @@ TEST_F(CudaGraphRunnerTest, ReplayedLogitsMatchEagerAtPaddedAndExactSizes) {
           num += (gr[v] - er[v]) * static_cast<double>(gr[v] - er[v]);
           den += er[v] * static_cast<double>(er[v]);
         }
-        EXPECT_LT(std::sqrt(num / den), 1e-2)
+        EXPECT_LT(std::sqrt(num / den), 3e-2)
             << "batch " << batch << " step " << step << " row " << i;
         tokens[i] = static_cast<int32_t>(std::max_element(er, er + vocab) - er);
         ++seqs[i].num_computed;
@@ -111,28 +114,46 @@ TEST_F(CudaGraphRunnerTest, ReplayedLogitsMatchEagerAtPaddedAndExactSizes) {
   }
 }
 
-// Free-running greedy decoding through execute() (the graph's own argmax):
-// the same tokens as eager for 64 steps.
+// Greedy decoding through execute() (the graph's own argmax) against the
+// eager logits of the same step, teacher-forced with eager's tokens: the
+// same token, except where eager's best two tokens are closer than the
+// rounding noise of the previous test (5e-2 of the row's RMS logit).
 TEST_F(CudaGraphRunnerTest, GreedyTokensEqualEager) {
   auto graph = cuda_runner(true), eager = cuda_runner(false);
+  const auto vocab = static_cast<size_t>(graph->config().vocab_size);
   std::mt19937 rng(11);
   uint64_t next_id = 1;
+  int flips = 0, tokens_compared = 0;
   for (int batch : {1, 5, 16}) {
     std::vector<SeqStep> seqs = start({graph.get(), eager.get()}, batch, next_id, rng);
     next_id += static_cast<uint64_t>(batch);
+    std::vector<int32_t> tokens(static_cast<size_t>(batch), 1);
     for (int step = 0; step < 64; ++step) {
+      for (size_t i = 0; i < seqs.size(); ++i) seqs[i].input_ids = {tokens[i]};
       StepBatch b{{}, {}, seqs};
       auto g = graph->execute(b);
-      auto e = eager->execute(b);
+      auto e = eager->compute_logits(b);
       ASSERT_TRUE(g.ok() && e.ok());
       ASSERT_EQ(g->sampled.size(), seqs.size());
-      for (size_t i = 0; i < seqs.size(); ++i)
-        ASSERT_EQ(g->sampled[i].token_id, e->sampled[i].token_id)
-            << "batch " << batch << " step " << step << " sequence " << i;
+      for (size_t i = 0; i < seqs.size(); ++i) {
+        const float* er = e->data() + i * vocab;
+        tokens[i] = static_cast<int32_t>(std::max_element(er, er + vocab) - er);
+        ++tokens_compared;
+        const int32_t got = g->sampled[i].token_id;
+        if (got == tokens[i]) continue;
+        ++flips;
+        ASSERT_TRUE(got >= 0 && static_cast<size_t>(got) < vocab);
+        double sq = 0;
+        for (size_t v = 0; v < vocab; ++v) sq += er[v] * static_cast<double>(er[v]);
+        EXPECT_LT(er[tokens[i]] - er[got], 5e-2 * std::sqrt(sq / static_cast<double>(vocab)))
+            << "batch " << batch << " step " << step << " sequence " << i << ": graph chose " << got
+            << ", eager " << tokens[i];
+      }
       for (SeqStep& s : seqs) ++s.num_computed;
     }
     finish({graph.get(), eager.get()}, seqs);
   }
+  EXPECT_LE(flips, tokens_compared / 100) << flips << " near-ties flipped";
   EXPECT_GE(graph->num_graph_steps(), 3 * 64);
   EXPECT_EQ(eager->num_graph_steps(), 0);
 }
