@@ -212,7 +212,13 @@ int run(const BenchFlags& f) {
       std::printf("%s: CUDA graph of batch %d, %d kernels per step\n", fig.name.c_str(),
                   fig.graph_batch, fig.graph_kernels);
   }
-  if (r.decode_graph_kernels().empty()) std::printf("decode steps ran eagerly (no CUDA graphs)\n");
+  if (r.decode_graph_kernels().empty()) {
+    std::printf("decode steps ran eagerly (no CUDA graphs)\n");
+  } else {
+    std::printf("CUDA graphs: %zu batch sizes, %.1f MiB of graph memory\n",
+                r.decode_graph_kernels().size(),
+                static_cast<double>(r.backend().graph_memory_bytes()) / (1 << 20));
+  }
   if (!f.output_json.empty()) {
     nlohmann::json j = {{"gpu", gpu},
                         {"backend", r.backend().name()},
@@ -229,6 +235,7 @@ int run(const BenchFlags& f) {
                         {"copy_bytes_per_s", bw},
                         {"gemm_flops_per_s", flops},
                         {"cuda_graphs", !r.decode_graph_kernels().empty()},
+                        {"graph_memory_bytes", r.backend().graph_memory_bytes()},
                         {"figures", nlohmann::json::array()}};
     for (const Figure& fig : figures)
       j["figures"].push_back({{"name", fig.name},

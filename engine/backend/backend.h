@@ -115,6 +115,8 @@ class Backend {
   // are read before the next replay of any graph. Backends without graphs
   // (the CPU) answer kUnimplemented.
   virtual bool has_graphs() const { return false; }
+  // Device memory the recorded graphs hold (their shared activations).
+  virtual size_t graph_memory_bytes() const { return 0; }
   virtual Status begin_capture();
   virtual Result<std::unique_ptr<StepGraph>> end_capture();
 

@@ -1,6 +1,7 @@
 #include "engine/runner/llm_runner.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <string>
 
@@ -256,6 +257,7 @@ Result<LlmRunner::Logits> LlmRunner::forward(const StepBatch& batch) {
 
 void LlmRunner::use_decode_graphs(int max_num_seqs) {
   if (!backend_->has_graphs()) return;
+  const auto t0 = std::chrono::steady_clock::now();
   auto graphs = DecodeGraphs::capture(*backend_, *model_, kv_.layers(), max_num_seqs,
                                       max_model_len_, block_size());
   if (!graphs.ok()) {
@@ -263,6 +265,14 @@ void LlmRunner::use_decode_graphs(int max_num_seqs) {
     return;
   }
   graphs_ = std::move(graphs).value();
+  const auto counts = graphs_->kernel_counts();
+  PD_LOG(INFO) << "CUDA graphs of decode steps: " << counts.size() << " batch sizes (1 to "
+               << counts.back().first << "), " << counts.back().second << " kernels per step, "
+               << backend_->graph_memory_bytes() / (1 << 20) << " MiB of graph memory, recorded in "
+               << std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - t0)
+                      .count()
+               << " ms";
 }
 
 std::vector<std::pair<int, int>> LlmRunner::decode_graph_kernels() const {

@@ -154,6 +154,10 @@ class CudaMarker final : public Marker {
 
 }  // namespace
 
+size_t CudaBackend::graph_memory_bytes() const {
+  return graph_pool_ ? graph_pool_->bytes_reserved() : 0;
+}
+
 std::unique_ptr<Marker> CudaBackend::mark() {
   expect_not_capturing("mark");
   return std::make_unique<CudaMarker>(as_stream(stream_));

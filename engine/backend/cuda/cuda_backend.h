@@ -34,6 +34,7 @@ class CudaBackend final : public Backend {
   std::unique_ptr<Marker> mark() override;
   void copy_rows_from_host(Tensor& dst, const void* src, int64_t src_cols) override;
   bool has_graphs() const override { return true; }
+  size_t graph_memory_bytes() const override;
   Status begin_capture() override;
   Result<std::unique_ptr<StepGraph>> end_capture() override;
 
