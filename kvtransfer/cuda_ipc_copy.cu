@@ -60,11 +60,6 @@ bool aligned16(const SpanBatch& batch) {
 
 Status enqueue_copies(const std::vector<CopySpan>& spans, void* stream_ptr) {
   auto stream = static_cast<cudaStream_t>(stream_ptr);
-  if (spans.size() == 1) {
-    cudaError_t err =
-        cudaMemcpyAsync(spans[0].dst, spans[0].src, spans[0].len, cudaMemcpyDeviceToDevice, stream);
-    return err == cudaSuccess ? ok_status() : cuda_error("cudaMemcpyAsync", err);
-  }
   static thread_local SpanBatch batch;  // 31 KB: off the stack
   for (size_t first = 0; first < spans.size(); first += kSpansPerLaunch) {
     batch.num_spans = std::min(kSpansPerLaunch, spans.size() - first);

@@ -1,7 +1,9 @@
-// The cuda_ipc backend's device-to-device copies (CUDA builds): a single
-// cudaMemcpyAsync for one span, one gather/scatter kernel launch for a list
-// of up to kSpansPerLaunch spans (never one API call per block; the span list
-// travels as the kernel's parameter, so nothing is allocated or staged).
+// The cuda_ipc backend's device-to-device copies (CUDA builds): one
+// gather/scatter kernel launch for a list of up to kSpansPerLaunch spans
+// (never one API call per block; the span list travels as the kernel's
+// parameter, so nothing is allocated or staged). One span takes the kernel
+// too: an H100 measured cudaMemcpyAsync into IPC-mapped memory of the same
+// GPU at about 35 GB/s for 64 MB, where the kernel copies at over 1 TB/s.
 // Pointers may be on a peer GPU that the stream's device can access. Plain
 // header: no CUDA types.
 #pragma once
