@@ -1,0 +1,88 @@
+// UcxAgent, put protocol, receiver side: the PLAN a sender declares before
+// its one-sided puts is checked as every other backend checks an inbound op
+// list (check_inbound_ops: fenced epoch, grants, region, bounds) and its
+// ranges stay pinned until the transfer's NOTIFY, which must match it.
+#include <cstring>
+
+#include "kvtransfer/inbound_ops.h"
+#include "kvtransfer/ucx_internal.h"
+
+namespace pdserve::kvtransfer::ucx {
+
+Status UcxAgent::accept_plan(const PlanHeader& h, const void* data, size_t len) {
+  if (h.num_ops == 0 || h.num_ops > kMaxPlanOps || len != h.num_ops * sizeof(PlannedOp)) {
+    Status malformed = invalid_argument("malformed plan");
+    ban(h.session.id, malformed);
+    return malformed;
+  }
+  const auto key = std::make_pair(h.session.id, h.transfer_id);
+  if (plans_.size() >= kMaxPlans && plans_.count(key) == 0) {
+    return unavailable("too many put transfers in flight at the receiver");
+  }
+  std::vector<WriteOp> ops(h.num_ops);
+  uint64_t bytes = 0;
+  const char* in = static_cast<const char*>(data);
+  for (WriteOp& op : ops) {
+    PlannedOp planned;
+    std::memcpy(&planned, in, sizeof(planned));
+    in += sizeof(planned);
+    op.remote_region = planned.region;
+    op.remote_offset = planned.offset;
+    op.len = planned.len;
+    bytes += planned.len;
+  }
+  CheckedOps checked = check_inbound_ops(inbound_, regions_, h.session.id,
+                                         "session " + std::to_string(h.session.id), h.epoch, ops);
+  if (InboundPolicy::is_offence(checked.refused)) drop_session(h.session.id);
+  if (!checked.refused.ok()) return checked.refused;
+  plans_[key] = {h.epoch, bytes, std::move(checked.pins), std::chrono::steady_clock::now()};
+  return ok_status();
+}
+
+Status UcxAgent::take_plan(std::pair<uint64_t, uint64_t> key, uint64_t epoch, uint64_t bytes,
+                           uint64_t num_ops) {
+  auto it = plans_.find(key);
+  if (it == plans_.end()) {
+    // An am transfer's bytes came as num_ops DATA messages, each checked.
+    if (num_ops > 0 || bytes == 0) return ok_status();
+    return permission_denied("put transfer without an accepted plan");
+  }
+  const AcceptedPlan plan = std::move(it->second);
+  plans_.erase(it);
+  if (plan.epoch != epoch || plan.bytes != bytes) {
+    return permission_denied("notification does not match the accepted plan");
+  }
+  return ok_status();
+}
+
+void UcxAgent::expire_plans(std::chrono::steady_clock::time_point now) {
+  if (plans_.empty() || now < next_plan_sweep_) return;
+  next_plan_sweep_ = now + std::chrono::seconds(1);
+  std::erase_if(plans_, [&](const auto& entry) {
+    return now - entry.second.accepted_at > kAckTimeout;  // its sender is gone
+  });
+}
+
+ucs_status_t UcxAgent::on_plan_am(void* arg, const void* header, size_t header_len, void* data,
+                                  size_t len, const ucp_am_recv_param_t* param) {
+  auto* self = static_cast<UcxAgent*>(arg);
+  if (header_len != sizeof(PlanHeader) || (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) != 0 ||
+      (param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) == 0) {
+    return UCS_OK;
+  }
+  PlanHeader h;
+  std::memcpy(&h, header, sizeof(h));
+  Status verdict;
+  if (self->banned_.count(h.session.id) != 0) {
+    verdict = permission_denied("sender was refused earlier");
+  } else if (Status auth = self->check_session(h.session); !auth.ok()) {
+    self->ban(h.session.id, auth);  // a stamp never issued: nothing kept, no answer
+    return UCS_OK;
+  } else {
+    verdict = self->accept_plan(h, data, len);
+  }
+  self->queue_ack(kPlanAnswerAm, param->reply_ep, h.session, h.transfer_id, verdict);
+  return UCS_OK;
+}
+
+}  // namespace pdserve::kvtransfer::ucx
