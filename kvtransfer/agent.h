@@ -78,9 +78,11 @@
 // queued at a receiver are bounded per connection (kMaxQueuedPerPeer): a
 // sender past it is refused and dropped the same way. The ucx put protocol
 // checks the op list a sender declares before its puts (as cuda_ipc does) and
-// refuses a notification that does not match it; a peer that holds the
-// metadata's rkeys and puts without declaring cannot be stopped by the
-// receiver's software (one-sided RMA), only its notification is refused.
+// refuses a notification that does not match it. The metadata withholds the
+// rkeys: an accepted plan's answer carries them, so only an authenticated
+// session can put at all; one that puts outside a later plan with an rkey it
+// holds cannot be stopped by the receiver's software (one-sided RMA), only
+// its notification is refused.
 //
 // Thread-safety: every method may be called from any thread concurrently.
 // Errors are Status/Result (common/base/status.h); nothing throws.

@@ -51,6 +51,9 @@ std::string UcxAgent::metadata() const {
   md.compat_key = options_.compat_key;
   md.address = worker_address_;
   md.regions = regions_.describe();
+  for (RegionDesc& r : md.regions) {
+    if (!r.rkey.empty()) r.rkey = kWithheldRkey;  // only in plan answers (ucx_internal.h)
+  }
   return md.serialize();
 }
 

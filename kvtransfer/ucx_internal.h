@@ -18,8 +18,9 @@
 //                    count; delivered once that many ops have landed)
 //   put:           ucp_am_send_nbx PLAN (the op list) → the receiver checks it
 //                    (grants, fenced epoch, region, bounds; ucx_put_plan.cpp),
-//                    pins the ranges and answers; refused: the transfer fails,
-//                    no put is posted
+//                    pins the ranges and answers (with the packed rkeys of the
+//                    plan's regions, withheld from the metadata); refused: the
+//                    transfer fails, no put is posted
 //                  → ucp_put_nbx per op (batches of kPutBatch)
 //                  → ucp_ep_flush_nbx (all puts remotely complete)
 //                  → ucp_am_send_nbx NOTIFY (refused unless it matches an
@@ -109,6 +110,11 @@ inline constexpr size_t kMaxInflightOps = 256;
 inline constexpr size_t kMaxBanned = 4096;
 inline constexpr size_t kMaxPlans = 4096;         // accepted plans held at once (receiver)
 inline constexpr uint64_t kMaxPlanOps = 1 << 20;  // ops in one plan
+// What the metadata says of a region's rkey when the region is mapped (not
+// staged): the packed rkey itself goes only to a session whose plan was
+// accepted (in the plan answer), so a process with the metadata but not the
+// token cannot put into any region.
+inline constexpr std::string_view kWithheldRkey = "-";
 inline constexpr uint64_t kInboundPinId = ~0ull;  // pins of received data, never a local transfer
 inline constexpr size_t kPutBatch = 32;
 inline constexpr uint64_t kMaxPutInflightBytes = 64 << 20;
@@ -232,8 +238,10 @@ struct UcxPeer {
   ucp_ep_h ep = nullptr;
   SessionStamp session{};  // set by the handshake; id 0 until it succeeded
   std::atomic<bool> dead{false};
-  Status dead_status;                    // written once, before dead becomes true
-  std::map<uint64_t, ucp_rkey_h> rkeys;  // remote region id -> unpacked rkey
+  Status dead_status;  // written once, before dead becomes true
+  // Progress thread only: remote region id -> unpacked rkey, from the answers
+  // to accepted plans (the metadata withholds them: kWithheldRkey).
+  std::map<uint64_t, ucp_rkey_h> rkeys;
   // Progress thread only: chunked DATA sends to this peer not completed
   // (≤ kStageBuffers, so the peer never has more staged receives than
   // buffers), and the buffers staged local ops to it are sent from (made on
@@ -356,10 +364,13 @@ class UcxAgent final : public AgentCore {
   void send_plan(UcxJob& job);
   static ucs_status_t on_plan_answer_am(void* arg, const void* header, size_t header_len,
                                         void* data, size_t len, const ucp_am_recv_param_t* param);
+  // Unpacks the rkeys of an accepted plan's answer into peer.rkeys.
+  static Status take_rkeys(UcxPeer& peer, std::string_view answer);
 
   // ucx_put_plan.cpp (receiver side of the put protocol).
-  // Checks a PLAN's ops as check_inbound_ops does and keeps their pins.
-  Status accept_plan(const PlanHeader& h, const void* data, size_t len);
+  // Checks a PLAN's ops as check_inbound_ops does and keeps their pins; the
+  // packed rkeys of the plan's regions (rkeys_of) for the answer.
+  Result<std::string> accept_plan(const PlanHeader& h, const void* data, size_t len);
   // At a NOTIFY: ok for an am transfer or a put transfer matching its
   // accepted plan (which ends); kPermissionDenied otherwise.
   Status take_plan(std::pair<uint64_t, uint64_t> key, uint64_t epoch, uint64_t bytes,
@@ -395,8 +406,9 @@ class UcxAgent final : public AgentCore {
   void send_abort(UcxJob& job, uint64_t messages);
   // Queues the answer (am_id kAckAm or kPlanAnswerAm) to a message of
   // `session`, sent by send_acks().
+  // `data` goes with an ok status (else the status's message).
   void queue_ack(unsigned am_id, ucp_ep_h ep, const SessionStamp& session, uint64_t transfer_id,
-                 const Status& status);
+                 const Status& status, std::string data = {});
   void on_ack_sent(const PendingAck& ack, ucs_status_t status);
   // The job an answer (ACK or plan answer) names, when stamped with the
   // job's session; nullptr otherwise (a forged one is counted).

@@ -134,9 +134,11 @@ void UcxAgent::drop_session(uint64_t session_id) {
 }
 
 void UcxAgent::queue_ack(unsigned am_id, ucp_ep_h ep, const SessionStamp& session,
-                         uint64_t transfer_id, const Status& status) {
-  acks_.push_back(
-      {am_id, ep, {session, transfer_id, static_cast<uint64_t>(status.code())}, status.message()});
+                         uint64_t transfer_id, const Status& status, std::string data) {
+  acks_.push_back({am_id,
+                   ep,
+                   {session, transfer_id, static_cast<uint64_t>(status.code())},
+                   status.ok() ? std::move(data) : status.message()});
 }
 
 void UcxAgent::send_acks() {

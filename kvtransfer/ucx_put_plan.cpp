@@ -3,13 +3,34 @@
 // list (check_inbound_ops: fenced epoch, grants, region, bounds) and its
 // ranges stay pinned until the transfer's NOTIFY, which must match it.
 #include <cstring>
+#include <set>
 
 #include "kvtransfer/inbound_ops.h"
 #include "kvtransfer/ucx_internal.h"
 
 namespace pdserve::kvtransfer::ucx {
 
-Status UcxAgent::accept_plan(const PlanHeader& h, const void* data, size_t len) {
+namespace {
+
+// The answer to an accepted plan: per region it names, once,
+// [u64 region id][u32 rkey length][packed rkey].
+std::string rkeys_of(const std::vector<RegionPin>& pins) {
+  std::string out;
+  std::set<uint64_t> seen;
+  for (const RegionPin& pin : pins) {
+    const Region& r = pin.region();
+    if (!seen.insert(r.id).second) continue;
+    const auto len = static_cast<uint32_t>(r.rkey.size());
+    out.append(reinterpret_cast<const char*>(&r.id), sizeof(r.id));
+    out.append(reinterpret_cast<const char*>(&len), sizeof(len));
+    out += r.rkey;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> UcxAgent::accept_plan(const PlanHeader& h, const void* data, size_t len) {
   if (h.num_ops == 0 || h.num_ops > kMaxPlanOps || len != h.num_ops * sizeof(PlannedOp)) {
     Status malformed = invalid_argument("malformed plan");
     ban(h.session.id, malformed);
@@ -35,8 +56,9 @@ Status UcxAgent::accept_plan(const PlanHeader& h, const void* data, size_t len) 
                                          "session " + std::to_string(h.session.id), h.epoch, ops);
   if (InboundPolicy::is_offence(checked.refused)) drop_session(h.session.id);
   if (!checked.refused.ok()) return checked.refused;
+  std::string rkeys = rkeys_of(checked.pins);
   plans_[key] = {h.epoch, bytes, std::move(checked.pins), std::chrono::steady_clock::now()};
-  return ok_status();
+  return rkeys;
 }
 
 Status UcxAgent::take_plan(std::pair<uint64_t, uint64_t> key, uint64_t epoch, uint64_t bytes,
@@ -72,16 +94,17 @@ ucs_status_t UcxAgent::on_plan_am(void* arg, const void* header, size_t header_l
   }
   PlanHeader h;
   std::memcpy(&h, header, sizeof(h));
-  Status verdict;
-  if (self->banned_.count(h.session.id) != 0) {
-    verdict = permission_denied("sender was refused earlier");
-  } else if (Status auth = self->check_session(h.session); !auth.ok()) {
-    self->ban(h.session.id, auth);  // a stamp never issued: nothing kept, no answer
-    return UCS_OK;
-  } else {
+  Result<std::string> verdict = permission_denied("sender was refused earlier");
+  if (self->banned_.count(h.session.id) == 0) {
+    if (Status auth = self->check_session(h.session); !auth.ok()) {
+      self->ban(h.session.id, auth);  // a stamp never issued: nothing kept, no answer
+      return UCS_OK;
+    }
     verdict = self->accept_plan(h, data, len);
   }
-  self->queue_ack(kPlanAnswerAm, param->reply_ep, h.session, h.transfer_id, verdict);
+  std::string rkeys = verdict.ok() ? std::move(verdict).value() : std::string();
+  self->queue_ack(kPlanAnswerAm, param->reply_ep, h.session, h.transfer_id, verdict.status(),
+                  std::move(rkeys));
   return UCS_OK;
 }
 

@@ -35,9 +35,35 @@ ucs_status_t UcxAgent::on_plan_answer_am(void* arg, const void* header, size_t h
     self->finish(job->id, accepted);
     return UCS_OK;
   }
+  Status rkeys = take_rkeys(*job->peer, {static_cast<const char*>(data), data ? len : 0});
+  if (!rkeys.ok()) {
+    self->finish(job->id, rkeys);
+    return UCS_OK;
+  }
   job->planned = true;
   job->phase = UcxJob::Phase::kPosting;  // the progress loop posts the puts
   return UCS_OK;
+}
+
+Status UcxAgent::take_rkeys(UcxPeer& peer, std::string_view answer) {
+  while (!answer.empty()) {
+    uint64_t region_id = 0;
+    uint32_t len = 0;
+    if (answer.size() < sizeof(region_id) + sizeof(len)) break;
+    std::memcpy(&region_id, answer.data(), sizeof(region_id));
+    std::memcpy(&len, answer.data() + sizeof(region_id), sizeof(len));
+    answer.remove_prefix(sizeof(region_id) + sizeof(len));
+    if (answer.size() < len) break;
+    const std::string packed(answer.substr(0, len));
+    answer.remove_prefix(len);
+    if (peer.rkeys.count(region_id) != 0) continue;
+    ucp_rkey_h rkey = nullptr;
+    ucs_status_t s = ucp_ep_rkey_unpack(peer.ep, packed.data(), &rkey);
+    if (s != UCS_OK) return ucx_error("ucp_ep_rkey_unpack", s);
+    peer.rkeys[region_id] = rkey;
+  }
+  if (!answer.empty()) return data_loss("malformed plan answer from '" + peer.name + "'");
+  return ok_status();
 }
 
 void UcxAgent::drive_put(UcxJob& job) {

@@ -17,7 +17,7 @@ class RawUcxSender {
     EXPECT_EQ(ucp_config_read(nullptr, nullptr, &config), UCS_OK);
     ucp_params_t params{};
     params.field_mask = UCP_PARAM_FIELD_FEATURES;
-    params.features = UCP_FEATURE_AM;
+    params.features = UCP_FEATURE_AM | UCP_FEATURE_RMA;
     EXPECT_EQ(ucp_init(&params, config, &context_), UCS_OK);
     ucp_config_release(config);
     ucp_worker_params_t wp{};
@@ -42,6 +42,18 @@ class RawUcxSender {
     ucp_cleanup(context_);
   }
 
+  // Puts `len` bytes at `remote_addr` with a packed rkey and flushes; false
+  // when UCX refuses the rkey or the put.
+  bool put(const void* data, size_t len, uint64_t remote_addr, const std::string& packed_rkey) {
+    ucp_rkey_h rkey = nullptr;
+    if (ucp_ep_rkey_unpack(ep_, packed_rkey.data(), &rkey) != UCS_OK) return false;
+    ucp_request_param_t p{};
+    bool ok =
+        wait(ucp_put_nbx(ep_, data, len, remote_addr, rkey, &p)) && wait(ucp_ep_flush_nbx(ep_, &p));
+    ucp_rkey_destroy(rkey);
+    return ok;
+  }
+
   // Sends one eager active message and waits until it left.
   void send(unsigned am_id, const void* header, size_t header_len, const void* data, size_t len) {
     ucp_request_param_t p{};
@@ -55,6 +67,15 @@ class RawUcxSender {
   }
 
  private:
+  bool wait(ucs_status_ptr_t req) {
+    if (UCS_PTR_IS_ERR(req)) return false;
+    if (req == nullptr) return true;
+    ucs_status_t s;
+    while ((s = ucp_request_check_status(req)) == UCS_INPROGRESS) ucp_worker_progress(worker_);
+    ucp_request_free(req);
+    return s == UCS_OK;
+  }
+
   ucp_context_h context_ = nullptr;
   ucp_worker_h worker_ = nullptr;
   ucp_ep_h ep_ = nullptr;

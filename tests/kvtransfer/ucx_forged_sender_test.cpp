@@ -91,5 +91,29 @@ TEST(UcxForgedSenderTest, DataNamingAnHonestSessionLandsNoByteAndIsCounted) {
   unsetenv("UCX_TLS");
 }
 
+// The metadata names each region's address and length but withholds its
+// packed rkey (only a session whose plan was accepted gets it): a process
+// with the metadata but not the token has nothing to put with. It tries with
+// what the metadata holds; no byte lands.
+TEST(UcxForgedSenderTest, MetadataGivesNoRkeyToPutWith) {
+  setenv("UCX_TLS", "tcp", 1);
+  auto receiver = Agent::create(ucx_options("receiver"));
+  ASSERT_TRUE(receiver.ok()) << receiver.status().to_string();
+  std::vector<char> region(kRegionLen, 0);
+  ASSERT_TRUE((*receiver)->register_region(region.data(), region.size(), MemoryKind::kHost).ok());
+  auto md = AgentMetadata::parse((*receiver)->metadata());
+  ASSERT_TRUE(md.ok());
+  ASSERT_EQ(md->regions.size(), 1u);
+  const RegionDesc& desc = md->regions[0];
+  EXPECT_LE(desc.rkey.size(), 1u) << "the metadata holds a packed rkey";
+  testing::RawUcxSender forger(md->address);
+  std::vector<char> junk(4096, 'X');
+  if (desc.rkey.size() > 1) {  // a packed rkey: UCX takes it
+    EXPECT_FALSE(forger.put(junk.data(), junk.size(), desc.addr + 8192, desc.rkey));
+  }
+  EXPECT_TRUE(all_zero(region, 0, kRegionLen));
+  unsetenv("UCX_TLS");
+}
+
 }  // namespace
 }  // namespace pdserve::kvtransfer
