@@ -267,7 +267,7 @@ ucs_status_t UcxAgent::on_abort_am(void* arg, const void* header, size_t header_
   std::memcpy(&h, header, sizeof(h));
   if (!self->check_session(h.session).ok()) return UCS_OK;
   const auto key = std::make_pair(h.session.id, h.transfer_id);
-  self->plans_.erase(key);        // put protocol: its pins go
+  self->plans_.drop(key);         // put protocol: its pins go
   if (h.len == 0) return UCS_OK;  // no DATA was sent (put)
   Assembly& a = self->assemblies_[key];
   a.aborted = true;

@@ -88,6 +88,7 @@
 #include <utility>
 #include <vector>
 
+#include "kvtransfer/accepted_plans.h"
 #include "kvtransfer/agent_core.h"
 #include "kvtransfer/peer_auth.h"
 #include "kvtransfer/region_table.h"
@@ -168,15 +169,6 @@ struct PlannedOp {
   uint64_t region;
   uint64_t offset;
   uint64_t len;
-};
-
-// Receiver side (put protocol): an accepted plan, its ranges pinned until
-// its NOTIFY (or ABORT) comes or it is older than kAckTimeout.
-struct AcceptedPlan {
-  uint64_t epoch = 0;
-  uint64_t bytes = 0;
-  std::vector<RegionPin> pins;
-  std::chrono::steady_clock::time_point accepted_at;
 };
 
 struct DataHeader {
@@ -371,11 +363,6 @@ class UcxAgent final : public AgentCore {
   // Checks a PLAN's ops as check_inbound_ops does and keeps their pins; the
   // packed rkeys of the plan's regions (rkeys_of) for the answer.
   Result<std::string> accept_plan(const PlanHeader& h, const void* data, size_t len);
-  // At a NOTIFY: ok for an am transfer or a put transfer matching its
-  // accepted plan (which ends); kPermissionDenied otherwise.
-  Status take_plan(std::pair<uint64_t, uint64_t> key, uint64_t epoch, uint64_t bytes,
-                   uint64_t num_ops);
-  void expire_plans(std::chrono::steady_clock::time_point now);
   static ucs_status_t on_plan_am(void* arg, const void* header, size_t header_len, void* data,
                                  size_t len, const ucp_am_recv_param_t* param);
 
@@ -453,10 +440,9 @@ class UcxAgent final : public AgentCore {
   std::unique_ptr<StagingPool> recv_stage_;                       // created in start()
   std::set<uint64_t> banned_;                                     // session ids, see ban()
   std::set<uint64_t> forged_;                                     // session ids, see ban()
-  std::map<std::pair<uint64_t, uint64_t>, AcceptedPlan> plans_;   // (session id, transfer id)
-  std::chrono::steady_clock::time_point next_plan_sweep_{};
-  UcxSessions sessions_;                      // receiver side of handshakes
-  std::map<uint64_t, OutboundHello> hellos_;  // sender side, by hello id
+  AcceptedPlans plans_{kMaxPlans, kAckTimeout};                   // put protocol, receiver side
+  UcxSessions sessions_;                                          // receiver side of handshakes
+  std::map<uint64_t, OutboundHello> hellos_;                      // sender side, by hello id
 };
 
 }  // namespace pdserve::kvtransfer::ucx

@@ -107,7 +107,7 @@ void UcxAgent::deliver(std::pair<uint64_t, uint64_t> key) {
   if (status.ok() && banned_.count(key.first) != 0) {
     status = permission_denied("sender was refused earlier");
   }
-  if (status.ok()) status = take_plan(key, a.note.epoch, a.bytes, a.expected);
+  if (status.ok()) status = plans_.take(key, a.note.epoch, a.bytes, a.expected);
   if (status.ok()) {
     status = inbound_.deliver(key.first, std::move(a.note));
     if (status.ok()) bytes_received_ += a.bytes;

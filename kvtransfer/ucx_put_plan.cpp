@@ -1,7 +1,8 @@
 // UcxAgent, put protocol, receiver side: the PLAN a sender declares before
 // its one-sided puts is checked as every other backend checks an inbound op
 // list (check_inbound_ops: fenced epoch, grants, region, bounds) and its
-// ranges stay pinned until the transfer's NOTIFY, which must match it.
+// ranges stay pinned (AcceptedPlans, accepted_plans.h) until the transfer's
+// NOTIFY, which must match it.
 #include <cstring>
 #include <set>
 
@@ -36,10 +37,6 @@ Result<std::string> UcxAgent::accept_plan(const PlanHeader& h, const void* data,
     ban(h.session.id, malformed);
     return malformed;
   }
-  const auto key = std::make_pair(h.session.id, h.transfer_id);
-  if (plans_.size() >= kMaxPlans && plans_.count(key) == 0) {
-    return unavailable("too many put transfers in flight at the receiver");
-  }
   std::vector<WriteOp> ops(h.num_ops);
   uint64_t bytes = 0;
   const char* in = static_cast<const char*>(data);
@@ -57,32 +54,9 @@ Result<std::string> UcxAgent::accept_plan(const PlanHeader& h, const void* data,
   if (InboundPolicy::is_offence(checked.refused)) drop_session(h.session.id);
   if (!checked.refused.ok()) return checked.refused;
   std::string rkeys = rkeys_of(checked.pins);
-  plans_[key] = {h.epoch, bytes, std::move(checked.pins), std::chrono::steady_clock::now()};
+  PD_RETURN_IF_ERROR(plans_.accept({h.session.id, h.transfer_id}, h.epoch, bytes,
+                                   std::move(checked.pins), std::chrono::steady_clock::now()));
   return rkeys;
-}
-
-Status UcxAgent::take_plan(std::pair<uint64_t, uint64_t> key, uint64_t epoch, uint64_t bytes,
-                           uint64_t num_ops) {
-  auto it = plans_.find(key);
-  if (it == plans_.end()) {
-    // An am transfer's bytes came as num_ops DATA messages, each checked.
-    if (num_ops > 0 || bytes == 0) return ok_status();
-    return permission_denied("put transfer without an accepted plan");
-  }
-  const AcceptedPlan plan = std::move(it->second);
-  plans_.erase(it);
-  if (plan.epoch != epoch || plan.bytes != bytes) {
-    return permission_denied("notification does not match the accepted plan");
-  }
-  return ok_status();
-}
-
-void UcxAgent::expire_plans(std::chrono::steady_clock::time_point now) {
-  if (plans_.empty() || now < next_plan_sweep_) return;
-  next_plan_sweep_ = now + std::chrono::seconds(1);
-  std::erase_if(plans_, [&](const auto& entry) {
-    return now - entry.second.accepted_at > kAckTimeout;  // its sender is gone
-  });
 }
 
 ucs_status_t UcxAgent::on_plan_am(void* arg, const void* header, size_t header_len, void* data,

@@ -183,7 +183,7 @@ void UcxAgent::progress_loop() {
     unsigned events = 0;
     while (ucp_worker_progress(worker_) != 0) ++events;
     send_acks();
-    expire_plans(std::chrono::steady_clock::now());
+    plans_.expire(std::chrono::steady_clock::now());
     std::vector<uint64_t> ids;
     bool posting = false;  // a job with puts left to post never waits for an event
     for (auto& [id, job] : jobs_) {
