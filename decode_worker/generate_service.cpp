@@ -1,5 +1,6 @@
 #include "decode_worker/generate_service.h"
 
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -51,6 +52,26 @@ namespace {
 engine::EngineLoop::Sink sink(std::shared_ptr<GenerateService::Stream> s) {
   return [s](Result<scheduler::RequestOutput> out) { s->outputs.push(std::move(out)); };
 }
+
+// A call that may be abandoned before send_async returned its handle.
+class AbandonableCall {
+ public:
+  void set(server::PendingCall call) {
+    std::lock_guard lock(mu_);
+    call_ = std::move(call);
+    if (abandoned_) call_.cancel();
+  }
+  void abandon() {
+    std::lock_guard lock(mu_);
+    abandoned_ = true;
+    call_.cancel();
+  }
+
+ private:
+  std::mutex mu_;
+  server::PendingCall call_;
+  bool abandoned_ = false;
+};
 
 // P's answer to POST /internal/v1/prefill, or why there is none.
 Result<internal::PrefillResponse> prefill_answer(Result<server::ClientResponse> answer) {
@@ -279,14 +300,20 @@ CallbackAwaitable<Result<server::ClientResponse>> GenerateService::ask_prefill(
     server::ClientRequest request, const internal::WorkerAddress& prefill) {
   return CallbackAwaitable<Result<server::ClientResponse>>(
       [this, request = std::move(request), prefill](auto done) mutable {
-        // Exactly one of the answer and the watch's verdict wins.
+        // Exactly one of the answer and the watch's verdict wins. When the
+        // verdict does, the call is cancelled: its connection closes, so P
+        // aborts the request (and frees its blocks) as soon as it runs again.
         auto once = std::make_shared<decltype(done)>(std::move(done));
-        const uint64_t watch = prefill_watch_.watch(prefill.host, prefill.port,
-                                                    [once](const Status& why) { (*once)(why); });
-        client_.send_async(std::move(request),
-                           [this, watch, once](Result<server::ClientResponse> answer) {
-                             if (prefill_watch_.finish(watch)) (*once)(std::move(answer));
-                           });
+        auto call = std::make_shared<AbandonableCall>();
+        const uint64_t watch =
+            prefill_watch_.watch(prefill.host, prefill.port, [once, call](const Status& why) {
+              (*once)(why);
+              call->abandon();
+            });
+        call->set(client_.send_async(std::move(request),
+                                     [this, watch, once](Result<server::ClientResponse> answer) {
+                                       if (prefill_watch_.finish(watch)) (*once)(std::move(answer));
+                                     }));
       });
 }
 

@@ -37,11 +37,14 @@
 //          written; an op already being received at that moment may still
 //          land. deregister_region waits out receives into the region.
 //   ucx, "put" protocol (PDSERVE_KV_UCX_PROTOCOL=put; for RDMA fabrics):
-//          one-sided RMA: the receiver cannot stop a put that was posted. The
-//          notification of a fenced epoch is dropped (and the sender's
-//          transfer fails with kAborted), but its data may still land. The
-//          sender must cancel (and see the transfer leave kPending) before
-//          the receiver frees or reuses the blocks.
+//          the sender declares its op list first (PLAN); the receiver checks
+//          it (fenced epoch, grants, region, bounds) and pins the ranges, and
+//          the sender puts only after its go. Then one-sided RMA: the receiver
+//          cannot stop a put that was posted. A fence after the go does not
+//          stop the data (the notification is dropped and the sender's
+//          transfer fails with kAborted). The sender must cancel (and see the
+//          transfer leave kPending) before the receiver frees or reuses the
+//          blocks.
 //   nccl:  the op list reaches the receiver (over a tcp control agent) before
 //          the data; it checks every op and posts the matching ncclRecv
 //          itself, so a transfer of an epoch fenced before its op list
@@ -74,8 +77,12 @@
 // writes are refused (see above) and the connection stays. Notifications
 // queued at a receiver are bounded per connection (kMaxQueuedPerPeer): a
 // sender past it is refused and dropped the same way. The ucx put protocol
-// cannot check grants (one-sided RMA): it is refused when require_grants is
-// set, and the am protocol checks every op.
+// checks the op list a sender declares before its puts (as cuda_ipc does) and
+// refuses a notification that does not match it. The metadata withholds the
+// rkeys: an accepted plan's answer carries them, so only an authenticated
+// session can put at all; one that puts outside a later plan with an rkey it
+// holds cannot be stopped by the receiver's software (one-sided RMA), only
+// its notification is refused.
 //
 // Thread-safety: every method may be called from any thread concurrently.
 // Errors are Status/Result (common/base/status.h); nothing throws.

@@ -68,25 +68,28 @@ void UcxAgent::drive_am(UcxJob& job) {
   if (job.stop.ok() && job.next_op < job.ops.size()) return;
   job.pins.clear();  // nothing reads local memory any more
   if (job.stop.ok()) return send_notify(job, job.messages);
-  if (job.messages > 0 && !job.peer->dead) {
-    // `len` carries the number of DATA messages sent: an eager one may still
-    // be on its way, so the receiver keeps the assembly until they landed.
-    // The header lives until the send completes (UCX 1.13 does not copy it).
-    auto* abort_header = new DataHeader{job.peer->session, job.id, 0, 0, job.messages, job.epoch};
-    ucp_request_param_t p{};
-    p.op_attr_mask =
-        UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
-    p.flags = UCP_AM_SEND_FLAG_EAGER;
-    p.user_data = abort_header;
-    p.cb.send = [](void* request, ucs_status_t, void* user_data) {
-      delete static_cast<DataHeader*>(user_data);
-      ucp_request_free(request);
-    };
-    ucs_status_ptr_t req =
-        ucp_am_send_nbx(job.peer->ep, kAbortAm, abort_header, sizeof(DataHeader), nullptr, 0, &p);
-    if (!UCS_PTR_IS_PTR(req)) delete abort_header;
-  }
+  if (job.messages > 0) send_abort(job, job.messages);
   finish(job.id, job.stop);
+}
+
+void UcxAgent::send_abort(UcxJob& job, uint64_t messages) {
+  if (job.peer->dead) return;
+  // `len` carries the number of DATA messages sent: an eager one may still
+  // be on its way, so the receiver keeps the assembly until they landed.
+  // The header lives until the send completes (UCX 1.13 does not copy it).
+  auto* abort_header = new DataHeader{job.peer->session, job.id, 0, 0, messages, job.epoch};
+  ucp_request_param_t p{};
+  p.op_attr_mask =
+      UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+  p.flags = UCP_AM_SEND_FLAG_EAGER;
+  p.user_data = abort_header;
+  p.cb.send = [](void* request, ucs_status_t, void* user_data) {
+    delete static_cast<DataHeader*>(user_data);
+    ucp_request_free(request);
+  };
+  ucs_status_ptr_t req =
+      ucp_am_send_nbx(job.peer->ep, kAbortAm, abort_header, sizeof(DataHeader), nullptr, 0, &p);
+  if (!UCS_PTR_IS_PTR(req)) delete abort_header;
 }
 
 void UcxAgent::send_data(UcxJob& job, uint64_t region, uint64_t offset, uint64_t len,
@@ -264,6 +267,8 @@ ucs_status_t UcxAgent::on_abort_am(void* arg, const void* header, size_t header_
   std::memcpy(&h, header, sizeof(h));
   if (!self->check_session(h.session).ok()) return UCS_OK;
   const auto key = std::make_pair(h.session.id, h.transfer_id);
+  self->plans_.drop(key);         // put protocol: its pins go
+  if (h.len == 0) return UCS_OK;  // no DATA was sent (put)
   Assembly& a = self->assemblies_[key];
   a.aborted = true;
   a.expected = h.len;  // DATA messages the sender sent

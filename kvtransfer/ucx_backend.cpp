@@ -51,6 +51,9 @@ std::string UcxAgent::metadata() const {
   md.compat_key = options_.compat_key;
   md.address = worker_address_;
   md.regions = regions_.describe();
+  for (RegionDesc& r : md.regions) {
+    if (!r.rkey.empty()) r.rkey = kWithheldRkey;  // only in plan answers (ucx_internal.h)
+  }
   return md.serialize();
 }
 
@@ -87,9 +90,10 @@ Result<uint64_t> UcxAgent::post_write(uint64_t peer_id, std::vector<WriteOp> ops
 
 void UcxAgent::drive(UcxJob& job) {
   if (job.peer->dead) return fail_peer(job.peer, job.peer->dead_status);
-  if (job.phase == UcxJob::Phase::kAwaitingAck &&
-      std::chrono::steady_clock::now() - job.notified_at > kAckTimeout) {
-    return finish(job.id, unavailable("no ACK from peer '" + job.peer->name + "' within 30 s"));
+  const bool awaiting =
+      job.phase == UcxJob::Phase::kAwaitingAck || job.phase == UcxJob::Phase::kPlanning;
+  if (awaiting && std::chrono::steady_clock::now() - job.notified_at > kAckTimeout) {
+    return finish(job.id, unavailable("no answer from peer '" + job.peer->name + "' within 30 s"));
   }
   const bool sending = (job.phase == UcxJob::Phase::kPosting && job.inflight > 0) ||
                        job.phase == UcxJob::Phase::kFlushing;

@@ -16,11 +16,21 @@
 //                    costs more than the copy at those sizes (PERFORMANCE.md).
 //                  → ucp_am_send_nbx NOTIFY (eager, reply ep; carries the op
 //                    count; delivered once that many ops have landed)
-//   put:           ucp_put_nbx per op (batches of kPutBatch)
+//   put:           ucp_am_send_nbx PLAN (the op list) → the receiver checks it
+//                    (grants, fenced epoch, region, bounds; ucx_put_plan.cpp),
+//                    pins the ranges and answers (with the packed rkeys of the
+//                    plan's regions, withheld from the metadata); refused: the
+//                    transfer fails, no put is posted
+//                  → ucp_put_nbx per op (batches of kPutBatch)
 //                  → ucp_ep_flush_nbx (all puts remotely complete)
-//                  → ucp_am_send_nbx NOTIFY
+//                  → ucp_am_send_nbx NOTIFY (refused unless it matches an
+//                    accepted plan: epoch and bytes)
 //   both:          receiver queues the notification (unless fenced) and sends
-//                  ACK → kDone, or kFailed with the receiver's reason.
+//                  ACK (stamped with the session) → kDone, or kFailed with the
+//                  receiver's reason. A NOTIFY whose send fails fails the
+//                  transfer at once (kUnavailable); an ACK whose send fails is
+//                  logged by the receiver, and its sender's transfer fails
+//                  after kAckTimeout (kUnavailable).
 //
 // Cancel and the fault injector take effect between batches; in-flight ops
 // are waited out (flush / send completions) before the transfer ends, so no
@@ -50,6 +60,7 @@
 //
 // Files: ucx_worker.cpp (context, worker, progress thread, shutdown),
 // ucx_peers.cpp (endpoints, rkeys, peer failure), ucx_put_protocol.cpp,
+// ucx_put_plan.cpp (the receiver's check of a put transfer's op list),
 // ucx_am_protocol.cpp, ucx_notify.cpp (NOTIFY / ACK, both protocols) and
 // ucx_backend.cpp (the Agent: regions, metadata, post_write, job dispatch).
 // Threads: UcxAgent's public methods may be called from any thread. Every
@@ -77,8 +88,10 @@
 #include <utility>
 #include <vector>
 
+#include "kvtransfer/accepted_plans.h"
 #include "kvtransfer/agent_core.h"
 #include "kvtransfer/peer_auth.h"
+#include "kvtransfer/region_table.h"
 #include "kvtransfer/staging_pool.h"
 #include "kvtransfer/ucx_sessions.h"
 
@@ -92,8 +105,17 @@ inline constexpr unsigned kHelloAm = 15;  // handshake (ucx_handshake.cpp)
 inline constexpr unsigned kChallengeAm = 16;
 inline constexpr unsigned kAuthAm = 17;
 inline constexpr unsigned kWelcomeAm = 18;
+inline constexpr unsigned kPlanAm = 19;        // put protocol: the op list, before any put
+inline constexpr unsigned kPlanAnswerAm = 20;  // put protocol: the receiver's verdict (AckHeader)
 inline constexpr size_t kMaxInflightOps = 256;
 inline constexpr size_t kMaxBanned = 4096;
+inline constexpr size_t kMaxPlans = 4096;         // accepted plans held at once (receiver)
+inline constexpr uint64_t kMaxPlanOps = 1 << 20;  // ops in one plan
+// What the metadata says of a region's rkey when the region is mapped (not
+// staged): the packed rkey itself goes only to a session whose plan was
+// accepted (in the plan answer), so a process with the metadata but not the
+// token cannot put into any region.
+inline constexpr std::string_view kWithheldRkey = "-";
 inline constexpr uint64_t kInboundPinId = ~0ull;  // pins of received data, never a local transfer
 inline constexpr size_t kPutBatch = 32;
 inline constexpr uint64_t kMaxPutInflightBytes = 64 << 20;
@@ -109,12 +131,14 @@ inline constexpr auto kAckTimeout = std::chrono::seconds(30);
 inline constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
 
 // How data moves. kPut: ucp_put_nbx + ucp_ep_flush_nbx, one-sided (the
-// receiver never sees the writes). kAm: each op is an active message the
-// receiver checks (region, bounds, fenced epoch) and receives straight into
-// the region (rendezvous: zero-copy, CMA over shared memory); the NOTIFY is
-// delivered once every op of its transfer has landed. UCX 1.13 without RDMA
-// emulates put in software through the AM lane's bounce buffers, so kAm is
-// the default; PDSERVE_KV_UCX_PROTOCOL=put selects kPut (RDMA fabrics).
+// receiver never sees the writes: it checks the op list the sender declares
+// first, so a sender that follows the protocol writes only where granted;
+// one that puts without a plan holds the rkeys from the metadata and cannot
+// be stopped by the receiver's software, only its NOTIFY is refused). kAm: each op is an active
+// message the receiver checks (region, bounds, fenced epoch) and receives straight into the region
+// (rendezvous: zero-copy, CMA over shared memory); the NOTIFY is delivered once every op of its
+// transfer has landed. UCX 1.13 without RDMA emulates put in software through the AM lane's bounce
+// buffers, so kAm is the default; PDSERVE_KV_UCX_PROTOCOL=put selects kPut (RDMA fabrics).
 enum class Protocol { kPut, kAm };
 
 // The session a message belongs to and its tag (ucx_sessions.h).
@@ -132,6 +156,19 @@ struct NotifyHeader {
   uint64_t num_ops;  // am protocol: data AMs that precede it; 0 for put
   uint32_t name_len;
   uint32_t payload_len;
+};
+
+// put protocol: a PLAN (data: num_ops PlannedOp), answered by kPlanAnswerAm.
+struct PlanHeader {
+  SessionStamp session;
+  uint64_t transfer_id;
+  uint64_t epoch;
+  uint64_t num_ops;
+};
+struct PlannedOp {
+  uint64_t region;
+  uint64_t offset;
+  uint64_t len;
 };
 
 struct DataHeader {
@@ -166,12 +203,21 @@ struct Assembly {
   Notification note;
   uint64_t bytes = 0;
   ucp_ep_h reply_ep = nullptr;
+  SessionStamp session{};  // the NOTIFY's, echoed in the ACK
 };
 
+// The receiver's answer to a NOTIFY. It names the session of the transfer
+// with that session's tag, which only the two ends know: the sender takes an
+// ACK only when the stamp is its own, so a process that can reach its worker
+// cannot complete (or fail) its transfers.
 struct AckHeader {
+  SessionStamp session;
   uint64_t transfer_id;
   uint64_t code;
 };
+
+// The Status an ACK or a plan answer carries (its data: the message).
+Status answer_status(const AckHeader& h, const void* data, size_t len);
 
 // kUnavailable naming the failed call and the UCX status.
 Status ucx_error(const std::string& what, ucs_status_t s);
@@ -184,8 +230,10 @@ struct UcxPeer {
   ucp_ep_h ep = nullptr;
   SessionStamp session{};  // set by the handshake; id 0 until it succeeded
   std::atomic<bool> dead{false};
-  Status dead_status;                    // written once, before dead becomes true
-  std::map<uint64_t, ucp_rkey_h> rkeys;  // remote region id -> unpacked rkey
+  Status dead_status;  // written once, before dead becomes true
+  // Progress thread only: remote region id -> unpacked rkey, from the answers
+  // to accepted plans (the metadata withholds them: kWithheldRkey).
+  std::map<uint64_t, ucp_rkey_h> rkeys;
   // Progress thread only: chunked DATA sends to this peer not completed
   // (≤ kStageBuffers, so the peer never has more staged receives than
   // buffers), and the buffers staged local ops to it are sent from (made on
@@ -195,7 +243,8 @@ struct UcxPeer {
 };
 
 struct UcxJob {
-  enum class Phase { kPosting, kFlushing, kNotifying, kAwaitingAck };
+  // put protocol: kPlanning (PLAN sent, awaiting its answer) before kPosting.
+  enum class Phase { kPlanning, kPosting, kFlushing, kNotifying, kAwaitingAck };
   uint64_t id = 0;
   UcxPeer* peer = nullptr;
   std::vector<WriteOp> ops;
@@ -203,11 +252,13 @@ struct UcxJob {
   std::string notification;
   uint64_t epoch = 0;
   int64_t fail_idx = -1;
+  bool planned = false;  // put protocol: the receiver accepted the op list
   size_t next_op = 0;
   Phase phase = Phase::kPosting;
   Status stop;  // set: flush, then complete with it instead of notifying
   NotifyHeader header{};
-  std::string am_data;
+  PlanHeader plan{};    // put protocol
+  std::string am_data;  // the NOTIFY's (or PLAN's) data
   std::chrono::steady_clock::time_point notified_at;
   // The last time a data send or flush was posted or completed (see kAckTimeout).
   std::chrono::steady_clock::time_point progressed_at = std::chrono::steady_clock::now();
@@ -226,9 +277,11 @@ struct OutboundHello {
 };
 
 struct PendingAck {
+  unsigned am_id;  // kAckAm or kPlanAnswerAm
   ucp_ep_h ep;
   AckHeader header;
   std::string message;
+  UcxAgent* agent = nullptr;  // set when sent
 };
 
 class UcxAgent final : public AgentCore {
@@ -299,6 +352,19 @@ class UcxAgent final : public AgentCore {
   void drive_put(UcxJob& job);
   void start_flush(UcxJob& job);
   void on_flushed(uint64_t id, ucs_status_t status);
+  // Sends the op list (kPlanning until the answer, kAckTimeout).
+  void send_plan(UcxJob& job);
+  static ucs_status_t on_plan_answer_am(void* arg, const void* header, size_t header_len,
+                                        void* data, size_t len, const ucp_am_recv_param_t* param);
+  // Unpacks the rkeys of an accepted plan's answer into peer.rkeys.
+  static Status take_rkeys(UcxPeer& peer, std::string_view answer);
+
+  // ucx_put_plan.cpp (receiver side of the put protocol).
+  // Checks a PLAN's ops as check_inbound_ops does and keeps their pins; the
+  // packed rkeys of the plan's regions (rkeys_of) for the answer.
+  Result<std::string> accept_plan(const PlanHeader& h, const void* data, size_t len);
+  static ucs_status_t on_plan_am(void* arg, const void* header, size_t header_len, void* data,
+                                 size_t len, const ucp_am_recv_param_t* param);
 
   // ucx_am_protocol.cpp.
   bool staged(MemoryKind kind) const {
@@ -317,6 +383,23 @@ class UcxAgent final : public AgentCore {
 
   // ucx_notify.cpp.
   void send_notify(UcxJob& job, uint64_t num_ops);
+  // Sends a control message (kNotifyAm, kPlanAm; data: job.am_data) with a
+  // reply endpoint and moves the job to `awaiting`; a send that fails fails
+  // the transfer at once (kUnavailable).
+  void send_control(UcxJob& job, unsigned am_id, const void* header, size_t header_len,
+                    UcxJob::Phase awaiting);
+  void on_control_sent(uint64_t id, unsigned am_id, ucs_status_t status);
+  // Tells the receiver that no NOTIFY follows (am: `messages` DATA were sent).
+  void send_abort(UcxJob& job, uint64_t messages);
+  // Queues the answer (am_id kAckAm or kPlanAnswerAm) to a message of
+  // `session`, sent by send_acks().
+  // `data` goes with an ok status (else the status's message).
+  void queue_ack(unsigned am_id, ucp_ep_h ep, const SessionStamp& session, uint64_t transfer_id,
+                 const Status& status, std::string data = {});
+  void on_ack_sent(const PendingAck& ack, ucs_status_t status);
+  // The job an answer (ACK or plan answer) names, when stamped with the
+  // job's session; nullptr otherwise (a forged one is counted).
+  UcxJob* answered_job(const AckHeader& h);
   void deliver(std::pair<uint64_t, uint64_t> key);
   void send_acks();
   // A session that broke the InboundPolicy: counted once, dropped, every
@@ -324,6 +407,8 @@ class UcxAgent final : public AgentCore {
   // own to drop). kUnauthenticated (a stamp never issued): counted once per
   // session id named, the session (if any) untouched.
   void ban(uint64_t session_id, const Status& why);
+  // ban() for an offence already counted (check_inbound_ops counts its own).
+  void drop_session(uint64_t session_id);
   static ucs_status_t on_notify_am(void* arg, const void* header, size_t header_len, void* data,
                                    size_t len, const ucp_am_recv_param_t* param);
   static ucs_status_t on_ack_am(void* arg, const void* header, size_t header_len, void* data,
@@ -355,6 +440,7 @@ class UcxAgent final : public AgentCore {
   std::unique_ptr<StagingPool> recv_stage_;                       // created in start()
   std::set<uint64_t> banned_;                                     // session ids, see ban()
   std::set<uint64_t> forged_;                                     // session ids, see ban()
+  AcceptedPlans plans_{kMaxPlans, kAckTimeout};                   // put protocol, receiver side
   UcxSessions sessions_;                                          // receiver side of handshakes
   std::map<uint64_t, OutboundHello> hellos_;                      // sender side, by hello id
 };

@@ -1,5 +1,6 @@
 // UcxAgent, both protocols: NOTIFY (send, receive, deliver once an assembly
-// is complete) and ACK (send, receive → the transfer completes).
+// is complete) and ACK (send, receive → the transfer completes); the
+// sending of control messages that await an answer (NOTIFY, put's PLAN).
 #include <cstring>
 
 #include "common/base/logging.h"
@@ -19,15 +20,45 @@ void UcxAgent::send_notify(UcxJob& job, uint64_t num_ops) {
                 static_cast<uint32_t>(options_.name.size()),
                 static_cast<uint32_t>(job.notification.size())};
   job.am_data = options_.name + job.notification;
+  send_control(job, kNotifyAm, &job.header, sizeof(job.header), UcxJob::Phase::kAwaitingAck);
+}
+
+void UcxAgent::send_control(UcxJob& job, unsigned am_id, const void* header, size_t header_len,
+                            UcxJob::Phase awaiting) {
+  // The callback needs the agent, the transfer id and what was sent.
+  struct ControlCtx {
+    UcxAgent* agent;
+    uint64_t id;
+    unsigned am_id;
+  };
+  auto* ctx = new ControlCtx{this, job.id, am_id};
   ucp_request_param_t p{};
-  p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+  p.op_attr_mask =
+      UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
   p.flags = UCP_AM_SEND_FLAG_REPLY | UCP_AM_SEND_FLAG_EAGER;
-  ucs_status_ptr_t req = ucp_am_send_nbx(job.peer->ep, kNotifyAm, &job.header, sizeof(job.header),
-                                         job.am_data.data(), job.am_data.size(), &p);
-  if (UCS_PTR_IS_ERR(req)) return finish(job.id, ucx_error("ucp_am_send_nbx", UCS_PTR_STATUS(req)));
-  if (req != nullptr) ucp_request_free(req);  // buffers live in the job until the ACK
-  job.phase = UcxJob::Phase::kAwaitingAck;
+  p.user_data = ctx;
+  p.cb.send = [](void* request, ucs_status_t status, void* user_data) {
+    auto* c = static_cast<ControlCtx*>(user_data);
+    c->agent->on_control_sent(c->id, c->am_id, status);
+    delete c;
+    ucp_request_free(request);
+  };
+  job.phase = awaiting;
   job.notified_at = std::chrono::steady_clock::now();
+  // Header and data (job.am_data) live in the job until the answer.
+  ucs_status_ptr_t req = ucp_am_send_nbx(job.peer->ep, am_id, header, header_len,
+                                         job.am_data.data(), job.am_data.size(), &p);
+  if (UCS_PTR_IS_PTR(req)) return;
+  delete ctx;
+  on_control_sent(job.id, am_id, UCS_PTR_STATUS(req));
+}
+
+void UcxAgent::on_control_sent(uint64_t id, unsigned am_id, ucs_status_t status) {
+  if (status == UCS_OK) return;  // the answer completes (or goes on with) the transfer
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  const char* what = am_id == kPlanAm ? "plan" : "notification";
+  finish(id, ucx_error(std::string(what) + " to '" + it->second->peer->name + "'", status));
 }
 
 ucs_status_t UcxAgent::on_notify_am(void* arg, const void* header, size_t header_len, void* data,
@@ -46,9 +77,8 @@ ucs_status_t UcxAgent::on_notify_am(void* arg, const void* header, size_t header
   if (self->banned_.count(h.session.id) != 0) {  // refused, its assembly dropped
     self->assemblies_.erase(key);
     if (reply) {
-      self->acks_.push_back({param->reply_ep,
-                             {h.transfer_id, static_cast<uint64_t>(StatusCode::kPermissionDenied)},
-                             "sender was refused earlier"});
+      self->queue_ack(kAckAm, param->reply_ep, h.session, h.transfer_id,
+                      permission_denied("sender was refused earlier"));
     }
     return UCS_OK;
   }
@@ -61,6 +91,7 @@ ucs_status_t UcxAgent::on_notify_am(void* arg, const void* header, size_t header
   a.expected = h.num_ops;
   a.note = {std::string(p, h.name_len), h.epoch, std::string(p + h.name_len, h.payload_len)};
   a.bytes = h.bytes;
+  a.session = h.session;
   if (reply) a.reply_ep = param->reply_ep;
   self->deliver(key);
   return UCS_OK;
@@ -76,15 +107,13 @@ void UcxAgent::deliver(std::pair<uint64_t, uint64_t> key) {
   if (status.ok() && banned_.count(key.first) != 0) {
     status = permission_denied("sender was refused earlier");
   }
+  if (status.ok()) status = plans_.take(key, a.note.epoch, a.bytes, a.expected);
   if (status.ok()) {
     status = inbound_.deliver(key.first, std::move(a.note));
     if (status.ok()) bytes_received_ += a.bytes;
     if (InboundPolicy::is_offence(status)) ban(key.first, status);
   }
-  if (a.reply_ep != nullptr) {
-    acks_.push_back(
-        {a.reply_ep, {key.second, static_cast<uint64_t>(status.code())}, status.message()});
-  }
+  if (a.reply_ep != nullptr) queue_ack(kAckAm, a.reply_ep, a.session, key.second, status);
   assemblies_.erase(it);
 }
 
@@ -99,6 +128,19 @@ void UcxAgent::ban(uint64_t session_id, const Status& why) {
   }
 }
 
+void UcxAgent::drop_session(uint64_t session_id) {
+  sessions_.drop(session_id);
+  if (banned_.size() < kMaxBanned) banned_.insert(session_id);
+}
+
+void UcxAgent::queue_ack(unsigned am_id, ucp_ep_h ep, const SessionStamp& session,
+                         uint64_t transfer_id, const Status& status, std::string data) {
+  acks_.push_back({am_id,
+                   ep,
+                   {session, transfer_id, static_cast<uint64_t>(status.code())},
+                   status.ok() ? std::move(data) : status.message()});
+}
+
 void UcxAgent::send_acks() {
   while (!acks_.empty()) {
     auto ack = std::make_unique<PendingAck>(std::move(acks_.front()));
@@ -108,17 +150,45 @@ void UcxAgent::send_acks() {
         UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
     p.flags = UCP_AM_SEND_FLAG_EAGER;
     p.user_data = ack.get();
-    p.cb.send = [](void* request, ucs_status_t, void* user_data) {
-      delete static_cast<PendingAck*>(user_data);
+    p.cb.send = [](void* request, ucs_status_t status, void* user_data) {
+      auto* a = static_cast<PendingAck*>(user_data);
+      a->agent->on_ack_sent(*a, status);
+      delete a;
       ucp_request_free(request);
     };
-    ucs_status_ptr_t req = ucp_am_send_nbx(ack->ep, kAckAm, &ack->header, sizeof(ack->header),
+    ack->agent = this;
+    ucs_status_ptr_t req = ucp_am_send_nbx(ack->ep, ack->am_id, &ack->header, sizeof(ack->header),
                                            ack->message.data(), ack->message.size(), &p);
     if (UCS_PTR_IS_PTR(req)) {
       PendingAck* owned_by_callback = ack.release();
       (void)owned_by_callback;
+    } else {
+      on_ack_sent(*ack, UCS_PTR_STATUS(req));
     }
   }
+}
+
+void UcxAgent::on_ack_sent(const PendingAck& ack, ucs_status_t status) {
+  if (status == UCS_OK) return;
+  // The notification was delivered here; the sender, without its ACK, fails
+  // the transfer after kAckTimeout and the decode worker's own deadline
+  // (or the prefill worker's error answer) ends the request cleanly.
+  PD_LOG(WARN) << "kvtransfer ucx " << options_.name << ": the answer to transfer "
+               << ack.header.transfer_id << " of session " << ack.header.session.id
+               << " was not sent: " << ucs_status_string(status);
+}
+
+UcxJob* UcxAgent::answered_job(const AckHeader& h) {
+  auto it = jobs_.find(h.transfer_id);
+  if (it == jobs_.end()) return nullptr;
+  // Only the receiver of the transfer knows its session's tag.
+  const SessionStamp& ours = it->second->peer->session;
+  if (h.session.id != ours.id || !proofs_equal(h.session.tag_view(), ours.tag_view())) {
+    inbound_.refuse("an answer for transfer " + std::to_string(h.transfer_id),
+                    unauthenticated("not stamped with the transfer's session"));
+    return nullptr;
+  }
+  return it->second.get();
 }
 
 ucs_status_t UcxAgent::on_ack_am(void* arg, const void* header, size_t header_len, void* data,
@@ -127,12 +197,15 @@ ucs_status_t UcxAgent::on_ack_am(void* arg, const void* header, size_t header_le
   if (header_len != sizeof(AckHeader)) return UCS_OK;
   AckHeader h;
   std::memcpy(&h, header, sizeof(h));
-  auto code = static_cast<StatusCode>(h.code);
-  Status s = code == StatusCode::kOk
-                 ? ok_status()
-                 : Status(code, std::string(static_cast<const char*>(data), data ? len : 0));
-  self->finish(h.transfer_id, s);
+  if (self->answered_job(h) == nullptr) return UCS_OK;
+  self->finish(h.transfer_id, answer_status(h, data, len));
   return UCS_OK;
+}
+
+Status answer_status(const AckHeader& h, const void* data, size_t len) {
+  auto code = static_cast<StatusCode>(h.code);
+  if (code == StatusCode::kOk) return ok_status();
+  return Status(code, std::string(static_cast<const char*>(data), data != nullptr ? len : 0));
 }
 
 }  // namespace pdserve::kvtransfer::ucx

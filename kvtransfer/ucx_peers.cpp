@@ -1,4 +1,5 @@
-// UcxAgent: endpoints to peers, their unpacked rkeys and peer failure.
+// UcxAgent: endpoints to peers, their unpacked rkeys (from plan answers) and
+// peer failure.
 #include "kvtransfer/ucx_internal.h"
 
 namespace pdserve::kvtransfer::ucx {
@@ -66,12 +67,8 @@ Result<uint64_t> UcxAgent::connect(std::string_view peer_metadata) {
 
 Result<ucp_rkey_h> UcxAgent::rkey_for(UcxPeer& peer, uint64_t region_id) {
   if (auto it = peer.rkeys.find(region_id); it != peer.rkeys.end()) return it->second;
-  const RegionDesc& desc = peer.regions.at(region_id);
-  ucp_rkey_h rkey = nullptr;
-  ucs_status_t s = ucp_ep_rkey_unpack(peer.ep, desc.rkey.data(), &rkey);
-  if (s != UCS_OK) return ucx_error("ucp_ep_rkey_unpack", s);
-  peer.rkeys[region_id] = rkey;
-  return rkey;
+  return failed_precondition("no rkey for region " + std::to_string(region_id) + " of '" +
+                             peer.name + "': the receiver accepted no plan naming it");
 }
 
 void UcxAgent::close_endpoint(UcxPeer& peer) {

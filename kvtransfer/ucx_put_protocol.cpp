@@ -1,14 +1,73 @@
-// UcxAgent, put protocol: ucp_put_nbx per op in batches of kPutBatch, at
-// most kMaxPutInflightBytes not yet locally complete (so that a cancel or a
-// fault stops the transfer within that much data), then ucp_ep_flush_nbx,
-// then NOTIFY (ucx_notify.cpp).
+// UcxAgent, put protocol, sender side: PLAN (the op list) and its answer,
+// then ucp_put_nbx per op in batches of kPutBatch, at most
+// kMaxPutInflightBytes not yet locally complete (so that a cancel or a fault
+// stops the transfer within that much data), then ucp_ep_flush_nbx, then
+// NOTIFY (ucx_notify.cpp).
 #include <algorithm>
+#include <cstring>
 
 #include "kvtransfer/ucx_internal.h"
 
 namespace pdserve::kvtransfer::ucx {
 
+void UcxAgent::send_plan(UcxJob& job) {
+  job.plan = {job.peer->session, job.id, job.epoch, job.ops.size()};
+  job.am_data.resize(job.ops.size() * sizeof(PlannedOp));
+  char* out = job.am_data.data();
+  for (const WriteOp& op : job.ops) {
+    const PlannedOp planned{op.remote_region, op.remote_offset, op.len};
+    std::memcpy(out, &planned, sizeof(planned));
+    out += sizeof(planned);
+  }
+  send_control(job, kPlanAm, &job.plan, sizeof(job.plan), UcxJob::Phase::kPlanning);
+}
+
+ucs_status_t UcxAgent::on_plan_answer_am(void* arg, const void* header, size_t header_len,
+                                         void* data, size_t len, const ucp_am_recv_param_t*) {
+  auto* self = static_cast<UcxAgent*>(arg);
+  if (header_len != sizeof(AckHeader)) return UCS_OK;
+  AckHeader h;
+  std::memcpy(&h, header, sizeof(h));
+  UcxJob* job = self->answered_job(h);
+  if (job == nullptr || job->phase != UcxJob::Phase::kPlanning) return UCS_OK;
+  Status accepted = answer_status(h, data, len);
+  if (!accepted.ok()) {  // nothing was put
+    self->finish(job->id, accepted);
+    return UCS_OK;
+  }
+  Status rkeys = take_rkeys(*job->peer, {static_cast<const char*>(data), data ? len : 0});
+  if (!rkeys.ok()) {
+    self->finish(job->id, rkeys);
+    return UCS_OK;
+  }
+  job->planned = true;
+  job->phase = UcxJob::Phase::kPosting;  // the progress loop posts the puts
+  return UCS_OK;
+}
+
+Status UcxAgent::take_rkeys(UcxPeer& peer, std::string_view answer) {
+  while (!answer.empty()) {
+    uint64_t region_id = 0;
+    uint32_t len = 0;
+    if (answer.size() < sizeof(region_id) + sizeof(len)) break;
+    std::memcpy(&region_id, answer.data(), sizeof(region_id));
+    std::memcpy(&len, answer.data() + sizeof(region_id), sizeof(len));
+    answer.remove_prefix(sizeof(region_id) + sizeof(len));
+    if (answer.size() < len) break;
+    const std::string packed(answer.substr(0, len));
+    answer.remove_prefix(len);
+    if (peer.rkeys.count(region_id) != 0) continue;
+    ucp_rkey_h rkey = nullptr;
+    ucs_status_t s = ucp_ep_rkey_unpack(peer.ep, packed.data(), &rkey);
+    if (s != UCS_OK) return ucx_error("ucp_ep_rkey_unpack", s);
+    peer.rkeys[region_id] = rkey;
+  }
+  if (!answer.empty()) return data_loss("malformed plan answer from '" + peer.name + "'");
+  return ok_status();
+}
+
 void UcxAgent::drive_put(UcxJob& job) {
+  if (!job.planned && job.stop.ok()) return send_plan(job);
   size_t end = std::min(job.ops.size(), job.next_op + kPutBatch);
   while (job.stop.ok() && job.next_op < end && job.put_inflight_bytes < kMaxPutInflightBytes) {
     size_t i = job.next_op;
@@ -112,9 +171,10 @@ void UcxAgent::on_flushed(uint64_t id, ucs_status_t status) {
   if (it == jobs_.end()) return;
   UcxJob& job = *it->second;
   job.pins.clear();  // no put reads local memory any more
+  if (status == UCS_OK && job.stop.ok()) return send_notify(job, 0);
+  if (job.planned) send_abort(job, 0);  // the receiver drops the plan's pins
   if (status != UCS_OK) return finish(id, ucx_error("flush to '" + job.peer->name + "'", status));
-  if (!job.stop.ok()) return finish(id, job.stop);
-  send_notify(job, 0);
+  finish(id, job.stop);
 }
 
 }  // namespace pdserve::kvtransfer::ucx

@@ -79,8 +79,9 @@ Status UcxAgent::start() {
         std::pair{kDataAm, &UcxAgent::on_data_am}, std::pair{kAbortAm, &UcxAgent::on_abort_am},
         std::pair{kHelloAm, &UcxAgent::on_hello_am},
         std::pair{kChallengeAm, &UcxAgent::on_challenge_am},
-        std::pair{kAuthAm, &UcxAgent::on_auth_am},
-        std::pair{kWelcomeAm, &UcxAgent::on_welcome_am}}) {
+        std::pair{kAuthAm, &UcxAgent::on_auth_am}, std::pair{kWelcomeAm, &UcxAgent::on_welcome_am},
+        std::pair{kPlanAm, &UcxAgent::on_plan_am},
+        std::pair{kPlanAnswerAm, &UcxAgent::on_plan_answer_am}}) {
     ucp_am_handler_param_t hp{};
     hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
                     UCP_AM_HANDLER_PARAM_FIELD_ARG | UCP_AM_HANDLER_PARAM_FIELD_FLAGS;
@@ -110,10 +111,6 @@ Status UcxAgent::start() {
   if (stage_all_ && protocol_ == Protocol::kPut) {
     return invalid_argument("PDSERVE_KV_UCX_STAGING=always needs the am protocol");
   }
-  if (protocol_ == Protocol::kPut && options_.require_grants) {
-    return invalid_argument(
-        "PDSERVE_KV_UCX_PROTOCOL=put cannot check grants (one-sided RMA): use the am protocol");
-  }
   PD_ASSIGN_OR_RETURN(const size_t chunk,
                       env_kb("PDSERVE_KV_UCX_STAGING_CHUNK_KB", kDefaultStageChunk, 4, 1 << 20));
   PD_ASSIGN_OR_RETURN(eager_max_, env_kb("PDSERVE_KV_UCX_EAGER_MAX_KB", kDefaultEagerMax, 0, 1024));
@@ -137,6 +134,7 @@ void UcxAgent::shutdown() {
       }
       for (auto& [id, job] : jobs_) transfers_.complete(id, cancelled("agent shut down"));
       jobs_.clear();
+      plans_.clear();  // their pins
       stop_ = true;
     });
     thread_.join();
@@ -185,6 +183,7 @@ void UcxAgent::progress_loop() {
     unsigned events = 0;
     while (ucp_worker_progress(worker_) != 0) ++events;
     send_acks();
+    plans_.expire(std::chrono::steady_clock::now());
     std::vector<uint64_t> ids;
     bool posting = false;  // a job with puts left to post never waits for an event
     for (auto& [id, job] : jobs_) {

@@ -15,8 +15,11 @@
 //
 // Use it only where everything the work touched can be thrown away with it
 // (the step's requests are failed and their blocks freed), never around
-// state that would be left half-updated. A check that fails in a noexcept
-// function (a destructor) still ends the process.
+// state that would be left half-updated. A check that fails in a destructor
+// while the work unwinds (an exception is in flight) is logged and the
+// destructor goes on: a second exception would end the process. One that
+// fails in a noexcept function otherwise still ends it, so destructors and
+// noexcept functions contain no check (tests/noexcept_checks_test.py).
 //
 // Thread-safety: the scope is per thread; nesting is allowed.
 #pragma once

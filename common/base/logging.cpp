@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <exception>
 #include <string>
 
 #include "common/base/check_scope.h"
@@ -200,6 +201,14 @@ LogMessage::~LogMessage() noexcept(false) {
   if (level_ != LogLevel::kFatal) return;
   // Inside a RecoverableChecks scope the failed check fails only that work.
   if (checks_recoverable()) {
+    if (std::uncaught_exceptions() > 0) {
+      // A destructor run while the work unwinds: a second exception would end
+      // the process (std::terminate), and the work fails already. Go on.
+      write_stderr(format_line(LogLevel::kError, file_, line_,
+                               "the check above failed while its work unwinds; carried on", {},
+                               {}));
+      return;
+    }
     throw CheckFailure(std::string(basename(file_)) + ":" + std::to_string(line_) + "] " + message);
   }
   std::abort();

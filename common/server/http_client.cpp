@@ -267,14 +267,15 @@ HttpClient::~HttpClient() {
   impl_->shutdown();
 }
 
-void HttpClient::send_async(ClientRequest request, ResponseCallback done) {
+PendingCall HttpClient::send_async(ClientRequest request, ResponseCallback done) {
   auto op = std::make_shared<OpState>(asio::make_strand(impl_->ioc()));
-  uint64_t id = impl_->track([op] {
+  auto cancel = [op] {
     asio::post(op->strand, [op] {
       op->cancelled = true;
       if (op->conn) op->conn->stream.close();
     });
-  });
+  };
+  uint64_t id = impl_->track(cancel);
   auto run = [](std::shared_ptr<Impl> impl, std::shared_ptr<OpState> op, uint64_t id,
                 ClientRequest req, ResponseCallback done) -> asio::awaitable<void> {
     Result<ClientResponse> result = internal_error("request did not run");
@@ -288,6 +289,11 @@ void HttpClient::send_async(ClientRequest request, ResponseCallback done) {
   };
   asio::co_spawn(op->strand, run(impl_, op, id, std::move(request), std::move(done)),
                  asio::detached);
+  // Posting needs the io_context: only while the client lives.
+  std::weak_ptr<Impl> weak = impl_;
+  return PendingCall([weak, cancel] {
+    if (std::shared_ptr<Impl> impl = weak.lock()) cancel();
+  });
 }
 
 CallbackAwaitable<Result<ClientResponse>> HttpClient::call(ClientRequest request) {

@@ -14,6 +14,9 @@
 //       [&](Status st) { finish(st); });
 //   ...  s->cancel();  // client of ours went away: closes the connection
 //
+//   PendingCall call = client.send_async(std::move(req), on_answer);
+//   ...  call.cancel();  // not wanted any more: closes the connection (on_answer: kCancelled)
+//
 // Errors are Status values, never exceptions: kUnavailable (refused, reset,
 // closed early, name not resolved), kDeadlineExceeded (connect/write/read
 // deadline), kCancelled (cancel()), kResourceExhausted (response over
@@ -104,6 +107,22 @@ class SseStream {
   std::shared_ptr<State> state_;
 };
 
+// A plain request sent with send_async. cancel() closes its connection, so
+// the server sees its client go away; the request's callback gets kCancelled
+// unless the answer came first (then cancel() does nothing). Copyable,
+// thread-safe, idempotent; harmless after the client was destroyed.
+class PendingCall {
+ public:
+  PendingCall() = default;
+  explicit PendingCall(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
+  void cancel() const {
+    if (cancel_) cancel_();
+  }
+
+ private:
+  std::function<void()> cancel_;
+};
+
 class HttpClient {
  public:
   // Returns false to stop the stream (as cancel()).
@@ -118,7 +137,7 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Calls done exactly once, on an io thread.
-  void send_async(ClientRequest request, ResponseCallback done);
+  PendingCall send_async(ClientRequest request, ResponseCallback done);
   // send_async for a coroutine: it resumes on an io thread with the answer.
   CallbackAwaitable<Result<ClientResponse>> call(ClientRequest request);
   // Blocking forms of send_async.

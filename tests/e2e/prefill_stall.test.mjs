@@ -2,8 +2,10 @@
 // prefilled remotely: the decode worker's health probes of it go unanswered
 // (PrefillWatch, --prefill-stall-timeout-ms, default 3 s), so the requests
 // waiting on it are prefilled locally within 10 s instead of waiting out the
-// prefill deadline (--prefill-timeout-ms, 60 s); once the worker resumes, its
-// late KV writes are refused and every block on both workers is free again.
+// prefill deadline (--prefill-timeout-ms, 60 s). The decode worker closes
+// the calls it gave up on, so once the prefill worker resumes it aborts
+// those requests (it does not prefill them for nobody), and every block on
+// both workers is free again.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
@@ -26,6 +28,14 @@ function prefillPid() {
   return p;
 }
 
+// Requests the prefill worker ended as aborted (the series' label order is the registry's).
+async function prefillAborts() {
+  const text = await cluster.metrics("prefill");
+  const line = text.split("\n").find((l) => l.startsWith("vllm:request_success_total{") &&
+                                          l.includes('finished_reason="abort"'));
+  return Number(line?.split(" ").pop());
+}
+
 const body = { model: "pdserve-demo", prompt: "In the beginning", max_tokens: 8, temperature: 0 };
 async function complete() {
   const t0 = Date.now();
@@ -42,6 +52,7 @@ test("SIGSTOP of the prefill worker: waiting requests are prefilled locally with
   const before = await complete();
   assert.equal(before.status, 200);
   const fallbacksBefore = metric(await cluster.metrics("decode"), "pdserve:decode_prefill_fallbacks_total");
+  const abortedBefore = await prefillAborts();
   pid = prefillPid();
   assert.ok(pid > 0, cluster.tail());
   process.kill(pid, "SIGSTOP");
@@ -57,9 +68,13 @@ test("SIGSTOP of the prefill worker: waiting requests are prefilled locally with
   process.kill(pid, "SIGCONT");
   pid = 0;
   await expectAllFree(cluster, assert);
+  const abortedAfter = await prefillAborts();
+  // Each is aborted unless the prefill worker ran it before it saw the call closed.
+  assert.ok(abortedAfter > abortedBefore, `aborted by the prefill worker: ${abortedAfter - abortedBefore}`);
   const after = await complete();
   assert.equal(after.status, 200);
   assert.equal(after.text, before.text);
   t.diagnostic(`answered after ${answers.map((a) => a.seconds).join(", ")} s; ` +
-               `${fallbacks - fallbacksBefore} prefilled locally`);
+               `${fallbacks - fallbacksBefore} prefilled locally; ` +
+               `${abortedAfter - abortedBefore} aborted by the prefill worker`);
 });

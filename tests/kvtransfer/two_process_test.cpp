@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <cstring>
@@ -13,7 +14,9 @@
 
 #include "kvtransfer/agent.h"
 #include "kvtransfer/metadata.h"
+#include "kvtransfer/ucx_internal.h"
 #include "tests/kvtransfer/child_process.h"
+#include "tests/kvtransfer/raw_ucx_sender.h"
 
 namespace pdserve::kvtransfer {
 namespace {
@@ -51,16 +54,13 @@ uint64_t checksum(const char* p, size_t n) {
 constexpr char kToken[] = "two-process-token";
 
 // The receiving child: one region of kRegionLen, commands from the parent.
-// With grants (every protocol but ucx put), epochs 1..8 are granted the whole
-// region; "grant" adds others.
-int receiver_main(int in, int out, BackendKind backend, const std::string& compat,
-                  bool require_grants) {
+// Epochs 1..8 are granted the whole region; "grant" adds others.
+int receiver_main(int in, int out, BackendKind backend, const std::string& compat) {
   AgentOptions options;
   options.backend = backend;
   options.name = "receiver";
   options.compat_key = compat;
   options.cluster_token = kToken;
-  options.require_grants = require_grants;
   auto agent = Agent::create(options);
   if (!agent.ok()) {
     testing::send_message(out, "err " + agent.status().to_string());
@@ -69,7 +69,7 @@ int receiver_main(int in, int out, BackendKind backend, const std::string& compa
   std::vector<char> region(kRegionLen, 0);
   auto region_id = (*agent)->register_region(region.data(), region.size(), MemoryKind::kHost);
   if (!region_id.ok()) return 2;
-  for (uint64_t epoch = 1; epoch <= 8 && require_grants; ++epoch) {
+  for (uint64_t epoch = 1; epoch <= 8; ++epoch) {
     if (!(*agent)->grant(epoch, {{*region_id, 0, kRegionLen}}, GrantScope::kFirstPeer).ok())
       return 3;
   }
@@ -152,17 +152,13 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
     unsetenv("PDSERVE_KV_UCX_STAGING_CHUNK_KB");
   }
 
-  bool grants() const { return GetParam().protocol != "put"; }
-
   // Starts the receiver child and a connected sender agent.
   void start(const std::string& child_compat = "model-a", int fail_every_n = 0,
              const std::string& token = kToken) {
     BackendKind backend = GetParam().backend;
-    const bool require_grants = grants();
-    child_ =
-        std::make_unique<ChildProcess>([backend, child_compat, require_grants](int in, int out) {
-          return receiver_main(in, out, backend, child_compat, require_grants);
-        });
+    child_ = std::make_unique<ChildProcess>([backend, child_compat](int in, int out) {
+      return receiver_main(in, out, backend, child_compat);
+    });
     auto meta = child_->call("meta");
     ASSERT_TRUE(meta.has_value());
     ASSERT_NE(meta->substr(0, 4), "err ") << *meta;
@@ -172,7 +168,6 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
     options.name = "sender";
     options.compat_key = "model-a";
     options.cluster_token = token;
-    options.require_grants = require_grants;
     options.fail_every_n = fail_every_n;
     auto agent = Agent::create(options);
     ASSERT_TRUE(agent.ok()) << agent.status().to_string();
@@ -351,7 +346,7 @@ TEST_P(TwoProcessTest, FaultInjectorFailsEveryNthOpCleanly) {
 }
 
 TEST_P(TwoProcessTest, WriteOutsideTheGrantIsRefusedWithNoByteWritten) {
-  if (!grants()) GTEST_SKIP() << "the put protocol is one-sided RMA: the receiver cannot check";
+  // ucx put: the receiver refuses the transfer's plan, so no put is posted.
   ASSERT_NO_FATAL_FAILURE(start());
   const std::string zeros = child_->call("sum 8192 4096").value_or("");
   ASSERT_EQ(child_->call("grant 20 0 4096"), "ok");
@@ -371,6 +366,46 @@ TEST_P(TwoProcessTest, WriteOutsideTheGrantIsRefusedWithNoByteWritten) {
   auto ungranted = agent_->post_write(*again, {{src_region_, 0, dst_region_, 8192, 16}}, "x", 99);
   ASSERT_TRUE(ungranted.ok());
   EXPECT_FALSE(agent_->wait(*ungranted, std::chrono::seconds(10)).ok());
+  EXPECT_EQ(child_->call("sum 8192 4096"), zeros);
+}
+
+// ucx: a process that can reach the sender's worker (its address is in the
+// sender's metadata) sends ACKs naming a transfer in flight, with every
+// session id a receiver issues early and a made-up tag, while the receiver
+// is stopped. None completes the transfer; the receiver's own ACK does.
+TEST_P(TwoProcessTest, ForgedAckCompletesNoTransfer) {
+  if (GetParam().backend != BackendKind::kUcx) GTEST_SKIP() << "tcp answers on its own connection";
+  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_EQ(child_->call("grant 20 0 4096"), "ok");
+  const std::string zeros = child_->call("sum 8192 4096").value_or("");
+  ASSERT_EQ(::kill(child_->pid(), SIGSTOP), 0);
+  int stopped = 0;  // the signal is delivered when the child next runs: wait until it has been
+  ASSERT_EQ(::waitpid(child_->pid(), &stopped, WUNTRACED), child_->pid());
+  ASSERT_TRUE(WIFSTOPPED(stopped));
+  // Outside the grant: the receiver refuses it.
+  auto id = agent_->post_write(peer_, {{src_region_, 0, dst_region_, 8192, 4096}}, "note-20", 20);
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  auto md = AgentMetadata::parse(agent_->metadata());
+  ASSERT_TRUE(md.ok());
+  {
+    testing::RawUcxSender forger(md->address);
+    for (uint64_t session_id = 0; session_id < 8; ++session_id) {
+      ucx::AckHeader ack{};
+      ack.session.id = session_id;
+      ack.transfer_id = *id;
+      ack.code = static_cast<uint64_t>(StatusCode::kOk);
+      forger.send(ucx::kAckAm, &ack, sizeof(ack), nullptr, 0);
+    }
+  }
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (agent_->peers_refused() < 8 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(agent_->peers_refused(), 8u);
+  EXPECT_EQ(agent_->poll(*id).value(), TransferState::kPending);
+  ASSERT_EQ(::kill(child_->pid(), SIGCONT), 0);
+  const Status legit = agent_->wait(*id, std::chrono::seconds(10));
+  EXPECT_EQ(legit.code(), StatusCode::kPermissionDenied) << legit.to_string();
   EXPECT_EQ(child_->call("sum 8192 4096"), zeros);
 }
 

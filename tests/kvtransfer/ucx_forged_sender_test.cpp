@@ -11,6 +11,7 @@
 #include "kvtransfer/agent.h"
 #include "kvtransfer/metadata.h"
 #include "kvtransfer/ucx_internal.h"
+#include "tests/kvtransfer/raw_ucx_sender.h"
 
 namespace pdserve::kvtransfer {
 namespace {
@@ -19,57 +20,6 @@ using namespace std::chrono_literals;
 
 constexpr size_t kRegionLen = 64 << 10;
 constexpr uint64_t kEpoch = 1;
-
-// A bare UCX worker with one endpoint to `address`.
-class RawUcxSender {
- public:
-  explicit RawUcxSender(const std::string& address) {
-    ucp_config_t* config = nullptr;
-    EXPECT_EQ(ucp_config_read(nullptr, nullptr, &config), UCS_OK);
-    ucp_params_t params{};
-    params.field_mask = UCP_PARAM_FIELD_FEATURES;
-    params.features = UCP_FEATURE_AM;
-    EXPECT_EQ(ucp_init(&params, config, &context_), UCS_OK);
-    ucp_config_release(config);
-    ucp_worker_params_t wp{};
-    wp.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
-    wp.thread_mode = UCS_THREAD_MODE_SINGLE;
-    EXPECT_EQ(ucp_worker_create(context_, &wp, &worker_), UCS_OK);
-    ucp_ep_params_t ep{};
-    ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS;
-    ep.address = reinterpret_cast<const ucp_address_t*>(address.data());
-    EXPECT_EQ(ucp_ep_create(worker_, &ep, &ep_), UCS_OK);
-  }
-  ~RawUcxSender() {
-    ucp_request_param_t p{};
-    p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
-    p.flags = UCP_EP_CLOSE_FLAG_FORCE;
-    void* req = ucp_ep_close_nbx(ep_, &p);
-    if (UCS_PTR_IS_PTR(req)) {
-      while (ucp_request_check_status(req) == UCS_INPROGRESS) ucp_worker_progress(worker_);
-      ucp_request_free(req);
-    }
-    ucp_worker_destroy(worker_);
-    ucp_cleanup(context_);
-  }
-
-  // Sends one eager active message and waits until it left.
-  void send(unsigned am_id, const void* header, size_t header_len, const void* data, size_t len) {
-    ucp_request_param_t p{};
-    p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
-    p.flags = UCP_AM_SEND_FLAG_EAGER;
-    ucs_status_ptr_t req = ucp_am_send_nbx(ep_, am_id, header, header_len, data, len, &p);
-    ASSERT_FALSE(UCS_PTR_IS_ERR(req));
-    if (req == nullptr) return;
-    while (ucp_request_check_status(req) == UCS_INPROGRESS) ucp_worker_progress(worker_);
-    ucp_request_free(req);
-  }
-
- private:
-  ucp_context_h context_ = nullptr;
-  ucp_worker_h worker_ = nullptr;
-  ucp_ep_h ep_ = nullptr;
-};
 
 AgentOptions ucx_options(const std::string& name) {
   AgentOptions o;
@@ -111,7 +61,7 @@ TEST(UcxForgedSenderTest, DataNamingAnHonestSessionLandsNoByteAndIsCounted) {
   // The forger names every session id a receiver issues early, with a made-up tag.
   auto md = AgentMetadata::parse((*receiver)->metadata());
   ASSERT_TRUE(md.ok());
-  RawUcxSender forger(md->address);
+  testing::RawUcxSender forger(md->address);
   std::vector<char> junk(4096, 'X');
   for (uint64_t session_id = 0; session_id < 8; ++session_id) {
     ucx::DataHeader h{};
@@ -138,6 +88,30 @@ TEST(UcxForgedSenderTest, DataNamingAnHonestSessionLandsNoByteAndIsCounted) {
   ASSERT_TRUE(note.ok()) << note.status().to_string();
   EXPECT_EQ(note->payload, "done");
   EXPECT_EQ(region[2048], 1);
+  unsetenv("UCX_TLS");
+}
+
+// The metadata names each region's address and length but withholds its
+// packed rkey (only a session whose plan was accepted gets it): a process
+// with the metadata but not the token has nothing to put with. It tries with
+// what the metadata holds; no byte lands.
+TEST(UcxForgedSenderTest, MetadataGivesNoRkeyToPutWith) {
+  setenv("UCX_TLS", "tcp", 1);
+  auto receiver = Agent::create(ucx_options("receiver"));
+  ASSERT_TRUE(receiver.ok()) << receiver.status().to_string();
+  std::vector<char> region(kRegionLen, 0);
+  ASSERT_TRUE((*receiver)->register_region(region.data(), region.size(), MemoryKind::kHost).ok());
+  auto md = AgentMetadata::parse((*receiver)->metadata());
+  ASSERT_TRUE(md.ok());
+  ASSERT_EQ(md->regions.size(), 1u);
+  const RegionDesc& desc = md->regions[0];
+  EXPECT_LE(desc.rkey.size(), 1u) << "the metadata holds a packed rkey";
+  testing::RawUcxSender forger(md->address);
+  std::vector<char> junk(4096, 'X');
+  if (desc.rkey.size() > 1) {  // a packed rkey: UCX takes it
+    EXPECT_FALSE(forger.put(junk.data(), junk.size(), desc.addr + 8192, desc.rkey));
+  }
+  EXPECT_TRUE(all_zero(region, 0, kRegionLen));
   unsetenv("UCX_TLS");
 }
 

@@ -77,7 +77,7 @@ int receiver(int fd, kv::BackendKind kind, bool device) {
   o.backend = kind;
   o.name = "bench-receiver";
   o.compat_key = "bench";
-  o.require_grants = false;  // the transports' speed, over thousands of epochs (and ucx put)
+  o.require_grants = false;  // the transports' speed, over thousands of epochs
   o.device = device ? 0 : -1;
   auto agent = kv::Agent::create(o);
   if (!agent.ok()) {
@@ -199,7 +199,7 @@ int run_backend(const BackendConfig& cfg, const RunOptions& run, const SourceReg
   o.backend = cfg.kind;
   o.name = "bench-sender";
   o.compat_key = "bench";
-  o.require_grants = false;  // as the receiver (ucx put refuses to start otherwise)
+  o.require_grants = false;  // as the receiver
   o.device = run.device ? 0 : -1;
   auto agent = ok ? kv::Agent::create(o)
                   : pdserve::Result<std::unique_ptr<kv::Agent>>(

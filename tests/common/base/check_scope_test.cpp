@@ -22,6 +22,37 @@ TEST(CheckScopeTest, FailedCheckThrowsInsideAScope) {
   }
 }
 
+// A destructor that runs while a failed step unwinds (a tensor, a pin) and
+// fails a check of its own: a second exception would end the process
+// (std::terminate). The check is logged and the first failure goes on.
+TEST(CheckScopeTest, FailedCheckInADestructorWhileUnwindingIsLoggedAndCarriesOn) {
+  struct ChecksWhenDestroyed {
+    int* destroyed;
+    ~ChecksWhenDestroyed() {
+      const int pins_held = 1;
+      PD_CHECK(pins_held == 0) << "pin still held";
+      ++*destroyed;  // the rest of the destructor runs
+    }
+  };
+  int destroyed = 0;
+  RecoverableChecks scope;
+  testing::internal::CaptureStderr();
+  try {
+    ChecksWhenDestroyed pin{&destroyed};
+    const int blocks = 0;
+    PD_CHECK(blocks > 0) << "no free blocks";
+    FAIL() << "the check did not fire";
+  } catch (const CheckFailure& e) {
+    EXPECT_NE(std::string(e.what()).find("no free blocks"), std::string::npos) << e.what();
+  }
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(destroyed, 1);
+  EXPECT_NE(log.find("pin still held"), std::string::npos) << log;
+  EXPECT_NE(log.find("carried on"), std::string::npos) << log;
+  // Outside unwinding the scope throws as before.
+  EXPECT_THROW(PD_CHECK(destroyed == 0), CheckFailure);
+}
+
 TEST(CheckScopeTest, ScopesNestAndArePerThread) {
   EXPECT_FALSE(checks_recoverable());
   {

@@ -124,6 +124,51 @@ TEST(HttpClient, ResolvesHostNames) {
   EXPECT_EQ(r->body, "pong");
 }
 
+// Cancelling a call closes its connection: the caller gets kCancelled and the
+// server sees its client go away (the prefill worker aborts the request).
+TEST(HttpClient, CancelledCallClosesItsConnection) {
+  Routes routes;
+  std::shared_ptr<ResponseWriter> kept;
+  std::promise<void> received;
+  std::promise<void> disconnected;
+  routes.add("GET", "/hang", [&](Request, std::shared_ptr<ResponseWriter> w) {
+    kept = w;
+    kept->on_disconnect([&] { disconnected.set_value(); });
+    received.set_value();
+  });
+  auto server = Server::start(ServerOptions(), std::move(routes));
+  ASSERT_TRUE(server.ok());
+  HttpClient client;
+  std::promise<Status> done;
+  PendingCall call =
+      client.send_async(ClientRequest::get("127.0.0.1", (*server)->port(), "/hang"),
+                        [&](Result<ClientResponse> r) { done.set_value(r.status()); });
+  received.get_future().wait();
+  call.cancel();
+  call.cancel();  // idempotent
+  EXPECT_EQ(done.get_future().get().code(), StatusCode::kCancelled);
+  EXPECT_EQ(disconnected.get_future().wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(kept->is_closed());
+}
+
+// After the answer, cancel() does nothing: the pooled connection serves the next call.
+TEST(HttpClient, CancelAfterTheAnswerChangesNothing) {
+  auto server = start_len_server();
+  ASSERT_TRUE(server.ok());
+  HttpClient client;
+  std::promise<Result<ClientResponse>> promise;
+  PendingCall call =
+      client.send_async(ClientRequest::post_json("127.0.0.1", (*server)->port(), "/len", "123"),
+                        [&](Result<ClientResponse> r) { promise.set_value(std::move(r)); });
+  auto r = promise.get_future().get();
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  call.cancel();
+  auto again = client.post_json("127.0.0.1", (*server)->port(), "/len", "12");
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(again->body, "2");
+  EXPECT_EQ(client.num_connections_opened(), 1u);
+}
+
 TEST(HttpClient, DestroyingTheClientCancelsWhatIsInFlight) {
   Routes routes;
   std::shared_ptr<ResponseWriter> kept;
