@@ -65,6 +65,45 @@ TEST(ChatRequestTest, MessagesAreNormalized) {
   EXPECT_EQ(r->chat.num_messages, 4);
 }
 
+TEST(ChatRequestTest, ContentPartsInEveryRole) {
+  // Every role takes a list of parts; non-empty texts are joined with "\n"
+  // (vLLM's "string" content format), an assistant's refusal is text too.
+  auto r = parse_chat_request(R"({"model":"m","messages":[
+      {"role":"system","content":[{"type":"text","text":"s1"},{"type":"text","text":"s2"}]},
+      {"role":"developer","content":[{"type":"text","text":"d"}]},
+      {"role":"user","content":[{"type":"text","text":"u1"},{"type":"text","text":""},
+                                {"type":"text","text":"u2"}]},
+      {"role":"assistant","content":[{"type":"text","text":"a"},{"type":"refusal","refusal":"r"}],
+       "tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},
+      {"role":"tool","tool_call_id":"c1","content":[{"type":"text","text":"42"}]},
+      {"role":"user","content":[]}]})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  json m = json::parse(r->chat.messages_json);
+  ASSERT_EQ(m.size(), 6u);
+  EXPECT_EQ(m[0]["content"], "s1\ns2");
+  EXPECT_EQ(m[1]["content"], "d");
+  EXPECT_EQ(m[2]["content"], "u1\nu2");
+  EXPECT_EQ(m[3]["content"], "a\nr");
+  EXPECT_EQ(m[4]["content"], "42");
+  EXPECT_EQ(m[5]["content"], "");
+}
+
+TEST(ChatRequestTest, EmptyToolCallsAreNoToolCalls) {
+  // As vLLM: an empty list is dropped, so the template sees a plain assistant turn.
+  auto r = parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"hi"},
+      {"role":"assistant","content":"hello","tool_calls":[]},{"role":"user","content":"x"}]})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  json m = json::parse(r->chat.messages_json);
+  EXPECT_EQ(m[1], json::parse(R"({"role":"assistant","content":"hello"})"));
+  auto t = chat_template::ChatTemplate::compile(
+      "{% for m in messages %}{% if m.tool_calls is defined %}[calls]{% else %}"
+      "{{ m.content }}{% endif %}|{% endfor %}");
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  auto out = t->render(build_template_context(r->chat, "", ""));
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(*out, "hi|hello|x|");
+}
+
 TEST(ChatRequestTest, MessageErrors) {
   expect_error(R"({"messages": null})", "messages", "'messages' is required");
   expect_error(R"({"messages": []})", "messages", "'messages' must not be empty");
@@ -83,7 +122,25 @@ TEST(ChatRequestTest, MessageErrors) {
   expect_error(R"({"messages": [{"role": "user", "content": "a"},
                    {"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]})",
                "messages[1].content[0].type",
-               "content parts of type 'image_url' are not supported (only 'text')");
+               "'messages[1].content[0].type' is 'image_url': this model takes text only "
+               "(content parts of type 'text')");
+  for (const char* media : {"input_audio", "file"})
+    expect_error(std::string(R"({"messages": [{"role": "user", "content": [{"type": ")") + media +
+                     R"("}]}]})",
+                 "messages[0].content[0].type",
+                 std::string("'messages[0].content[0].type' is '") + media +
+                     "': this model takes text only (content parts of type 'text')");
+  expect_error(
+      R"({"messages": [{"role": "user", "content": [{"type": "refusal", "refusal": "no"}]}]})",
+      "messages[0].content[0].type", "'messages[0].content[0].type' must be 'text', got 'refusal'");
+  expect_error(R"({"messages": [{"role": "assistant", "content": [{"type": "bogus"}]}]})",
+               "messages[0].content[0].type",
+               "'messages[0].content[0].type' must be 'text' or 'refusal', got 'bogus'");
+  expect_error(R"({"messages": [{"role": "assistant", "content": [{"type": "refusal"}]}]})",
+               "messages[0].content[0].refusal",
+               "'messages[0].content[0].refusal' must be a string");
+  expect_error(R"({"messages": [{"role": "user", "content": [{"text": "x"}]}]})",
+               "messages[0].content[0].type", "'messages[0].content[0].type' must be a string");
   expect_error(R"({"messages": [{"role": "user", "content": [{"type": "text"}]}]})",
                "messages[0].content[0].text", "'messages[0].content[0].text' must be a string");
   expect_error(R"({"messages": [{"role": "user", "content": ["x"]}]})", "messages[0].content[0]",
