@@ -46,13 +46,14 @@ void read_part_text(FieldReader& r, const OrderedJson& part, const std::string& 
   text = v->get<std::string>();
 }
 
-// content: string, null, or an array of text parts, the non-empty ones
-// joined with "\n" as vLLM's "string" content format does.
+// content: string, null (or absent), or an array of text parts, the
+// non-empty ones joined with "\n" as vLLM's "string" content format does
+// (null and absent are no parts: "").
 void read_content(FieldReader& r, const OrderedJson& m, const std::string& where,
                   const std::string& role, const ApiLimits& limits, OrderedJson& out) {
   auto it = m.find("content");
   if (it == m.end() || it->is_null()) {
-    out["content"] = nullptr;
+    out["content"] = "";
     return;
   }
   const std::string p = where + ".content";
@@ -175,8 +176,7 @@ void read_chat_input(FieldReader& r, const ApiLimits& limits, bool default_add_g
 
 }  // namespace detail
 
-std::string build_template_context(const ChatInput& chat, std::string_view bos_token,
-                                   std::string_view eos_token) {
+std::string build_template_context(const ChatInput& chat, std::string_view special_tokens_json) {
   // Ordered, so that everything keeps the client's key order.
   using detail::OrderedJson;
   using detail::parse_in_order;
@@ -185,12 +185,14 @@ std::string build_template_context(const ChatInput& chat, std::string_view bos_t
     OrderedJson kw = parse_in_order(chat.chat_template_kwargs_json);
     if (kw.is_object()) ctx = std::move(kw);
   }
+  // A kwarg wins over a special token of its name (the context's order
+  // does not matter to a template).
+  const OrderedJson special = parse_in_order(special_tokens_json);
+  if (special.is_object())
+    for (auto it = special.begin(); it != special.end(); ++it)
+      if (!ctx.contains(it.key())) ctx[it.key()] = it.value();
   OrderedJson msgs = parse_in_order(chat.messages_json);
   ctx["messages"] = msgs.is_discarded() ? OrderedJson::array() : std::move(msgs);
-  ctx["add_generation_prompt"] = chat.add_generation_prompt;
-  ctx["continue_final_message"] = chat.continue_final_message;
-  ctx["bos_token"] = std::string(bos_token);
-  ctx["eos_token"] = std::string(eos_token);
   // As apply_chat_template: `tools` and `documents` are always there, None
   // when absent (templates test `tools is not none` as well as `is defined`).
   ctx["tools"] = nullptr;
@@ -199,6 +201,8 @@ std::string build_template_context(const ChatInput& chat, std::string_view bos_t
     OrderedJson t = parse_in_order(chat.tools_json);
     if (!t.is_discarded()) ctx["tools"] = std::move(t);
   }
+  ctx["add_generation_prompt"] = chat.add_generation_prompt;
+  ctx["continue_final_message"] = chat.continue_final_message;
   if (!chat.tool_choice_json.empty()) {
     OrderedJson t = parse_in_order(chat.tool_choice_json);
     if (!t.is_discarded()) ctx["tool_choice"] = std::move(t);

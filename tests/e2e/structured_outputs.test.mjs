@@ -178,14 +178,17 @@ describe("tool calls through the OpenAI SDK", () => {
     const call = first.choices[0].message.tool_calls[0];
     assertWeatherCall(call);
     // Content as lists of parts in every role, and an earlier assistant turn
-    // with an empty tool_calls list (no calls, as vLLM reads it).
+    // with an empty tool_calls list (no calls, as vLLM reads it). The demo
+    // model's template knows no "tool" role (it raises, as under vLLM), so
+    // the result comes back in a user turn here.
+    const result = [{ type: "text", text: '{"temperature": 21}' }];
     const messages = [
       { role: "system", content: [{ type: "text", text: "You are terse." }] },
       { role: "user", content: [{ type: "text", text: "Hello." }] },
       { role: "assistant", content: [{ type: "text", text: "Hi." }], tool_calls: [] },
       { role: "user", content: [{ type: "text", text: "What is the weather" }, { type: "text", text: "in Paris?" }] },
       { role: "assistant", content: null, tool_calls: [call] },
-      { role: "tool", tool_call_id: call.id, content: [{ type: "text", text: '{"temperature": 21}' }] },
+      { role: "user", content: result },
     ];
     const final = await client.chat.completions.create({
       model: kModel, messages, tools, tool_choice: "none", temperature: 0, max_tokens: 20,
@@ -194,6 +197,14 @@ describe("tool calls through the OpenAI SDK", () => {
     assert.equal(m.tool_calls, undefined);
     assert.equal(typeof m.content, "string");
     assert.ok(m.content.length > 0);
+    // A tool message with content parts reaches the template, which refuses the role.
+    await assert.rejects(
+      client.chat.completions.create({
+        model: kModel, tools, max_tokens: 5,
+        messages: [...messages.slice(0, 5), { role: "tool", tool_call_id: call.id, content: result }],
+      }),
+      (e) => e.status === 400 && e.param === "messages" && /Only system, user and assistant/.test(e.message),
+    );
     // A media part on this text model is a 400 naming the part.
     await assert.rejects(
       client.chat.completions.create({

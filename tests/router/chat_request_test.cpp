@@ -56,12 +56,12 @@ TEST(ChatRequestTest, MessagesAreNormalized) {
   json m = json::parse(r->chat.messages_json);
   ASSERT_EQ(m.size(), 4u);
   EXPECT_EQ(m[0], json::parse(R"({"role":"system","content":"a\nb"})"));
-  EXPECT_TRUE(m[1]["content"].is_null());
+  EXPECT_EQ(m[1]["content"], "");  // null: no parts, as vLLM's "string" format
   EXPECT_EQ(m[1]["reasoning_content"], "think");
   EXPECT_EQ(m[1]["tool_calls"][0]["function"]["arguments"], json::parse(R"({"x":1})"));
   EXPECT_EQ(m[1]["tool_calls"][1]["function"]["arguments"], "not json");
   EXPECT_EQ(m[2], json::parse(R"({"role":"tool","content":"42","tool_call_id":"c1","name":"f"})"));
-  EXPECT_TRUE(m[3]["content"].is_null());
+  EXPECT_EQ(m[3]["content"], "");  // absent: the same
   EXPECT_EQ(r->chat.num_messages, 4);
 }
 
@@ -99,7 +99,7 @@ TEST(ChatRequestTest, EmptyToolCallsAreNoToolCalls) {
       "{% for m in messages %}{% if m.tool_calls is defined %}[calls]{% else %}"
       "{{ m.content }}{% endif %}|{% endfor %}");
   ASSERT_TRUE(t.ok()) << t.status().message();
-  auto out = t->render(build_template_context(r->chat, "", ""));
+  auto out = t->render(build_template_context(r->chat, "{}"));
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(*out, "hi|hello|x|");
 }
@@ -232,18 +232,21 @@ TEST(TemplateContextTest, HoldsEverythingTheTemplateNeeds) {
       "tool_choice": {"type":"function","function":{"name":"f"}},
       "chat_template_kwargs": {"enable_thinking": true, "messages": "overridden", "bos_token": "x"}})"));
   ASSERT_TRUE(r.ok()) << r.error().message;
-  json ctx = json::parse(build_template_context(r->chat, "<s>", "</s>"));
+  json ctx = json::parse(build_template_context(
+      r->chat, R"({"bos_token":"<s>","eos_token":"</s>","additional_special_tokens":["<t>"]})"));
   EXPECT_EQ(ctx["messages"], json::parse(R"([{"role":"user","content":"hi"}])"));
   EXPECT_EQ(ctx["add_generation_prompt"], true);
   EXPECT_EQ(ctx["continue_final_message"], false);
-  EXPECT_EQ(ctx["bos_token"], "<s>");
+  // Every special token; a kwarg wins over one ({**special_tokens_map, **kwargs}).
+  EXPECT_EQ(ctx["bos_token"], "x");
   EXPECT_EQ(ctx["eos_token"], "</s>");
+  EXPECT_EQ(ctx["additional_special_tokens"], json::parse(R"(["<t>"])"));
   EXPECT_EQ(ctx["tools"][0]["type"], "function");
   EXPECT_EQ(ctx["tool_choice"]["type"], "function");
   EXPECT_EQ(ctx["enable_thinking"], true);
 
   ChatInput bare;
-  json b = json::parse(build_template_context(bare, "", ""));
+  json b = json::parse(build_template_context(bare, "{}"));
   EXPECT_TRUE(b["messages"].is_array());
   EXPECT_TRUE(b.contains("tools") && b["tools"].is_null());  // None, as apply_chat_template
   EXPECT_TRUE(b.contains("documents") && b["documents"].is_null());
@@ -261,7 +264,7 @@ TEST(TemplateContextTest, ToolsKeepTheClientsKeyOrder) {
   EXPECT_EQ(r->chat.tools_json, tools);
   auto t = chat_template::ChatTemplate::compile("{{ tools | tojson }}");
   ASSERT_TRUE(t.ok()) << t.status().message();
-  auto out = t->render(build_template_context(r->chat, "", ""));
+  auto out = t->render(build_template_context(r->chat, "{}"));
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(*out,
             R"([{"type": "function", "function": {"name": "f", "parameters": {"type": "object", )"
@@ -278,7 +281,7 @@ TEST(TemplateContextTest, ToolCallArgumentsKeepTheClientsKeyOrder) {
   auto t = chat_template::ChatTemplate::compile(
       "{{ messages[1].tool_calls[0].function.arguments | tojson }}");
   ASSERT_TRUE(t.ok()) << t.status().message();
-  auto out = t->render(build_template_context(r->chat, "", ""));
+  auto out = t->render(build_template_context(r->chat, "{}"));
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(*out, R"({"zeta": 1, "alpha": {"y": 2, "b": 3}})");
 }
