@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 
 #include "cli/runner_flags.h"
 #include "engine/backend/device_peaks.h"
+#include "structured/constraint.h"
 
 namespace pdserve::cli {
 namespace {
@@ -23,8 +25,21 @@ struct BenchFlags {
   std::vector<std::string> decode = {"1x128", "64x1024"};  // BATCHxCONTEXT points
   int prefill_len = 1024;
   int decode_steps = 64;
+  std::string json_schema;  // a file: every sequence's output follows it
   std::string output_json;
 };
+
+// The constraint of --json-schema FILE, checked as the router checks one.
+Result<std::shared_ptr<const protocol::OutputConstraint>> read_schema(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return invalid_argument("--json-schema " + path + ": cannot read it");
+  protocol::OutputConstraint c;
+  c.kind = protocol::OutputConstraint::Kind::kJsonSchema;
+  c.text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  Result<structured::Grammar> g = structured::build_grammar(c);
+  if (!g.ok()) return g.status().with_context("--json-schema " + path);
+  return std::make_shared<const protocol::OutputConstraint>(std::move(c));
+}
 
 struct DecodePoint {
   int batch = 0;
@@ -44,10 +59,11 @@ Result<DecodePoint> parse_point(const std::string& text) {
 
 struct Figure {
   std::string name;
-  double seconds = 0;     // per step
-  double floor = 0;       // seconds at the physical limit (0: unknown)
-  int graph_batch = 0;    // decode: the replayed graph's batch size (0: eager)
-  int graph_kernels = 0;  // decode: kernels one replay launches
+  double seconds = 0;      // per step
+  double cpu_seconds = 0;  // decode: the process's CPU time per step, all threads
+  double floor = 0;        // seconds at the physical limit (0: unknown)
+  int graph_batch = 0;     // decode: the replayed graph's batch size (0: eager)
+  int graph_kernels = 0;   // decode: kernels one replay launches
 };
 
 // The graph a decode step of `batch` sequences replays: (its batch, its kernels), or (0, 0).
@@ -59,7 +75,9 @@ std::pair<int, int> graph_for(const runner::LlmRunner& r, int batch) {
 
 class Bench {
  public:
-  Bench(runner::LlmRunner& r, int seed) : r_(r), rng_(static_cast<uint32_t>(seed)) {}
+  Bench(runner::LlmRunner& r, int seed,
+        std::shared_ptr<const protocol::OutputConstraint> constraint)
+      : r_(r), rng_(static_cast<uint32_t>(seed)), constraint_(std::move(constraint)) {}
 
   // Adds `count` sequences with random prompts of `len` tokens and prefills
   // them, at most `max_tokens` tokens per step. Returns their steps.
@@ -72,6 +90,7 @@ class Bench {
       info.seq_id = ++next_id_;
       info.sampling.temperature = 0.0f;
       info.sampling.ignore_eos = true;
+      info.sampling.constraint = constraint_;
       for (int t = 0; t < len; ++t)
         info.prompt_ids.push_back(
             std::uniform_int_distribution<int>(0, r_.config().vocab_size - 1)(rng_));
@@ -98,17 +117,20 @@ class Bench {
     return steps;
   }
 
-  // Seconds per decode step of these sequences over `n` steps.
-  Result<double> decode(std::vector<runner::SeqStep>& steps, int n) {
+  // Seconds per decode step of these sequences over `n` steps: wall time, and
+  // the process's CPU time (what the host spent, whatever else the machine runs).
+  Result<std::pair<double, double>> decode(std::vector<runner::SeqStep>& steps, int n) {
     runner::StepBatch batch{{}, {}, steps};
     PD_RETURN_IF_ERROR(r_.execute(batch).status());  // warm-up
     advance(batch);
     const auto t0 = Clock::now();
+    const std::clock_t cpu0 = std::clock();
     for (int i = 0; i < n; ++i) {
       PD_RETURN_IF_ERROR(r_.execute(batch).status());
       advance(batch);
     }
-    return std::chrono::duration<double>(Clock::now() - t0).count() / n;
+    const double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
+    return std::pair{std::chrono::duration<double>(Clock::now() - t0).count() / n, cpu / n};
   }
 
   void set_decode_room(int n) { decode_room_ = n; }
@@ -120,6 +142,7 @@ class Bench {
   }
   runner::LlmRunner& r_;
   std::mt19937 rng_;
+  std::shared_ptr<const protocol::OutputConstraint> constraint_;  // null: free decoding
   uint64_t next_id_ = 0;
   int next_block_ = 0;
   int decode_room_ = 0;
@@ -135,6 +158,12 @@ int run(const BenchFlags& f) {
     auto p = parse_point(text);
     if (!p.ok()) return fail(p.status());
     points.push_back(*p);
+  }
+  std::shared_ptr<const protocol::OutputConstraint> constraint;
+  if (!f.json_schema.empty()) {
+    auto c = read_schema(f.json_schema);
+    if (!c.ok()) return fail(c.status());
+    constraint = *c;
   }
   int max_batch = 0;
   for (const DecodePoint& p : points) max_batch = std::max(max_batch, p.batch);
@@ -163,7 +192,7 @@ int run(const BenchFlags& f) {
       2.0 * c.num_layers * kv * backend::dtype_size(r.kv_cache().spec().dtype);
 
   std::vector<Figure> figures;
-  Bench bench(r, 0);
+  Bench bench(r, 0, constraint);
   for (const DecodePoint& p : points) {
     const int steps = p.batch == 1 ? f.decode_steps : std::max(8, f.decode_steps / 4);
     bench.reset_blocks();
@@ -179,7 +208,7 @@ int run(const BenchFlags& f) {
     const auto [graph_batch, graph_kernels] = graph_for(r, p.batch);
     figures.push_back({"decode batch " + std::to_string(p.batch) + " at " +
                            std::to_string(p.context) + " (per step)",
-                       *t, bw ? bytes / bw : 0, graph_batch, graph_kernels});
+                       t->first, t->second, bw ? bytes / bw : 0, graph_batch, graph_kernels});
     for (auto& s : *seqs) r.remove_sequence(s.seq_id);
   }
   bench.reset_blocks();
@@ -196,7 +225,7 @@ int run(const BenchFlags& f) {
     const double p = f.prefill_len;
     const double fl = 2.0 * matmul_params * p + 2.0 * c.num_layers * q * p * p;
     figures.push_back(
-        {"prefill " + std::to_string(f.prefill_len) + " tokens", secs, flops ? fl / flops : 0});
+        {"prefill " + std::to_string(f.prefill_len) + " tokens", secs, 0, flops ? fl / flops : 0});
   }
 
   const std::string gpu = peaks.ok() ? peaks->device_name : r.backend().name();
@@ -207,6 +236,10 @@ int run(const BenchFlags& f) {
   for (const Figure& fig : figures)
     std::printf("%-36s %12.3f %12.3f %9.1f%%\n", fig.name.c_str(), fig.seconds * 1e3,
                 fig.floor * 1e3, fig.floor > 0 ? 100.0 * fig.floor / fig.seconds : 0.0);
+  for (const Figure& fig : figures) {
+    if (fig.cpu_seconds > 0)
+      std::printf("%s: %.3f ms of CPU time\n", fig.name.c_str(), fig.cpu_seconds * 1e3);
+  }
   for (const Figure& fig : figures) {
     if (fig.graph_batch > 0)
       std::printf("%s: CUDA graph of batch %d, %d kernels per step\n", fig.name.c_str(),
@@ -219,6 +252,7 @@ int run(const BenchFlags& f) {
                 r.decode_graph_kernels().size(),
                 static_cast<double>(r.backend().graph_memory_bytes()) / (1 << 20));
   }
+  if (constraint) std::printf("every sequence decoded under %s\n", f.json_schema.c_str());
   if (!f.output_json.empty()) {
     nlohmann::json j = {{"gpu", gpu},
                         {"backend", r.backend().name()},
@@ -236,10 +270,12 @@ int run(const BenchFlags& f) {
                         {"gemm_flops_per_s", flops},
                         {"cuda_graphs", !r.decode_graph_kernels().empty()},
                         {"graph_memory_bytes", r.backend().graph_memory_bytes()},
+                        {"json_schema", f.json_schema},
                         {"figures", nlohmann::json::array()}};
     for (const Figure& fig : figures)
       j["figures"].push_back({{"name", fig.name},
                               {"seconds", fig.seconds},
+                              {"cpu_seconds", fig.cpu_seconds},
                               {"floor_seconds", fig.floor},
                               {"of_limit", fig.floor > 0 ? fig.floor / fig.seconds : 0.0},
                               {"graph_batch", fig.graph_batch},
@@ -264,6 +300,8 @@ void add_bench_engine_command(CLI::App& bench) {
       ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--decode-steps", flags->decode_steps, "timed decode steps")
       ->check(CLI::Range(1, 1 << 16));
+  cmd->add_option("--json-schema", flags->json_schema,
+                  "a JSON schema file: every sequence decodes under it (structured outputs)");
   cmd->add_option("--output-json", flags->output_json, "also write the figures as JSON");
   cmd->final_callback([flags] {
     int rc = run(*flags);

@@ -47,10 +47,10 @@ Result<std::vector<int32_t>> prompt_tokens(const GenerateFlags& f,
   nlohmann::json messages = nlohmann::json::array();
   if (!f.system.empty()) messages.push_back({{"role", "system"}, {"content", f.system}});
   messages.push_back({{"role", "user"}, {"content", f.chat}});
-  const nlohmann::json context = {{"messages", messages},
-                                  {"add_generation_prompt", true},
-                                  {"bos_token", cfg.bos_token},
-                                  {"eos_token", cfg.eos_token}};
+  // Every special token of the tokenizer, as apply_chat_template gives them.
+  nlohmann::json context = nlohmann::json::parse(cfg.special_tokens_json);
+  context["messages"] = messages;
+  context["add_generation_prompt"] = true;
   PD_ASSIGN_OR_RETURN(std::string text, tmpl.render(context.dump()));
   tokenizer::EncodeOptions enc;
   enc.add_special_tokens = false;  // the template wrote them

@@ -6,24 +6,54 @@ namespace pdserve::router {
 namespace detail {
 namespace {
 
-// Normalized messages keep the key order of what the client wrote.
-using OrderedJson = nlohmann::ordered_json;
+// Deep enough for anything a body holds (its own depth is bounded when read).
+constexpr int kMaxTextDepth = 1024;
 
-// Compact text of an ordered value, as dump() (invalid UTF-8 replaced).
-std::string dump_ordered(const OrderedJson& v) {
-  return v.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+// JSON text the router wrote (or a tool call's arguments string), parsed
+// in its key order; discarded when it is not JSON.
+OrderedJson parse_in_order(std::string_view text) {
+  json_reader::BasicParsed<OrderedJson> p = json_reader::parse_ordered(text, kMaxTextDepth);
+  return p.value ? std::move(*p.value) : OrderedJson(OrderedJson::value_t::discarded);
 }
 
 std::string at(std::string_view base, size_t i) {
   return std::string(base) + "[" + std::to_string(i) + "]";
 }
 
-// content: string, null, or an array of {"type": "text", "text": str} parts (joined).
-void read_content(FieldReader& r, const json& m, const std::string& where, const ApiLimits& limits,
-                  OrderedJson& out) {
+// The text of one content part. Text parts are accepted in every role,
+// refusal parts (OpenAI's) in assistant messages; both are text to the
+// template. Media parts are refused: the served models take text only.
+void read_part_text(FieldReader& r, const OrderedJson& part, const std::string& pp,
+                    const std::string& role, std::string& text) {
+  if (!part.is_object()) return r.fail(pp, "'" + pp + "' must be an object");
+  auto type = part.find("type");
+  if (type == part.end() || !type->is_string())
+    return r.fail(pp + ".type", "'" + pp + ".type' must be a string");
+  const std::string& t = type->get_ref<const std::string&>();
+  if (t == "image_url" || t == "input_audio" || t == "file" || t == "video_url" || t == "audio_url")
+    return r.fail(pp + ".type", "'" + pp + ".type' is '" + t +
+                                    "': this model takes text only (content parts of type "
+                                    "'text')");
+  const bool refusal = t == "refusal" && role == "assistant";
+  if (t != "text" && !refusal)
+    return r.fail(pp + ".type", "'" + pp + ".type' must be 'text'" +
+                                    std::string(role == "assistant" ? " or 'refusal'" : "") +
+                                    ", got '" + t + "'");
+  const char* field = refusal ? "refusal" : "text";
+  auto v = part.find(field);
+  if (v == part.end() || !v->is_string())
+    return r.fail(pp + "." + field, "'" + pp + "." + field + "' must be a string");
+  text = v->get<std::string>();
+}
+
+// content: string, null (or absent), or an array of text parts, the
+// non-empty ones joined with "\n" as vLLM's "string" content format does
+// (null and absent are no parts: "").
+void read_content(FieldReader& r, const OrderedJson& m, const std::string& where,
+                  const std::string& role, const ApiLimits& limits, OrderedJson& out) {
   auto it = m.find("content");
   if (it == m.end() || it->is_null()) {
-    out["content"] = nullptr;
+    out["content"] = "";
     return;
   }
   const std::string p = where + ".content";
@@ -38,31 +68,28 @@ void read_content(FieldReader& r, const json& m, const std::string& where, const
     return r.fail(
         p, "'" + p + "' has more than " + std::to_string(limits.max_content_parts) + " parts");
   std::string text;
-  for (size_t j = 0; j < it->size(); ++j) {
-    const json& part = (*it)[j];
-    const std::string pp = at(p, j);
-    if (!part.is_object()) return r.fail(pp, "'" + pp + "' must be an object");
-    auto type = part.find("type");
-    if (type == part.end() || !type->is_string())
-      return r.fail(pp + ".type", "'" + pp + ".type' must be a string");
-    if (*type != "text")
-      return r.fail(pp + ".type", "content parts of type '" + type->get<std::string>() +
-                                      "' are not supported (only 'text')");
-    auto t = part.find("text");
-    if (t == part.end() || !t->is_string())
-      return r.fail(pp + ".text", "'" + pp + ".text' must be a string");
-    if (!text.empty()) text += "\n";
-    text += t->get<std::string>();
+  bool first = true;
+  for (size_t j = 0; j < it->size() && r.ok(); ++j) {
+    std::string part;
+    read_part_text(r, (*it)[j], at(p, j), role, part);
+    if (part.empty()) continue;  // vLLM skips empty parts
+    if (!first) text += "\n";
+    first = false;
+    text += part;
   }
   out["content"] = text;
 }
 
-// tool_calls pass through; a string function.arguments holding a JSON object
-// becomes that object in the client's key order (as vLLM: templates iterate
-// over arguments or `| tojson` them).
-void read_tool_calls(FieldReader& r, const json& tc, const std::string& p, OrderedJson& out) {
+// tool_calls pass through (an empty list is dropped); a string function.arguments holding a JSON
+// object becomes that object in the client's key order (as vLLM: templates iterate over arguments
+// or `| tojson` them).
+void read_tool_calls(FieldReader& r, const OrderedJson& tc, const std::string& p,
+                     OrderedJson& out) {
   if (!tc.is_array())
     return r.fail(p, "'" + p + "' must be an array, got " + std::string(type_name(tc)));
+  // An empty list is no tool calls: left out, as vLLM does, so that
+  // templates testing `message.tool_calls is defined` take the plain path.
+  if (tc.empty()) return;
   OrderedJson calls = OrderedJson::array();
   for (size_t j = 0; j < tc.size(); ++j) {
     OrderedJson c = tc[j];
@@ -71,8 +98,8 @@ void read_tool_calls(FieldReader& r, const json& tc, const std::string& p, Order
     if (f != c.end() && f->is_object()) {
       auto a = f->find("arguments");
       if (a != f->end() && a->is_string()) {
-        OrderedJson parsed = OrderedJson::parse(a->get<std::string>(), nullptr, false);
-        if (!parsed.is_discarded() && parsed.is_object()) *a = std::move(parsed);
+        OrderedJson parsed = parse_in_order(a->get_ref<const std::string&>());
+        if (parsed.is_object()) *a = std::move(parsed);
       }
     }
     calls.push_back(std::move(c));
@@ -80,15 +107,7 @@ void read_tool_calls(FieldReader& r, const json& tc, const std::string& p, Order
   out["tool_calls"] = std::move(calls);
 }
 
-// `tools` as the client wrote them, key order kept; the body has parsed once
-// already, so this second parse (only for requests with tools) succeeds.
-std::string tools_in_client_order(std::string_view body) {
-  const OrderedJson doc = OrderedJson::parse(body, nullptr, false);
-  return dump_ordered(doc.is_object() && doc.contains("tools") ? doc["tools"]
-                                                               : OrderedJson::array());
-}
-
-void read_message(FieldReader& r, const json& m, size_t i, const ApiLimits& limits,
+void read_message(FieldReader& r, const OrderedJson& m, size_t i, const ApiLimits& limits,
                   OrderedJson& out) {
   const std::string where = at("messages", i);
   if (!m.is_object())
@@ -100,24 +119,24 @@ void read_message(FieldReader& r, const json& m, size_t i, const ApiLimits& limi
   if (mr.ok() && role.empty()) mr.fail(where + ".role", "'" + where + ".role' must not be empty");
   out = OrderedJson::object();
   out["role"] = role;
-  if (mr.ok()) read_content(mr, m, where, limits, out);
+  if (mr.ok()) read_content(mr, m, where, role, limits, out);
   for (const char* key : {"name", "tool_call_id", "reasoning_content"}) {
     std::string v;
     mr.get_string(key, v);
     if (mr.ok() && mr.has(key)) out[key] = v;
   }
-  if (const json* tc = mr.find("tool_calls"); tc && mr.ok())
+  if (const OrderedJson* tc = mr.find("tool_calls"); tc && mr.ok())
     read_tool_calls(mr, *tc, where + ".tool_calls", out);
   if (!mr.ok()) r.fail(mr.first_error().field, mr.first_error().message);
 }
 
 }  // namespace
 
-void read_chat_input(FieldReader& r, std::string_view body, const ApiLimits& limits,
-                     bool default_add_generation_prompt, ChatInput& out) {
+void read_chat_input(FieldReader& r, const ApiLimits& limits, bool default_add_generation_prompt,
+                     ChatInput& out) {
   if (!r.ok()) return;
   if (!r.has("messages")) return r.fail("messages", "'messages' is required");
-  const json* msgs = r.get_array("messages");
+  const OrderedJson* msgs = r.get_array("messages");
   if (!msgs) return;
   if (msgs->empty()) return r.fail("messages", "'messages' must not be empty");
   if (msgs->size() > static_cast<size_t>(limits.max_messages))
@@ -130,20 +149,20 @@ void read_chat_input(FieldReader& r, std::string_view body, const ApiLimits& lim
     norm.push_back(std::move(m));
   }
   if (!r.ok()) return;
-  out.messages_json = dump_ordered(norm);
+  out.messages_json = dump(norm);
   out.num_messages = static_cast<int>(norm.size());
-  if (const json* tools = r.get_array("tools")) {
+  if (const OrderedJson* tools = r.get_array("tools")) {
     for (size_t i = 0; i < tools->size(); ++i)
       if (!(*tools)[i].is_object())
         return r.fail(at("tools", i), "'" + at("tools", i) + "' must be an object");
-    out.tools_json = tools_in_client_order(body);
+    out.tools_json = dump(*tools);
   }
-  if (const json* tc = r.find("tool_choice")) {
+  if (const OrderedJson* tc = r.find("tool_choice")) {
     if (!tc->is_string() && !tc->is_object())
       return r.fail_type("tool_choice", "a string or an object");
     out.tool_choice_json = dump(*tc);
   }
-  if (const json* kw = r.get_object("chat_template_kwargs"))
+  if (const OrderedJson* kw = r.get_object("chat_template_kwargs"))
     out.chat_template_kwargs_json = dump(*kw);
   out.add_generation_prompt = default_add_generation_prompt;
   r.get_bool("add_generation_prompt", out.add_generation_prompt);
@@ -157,40 +176,43 @@ void read_chat_input(FieldReader& r, std::string_view body, const ApiLimits& lim
 
 }  // namespace detail
 
-std::string build_template_context(const ChatInput& chat, std::string_view bos_token,
-                                   std::string_view eos_token) {
-  // Ordered, so that tools and tool-call arguments keep the client's key order.
-  using json = detail::OrderedJson;
-  json ctx = json::object();
+std::string build_template_context(const ChatInput& chat, std::string_view special_tokens_json) {
+  // Ordered, so that everything keeps the client's key order.
+  using detail::OrderedJson;
+  using detail::parse_in_order;
+  OrderedJson ctx = OrderedJson::object();
   if (!chat.chat_template_kwargs_json.empty()) {
-    json kw = json::parse(chat.chat_template_kwargs_json, nullptr, false);
+    OrderedJson kw = parse_in_order(chat.chat_template_kwargs_json);
     if (kw.is_object()) ctx = std::move(kw);
   }
-  json msgs = json::parse(chat.messages_json, nullptr, false);
-  ctx["messages"] = msgs.is_discarded() ? json::array() : std::move(msgs);
-  ctx["add_generation_prompt"] = chat.add_generation_prompt;
-  ctx["continue_final_message"] = chat.continue_final_message;
-  ctx["bos_token"] = std::string(bos_token);
-  ctx["eos_token"] = std::string(eos_token);
+  // A kwarg wins over a special token of its name (the context's order
+  // does not matter to a template).
+  const OrderedJson special = parse_in_order(special_tokens_json);
+  if (special.is_object())
+    for (auto it = special.begin(); it != special.end(); ++it)
+      if (!ctx.contains(it.key())) ctx[it.key()] = it.value();
+  OrderedJson msgs = parse_in_order(chat.messages_json);
+  ctx["messages"] = msgs.is_discarded() ? OrderedJson::array() : std::move(msgs);
   // As apply_chat_template: `tools` and `documents` are always there, None
   // when absent (templates test `tools is not none` as well as `is defined`).
   ctx["tools"] = nullptr;
   ctx["documents"] = nullptr;
   if (!chat.tools_json.empty()) {
-    json t = json::parse(chat.tools_json, nullptr, false);
+    OrderedJson t = parse_in_order(chat.tools_json);
     if (!t.is_discarded()) ctx["tools"] = std::move(t);
   }
+  ctx["add_generation_prompt"] = chat.add_generation_prompt;
+  ctx["continue_final_message"] = chat.continue_final_message;
   if (!chat.tool_choice_json.empty()) {
-    json t = json::parse(chat.tool_choice_json, nullptr, false);
+    OrderedJson t = parse_in_order(chat.tool_choice_json);
     if (!t.is_discarded()) ctx["tool_choice"] = std::move(t);
   }
-  return detail::dump_ordered(ctx);
+  return detail::dump(ctx);
 }
 
 ApiResult<std::string> cut_after_final_message(std::string rendered, const ChatInput& chat) {
   if (!chat.continue_final_message) return rendered;
-  using detail::json;
-  json msgs = json::parse(chat.messages_json, nullptr, false);
+  const detail::OrderedJson msgs = detail::parse_in_order(chat.messages_json);
   std::string content;
   if (msgs.is_array() && !msgs.empty() && msgs.back().is_object()) {
     auto c = msgs.back().find("content");

@@ -1,9 +1,10 @@
 // What a chat request (or a chat /tokenize request) gives the chat template,
 // kept as JSON text so no JSON type crosses the header. parse_* fill it with
 // normalized values: `messages_json` is an array of
-//   {"role": str, "content": str | null, "name"?, "tool_calls"?, "tool_call_id"?,
+//   {"role": str, "content": str, "name"?, "tool_calls"?, "tool_call_id"?,
 //    "reasoning_content"?}
-// (content-part arrays joined into one string; tool_calls' string
+// (content-part arrays joined into one string, null content "", as vLLM's
+// "string" content format; an empty tool_calls list dropped; tool_calls' string
 // `function.arguments` parsed into objects when they hold JSON objects, as
 // vLLM does, because templates iterate over them).
 #pragma once
@@ -25,13 +26,15 @@ struct ChatInput {
   int num_messages = 0;
 };
 
-// The context JSON object for ChatTemplate::render(): the request's
-// chat_template_kwargs, then (overriding any kwarg of the same name)
-// "messages", "add_generation_prompt", "continue_final_message", "bos_token",
-// "eos_token", and "tools" / "tool_choice" when the request had them.
-// Never fails (the parts were validated when parsed).
-std::string build_template_context(const ChatInput& chat, std::string_view bos_token,
-                                   std::string_view eos_token);
+// The context JSON object for ChatTemplate::render(), as transformers'
+// apply_chat_template builds it: the tokenizer's special tokens
+// (`special_tokens_json`, a JSON object: bos_token, eos_token, ...), then the
+// request's chat_template_kwargs (overriding a special token of the same
+// name), then "messages", "tools" and "documents" (None when absent),
+// "add_generation_prompt", "continue_final_message" and "tool_choice" when
+// the request had it (overriding any kwarg of the same name). Never fails
+// (the parts were validated when parsed).
+std::string build_template_context(const ChatInput& chat, std::string_view special_tokens_json);
 
 // With continue_final_message, as transformers does: the rendered prompt is
 // cut right after the final message's content (stripped of surrounding

@@ -285,19 +285,23 @@ struct CompletionHandler::Call {
   }
 };
 
+ApiResult<std::string> ServedModel::render_chat(const ChatInput& chat) const {
+  const chat_template::ChatTemplate* t =
+      !chat.tools_json.empty() && tool_use_template != nullptr ? tool_use_template : chat_template;
+  if (t == nullptr)
+    return invalid_request("messages", "this model has no chat template; use /v1/completions");
+  Result<std::string> text = t->render(build_template_context(chat, special_tokens_json));
+  if (!text.ok()) return api_error_from_status(text.status(), "messages");
+  return cut_after_final_message(std::move(text).value(), chat);
+}
+
 ApiResult<std::vector<std::vector<int32_t>>> CompletionHandler::prompt_ids(
     const OpenAiRequest& req) const {
   tokenizer::EncodeOptions enc;
   enc.add_special_tokens = req.add_special_tokens;
   std::vector<std::vector<int32_t>> out;
   if (req.endpoint == Endpoint::kChatCompletions) {
-    if (model_.chat_template == nullptr) {
-      return invalid_request("messages", "this model has no chat template; use /v1/completions");
-    }
-    Result<std::string> text = model_.chat_template->render(
-        build_template_context(req.chat, model_.bos_token, model_.eos_token));
-    if (!text.ok()) return api_error_from_status(text.status(), "messages");
-    ApiResult<std::string> prompt = cut_after_final_message(std::move(text).value(), req.chat);
+    ApiResult<std::string> prompt = model_.render_chat(req.chat);
     if (!prompt.ok()) return prompt.error();
     Result<std::vector<int32_t>> ids = model_.tokenizer->encode(prompt.value(), enc);
     if (!ids.ok()) return api_error_from_status(ids.status(), "messages");

@@ -49,8 +49,16 @@ struct ServedModel {
   int max_model_len = 0;
   const tokenizer::Tokenizer* tokenizer = nullptr;
   const chat_template::ChatTemplate* chat_template = nullptr;  // null: the model has none
-  std::string bos_token, eos_token;
-  ToolCallOptions tool_calls;  // how tool calls are read from the output
+  // The tokenizer's "tool_use" template, chosen as transformers chooses it:
+  // for a request that sends tools (null: the tokenizer has none).
+  const chat_template::ChatTemplate* tool_use_template = nullptr;
+  std::string special_tokens_json = "{}";  // ChatTemplateConfig's, in every template context
+  ToolCallOptions tool_calls;              // how tool calls are read from the output
+
+  // A chat request's prompt text: the template rendered, then cut after the
+  // final message with continue_final_message. A 400 naming "messages" when
+  // the model has no template or rendering fails.
+  ApiResult<std::string> render_chat(const ChatInput& chat) const;
 };
 
 struct RouterMetrics {

@@ -2,8 +2,8 @@
 
 namespace pdserve::router::detail {
 
-ApiResult<json> parse_body(std::string_view body, int max_depth) {
-  json_reader::Parsed p = json_reader::parse(body, max_depth);
+ApiResult<OrderedJson> parse_body(std::string_view body, int max_depth) {
+  json_reader::BasicParsed<OrderedJson> p = json_reader::parse_ordered(body, max_depth);
   if (p.too_deep) {
     return invalid_request(
         "", "the request body is nested deeper than " + std::to_string(max_depth) + " levels");

@@ -12,7 +12,7 @@ namespace pdserve::router {
 namespace {
 
 using detail::FieldReader;
-using detail::json;
+using detail::OrderedJson;
 using detail::read_output_constraint;
 
 constexpr std::array<std::string_view, 14> kInternalFields = {
@@ -22,10 +22,10 @@ constexpr std::array<std::string_view, 14> kInternalFields = {
     "epoch",          "request_id"};
 
 // Token ids of one prompt: an array of non-negative 32-bit integers.
-bool read_token_ids(const json& a, size_t max_len, std::vector<int32_t>& out) {
+bool read_token_ids(const OrderedJson& a, size_t max_len, std::vector<int32_t>& out) {
   if (!a.is_array() || a.size() > max_len) return false;
   out.reserve(a.size());
-  for (const json& t : a) {
+  for (const OrderedJson& t : a) {
     if (!t.is_number_integer() && !t.is_number_unsigned()) return false;
     if (t.is_number_unsigned() ? t.get<uint64_t>() > INT32_MAX
                                : (t.get<int64_t>() < 0 || t.get<int64_t>() > INT32_MAX))
@@ -35,18 +35,18 @@ bool read_token_ids(const json& a, size_t max_len, std::vector<int32_t>& out) {
   return true;
 }
 
-bool is_token_array(const json& a) {
+bool is_token_array(const OrderedJson& a) {
   return a.is_array() && !a.empty() && (a[0].is_number_integer() || a[0].is_number_unsigned());
 }
 
-void read_prompts(FieldReader& r, const json& body, const ApiLimits& limits,
+void read_prompts(FieldReader& r, const OrderedJson& body, const ApiLimits& limits,
                   std::vector<Prompt>& prompts) {
   auto it = body.find("prompt");
   if (it == body.end() || it->is_null()) return r.fail("prompt", "'prompt' is required");
-  const json& p = *it;
+  const OrderedJson& p = *it;
   const std::string ids_err = "'prompt' token ids must be non-negative 32-bit integers, at most " +
                               std::to_string(limits.max_prompt_tokens) + " per prompt";
-  auto add_tokens = [&](const json& a) {
+  auto add_tokens = [&](const OrderedJson& a) {
     Prompt pr;
     pr.is_tokens = true;
     if (!read_token_ids(a, limits.max_prompt_tokens, pr.token_ids))
@@ -54,7 +54,7 @@ void read_prompts(FieldReader& r, const json& body, const ApiLimits& limits,
     if (pr.token_ids.empty()) return r.fail("prompt", "'prompt' must not be empty");
     prompts.push_back(std::move(pr));
   };
-  auto add_text = [&](const json& s) {
+  auto add_text = [&](const OrderedJson& s) {
     if (s.get_ref<const std::string&>().empty())
       return r.fail("prompt", "'prompt' must not be empty");
     prompts.push_back(Prompt{false, s.get<std::string>(), {}});
@@ -70,7 +70,7 @@ void read_prompts(FieldReader& r, const json& body, const ApiLimits& limits,
   if (p.size() > static_cast<size_t>(limits.max_prompts))
     return r.fail("prompt",
                   "'prompt' holds more than " + std::to_string(limits.max_prompts) + " prompts");
-  for (const json& e : p) {
+  for (const OrderedJson& e : p) {
     if (!r.ok()) return;
     if (e.is_string())
       add_text(e);
@@ -89,12 +89,12 @@ void read_prompts(FieldReader& r, const json& body, const ApiLimits& limits,
 }
 
 void read_stop(FieldReader& r, const ApiLimits& limits, std::vector<std::string>& stop) {
-  const json* s = r.find("stop");
+  const OrderedJson* s = r.find("stop");
   if (!r.ok() || !s) return;
   const std::string bound =
       "'stop' must be a string or an array of at most " + std::to_string(limits.max_stop_strings) +
       " non-empty strings of at most " + std::to_string(limits.max_stop_len) + " bytes";
-  auto add = [&](const json& e) {
+  auto add = [&](const OrderedJson& e) {
     if (!e.is_string())
       return r.fail("stop",
                     "'stop' entries must be strings, got " + std::string(detail::type_name(e)));
@@ -105,14 +105,14 @@ void read_stop(FieldReader& r, const ApiLimits& limits, std::vector<std::string>
   if (s->is_string()) return add(*s);
   if (!s->is_array()) return r.fail_type("stop", "a string or an array of strings");
   if (s->size() > static_cast<size_t>(limits.max_stop_strings)) return r.fail("stop", bound);
-  for (const json& e : *s) {
+  for (const OrderedJson& e : *s) {
     if (!r.ok()) return;
     add(e);
   }
 }
 
 void read_stop_token_ids(FieldReader& r, const ApiLimits& limits, std::vector<int32_t>& out) {
-  const json* a = r.find("stop_token_ids");
+  const OrderedJson* a = r.find("stop_token_ids");
   if (!r.ok() || !a) return;
   if (!read_token_ids(*a, static_cast<size_t>(limits.max_stop_token_ids), out))
     r.fail("stop_token_ids", "'stop_token_ids' must be an array of at most " +
@@ -131,7 +131,8 @@ void read_unsupported(FieldReader& r, int n) {
 }
 
 // Fields both endpoints share.
-void read_shared(FieldReader& r, const json& body, const ApiLimits& limits, OpenAiRequest& q) {
+void read_shared(FieldReader& r, const OrderedJson& body, const ApiLimits& limits,
+                 OpenAiRequest& q) {
   if (!r.has("model")) r.fail("model", "'model' is required");
   r.get_string("model", q.model);
   protocol::SamplingParams& s = q.sampling;
@@ -153,7 +154,7 @@ void read_shared(FieldReader& r, const json& body, const ApiLimits& limits, Open
   read_stop(r, limits, q.stop);
   r.get_int("n", 1, limits.max_n, q.n);
   r.get_bool("stream", q.stream);
-  if (const json* so = r.get_object("stream_options")) {
+  if (const OrderedJson* so = r.get_object("stream_options")) {
     if (!q.stream)
       r.fail("stream_options", "'stream_options' can only be set when 'stream' is true");
     FieldReader sr(*so, json_reader::Naming::request(), "stream_options");
@@ -167,7 +168,7 @@ void read_shared(FieldReader& r, const json& body, const ApiLimits& limits, Open
   r.get_string("user", q.user);
   r.get_string("cache_salt", q.cache_salt);
   r.get_int("priority", INT32_MIN, INT32_MAX, q.priority);
-  if (const json* lb = r.get_object("logit_bias"); lb && !lb->empty())
+  if (const OrderedJson* lb = r.get_object("logit_bias"); lb && !lb->empty())
     r.fail("logit_bias", "'logit_bias' is not supported");
   read_unsupported(r, q.n);
   read_output_constraint(r, q);
@@ -215,7 +216,7 @@ bool is_internal_plane_field(std::string_view name) {
 }
 
 ApiResult<OpenAiRequest> parse_completion_request(std::string_view body, const ApiLimits& limits) {
-  return parse_guarded(body, limits, [&](const json& j, FieldReader& r, OpenAiRequest& q) {
+  return parse_guarded(body, limits, [&](const OrderedJson& j, FieldReader& r, OpenAiRequest& q) {
     q.endpoint = Endpoint::kCompletions;
     read_shared(r, j, limits, q);
     if (r.ok()) read_prompts(r, j, limits, q.prompts);
@@ -236,11 +237,11 @@ ApiResult<OpenAiRequest> parse_completion_request(std::string_view body, const A
 }
 
 ApiResult<OpenAiRequest> parse_chat_request(std::string_view body, const ApiLimits& limits) {
-  return parse_guarded(body, limits, [&](const json& j, FieldReader& r, OpenAiRequest& q) {
+  return parse_guarded(body, limits, [&](const OrderedJson& j, FieldReader& r, OpenAiRequest& q) {
     q.endpoint = Endpoint::kChatCompletions;
     q.add_special_tokens = false;
     read_shared(r, j, limits, q);
-    detail::read_chat_input(r, body, limits, /*default_add_generation_prompt=*/true, q.chat);
+    detail::read_chat_input(r, limits, /*default_add_generation_prompt=*/true, q.chat);
     detail::read_tool_use(r, q);
     bool logprobs = false;
     r.get_bool("logprobs", logprobs);

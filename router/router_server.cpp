@@ -60,6 +60,7 @@ struct RouterServer::Impl {
   RouterOptions options;
   std::unique_ptr<tokenizer::Tokenizer> tokenizer;
   std::optional<chat_template::ChatTemplate> chat_template;
+  std::optional<chat_template::ChatTemplate> tool_use_template;
   ServedModel model;
   WorkerRegistry registry;
   PrefixIndex prefix_index;
@@ -93,6 +94,11 @@ Status RouterServer::Impl::load_model() {
                         chat_template::ChatTemplate::compile(cfg.chat_template));
     chat_template.emplace(std::move(t));
   }
+  if (auto tool_use = cfg.named_templates.find("tool_use"); tool_use != cfg.named_templates.end()) {
+    Result<chat_template::ChatTemplate> t = chat_template::ChatTemplate::compile(tool_use->second);
+    if (!t.ok()) return t.status().with_context("the tokenizer's tool_use chat template");
+    tool_use_template.emplace(std::move(t).value());
+  }
   model.name = options.served_model_name.empty()
                    ? std::filesystem::path(options.model_dir).filename().string()
                    : options.served_model_name;
@@ -103,8 +109,8 @@ Status RouterServer::Impl::load_model() {
   }
   model.tokenizer = tokenizer.get();
   model.chat_template = chat_template ? &*chat_template : nullptr;
-  model.bos_token = cfg.bos_token;
-  model.eos_token = cfg.eos_token;
+  model.tool_use_template = tool_use_template ? &*tool_use_template : nullptr;
+  model.special_tokens_json = cfg.special_tokens_json;
   if (!options.tool_calls.parser.empty()) {
     Result<ToolCallParser> parser = ToolCallParser::create(options.tool_calls.parser);
     if (!parser.ok()) return parser.status().with_context("--tool-call-parser");
@@ -135,15 +141,9 @@ server::Response RouterServer::Impl::tokenize(const server::Request& req) const 
     return api_error_response(model_not_found(t.model));
   std::string text = t.prompt;
   if (t.is_chat) {
-    if (!chat_template)
-      return api_error_response(invalid_request("messages", "this model has no chat template"));
-    Result<std::string> rendered =
-        chat_template->render(build_template_context(t.chat, model.bos_token, model.eos_token));
-    if (!rendered.ok())
-      return api_error_response(api_error_from_status(rendered.status(), "messages"));
-    ApiResult<std::string> cut = cut_after_final_message(std::move(rendered).value(), t.chat);
-    if (!cut.ok()) return api_error_response(cut.error());
-    text = std::move(cut).value();
+    ApiResult<std::string> rendered = model.render_chat(t.chat);
+    if (!rendered.ok()) return api_error_response(rendered.error());
+    text = std::move(rendered).value();
   }
   tokenizer::EncodeOptions enc;
   enc.add_special_tokens = t.add_special_tokens;

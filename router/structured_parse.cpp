@@ -14,34 +14,34 @@ std::string in_quotes(std::string_view field) {
 }
 
 // A function's parameters schema; an absent one takes no arguments.
-json parameters_of(const json& function) {
+OrderedJson parameters_of(const OrderedJson& function) {
   auto p = function.find("parameters");
   if (p != function.end() && p->is_object()) return *p;
-  return json{{"type", "object"}, {"properties", json::object()}};
+  return OrderedJson{{"type", "object"}, {"properties", OrderedJson::object()}};
 }
 
 // tool_choice "required": a JSON array of one or more calls of the tools,
 // [{"name": <one of them>, "parameters": <its arguments>}, ...], as vLLM
 // constrains it.
-protocol::OutputConstraint required_calls(const json& tools) {
-  json options = json::array();
-  for (const json& t : tools) {
-    const json& f = t["function"];
+protocol::OutputConstraint required_calls(const OrderedJson& tools) {
+  OrderedJson options = OrderedJson::array();
+  for (const OrderedJson& t : tools) {
+    const OrderedJson& f = t["function"];
     options.push_back({{"type", "object"},
                        {"properties",
                         {{"name", {{"type", "string"}, {"enum", {f["name"]}}}},
                          {"parameters", parameters_of(f)}}},
                        {"required", {"name", "parameters"}}});
   }
-  json schema = {{"type", "array"}, {"minItems", 1}, {"items", {{"anyOf", options}}}};
+  OrderedJson schema = {{"type", "array"}, {"minItems", 1}, {"items", {{"anyOf", options}}}};
   return {Kind::kJsonSchema, dump(schema), {}};
 }
 
 // tools: [{"type": "function", "function": {"name", "parameters"?}}].
-void check_tools(FieldReader& r, const json& tools) {
+void check_tools(FieldReader& r, const OrderedJson& tools) {
   for (size_t i = 0; i < tools.size() && r.ok(); ++i) {
     const std::string at = "tools[" + std::to_string(i) + "]";
-    const json& t = tools[i];
+    const OrderedJson& t = tools[i];
     auto type = t.find("type");
     if (type != t.end() && *type != "function")
       return r.fail(at + ".type", in_quotes(at + ".type") + " must be 'function'");
@@ -60,8 +60,8 @@ void check_tools(FieldReader& r, const json& tools) {
 }
 
 // The tool named `name`, or null.
-const json* find_tool(const json& tools, const std::string& name) {
-  for (const json& t : tools)
+const OrderedJson* find_tool(const OrderedJson& tools, const std::string& name) {
+  for (const OrderedJson& t : tools)
     if (t["function"]["name"] == name) return &t;
   return nullptr;
 }
@@ -82,7 +82,7 @@ void set_constraint(FieldReader& r, OpenAiRequest& q, const std::string& field,
 }
 
 // A schema given as an object, or as JSON text (guided_json).
-bool schema_text(const json& v, std::string& out) {
+bool schema_text(const OrderedJson& v, std::string& out) {
   if (v.is_object()) {
     out = dump(v);
   } else if (v.is_string()) {
@@ -93,9 +93,9 @@ bool schema_text(const json& v, std::string& out) {
   return true;
 }
 
-bool choices(const json& v, std::vector<std::string>& out) {
+bool choices(const OrderedJson& v, std::vector<std::string>& out) {
   if (!v.is_array()) return false;
-  for (const json& e : v) {
+  for (const OrderedJson& e : v) {
     if (!e.is_string()) return false;
     out.push_back(e.get<std::string>());
   }
@@ -103,7 +103,7 @@ bool choices(const json& v, std::vector<std::string>& out) {
 }
 
 // One field holding a schema, regex, choice list or grammar.
-void read_kind(FieldReader& r, OpenAiRequest& q, const std::string& field, const json& v,
+void read_kind(FieldReader& r, OpenAiRequest& q, const std::string& field, const OrderedJson& v,
                Kind kind) {
   protocol::OutputConstraint c;
   c.kind = kind;
@@ -137,7 +137,7 @@ void read_kind(FieldReader& r, OpenAiRequest& q, const std::string& field, const
 }
 
 void read_response_format(FieldReader& r, OpenAiRequest& q) {
-  const json* rf = r.get_object("response_format");
+  const OrderedJson* rf = r.get_object("response_format");
   if (rf == nullptr || !r.ok()) return;
   auto type = rf->find("type");
   if (type == rf->end() || !type->is_string())
@@ -164,7 +164,7 @@ void read_response_format(FieldReader& r, OpenAiRequest& q) {
 }
 
 void read_structured_outputs(FieldReader& r, OpenAiRequest& q) {
-  const json* so = r.get_object("structured_outputs");
+  const OrderedJson* so = r.get_object("structured_outputs");
   if (so == nullptr || !r.ok()) return;
   for (auto it = so->begin(); it != so->end() && r.ok(); ++it) {
     const std::string field = "structured_outputs." + it.key();
@@ -193,7 +193,7 @@ void read_output_constraint(FieldReader& r, OpenAiRequest& q) {
   for (auto [key, kind] :
        {std::pair{"guided_json", Kind::kJsonSchema}, std::pair{"guided_regex", Kind::kRegex},
         std::pair{"guided_choice", Kind::kChoice}, std::pair{"guided_grammar", Kind::kGrammar}}) {
-    if (const json* v = r.find(key); v != nullptr && r.ok()) read_kind(r, q, key, *v, kind);
+    if (const OrderedJson* v = r.find(key); v != nullptr && r.ok()) read_kind(r, q, key, *v, kind);
   }
   if (r.ok() && q.sampling.constraint && q.sampling.min_tokens > 0)
     r.fail("min_tokens", "'min_tokens' cannot be combined with " + in_quotes(q.constraint_field) +
@@ -202,8 +202,8 @@ void read_output_constraint(FieldReader& r, OpenAiRequest& q) {
 
 void read_tool_use(FieldReader& r, OpenAiRequest& q) {
   if (!r.ok()) return;
-  const json* tools = r.find("tools");
-  const json* choice = r.find("tool_choice");
+  const OrderedJson* tools = r.find("tools");
+  const OrderedJson* choice = r.find("tool_choice");
   const bool have_tools = tools != nullptr && tools->is_array() && !tools->empty();
   if (have_tools) check_tools(r, *tools);
   if (!r.ok()) return;
@@ -224,7 +224,7 @@ void read_tool_use(FieldReader& r, OpenAiRequest& q) {
     use.mode = ToolUse::Mode::kRequired;
     return set_constraint(r, q, field, required_calls(*tools));
   }
-  const json* name = nullptr;
+  const OrderedJson* name = nullptr;
   if (choice->is_object()) {
     auto f = choice->find("function");
     if (f != choice->end() && f->is_object() && f->contains("name") && (*f)["name"].is_string())
@@ -234,7 +234,7 @@ void read_tool_use(FieldReader& r, OpenAiRequest& q) {
     return r.fail("tool_choice",
                   "'tool_choice' must be 'none', 'auto', 'required' or {\"type\": \"function\", "
                   "\"function\": {\"name\": ...}}");
-  const json* tool = find_tool(*tools, name->get<std::string>());
+  const OrderedJson* tool = find_tool(*tools, name->get<std::string>());
   if (tool == nullptr)
     return r.fail("tool_choice.function.name",
                   "'tool_choice.function.name' names no tool: '" + name->get<std::string>() + "'");

@@ -7,7 +7,7 @@ namespace pdserve::router {
 namespace {
 
 using detail::FieldReader;
-using detail::json;
+using detail::OrderedJson;
 
 template <typename T, typename F>
 ApiResult<T> parse_guarded(std::string_view body, const ApiLimits& limits, F fill) {
@@ -32,7 +32,7 @@ ApiResult<TokenizeRequest> parse_tokenize_request(std::string_view body, const A
     if (r.has("messages")) {
       t.is_chat = true;
       t.add_special_tokens = false;
-      detail::read_chat_input(r, body, limits, /*default_add_generation_prompt=*/false, t.chat);
+      detail::read_chat_input(r, limits, /*default_add_generation_prompt=*/false, t.chat);
     } else if (r.has("prompt")) {
       r.get_string("prompt", t.prompt);
     } else {
@@ -47,13 +47,13 @@ ApiResult<DetokenizeRequest> parse_detokenize_request(std::string_view body,
   return parse_guarded<DetokenizeRequest>(body, limits, [&](FieldReader& r, DetokenizeRequest& d) {
     r.get_string("model", d.model);
     if (!r.has("tokens")) return r.fail("tokens", "'tokens' is required");
-    const json* a = r.get_array("tokens");
+    const OrderedJson* a = r.get_array("tokens");
     if (!a) return;
     const std::string bad = "'tokens' must be an array of at most " +
                             std::to_string(limits.max_prompt_tokens) +
                             " non-negative 32-bit integers";
     if (a->size() > limits.max_prompt_tokens) return r.fail("tokens", bad);
-    for (const json& t : *a) {
+    for (const OrderedJson& t : *a) {
       if (!(t.is_number_integer() || t.is_number_unsigned()) ||
           (t.is_number_unsigned() ? t.get<uint64_t>() > INT32_MAX
                                   : (t.get<int64_t>() < 0 || t.get<int64_t>() > INT32_MAX)))

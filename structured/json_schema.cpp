@@ -3,11 +3,11 @@
 #include <cmath>
 #include <deque>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 #include <vector>
 
+#include "common/json/json_reader.h"
 #include "structured/ebnf_parser.h"
 #include "structured/grammar_builder.h"
 #include "structured/json_base_rules.h"
@@ -18,7 +18,8 @@
 namespace pdserve::structured {
 namespace {
 
-using Json = nlohmann::ordered_json;
+// Properties are generated in the schema's order: parsed keeping it.
+using Json = json_reader::OrderedJson;
 
 const std::set<std::string>& annotation_keywords() {
   static const std::set<std::string> kKeys = {
@@ -53,7 +54,8 @@ const std::set<std::string>& supported_keywords() {
   return kKeys;
 }
 
-constexpr int kMaxDepth = 64;
+constexpr int kMaxDepth = 64;        // nested schemas
+constexpr int kMaxTextDepth = 1024;  // nested JSON values of the schema's text
 
 class SchemaCompiler {
  public:
@@ -239,10 +241,11 @@ class SchemaCompiler {
                                               Expr::literal(":"), ws(), std::move(value)}));
       }
     }
+    std::set<std::string> names;
+    for (const auto& m : members) names.insert(m.first);
     for (const std::string& name : required) {
-      bool found = false;
-      for (const auto& m : members) found = found || m.first == name;
-      if (!found) return error(path, "required property '" + name + "' is not in 'properties'");
+      if (!names.count(name))
+        return error(path, "required property '" + name + "' is not in 'properties'");
     }
     // Absent additionalProperties: no other keys next to properties (what
     // strict clients mean), any object without them ({"type": "object"}).
@@ -258,25 +261,30 @@ class SchemaCompiler {
       Expr pair = Expr::seq({rule("json-string"), ws(), Expr::literal(":"), ws(), value});
       return bracketed("{", "}", pair, 0, kUnbounded);
     }
-    return Expr::seq(
-        {Expr::literal("{"), ws(), members_expr(members, required), ws(), Expr::literal("}")});
+    PD_ASSIGN_OR_RETURN(Expr body, members_expr(members, required));
+    return Expr::seq({Expr::literal("{"), ws(), std::move(body), ws(), Expr::literal("}")});
   }
 
   // Members in the schema's order; optional ones may be left out, commas
-  // only between the ones present.
-  Expr members_expr(const std::vector<std::pair<std::string, Expr>>& members,
-                    const std::set<std::string>& required) {
-    auto comma_then = [&](const Expr& m) { return Expr::seq({ws(), Expr::literal(","), ws(), m}); };
+  // only between the ones present. Option k: member k is the first one
+  // present, then tail k+1, where tail j is member j (after a comma; left out
+  // when optional) then tail j+1: a rule each, so every member is spelled
+  // out twice whatever the count (a flat option per k spelled the members
+  // after k again each time, quadratic in the members).
+  Result<Expr> members_expr(const std::vector<std::pair<std::string, Expr>>& members,
+                            const std::set<std::string>& required) {
+    const size_t n = members.size();
+    std::vector<Expr> tails(n + 1, Expr::empty());
+    for (size_t j = n; j-- > 1;) {
+      Expr next = Expr::seq({ws(), Expr::literal(","), ws(), members[j].second});
+      if (!required.count(members[j].first)) next = Expr::optional(std::move(next));
+      const int32_t tail = b_.declare_rule("members-tail");
+      PD_RETURN_IF_ERROR(b_.define_rule(tail, Expr::seq({std::move(next), tails[j + 1]})));
+      tails[j] = Expr::ref(tail);
+    }
     std::vector<Expr> options;
-    // Option k: member k is the first one present; every required member
-    // after it must be there, the optional ones may be.
-    for (size_t k = 0; k < members.size(); ++k) {
-      std::vector<Expr> items{members[k].second};
-      for (size_t j = k + 1; j < members.size(); ++j) {
-        Expr next = comma_then(members[j].second);
-        items.push_back(required.count(members[j].first) ? next : Expr::optional(next));
-      }
-      options.push_back(Expr::seq(std::move(items)));
+    for (size_t k = 0; k < n; ++k) {
+      options.push_back(Expr::seq({members[k].second, tails[k + 1]}));
       if (required.count(members[k].first)) break;  // it cannot be left out
     }
     bool all_optional = true;
@@ -402,9 +410,12 @@ class SchemaCompiler {
 }  // namespace
 
 Result<Grammar> json_schema_grammar(std::string_view schema_json) {
-  Json root = Json::parse(schema_json, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded()) return invalid_argument("json schema: not valid JSON");
-  return SchemaCompiler(root).compile();
+  json_reader::BasicParsed<Json> root = json_reader::parse_ordered(schema_json, kMaxTextDepth);
+  if (root.too_deep)
+    return invalid_argument("json schema: nested deeper than " + std::to_string(kMaxTextDepth) +
+                            " levels");
+  if (!root.value) return invalid_argument("json schema: not valid JSON");
+  return SchemaCompiler(*root.value).compile();
 }
 
 Result<Grammar> json_object_grammar() {

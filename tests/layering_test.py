@@ -25,7 +25,7 @@ ROOMS = {
     "common/wire": {"common/base", "common/protocol", "common/json"},
     "common/server": COMMON_BELOW_SERVER,
     # structured/ takes the vocabulary as data: it knows no tokenizer.
-    "structured": {"common/base", "common/protocol"},
+    "structured": {"common/base", "common/protocol", "common/json"},
     "tokenizer": {"common/base", "common/json"},
     # No HTTP, processes, tokenizers or transfer.
     "engine": {"common/base", "common/protocol", "common/json", "structured"},

@@ -114,6 +114,18 @@ CONVERSATIONS = {
         {"role": "tool", "tool_call_id": "jklmnopqr", "content": "9"},
         {"role": "user", "content": "<response>\n9\n</response>"},
     ],
+    # Key order that is not alphabetical, in object arguments and in a string
+    # (left as the string transformers passes through).
+    "tool_calls_key_order": [
+        {"role": "user", "content": "Weather in Zürich, then add 3 and 2?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"type": "function", "id": "call67890",
+             "function": {"arguments": {"unit": "celsius", "city": "Zürich"}, "name": "get_weather"}},
+            {"type": "function", "id": "call13579",
+             "function": {"name": "add", "arguments": "{\"b\": 2, \"a\": 3}"}}]},
+        {"role": "tool", "tool_call_id": "call67890", "content": "{\"sky\": \"clear\", \"temp\": 21.5}"},
+        {"role": "tool", "tool_call_id": "call13579", "content": "5"},
+    ],
     "reasoning": [
         {"role": "user", "content": "Is 17 prime?"},
         {"role": "assistant", "content": "<think>\nCheck divisors up to 4.\n</think>\n\nYes, 17 is prime."},

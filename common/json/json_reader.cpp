@@ -11,7 +11,8 @@ constexpr int kExcerptDepth = 4;
 
 // dump()'s compact form, but only down to kExcerptDepth levels and only
 // until the text is long enough: dump() recurses once per level.
-void append_excerpt(const Json& value, int depth, std::string& out) {
+template <class J>
+void append_excerpt(const J& value, int depth, std::string& out) {
   if (!value.is_structured()) {
     out += dump(value);
     return;
@@ -26,7 +27,7 @@ void append_excerpt(const Json& value, int depth, std::string& out) {
   for (auto it = value.begin(); it != value.end() && out.size() <= kExcerptLen; ++it) {
     if (!first) out += ',';
     first = false;
-    if (!is_array) out += dump(Json(it.key())) + ":";
+    if (!is_array) out += dump(J(it.key())) + ":";
     append_excerpt(*it, depth + 1, out);
   }
   out += is_array ? ']' : '}';
@@ -85,25 +86,29 @@ Result<Json> parse_file_text(std::string_view text, const std::string& source) {
   }
 }
 
-std::string_view type_name(const Json& value) {
+template <class J>
+std::string_view type_name(const J& value) {
+  using Type = typename J::value_t;
   switch (value.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::object: return "an object";
-    case Json::value_t::array: return "an array";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::boolean: return "a boolean";
-    case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "an integer";
-    case Json::value_t::number_float: return "a number";
+    case Type::null: return "null";
+    case Type::object: return "an object";
+    case Type::array: return "an array";
+    case Type::string: return "a string";
+    case Type::boolean: return "a boolean";
+    case Type::number_integer:
+    case Type::number_unsigned: return "an integer";
+    case Type::number_float: return "a number";
     default: return "an unsupported value";
   }
 }
 
-std::string dump(const Json& value) {
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+template <class J>
+std::string dump(const J& value) {
+  return value.dump(-1, ' ', false, J::error_handler_t::replace);
 }
 
-std::string excerpt(const Json& value) {
+template <class J>
+std::string excerpt(const J& value) {
   std::string text;
   append_excerpt(value, 0, text);
   if (text.size() > kExcerptLen) text = text.substr(0, kExcerptLen) + "...";
@@ -117,15 +122,16 @@ std::string quote(std::string_view text) {
   return quoted;
 }
 
-std::optional<int64_t> as_int(const Json& value) {
+template <class J>
+std::optional<int64_t> as_int(const J& value) {
   if (value.is_number_unsigned()) {
-    const auto v = value.get<uint64_t>();
+    const auto v = value.template get<uint64_t>();
     if (v > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
     return static_cast<int64_t>(v);
   }
-  if (value.is_number_integer()) return value.get<int64_t>();
+  if (value.is_number_integer()) return value.template get<int64_t>();
   if (value.is_number_float()) {
-    const double d = value.get<double>();
+    const double d = value.template get<double>();
     // 2^63 is exactly representable; values at or past it do not fit.
     if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2233720368547758e18) {
       return static_cast<int64_t>(d);
@@ -134,51 +140,61 @@ std::optional<int64_t> as_int(const Json& value) {
   return std::nullopt;
 }
 
-FieldReader::FieldReader(const Json& object, Naming naming, std::string prefix)
+template <class J>
+BasicFieldReader<J>::BasicFieldReader(const Json& object, Naming naming, std::string prefix)
     : object_(&object), naming_(std::move(naming)), prefix_(std::move(prefix)) {}
 
-const Json* FieldReader::find(std::string_view key) const {
+template <class J>
+const J* BasicFieldReader<J>::find(std::string_view key) const {
   if (!object_->is_object()) return nullptr;
   auto it = object_->find(key);
   if (it == object_->end() || it->is_null()) return nullptr;
   return &*it;
 }
 
-bool FieldReader::contains(std::string_view key) const {
+template <class J>
+bool BasicFieldReader<J>::contains(std::string_view key) const {
   return object_->is_object() && object_->find(key) != object_->end();
 }
 
-std::string FieldReader::path(std::string_view key) const {
+template <class J>
+std::string BasicFieldReader<J>::path(std::string_view key) const {
   return prefix_.empty() ? std::string(key) : prefix_ + "." + std::string(key);
 }
 
-std::string FieldReader::name(std::string_view key) const {
+template <class J>
+std::string BasicFieldReader<J>::name(std::string_view key) const {
   const std::string p = path(key);
   return naming_.quote == 0 ? p : naming_.quote + p + naming_.quote;
 }
 
-std::string FieldReader::line(std::string_view key, std::string_view what) const {
+template <class J>
+std::string BasicFieldReader<J>::line(std::string_view key, std::string_view what) const {
   std::string out = naming_.source.empty() ? std::string() : naming_.source + ": ";
   return out + name(key) + " " + std::string(what);
 }
 
-std::string FieldReader::got(const Json& value) const {
+template <class J>
+std::string BasicFieldReader<J>::got(const Json& value) const {
   return naming_.show_values ? excerpt(value) : std::string(type_name(value));
 }
 
-Status FieldReader::error(std::string_view key, std::string_view what) const {
+template <class J>
+Status BasicFieldReader<J>::error(std::string_view key, std::string_view what) const {
   return invalid_argument(line(key, what));
 }
 
-std::optional<std::string> FieldReader::check_int(const Json& v, int64_t lo, int64_t hi,
-                                                  int64_t* out) const {
+template <class J>
+std::optional<std::string> BasicFieldReader<J>::check_int(const Json& v, int64_t lo, int64_t hi,
+                                                          int64_t* out) const {
   const std::string range =
       "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got ";
   if (!v.is_number()) return "must be an integer, got " + got(v);
   const std::optional<int64_t> i = as_int(v);
   if (!i) {
-    if (v.is_number_float() && v.get<double>() != std::floor(v.get<double>()))
-      return "must be an integer, got " + (naming_.show_values ? fmt(v.get<double>()) : got(v));
+    if (v.is_number_float() && v.template get<double>() != std::floor(v.template get<double>()))
+      return "must be an integer, got " +
+             (naming_.show_values ? fmt(v.template get<double>()) : got(v));
     return range + dump(v);
   }
   if (*i < lo || *i > hi) return range + std::to_string(*i);
@@ -186,8 +202,9 @@ std::optional<std::string> FieldReader::check_int(const Json& v, int64_t lo, int
   return std::nullopt;
 }
 
-Result<std::optional<int64_t>> FieldReader::optional_int(std::string_view key, int64_t lo,
-                                                         int64_t hi) const {
+template <class J>
+Result<std::optional<int64_t>> BasicFieldReader<J>::optional_int(std::string_view key, int64_t lo,
+                                                                 int64_t hi) const {
   const Json* v = find(key);
   if (v == nullptr) return std::optional<int64_t>();
   int64_t i = 0;
@@ -195,86 +212,103 @@ Result<std::optional<int64_t>> FieldReader::optional_int(std::string_view key, i
   return std::optional<int64_t>(i);
 }
 
-Result<int64_t> FieldReader::required_int(std::string_view key, int64_t lo, int64_t hi) const {
+template <class J>
+Result<int64_t> BasicFieldReader<J>::required_int(std::string_view key, int64_t lo,
+                                                  int64_t hi) const {
   PD_ASSIGN_OR_RETURN(std::optional<int64_t> v, optional_int(key, lo, hi));
   if (!v) return error(key, "is missing");
   return *v;
 }
 
-Result<std::optional<double>> FieldReader::optional_number(std::string_view key) const {
+template <class J>
+Result<std::optional<double>> BasicFieldReader<J>::optional_number(std::string_view key) const {
   const Json* v = find(key);
   if (v == nullptr) return std::optional<double>();
-  if (!v->is_number() || !std::isfinite(v->get<double>()))
+  if (!v->is_number() || !std::isfinite(v->template get<double>()))
     return error(key, "must be a number, got " + got(*v));
-  return std::optional<double>(v->get<double>());
+  return std::optional<double>(v->template get<double>());
 }
 
-Result<double> FieldReader::number_or(std::string_view key, double fallback) const {
+template <class J>
+Result<double> BasicFieldReader<J>::number_or(std::string_view key, double fallback) const {
   PD_ASSIGN_OR_RETURN(std::optional<double> v, optional_number(key));
   return v.value_or(fallback);
 }
 
-Result<bool> FieldReader::bool_or(std::string_view key, bool fallback) const {
+template <class J>
+Result<bool> BasicFieldReader<J>::bool_or(std::string_view key, bool fallback) const {
   const Json* v = find(key);
   if (v == nullptr) return fallback;
   if (!v->is_boolean()) return error(key, "must be a boolean, got " + got(*v));
-  return v->get<bool>();
+  return v->template get<bool>();
 }
 
-Result<std::optional<std::string>> FieldReader::optional_string(std::string_view key) const {
+template <class J>
+Result<std::optional<std::string>> BasicFieldReader<J>::optional_string(
+    std::string_view key) const {
   const Json* v = find(key);
   if (v == nullptr) return std::optional<std::string>();
   if (!v->is_string()) return error(key, "must be a string, got " + got(*v));
-  return std::optional<std::string>(v->get<std::string>());
+  return std::optional<std::string>(v->template get<std::string>());
 }
 
-Result<std::string> FieldReader::required_string(std::string_view key) const {
+template <class J>
+Result<std::string> BasicFieldReader<J>::required_string(std::string_view key) const {
   PD_ASSIGN_OR_RETURN(std::optional<std::string> v, optional_string(key));
   if (!v) return error(key, "is missing");
   return std::move(*v);
 }
 
-Result<std::optional<FieldReader>> FieldReader::optional_object(std::string_view key) const {
+template <class J>
+Result<std::optional<BasicFieldReader<J>>> BasicFieldReader<J>::optional_object(
+    std::string_view key) const {
   const Json* v = find(key);
-  if (v == nullptr) return std::optional<FieldReader>();
+  if (v == nullptr) return std::optional<BasicFieldReader>();
   if (!v->is_object()) return error(key, "must be an object, got " + got(*v));
-  return std::optional<FieldReader>(FieldReader(*v, naming_, path(key)));
+  return std::optional<BasicFieldReader>(BasicFieldReader(*v, naming_, path(key)));
 }
 
-Status FieldReader::status() const {
+template <class J>
+Status BasicFieldReader<J>::status() const {
   return ok() ? ok_status() : invalid_argument(first_error_->message);
 }
 
-void FieldReader::fail(std::string field, std::string message) {
+template <class J>
+void BasicFieldReader<J>::fail(std::string field, std::string message) {
   if (ok()) first_error_ = FieldError{std::move(field), std::move(message)};
 }
 
-void FieldReader::fail_type(std::string_view key, std::string_view expected) {
+template <class J>
+void BasicFieldReader<J>::fail_type(std::string_view key, std::string_view expected) {
   const Json* v = find(key);
   fail(path(key), line(key, "must be " + std::string(expected) + ", got " +
                                 (v ? got(*v) : std::string("null"))));
 }
 
-void FieldReader::require(std::string_view key) {
+template <class J>
+void BasicFieldReader<J>::require(std::string_view key) {
   if (ok() && !has(key)) fail(path(key), line(key, "is missing"));
 }
 
-void FieldReader::get_bool(std::string_view key, bool& out) {
+template <class J>
+void BasicFieldReader<J>::get_bool(std::string_view key, bool& out) {
   const Json* v = find(key);
   if (!ok() || !v) return;
   if (!v->is_boolean()) return fail_type(key, "a boolean");
-  out = v->get<bool>();
+  out = v->template get<bool>();
 }
 
-void FieldReader::get_string(std::string_view key, std::string& out) {
+template <class J>
+void BasicFieldReader<J>::get_string(std::string_view key, std::string& out) {
   const Json* v = find(key);
   if (!ok() || !v) return;
   if (!v->is_string()) return fail_type(key, "a string");
-  out = v->get<std::string>();
+  out = v->template get<std::string>();
 }
 
-void FieldReader::get_int(std::string_view key, int64_t lo, int64_t hi,
-                          std::optional<int64_t>& out) {
+template <class J>
+void BasicFieldReader<J>::get_int(std::string_view key, int64_t lo, int64_t hi,
+                                  std::optional<int64_t>& out) {
   const Json* v = find(key);
   if (!ok() || !v) return;
   int64_t i = 0;
@@ -282,29 +316,33 @@ void FieldReader::get_int(std::string_view key, int64_t lo, int64_t hi,
   out = i;
 }
 
-void FieldReader::get_int(std::string_view key, int64_t lo, int64_t hi, int& out) {
+template <class J>
+void BasicFieldReader<J>::get_int(std::string_view key, int64_t lo, int64_t hi, int& out) {
   std::optional<int64_t> v;
   get_int(key, lo, hi, v);
   if (v) out = static_cast<int>(*v);
 }
 
-void FieldReader::get_uint64(std::string_view key, uint64_t& out) {
+template <class J>
+void BasicFieldReader<J>::get_uint64(std::string_view key, uint64_t& out) {
   const Json* v = find(key);
   if (!ok() || !v) return;
   if (v->is_number_unsigned()) {
-    out = v->get<uint64_t>();
-  } else if (v->is_number_integer() && v->get<int64_t>() >= 0) {
-    out = static_cast<uint64_t>(v->get<int64_t>());
+    out = v->template get<uint64_t>();
+  } else if (v->is_number_integer() && v->template get<int64_t>() >= 0) {
+    out = static_cast<uint64_t>(v->template get<int64_t>());
   } else {
     fail_type(key, "a non-negative 64-bit integer");
   }
 }
 
-void FieldReader::get_float(std::string_view key, double lo, double hi, bool lo_open, float& out) {
+template <class J>
+void BasicFieldReader<J>::get_float(std::string_view key, double lo, double hi, bool lo_open,
+                                    float& out) {
   const Json* v = find(key);
   if (!ok() || !v) return;
   if (!v->is_number()) return fail_type(key, "a number");
-  const double d = v->get<double>();
+  const double d = v->template get<double>();
   const bool in = std::isfinite(d) && (lo_open ? d > lo : d >= lo) && d <= hi;
   if (!in) {
     return fail(path(key), line(key, std::string("must be in ") + (lo_open ? "(" : "[") + fmt(lo) +
@@ -313,12 +351,14 @@ void FieldReader::get_float(std::string_view key, double lo, double hi, bool lo_
   out = static_cast<float>(d);
 }
 
-void FieldReader::get_float(std::string_view key, float& out) {
+template <class J>
+void BasicFieldReader<J>::get_float(std::string_view key, float& out) {
   get_float(key, -3.4e38, 3.4e38, false, out);
 }
 
-const Json* FieldReader::get_kind(std::string_view key, bool (Json::*is_kind)() const noexcept,
-                                  std::string_view expected) {
+template <class J>
+const J* BasicFieldReader<J>::get_kind(std::string_view key, bool (Json::*is_kind)() const noexcept,
+                                       std::string_view expected) {
   const Json* v = find(key);
   if (!ok() || !v) return nullptr;
   if (!(v->*is_kind)()) {
@@ -328,12 +368,25 @@ const Json* FieldReader::get_kind(std::string_view key, bool (Json::*is_kind)() 
   return v;
 }
 
-const Json* FieldReader::get_object(std::string_view key) {
+template <class J>
+const J* BasicFieldReader<J>::get_object(std::string_view key) {
   return get_kind(key, &Json::is_object, "an object");
 }
 
-const Json* FieldReader::get_array(std::string_view key) {
+template <class J>
+const J* BasicFieldReader<J>::get_array(std::string_view key) {
   return get_kind(key, &Json::is_array, "an array");
 }
+
+template std::string_view type_name(const Json&);
+template std::string_view type_name(const OrderedJson&);
+template std::string dump(const Json&);
+template std::string dump(const OrderedJson&);
+template std::string excerpt(const Json&);
+template std::string excerpt(const OrderedJson&);
+template std::optional<int64_t> as_int(const Json&);
+template std::optional<int64_t> as_int(const OrderedJson&);
+template class BasicFieldReader<Json>;
+template class BasicFieldReader<OrderedJson>;
 
 }  // namespace pdserve::json_reader

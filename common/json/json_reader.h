@@ -11,6 +11,11 @@
 // one call one answer (Result<...>, for files), or a run of get_* calls that
 // keep the first problem and do nothing after it (for request bodies).
 //
+// Two JSON types, each reader and helper works on both: Json (nlohmann::json,
+// keys sorted, for files and the internal API) and OrderedJson (keys in the
+// order the text has them, for request bodies whose order the client means:
+// tools and schemas reach templates and the constrained decoder as written).
+//
 // This header carries nlohmann::json: include it from .cpp files (and
 // private headers of one module) only, never from a module's public header.
 // Thread-compatible: a reader is used by one thread.
@@ -28,33 +33,46 @@
 namespace pdserve::json_reader {
 
 using Json = nlohmann::json;
+using OrderedJson = nlohmann::ordered_json;
 
 // The nesting depth of JSON text, strings skipped; stops counting past `limit`.
 int nesting_depth(std::string_view text, int limit);
 
 // Parses text without exceptions; nullopt when it is not JSON or is nested
 // deeper than max_depth (checked first, so deep input cannot exhaust the stack).
-struct Parsed {
-  std::optional<Json> value;
+template <class J>
+struct BasicParsed {
+  std::optional<J> value;
   bool too_deep = false;
 };
+using Parsed = BasicParsed<Json>;
 Parsed parse(std::string_view text, int max_depth);
+// The same, keys in the text's order, in time linear in the text (nlohmann's
+// own ordered parse looks for a duplicate key through every key of the
+// object: quadratic, 30 s for one object of 80k keys). A repeated key keeps
+// its first place and takes its last value, as Python's json.loads.
+BasicParsed<OrderedJson> parse_ordered(std::string_view text, int max_depth);
 // A file's text, any depth: "<source>: invalid JSON: <where it broke>".
 Result<Json> parse_file_text(std::string_view text, const std::string& source);
 
 // "a string", "an integer", "an object", ... for messages.
-std::string_view type_name(const Json& value);
-// Compact text of a value; invalid UTF-8 replaced, never throws.
-std::string dump(const Json& value);
+template <class J>
+std::string_view type_name(const J& value);
+// Compact text of a value; invalid UTF-8 replaced, never throws. (A braced
+// list, dump({{"k", v}}), is a Json.)
+template <class J = Json>
+std::string dump(const J& value);
 // A short rendering of a value for messages (strings quoted, long values
 // cut); it does not descend past a few levels, so any depth is safe.
-std::string excerpt(const Json& value);
+template <class J>
+std::string excerpt(const J& value);
 // `text` as a JSON string literal, quotes included, cut past 200 characters:
 // control characters come out escaped, so a message stays one line.
 std::string quote(std::string_view text);
 // The value as an integer when it is one (a float with an integral value
 // counts), else nullopt.
-std::optional<int64_t> as_int(const Json& value);
+template <class J>
+std::optional<int64_t> as_int(const J& value);
 
 // How a reader names a field in its messages.
 struct Naming {
@@ -72,12 +90,16 @@ struct FieldError {
   std::string message;  // the whole line
 };
 
-class FieldReader {
+// Over Json (FieldReader) or OrderedJson (OrderedFieldReader).
+template <class J>
+class BasicFieldReader {
  public:
+  using Json = J;
+
   // `object` must outlive the reader. `prefix` is the path of `object`
   // itself ("rope_scaling"), put before field names.
-  explicit FieldReader(const Json& object, Naming naming = Naming::request(),
-                       std::string prefix = {});
+  explicit BasicFieldReader(const Json& object, Naming naming = Naming::request(),
+                            std::string prefix = {});
 
   // nullptr when the field is absent or null.
   const Json* find(std::string_view key) const;
@@ -100,7 +122,7 @@ class FieldReader {
   Result<std::optional<std::string>> optional_string(std::string_view key) const;
   Result<std::string> required_string(std::string_view key) const;
   // The field as a reader of its own (path prefix.key); nullopt when absent.
-  Result<std::optional<FieldReader>> optional_object(std::string_view key) const;
+  Result<std::optional<BasicFieldReader>> optional_object(std::string_view key) const;
 
   // A run of reads: the first problem is kept and later reads do nothing.
   // Absent and null leave `out` untouched.
@@ -141,5 +163,10 @@ class FieldReader {
   std::string prefix_;
   std::optional<FieldError> first_error_;
 };
+
+extern template class BasicFieldReader<Json>;
+extern template class BasicFieldReader<OrderedJson>;
+using FieldReader = BasicFieldReader<Json>;
+using OrderedFieldReader = BasicFieldReader<OrderedJson>;
 
 }  // namespace pdserve::json_reader

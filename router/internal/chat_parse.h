@@ -12,10 +12,9 @@
 
 namespace pdserve::router::detail {
 
-// `body` is the request's text, already parsed into r: `tools` is read from it
-// again in the client's key order (templates `tools | tojson` them, and
-// Python's dicts keep that order).
-void read_chat_input(FieldReader& r, std::string_view body, const ApiLimits& limits,
-                     bool default_add_generation_prompt, ChatInput& out);
+// Everything keeps the client's key order (templates `tools | tojson` them,
+// and Python's dicts keep that order).
+void read_chat_input(FieldReader& r, const ApiLimits& limits, bool default_add_generation_prompt,
+                     ChatInput& out);
 
 }  // namespace pdserve::router::detail

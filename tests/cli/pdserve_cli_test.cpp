@@ -103,6 +103,38 @@ TEST(PdserveCliTest, BenchEngineTimesEachDecodePoint) {
   EXPECT_NE(text.find("\"cuda_graphs\": false"), std::string::npos) << text;
 }
 
+TEST(PdserveCliTest, BenchEngineDecodesUnderAJsonSchema) {
+  const std::string schema = ::testing::TempDir() + "/bench_schema.json";
+  std::ofstream(schema) << R"({"type":"array","items":{"type":"integer"}})";
+  const std::string json = ::testing::TempDir() + "/bench_engine_schema.json";
+  CliRun r = run("bench engine --model " + kDemo +
+                 " --device cpu --decode 2x8 --decode-steps 4 --prefill-len 8 --json-schema " +
+                 schema + " --output-json " + json);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("decode batch 2 at 8 (per step)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("every sequence decoded under " + schema), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("decode batch 2 at 8 (per step): "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" ms of CPU time"), std::string::npos) << r.output;
+  std::ifstream in(json);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"json_schema\": \"" + schema + "\""), std::string::npos) << text;
+
+  const std::string bad = ::testing::TempDir() + "/bench_bad_schema.json";
+  std::ofstream(bad) << R"({"type":"object","patternProperties":{}})";
+  CliRun refused = run("bench engine --model " + kDemo + " --device cpu --json-schema " + bad);
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.output.find("--json-schema " + bad +
+                                ": json schema: keyword "
+                                "'patternProperties' is not supported"),
+            std::string::npos)
+      << refused.output;
+  CliRun missing =
+      run("bench engine --model " + kDemo + " --device cpu --json-schema /nonexistent.json");
+  EXPECT_NE(missing.output.find("--json-schema /nonexistent.json: cannot read it"),
+            std::string::npos)
+      << missing.output;
+}
+
 // --enforce-eager (vLLM's flag) is accepted and changes no token.
 TEST(PdserveCliTest, EnforceEagerGivesTheSameGreedyTokens) {
   const std::string args =

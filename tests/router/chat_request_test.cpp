@@ -56,13 +56,52 @@ TEST(ChatRequestTest, MessagesAreNormalized) {
   json m = json::parse(r->chat.messages_json);
   ASSERT_EQ(m.size(), 4u);
   EXPECT_EQ(m[0], json::parse(R"({"role":"system","content":"a\nb"})"));
-  EXPECT_TRUE(m[1]["content"].is_null());
+  EXPECT_EQ(m[1]["content"], "");  // null: no parts, as vLLM's "string" format
   EXPECT_EQ(m[1]["reasoning_content"], "think");
   EXPECT_EQ(m[1]["tool_calls"][0]["function"]["arguments"], json::parse(R"({"x":1})"));
   EXPECT_EQ(m[1]["tool_calls"][1]["function"]["arguments"], "not json");
   EXPECT_EQ(m[2], json::parse(R"({"role":"tool","content":"42","tool_call_id":"c1","name":"f"})"));
-  EXPECT_TRUE(m[3]["content"].is_null());
+  EXPECT_EQ(m[3]["content"], "");  // absent: the same
   EXPECT_EQ(r->chat.num_messages, 4);
+}
+
+TEST(ChatRequestTest, ContentPartsInEveryRole) {
+  // Every role takes a list of parts; non-empty texts are joined with "\n"
+  // (vLLM's "string" content format), an assistant's refusal is text too.
+  auto r = parse_chat_request(R"({"model":"m","messages":[
+      {"role":"system","content":[{"type":"text","text":"s1"},{"type":"text","text":"s2"}]},
+      {"role":"developer","content":[{"type":"text","text":"d"}]},
+      {"role":"user","content":[{"type":"text","text":"u1"},{"type":"text","text":""},
+                                {"type":"text","text":"u2"}]},
+      {"role":"assistant","content":[{"type":"text","text":"a"},{"type":"refusal","refusal":"r"}],
+       "tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},
+      {"role":"tool","tool_call_id":"c1","content":[{"type":"text","text":"42"}]},
+      {"role":"user","content":[]}]})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  json m = json::parse(r->chat.messages_json);
+  ASSERT_EQ(m.size(), 6u);
+  EXPECT_EQ(m[0]["content"], "s1\ns2");
+  EXPECT_EQ(m[1]["content"], "d");
+  EXPECT_EQ(m[2]["content"], "u1\nu2");
+  EXPECT_EQ(m[3]["content"], "a\nr");
+  EXPECT_EQ(m[4]["content"], "42");
+  EXPECT_EQ(m[5]["content"], "");
+}
+
+TEST(ChatRequestTest, EmptyToolCallsAreNoToolCalls) {
+  // As vLLM: an empty list is dropped, so the template sees a plain assistant turn.
+  auto r = parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"hi"},
+      {"role":"assistant","content":"hello","tool_calls":[]},{"role":"user","content":"x"}]})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  json m = json::parse(r->chat.messages_json);
+  EXPECT_EQ(m[1], json::parse(R"({"role":"assistant","content":"hello"})"));
+  auto t = chat_template::ChatTemplate::compile(
+      "{% for m in messages %}{% if m.tool_calls is defined %}[calls]{% else %}"
+      "{{ m.content }}{% endif %}|{% endfor %}");
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  auto out = t->render(build_template_context(r->chat, "{}"));
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(*out, "hi|hello|x|");
 }
 
 TEST(ChatRequestTest, MessageErrors) {
@@ -83,7 +122,25 @@ TEST(ChatRequestTest, MessageErrors) {
   expect_error(R"({"messages": [{"role": "user", "content": "a"},
                    {"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]})",
                "messages[1].content[0].type",
-               "content parts of type 'image_url' are not supported (only 'text')");
+               "'messages[1].content[0].type' is 'image_url': this model takes text only "
+               "(content parts of type 'text')");
+  for (const char* media : {"input_audio", "file"})
+    expect_error(std::string(R"({"messages": [{"role": "user", "content": [{"type": ")") + media +
+                     R"("}]}]})",
+                 "messages[0].content[0].type",
+                 std::string("'messages[0].content[0].type' is '") + media +
+                     "': this model takes text only (content parts of type 'text')");
+  expect_error(
+      R"({"messages": [{"role": "user", "content": [{"type": "refusal", "refusal": "no"}]}]})",
+      "messages[0].content[0].type", "'messages[0].content[0].type' must be 'text', got 'refusal'");
+  expect_error(R"({"messages": [{"role": "assistant", "content": [{"type": "bogus"}]}]})",
+               "messages[0].content[0].type",
+               "'messages[0].content[0].type' must be 'text' or 'refusal', got 'bogus'");
+  expect_error(R"({"messages": [{"role": "assistant", "content": [{"type": "refusal"}]}]})",
+               "messages[0].content[0].refusal",
+               "'messages[0].content[0].refusal' must be a string");
+  expect_error(R"({"messages": [{"role": "user", "content": [{"text": "x"}]}]})",
+               "messages[0].content[0].type", "'messages[0].content[0].type' must be a string");
   expect_error(R"({"messages": [{"role": "user", "content": [{"type": "text"}]}]})",
                "messages[0].content[0].text", "'messages[0].content[0].text' must be a string");
   expect_error(R"({"messages": [{"role": "user", "content": ["x"]}]})", "messages[0].content[0]",
@@ -175,18 +232,21 @@ TEST(TemplateContextTest, HoldsEverythingTheTemplateNeeds) {
       "tool_choice": {"type":"function","function":{"name":"f"}},
       "chat_template_kwargs": {"enable_thinking": true, "messages": "overridden", "bos_token": "x"}})"));
   ASSERT_TRUE(r.ok()) << r.error().message;
-  json ctx = json::parse(build_template_context(r->chat, "<s>", "</s>"));
+  json ctx = json::parse(build_template_context(
+      r->chat, R"({"bos_token":"<s>","eos_token":"</s>","additional_special_tokens":["<t>"]})"));
   EXPECT_EQ(ctx["messages"], json::parse(R"([{"role":"user","content":"hi"}])"));
   EXPECT_EQ(ctx["add_generation_prompt"], true);
   EXPECT_EQ(ctx["continue_final_message"], false);
-  EXPECT_EQ(ctx["bos_token"], "<s>");
+  // Every special token; a kwarg wins over one ({**special_tokens_map, **kwargs}).
+  EXPECT_EQ(ctx["bos_token"], "x");
   EXPECT_EQ(ctx["eos_token"], "</s>");
+  EXPECT_EQ(ctx["additional_special_tokens"], json::parse(R"(["<t>"])"));
   EXPECT_EQ(ctx["tools"][0]["type"], "function");
   EXPECT_EQ(ctx["tool_choice"]["type"], "function");
   EXPECT_EQ(ctx["enable_thinking"], true);
 
   ChatInput bare;
-  json b = json::parse(build_template_context(bare, "", ""));
+  json b = json::parse(build_template_context(bare, "{}"));
   EXPECT_TRUE(b["messages"].is_array());
   EXPECT_TRUE(b.contains("tools") && b["tools"].is_null());  // None, as apply_chat_template
   EXPECT_TRUE(b.contains("documents") && b["documents"].is_null());
@@ -204,7 +264,7 @@ TEST(TemplateContextTest, ToolsKeepTheClientsKeyOrder) {
   EXPECT_EQ(r->chat.tools_json, tools);
   auto t = chat_template::ChatTemplate::compile("{{ tools | tojson }}");
   ASSERT_TRUE(t.ok()) << t.status().message();
-  auto out = t->render(build_template_context(r->chat, "", ""));
+  auto out = t->render(build_template_context(r->chat, "{}"));
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(*out,
             R"([{"type": "function", "function": {"name": "f", "parameters": {"type": "object", )"
@@ -221,7 +281,7 @@ TEST(TemplateContextTest, ToolCallArgumentsKeepTheClientsKeyOrder) {
   auto t = chat_template::ChatTemplate::compile(
       "{{ messages[1].tool_calls[0].function.arguments | tojson }}");
   ASSERT_TRUE(t.ok()) << t.status().message();
-  auto out = t->render(build_template_context(r->chat, "", ""));
+  auto out = t->render(build_template_context(r->chat, "{}"));
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(*out, R"({"zeta": 1, "alpha": {"y": 2, "b": 3}})");
 }

@@ -70,6 +70,52 @@ TEST(StructuredRequestTest, ResponseFormat) {
   EXPECT_EQ(nlohmann::json::parse(constraint_of(schema).text)["required"][0], "n");
 }
 
+// Body text with these fields as written (the helpers above go through a
+// sorted json).
+std::string chat_text(const std::string& fields) {
+  return R"({"model":"m","messages":[{"role":"user","content":"hi"}],)" + fields + "}";
+}
+
+TEST(StructuredRequestTest, SchemasKeepTheClientsKeyOrder) {
+  // Keys out of alphabetical order at every level: the constraint is the
+  // schema as written, so the output's keys come in that order (OpenAI, vLLM).
+  const std::string schema =
+      R"({"type":"object","properties":{"zeta":{"type":"integer"},)"
+      R"("alpha":{"type":"object","properties":{"y":{"type":"null"},"b":{"type":"null"}},)"
+      R"("required":["y","b"]}},"required":["zeta","alpha"]})";
+  EXPECT_EQ(
+      constraint_of(parse_chat_request(chat_text(
+                        R"("response_format":{"type":"json_schema","json_schema":{"name":"p",)"
+                        R"("schema":)" +
+                        schema + "}}")))
+          .text,
+      schema);
+  EXPECT_EQ(constraint_of(parse_completion_request(R"({"model":"m","prompt":"hi","guided_json":)" +
+                                                   schema + "}"))
+                .text,
+            schema);
+  EXPECT_EQ(constraint_of(
+                parse_chat_request(chat_text(R"("structured_outputs":{"json":)" + schema + "}")))
+                .text,
+            schema);
+
+  const std::string tools =
+      R"("tools":[{"type":"function","function":{"name":"f","parameters":)" + schema + "}}],";
+  EXPECT_EQ(
+      constraint_of(parse_chat_request(chat_text(
+                        tools + R"("tool_choice":{"type":"function","function":{"name":"f"}})")))
+          .text,
+      schema);
+  // "required": [{"name", "parameters"}], in that order, the parameters as written.
+  const std::string calls =
+      constraint_of(parse_chat_request(chat_text(tools + R"("tool_choice":"required")"))).text;
+  EXPECT_NE(calls.find(R"({"type":"object","properties":{"name":{"type":"string","enum":["f"]},)"
+                       R"("parameters":)" +
+                       schema + "},"),
+            std::string::npos)
+      << calls;
+}
+
 TEST(StructuredRequestTest, VllmFields) {
   EXPECT_EQ(
       constraint_of(parse_completion_request(completion(R"({"guided_regex": "[0-9]+"})"))).text,

@@ -30,6 +30,11 @@ struct ChatTemplateConfig {
   std::map<std::string, std::string> named_templates;  // e.g. "tool_use"
   std::string bos_token, eos_token;                    // strings, or AddedToken dicts' "content"
   bool add_bos_token = false;                          // as written in the file, informational
+  // transformers' special_tokens_map, which apply_chat_template puts in the
+  // template context: each of bos_token, eos_token, unk_token, sep_token,
+  // pad_token, cls_token, mask_token the file sets (in that order), then
+  // "additional_special_tokens" (a list) when it has any. A JSON object.
+  std::string special_tokens_json = "{}";
 };
 
 // Reads MODEL_DIR/tokenizer_config.json, and chat_template.jinja / chat_template.json when

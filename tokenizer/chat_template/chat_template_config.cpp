@@ -62,6 +62,36 @@ Result<std::string> token_string(const json& cfg, const char* key, const std::st
   return invalid_argument(where + ": " + key + " must be a string or an AddedToken dict");
 }
 
+// special_tokens_json: the special tokens the file sets, as transformers'
+// special_tokens_map lists them.
+Result<std::string> special_tokens(const json& cfg, const std::string& where) {
+  nlohmann::ordered_json map = nlohmann::ordered_json::object();
+  for (const char* key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token",
+                          "cls_token", "mask_token"}) {
+    PD_ASSIGN_OR_RETURN(std::string token, token_string(cfg, key, where));
+    if (!token.empty()) map[key] = std::move(token);
+  }
+  auto extra = cfg.find("additional_special_tokens");
+  if (extra != cfg.end() && !extra->is_null()) {
+    if (!extra->is_array())
+      return invalid_argument(where + ": additional_special_tokens must be a list");
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const json& t : *extra) {
+      if (t.is_string()) {
+        list.push_back(t.get<std::string>());
+      } else if (t.is_object() && t.contains("content") && t["content"].is_string()) {
+        list.push_back(t["content"].get<std::string>());
+      } else {
+        return invalid_argument(where +
+                                ": additional_special_tokens entries must be strings or "
+                                "AddedToken dicts");
+      }
+    }
+    if (!list.empty()) map["additional_special_tokens"] = std::move(list);
+  }
+  return map.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 }  // namespace
 
 Result<ChatTemplateConfig> load_chat_template_config(const std::string& model_dir) {
@@ -76,6 +106,7 @@ Result<ChatTemplateConfig> load_chat_template_config(const std::string& model_di
   ChatTemplateConfig config;
   PD_ASSIGN_OR_RETURN(config.bos_token, token_string(cfg, "bos_token", where));
   PD_ASSIGN_OR_RETURN(config.eos_token, token_string(cfg, "eos_token", where));
+  PD_ASSIGN_OR_RETURN(config.special_tokens_json, special_tokens(cfg, where));
   if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()) {
     config.add_bos_token = cfg["add_bos_token"].get<bool>();
   }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "common/json/json_reader.h"
 #include "tokenizer/chat_template/python_format.h"
 #include "tokenizer/chat_template/template_error.h"
 
@@ -13,12 +14,14 @@ namespace {
 
 using nlohmann::ordered_json;
 
+[[noreturn]] void throw_too_deep() {
+  throw TemplateError(StatusCode::kInvalidArgument,
+                      "chat template context: JSON nested deeper than " +
+                          std::to_string(kMaxJsonDepth) + " levels");
+}
+
 Value convert(const ordered_json& j, int depth) {
-  if (depth > kMaxJsonDepth) {
-    throw TemplateError(StatusCode::kInvalidArgument,
-                        "chat template context: JSON nested deeper than " +
-                            std::to_string(kMaxJsonDepth) + " levels");
-  }
+  if (depth > kMaxJsonDepth) throw_too_deep();
   switch (j.type()) {
     case ordered_json::value_t::null: return Value::none();
     case ordered_json::value_t::boolean: return Value::boolean(j.get<bool>());
@@ -38,7 +41,7 @@ Value convert(const ordered_json& j, int depth) {
     }
     case ordered_json::value_t::object: {
       DictData d;
-      for (const auto& [k, v] : j.items()) d.set(k, convert(v, depth + 1));
+      for (auto it = j.begin(); it != j.end(); ++it) d.add_new(it.key(), convert(*it, depth + 1));
       return Value::dict(std::move(d));
     }
     default: return Value::none();
@@ -185,11 +188,14 @@ class Dumper {
 }  // namespace
 
 Value value_from_json(std::string_view json) {
-  ordered_json j = ordered_json::parse(json.begin(), json.end(), nullptr, false);
-  if (j.is_discarded()) {
+  // Linear in the keys (nlohmann's own ordered parse scans an object for
+  // every new key); a repeated key keeps its first place and last value.
+  json_reader::BasicParsed<ordered_json> j = json_reader::parse_ordered(json, kMaxJsonDepth + 1);
+  if (j.too_deep) throw_too_deep();
+  if (!j.value) {
     throw TemplateError(StatusCode::kInvalidArgument, "chat template context: invalid JSON");
   }
-  return convert(j, 0);
+  return convert(*j.value, 0);
 }
 
 std::string value_to_json(const Value& v, const JsonDumpOptions& options, int line) {

@@ -25,6 +25,11 @@ void DictData::set(const std::string& key, Value value) {
   entries_.emplace_back(key, std::move(value));
 }
 
+void DictData::add_new(std::string key, Value value) {
+  depth_ = std::max(depth_, value_depth(value) + 1);
+  entries_.emplace_back(std::move(key), std::move(value));
+}
+
 const Value* CallArgs::keyword_value(std::string_view name) const {
   for (const auto& [k, v] : keyword) {
     if (k == name) return &v;

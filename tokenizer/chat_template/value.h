@@ -118,6 +118,9 @@ class DictData {
  public:
   const Value* find(std::string_view key) const;
   void set(const std::string& key, Value value);
+  // set() for a key known not to be there yet (a JSON object's, whose keys
+  // the parse made unique): no scan of the entries.
+  void add_new(std::string key, Value value);
   const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
   size_t size() const { return entries_.size(); }
   int depth() const { return depth_; }

@@ -57,6 +57,33 @@ TEST_F(ChatTemplateConfigTest, NamedTemplatesAndAddedTokenDicts) {
   EXPECT_FALSE(c->add_bos_token);
 }
 
+TEST_F(ChatTemplateConfigTest, EverySpecialTokenAsTransformersMapsThem) {
+  write("tokenizer_config.json", R"({
+    "pad_token": "<pad>", "unk_token": {"content": "<unk>"}, "eos_token": "</s>",
+    "bos_token": "<s>", "mask_token": null, "sep_token": "",
+    "additional_special_tokens": ["<|tool|>", {"content": "<|img|>"}]})");
+  auto c = load_chat_template_config(dir_.string());
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  // special_tokens_map's order; unset, null and empty ones left out.
+  EXPECT_EQ(c->special_tokens_json,
+            R"({"bos_token":"<s>","eos_token":"</s>","unk_token":"<unk>","pad_token":"<pad>",)"
+            R"("additional_special_tokens":["<|tool|>","<|img|>"]})");
+  write("tokenizer_config.json", R"({"additional_special_tokens": []})");
+  EXPECT_EQ(load_chat_template_config(dir_.string())->special_tokens_json, "{}");
+  write("tokenizer_config.json", R"({"additional_special_tokens": "<x>"})");
+  EXPECT_NE(load_chat_template_config(dir_.string())
+                .status()
+                .message()
+                .find("additional_special_tokens must be a list"),
+            std::string::npos);
+  write("tokenizer_config.json", R"({"pad_token": 3})");
+  EXPECT_NE(load_chat_template_config(dir_.string())
+                .status()
+                .message()
+                .find("pad_token must be a string or an AddedToken dict"),
+            std::string::npos);
+}
+
 TEST_F(ChatTemplateConfigTest, SeparateTemplateFilesWin) {
   write("tokenizer_config.json", R"({"chat_template": "from config"})");
   write("chat_template.json", R"({"chat_template": "from json"})");
