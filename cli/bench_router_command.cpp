@@ -248,6 +248,7 @@ Status run(Flags f) {
     r.load = bench::run_router_load(s, lo);
     PD_ASSIGN_OR_RETURN(double cpu1, bench::process_cpu_seconds(f.router_pid));
     r.router_cpu_s = cpu1 - cpu0;
+    r.num_upstream_connections = upstream->num_generate_connections();
     upstream->clear_records();
     report.scenarios.push_back(std::move(r));
   }

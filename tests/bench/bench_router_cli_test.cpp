@@ -54,6 +54,10 @@ TEST(BenchRouterCliTest, BriefRunReportsEveryScenario) {
     EXPECT_GT(s["latency_p50_us"].get<double>(), 0) << name;
     EXPECT_LE(s["latency_p50_us"].get<double>(), s["latency_p99_us"].get<double>()) << name;
     EXPECT_GE(s["router_cpu_s"].get<double>(), 0) << name;
+    // The router's connections to its decode worker go back to its pool after
+    // each request: about one per stream, not one per request.
+    EXPECT_GE(s["num_upstream_connections"], 1) << name;
+    EXPECT_LE(s["num_upstream_connections"], 2 * 4) << name;
     EXPECT_GT(s["wall_s"].get<double>(), 0) << name;
     const double cpu = s["router_cpu_s"], tokens = s["num_tokens"];
     EXPECT_DOUBLE_EQ(s["cpu_us_per_token"].get<double>(), cpu * 1e6 / tokens) << name;
