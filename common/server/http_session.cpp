@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 // After the standard headers: Asio's awaitable.hpp needs <utility> first.
@@ -20,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -55,6 +57,7 @@ class Session {
     auto ep = stream.socket().remote_endpoint(ec);
     if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     stream.socket().set_option(tcp::no_delay(true), ec);  // SSE: each token at once
+    stream.socket().non_blocking(true, ec);               // write_chunk tries a send at once
   }
 
   Server::Impl& server;
@@ -230,11 +233,20 @@ void watch_disconnect(const std::shared_ptr<Session>& s, const std::shared_ptr<E
   });
 }
 
+// One chunk of a streamed body: sent at once when the socket takes it whole
+// (the usual case for a token's few hundred bytes: no timer, no completion
+// to dispatch), else what is left is written asynchronously under
+// write_timeout.
 asio::awaitable<bool> write_chunk(Session& s, std::string_view bytes) {
+  const auto chunk = http::make_chunk(asio::buffer(bytes.data(), bytes.size()));
   error_code ec;
+  const size_t sent = s.stream.socket().send(chunk, 0, ec);  // non-blocking
+  if (!ec && sent == beast::buffer_bytes(chunk)) co_return true;
+  if (ec && ec != asio::error::would_block) co_return false;
+  beast::buffers_suffix<std::remove_const_t<decltype(chunk)>> rest(chunk);
+  rest.consume(sent);
   s.stream.expires_after(s.opts.write_timeout);
-  co_await asio::async_write(s.stream, http::make_chunk(asio::buffer(bytes.data(), bytes.size())),
-                             asio::redirect_error(kUse, ec));
+  co_await asio::async_write(s.stream, rest, asio::redirect_error(kUse, ec));
   co_return !ec;
 }
 

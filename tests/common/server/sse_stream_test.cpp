@@ -99,6 +99,42 @@ TEST(SseStream, ManyEventsArriveInOrderAsTheyAreSent) {
   EXPECT_EQ(client.num_connections_opened(), 1u);
 }
 
+TEST(SseStream, LargeEventsArriveWholeWhenTheSocketTakesThemInParts) {
+  StreamSlot slot;
+  auto server = start_stream_server(&slot);
+  HttpClient client;
+  constexpr int kNumEvents = 48;
+  constexpr size_t kEventBytes = 256 << 10;
+  std::atomic<int> received{0};
+  std::atomic<bool> intact{true};
+  auto stream =
+      client.stream_sse(ClientRequest::post_json("127.0.0.1", server->port(), "/stream", "{}"),
+                        [&](const SseEvent& ev) {
+                          // The client stalls at first: the server's socket fills up, and its
+                          // sends take only part of a chunk.
+                          if (received.load() == 0) std::this_thread::sleep_for(300ms);
+                          const int i = received.fetch_add(1);
+                          if (ev.data != std::string(kEventBytes, static_cast<char>('a' + i % 26)))
+                            intact = false;
+                          return true;
+                        });
+  auto sse = slot.wait();
+  ASSERT_NE(sse, nullptr);
+  for (int i = 0; i < kNumEvents; ++i) {
+    const std::string event(kEventBytes, static_cast<char>('a' + i % 26));
+    Status st = sse->send_event(event);
+    while (st.code() == StatusCode::kResourceExhausted) {
+      sse->wait_writable(100ms);
+      st = sse->send_event(event);
+    }
+    ASSERT_TRUE(st.ok()) << st.to_string();
+  }
+  sse->close();
+  EXPECT_TRUE(stream->wait().ok()) << stream->wait().to_string();
+  EXPECT_EQ(received.load(), kNumEvents);
+  EXPECT_TRUE(intact.load());
+}
+
 TEST(SseStream, ProducerLearnsTheClientWentAway) {
   StreamSlot slot;
   auto server = start_stream_server(&slot);
