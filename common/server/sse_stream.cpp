@@ -25,6 +25,8 @@ using boost::system::error_code;
 namespace {
 constexpr auto kUse = asio::use_awaitable;
 constexpr size_t kMaxErrorBody = size_t{1} << 20;
+// What one read of a stream's body asks the socket for.
+constexpr size_t kReadBytes = size_t{16} << 10;
 }  // namespace
 
 class SseStream::State {
@@ -182,21 +184,37 @@ asio::awaitable<Status> run(HttpClient::Impl& impl, SseStream::State& st, Client
       ~StopWatch() { watch.stop(); }
     } stop_watch{*silence};
     silence->start();
+    // The body is parsed here as http::async_read_some would, reading from
+    // the socket itself: one asynchronous operation per read (a token's
+    // event), none of the composed operations' layers around it.
+    parser.eager(true);
     while (!parser.is_done()) {
       parser.get().body().data = buf;
       parser.get().body().size = sizeof(buf);
-      co_await http::async_read_some(conn->stream, conn->buffer, parser,
-                                     asio::redirect_error(kUse, ec));
-      if (ec == http::error::need_buffer) ec = {};
-      if (silence->timed_out()) {
-        ec = beast::error::timeout;
-      } else {
-        silence->saw_bytes();
+      ec = http::error::need_more;
+      if (conn->buffer.size() > 0) conn->buffer.consume(parser.put(conn->buffer.data(), ec));
+      const size_t num_body_bytes = sizeof(buf) - parser.get().body().size;
+      if (ec == http::error::need_more && num_body_bytes == 0) {
+        const size_t n = co_await conn->stream.socket().async_read_some(
+            conn->buffer.prepare(kReadBytes), asio::redirect_error(kUse, ec));
+        conn->buffer.commit(n);
+        if (silence->timed_out()) {
+          ec = beast::error::timeout;
+        } else {
+          silence->saw_bytes();
+        }
+        if (st.cancelled) co_return cancelled(what + ": cancelled");
+        if (ec == asio::error::eof) {  // the end of a body without a length, else cut short
+          ec = {};
+          parser.put_eof(ec);
+        }
+        if (ec) co_return client_error(ec, what + " (stream)");
+        continue;
       }
-      if (st.cancelled) co_return cancelled(what + ": cancelled");
+      if (ec == http::error::need_more || ec == http::error::need_buffer) ec = {};
       if (ec) co_return client_error(ec, what + " (stream)");
       events.clear();
-      Status fed = sse.feed(std::string_view(buf, sizeof(buf) - parser.get().body().size), &events);
+      Status fed = sse.feed(std::string_view(buf, num_body_bytes), &events);
       if (!fed.ok()) co_return fed.with_context(what);
       for (const SseEvent& ev : events) {
         if (!on_event(ev)) st.cancelled = true;

@@ -11,6 +11,7 @@
 #include "common/server/http_server.h"
 #include "common/server/sse_heartbeat.h"
 #include "tests/common/server/raw_socket.h"
+#include "tests/common/server/silent_listener.h"
 
 namespace pdserve::server {
 namespace {
@@ -133,6 +134,60 @@ TEST(SseStream, LargeEventsArriveWholeWhenTheSocketTakesThemInParts) {
   EXPECT_TRUE(stream->wait().ok()) << stream->wait().to_string();
   EXPECT_EQ(received.load(), kNumEvents);
   EXPECT_TRUE(intact.load());
+}
+
+// A server that answers one request with `answer` as raw bytes, then closes.
+class CannedServer {
+ public:
+  explicit CannedServer(std::string answer)
+      : thread_([this, answer = std::move(answer)] {
+          const int fd = ::accept(listener_.fd(), nullptr, nullptr);
+          if (fd < 0) return;
+          std::string request;
+          char buf[4096];
+          while (request.find("\r\n\r\n") == std::string::npos) {
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            request.append(buf, static_cast<size_t>(n));
+          }
+          (void)::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+          ::close(fd);
+        }) {}
+  ~CannedServer() { thread_.join(); }
+  uint16_t port() const { return listener_.port(); }
+
+ private:
+  testing::SilentListener listener_;
+  std::thread thread_;
+};
+
+std::vector<std::string> stream_from(uint16_t port, Status* status) {
+  HttpClient client;
+  std::vector<std::string> data;
+  *status = client.stream_sse_blocking(ClientRequest::post_json("127.0.0.1", port, "/", "{}"),
+                                       [&](const SseEvent& ev) {
+                                         data.push_back(ev.data);
+                                         return true;
+                                       });
+  return data;
+}
+
+TEST(SseStream, AStreamWithoutALengthEndsWhenTheServerCloses) {
+  CannedServer server(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+      "data: one\n\ndata: two\n\n");
+  Status st;
+  EXPECT_EQ(stream_from(server.port(), &st), (std::vector<std::string>{"one", "two"}));
+  EXPECT_TRUE(st.ok()) << st.to_string();
+}
+
+TEST(SseStream, AChunkedStreamCutShortIsAnError) {
+  CannedServer server(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "b\r\ndata: one\n\n\r\n");
+  Status st;
+  EXPECT_EQ(stream_from(server.port(), &st), (std::vector<std::string>{"one"}));
+  EXPECT_FALSE(st.ok());
 }
 
 TEST(SseStream, ProducerLearnsTheClientWentAway) {
