@@ -10,7 +10,6 @@
 #include <memory>
 #include <optional>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 
 // After the standard headers: Asio's awaitable.hpp needs <utility> first.
@@ -57,7 +56,7 @@ class Session {
     auto ep = stream.socket().remote_endpoint(ec);
     if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     stream.socket().set_option(tcp::no_delay(true), ec);  // SSE: each token at once
-    stream.socket().non_blocking(true, ec);               // write_chunk tries a send at once
+    stream.socket().non_blocking(true, ec);               // send_now: a chunk sent at once
   }
 
   Server::Impl& server;
@@ -233,18 +232,23 @@ void watch_disconnect(const std::shared_ptr<Session>& s, const std::shared_ptr<E
   });
 }
 
-// One chunk of a streamed body: sent at once when the socket takes it whole
-// (the usual case for a token's few hundred bytes: no timer, no completion
-// to dispatch), else what is left is written asynchronously under
-// write_timeout.
-asio::awaitable<bool> write_chunk(Session& s, std::string_view bytes) {
-  const auto chunk = http::make_chunk(asio::buffer(bytes.data(), bytes.size()));
+using Chunk = http::chunk_body<asio::const_buffer>;
+
+// What the socket takes of a chunk of a streamed body at once (a
+// non-blocking send: no timer, no completion to dispatch), into *num_sent:
+// all of a token's few hundred bytes as a rule. False when the connection
+// failed.
+bool send_now(Session& s, const Chunk& chunk, size_t* num_sent) {
   error_code ec;
-  const size_t sent = s.stream.socket().send(chunk, 0, ec);  // non-blocking
-  if (!ec && sent == beast::buffer_bytes(chunk)) co_return true;
-  if (ec && ec != asio::error::would_block) co_return false;
-  beast::buffers_suffix<std::remove_const_t<decltype(chunk)>> rest(chunk);
-  rest.consume(sent);
+  *num_sent = s.stream.socket().send(chunk, 0, ec);
+  return !ec || ec == asio::error::would_block;
+}
+
+// The rest of a chunk the socket did not take at once, under write_timeout.
+asio::awaitable<bool> write_rest(Session& s, const Chunk& chunk, size_t num_sent) {
+  beast::buffers_suffix<Chunk> rest(chunk);
+  rest.consume(num_sent);
+  error_code ec;
   s.stream.expires_after(s.opts.write_timeout);
   co_await asio::async_write(s.stream, rest, asio::redirect_error(kUse, ec));
   co_return !ec;
@@ -282,7 +286,13 @@ asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& s,
       if (ec) co_return false;
     }
     if (!work.bytes.empty()) {
-      if (!co_await write_chunk(*s, work.bytes)) co_return false;
+      const Chunk chunk =
+          http::make_chunk(asio::const_buffer(work.bytes.data(), work.bytes.size()));
+      size_t num_sent = 0;
+      if (!send_now(*s, chunk, &num_sent)) co_return false;
+      if (num_sent < beast::buffer_bytes(chunk)) {
+        if (!co_await write_rest(*s, chunk, num_sent)) co_return false;
+      }
       ex->mark_written(work.bytes.size());
     }
     if (work.stream_done) {
