@@ -72,6 +72,17 @@ class Session {
   bool idle = true;       // waiting for the first byte of a request
   bool stopping = false;  // the server is stopping: answer with Connection: close
   bool cut = false;       // the server cut this connection
+  // While write_answer waits for a stream's next bytes: that stream's
+  // exchange. A wake-up then sends bytes the socket takes whole itself
+  // (a token's chunk, as a rule) and resumes write_answer only for the rest,
+  // handed over in `carried`.
+  Exchange* waiting = nullptr;
+  struct Carried {
+    Exchange::Work work;
+    size_t num_sent = 0;  // of work.bytes' chunk, sent already
+    bool failed = false;  // sending it failed: the connection is gone
+  };
+  std::optional<Carried> carried;
 
   ~Session() { server.connection_closed(); }
 };
@@ -254,14 +265,43 @@ asio::awaitable<bool> write_rest(Session& s, const Chunk& chunk, size_t num_sent
   co_return !ec;
 }
 
+Chunk chunk_of(const std::string& bytes) {
+  return http::make_chunk(asio::const_buffer(bytes.data(), bytes.size()));
+}
+
+// A producer queued work (on the connection's strand): while write_answer
+// waits for a stream's next bytes, bytes the socket takes whole are sent
+// here; anything else resumes write_answer.
+void on_wake(Session& s) {
+  if (s.waiting != nullptr && !s.carried) {
+    Session::Carried c{s.waiting->take()};
+    const Exchange::Work& w = c.work;
+    const bool bytes_only = !w.closed && !w.response && !w.stream_head && !w.stream_done;
+    if (bytes_only && w.bytes.empty()) return;  // taken by an earlier wake-up
+    if (bytes_only) {
+      const Chunk chunk = chunk_of(w.bytes);
+      c.failed = !send_now(s, chunk, &c.num_sent);
+      if (!c.failed && c.num_sent == beast::buffer_bytes(chunk)) {
+        s.waiting->mark_written(w.bytes.size());
+        return;
+      }
+    }
+    s.carried = std::move(c);
+  }
+  s.wake_timer.cancel();
+}
+
 // Writes whatever the exchange has, waiting for the producer in between,
 // until the answer is done (true) or the connection must end (false).
 asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& s,
                                    const std::shared_ptr<Exchange>& ex, bool keep_alive) {
   error_code ec;
+  s->carried.reset();  // of an answer on this connection that was cut
   for (;;) {
     if (s->cut) co_return false;
-    Exchange::Work work = ex->take();
+    Session::Carried c = s->carried ? std::move(*s->carried) : Session::Carried{ex->take()};
+    s->carried.reset();
+    Exchange::Work& work = c.work;
     if (work.closed) co_return false;
     if (work.response) {
       auto res = to_beast(std::move(*work.response), keep_alive && !s->stopping);
@@ -286,12 +326,11 @@ asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& s,
       if (ec) co_return false;
     }
     if (!work.bytes.empty()) {
-      const Chunk chunk =
-          http::make_chunk(asio::const_buffer(work.bytes.data(), work.bytes.size()));
-      size_t num_sent = 0;
-      if (!send_now(*s, chunk, &num_sent)) co_return false;
-      if (num_sent < beast::buffer_bytes(chunk)) {
-        if (!co_await write_rest(*s, chunk, num_sent)) co_return false;
+      const Chunk chunk = chunk_of(work.bytes);
+      if (c.num_sent == 0 && !c.failed) c.failed = !send_now(*s, chunk, &c.num_sent);
+      if (c.failed) co_return false;
+      if (c.num_sent < beast::buffer_bytes(chunk)) {
+        if (!co_await write_rest(*s, chunk, c.num_sent)) co_return false;
       }
       ex->mark_written(work.bytes.size());
     }
@@ -304,8 +343,10 @@ asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& s,
       co_return true;
     }
     if (!work.stream_head && work.bytes.empty()) {
+      s->waiting = ex.get();
       s->wake_timer.expires_at(asio::steady_timer::time_point::max());
       co_await s->wake_timer.async_wait(asio::redirect_error(kUse, ec));
+      s->waiting = nullptr;
     }
   }
 }
@@ -319,7 +360,7 @@ asio::awaitable<bool> serve(const std::shared_ptr<Session>& s, Request req,
   std::weak_ptr<Session> weak = s;
   ex->set_wake([weak, executor = s->stream.get_executor()] {
     asio::post(executor, [weak] {
-      if (auto s = weak.lock()) s->wake_timer.cancel();
+      if (auto s = weak.lock()) on_wake(*s);
     });
   });
   struct CloseOnExit {
