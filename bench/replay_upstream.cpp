@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "common/server/auth.h"
@@ -82,9 +83,15 @@ class ReplayUpstream::Impl {
     return it == records_.end() ? std::vector<Clock::time_point>() : it->second;
   }
 
+  size_t num_generate_connections() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return generate_peers_.size();
+  }
+
   void clear_records() {
     std::lock_guard<std::mutex> lock(mu_);
     records_.clear();
+    generate_peers_.clear();
   }
 
  private:
@@ -103,6 +110,7 @@ class ReplayUpstream::Impl {
     s->sse = w->start_sse();
     if (!s->sse) return;
     std::lock_guard<std::mutex> lock(mu_);
+    generate_peers_.insert(request.remote_address);
     active_.push_back(std::move(s));
   }
 
@@ -176,6 +184,7 @@ class ReplayUpstream::Impl {
   bool stopping_ = false;
   std::vector<std::shared_ptr<ReplayStream>> active_;  // new streams, not yet paced
   std::unordered_map<std::string, std::vector<Clock::time_point>> records_;
+  std::unordered_set<std::string> generate_peers_;  // "host:port" of each connection used
   std::thread pacer_;
 };
 
@@ -196,6 +205,10 @@ uint16_t ReplayUpstream::port() const {
 std::vector<ReplayUpstream::Clock::time_point> ReplayUpstream::send_times(
     const std::string& request_id) const {
   return impl_->send_times(request_id);
+}
+
+size_t ReplayUpstream::num_generate_connections() const {
+  return impl_->num_generate_connections();
 }
 
 void ReplayUpstream::clear_records() {

@@ -46,7 +46,11 @@ class ReplayUpstream {
   // When each event of the request `request_id` (as the router sent it) was
   // handed to the server, event by event; empty for an unknown id.
   std::vector<Clock::time_point> send_times(const std::string& request_id) const;
-  // Forgets every recorded request (between benchmark scenarios).
+  // Connections the router sent generate requests on (distinct peer
+  // addresses) since the start or the last clear_records(): a router that
+  // pools them uses about one per concurrent stream, not one per request.
+  size_t num_generate_connections() const;
+  // Forgets every recorded request and connection (between benchmark scenarios).
   void clear_records();
 
   class Impl;

@@ -75,6 +75,7 @@ std::string router_report_json(const RouterBenchReport& r) {
                          {"num_chunks", s.load.num_chunks},
                          {"wall_s", s.load.wall_s},
                          {"router_cpu_s", s.router_cpu_s},
+                         {"num_upstream_connections", s.num_upstream_connections},
                          {"cpu_us_per_token", f.cpu_us_per_token},
                          {"tokens_per_core_second", f.tokens_per_core_second},
                          {"tokens_per_s", f.tokens_per_s},

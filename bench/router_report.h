@@ -24,6 +24,7 @@ struct RouterScenarioReport {
   int num_streams = 0;
   RouterLoadResult load;
   double router_cpu_s = 0;
+  size_t num_upstream_connections = 0;  // the router's connections to the upstream it used
 };
 
 struct RouterBenchReport {

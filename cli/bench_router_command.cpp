@@ -4,16 +4,19 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <thread>
 
 #include "bench/base_url.h"
+#include "bench/cpu_list.h"
 #include "bench/idle_connections.h"
 #include "bench/process_usage.h"
 #include "bench/replay_upstream.h"
@@ -48,6 +51,7 @@ struct Flags {
   int router_pid = 0;
   std::string cluster_token;
   int router_threads = 0;
+  std::string router_cpus;
   int num_streams = 100;
   double duration_s = 5;
   int output_len = 64;
@@ -100,6 +104,37 @@ Result<OwnRouter> start_router(const Flags& f) {
   std::string tail;
   for (const std::string& l : child->tail()) tail += " | " + l;
   return unavailable("the router did not start" + tail);
+}
+
+// The router started here runs on `router_cpus`, the benchmark on every
+// other CPU it may use. Returns the benchmark's CPUs.
+Result<std::vector<int>> start_router_pinned(const Flags& f, std::optional<OwnRouter>* own) {
+  PD_ASSIGN_OR_RETURN(std::vector<int> router_cpus, bench::parse_cpu_list(f.router_cpus));
+  PD_ASSIGN_OR_RETURN(std::vector<int> allowed, bench::allowed_cpus());
+  std::vector<int> rest;
+  for (int c : allowed) {
+    if (std::find(router_cpus.begin(), router_cpus.end(), c) == router_cpus.end())
+      rest.push_back(c);
+  }
+  if (allowed.size() != rest.size() + router_cpus.size())
+    return invalid_argument("--router-cpus " + f.router_cpus + ": not all of them are CPUs " +
+                            "this process may run on");
+  if (rest.empty())
+    return invalid_argument("--router-cpus " + f.router_cpus +
+                            ": no CPU is left for the benchmark itself");
+  // The router inherits the pinning of the thread that starts it.
+  PD_RETURN_IF_ERROR(bench::pin_calling_thread(router_cpus));
+  Result<OwnRouter> r = start_router(f);
+  PD_RETURN_IF_ERROR(bench::pin_calling_thread(rest));
+  if (!r.ok()) return r.status();
+  *own = std::move(r).value();
+  return rest;
+}
+
+std::string cpu_list_text(const std::vector<int>& cpus) {
+  std::string out;
+  for (int c : cpus) out += (out.empty() ? "" : ",") + std::to_string(c);
+  return out;
 }
 
 // The served model's name, from GET /v1/models.
@@ -192,6 +227,8 @@ Status run(Flags f) {
   }
   if (f.router_url.empty() != (f.router_pid == 0))
     return invalid_argument("--router-url and --router-pid go together (a running router)");
+  if (!f.router_url.empty() && !f.router_cpus.empty())
+    return invalid_argument("--router-cpus pins the router started here, not one at --router-url");
   if (!f.router_url.empty() && f.cluster_token.empty())
     return invalid_argument(
         "--cluster-token (or $PDSERVE_CLUSTER_TOKEN): a running router needs it");
@@ -216,11 +253,17 @@ Status run(Flags f) {
   lo.duration = std::chrono::milliseconds(static_cast<int64_t>(f.duration_s * 1000));
 
   std::optional<OwnRouter> own;
-  if (f.router_url.empty()) {
+  std::string pinning;
+  if (!f.router_cpus.empty()) {
+    PD_ASSIGN_OR_RETURN(std::vector<int> bench_cpus, start_router_pinned(f, &own));
+    pinning = "; router on CPUs " + f.router_cpus + ", benchmark on " + cpu_list_text(bench_cpus);
+  } else if (f.router_url.empty()) {
     PD_ASSIGN_OR_RETURN(OwnRouter r, start_router(f));
-    f.router_url = r.url;
-    f.router_pid = r.child->pid();
     own = std::move(r);
+  }
+  if (own) {
+    f.router_url = own->url;
+    f.router_pid = own->child->pid();
   }
   PD_ASSIGN_OR_RETURN(lo.router, bench::parse_base_url(f.router_url));
   server::HttpClient control;
@@ -236,7 +279,7 @@ Status run(Flags f) {
   PD_RETURN_IF_ERROR(heartbeat.start());
 
   bench::RouterBenchReport report;
-  report.machine = machine_line();
+  report.machine = machine_line() + pinning;
   report.router_threads = f.router_threads;
   report.step_interval_ms = f.step_interval_ms;
   report.output_len = f.output_len;
@@ -248,6 +291,7 @@ Status run(Flags f) {
     r.load = bench::run_router_load(s, lo);
     PD_ASSIGN_OR_RETURN(double cpu1, bench::process_cpu_seconds(f.router_pid));
     r.router_cpu_s = cpu1 - cpu0;
+    r.num_upstream_connections = upstream->num_generate_connections();
     upstream->clear_records();
     report.scenarios.push_back(std::move(r));
   }
@@ -292,6 +336,9 @@ void add_bench_router_command(CLI::App& bench) {
                   "--threads of the router started here (0: its default, every core)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--router-cpus", f->router_cpus,
+                  "pin the router started here to these CPUs (e.g. 0 or 0,2-3) and the benchmark "
+                  "to the others, so that they do not share cores");
   cmd->add_option("--streams", f->num_streams, "concurrent clients")
       ->check(CLI::Range(1, 10'000))
       ->capture_default_str();

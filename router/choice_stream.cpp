@@ -131,8 +131,11 @@ std::vector<TokenLogprobInfo> ChoiceStream::token_logprobs(
 }
 
 bool ChoiceStream::on_event(const server::SseEvent& ev) {
+  // [DONE] follows the last event: read on to the stream's end, so that the
+  // connection goes back to the pool instead of being closed.
+  if (ev.data == "[DONE]") return true;
   if (ended_) return false;
-  if (ev.is_comment || ev.data == "[DONE]") return true;
+  if (ev.is_comment) return true;
   Result<internal::GenerateEvent> parsed = internal::parse_generate_event(ev.data);
   if (!parsed.ok()) {
     ChoicePiece p;

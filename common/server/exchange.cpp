@@ -117,7 +117,11 @@ Exchange::Work Exchange::take() {
         response_.reset();
         head_taken_ = true;
       }
-      for (std::string& c : chunks_) work.bytes.append(c);
+      if (chunks_.size() == 1) {
+        work.bytes = std::move(chunks_.front());  // a token's chunk, as a rule: no copy
+      } else {
+        for (std::string& c : chunks_) work.bytes.append(c);
+      }
       chunks_.clear();
       work.stream_done = state_ == State::kFinishing;
       break;

@@ -20,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -55,6 +56,7 @@ class Session {
     auto ep = stream.socket().remote_endpoint(ec);
     if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     stream.socket().set_option(tcp::no_delay(true), ec);  // SSE: each token at once
+    stream.socket().non_blocking(true, ec);               // send_now: a chunk sent at once
   }
 
   Server::Impl& server;
@@ -70,6 +72,17 @@ class Session {
   bool idle = true;       // waiting for the first byte of a request
   bool stopping = false;  // the server is stopping: answer with Connection: close
   bool cut = false;       // the server cut this connection
+  // While write_answer waits for a stream's next bytes: that stream's
+  // exchange. A wake-up then sends bytes the socket takes whole itself
+  // (a token's chunk, as a rule) and resumes write_answer only for the rest,
+  // handed over in `carried`.
+  Exchange* waiting = nullptr;
+  struct Carried {
+    Exchange::Work work;
+    size_t num_sent = 0;  // of work.bytes' chunk, sent already
+    bool failed = false;  // sending it failed: the connection is gone
+  };
+  std::optional<Carried> carried;
 
   ~Session() { server.connection_closed(); }
 };
@@ -230,12 +243,52 @@ void watch_disconnect(const std::shared_ptr<Session>& s, const std::shared_ptr<E
   });
 }
 
-asio::awaitable<bool> write_chunk(Session& s, std::string_view bytes) {
+using Chunk = http::chunk_body<asio::const_buffer>;
+
+// What the socket takes of a chunk of a streamed body at once (a
+// non-blocking send: no timer, no completion to dispatch), into *num_sent:
+// all of a token's few hundred bytes as a rule. False when the connection
+// failed.
+bool send_now(Session& s, const Chunk& chunk, size_t* num_sent) {
+  error_code ec;
+  *num_sent = s.stream.socket().send(chunk, 0, ec);
+  return !ec || ec == asio::error::would_block;
+}
+
+// The rest of a chunk the socket did not take at once, under write_timeout.
+asio::awaitable<bool> write_rest(Session& s, const Chunk& chunk, size_t num_sent) {
+  beast::buffers_suffix<Chunk> rest(chunk);
+  rest.consume(num_sent);
   error_code ec;
   s.stream.expires_after(s.opts.write_timeout);
-  co_await asio::async_write(s.stream, http::make_chunk(asio::buffer(bytes.data(), bytes.size())),
-                             asio::redirect_error(kUse, ec));
+  co_await asio::async_write(s.stream, rest, asio::redirect_error(kUse, ec));
   co_return !ec;
+}
+
+Chunk chunk_of(const std::string& bytes) {
+  return http::make_chunk(asio::const_buffer(bytes.data(), bytes.size()));
+}
+
+// A producer queued work (on the connection's strand): while write_answer
+// waits for a stream's next bytes, bytes the socket takes whole are sent
+// here; anything else resumes write_answer.
+void on_wake(Session& s) {
+  if (s.waiting != nullptr && !s.carried) {
+    Session::Carried c{s.waiting->take()};
+    const Exchange::Work& w = c.work;
+    const bool bytes_only = !w.closed && !w.response && !w.stream_head && !w.stream_done;
+    if (bytes_only && w.bytes.empty()) return;  // taken by an earlier wake-up
+    if (bytes_only) {
+      const Chunk chunk = chunk_of(w.bytes);
+      c.failed = !send_now(s, chunk, &c.num_sent);
+      if (!c.failed && c.num_sent == beast::buffer_bytes(chunk)) {
+        s.waiting->mark_written(w.bytes.size());
+        return;
+      }
+    }
+    s.carried = std::move(c);
+  }
+  s.wake_timer.cancel();
 }
 
 // Writes whatever the exchange has, waiting for the producer in between,
@@ -243,9 +296,12 @@ asio::awaitable<bool> write_chunk(Session& s, std::string_view bytes) {
 asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& s,
                                    const std::shared_ptr<Exchange>& ex, bool keep_alive) {
   error_code ec;
+  s->carried.reset();  // of an answer on this connection that was cut
   for (;;) {
     if (s->cut) co_return false;
-    Exchange::Work work = ex->take();
+    Session::Carried c = s->carried ? std::move(*s->carried) : Session::Carried{ex->take()};
+    s->carried.reset();
+    Exchange::Work& work = c.work;
     if (work.closed) co_return false;
     if (work.response) {
       auto res = to_beast(std::move(*work.response), keep_alive && !s->stopping);
@@ -270,7 +326,12 @@ asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& s,
       if (ec) co_return false;
     }
     if (!work.bytes.empty()) {
-      if (!co_await write_chunk(*s, work.bytes)) co_return false;
+      const Chunk chunk = chunk_of(work.bytes);
+      if (c.num_sent == 0 && !c.failed) c.failed = !send_now(*s, chunk, &c.num_sent);
+      if (c.failed) co_return false;
+      if (c.num_sent < beast::buffer_bytes(chunk)) {
+        if (!co_await write_rest(*s, chunk, c.num_sent)) co_return false;
+      }
       ex->mark_written(work.bytes.size());
     }
     if (work.stream_done) {
@@ -282,8 +343,10 @@ asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& s,
       co_return true;
     }
     if (!work.stream_head && work.bytes.empty()) {
+      s->waiting = ex.get();
       s->wake_timer.expires_at(asio::steady_timer::time_point::max());
       co_await s->wake_timer.async_wait(asio::redirect_error(kUse, ec));
+      s->waiting = nullptr;
     }
   }
 }
@@ -297,7 +360,7 @@ asio::awaitable<bool> serve(const std::shared_ptr<Session>& s, Request req,
   std::weak_ptr<Session> weak = s;
   ex->set_wake([weak, executor = s->stream.get_executor()] {
     asio::post(executor, [weak] {
-      if (auto s = weak.lock()) s->wake_timer.cancel();
+      if (auto s = weak.lock()) on_wake(*s);
     });
   });
   struct CloseOnExit {

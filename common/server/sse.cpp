@@ -1,14 +1,27 @@
 #include "common/server/sse.h"
 
+#include <cstring>
+
 namespace pdserve::server {
 namespace {
+
+// The index of the first '\n' or '\r' of text at or after `from`, else
+// text.size(). memchr: a token's event is a few hundred bytes with one line.
+size_t find_line_break(std::string_view text, size_t from) {
+  if (from >= text.size()) return text.size();
+  const char* begin = text.data() + from;
+  const size_t n = text.size() - from;
+  const char* nl = static_cast<const char*>(std::memchr(begin, '\n', n));
+  const size_t before_nl = nl != nullptr ? static_cast<size_t>(nl - begin) : n;
+  const char* cr = static_cast<const char*>(std::memchr(begin, '\r', before_nl));
+  return from + (cr != nullptr ? static_cast<size_t>(cr - begin) : before_nl);
+}
 
 // Calls fn(line) for each line of text, splitting on \n, \r\n and \r.
 template <typename Fn>
 void for_each_line(std::string_view text, Fn fn) {
   size_t start = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\n' && text[i] != '\r') continue;
+  for (size_t i = find_line_break(text, 0); i < text.size(); i = find_line_break(text, start)) {
     fn(text.substr(start, i - start));
     if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
     start = i + 1;
@@ -39,17 +52,23 @@ std::string format_sse_comment(std::string_view text) {
 
 Status SseParser::feed(std::string_view bytes, std::vector<SseEvent>* out) {
   if (!failed_.ok()) return failed_;
-  for (char c : bytes) {
+  for (size_t i = 0; i < bytes.size();) {
+    const char c = bytes[i];
     if (c == '\n' && last_was_cr_) {  // second half of "\r\n"
       last_was_cr_ = false;
+      ++i;
       continue;
     }
-    last_was_cr_ = c == '\r';
-    if (c == '\n' || c == '\r') {
+    const size_t end = find_line_break(bytes, i);
+    if (end > i) {  // the line's text up to its end (or to the end of these bytes)
+      line_.append(bytes.substr(i, end - i));
+      last_was_cr_ = false;
+      i = end;
+    } else {
+      last_was_cr_ = c == '\r';
       process_line(out);
       line_.clear();
-    } else {
-      line_.push_back(c);
+      ++i;
     }
     if (pending_bytes() > max_event_bytes_) {
       failed_ = resource_exhausted("SSE event larger than " + std::to_string(max_event_bytes_) +

@@ -8,6 +8,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
@@ -24,6 +25,8 @@ using boost::system::error_code;
 namespace {
 constexpr auto kUse = asio::use_awaitable;
 constexpr size_t kMaxErrorBody = size_t{1} << 20;
+// What one read of a stream's body asks the socket for.
+constexpr size_t kReadBytes = size_t{16} << 10;
 }  // namespace
 
 class SseStream::State {
@@ -61,6 +64,51 @@ class SseStream::State {
 };
 
 namespace {
+
+// The silence deadline of a stream being read: the connection is closed
+// (its read fails; timed_out() tells why) once no bytes came for `timeout`.
+// One timer, re-armed once per timeout rather than once per read: a decode
+// worker's token event is one read. Runs on the stream's strand.
+class SilenceWatch : public std::enable_shared_from_this<SilenceWatch> {
+ public:
+  SilenceWatch(const asio::strand<asio::io_context::executor_type>& strand, Connection& conn,
+               std::chrono::milliseconds timeout)
+      : timer_(strand), conn_(&conn), timeout_(timeout) {}
+
+  void start() {
+    last_bytes_ = Clock::now();
+    arm();
+  }
+  void saw_bytes() { last_bytes_ = Clock::now(); }
+  bool timed_out() const { return timed_out_; }
+  // No more reads: the connection may go back to the pool.
+  void stop() {
+    conn_ = nullptr;
+    timer_.cancel();
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  void arm() {
+    timer_.expires_at(last_bytes_ + timeout_);
+    timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec || self->conn_ == nullptr) return;
+      if (Clock::now() < self->last_bytes_ + self->timeout_) {
+        self->arm();
+        return;
+      }
+      self->timed_out_ = true;
+      self->conn_->stream.close();
+    });
+  }
+
+  asio::steady_timer timer_;
+  Connection* conn_;
+  const std::chrono::milliseconds timeout_;
+  Clock::time_point last_bytes_;
+  bool timed_out_ = false;
+};
 
 // Reads the rest of a non-2xx answer (bounded) for error_body().
 asio::awaitable<std::string> read_error_body(Connection& conn,
@@ -129,17 +177,44 @@ asio::awaitable<Status> run(HttpClient::Impl& impl, SseStream::State& st, Client
     SseParser sse(opts.max_sse_event_bytes);
     std::vector<SseEvent> events;
     char buf[16 << 10];
+    conn->stream.expires_never();
+    auto silence = std::make_shared<SilenceWatch>(st.strand, *conn, read_timeout);
+    struct StopWatch {
+      SilenceWatch& watch;
+      ~StopWatch() { watch.stop(); }
+    } stop_watch{*silence};
+    silence->start();
+    // The body is parsed here as http::async_read_some would, reading from
+    // the socket itself: one asynchronous operation per read (a token's
+    // event), none of the composed operations' layers around it.
+    parser.eager(true);
     while (!parser.is_done()) {
       parser.get().body().data = buf;
       parser.get().body().size = sizeof(buf);
-      conn->stream.expires_after(read_timeout);
-      co_await http::async_read_some(conn->stream, conn->buffer, parser,
-                                     asio::redirect_error(kUse, ec));
-      if (ec == http::error::need_buffer) ec = {};
-      if (st.cancelled) co_return cancelled(what + ": cancelled");
+      ec = http::error::need_more;
+      if (conn->buffer.size() > 0) conn->buffer.consume(parser.put(conn->buffer.data(), ec));
+      const size_t num_body_bytes = sizeof(buf) - parser.get().body().size;
+      if (ec == http::error::need_more && num_body_bytes == 0) {
+        const size_t n = co_await conn->stream.socket().async_read_some(
+            conn->buffer.prepare(kReadBytes), asio::redirect_error(kUse, ec));
+        conn->buffer.commit(n);
+        if (silence->timed_out()) {
+          ec = beast::error::timeout;
+        } else {
+          silence->saw_bytes();
+        }
+        if (st.cancelled) co_return cancelled(what + ": cancelled");
+        if (ec == asio::error::eof) {  // the end of a body without a length, else cut short
+          ec = {};
+          parser.put_eof(ec);
+        }
+        if (ec) co_return client_error(ec, what + " (stream)");
+        continue;
+      }
+      if (ec == http::error::need_more || ec == http::error::need_buffer) ec = {};
       if (ec) co_return client_error(ec, what + " (stream)");
       events.clear();
-      Status fed = sse.feed(std::string_view(buf, sizeof(buf) - parser.get().body().size), &events);
+      Status fed = sse.feed(std::string_view(buf, num_body_bytes), &events);
       if (!fed.ok()) co_return fed.with_context(what);
       for (const SseEvent& ev : events) {
         if (!on_event(ev)) st.cancelled = true;
@@ -149,6 +224,7 @@ asio::awaitable<Status> run(HttpClient::Impl& impl, SseStream::State& st, Client
     if (sse.pending_bytes() > 0) co_return data_loss(what + ": stream ended mid-event");
     bool keep_alive = parser.get().keep_alive();
     st.conn = nullptr;
+    silence->stop();
     if (keep_alive) impl.checkin(std::move(conn));
     co_return ok_status();
   }

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "common/json/json_reader.h"
+#include "common/wire/decode_step_event.h"
 
 namespace pdserve::server::internal {
 namespace {
@@ -267,39 +268,8 @@ std::string to_json(const GenerateEvent& e) {
   return j.dump();
 }
 
-namespace {
-
-// The event of a plain decode step, `{"token_ids":[7,42]}` exactly as to_json
-// writes it, read without building a json value (the router reads one per
-// token). Anything else, and anything the full parser could refuse, is left
-// to it: nullopt.
-std::optional<GenerateEvent> plain_token_event(std::string_view text) {
-  constexpr std::string_view kHead = "{\"token_ids\":[", kTail = "]}";
-  if (text.size() < kHead.size() + kTail.size() || !text.starts_with(kHead) ||
-      !text.ends_with(kTail))
-    return std::nullopt;
-  std::string_view ids = text.substr(kHead.size(), text.size() - kHead.size() - kTail.size());
-  GenerateEvent e;
-  while (!ids.empty()) {
-    int64_t id = 0;
-    size_t n = 0;
-    for (; n < ids.size() && ids[n] >= '0' && ids[n] <= '9' && n <= 10; ++n)
-      id = id * 10 + (ids[n] - '0');
-    if (n == 0 || n > 10 || (n > 1 && ids[0] == '0') || id > INT32_MAX) return std::nullopt;
-    e.token_ids.push_back(static_cast<int32_t>(id));
-    ids.remove_prefix(n);
-    if (ids.empty()) break;
-    if (ids[0] != ',' || ids.size() == 1) return std::nullopt;
-    ids.remove_prefix(1);
-  }
-  if (e.token_ids.size() > kMaxTokens) return std::nullopt;
-  return e;
-}
-
-}  // namespace
-
 Result<GenerateEvent> parse_generate_event(std::string_view text) {
-  if (std::optional<GenerateEvent> plain = plain_token_event(text)) return std::move(*plain);
+  if (std::optional<GenerateEvent> step = read_decode_step_event(text)) return std::move(*step);
   PD_ASSIGN_OR_RETURN(json j, parse_object(text, "generate event"));
   GenerateEvent e;
   json_reader::FieldReader r = reader(j, "event");

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "tests/cli/cli_run.h"
 
@@ -26,16 +27,23 @@ constexpr int kOutputLen = 8;
 TEST(BenchRouterCliTest, BriefRunReportsEveryScenario) {
   const std::string json_path = std::string(PDSERVE_BINARY_DIR) + "/bench_router_cli.json";
   std::remove(json_path.c_str());
+  // With two CPUs or more, the router runs on CPU 0 and the benchmark on the others.
+  const bool pinned = std::thread::hardware_concurrency() >= 2;
   CliRun r = run("--model " + kDemo + " --streams 4 --duration 0.3 --output-len " +
                  std::to_string(kOutputLen) +
                  " --step-interval-ms 2 --idle-connections 16 --router-threads 2 --output-json " +
-                 json_path);
+                 json_path + (pinned ? " --router-cpus 0" : ""));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("completions/stream/plain"), std::string::npos) << r.output;
   std::ifstream in(json_path);
   nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
   ASSERT_TRUE(j.is_object()) << "no JSON report at " << json_path;
   EXPECT_EQ(j["router_threads"], 2);
+  if (pinned) {
+    EXPECT_NE(j["machine"].get<std::string>().find("router on CPUs 0, benchmark on "),
+              std::string::npos)
+        << j["machine"];
+  }
   EXPECT_EQ(j["output_len"], kOutputLen);
   std::set<std::string> names;
   for (const nlohmann::json& s : j["scenarios"]) {
@@ -54,6 +62,10 @@ TEST(BenchRouterCliTest, BriefRunReportsEveryScenario) {
     EXPECT_GT(s["latency_p50_us"].get<double>(), 0) << name;
     EXPECT_LE(s["latency_p50_us"].get<double>(), s["latency_p99_us"].get<double>()) << name;
     EXPECT_GE(s["router_cpu_s"].get<double>(), 0) << name;
+    // The router's connections to its decode worker go back to its pool after
+    // each request: about one per stream, not one per request.
+    EXPECT_GE(s["num_upstream_connections"], 1) << name;
+    EXPECT_LE(s["num_upstream_connections"], 2 * 4) << name;
     EXPECT_GT(s["wall_s"].get<double>(), 0) << name;
     const double cpu = s["router_cpu_s"], tokens = s["num_tokens"];
     EXPECT_DOUBLE_EQ(s["cpu_us_per_token"].get<double>(), cpu * 1e6 / tokens) << name;
@@ -69,6 +81,11 @@ TEST(BenchRouterCliTest, BadInputGetsOneLine) {
        "--router-url and --router-pid go together"},
       {"--model " + kDemo + " --router-url http://127.0.0.1:1 --router-pid 1", "--cluster-token"},
       {"--model " + kDemo + " --scenario chat/stream/fast", "--scenario"},
+      {"--model " + kDemo + " --router-cpus 0-x", "bad CPU list"},
+      {"--model " + kDemo + " --router-cpus 2-1", "runs backwards"},
+      {"--model " + kDemo + " --router-cpus 1023", "--router-cpus"},
+      {"--model " + kDemo + " --router-cpus 0 --router-url http://127.0.0.1:1 --router-pid 1",
+       "--router-cpus pins the router started here"},
       {"--model " + kDemo + " --streams 0", "--streams"},
       {"--model /nonexistent", "--model"},
   };

@@ -30,6 +30,7 @@ class SilentListener {
   SilentListener& operator=(const SilentListener&) = delete;
 
   uint16_t port() const { return port_; }  // 0 when it could not listen
+  int fd() const { return fd_; }           // to accept on, for a test that answers by hand
 
  private:
   int fd_ = -1;

@@ -17,6 +17,7 @@ TEST(Sse, FormatsDataEventsAndComments) {
   EXPECT_EQ(format_sse_data("a\nb\r\nc"), "data: a\ndata: b\ndata: c\n\n");
   EXPECT_EQ(format_sse_data("[DONE]", "end"), "event: end\ndata: [DONE]\n\n");
   EXPECT_EQ(format_sse_data(""), "data: \n\n");
+  EXPECT_EQ(format_sse_data("a\rb\r\r\nc\n"), "data: a\ndata: b\ndata: \ndata: c\ndata: \n\n");
   EXPECT_EQ(format_sse_comment("ping"), ": ping\n\n");
 }
 

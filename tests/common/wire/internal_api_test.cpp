@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <cstdint>
+#include <iterator>
+
 namespace pdserve::server::internal {
 namespace {
 
@@ -109,6 +113,53 @@ TEST(InternalApiTest, PlainTokenEventsAgreeWithTheFullParser) {
   Result<GenerateEvent> spaced = parse_generate_event(R"({"token_ids":[3 ,4 ]})");
   ASSERT_TRUE(spaced.ok()) << spaced.status().to_string();
   EXPECT_EQ(spaced->token_ids, (std::vector<int32_t>{3, 4}));
+}
+
+// Decode-step events with logprobs, read without a json value, must agree
+// with the full parser bit for bit (a space after the first colon sends the
+// same event to the full parser).
+TEST(InternalApiTest, DecodeStepEventsWithLogprobsAgreeWithTheFullParser) {
+  const float values[] = {-0.25f,   0.0f,         -0.0f, -1e-30f,  -1.17549435e-38f, -1e-45f,
+                          -3.3e38f, -123.456789f, -0.1f, -2.5e-7f, -9.99999e9f};
+  for (size_t k = 0; k < std::size(values); ++k) {
+    GenerateEvent e;
+    e.token_ids = {static_cast<int32_t>(k), 2147483647};
+    e.logprobs = {{values[k], {{5, values[(k + 1) % std::size(values)]}, {0, values[k]}}},
+                  {values[(k + 3) % std::size(values)], {}}};
+    const std::string text = to_json(e);
+    std::string spaced = text;
+    spaced.insert(spaced.find(':') + 1, " ");
+    Result<GenerateEvent> fast = parse_generate_event(text), full = parse_generate_event(spaced);
+    ASSERT_TRUE(fast.ok()) << text << ": " << fast.status().to_string();
+    ASSERT_TRUE(full.ok()) << spaced << ": " << full.status().to_string();
+    EXPECT_EQ(fast->token_ids, full->token_ids);
+    ASSERT_EQ(fast->logprobs.size(), full->logprobs.size());
+    for (size_t i = 0; i < fast->logprobs.size(); ++i) {
+      EXPECT_EQ(std::bit_cast<uint32_t>(fast->logprobs[i].logprob),
+                std::bit_cast<uint32_t>(full->logprobs[i].logprob))
+          << text;
+      ASSERT_EQ(fast->logprobs[i].top.size(), full->logprobs[i].top.size());
+      for (size_t j = 0; j < fast->logprobs[i].top.size(); ++j) {
+        EXPECT_EQ(fast->logprobs[i].top[j].token_id, full->logprobs[i].top[j].token_id);
+        EXPECT_EQ(std::bit_cast<uint32_t>(fast->logprobs[i].top[j].logprob),
+                  std::bit_cast<uint32_t>(full->logprobs[i].top[j].logprob))
+            << text;
+      }
+    }
+    EXPECT_EQ(std::bit_cast<uint32_t>(fast->logprobs[0].logprob),
+              std::bit_cast<uint32_t>(values[k]));
+  }
+  // Other spellings the full parser reads its own way, and refusals.
+  Result<GenerateEvent> integer =
+      parse_generate_event(R"({"logprobs":[{"logprob":-0,"top":[[3,-0]]}],"token_ids":[3]})");
+  ASSERT_TRUE(integer.ok()) << integer.status().to_string();
+  EXPECT_EQ(std::bit_cast<uint32_t>(integer->logprobs[0].logprob), 0u);
+  for (const char* bad : {R"({"logprobs":[{"logprob":1e39,"top":[]}],"token_ids":[3]})",
+                          R"({"logprobs":[{"logprob":-0.5,"top":[[3]]}],"token_ids":[3]})",
+                          R"({"logprobs":[{"logprob":-0.5,"top":[[3,-0.5],]}],"token_ids":[3]})",
+                          R"({"logprobs":[{"logprob":-.5,"top":[]}],"token_ids":[3]})",
+                          R"({"logprobs":[{"top":[]}],"token_ids":[3]})"})
+    EXPECT_FALSE(parse_generate_event(bad).ok()) << bad;
 }
 
 TEST(InternalApiTest, EventsPrefillAndStateRoundTrip) {

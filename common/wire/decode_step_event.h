@@ -1,0 +1,21 @@
+// Private to common/wire: the event of a plain decode step, as to_json
+// writes it, read without building a json value (the router reads one per
+// token, and one per token and choice is most of its parsing):
+//
+//   {"token_ids":[7,42]}
+//   {"logprobs":[{"logprob":-0.25,"top":[[7,-0.25],[9,-1.5]]}],"token_ids":[7]}
+//
+// Anything else (other fields, other spellings, values the full parser
+// could refuse or read differently) is left to the full parser: nullopt.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "common/wire/internal_api.h"
+
+namespace pdserve::server::internal {
+
+std::optional<GenerateEvent> read_decode_step_event(std::string_view text);
+
+}  // namespace pdserve::server::internal
