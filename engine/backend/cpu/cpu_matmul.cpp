@@ -16,22 +16,16 @@
 // tokens per forward) reproduces plain decoding token for token. CMake
 // compiles this file with -ffp-contract=off so that no multiply-add is
 // fused in one block shape and not in another.
-//
-// Two builds of the kernels, chosen once at run time: the baseline x86-64
-// one (an 8-lane vector is two SSE registers) and an AVX2 one (one ymm
-// register, more rows per pass). Both perform the same per-lane operations
-// in the same order, so they give bitwise the same results.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "engine/backend/cpu/cpu_backend.h"
+#include "engine/backend/cpu/lanes.h"
 
 namespace pdserve::backend::cpu {
 namespace {
-
-#define PD_KERNEL [[gnu::always_inline]] inline
 
 constexpr int64_t kTileRows = 16;
 constexpr int64_t kTokenBlock = 32;
@@ -40,61 +34,54 @@ constexpr int kMaxTokens = 8;
 // is too short to hide the memory latency behind its own arithmetic.
 constexpr int64_t kPrefetchBytes = 4096;
 
-// Eight lanes (GCC vector extensions); the eight partial sums of a dot product.
-using Lanes = float __attribute__((vector_size(8 * sizeof(float))));
 using Halves = uint16_t __attribute__((vector_size(8 * sizeof(uint16_t))));
-using HalfPairs = uint16_t __attribute__((vector_size(16 * sizeof(uint16_t))));
 
 // bf16 weights are kept as their raw bits.
 struct Bf16 {
   uint16_t bits;
 };
 
-PD_KERNEL Lanes load(const float* p) {
-  Lanes v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
+using cpu::load;  // fp32 values (lanes.h); bf16 ones below
 
-PD_KERNEL Lanes load(const Bf16* p) {
+// Each bf16 becomes the high half of an fp32 whose low half is zero.
+PD_ALWAYS_INLINE void load(const Bf16* p, F8& v) {
   Halves h;
   std::memcpy(&h, p, sizeof(h));
-  // Each bf16 becomes the high half of an fp32 whose low half is zero.
-  const HalfPairs w =
-      __builtin_shufflevector(Halves{}, h, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
-  Lanes v;
-  std::memcpy(&v, &w, sizeof(v));
-  return v;
+  const Halves lo = __builtin_shufflevector(Halves{}, h, 0, 8, 1, 9, 2, 10, 3, 11);
+  const Halves hi = __builtin_shufflevector(Halves{}, h, 4, 12, 5, 13, 6, 14, 7, 15);
+  std::memcpy(&v.lo, &lo, sizeof(v.lo));
+  std::memcpy(&v.hi, &hi, sizeof(v.hi));
 }
 
-PD_KERNEL float scalar(const float* p) {
+PD_ALWAYS_INLINE float scalar(const float* p) {
   return *p;
 }
-PD_KERNEL float scalar(const Bf16* p) {
+PD_ALWAYS_INLINE float scalar(const Bf16* p) {
   return bf16_to_f32(p->bits);
 }
 
 // y[i * y_stride + j] = x_i . w_j (+ bias[j]) for i < R tokens, j < RB weight
 // rows; x rows and w rows are `in` values apart.
 template <int R, int RB, class W>
-PD_KERNEL void micro_kernel(const float* x, const W* w, int64_t in, const float* bias, float* y,
-                            int64_t y_stride) {
-  Lanes acc[R][RB] = {};
+PD_ALWAYS_INLINE void micro_kernel(const float* x, const W* w, int64_t in, const float* bias,
+                                   float* y, int64_t y_stride) {
+  F8 acc[R][RB] = {};
   int64_t k = 0;
   for (; k + 8 <= in; k += 8) {
-    Lanes wv[RB];
+    F8 wv[RB];
     for (int j = 0; j < RB; ++j) {
       __builtin_prefetch(w + j * in + k + kPrefetchBytes / sizeof(W));
-      wv[j] = load(w + j * in + k);
+      load(w + j * in + k, wv[j]);
     }
     for (int i = 0; i < R; ++i) {
-      const Lanes xv = load(x + i * in + k);
+      F8 xv;
+      load(x + i * in + k, xv);
       for (int j = 0; j < RB; ++j) acc[i][j] += xv * wv[j];
     }
   }
   for (int i = 0; i < R; ++i) {
     for (int j = 0; j < RB; ++j) {
-      const Lanes& a = acc[i][j];
+      const F8& a = acc[i][j];
       float s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
       for (int64_t t = k; t < in; ++t) s += x[i * in + t] * scalar(w + j * in + t);
       y[i * y_stride + j] = s + (bias ? bias[j] : 0.0f);
@@ -102,23 +89,21 @@ PD_KERNEL void micro_kernel(const float* x, const W* w, int64_t in, const float*
   }
 }
 
-// Weight rows per pass for R tokens: as many as keep the accumulators in
-// registers (16 of them: SSE needs two per 8-lane vector, AVX2 one).
-template <bool kAvx2>
+// Weight rows per pass for R tokens: as many as keep the accumulators (two
+// SSE registers each) in the 16 registers.
 constexpr int rows_per_pass(int r) {
-  if constexpr (kAvx2) return r <= 3 ? 4 : (r <= 6 ? 2 : 1);
   return r == 1 ? 4 : (r == 2 ? 2 : 1);
 }
 
 // The first num_tokens (1 to kMaxTokens) tokens of x against num_rows rows of w.
-template <bool kAvx2, class W, int R = kMaxTokens>
-PD_KERNEL void token_block(int64_t num_tokens, const float* x, const W* w, int64_t num_rows,
-                           int64_t in, const float* bias, float* y, int64_t y_stride) {
+template <class W, int R = kMaxTokens>
+PD_ALWAYS_INLINE void token_block(int64_t num_tokens, const float* x, const W* w, int64_t num_rows,
+                                  int64_t in, const float* bias, float* y, int64_t y_stride) {
   if constexpr (R > 1) {
     if (num_tokens < R)
-      return token_block<kAvx2, W, R - 1>(num_tokens, x, w, num_rows, in, bias, y, y_stride);
+      return token_block<W, R - 1>(num_tokens, x, w, num_rows, in, bias, y, y_stride);
   }
-  constexpr int kRows = rows_per_pass<kAvx2>(R);
+  constexpr int kRows = rows_per_pass(R);
   int64_t r = 0;
   for (; r + kRows <= num_rows; r += kRows)
     micro_kernel<R, kRows>(x, w + r * in, in, bias ? bias + r : nullptr, y + r, y_stride);
@@ -126,38 +111,16 @@ PD_KERNEL void token_block(int64_t num_tokens, const float* x, const W* w, int64
     micro_kernel<R, 1>(x, w + r * in, in, bias ? bias + r : nullptr, y + r, y_stride);
 }
 
-// All n tokens of x against num_rows rows of w (one tile); bias and y start
-// at the tile's first row, y rows are y_stride apart.
-template <bool kAvx2, class W>
-PD_KERNEL void tile(const float* x, int64_t n, const W* w, int64_t num_rows, int64_t in,
-                    const float* bias, float* y, int64_t y_stride) {
-  for (int64_t i0 = 0; i0 < n; i0 += kTokenBlock) {
-    const int64_t i1 = std::min(n, i0 + kTokenBlock);
-    for (int64_t i = i0; i < i1; i += kMaxTokens)
-      token_block<kAvx2>(std::min<int64_t>(kMaxTokens, i1 - i), x + i * in, w, num_rows, in, bias,
-                         y + i * y_stride, y_stride);
-  }
-}
-
-template <class W>
-void tile_baseline(const float* x, int64_t n, const W* w, int64_t num_rows, int64_t in,
-                   const float* bias, float* y, int64_t y_stride) {
-  tile<false>(x, n, w, num_rows, in, bias, y, y_stride);
-}
-
-template <class W>
-[[gnu::target("avx2")]] void tile_avx2(const float* x, int64_t n, const W* w, int64_t num_rows,
-                                       int64_t in, const float* bias, float* y, int64_t y_stride) {
-  tile<true>(x, n, w, num_rows, in, bias, y, y_stride);
-}
-
 // Rows [r0, r1) of w, which starts at row r0 (`wt`), against all n tokens of x.
 template <class W>
 void run_tile(const float* x, int64_t n, const W* wt, int64_t r0, int64_t r1, int64_t rows,
               int64_t in, const float* bias, float* y) {
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  (avx2 ? tile_avx2<W> : tile_baseline<W>)(x, n, wt, r1 - r0, in, bias ? bias + r0 : nullptr,
-                                           y + r0, rows);
+  for (int64_t i0 = 0; i0 < n; i0 += kTokenBlock) {
+    const int64_t i1 = std::min(n, i0 + kTokenBlock);
+    for (int64_t i = i0; i < i1; i += kMaxTokens)
+      token_block(std::min<int64_t>(kMaxTokens, i1 - i), x + i * in, wt, r1 - r0, in,
+                  bias ? bias + r0 : nullptr, y + i * rows + r0, rows);
+  }
 }
 
 }  // namespace
