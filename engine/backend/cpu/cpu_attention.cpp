@@ -15,15 +15,14 @@
 #include <vector>
 
 #include "engine/backend/cpu/cpu_backend.h"
+#include "engine/backend/cpu/lanes.h"
 
 namespace pdserve::backend::cpu {
 namespace {
 
-constexpr int kRowsPerPass = 8;
+constexpr int kRowsPerPass = 8;  // one lane of F8 each
 constexpr int kKeysPerPass = 4;
-
-// One lane per query row (GCC vector extensions).
-using Rows = float __attribute__((vector_size(kRowsPerPass * sizeof(float))));
+constexpr int kDimsPerPass = 4;
 
 // A block of query rows: rows [row_begin, row_end) of sequence seq's rows
 // for KV head kv_head, row r being token r / group, head r % group of the group.
@@ -88,9 +87,10 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
   };
 
   pool_.parallel_for(static_cast<int64_t>(blocks.size()), 1, [&](int64_t b, int64_t e) {
-    std::vector<Rows> qt(static_cast<size_t>(hd));  // the block's queries, transposed
-    std::vector<float> scores, kbuf(static_cast<size_t>(kKeysPerPass * hd)),
-        acc(static_cast<size_t>(kRowsPerPass * hd));
+    std::vector<F8> qt(static_cast<size_t>(hd));  // the block's queries, transposed
+    std::vector<F8> probs;                        // [key][row]
+    std::vector<const float*> vrows;              // [key]
+    std::vector<float> scores, kbuf(static_cast<size_t>(kKeysPerPass * hd)), vbuf;
     for (int64_t w = b; w < e; ++w) {
       const RowBlock& blk = blocks[static_cast<size_t>(w)];
       const int s = blk.seq, kvh = blk.kv_head, num_rows = blk.row_end - blk.row_begin;
@@ -109,9 +109,9 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
       const int hi = pos[num_rows - 1];
       const auto span = static_cast<size_t>(hi - lo + 1);
       for (int d = 0; d < hd; ++d) {
-        Rows v = {};
+        F8 v = {};
         for (int i = 0; i < num_rows; ++i)
-          v[i] = q.as<float>()[token[i] * layout.q_dim() + head[i] * hd + d];
+          v.set(i, q.as<float>()[token[i] * layout.q_dim() + head[i] * hd + d]);
         qt[static_cast<size_t>(d)] = v;
       }
       scores.resize(static_cast<size_t>(kRowsPerPass) * span);
@@ -120,7 +120,7 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
       for (int j0 = lo; j0 <= hi; j0 += kKeysPerPass) {
         const int num_keys = std::min(kKeysPerPass, hi + 1 - j0);
         const float* k[kKeysPerPass];
-        Rows dot[kKeysPerPass] = {};
+        F8 dot[kKeysPerPass] = {};
         for (int u = 0; u < kKeysPerPass; ++u)
           k[u] = head_row(s, j0 + std::min(u, num_keys - 1), 0, kvh, kbuf.data() + u * hd);
         for (int d = 0; d < hd; ++d)
@@ -142,20 +142,34 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
           denom[i] += *sc;
         }
       }
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int j = lo; j <= hi; ++j) {
-        const float* v = head_row(s, j, 1, kvh, kbuf.data());
-        for (int i = 0; i < num_rows; ++i) {
-          if (j < first[i] || j > pos[i]) continue;
-          const float p =
-              scores[static_cast<size_t>(i) * span + static_cast<size_t>(j - lo)] / denom[i];
-          float* a = acc.data() + static_cast<size_t>(i) * hd;
-          for (int d = 0; d < hd; ++d) a[d] += p * v[d];
+      // Each row's weights over the keys, rows as lanes; zero where a row
+      // does not read the key.
+      probs.assign(span, F8{});
+      for (int i = 0; i < num_rows; ++i) {
+        for (int j = first[i]; j <= pos[i]; ++j) {
+          const auto jj = static_cast<size_t>(j - lo);
+          probs[jj].set(i, scores[static_cast<size_t>(i) * span + jj] / denom[i]);
         }
       }
-      for (int i = 0; i < num_rows; ++i) {
-        std::copy(acc.begin() + i * hd, acc.begin() + (i + 1) * hd,
-                  out.as<float>() + token[i] * layout.q_dim() + head[i] * hd);
+      vrows.resize(span);
+      if (!f32_cache) vbuf.resize(span * static_cast<size_t>(hd));
+      for (size_t jj = 0; jj < span; ++jj)
+        vrows[jj] = head_row(s, lo + static_cast<int>(jj), 1, kvh,
+                             f32_cache ? nullptr : vbuf.data() + jj * hd);
+      // The weighted sum of V, kDimsPerPass dimensions at a time with their
+      // sums in registers: each row adds p * v over the keys in order, as
+      // alone; the zero weights add zeros, which leave a sum as it is (V
+      // is finite).
+      for (int d0 = 0; d0 < hd; d0 += kDimsPerPass) {
+        const int num_dims = std::min(kDimsPerPass, hd - d0);
+        F8 acc[kDimsPerPass] = {};
+        for (size_t jj = 0; jj < span; ++jj) {
+          const float* v = vrows[jj] + d0;
+          for (int c = 0; c < kDimsPerPass; ++c) acc[c] += probs[jj] * v[std::min(c, num_dims - 1)];
+        }
+        for (int c = 0; c < num_dims; ++c)
+          for (int i = 0; i < num_rows; ++i)
+            out.as<float>()[token[i] * layout.q_dim() + head[i] * hd + d0 + c] = acc[c][i];
       }
     }
   });
