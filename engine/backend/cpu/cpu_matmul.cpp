@@ -113,14 +113,34 @@ PD_ALWAYS_INLINE void token_block(int64_t num_tokens, const float* x, const W* w
 
 // Rows [r0, r1) of w, which starts at row r0 (`wt`), against all n tokens of x.
 template <class W>
-void run_tile(const float* x, int64_t n, const W* wt, int64_t r0, int64_t r1, int64_t rows,
-              int64_t in, const float* bias, float* y) {
+PD_ALWAYS_INLINE void tile(const float* x, int64_t n, const W* wt, int64_t r0, int64_t r1,
+                           int64_t rows, int64_t in, const float* bias, float* y) {
   for (int64_t i0 = 0; i0 < n; i0 += kTokenBlock) {
     const int64_t i1 = std::min(n, i0 + kTokenBlock);
     for (int64_t i = i0; i < i1; i += kMaxTokens)
       token_block(std::min<int64_t>(kMaxTokens, i1 - i), x + i * in, wt, r1 - r0, in,
                   bias ? bias + r0 : nullptr, y + i * rows + r0, rows);
   }
+}
+
+// The same kernels in the baseline encoding and in AVX's three-operand
+// (VEX) encoding of the same 128-bit operations, which folds the loads into
+// the multiplies: fewer instructions for the front end, the same results.
+template <class W>
+void tile_sse(const float* x, int64_t n, const W* wt, int64_t r0, int64_t r1, int64_t rows,
+              int64_t in, const float* bias, float* y) {
+  tile(x, n, wt, r0, r1, rows, in, bias, y);
+}
+template <class W>
+[[gnu::target("avx")]] void tile_avx(const float* x, int64_t n, const W* wt, int64_t r0, int64_t r1,
+                                     int64_t rows, int64_t in, const float* bias, float* y) {
+  tile(x, n, wt, r0, r1, rows, in, bias, y);
+}
+template <class W>
+void run_tile(const float* x, int64_t n, const W* wt, int64_t r0, int64_t r1, int64_t rows,
+              int64_t in, const float* bias, float* y) {
+  static const bool avx = __builtin_cpu_supports("avx");
+  (avx ? tile_avx<W> : tile_sse<W>)(x, n, wt, r0, r1, rows, in, bias, y);
 }
 
 }  // namespace
