@@ -1,9 +1,11 @@
-// Eight fp32 lanes for the CPU kernels (GCC vector extensions): two SSE
-// registers of the baseline x86-64 target, spelled out as a pair because
-// GCC lowers a 32-byte vector through the stack there. An AVX2 build of
-// the kernels over one 32-byte register measured slower on this project's
-// machine (AMD EPYC Zen 1: 256-bit operations issue as two 128-bit halves,
-// and widening bf16 needs a cross-lane permute), so there is none.
+// Eight fp32 lanes for the CPU kernels (GCC vector extensions): two
+// 128-bit registers, spelled out as a pair because GCC lowers a 32-byte
+// vector through the stack on the baseline x86-64 target. A kernel built
+// with [[gnu::target("avx")]] over them runs the same operations in the
+// VEX encoding (cpu_matmul.cpp). An AVX2 build over one 32-byte register
+// measured slower on this project's machine (AMD EPYC Zen 1: 256-bit
+// operations issue as two 128-bit halves, and widening bf16 needs a
+// cross-lane permute), so there is none.
 #pragma once
 
 #include <cstring>
