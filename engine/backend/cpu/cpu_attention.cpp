@@ -1,17 +1,37 @@
-// Causal attention over the paged KV cache, one (token, head) at a time:
-// scores in fp32, softmax in fp32, weighted sum of V in fp32. GQA: query
-// head h reads KV head h / (num_heads / num_kv_heads).
+// Causal attention over the paged KV cache: scores in fp32, softmax in
+// fp32, weighted sum of V in fp32. GQA: query head h reads KV head
+// h / (num_heads / num_kv_heads).
+//
+// The query rows of one sequence that read the same KV head (its tokens
+// times the heads of the group: a verification's k + 1 tokens, a prefill
+// chunk) go through the keys together, kRowsPerPass at a time, so each key
+// and value is read once for all of them rather than once per row. The
+// rows are the lanes of the score vectors; every row's result is the same
+// sequence of fp32 operations as a row computed alone (scores summed over
+// d in order, softmax and the weighted sum over keys in order), so a
+// token's output does not depend on the tokens computed with it.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "engine/backend/cpu/cpu_backend.h"
+#include "engine/backend/cpu/lanes.h"
 
 namespace pdserve::backend::cpu {
 namespace {
 
+constexpr int kRowsPerPass = 8;  // one lane of F8 each
 constexpr int kKeysPerPass = 4;
+constexpr int kDimsPerPass = 4;
+
+// A block of query rows: rows [row_begin, row_end) of sequence seq's rows
+// for KV head kv_head, row r being token r / group, head r % group of the group.
+struct RowBlock {
+  int seq;
+  int kv_head;
+  int row_begin;
+  int row_end;
+};
 
 }  // namespace
 
@@ -37,14 +57,16 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
   const size_t elem = dtype_size(kv.data.dtype());
   const char* base = static_cast<const char*>(kv.data.data());
 
-  // seq_of[t]: the sequence that token t belongs to.
-  std::vector<int> seq_of(static_cast<size_t>(num_tokens));
+  std::vector<RowBlock> blocks;
   for (int s = 0; s < batch.num_seqs; ++s) {
     PD_CHECK(qstart[s] <= qstart[s + 1] && ctx[s] >= qstart[s + 1] - qstart[s] &&
              (ctx[s] + kv.block_size - 1) / kv.block_size <= max_blocks)
         << "paged_attention: sequence " << s << " has " << qstart[s + 1] - qstart[s]
         << " queries, context " << ctx[s] << ", " << max_blocks << " blocks";
-    for (int t = qstart[s]; t < qstart[s + 1]; ++t) seq_of[static_cast<size_t>(t)] = s;
+    const int num_rows = (qstart[s + 1] - qstart[s]) * group;
+    for (int kvh = 0; kvh < layout.num_kv_heads; ++kvh)
+      for (int r = 0; r < num_rows; r += kRowsPerPass)
+        blocks.push_back({s, kvh, r, std::min(num_rows, r + kRowsPerPass)});
   }
 
   auto kv_row = [&](int s, int pos, int which) {
@@ -64,45 +86,91 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
     return static_cast<const float*>(buf);
   };
 
-  pool_.parallel_for(num_tokens * layout.num_heads, 1, [&](int64_t b, int64_t e) {
-    std::vector<float> scores, kbuf(static_cast<size_t>(kKeysPerPass * hd)),
-        acc(static_cast<size_t>(hd));
+  pool_.parallel_for(static_cast<int64_t>(blocks.size()), 1, [&](int64_t b, int64_t e) {
+    std::vector<F8> qt(static_cast<size_t>(hd));  // the block's queries, transposed
+    std::vector<F8> probs;                        // [key][row]
+    std::vector<const float*> vrows;              // [key]
+    std::vector<float> scores, kbuf(static_cast<size_t>(kKeysPerPass * hd)), vbuf;
     for (int64_t w = b; w < e; ++w) {
-      const int64_t t = w / layout.num_heads;
-      const int h = static_cast<int>(w % layout.num_heads);
-      const int kvh = h / group;
-      const int s = seq_of[static_cast<size_t>(t)];
+      const RowBlock& blk = blocks[static_cast<size_t>(w)];
+      const int s = blk.seq, kvh = blk.kv_head, num_rows = blk.row_end - blk.row_begin;
       const int q_len = qstart[s + 1] - qstart[s];
-      const int pos = ctx[s] - q_len + static_cast<int>(t - qstart[s]);
-      const int first = batch.sliding_window > 0 ? std::max(0, pos - batch.sliding_window + 1) : 0;
-      const float* qh = q.as<float>() + t * layout.q_dim() + h * hd;
-      scores.assign(static_cast<size_t>(pos - first + 1), 0.0f);
+      int64_t token[kRowsPerPass];
+      int head[kRowsPerPass], pos[kRowsPerPass], first[kRowsPerPass];
+      for (int i = 0; i < num_rows; ++i) {
+        const int r = blk.row_begin + i;
+        token[i] = qstart[s] + r / group;
+        head[i] = kvh * group + r % group;
+        pos[i] = ctx[s] - q_len + r / group;
+        first[i] = batch.sliding_window > 0 ? std::max(0, pos[i] - batch.sliding_window + 1) : 0;
+      }
+      // Keys [lo, hi] serve some row of the block; row i reads [first[i], pos[i]].
+      const int lo = *std::min_element(first, first + num_rows);
+      const int hi = pos[num_rows - 1];
+      const auto span = static_cast<size_t>(hi - lo + 1);
+      for (int d = 0; d < hd; ++d) {
+        F8 v = {};
+        for (int i = 0; i < num_rows; ++i)
+          v.set(i, q.as<float>()[token[i] * layout.q_dim() + head[i] * hd + d]);
+        qt[static_cast<size_t>(d)] = v;
+      }
+      scores.resize(static_cast<size_t>(kRowsPerPass) * span);
       // kKeysPerPass keys at a time: independent sums (each over d in order,
       // as one key alone), so the adds of one key do not wait on each other.
-      for (int j0 = first; j0 <= pos; j0 += kKeysPerPass) {
-        const int num_keys = std::min(kKeysPerPass, pos + 1 - j0);
+      for (int j0 = lo; j0 <= hi; j0 += kKeysPerPass) {
+        const int num_keys = std::min(kKeysPerPass, hi + 1 - j0);
         const float* k[kKeysPerPass];
-        float dot[kKeysPerPass] = {};
+        F8 dot[kKeysPerPass] = {};
         for (int u = 0; u < kKeysPerPass; ++u)
           k[u] = head_row(s, j0 + std::min(u, num_keys - 1), 0, kvh, kbuf.data() + u * hd);
         for (int d = 0; d < hd; ++d)
-          for (int u = 0; u < kKeysPerPass; ++u) dot[u] += qh[d] * k[u][d];
+          for (int u = 0; u < kKeysPerPass; ++u) dot[u] += qt[static_cast<size_t>(d)] * k[u][d];
         for (int u = 0; u < num_keys; ++u)
-          scores[static_cast<size_t>(j0 + u - first)] = dot[u] * batch.scale;
+          for (int i = 0; i < num_rows; ++i)
+            scores[static_cast<size_t>(i) * span + static_cast<size_t>(j0 + u - lo)] =
+                dot[u][i] * batch.scale;
       }
-      const float max_score = *std::max_element(scores.begin(), scores.end());
-      float denom = 0.0f;
-      for (float& sc : scores) {
-        sc = std::exp(sc - max_score);
-        denom += sc;
+      float denom[kRowsPerPass];
+      for (int i = 0; i < num_rows; ++i) {
+        float* row = scores.data() + static_cast<size_t>(i) * span;
+        float* begin = row + (first[i] - lo);
+        float* end = row + (pos[i] - lo) + 1;
+        const float max_score = *std::max_element(begin, end);
+        denom[i] = 0.0f;
+        for (float* sc = begin; sc != end; ++sc) {
+          *sc = std::exp(*sc - max_score);
+          denom[i] += *sc;
+        }
       }
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int j = first; j <= pos; ++j) {
-        const float p = scores[static_cast<size_t>(j - first)] / denom;
-        const float* v = head_row(s, j, 1, kvh, kbuf.data());
-        for (int d = 0; d < hd; ++d) acc[static_cast<size_t>(d)] += p * v[d];
+      // Each row's weights over the keys, rows as lanes; zero where a row
+      // does not read the key.
+      probs.assign(span, F8{});
+      for (int i = 0; i < num_rows; ++i) {
+        for (int j = first[i]; j <= pos[i]; ++j) {
+          const auto jj = static_cast<size_t>(j - lo);
+          probs[jj].set(i, scores[static_cast<size_t>(i) * span + jj] / denom[i]);
+        }
       }
-      std::copy(acc.begin(), acc.end(), out.as<float>() + t * layout.q_dim() + h * hd);
+      vrows.resize(span);
+      if (!f32_cache) vbuf.resize(span * static_cast<size_t>(hd));
+      for (size_t jj = 0; jj < span; ++jj)
+        vrows[jj] = head_row(s, lo + static_cast<int>(jj), 1, kvh,
+                             f32_cache ? nullptr : vbuf.data() + jj * hd);
+      // The weighted sum of V, kDimsPerPass dimensions at a time with their
+      // sums in registers: each row adds p * v over the keys in order, as
+      // alone; the zero weights add zeros, which leave a sum as it is (V
+      // is finite).
+      for (int d0 = 0; d0 < hd; d0 += kDimsPerPass) {
+        const int num_dims = std::min(kDimsPerPass, hd - d0);
+        F8 acc[kDimsPerPass] = {};
+        for (size_t jj = 0; jj < span; ++jj) {
+          const float* v = vrows[jj] + d0;
+          for (int c = 0; c < kDimsPerPass; ++c) acc[c] += probs[jj] * v[std::min(c, num_dims - 1)];
+        }
+        for (int c = 0; c < num_dims; ++c)
+          for (int i = 0; i < num_rows; ++i)
+            out.as<float>()[token[i] * layout.q_dim() + head[i] * hd + d0 + c] = acc[c][i];
+      }
     }
   });
 }

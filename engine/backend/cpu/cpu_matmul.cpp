@@ -1,24 +1,28 @@
 // out = x @ w^T (+ bias) with fp32 accumulation. Work is split over tiles of
-// weight rows; each tile is converted to fp32 once and reused for every
-// token, so decode (few tokens) streams the weights once and prefill reuses
-// them from cache.
+// weight rows. fp32 and bf16 weights are read where they lie (bf16 widened
+// in registers, an exact conversion), so decode streams the weights once
+// while it computes; fp16 tiles are converted to fp32 once and reused for
+// every token.
 //
-// The micro-kernel computes up to kMaxTokens tokens against one weight row
-// per pass over the reduction dimension: each weight value loaded serves
-// every token of the block, and the tokens' independent accumulators hide
-// the add latency that bounds a single dot product. Every (token, weight
-// row) result is computed by the same sequence of fp32 operations whatever
-// the block it falls in (eight partial sums over k mod 8, reduced in one
-// fixed tree, then the tail, then the bias), so a token's output is bitwise
-// the same whether it is computed alone or with other tokens: greedy
-// decoding with speculation (k + 1 tokens per forward) reproduces plain
-// decoding token for token. CMake compiles this file with -ffp-contract=off
-// so that no multiply-add is fused in one block shape and not in another.
+// The micro-kernel computes up to kMaxTokens tokens against a few weight
+// rows per pass over the reduction dimension: each weight value loaded
+// serves every token of the block, each token value every row, and the
+// independent accumulators hide the add latency that bounds a single dot
+// product. Every (token, weight row) result is computed by the same
+// sequence of fp32 operations whatever the block it falls in (eight partial
+// sums over k mod 8, reduced in one fixed tree, then the tail, then the
+// bias), so a token's output is bitwise the same whether it is computed
+// alone or with other tokens: greedy decoding with speculation (k + 1
+// tokens per forward) reproduces plain decoding token for token. CMake
+// compiles this file with -ffp-contract=off so that no multiply-add is
+// fused in one block shape and not in another.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "engine/backend/cpu/cpu_backend.h"
+#include "engine/backend/cpu/lanes.h"
 
 namespace pdserve::backend::cpu {
 namespace {
@@ -26,46 +30,119 @@ namespace {
 constexpr int64_t kTileRows = 16;
 constexpr int64_t kTokenBlock = 32;
 constexpr int kMaxTokens = 8;
+// How far ahead of the kernel each weight row is fetched: one token's pass
+// is too short to hide the memory latency behind its own arithmetic.
+constexpr int64_t kPrefetchBytes = 4096;
 
-// Four lanes (GCC vector extension: one SSE register on the baseline x86-64
-// target); the eight partial sums of a dot product are two of them.
-using Lanes = float __attribute__((vector_size(4 * sizeof(float))));
+using Halves = uint16_t __attribute__((vector_size(8 * sizeof(uint16_t))));
 
-Lanes load(const float* p) {
-  Lanes v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
+// bf16 weights are kept as their raw bits.
+struct Bf16 {
+  uint16_t bits;
+};
+
+using cpu::load;  // fp32 values (lanes.h); bf16 ones below
+
+// Each bf16 becomes the high half of an fp32 whose low half is zero.
+PD_ALWAYS_INLINE void load(const Bf16* p, F8& v) {
+  Halves h;
+  std::memcpy(&h, p, sizeof(h));
+  const Halves lo = __builtin_shufflevector(Halves{}, h, 0, 8, 1, 9, 2, 10, 3, 11);
+  const Halves hi = __builtin_shufflevector(Halves{}, h, 4, 12, 5, 13, 6, 14, 7, 15);
+  std::memcpy(&v.lo, &lo, sizeof(v.lo));
+  std::memcpy(&v.hi, &hi, sizeof(v.hi));
 }
 
-// y[i * y_stride] = x_i . w (+ *bias) for i < R; x rows are `in` floats apart.
-template <int R>
-void micro_kernel(const float* x, const float* w, int64_t in, const float* bias, float* y,
-                  int64_t y_stride) {
-  Lanes lo[R] = {}, hi[R] = {};
+PD_ALWAYS_INLINE float scalar(const float* p) {
+  return *p;
+}
+PD_ALWAYS_INLINE float scalar(const Bf16* p) {
+  return bf16_to_f32(p->bits);
+}
+
+// y[i * y_stride + j] = x_i . w_j (+ bias[j]) for i < R tokens, j < RB weight
+// rows; x rows and w rows are `in` values apart.
+template <int R, int RB, class W>
+PD_ALWAYS_INLINE void micro_kernel(const float* x, const W* w, int64_t in, const float* bias,
+                                   float* y, int64_t y_stride) {
+  F8 acc[R][RB];  // zeroed lane by lane: `= {}` compiles to a memset of the stack copy
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < RB; ++j) acc[i][j] = {F4{}, F4{}};
   int64_t k = 0;
   for (; k + 8 <= in; k += 8) {
-    const Lanes wl = load(w + k), wh = load(w + k + 4);
+    F8 wv[RB];
+    for (int j = 0; j < RB; ++j) {
+      __builtin_prefetch(w + j * in + k + kPrefetchBytes / sizeof(W));
+      load(w + j * in + k, wv[j]);
+    }
     for (int i = 0; i < R; ++i) {
-      lo[i] += load(x + i * in + k) * wl;
-      hi[i] += load(x + i * in + k + 4) * wh;
+      F8 xv;
+      load(x + i * in + k, xv);
+      for (int j = 0; j < RB; ++j) acc[i][j] += xv * wv[j];
     }
   }
   for (int i = 0; i < R; ++i) {
-    float s = ((lo[i][0] + lo[i][1]) + (lo[i][2] + lo[i][3])) +
-              ((hi[i][0] + hi[i][1]) + (hi[i][2] + hi[i][3]));
-    for (int64_t t = k; t < in; ++t) s += x[i * in + t] * w[t];
-    y[i * y_stride] = s + (bias ? *bias : 0.0f);
+    for (int j = 0; j < RB; ++j) {
+      const F8& a = acc[i][j];
+      float s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+      for (int64_t t = k; t < in; ++t) s += x[i * in + t] * scalar(w + j * in + t);
+      y[i * y_stride + j] = s + (bias ? bias[j] : 0.0f);
+    }
   }
 }
 
-// The first num_tokens (1 to kMaxTokens) tokens of x against one weight row.
-template <int R = kMaxTokens>
-void token_block(int64_t num_tokens, const float* x, const float* w, int64_t in, const float* bias,
-                 float* y, int64_t y_stride) {
+// Weight rows per pass for R tokens: as many as keep the accumulators (two
+// SSE registers each) in the 16 registers.
+constexpr int rows_per_pass(int r) {
+  return r == 1 ? 4 : (r == 2 ? 2 : 1);
+}
+
+// The first num_tokens (1 to kMaxTokens) tokens of x against num_rows rows of w.
+template <class W, int R = kMaxTokens>
+PD_ALWAYS_INLINE void token_block(int64_t num_tokens, const float* x, const W* w, int64_t num_rows,
+                                  int64_t in, const float* bias, float* y, int64_t y_stride) {
   if constexpr (R > 1) {
-    if (num_tokens < R) return token_block<R - 1>(num_tokens, x, w, in, bias, y, y_stride);
+    if (num_tokens < R)
+      return token_block<W, R - 1>(num_tokens, x, w, num_rows, in, bias, y, y_stride);
   }
-  micro_kernel<R>(x, w, in, bias, y, y_stride);
+  constexpr int kRows = rows_per_pass(R);
+  int64_t r = 0;
+  for (; r + kRows <= num_rows; r += kRows)
+    micro_kernel<R, kRows>(x, w + r * in, in, bias ? bias + r : nullptr, y + r, y_stride);
+  for (; r < num_rows; ++r)
+    micro_kernel<R, 1>(x, w + r * in, in, bias ? bias + r : nullptr, y + r, y_stride);
+}
+
+// Rows [r0, r1) of w, which starts at row r0 (`wt`), against all n tokens of x.
+template <class W>
+PD_ALWAYS_INLINE void tile(const float* x, int64_t n, const W* wt, int64_t r0, int64_t r1,
+                           int64_t rows, int64_t in, const float* bias, float* y) {
+  for (int64_t i0 = 0; i0 < n; i0 += kTokenBlock) {
+    const int64_t i1 = std::min(n, i0 + kTokenBlock);
+    for (int64_t i = i0; i < i1; i += kMaxTokens)
+      token_block(std::min<int64_t>(kMaxTokens, i1 - i), x + i * in, wt, r1 - r0, in,
+                  bias ? bias + r0 : nullptr, y + i * rows + r0, rows);
+  }
+}
+
+// The same kernels in the baseline encoding and in AVX's three-operand
+// (VEX) encoding of the same 128-bit operations, which folds the loads into
+// the multiplies: fewer instructions for the front end, the same results.
+template <class W>
+void tile_sse(const float* x, int64_t n, const W* wt, int64_t r0, int64_t r1, int64_t rows,
+              int64_t in, const float* bias, float* y) {
+  tile(x, n, wt, r0, r1, rows, in, bias, y);
+}
+template <class W>
+[[gnu::target("avx")]] void tile_avx(const float* x, int64_t n, const W* wt, int64_t r0, int64_t r1,
+                                     int64_t rows, int64_t in, const float* bias, float* y) {
+  tile(x, n, wt, r0, r1, rows, in, bias, y);
+}
+template <class W>
+void run_tile(const float* x, int64_t n, const W* wt, int64_t r0, int64_t r1, int64_t rows,
+              int64_t in, const float* bias, float* y) {
+  static const bool avx = __builtin_cpu_supports("avx");
+  (avx ? tile_avx<W> : tile_sse<W>)(x, n, wt, r0, r1, rows, in, bias, y);
 }
 
 }  // namespace
@@ -82,28 +159,19 @@ void CpuBackend::matmul(const Tensor& x, const Tensor& w, const Tensor* bias, Te
   const float* xs = x.as<float>();
   const float* bs = bias ? bias->as<float>() : nullptr;
   float* ys = out.as<float>();
-  const bool direct = w.dtype() == DType::kF32;
   const int64_t num_tiles = (rows + kTileRows - 1) / kTileRows;
   pool_.parallel_for(num_tiles, 1, [&](int64_t tb, int64_t te) {
-    std::vector<float> tile(direct ? 0 : static_cast<size_t>(kTileRows * in));
+    std::vector<float> converted;  // other dtypes: a tile converted once for all the tokens
     for (int64_t t = tb; t < te; ++t) {
       const int64_t r0 = t * kTileRows, r1 = std::min(rows, r0 + kTileRows);
-      const float* wt;
-      if (direct) {
-        wt = w.as<float>() + r0 * in;
+      if (w.dtype() == DType::kF32) {
+        run_tile(xs, n, w.as<float>() + r0 * in, r0, r1, rows, in, bs, ys);
+      } else if (w.dtype() == DType::kBF16) {
+        run_tile(xs, n, static_cast<const Bf16*>(w.data()) + r0 * in, r0, r1, rows, in, bs, ys);
       } else {
-        for (int64_t r = r0; r < r1; ++r) load_row_f32(w, r, tile.data() + (r - r0) * in);
-        wt = tile.data();
-      }
-      for (int64_t i0 = 0; i0 < n; i0 += kTokenBlock) {
-        const int64_t i1 = std::min(n, i0 + kTokenBlock);
-        for (int64_t r = r0; r < r1; ++r) {
-          const float* wr = wt + (r - r0) * in;
-          const float* br = bs ? bs + r : nullptr;
-          for (int64_t i = i0; i < i1; i += kMaxTokens)
-            token_block(std::min<int64_t>(kMaxTokens, i1 - i), xs + i * in, wr, in, br,
-                        ys + i * rows + r, rows);
-        }
+        converted.resize(static_cast<size_t>(kTileRows * in));
+        for (int64_t r = r0; r < r1; ++r) load_row_f32(w, r, converted.data() + (r - r0) * in);
+        run_tile(xs, n, converted.data(), r0, r1, rows, in, bs, ys);
       }
     }
   });

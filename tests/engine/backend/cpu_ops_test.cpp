@@ -248,6 +248,47 @@ TEST_F(CpuOpsTest, PagedAttentionMatchesDenseCausalAttention) {
   }
 }
 
+// A verification attends with k + 1 query tokens where plain decoding
+// attends with one: each token's output must not depend on how many
+// query tokens (and heads of its group) share the pass over the keys.
+TEST_F(CpuOpsTest, PagedAttentionRowsAreBitwiseIndependentOfTheBatch) {
+  const QkvLayout layout{6, 2, 16};  // three query heads per KV head: blocks split tokens
+  const int block_size = 4, num_blocks = 8, context = 13, num_queries = 7;
+  const std::vector<int32_t> table = {3, 1, 7, 0};
+  for (DType cache : {DType::kF32, DType::kBF16}) {
+    KvLayer kv{make(random(num_blocks * 2 * block_size * layout.kv_dim()),
+                    Shape{num_blocks, 2, block_size, layout.kv_dim()}, cache),
+               block_size};
+    for (int window : {0, 5}) {
+      const std::vector<float> q = random(num_queries * layout.q_dim());
+      auto attend = [&](int first_query, int count) {
+        AttentionBatch batch{make_i32({0, count}),
+                             make_i32({context - num_queries + first_query + count}),
+                             make_i32(table),
+                             1,
+                             count,
+                             context,
+                             window,
+                             0.25f};
+        batch.block_tables = batch.block_tables.reshaped(Shape{1, 4});
+        std::vector<float> part(q.begin() + first_query * layout.q_dim(),
+                                q.begin() + (first_query + count) * layout.q_dim());
+        Tensor out = be->alloc(Shape{count, layout.q_dim()}, DType::kF32);
+        be->paged_attention(make(part, Shape{count, layout.q_dim()}), layout, kv, batch, out);
+        return host(out);
+      };
+      const std::vector<float> together = attend(0, num_queries);
+      for (int i = 0; i < num_queries; ++i) {
+        const std::vector<float> alone = attend(i, 1);
+        EXPECT_EQ(std::memcmp(alone.data(), together.data() + i * layout.q_dim(),
+                              layout.q_dim() * sizeof(float)),
+                  0)
+            << dtype_name(cache) << " window " << window << " query " << i;
+      }
+    }
+  }
+}
+
 TEST_F(CpuOpsTest, QkNormIsAppliedPerHeadBeforeRope) {
   const QkvLayout layout{2, 1, 4};
   std::vector<float> zero_freq(2, 0.0f);  // angle 0: RoPE is the identity

@@ -1,0 +1,47 @@
+// Eight fp32 lanes for the CPU kernels (GCC vector extensions): two
+// 128-bit registers, spelled out as a pair because GCC lowers a 32-byte
+// vector through the stack on the baseline x86-64 target. A kernel built
+// with [[gnu::target("avx")]] over them runs the same operations in the
+// VEX encoding (cpu_matmul.cpp). An AVX2 build over one 32-byte register
+// measured slower on this project's machine (AMD EPYC Zen 1: 256-bit
+// operations issue as two 128-bit halves, and widening bf16 needs a
+// cross-lane permute), so there is none.
+#pragma once
+
+#include <cstring>
+
+namespace pdserve::backend::cpu {
+
+#define PD_ALWAYS_INLINE [[gnu::always_inline]] inline
+
+using F4 = float __attribute__((vector_size(4 * sizeof(float))));
+
+struct F8 {
+  F4 lo, hi;
+
+  PD_ALWAYS_INLINE float operator[](int i) const { return i < 4 ? lo[i] : hi[i - 4]; }
+  PD_ALWAYS_INLINE void set(int i, float v) {
+    if (i < 4) {
+      lo[i] = v;
+    } else {
+      hi[i - 4] = v;
+    }
+  }
+  PD_ALWAYS_INLINE F8& operator+=(const F8& b) {
+    lo += b.lo;
+    hi += b.hi;
+    return *this;
+  }
+  PD_ALWAYS_INLINE friend F8 operator*(const F8& a, const F8& b) {
+    return {a.lo * b.lo, a.hi * b.hi};
+  }
+  PD_ALWAYS_INLINE friend F8 operator*(const F8& a, float b) { return {a.lo * b, a.hi * b}; }
+};
+
+// v = p[0..7]
+PD_ALWAYS_INLINE void load(const float* p, F8& v) {
+  std::memcpy(&v.lo, p, sizeof(v.lo));
+  std::memcpy(&v.hi, p + 4, sizeof(v.hi));
+}
+
+}  // namespace pdserve::backend::cpu
