@@ -10,7 +10,7 @@ export PATH=/usr/local/cuda/bin:$PATH
 mkdir -p build-attention-bench
 nvcc -std=c++20 -O3 -gencode=arch=compute_90a,code=sm_90a -I. -o build-attention-bench/attention_bench \
   tools/attention_bench/attention_bench.cu engine/backend/cuda/paged_attention.cu \
-  engine/backend/cuda/prefill_attention.cu common/base/logging.cpp || exit 1
+  engine/backend/cuda/prefill_attention.cu common/base/logging.cpp common/base/check_scope.cpp || exit 1
 rc=0
 {
   build-attention-bench/attention_bench "$out/attention_bench.json" || rc=1
