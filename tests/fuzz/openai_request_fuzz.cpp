@@ -40,8 +40,9 @@ void check_request(const OpenAiRequest& req, const ApiLimits& limits) {
     }
   } else {
     check(req.chat.num_messages <= limits.max_messages);
-    const auto context = nlohmann::json::parse(build_template_context(req.chat, "<s>", "</s>"),
-                                               nullptr, /*allow_exceptions=*/false);
+    const auto context = nlohmann::json::parse(
+        build_template_context(req.chat, R"({"bos_token": "<s>", "eos_token": "</s>"})"), nullptr,
+        /*allow_exceptions=*/false);
     check(context.is_object() && context.contains("messages"));
     auto cut = cut_after_final_message(req.chat.messages_json, req.chat);
     if (!cut.ok()) check_error(cut.error());
