@@ -12,7 +12,7 @@ source "$(dirname "$0")/gpu-common.sh"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 gpu_build pdserve kvtransfer_test kvtransfer_cuda_ipc_receiver kv_transfer_bench
 rc=0
-build-gpu/tests/kvtransfer/kvtransfer_test --gtest_filter='CudaIpcTest.*:DeviceRegionTest.*:BackendChoiceTest.*:CudaIpcWireTest.*' \
+build-gpu/tests/kvtransfer/kvtransfer_test --gtest_filter='CudaIpc*:DeviceRegionTest.*:BackendChoiceTest.*' \
   > "$out/ipc-tests.log" 2>&1 || rc=1
 tail -5 "$out/ipc-tests.log"
 
@@ -39,11 +39,16 @@ else
   rc=1
 fi
 
-for layout in contiguous scattered; do
-  flag=""
-  [ $layout = scattered ] && flag=--scattered
-  build-gpu/tools/kv_transfer_bench/kv_transfer_bench --device=cuda --backends=cuda_ipc,ucx_shm,tcp \
-    --seconds=0.1 $flag --json="$out/kv-bench-$layout.json" 2>&1 | tee "$out/kv-bench-$layout.txt"
+# One transfer at a time (latency), then 16 in flight (a layer-wise push
+# posts one transfer per layer without waiting).
+for inflight in 1 16; do
+  for layout in contiguous scattered; do
+    flag=""
+    [ $layout = scattered ] && flag=--scattered
+    build-gpu/tools/kv_transfer_bench/kv_transfer_bench --device=cuda --backends=cuda_ipc,ucx_shm,tcp \
+      --seconds=0.1 --inflight=$inflight $flag --json="$out/kv-bench-$layout-inflight$inflight.json" 2>&1 |
+      tee "$out/kv-bench-$layout-inflight$inflight.txt"
+  done
 done
 
 if [ "${PDSERVE_IPC_SERVE:-1}" = 1 ]; then
