@@ -4,6 +4,23 @@
 
 namespace pdserve::prefill {
 
+LayerPusher::LayerPusher(kvtransfer::Agent& agent, worker::KvRegions regions,
+                         RequestTimeline& timeline, MakeMarker mark)
+    : agent_(agent),
+      regions_(std::move(regions)),
+      timeline_(timeline),
+      mark_(std::move(mark)),
+      thread_([this] { post_loop(); }) {}
+
+LayerPusher::~LayerPusher() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+}
+
 void LayerPusher::expect(uint64_t seq_id, Target target) {
   std::lock_guard<std::mutex> lock(mu_);
   entries_[seq_id].target = std::move(target);
@@ -50,13 +67,49 @@ void LayerPusher::post_layer(Entry& e, int layer, const std::vector<int32_t>& bl
 }
 
 void LayerPusher::on_layer(int layer, const runner::StepBatch& batch) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (entries_.empty()) return;
-  for (const runner::SeqStep& s : batch.seqs) {
-    if (!s.sample) continue;  // a prefill-only request samples in the step that ends its prompt
-    auto it = entries_.find(s.seq_id);
-    if (it == entries_.end() || it->second.num_layers_posted != layer) continue;
-    post_layer(it->second, layer, s.block_table);
+  Job job;
+  job.layer = layer;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (entries_.empty()) return;
+    for (const runner::SeqStep& s : batch.seqs) {
+      if (!s.sample) continue;  // a prefill-only request samples in the step that ends its prompt
+      auto it = entries_.find(s.seq_id);
+      if (it == entries_.end() || it->second.num_layers_queued != layer) continue;
+      ++it->second.num_layers_queued;
+      job.seqs.emplace_back(s.seq_id, s.block_table);
+    }
+  }
+  if (job.seqs.empty()) return;
+  job.ready = mark_();  // after this layer's K/V writes
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  changed_.notify_all();
+}
+
+void LayerPusher::post_loop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      changed_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job.ready->wait();  // the layer's K/V is in the pool
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [seq_id, blocks] : job.seqs) {
+        auto it = entries_.find(seq_id);  // gone: forgotten meanwhile
+        if (it != entries_.end() && it->second.num_layers_posted == job.layer) {
+          post_layer(it->second, job.layer, blocks);
+        }
+      }
+    }
+    changed_.notify_all();
   }
 }
 
@@ -66,13 +119,24 @@ Result<LayerPusher::Pushed> LayerPusher::finish(uint64_t seq_id, const std::vect
   Entry e;
   Pushed pushed;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    // The step is over, so the queued layers' markers fire: let them post
+    // (forget() may drop the entry meanwhile).
+    changed_.wait(lock, [&] {
+      auto e = entries_.find(seq_id);
+      return stopping_ || e == entries_.end() ||
+             e->second.num_layers_posted == e->second.num_layers_queued;
+    });
     auto it = entries_.find(seq_id);
     if (it == entries_.end())
       return not_found("no push expected for sequence " + std::to_string(seq_id));
-    // Layers the hook did not post (a step it did not see): all at once now.
+    if (it->second.num_layers_posted != it->second.num_layers_queued) {
+      return cancelled("prefill worker shutting down");
+    }
+    // Layers the hook did not queue (a step it did not see): all at once now.
     pushed.layers_during_prefill = it->second.num_layers_posted;
     while (it->second.num_layers_posted < static_cast<int>(regions_.layer_regions.size())) {
+      ++it->second.num_layers_queued;
       post_layer(it->second, it->second.num_layers_posted, blocks);
     }
     pushed.layers_after = it->second.num_layers_posted - pushed.layers_during_prefill;

@@ -96,7 +96,8 @@ PrefillService::PrefillService(worker::WorkerRuntime& runtime, kvtransfer::Agent
     : rt_(runtime),
       agent_(agent),
       regions_(regions),
-      pusher_(agent, std::move(regions), runtime.timeline()),
+      pusher_(agent, std::move(regions), runtime.timeline(),
+              [&runtime] { return runtime.runner().backend().mark(); }),
       thread_([this] { transfer_loop(); }) {
   // Set before any request runs (no step runs while the engine is idle).
   rt_.runner().set_kv_layer_hook(

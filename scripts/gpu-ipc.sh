@@ -10,10 +10,11 @@
 # serve-*. PDSERVE_IPC_SERVE=0 skips the serving benchmark.
 source "$(dirname "$0")/gpu-common.sh"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
-gpu_build pdserve kvtransfer_test kvtransfer_cuda_ipc_receiver kv_transfer_bench
+gpu_build pdserve kvtransfer_test kvtransfer_cuda_ipc_receiver kv_transfer_bench layer_pusher_test
 rc=0
 build-gpu/tests/kvtransfer/kvtransfer_test --gtest_filter='CudaIpc*:DeviceRegionTest.*:BackendChoiceTest.*' \
   > "$out/ipc-tests.log" 2>&1 || rc=1
+build-gpu/tests/prefill_worker/layer_pusher_test >> "$out/ipc-tests.log" 2>&1 || rc=1
 tail -5 "$out/ipc-tests.log"
 
 # Greedy answers: disaggregated over the default backend (auto: cuda_ipc)

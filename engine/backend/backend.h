@@ -70,6 +70,15 @@ class StepGraph {
   virtual int num_kernels() const = 0;
 };
 
+// A point in a backend's stream of work (ops are asynchronous): wait()
+// returns once every op issued before the marker was made has finished.
+// Another thread may wait on it; it may outlive nothing but its backend.
+class Marker {
+ public:
+  virtual ~Marker() = default;
+  virtual void wait() = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -91,6 +100,8 @@ class Backend {
   virtual void fill_zero(Tensor& t) = 0;
   // Waits until every op issued so far has finished.
   virtual void synchronize() = 0;
+  // A marker after every op issued so far (not while a graph is recorded).
+  virtual std::unique_ptr<Marker> mark() = 0;
   // dst [rows, cols] <- host src [rows, src_cols] (src_cols <= cols, same
   // dtype), into the first src_cols columns of each row; the other columns
   // keep what they held. Asynchronous where the backend can stage the data.

@@ -172,10 +172,7 @@ Tensor LlamaModel::forward(const ForwardInputs& in, std::vector<backend::KvLayer
       be_.add_rmsnorm(x, delta, layer.input_norm, eps, h);
     }
     attention_block(layer, in, h, kv_layers[i], delta);
-    if (in.on_kv_written) {
-      be_.synchronize();
-      in.on_kv_written(static_cast<int>(i));
-    }
+    if (in.on_kv_written) in.on_kv_written(static_cast<int>(i));
     be_.add_rmsnorm(x, delta, layer.post_norm, eps, h);
     be_.matmul(h, layer.gate_up, opt(layer.gate_up_bias), gate_up);
     be_.silu_mul(gate_up, mlp);

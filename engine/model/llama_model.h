@@ -32,9 +32,11 @@ struct ForwardInputs {
   // Host copies the model needs for per-sequence decisions (dynamic RoPE).
   std::vector<int32_t> host_query_start;   // [num_seqs + 1]
   std::vector<int32_t> host_context_lens;  // [num_seqs]
-  // Called after layer `layer` wrote this step's K/V into its pool (the
-  // backend synchronized first), while later layers still have to run: the
-  // prefill worker pushes that layer's blocks from here. Empty: no call.
+  // Called once layer `layer`'s writes of this step's K/V into its pool are
+  // issued (not finished: a backend marker made here fires when they are),
+  // before later layers are issued; nothing waits for the device, so the
+  // layers run back to back. The prefill worker pushes that layer's blocks
+  // from here. Empty: no call.
   std::function<void(int layer)> on_kv_written;
 };
 

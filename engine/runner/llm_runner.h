@@ -79,9 +79,10 @@ class LlmRunner final : public ModelRunner {
   const model::ModelConfig& config() const { return model_->config(); }
   size_t model_weight_bytes() const { return model_->weight_bytes(); }
   backend::Backend& backend() { return *backend_; }
-  // Called on the thread that executes steps, after each layer of a step
-  // wrote its K/V (see ForwardInputs::on_kv_written), with the step's batch.
-  // Set it before the engine runs; empty: none. It must not block.
+  // Called on the thread that executes steps once each layer of a step has
+  // issued its K/V writes (see ForwardInputs::on_kv_written), with the
+  // step's batch; backend().mark() made in the hook fires when they have
+  // landed. Set it before the engine runs; empty: none. It must not block.
   using KvLayerHook = std::function<void(int layer, const StepBatch& batch)>;
   void set_kv_layer_hook(KvLayerHook hook) { kv_layer_hook_ = std::move(hook); }
 

@@ -25,6 +25,7 @@ class CpuBackend final : public Backend {
   void copy_bytes_from_host(void* dst, const void* src, size_t n) override;
   void fill_zero(Tensor& t) override;
   void synchronize() override {}
+  std::unique_ptr<Marker> mark() override;
 
   void embedding(const Tensor& table, const Tensor& ids, Tensor& out) override;
   void rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;

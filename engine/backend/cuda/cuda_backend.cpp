@@ -134,8 +134,33 @@ void CudaBackend::synchronize() {
   PD_CUDA_CHECK(cudaStreamSynchronize(as_stream(stream_)));
 }
 
+namespace {
+
+// A CUDA event recorded on the backend's stream; waiting blocks the thread
+// (no spinning) until the event has fired.
+class CudaMarker final : public Marker {
+ public:
+  explicit CudaMarker(cudaStream_t stream) {
+    PD_CUDA_CHECK(
+        cudaEventCreateWithFlags(&event_, cudaEventDisableTiming | cudaEventBlockingSync));
+    PD_CUDA_CHECK(cudaEventRecord(event_, stream));
+  }
+  ~CudaMarker() override { cudaEventDestroy(event_); }
+  void wait() override { PD_CUDA_CHECK(cudaEventSynchronize(event_)); }
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
+
+}  // namespace
+
 size_t CudaBackend::graph_memory_bytes() const {
   return graph_pool_ ? graph_pool_->bytes_reserved() : 0;
+}
+
+std::unique_ptr<Marker> CudaBackend::mark() {
+  expect_not_capturing("mark");
+  return std::make_unique<CudaMarker>(as_stream(stream_));
 }
 
 void CudaBackend::copy_rows_from_host(Tensor& dst, const void* src, int64_t src_cols) {

@@ -31,6 +31,7 @@ class CudaBackend final : public Backend {
   void copy_bytes_from_host(void* dst, const void* src, size_t n) override;
   void fill_zero(Tensor& t) override;
   void synchronize() override;
+  std::unique_ptr<Marker> mark() override;
   void copy_rows_from_host(Tensor& dst, const void* src, int64_t src_cols) override;
   bool has_graphs() const override { return true; }
   size_t graph_memory_bytes() const override;
