@@ -1,5 +1,6 @@
 #include "prefill_worker/layer_pusher.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace pdserve::prefill {
@@ -23,7 +24,9 @@ LayerPusher::~LayerPusher() {
 
 void LayerPusher::expect(uint64_t seq_id, Target target) {
   std::lock_guard<std::mutex> lock(mu_);
-  entries_[seq_id].target = std::move(target);
+  Entry& e = entries_[seq_id];
+  e.from_block = target.target.first_block;
+  e.target = std::move(target);
 }
 
 void LayerPusher::forget(uint64_t seq_id) {
@@ -35,35 +38,51 @@ void LayerPusher::forget(uint64_t seq_id) {
     transfers = std::move(it->second.transfers);
     entries_.erase(it);
   }
+  changed_.notify_all();
   for (uint64_t t : transfers) (void)agent_.cancel(t);
 }
 
-void LayerPusher::post_layer(Entry& e, int layer, const std::vector<int32_t>& blocks) {
+void LayerPusher::post_layer(Entry& e, int layer, int from, int to, bool notify,
+                             const std::vector<int32_t>& blocks) {
   const server::internal::KvTarget& t = e.target.target;
   const size_t l = static_cast<size_t>(layer);
   std::vector<kvtransfer::WriteOp> ops;
-  for (size_t i = static_cast<size_t>(t.first_block); i < t.block_ids.size() && i < blocks.size();
-       ++i) {
+  for (size_t i = static_cast<size_t>(from);
+       i < static_cast<size_t>(to) && i < t.block_ids.size() && i < blocks.size(); ++i) {
     ops.push_back({regions_.layer_regions[l],
                    static_cast<uint64_t>(blocks[i]) * regions_.block_bytes, t.layer_regions[l],
                    static_cast<uint64_t>(t.block_ids[i]) * t.block_bytes, regions_.block_bytes});
   }
-  ++e.num_layers_posted;
   if (ops.empty() || !e.error.ok()) return;  // nothing the decode worker lacks, or failed already
   if (e.transfers.empty()) {
     timeline_.record(e.target.notification, "kv_transfer_start",
                      {{"blocks", static_cast<int64_t>(ops.size())}, {"layer", int64_t{layer}}});
   }
-  const bool last = layer + 1 == static_cast<int>(regions_.layer_regions.size());
   const uint64_t bytes = ops.size() * regions_.block_bytes;
   Result<uint64_t> id = agent_.post_write(e.target.peer, std::move(ops),
-                                          last ? e.target.notification : std::string(), t.epoch);
+                                          notify ? e.target.notification : std::string(), t.epoch);
   if (!id.ok()) {
     e.error = id.status();
     return;
   }
   e.transfers.push_back(*id);
   e.bytes += bytes;
+}
+
+bool LayerPusher::begin_step(Entry& e, const runner::SeqStep& s) const {
+  const int num_blocks = static_cast<int>(e.target.target.block_ids.size());
+  const auto computed =
+      static_cast<int64_t>(s.num_computed) + static_cast<int64_t>(s.input_ids.size());
+  // A chunk completes its full blocks; the step that ends the prompt (the
+  // one that samples) completes every block, the last one partly filled.
+  const int to = s.sample ? num_blocks
+                          : static_cast<int>(std::min<int64_t>(
+                                num_blocks, computed / std::max(regions_.block_size, 1)));
+  if (to <= e.from_block && !s.sample) return false;
+  e.step_from = e.from_block;
+  e.step_to = std::max(to, e.from_block);
+  e.step_ends_prompt = s.sample;
+  return true;
 }
 
 void LayerPusher::on_layer(int layer, const runner::StepBatch& batch) {
@@ -73,11 +92,19 @@ void LayerPusher::on_layer(int layer, const runner::StepBatch& batch) {
     std::lock_guard<std::mutex> lock(mu_);
     if (entries_.empty()) return;
     for (const runner::SeqStep& s : batch.seqs) {
-      if (!s.sample) continue;  // a prefill-only request samples in the step that ends its prompt
       auto it = entries_.find(s.seq_id);
-      if (it == entries_.end() || it->second.num_layers_queued != layer) continue;
-      ++it->second.num_layers_queued;
-      job.seqs.emplace_back(s.seq_id, s.block_table);
+      if (it == entries_.end()) continue;
+      Entry& e = it->second;
+      if (e.pushed_all || layer != e.step_layer || (layer == 0 && !begin_step(e, s))) continue;
+      const bool last_layer = layer + 1 == num_layers();
+      job.seqs.push_back(
+          {s.seq_id, e.step_from, e.step_to, last_layer && e.step_ends_prompt, s.block_table});
+      ++e.jobs_queued;
+      e.step_layer = last_layer ? 0 : layer + 1;
+      if (last_layer) {
+        e.from_block = e.step_to;
+        e.pushed_all = e.step_ends_prompt;
+      }
     }
   }
   if (job.seqs.empty()) return;
@@ -102,11 +129,11 @@ void LayerPusher::post_loop() {
     job.ready->wait();  // the layer's K/V is in the pool
     {
       std::lock_guard<std::mutex> lock(mu_);
-      for (const auto& [seq_id, blocks] : job.seqs) {
-        auto it = entries_.find(seq_id);  // gone: forgotten meanwhile
-        if (it != entries_.end() && it->second.num_layers_posted == job.layer) {
-          post_layer(it->second, job.layer, blocks);
-        }
+      for (const SeqLayer& q : job.seqs) {
+        auto it = entries_.find(q.seq_id);  // gone: forgotten meanwhile
+        if (it == entries_.end()) continue;
+        post_layer(it->second, job.layer, q.from, q.to, q.notify, q.blocks);
+        ++it->second.jobs_posted;
       }
     }
     changed_.notify_all();
@@ -123,24 +150,27 @@ Result<LayerPusher::Pushed> LayerPusher::finish(uint64_t seq_id, const std::vect
     // The step is over, so the queued layers' markers fire: let them post
     // (forget() may drop the entry meanwhile).
     changed_.wait(lock, [&] {
-      auto e = entries_.find(seq_id);
-      return stopping_ || e == entries_.end() ||
-             e->second.num_layers_posted == e->second.num_layers_queued;
+      auto q = entries_.find(seq_id);
+      return stopping_ || q == entries_.end() || q->second.jobs_posted == q->second.jobs_queued;
     });
     auto it = entries_.find(seq_id);
     if (it == entries_.end())
       return not_found("no push expected for sequence " + std::to_string(seq_id));
-    if (it->second.num_layers_posted != it->second.num_layers_queued) {
-      return cancelled("prefill worker shutting down");
+    Entry& entry = it->second;
+    if (entry.jobs_posted != entry.jobs_queued) return cancelled("prefill worker shutting down");
+    pushed.layers_during_prefill = entry.jobs_posted;
+    if (!entry.pushed_all) {
+      // What the hook did not queue (a step it did not see): every layer of
+      // every block not pushed yet, at once. A step stopped midway pushed
+      // [step_from, step_to) of its first step_layer layers.
+      const int all = static_cast<int>(entry.target.target.block_ids.size());
+      for (int l = 0; l < num_layers(); ++l) {
+        const int from = l < entry.step_layer ? entry.step_to : entry.from_block;
+        post_layer(entry, l, from, all, l + 1 == num_layers(), blocks);
+        ++pushed.layers_after;
+      }
     }
-    // Layers the hook did not queue (a step it did not see): all at once now.
-    pushed.layers_during_prefill = it->second.num_layers_posted;
-    while (it->second.num_layers_posted < static_cast<int>(regions_.layer_regions.size())) {
-      ++it->second.num_layers_queued;
-      post_layer(it->second, it->second.num_layers_posted, blocks);
-    }
-    pushed.layers_after = it->second.num_layers_posted - pushed.layers_during_prefill;
-    e = std::move(it->second);
+    e = std::move(entry);
     entries_.erase(it);
   }
   Status status = e.error;

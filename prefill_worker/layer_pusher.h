@@ -1,14 +1,17 @@
-// Layer-wise KV push: while a prefill runs its last step, each layer's K/V is
-// written into the decode worker's blocks as soon as that layer is done, so
-// the transfer overlaps the rest of the forward pass (DESIGN.md). Nothing
-// waits for the device on the runner thread: the hook marks the backend's
-// stream after each layer and hands the layer to a posting thread, which
-// posts it once the marker has fired (the compute stream runs on). Every
-// layer goes as its own kvtransfer write with the request's epoch (the decode
-// worker granted its blocks for that epoch only); every layer but the last
-// has an empty notification (the decode worker ignores those), the last one
-// carries the request id (never empty), and the prefill worker answers only
-// after every write completed.
+// Layer-wise KV push: while a prefill runs, each layer's K/V is written into
+// the decode worker's blocks as soon as that layer is done, so the transfer
+// overlaps the rest of the forward pass (DESIGN.md): in every step, the
+// blocks that step completes (a chunk of a long prompt completes its full
+// blocks; the step that ends the prompt completes the rest). Nothing waits
+// for the device on the runner thread: the hook marks the backend's stream
+// after each layer and hands the layer to a posting thread, which posts it
+// once the marker has fired (the compute stream runs on). Every layer of
+// every step goes as its own kvtransfer write with the request's epoch (the
+// decode worker granted its blocks for that epoch only); only the last
+// layer of the step that ends the prompt carries the request id (never
+// empty) as its notification, the others an empty one (the decode worker
+// ignores those), and the prefill worker answers only after every write
+// completed.
 //
 //   pusher.expect(seq_id, {peer, target, request_id});   // before the request runs
 //   runner hook: pusher.on_layer(layer, batch);          // runner thread
@@ -65,18 +68,18 @@ class LayerPusher {
   void forget(uint64_t seq_id);
 
   // Runner thread, once `layer` of `batch` issued its K/V writes: queues that
-  // layer, behind a marker, for every expected sequence whose prompt this
-  // step completes.
+  // layer of the blocks the step completes, behind a marker, for every
+  // expected sequence in it.
   void on_layer(int layer, const runner::StepBatch& batch);
 
   struct Pushed {
     uint64_t bytes = 0;
-    int layers_during_prefill = 0;  // queued by on_layer while the prefill computed
-    int layers_after = 0;           // posted by finish
+    int layers_during_prefill = 0;  // layer writes queued by on_layer while the prefill computed
+    int layers_after = 0;           // layer writes posted by finish
   };
   // After the prefill finished with `blocks` (its pinned blocks): waits until
-  // the layers the hook queued are posted, posts the ones it did not (all
-  // of them when it never saw the sequence),
+  // the layers the hook queued are posted, posts what it did not (every
+  // layer when it never saw the sequence's last step),
   // waits for every write until `deadline` or until `gone` is set (then
   // cancels), and forgets the sequence.
   Result<Pushed> finish(uint64_t seq_id, const std::vector<int32_t>& blocks,
@@ -87,19 +90,37 @@ class LayerPusher {
   struct Entry {
     Target target;
     std::vector<uint64_t> transfers;  // posted writes
-    int num_layers_queued = 0;        // handed to the posting thread (or posted by finish)
-    int num_layers_posted = 0;
+    int from_block = 0;               // blocks before it are pushed (or the decode worker has them)
+    int step_layer = 0;               // next layer of the step in progress (0: none in progress)
+    int step_from = 0;                // that step's blocks: [step_from, step_to)
+    int step_to = 0;
+    bool step_ends_prompt = false;
+    bool pushed_all = false;  // every layer of the step that ends the prompt queued
+    int jobs_queued = 0;      // layer writes handed to the posting thread
+    int jobs_posted = 0;
     uint64_t bytes = 0;
     Status error;  // a post that failed
   };
-  // One layer of one step, for the sequences (id, block table) it completes.
+  // One layer of one step, for the sequences it pushes blocks of.
+  struct SeqLayer {
+    uint64_t seq_id = 0;
+    int from = 0, to = 0;  // block indices into the prompt
+    bool notify = false;   // the last write of the request
+    std::vector<int32_t> blocks;
+  };
   struct Job {
     int layer = 0;
     std::unique_ptr<backend::Marker> ready;
-    std::vector<std::pair<uint64_t, std::vector<int32_t>>> seqs;
+    std::vector<SeqLayer> seqs;
   };
-  // Posts layer `layer` of `blocks` for e (under mu_).
-  void post_layer(Entry& e, int layer, const std::vector<int32_t>& blocks);
+  // Posts layer `layer` of prompt blocks [from, to) (source `blocks`) for
+  // e, with the request's notification when `notify` (under mu_).
+  void post_layer(Entry& e, int layer, int from, int to, bool notify,
+                  const std::vector<int32_t>& blocks);
+  // The step of s begins (layer 0): sets e's step range; false when the step
+  // completes no block to push.
+  bool begin_step(Entry& e, const runner::SeqStep& s) const;
+  int num_layers() const { return static_cast<int>(regions_.layer_regions.size()); }
   void post_loop();  // the posting thread
 
   kvtransfer::Agent& agent_;

@@ -1,7 +1,8 @@
 // LayerPusher between two local kvtransfer agents (host regions, two
 // layers): a layer the runner hook queues is posted only once its marker has
-// fired, layers go in order with the request id on the last one, finish()
-// posts what the hook never saw, and forget() drops a queued layer.
+// fired, layers go in order with the request id on the last one, a chunk of
+// a long prompt pushes the blocks it completes, finish() posts what the hook
+// never saw, and forget() drops a queued layer.
 #include "prefill_worker/layer_pusher.h"
 
 #include <gtest/gtest.h>
@@ -21,6 +22,7 @@ constexpr int kLayers = 2;
 constexpr uint64_t kBlockBytes = 64;
 constexpr int kBlocks = 8;
 constexpr uint64_t kEpoch = 5;
+constexpr int kBlockSize = 16;  // tokens
 
 // A marker the test fires by hand (a backend's fires when its stream reaches it).
 class Gate final : public backend::Marker {
@@ -48,6 +50,7 @@ class LayerPusherTest : public ::testing::Test {
     decode_ = local_agent("decode");
     worker::KvRegions regions;
     regions.block_bytes = kBlockBytes;
+    regions.block_size = kBlockSize;
     LayerPusher::Target t;
     t.target.block_bytes = kBlockBytes;
     t.target.epoch = kEpoch;
@@ -75,8 +78,14 @@ class LayerPusherTest : public ::testing::Test {
     });
   }
 
-  runner::StepBatch step(uint64_t seq_id) const {
-    runner::SeqStep s{seq_id, {1, 2, 3}, 0, {0, 2, 3}, true};
+  // The step that ends a 40-token prompt (blocks 0, 2, 3 of the pool),
+  // after `computed` tokens.
+  runner::StepBatch step(uint64_t seq_id, int computed = 0) const {
+    runner::SeqStep s{seq_id,
+                      std::vector<int32_t>(static_cast<size_t>(40 - computed), 1),
+                      computed,
+                      {0, 2, 3},
+                      true};
     return runner::StepBatch{{}, {}, {s}};
   }
   // Layer l of destination block b equals source block s.
@@ -93,7 +102,7 @@ class LayerPusherTest : public ::testing::Test {
   std::unique_ptr<kvtransfer::Agent> prefill_, decode_;
   std::vector<unsigned char> src_[kLayers], dst_[kLayers];
   LayerPusher::Target target_;
-  std::promise<void> gates_[kLayers];
+  std::promise<void> gates_[2 * kLayers];
   std::atomic<int> num_marks_{0};
   std::unique_ptr<LayerPusher> pusher_;
 };
@@ -159,12 +168,48 @@ TEST_F(LayerPusherTest, ForgottenSequenceIsNotPostedWhenItsMarkerFires) {
   EXPECT_FALSE(pusher_->finish(9, {0, 2, 3}, std::chrono::steady_clock::now(), gone).ok());
 }
 
-TEST_F(LayerPusherTest, StepsOfOtherSequencesQueueNothing) {
+TEST_F(LayerPusherTest, ChunkPushesTheBlocksItCompletes) {
+  pusher_->expect(13, target_);
+  // Chunk 1: tokens 0..33 complete blocks 0 and 1 (of 16 tokens).
+  runner::StepBatch chunk = step(13);
+  chunk.seqs[0].input_ids.resize(34);
+  chunk.seqs[0].sample = false;
+  pusher_->on_layer(0, chunk);
+  pusher_->on_layer(1, chunk);
+  gates_[0].set_value();
+  gates_[1].set_value();
+  for (int l = 0; l < kLayers; ++l) {
+    auto note = decode_->wait_notification(seconds(5));
+    ASSERT_TRUE(note.ok());
+    EXPECT_EQ(note->payload, "");
+  }
+  EXPECT_TRUE(landed(0, 6, 0) && landed(0, 1, 2) && landed(1, 6, 0) && landed(1, 1, 2));
+  EXPECT_TRUE(untouched(0, 4) && untouched(1, 4));
+  // The last step (tokens 34..39) pushes the third block only.
+  const runner::StepBatch last = step(13, 34);
+  pusher_->on_layer(0, last);
+  pusher_->on_layer(1, last);
+  gates_[2].set_value();
+  gates_[3].set_value();
+  std::atomic<bool> gone{false};
+  auto pushed = pusher_->finish(13, {0, 2, 3}, std::chrono::steady_clock::now() + seconds(5), gone);
+  ASSERT_TRUE(pushed.ok()) << pushed.status().to_string();
+  EXPECT_EQ(pushed->layers_during_prefill, 2 * kLayers);
+  EXPECT_EQ(pushed->layers_after, 0);
+  EXPECT_EQ(pushed->bytes, 2 * 3 * kBlockBytes);  // every block once per layer
+  EXPECT_TRUE(landed(0, 4, 3) && landed(1, 4, 3));
+  EXPECT_EQ(decode_->wait_notification(seconds(5))->payload, "");
+  EXPECT_EQ(decode_->wait_notification(seconds(5))->payload, "req-1");
+}
+
+TEST_F(LayerPusherTest, StepsThatCompleteNoBlockOrAreOthersQueueNothing) {
   pusher_->expect(11, target_);
   pusher_->on_layer(0, step(12));
   runner::StepBatch mid = step(11);
-  mid.seqs[0].sample = false;  // a chunk that does not end the prompt
+  mid.seqs[0].input_ids.resize(10);  // a chunk inside the first block
+  mid.seqs[0].sample = false;
   pusher_->on_layer(0, mid);
+  pusher_->on_layer(1, mid);
   EXPECT_EQ(num_marks_, 0);
   pusher_->forget(11);
 }
