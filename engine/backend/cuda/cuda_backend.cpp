@@ -137,18 +137,27 @@ void CudaBackend::synchronize() {
 namespace {
 
 // A CUDA event recorded on the backend's stream; waiting blocks the thread
-// (no spinning) until the event has fired.
+// (no spinning) until the event has fired. Another thread may wait on it and
+// destroy it: both first make the backend's device current on that thread,
+// so that a thread which never chose a device does not create a context on
+// device 0 (another worker's GPU).
 class CudaMarker final : public Marker {
  public:
-  explicit CudaMarker(cudaStream_t stream) {
+  CudaMarker(cudaStream_t stream, int device) : device_(device) {
     PD_CUDA_CHECK(
         cudaEventCreateWithFlags(&event_, cudaEventDisableTiming | cudaEventBlockingSync));
     PD_CUDA_CHECK(cudaEventRecord(event_, stream));
   }
-  ~CudaMarker() override { cudaEventDestroy(event_); }
-  void wait() override { PD_CUDA_CHECK(cudaEventSynchronize(event_)); }
+  ~CudaMarker() override {
+    if (cudaSetDevice(device_) == cudaSuccess) cudaEventDestroy(event_);
+  }
+  void wait() override {
+    PD_CUDA_CHECK(cudaSetDevice(device_));
+    PD_CUDA_CHECK(cudaEventSynchronize(event_));
+  }
 
  private:
+  int device_;
   cudaEvent_t event_ = nullptr;
 };
 
@@ -160,7 +169,7 @@ size_t CudaBackend::graph_memory_bytes() const {
 
 std::unique_ptr<Marker> CudaBackend::mark() {
   expect_not_capturing("mark");
-  return std::make_unique<CudaMarker>(as_stream(stream_));
+  return std::make_unique<CudaMarker>(as_stream(stream_), device_);
 }
 
 void CudaBackend::copy_rows_from_host(Tensor& dst, const void* src, int64_t src_cols) {
