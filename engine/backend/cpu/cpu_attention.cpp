@@ -95,8 +95,8 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
       const RowBlock& blk = blocks[static_cast<size_t>(w)];
       const int s = blk.seq, kvh = blk.kv_head, num_rows = blk.row_end - blk.row_begin;
       const int q_len = qstart[s + 1] - qstart[s];
-      int64_t token[kRowsPerPass];
-      int head[kRowsPerPass], pos[kRowsPerPass], first[kRowsPerPass];
+      int64_t token[kRowsPerPass] = {};
+      int head[kRowsPerPass] = {}, pos[kRowsPerPass] = {}, first[kRowsPerPass] = {};
       for (int i = 0; i < num_rows; ++i) {
         const int r = blk.row_begin + i;
         token[i] = qstart[s] + r / group;
