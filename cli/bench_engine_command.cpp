@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "cli/runner_flags.h"
+#include "cli/sampling_flags.h"
 #include "engine/backend/device_peaks.h"
 
 namespace pdserve::cli {
@@ -24,6 +25,7 @@ struct BenchFlags {
   int prefill_len = 1024;
   int decode_steps = 64;
   std::string output_json;
+  protocol::SamplingParams sampling;  // of every sequence (default: greedy)
 };
 
 struct DecodePoint {
@@ -59,7 +61,8 @@ std::pair<int, int> graph_for(const runner::LlmRunner& r, int batch) {
 
 class Bench {
  public:
-  Bench(runner::LlmRunner& r, int seed) : r_(r), rng_(static_cast<uint32_t>(seed)) {}
+  Bench(runner::LlmRunner& r, int seed, const protocol::SamplingParams& sampling)
+      : r_(r), rng_(static_cast<uint32_t>(seed)), sampling_(sampling) {}
 
   // Adds `count` sequences with random prompts of `len` tokens and prefills
   // them, at most `max_tokens` tokens per step. Returns their steps.
@@ -70,7 +73,7 @@ class Bench {
     for (int i = 0; i < count; ++i) {
       runner::SequenceInfo info;
       info.seq_id = ++next_id_;
-      info.sampling.temperature = 0.0f;
+      info.sampling = sampling_;
       info.sampling.ignore_eos = true;
       for (int t = 0; t < len; ++t)
         info.prompt_ids.push_back(
@@ -120,6 +123,7 @@ class Bench {
   }
   runner::LlmRunner& r_;
   std::mt19937 rng_;
+  protocol::SamplingParams sampling_;
   uint64_t next_id_ = 0;
   int next_block_ = 0;
   int decode_room_ = 0;
@@ -163,7 +167,7 @@ int run(const BenchFlags& f) {
       2.0 * c.num_layers * kv * backend::dtype_size(r.kv_cache().spec().dtype);
 
   std::vector<Figure> figures;
-  Bench bench(r, 0);
+  Bench bench(r, 0, f.sampling);
   for (const DecodePoint& p : points) {
     const int steps = p.batch == 1 ? f.decode_steps : std::max(8, f.decode_steps / 4);
     bench.reset_blocks();
@@ -203,6 +207,12 @@ int run(const BenchFlags& f) {
   std::printf(
       "device: %s   weights: %.2f GB   copy bandwidth: %.0f GB/s   bf16 GEMM: %.0f TFLOP/s\n",
       gpu.c_str(), static_cast<double>(r.model_weight_bytes()) / 1e9, bw / 1e9, flops / 1e12);
+  const protocol::SamplingParams& sp = f.sampling;
+  std::printf(
+      "sampling: temperature %g, top-k %d, top-p %g, min-p %g, penalties (repetition %g, "
+      "presence %g, frequency %g), logprobs %d\n",
+      sp.temperature, sp.top_k, sp.top_p, sp.min_p, sp.repetition_penalty, sp.presence_penalty,
+      sp.frequency_penalty, sp.num_logprobs);
   std::printf("%-36s %12s %12s %10s\n", "measurement", "time (ms)", "floor (ms)", "of limit");
   for (const Figure& fig : figures)
     std::printf("%-36s %12.3f %12.3f %9.1f%%\n", fig.name.c_str(), fig.seconds * 1e3,
@@ -229,6 +239,15 @@ int run(const BenchFlags& f) {
                         {"copy_bytes_per_s", bw},
                         {"gemm_flops_per_s", flops},
                         {"cuda_graphs", !r.decode_graph_kernels().empty()},
+                        {"sampling",
+                         {{"temperature", f.sampling.temperature},
+                          {"top_k", f.sampling.top_k},
+                          {"top_p", f.sampling.top_p},
+                          {"min_p", f.sampling.min_p},
+                          {"repetition_penalty", f.sampling.repetition_penalty},
+                          {"presence_penalty", f.sampling.presence_penalty},
+                          {"frequency_penalty", f.sampling.frequency_penalty},
+                          {"logprobs", f.sampling.num_logprobs}}},
                         {"figures", nlohmann::json::array()}};
     for (const Figure& fig : figures)
       j["figures"].push_back({{"name", fig.name},
@@ -258,6 +277,8 @@ void add_bench_engine_command(CLI::App& bench) {
   cmd->add_option("--decode-steps", flags->decode_steps, "timed decode steps")
       ->check(CLI::Range(1, 1 << 16));
   cmd->add_option("--output-json", flags->output_json, "also write the figures as JSON");
+  flags->sampling.temperature = 0.0f;
+  add_distribution_flags(*cmd, flags->sampling);
   cmd->final_callback([flags] {
     int rc = run(*flags);
     if (rc != 0) throw CLI::RuntimeError(rc);
