@@ -18,21 +18,12 @@
 
 #include "engine/backend/backend.h"
 #include "engine/backend/device_peaks.h"
+#include "tools/backend_time.h"
 
 namespace pdserve::backend {
 namespace {
 
 constexpr int64_t kVocab = 128256;
-
-double time_ms(Backend& be, int reps, const std::function<void()>& fn) {
-  fn();
-  be.synchronize();
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < reps; ++i) fn();
-  be.synchronize();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
-         reps;
-}
 
 struct Variant {
   const char* name;
