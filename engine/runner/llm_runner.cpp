@@ -52,7 +52,7 @@ Result<std::unique_ptr<LlmRunner>> LlmRunner::create(std::unique_ptr<backend::Ba
   int max_len = options.max_model_len > 0 ? options.max_model_len : c.max_position_embeddings;
   if (max_len <= 0) return invalid_argument("max_model_len must be positive");
   return std::unique_ptr<LlmRunner>(
-      new LlmRunner(std::move(be), std::move(model), std::move(kv), max_len, options.fault));
+      new LlmRunner(std::move(be), std::move(model), std::move(kv), max_len, options));
 }
 
 Result<std::unique_ptr<LlmRunner>> LlmRunner::load(const std::filesystem::path& model_dir,
@@ -72,14 +72,17 @@ Result<std::unique_ptr<LlmRunner>> LlmRunner::load(const std::filesystem::path& 
 }
 
 LlmRunner::LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model::LlamaModel> model,
-                     KvCache kv, int max_model_len, StepFault fault)
+                     KvCache kv, int max_model_len, const LlmRunnerOptions& options)
     : backend_(std::move(be)),
       model_(std::move(model)),
       kv_(std::move(kv)),
       max_model_len_(max_model_len),
       eos_(model_->config().eos_token_ids),
-      sampler_(*backend_, model_->config().vocab_size),
-      fault_(fault) {}
+      host_sampling_(options.sample_on_device || backend_->name() == "cpu"
+                         ? nullptr
+                         : backend::make_cpu_backend(1)),
+      sampler_(host_sampling_ ? *host_sampling_ : *backend_, model_->config().vocab_size),
+      fault_(options.fault) {}
 
 Status LlmRunner::add_sequence(const SequenceInfo& info) {
   if (seqs_.count(info.seq_id))
@@ -333,7 +336,12 @@ Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
       sample_rows.push_back(
           {s.seq_id, &st.info.sampling, st.seed, st.output_ids.size(), allowed_tokens(st)});
     }
-    sampled = sampler_.sample(logits, sample_rows);
+    Tensor sampled_logits = logits;
+    if (host_sampling_) {  // the whole rows to the host
+      sampled_logits = host_sampling_->alloc(logits.shape(), DType::kF32);
+      backend_->copy_to_host(logits, sampled_logits.data());
+    }
+    sampled = sampler_.sample(sampled_logits, sample_rows);
   }
   size_t row = 0;
   for (const SeqStep& s : batch.seqs) {
