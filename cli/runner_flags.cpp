@@ -30,9 +30,6 @@ void add_runner_flags(CLI::App& app, RunnerFlags& f) {
       ->check(CLI::Range(0.0, 1024.0));
   app.add_flag("--enforce-eager", f.enforce_eager,
                "run every step op by op (no CUDA graphs of decode steps)");
-  app.add_flag("--gpu-sampling", f.gpu_sampling,
-               "CUDA: sample on the GPU, every parameter (not yet run on a GPU, so off by "
-               "default: the logits are copied to the host and sampled there)");
 }
 
 Result<std::unique_ptr<backend::Backend>> make_backend(const RunnerFlags& f) {
@@ -52,7 +49,6 @@ Result<std::unique_ptr<runner::LlmRunner>> load_runner(const RunnerFlags& f, int
   options.gpu_memory_utilization = f.gpu_memory_utilization;
   options.max_model_len = f.max_model_len;
   options.host_kv_cache_bytes = static_cast<size_t>(f.swap_space_gib * double(size_t{1} << 30));
-  options.sample_on_device = f.gpu_sampling;
   PD_ASSIGN_OR_RETURN(options.fault, runner::step_fault_from_env());
   ProgressBar bar("loading weights");
   auto result =

@@ -24,7 +24,6 @@ struct RunnerFlags {
   int max_model_len = 0;
   double swap_space_gib = 0;   // host KV tier for swap preemption
   bool enforce_eager = false;  // no CUDA graphs
-  bool gpu_sampling = false;   // sample on the GPU (LlmRunnerOptions::sample_on_device)
 };
 
 void add_runner_flags(CLI::App& app, RunnerFlags& flags);

@@ -4,9 +4,9 @@
 # (the CUDA op against the CPU, the host semantics, the runner on the demo
 # model), compute-sanitizer memcheck on the op test, the sampling
 # micro-benchmark, then `pdserve bench engine` at the Llama-3.2-1B shape,
-# greedy and with every sampling parameter on, sampled on the host and on
-# the GPU (--gpu-sampling). Results in ${OUT:-/tmp/pdserve-gpu}: run.log
-# (everything printed), sample-rows.json, bench-1b-{greedy,host-sampling,gpu-sampling}.json.
+# greedy and with every sampling parameter on (sampled on the GPU). Results
+# in ${OUT:-/tmp/pdserve-gpu}: run.log (everything printed), sample-rows.json,
+# bench-1b-{greedy,sampling}.json.
 source "$(dirname "$0")/gpu-common.sh"
 exec > >(tee -a "$out/run.log") 2>&1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -31,12 +31,10 @@ build-gpu/tools/sample_rows_bench/sample_rows_bench --json "$out/sample-rows.jso
 wait $maker || { tail -5 /tmp/checkpoint.log; exit 1; }
 all="--temperature 0.8 --top-k 50 --top-p 0.9 --min-p 0.05 --repetition-penalty 1.1 \
 --presence-penalty 0.1 --frequency-penalty 0.1 --logprobs 5"
-# greedy (argmax on the GPU), every parameter sampled on the host (the
-# default until this runs clean), every parameter sampled on the GPU.
-for mode in greedy host-sampling gpu-sampling; do
+# greedy (argmax on the GPU), then every parameter sampled on the GPU.
+for mode in greedy sampling; do
   extra=""
-  [ $mode = host-sampling ] && extra=$all
-  [ $mode = gpu-sampling ] && extra="$all --gpu-sampling"
+  [ $mode = sampling ] && extra=$all
   cmd="build-gpu/cli/pdserve bench engine --model $ckpt --device cuda --kv-cache-mb 24000 \
 --decode 1x128 8x1024 64x1024 $extra"
   echo "== llama-3.2-1b ($mode): $cmd"

@@ -79,10 +79,7 @@ LlmRunner::LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model
       kv_(std::move(kv)),
       max_model_len_(max_model_len),
       eos_(model_->config().eos_token_ids),
-      host_sampling_(options.sample_on_device || backend_->name() == "cpu"
-                         ? nullptr
-                         : backend::make_cpu_backend(1)),
-      sampler_(host_sampling_ ? *host_sampling_ : *backend_, model_->config().vocab_size),
+      sampler_(*backend_, model_->config().vocab_size),
       fault_(options.fault) {}
 
 Status LlmRunner::add_sequence(const SequenceInfo& info) {
@@ -346,12 +343,7 @@ Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
       sample_rows.push_back(
           {s.seq_id, &st.info.sampling, st.seed, st.output_ids.size(), allowed_tokens(st)});
     }
-    Tensor sampled_logits = logits;
-    if (host_sampling_) {  // the whole rows to the host
-      sampled_logits = host_sampling_->alloc(logits.shape(), DType::kF32);
-      backend_->copy_to_host(logits, sampled_logits.data());
-    }
-    sampled = sampler_.sample(sampled_logits, sample_rows);
+    sampled = sampler_.sample(logits, sample_rows);
   }
   size_t row = 0;
   for (const SeqStep& s : batch.seqs) {

@@ -1,9 +1,8 @@
 // The real ModelRunner: a Llama-family model on a backend, its paged KV
-// cache, and its sampler (DeviceSampler) on the backend or on the host. execute()
+// cache, and its sampler (DeviceSampler) on the backend. execute()
 // validates the batch, lays it out (token ids, positions, KV slots, block
 // tables), runs the forward pass and samples the sequences that asked for
-// it (on a GPU with sample_on_device only sampled ids and requested
-// logprobs leave the device). With decode graphs
+// it (on a GPU only sampled ids and requested logprobs leave the device). With decode graphs
 // (use_decode_graphs) a pure decode step replays a recorded CUDA graph
 // instead of launching its ops one by one.
 #pragma once
@@ -39,11 +38,6 @@ struct LlmRunnerOptions {
   size_t host_kv_cache_bytes = 0;
   int max_model_len = 0;  // 0: max_position_embeddings
   StepFault fault;        // injected failure (tests, drills)
-  // A GPU backend samples on the device (Backend::sample_rows: only ids and
-  // logprobs come back). Off by default until the kernel has run on a GPU
-  // (docs/PERFORMANCE.md): the logits rows are copied to the host and
-  // sampled there by the CPU backend's sample_rows. No effect on the CPU.
-  bool sample_on_device = false;
 };
 
 class LlmRunner final : public ModelRunner {
@@ -149,10 +143,7 @@ class LlmRunner final : public ModelRunner {
   int max_model_len_;
   std::vector<int32_t> eos_;
   std::unordered_map<uint64_t, SeqState> seqs_;
-  // A CPU backend that samples the logits copied to the host (a GPU backend
-  // without sample_on_device); null: the model's backend samples.
-  std::unique_ptr<backend::Backend> host_sampling_;
-  DeviceSampler sampler_;  // after backend_ and host_sampling_ (its buffers die first)
+  DeviceSampler sampler_;  // after backend_ (its buffers die first)
   StepFault fault_;
   int64_t num_executes_ = 0;  // execute() calls so far
   int64_t num_swapping_ = 0;  // forward passes that swapped blocks so far

@@ -46,7 +46,6 @@ std::map<int, std::vector<SampledToken>> generate(const std::vector<int>& order)
   PD_CHECK(be.ok()) << be.status().to_string();
   LlmRunnerOptions options;
   options.num_blocks = kSeqs * kBlocksPerSeq;
-  options.sample_on_device = true;
   auto runner = LlmRunner::load(kDemo, std::move(*be), options);
   PD_CHECK(runner.ok()) << runner.status().to_string();
   LlmRunner& r = **runner;
