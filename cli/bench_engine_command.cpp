@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "cli/runner_flags.h"
+#include "cli/sampling_flags.h"
 #include "engine/backend/device_peaks.h"
 #include "structured/constraint.h"
 
@@ -27,6 +28,7 @@ struct BenchFlags {
   int decode_steps = 64;
   std::string json_schema;  // a file: every sequence's output follows it
   std::string output_json;
+  protocol::SamplingParams sampling;  // of every sequence (default: greedy)
 };
 
 // The constraint of --json-schema FILE, checked as the router checks one.
@@ -75,9 +77,8 @@ std::pair<int, int> graph_for(const runner::LlmRunner& r, int batch) {
 
 class Bench {
  public:
-  Bench(runner::LlmRunner& r, int seed,
-        std::shared_ptr<const protocol::OutputConstraint> constraint)
-      : r_(r), rng_(static_cast<uint32_t>(seed)), constraint_(std::move(constraint)) {}
+  Bench(runner::LlmRunner& r, int seed, const protocol::SamplingParams& sampling)
+      : r_(r), rng_(static_cast<uint32_t>(seed)), sampling_(sampling) {}
 
   // Adds `count` sequences with random prompts of `len` tokens and prefills
   // them, at most `max_tokens` tokens per step. Returns their steps.
@@ -88,9 +89,8 @@ class Bench {
     for (int i = 0; i < count; ++i) {
       runner::SequenceInfo info;
       info.seq_id = ++next_id_;
-      info.sampling.temperature = 0.0f;
+      info.sampling = sampling_;
       info.sampling.ignore_eos = true;
-      info.sampling.constraint = constraint_;
       for (int t = 0; t < len; ++t)
         info.prompt_ids.push_back(
             std::uniform_int_distribution<int>(0, r_.config().vocab_size - 1)(rng_));
@@ -142,7 +142,7 @@ class Bench {
   }
   runner::LlmRunner& r_;
   std::mt19937 rng_;
-  std::shared_ptr<const protocol::OutputConstraint> constraint_;  // null: free decoding
+  protocol::SamplingParams sampling_;
   uint64_t next_id_ = 0;
   int next_block_ = 0;
   int decode_room_ = 0;
@@ -192,7 +192,9 @@ int run(const BenchFlags& f) {
       2.0 * c.num_layers * kv * backend::dtype_size(r.kv_cache().spec().dtype);
 
   std::vector<Figure> figures;
-  Bench bench(r, 0, constraint);
+  protocol::SamplingParams sampling = f.sampling;
+  sampling.constraint = constraint;
+  Bench bench(r, 0, sampling);
   for (const DecodePoint& p : points) {
     const int steps = p.batch == 1 ? f.decode_steps : std::max(8, f.decode_steps / 4);
     bench.reset_blocks();
@@ -232,6 +234,12 @@ int run(const BenchFlags& f) {
   std::printf(
       "device: %s   weights: %.2f GB   copy bandwidth: %.0f GB/s   bf16 GEMM: %.0f TFLOP/s\n",
       gpu.c_str(), static_cast<double>(r.model_weight_bytes()) / 1e9, bw / 1e9, flops / 1e12);
+  const protocol::SamplingParams& sp = f.sampling;
+  std::printf(
+      "sampling: temperature %g, top-k %d, top-p %g, min-p %g, penalties (repetition %g, "
+      "presence %g, frequency %g), logprobs %d\n",
+      sp.temperature, sp.top_k, sp.top_p, sp.min_p, sp.repetition_penalty, sp.presence_penalty,
+      sp.frequency_penalty, sp.num_logprobs);
   std::printf("%-36s %12s %12s %10s\n", "measurement", "time (ms)", "floor (ms)", "of limit");
   for (const Figure& fig : figures)
     std::printf("%-36s %12.3f %12.3f %9.1f%%\n", fig.name.c_str(), fig.seconds * 1e3,
@@ -271,6 +279,15 @@ int run(const BenchFlags& f) {
                         {"cuda_graphs", !r.decode_graph_kernels().empty()},
                         {"graph_memory_bytes", r.backend().graph_memory_bytes()},
                         {"json_schema", f.json_schema},
+                        {"sampling",
+                         {{"temperature", f.sampling.temperature},
+                          {"top_k", f.sampling.top_k},
+                          {"top_p", f.sampling.top_p},
+                          {"min_p", f.sampling.min_p},
+                          {"repetition_penalty", f.sampling.repetition_penalty},
+                          {"presence_penalty", f.sampling.presence_penalty},
+                          {"frequency_penalty", f.sampling.frequency_penalty},
+                          {"logprobs", f.sampling.num_logprobs}}},
                         {"figures", nlohmann::json::array()}};
     for (const Figure& fig : figures)
       j["figures"].push_back({{"name", fig.name},
@@ -303,6 +320,8 @@ void add_bench_engine_command(CLI::App& bench) {
   cmd->add_option("--json-schema", flags->json_schema,
                   "a JSON schema file: every sequence decodes under it (structured outputs)");
   cmd->add_option("--output-json", flags->output_json, "also write the figures as JSON");
+  flags->sampling.temperature = 0.0f;
+  add_distribution_flags(*cmd, flags->sampling);
   cmd->final_callback([flags] {
     int rc = run(*flags);
     if (rc != 0) throw CLI::RuntimeError(rc);

@@ -4,12 +4,7 @@
 
 namespace pdserve::cli {
 
-void add_sampling_flags(CLI::App& app, SamplingFlags& f) {
-  protocol::SamplingParams& p = f.params;
-  p.max_tokens = 64;
-  app.add_option("--max-tokens", p.max_tokens, "tokens to generate")->check(CLI::Range(1, 1 << 20));
-  app.add_option("--min-tokens", p.min_tokens, "stop tokens are masked before this many")
-      ->check(CLI::NonNegativeNumber);
+void add_distribution_flags(CLI::App& app, protocol::SamplingParams& p) {
   app.add_option("--temperature", p.temperature, "0 for greedy")->check(CLI::Range(0.0, 100.0));
   app.add_option("--top-k", p.top_k, "0 or -1: off")->check(CLI::Range(-1, 1 << 30));
   app.add_option("--top-p", p.top_p, "nucleus sampling, (0, 1]")->check(CLI::Range(1e-6, 1.0));
@@ -19,9 +14,18 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& f) {
   app.add_option("--presence-penalty", p.presence_penalty, "[-2, 2]")->check(CLI::Range(-2.0, 2.0));
   app.add_option("--frequency-penalty", p.frequency_penalty, "[-2, 2]")
       ->check(CLI::Range(-2.0, 2.0));
-  app.add_option("--seed", f.seed, "same seed, same output");
   app.add_option("--logprobs", p.num_logprobs, "top log-probabilities per token (-1: none)")
       ->check(CLI::Range(-1, 20));
+}
+
+void add_sampling_flags(CLI::App& app, SamplingFlags& f) {
+  protocol::SamplingParams& p = f.params;
+  p.max_tokens = 64;
+  app.add_option("--max-tokens", p.max_tokens, "tokens to generate")->check(CLI::Range(1, 1 << 20));
+  app.add_option("--min-tokens", p.min_tokens, "stop tokens are masked before this many")
+      ->check(CLI::NonNegativeNumber);
+  add_distribution_flags(app, p);
+  app.add_option("--seed", f.seed, "same seed, same output");
   app.add_option("--stop-token-ids", f.stop_token_ids, "extra stop token ids")->delimiter(',');
   app.add_flag("--ignore-eos", p.ignore_eos, "keep generating past end-of-sequence tokens");
 }

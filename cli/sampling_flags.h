@@ -19,6 +19,9 @@ struct SamplingFlags {
 };
 
 void add_sampling_flags(CLI::App& app, SamplingFlags& flags);
+// The flags of the distribution a token is drawn from (temperature, top-k,
+// top-p, min-p, penalties, logprobs), which add_sampling_flags includes.
+void add_distribution_flags(CLI::App& app, protocol::SamplingParams& params);
 // Checks ranges the parser cannot (cross-field), and fills params.
 Result<protocol::SamplingParams> sampling_params(const SamplingFlags& flags);
 

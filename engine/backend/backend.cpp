@@ -15,6 +15,34 @@ void Backend::copy_rows_from_host(Tensor& dst, const void* src, int64_t src_cols
   }
 }
 
+void check_sample_rows(const Tensor& logits, const SamplingBatch& batch, const SampledRows& out) {
+  PD_CHECK(logits.rank() == 2) << "sample_rows: logits " << logits.shape().to_string();
+  const int64_t rows = logits.dim(0), vocab = logits.dim(1), words = mask_words(vocab);
+  auto fits = [](const Tensor& t, DType dtype, int64_t rows, int64_t cols) {
+    return t.rank() == 2 && t.dtype() == dtype && (rows < 0 || t.dim(0) == rows) &&
+           t.dim(1) == cols;
+  };
+  PD_CHECK(fits(batch.params, DType::kI32, rows, kSamplingRowWords) &&
+           out.token_ids.dtype() == DType::kI32 && out.token_ids.numel() == rows)
+      << "sample_rows: logits " << logits.shape().to_string() << " params "
+      << batch.params.shape().to_string() << " token_ids " << out.token_ids.shape().to_string();
+  if (batch.output_counts.data())
+    PD_CHECK(fits(batch.output_counts, DType::kI32, -1, vocab) &&
+             fits(batch.prompt_seen, DType::kI32, batch.output_counts.dim(0), words))
+        << "sample_rows: output_counts " << batch.output_counts.shape().to_string()
+        << " prompt_seen " << batch.prompt_seen.shape().to_string() << " for vocab " << vocab;
+  if (batch.allowed.data())
+    PD_CHECK(fits(batch.allowed, DType::kI32, -1, words))
+        << "sample_rows: allowed " << batch.allowed.shape().to_string() << " for vocab " << vocab;
+  if (out.logprobs.data())
+    PD_CHECK(out.logprobs.dtype() == DType::kF32 && out.logprobs.numel() == rows &&
+             fits(out.top_ids, DType::kI32, rows, out.top_ids.dim(1)) &&
+             fits(out.top_logprobs, DType::kF32, rows, out.top_ids.dim(1)) &&
+             out.top_ids.dim(1) <= vocab)
+        << "sample_rows: logprobs " << out.logprobs.shape().to_string() << " top_ids "
+        << out.top_ids.shape().to_string();
+}
+
 Status Backend::begin_capture() {
   return unimplemented("backend " + name() + " cannot capture graphs");
 }

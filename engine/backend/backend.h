@@ -15,6 +15,7 @@
 #include <string>
 
 #include "common/base/status.h"
+#include "engine/backend/sampling_row.h"
 #include "engine/backend/tensor.h"
 
 namespace pdserve::backend {
@@ -58,6 +59,30 @@ struct AttentionBatch {
   int sliding_window = 0;   // 0: full causal attention
   float scale = 1.0f;       // usually head_dim ** -0.5
 };
+
+// What sample_rows needs beside the logits. A history slot is one
+// sequence's record for the penalties, kept in backend memory across steps
+// (runner/device_sampler.h owns them); tensors a batch does not use may be
+// undefined.
+struct SamplingBatch {
+  Tensor params;         // [rows, kSamplingRowWords] i32: a SamplingRow per row
+  Tensor output_counts;  // [slots, vocab] i32: times each token was generated (mutated)
+  Tensor prompt_seen;    // [slots, mask_words(vocab)] i32: bit t set: t is in the prompt
+  Tensor allowed;        // [masks, mask_words(vocab)] i32: bit t set: t may be sampled
+};
+
+// What sample_rows returns. logprobs undefined: no row's logprobs are
+// written (the top tensors are then ignored).
+struct SampledRows {
+  Tensor token_ids;     // [rows] i32
+  Tensor logprobs;      // [rows] f32: log_softmax(raw logits) at the sampled token
+  Tensor top_ids;       // [rows, max_top] i32: the min(num_logprobs, max_top) most likely
+  Tensor top_logprobs;  // [rows, max_top] f32  (by raw logit, ties by id), then unspecified
+};
+
+// Checks the shapes and dtypes of sample_rows' arguments (every backend's
+// sample_rows calls it first).
+void check_sample_rows(const Tensor& logits, const SamplingBatch& batch, const SampledRows& out);
 
 // A recorded sequence of ops (a CUDA graph), replayed with the same
 // arguments: the same buffers, whose contents are read afresh at each replay.
@@ -150,6 +175,15 @@ class Backend {
   virtual void gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) = 0;
   // out[i] = argmax_j x[i, j] (the lowest j on ties).  x [m, vocab], out [m] i32
   virtual void argmax_rows(const Tensor& x, Tensor& out) = 0;
+  // Samples one token per row of logits [rows, vocab] as runner/sampler.h
+  // does on the host, with row r's SamplingRow: the allowed-token mask, the
+  // penalties from its history slot, greedy argmax or temperature, min_p,
+  // top_k, top_p and a draw at uniform_draw(seed, draw_index); then adds the
+  // sampled token to the slot's output_counts. Rows draw independently: a
+  // row's token depends on its logits, parameters and history only (not on
+  // the other rows), though backends may draw different tokens for one u
+  // (same distribution). Rows must not share a history slot.
+  virtual void sample_rows(const Tensor& logits, const SamplingBatch& batch, SampledRows& out) = 0;
 };
 
 // The CPU reference backend; num_threads <= 0 uses every core.

@@ -53,7 +53,7 @@ Result<std::unique_ptr<LlmRunner>> LlmRunner::create(std::unique_ptr<backend::Ba
   int max_len = options.max_model_len > 0 ? options.max_model_len : c.max_position_embeddings;
   if (max_len <= 0) return invalid_argument("max_model_len must be positive");
   return std::unique_ptr<LlmRunner>(
-      new LlmRunner(std::move(be), std::move(model), std::move(kv), max_len, options.fault));
+      new LlmRunner(std::move(be), std::move(model), std::move(kv), max_len, options));
 }
 
 Result<std::unique_ptr<LlmRunner>> LlmRunner::load(const std::filesystem::path& model_dir,
@@ -73,19 +73,21 @@ Result<std::unique_ptr<LlmRunner>> LlmRunner::load(const std::filesystem::path& 
 }
 
 LlmRunner::LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model::LlamaModel> model,
-                     KvCache kv, int max_model_len, StepFault fault)
+                     KvCache kv, int max_model_len, const LlmRunnerOptions& options)
     : backend_(std::move(be)),
       model_(std::move(model)),
       kv_(std::move(kv)),
       max_model_len_(max_model_len),
       eos_(model_->config().eos_token_ids),
-      fault_(fault) {}
+      sampler_(*backend_, model_->config().vocab_size),
+      fault_(options.fault) {}
 
 Status LlmRunner::add_sequence(const SequenceInfo& info) {
   if (seqs_.count(info.seq_id))
     return already_exists(seq_name(info.seq_id) + " is already running");
   PD_ASSIGN_OR_RETURN(std::unique_ptr<SequenceGrammar> grammar, make_grammar(info));
   SeqState state{info, info.output_ids, sequence_seed(info.sampling), std::move(grammar)};
+  sampler_.add(info.seq_id, info.sampling, info.prompt_ids, info.output_ids);
   seqs_.emplace(info.seq_id, std::move(state));
   return ok_status();
 }
@@ -100,6 +102,7 @@ Result<std::unique_ptr<SequenceGrammar>> LlmRunner::make_grammar(const SequenceI
 }
 
 void LlmRunner::remove_sequence(uint64_t seq_id) {
+  sampler_.remove(seq_id);
   seqs_.erase(seq_id);
 }
 
@@ -289,9 +292,21 @@ Result<std::vector<float>> LlmRunner::compute_logits(const StepBatch& batch) {
 
 bool LlmRunner::plain_greedy(const SeqState& st) {
   const SamplingParams& p = st.info.sampling;
-  return !st.grammar && p.temperature <= 1e-5f && p.num_logprobs < 0 &&
+  return !st.grammar && p.temperature <= backend::kGreedyTemperature && p.num_logprobs < 0 &&
          p.repetition_penalty == 1.0f && p.presence_penalty == 0.0f &&
          p.frequency_penalty == 0.0f && static_cast<int>(st.output_ids.size()) >= p.min_tokens;
+}
+
+std::vector<uint32_t> LlmRunner::allowed_tokens(const SeqState& st) const {
+  const std::vector<int32_t> blocked =
+      blocked_stop_tokens(st.info.sampling, st.output_ids.size(), eos_);
+  if (!st.grammar && blocked.empty()) return {};
+  const int vocab = model_->config().vocab_size;
+  std::vector<uint32_t> words(static_cast<size_t>(backend::mask_words(vocab)), ~0u);
+  if (st.grammar) st.grammar->mask_bits(words);
+  for (int32_t t : blocked)
+    if (t >= 0 && t < vocab) words[static_cast<size_t>(t >> 5)] &= ~(1u << (t & 31));
+  return words;
 }
 
 Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
@@ -308,36 +323,34 @@ Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
   PD_ASSIGN_OR_RETURN(Logits step, forward(batch));
   const Tensor& logits = step.logits;
   StepOutput out;
-  const auto vocab = static_cast<size_t>(model_->config().vocab_size);
   const size_t rows = logits.data() ? static_cast<size_t>(logits.dim(0)) : 0;
-  std::vector<float> host;
-  std::vector<int32_t> argmax(rows);
-  if (rows > 0 && all_greedy) {  // only the token ids leave the device
+  std::vector<SampledToken> sampled;
+  if (rows > 0 && all_greedy) {  // the argmax, maybe computed by the replayed graph
     Tensor ids = step.argmax;
     if (!ids.data()) {
       ids = backend_->alloc(backend::Shape{static_cast<int64_t>(rows)}, DType::kI32);
       backend_->argmax_rows(logits, ids);
     }
+    std::vector<int32_t> argmax(rows);
     backend_->copy_to_host(ids, argmax.data());
+    sampled.resize(rows);
+    for (size_t i = 0; i < rows; ++i) sampled[i].token_id = argmax[i];
   } else if (rows > 0) {
-    host.resize(rows * vocab);
-    backend_->copy_to_host(logits, host.data());
+    std::vector<DeviceSampler::Row> sample_rows;
+    for (const SeqStep& s : batch.seqs) {
+      if (!s.sample) continue;
+      const SeqState& st = seqs_.at(s.seq_id);
+      sample_rows.push_back(
+          {s.seq_id, &st.info.sampling, st.seed, st.output_ids.size(), allowed_tokens(st)});
+    }
+    sampled = sampler_.sample(logits, sample_rows);
   }
   size_t row = 0;
   for (const SeqStep& s : batch.seqs) {
     if (!s.sample) continue;
     SeqState& st = seqs_.at(s.seq_id);
-    SampledToken tok;
-    if (all_greedy) {
-      tok.token_id = argmax[row];
-    } else {
-      const std::span<float> logits(host.data() + row * vocab, vocab);
-      if (st.grammar) st.grammar->mask(logits);
-      SamplingContext ctx{&st.info.sampling, st.info.prompt_ids, st.output_ids, eos_, st.seed};
-      tok = sample_token(logits, ctx);
-    }
+    SampledToken tok = std::move(sampled[row++]);
     if (st.grammar) PD_RETURN_IF_ERROR(st.grammar->accept(tok.token_id));
-    ++row;
     tok.seq_id = s.seq_id;
     st.output_ids.push_back(tok.token_id);
     out.sampled.push_back(std::move(tok));

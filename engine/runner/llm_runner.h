@@ -1,7 +1,8 @@
 // The real ModelRunner: a Llama-family model on a backend, its paged KV
-// cache, and the host sampler. execute() validates the batch, lays it out
-// (token ids, positions, KV slots, block tables), runs the forward pass and
-// samples the sequences that asked for it. With decode graphs
+// cache, and its sampler (DeviceSampler) on the backend. execute()
+// validates the batch, lays it out (token ids, positions, KV slots, block
+// tables), runs the forward pass and samples the sequences that asked for
+// it (on a GPU only sampled ids and requested logprobs leave the device). With decode graphs
 // (use_decode_graphs) a pure decode step replays a recorded CUDA graph
 // instead of launching its ops one by one.
 #pragma once
@@ -17,6 +18,7 @@
 #include "engine/backend/backend.h"
 #include "engine/model/llama_model.h"
 #include "engine/runner/decode_graphs.h"
+#include "engine/runner/device_sampler.h"
 #include "engine/runner/kv_cache.h"
 #include "engine/runner/model_runner.h"
 #include "engine/runner/sequence_grammar.h"
@@ -108,7 +110,7 @@ class LlmRunner final : public ModelRunner {
   };
 
   LlmRunner(std::unique_ptr<backend::Backend> be, std::unique_ptr<model::LlamaModel> model,
-            KvCache kv, int max_model_len, StepFault fault);
+            KvCache kv, int max_model_len, const LlmRunnerOptions& options);
   // A forward pass's results: logits [sampled, vocab]; argmax [sampled] i32
   // when a replayed graph computed it (undefined otherwise).
   struct Logits {
@@ -129,6 +131,9 @@ class LlmRunner final : public ModelRunner {
   // constraint's mask included).
   static bool plain_greedy(const SeqState& st);
   model::ForwardInputs lay_out(const StepBatch& batch);
+  // The allowed-token mask of st's next token (its constraint, min_tokens'
+  // stop tokens); empty: every token. Advances nothing.
+  std::vector<uint32_t> allowed_tokens(const SeqState& st) const;
 
   KvLayerHook kv_layer_hook_;
   std::shared_ptr<structured::GrammarCompiler> grammar_compiler_;
@@ -138,6 +143,7 @@ class LlmRunner final : public ModelRunner {
   int max_model_len_;
   std::vector<int32_t> eos_;
   std::unordered_map<uint64_t, SeqState> seqs_;
+  DeviceSampler sampler_;  // after backend_ (its buffers die first)
   StepFault fault_;
   int64_t num_executes_ = 0;  // execute() calls so far
   int64_t num_swapping_ = 0;  // forward passes that swapped blocks so far

@@ -15,6 +15,7 @@
 #include <span>
 #include <vector>
 
+#include "engine/backend/sampling_row.h"
 #include "engine/runner/model_runner.h"
 
 namespace pdserve::runner {
@@ -26,6 +27,11 @@ struct SamplingContext {
   std::span<const int32_t> eos_token_ids;
   uint64_t seed = 0;  // params->seed, or one drawn at admission
 };
+
+// The tokens min_tokens keeps from being sampled now: the stop tokens
+// (eos unless ignore_eos, and stop_token_ids) until min_tokens were generated.
+std::vector<int32_t> blocked_stop_tokens(const SamplingParams& params, size_t num_generated,
+                                         std::span<const int32_t> eos_token_ids);
 
 // logits [vocab] are consumed (modified in place).
 SampledToken sample_token(std::span<float> logits, const SamplingContext& ctx);
@@ -46,7 +52,12 @@ void fill_logprobs(std::span<const float> raw_logits, int num_logprobs, SampledT
 // The seed of a new sequence's draws: params.seed, or a fresh random one.
 uint64_t sequence_seed(const SamplingParams& params);
 
-// Uniform double in [0, 1) for draw `index` of a sequence seeded with seed.
-double uniform_draw(uint64_t seed, uint64_t index);
+// Uniform double in [0, 1) for draw `index` of a sequence seeded with seed
+// (the same on every backend).
+using backend::uniform_draw;
+
+// The distribution parameters of params as a backend reads them (the
+// history slot, mask row, seed and draw index left at their defaults).
+backend::SamplingRow sampling_row(const SamplingParams& params);
 
 }  // namespace pdserve::runner

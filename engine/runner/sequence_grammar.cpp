@@ -24,14 +24,27 @@ Result<std::unique_ptr<SequenceGrammar>> SequenceGrammar::create(
   return g;
 }
 
-void SequenceGrammar::mask(std::span<float> logits) {
-  const structured::Vocabulary& vocab = compiled_->vocabulary();
+void SequenceGrammar::fill_allowed() {
   matcher_.fill_next_token_mask(&allowed_);
   if (allowed_.count() == 0)
-    for (int32_t id : vocab.stop_token_ids()) allowed_.set(id);
+    for (int32_t id : compiled_->vocabulary().stop_token_ids()) allowed_.set(id);
+}
+
+void SequenceGrammar::mask(std::span<float> logits) {
+  fill_allowed();
+  const int32_t vocab = compiled_->vocabulary().size();
   const auto n = static_cast<int32_t>(logits.size());
   for (int32_t id = 0; id < n; ++id)
-    if (id >= vocab.size() || !allowed_.test(id)) logits[static_cast<size_t>(id)] = kNegInf;
+    if (id >= vocab || !allowed_.test(id)) logits[static_cast<size_t>(id)] = kNegInf;
+}
+
+void SequenceGrammar::mask_bits(std::span<uint32_t> words) {
+  fill_allowed();
+  const std::vector<uint64_t>& allowed = allowed_.words();  // token i: bit i % 64 of word i / 64
+  for (size_t i = 0; i < words.size(); ++i) {
+    const size_t w = i / 2;
+    words[i] &= w < allowed.size() ? static_cast<uint32_t>(allowed[w] >> (32 * (i % 2))) : 0u;
+  }
 }
 
 Status SequenceGrammar::mask_drafts(std::span<float> rows, size_t vocab,

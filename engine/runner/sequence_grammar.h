@@ -1,9 +1,8 @@
 // SequenceGrammar: one sequence's structured-output constraint in the
-// runner. Before each sample the logits of every token the constraint does
-// not allow next are set to -inf (on the host copy of the row: the runner
-// leaves the device-side greedy path for a step with a constrained
-// sequence, so the mask holds on every backend); each emitted token then
-// advances the matcher. Speculative proposals are masked row by row and the
+// runner. Before each sample the tokens the constraint does not allow next
+// are cleared from the row's allowed-token mask, which the backend applies
+// where it samples (the device for CUDA, as xgrammar's bitmask in vLLM);
+// each emitted token then advances the matcher. Speculative proposals are masked row by row and the
 // matcher is rolled back to where it was (mask_drafts).
 //
 // A stop token is allowed only once the output is complete; after it (or
@@ -34,6 +33,10 @@ class SequenceGrammar {
   // logits [vocab]: the tokens not allowed next become -inf (ids past the
   // tokenizer's vocabulary included).
   void mask(std::span<float> logits);
+  // words [backend::mask_words(vocab)] (token t: bit t % 32 of word t / 32):
+  // the bits of the tokens not allowed next are cleared (ids past the
+  // tokenizer's vocabulary included), the others kept.
+  void mask_bits(std::span<uint32_t> words);
   // rows [drafts.size() + 1, vocab]: row i masked as the output stands after
   // drafts[0, i). Rows past the first draft the constraint refuses are left
   // as they are (verification rejects that draft, so they are never used).
@@ -45,6 +48,9 @@ class SequenceGrammar {
 
  private:
   explicit SequenceGrammar(std::shared_ptr<const structured::CompiledGrammar> compiled);
+
+  // allowed_ <- the tokens allowed next (the stop tokens when none is).
+  void fill_allowed();
 
   structured::GrammarMatcher matcher_;
   structured::TokenBitmask allowed_;

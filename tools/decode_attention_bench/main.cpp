@@ -18,6 +18,7 @@
 
 #include "engine/backend/backend.h"
 #include "engine/backend/device_peaks.h"
+#include "tools/backend_time.h"
 
 namespace pdserve::backend {
 namespace {
@@ -25,16 +26,6 @@ namespace {
 struct Point {
   int heads, kv_heads, head_dim, batch, context;
 };
-
-double time_ms(Backend& be, int reps, const std::function<void()>& fn) {
-  fn();
-  be.synchronize();
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < reps; ++i) fn();
-  be.synchronize();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
-         reps;
-}
 
 void run(Backend& be, const Point& p, double bandwidth) {
   const QkvLayout layout{p.heads, p.kv_heads, p.head_dim};

@@ -15,6 +15,7 @@
 #include "engine/backend/cuda/prefill_attention.h"
 #include "engine/backend/cuda/rmsnorm.h"
 #include "engine/backend/cuda/rope_kv.h"
+#include "engine/backend/cuda/sample_rows.h"
 #include "engine/backend/cuda/silu_mul.h"
 
 namespace pdserve::backend::cuda {
@@ -350,6 +351,32 @@ void CudaBackend::argmax_rows(const Tensor& x, Tensor& out) {
   PD_CHECK(x.rank() == 2 && out.dtype() == DType::kI32 && out.numel() == x.dim(0))
       << "argmax_rows: x " << x.shape().to_string() << " out " << out.shape().to_string();
   launch_argmax(bf16(x), x.dim(0), x.dim(1), out.as<int32_t>(), stream_);
+}
+
+void CudaBackend::sample_rows(const Tensor& logits, const SamplingBatch& batch, SampledRows& out) {
+  expect_bf16("sample_rows", {&logits});
+  check_sample_rows(logits, batch, out);
+  const int64_t rows = logits.dim(0), vocab = logits.dim(1);
+  PD_CHECK(vocab <= kMaxSampleVocab)
+      << "sample_rows: vocabulary of " << vocab << " tokens exceeds " << kMaxSampleVocab;
+  std::shared_ptr<void> workspace = device_memory(sample_rows_workspace_bytes(rows, vocab));
+  const bool logprobs = out.logprobs.data() != nullptr;
+  SampleRowsArgs a{bf16(logits),
+                   static_cast<const SamplingRow*>(batch.params.data()),
+                   batch.output_counts.as<int32_t>(),
+                   batch.prompt_seen.as<uint32_t>(),
+                   batch.output_counts.data() ? batch.output_counts.dim(0) : 0,
+                   batch.allowed.as<uint32_t>(),
+                   batch.allowed.data() ? batch.allowed.dim(0) : 0,
+                   rows,
+                   vocab,
+                   static_cast<float*>(workspace.get()),
+                   out.token_ids.as<int32_t>(),
+                   logprobs ? out.logprobs.as<float>() : nullptr,
+                   logprobs ? out.top_ids.as<int32_t>() : nullptr,
+                   logprobs ? out.top_logprobs.as<float>() : nullptr,
+                   logprobs ? static_cast<int>(out.top_ids.dim(1)) : -1};
+  launch_sample_rows(a, stream_);
 }
 
 }  // namespace pdserve::backend::cuda

@@ -53,6 +53,7 @@ class CudaBackend final : public Backend {
   void add(Tensor& x, const Tensor& y) override;
   void gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) override;
   void argmax_rows(const Tensor& x, Tensor& out) override;
+  void sample_rows(const Tensor& logits, const SamplingBatch& batch, SampledRows& out) override;
 
   void* stream() const { return stream_; }
 

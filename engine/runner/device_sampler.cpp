@@ -1,0 +1,141 @@
+#include "engine/runner/device_sampler.h"
+
+#include <algorithm>
+
+#include "engine/runner/sampler.h"
+
+namespace pdserve::runner {
+namespace {
+
+using backend::DType;
+using backend::Shape;
+using backend::Tensor;
+
+}  // namespace
+
+DeviceSampler::DeviceSampler(backend::Backend& be, int vocab_size) : be_(be), vocab_(vocab_size) {}
+
+Tensor& DeviceSampler::reserve(Tensor& t, Shape need, DType dtype) {
+  const bool fits = t.data() && t.rank() == need.rank && t.dim(0) >= need[0] &&
+                    (need.rank == 1 || t.dim(1) >= need[1]);
+  if (!fits) {
+    Shape grown = need;
+    grown.dims[0] = std::max<int64_t>({need[0], t.data() ? 2 * t.dim(0) : 0, 8});
+    if (need.rank == 2)
+      grown.dims[1] = std::max<int64_t>({need[1], t.rank() == 2 && t.data() ? t.dim(1) : 0, 1});
+    t = be_.alloc(grown, dtype);
+  }
+  return t;
+}
+
+int DeviceSampler::take_slot() {
+  if (free_slots_.empty()) {
+    const int64_t old = output_counts_.data() ? output_counts_.dim(0) : 0;
+    const int64_t grown = std::max<int64_t>(8, 2 * old), words = backend::mask_words(vocab_);
+    std::vector<int32_t> counts(static_cast<size_t>(grown * vocab_), 0),
+        seen(static_cast<size_t>(grown * words), 0);
+    if (old > 0) {  // rare (the slots double): keep the live histories
+      be_.copy_to_host(output_counts_, counts.data());
+      be_.copy_to_host(prompt_seen_, seen.data());
+    }
+    output_counts_ = be_.alloc(Shape{grown, vocab_}, DType::kI32);
+    prompt_seen_ = be_.alloc(Shape{grown, words}, DType::kI32);
+    be_.copy_from_host(output_counts_, counts.data(), DType::kI32);
+    be_.copy_from_host(prompt_seen_, seen.data(), DType::kI32);
+    for (int64_t s = grown - 1; s >= old; --s) free_slots_.push_back(static_cast<int>(s));
+  }
+  const int slot = free_slots_.back();
+  free_slots_.pop_back();
+  return slot;
+}
+
+void DeviceSampler::add(uint64_t seq_id, const SamplingParams& params,
+                        std::span<const int32_t> prompt_ids, std::span<const int32_t> output_ids) {
+  remove(seq_id);
+  if (!backend::has_penalties(sampling_row(params))) return;
+  const int slot = take_slot();
+  slots_[seq_id] = slot;
+  std::vector<int32_t> counts(static_cast<size_t>(vocab_), 0),
+      seen(static_cast<size_t>(backend::mask_words(vocab_)), 0);
+  for (int32_t t : output_ids)
+    if (t >= 0 && t < vocab_) ++counts[static_cast<size_t>(t)];
+  for (int32_t t : prompt_ids)
+    if (t >= 0 && t < vocab_)
+      seen[static_cast<size_t>(t >> 5)] = static_cast<int32_t>(
+          static_cast<uint32_t>(seen[static_cast<size_t>(t >> 5)]) | (1u << (t & 31)));
+  Tensor counts_row = output_counts_.rows(slot, 1), seen_row = prompt_seen_.rows(slot, 1);
+  be_.copy_from_host(counts_row, counts.data(), DType::kI32);
+  be_.copy_from_host(seen_row, seen.data(), DType::kI32);
+}
+
+void DeviceSampler::remove(uint64_t seq_id) {
+  auto it = slots_.find(seq_id);
+  if (it == slots_.end()) return;
+  free_slots_.push_back(it->second);
+  slots_.erase(it);
+}
+
+std::vector<SampledToken> DeviceSampler::sample(const Tensor& logits, std::span<const Row> rows) {
+  const auto n = static_cast<int64_t>(rows.size());
+  const int64_t words = backend::mask_words(vocab_);
+  std::vector<backend::SamplingRow> params(rows.size());
+  std::vector<uint32_t> masks;
+  int64_t num_masks = 0, max_top = -1;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    backend::SamplingRow& p = params[i];
+    p = sampling_row(*r.params);
+    p.seed = r.seed;
+    p.draw_index = r.draw_index;
+    if (auto it = slots_.find(r.seq_id); it != slots_.end()) p.history_slot = it->second;
+    if (!r.allowed.empty()) {
+      p.allowed_row = static_cast<int32_t>(num_masks++);
+      masks.insert(masks.end(), r.allowed.begin(), r.allowed.end());
+    }
+    max_top = std::max<int64_t>(max_top, std::min<int64_t>(p.num_logprobs, vocab_));
+  }
+  backend::SamplingBatch batch;
+  batch.params = reserve(params_, Shape{n, backend::kSamplingRowWords}, DType::kI32).rows(0, n);
+  be_.copy_from_host(batch.params, params.data(), DType::kI32);
+  batch.output_counts = output_counts_;
+  batch.prompt_seen = prompt_seen_;
+  if (num_masks > 0) {
+    batch.allowed = reserve(allowed_, Shape{num_masks, words}, DType::kI32).rows(0, num_masks);
+    be_.copy_from_host(batch.allowed, masks.data(), DType::kI32);
+  }
+  backend::SampledRows out;
+  out.token_ids = reserve(token_ids_, Shape{n}, DType::kI32).rows(0, n);
+  if (max_top >= 0) {
+    out.logprobs = reserve(logprobs_, Shape{n}, DType::kF32).rows(0, n);
+    out.top_ids = reserve(top_ids_, Shape{n, max_top}, DType::kI32).rows(0, n);
+    out.top_logprobs = reserve(top_logprobs_, Shape{n, out.top_ids.dim(1)}, DType::kF32).rows(0, n);
+  }
+  be_.sample_rows(logits, batch, out);
+
+  std::vector<int32_t> ids(static_cast<size_t>(n)), top_ids;
+  std::vector<float> logprobs, top_logprobs;
+  be_.copy_to_host(out.token_ids, ids.data());
+  const int64_t cols = max_top >= 0 ? out.top_ids.dim(1) : 0;
+  if (max_top >= 0) {
+    logprobs.resize(static_cast<size_t>(n));
+    top_ids.resize(static_cast<size_t>(n * cols));
+    top_logprobs.resize(top_ids.size());
+    be_.copy_to_host(out.logprobs, logprobs.data());
+    be_.copy_to_host(out.top_ids, top_ids.data());
+    be_.copy_to_host(out.top_logprobs, top_logprobs.data());
+  }
+  std::vector<SampledToken> tokens(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    tokens[i].token_id = ids[i];
+    const int num_top = params[i].num_logprobs;
+    if (num_top < 0) continue;
+    tokens[i].logprob = logprobs[i];
+    for (int64_t k = 0; k < std::min<int64_t>(num_top, cols); ++k) {
+      const size_t at = i * static_cast<size_t>(cols) + static_cast<size_t>(k);
+      tokens[i].top.push_back({top_ids[at], top_logprobs[at]});
+    }
+  }
+  return tokens;
+}
+
+}  // namespace pdserve::runner
