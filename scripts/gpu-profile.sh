@@ -17,7 +17,7 @@ name=profile-$shape-$point
 bench="$bin bench engine --model /tmp/$shape --device cuda --kv-cache-mb 4000 --decode $point --prefill-len 128 --decode-steps 12 --enforce-eager"
 $bench --output-json "$out/$name-bench.json" > "$out/$name-bench.txt" 2>&1 || { tail -5 "$out/$name-bench.txt"; exit 1; }
 gbps=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['copy_bytes_per_s'] / 1e9)" "$out/$name-bench.json")
-ncu --csv --print-units base --clock-control none \
+ncu --csv --print-units base --clock-control none --cache-control none \
   --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum \
   $bench > "$out/$name.csv" 2> "$out/$name.err" || { tail -5 "$out/$name.err"; exit 1; }
 python3 tools/kernel_profile.py "$out/$name.csv" --copy-gbps "$gbps" --json "$out/$name.json" | tee "$out/$name.txt"

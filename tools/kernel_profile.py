@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Per-kernel cost of one decode step, from an ncu CSV (issue 12's method).
 
-    ncu --csv --print-units base --clock-control none \\
+    ncu --csv --print-units base --clock-control none --cache-control none \\
         --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum \\
         pdserve bench engine ... --enforce-eager > ncu.csv
     python3 tools/kernel_profile.py ncu.csv --copy-gbps 3000 [--json out.json]
 
-A step starts at each embedding kernel; the last --steps complete steps are
-averaged. For each kernel of the step: its time, the DRAM bytes it moved and
+A step starts at each embedding kernel; the last --steps complete steps
+without a kernel named like --exclude (default: prefill attention, so the
+decode steps) are averaged. For each kernel of the step: its time, the DRAM bytes it moved and
 its bandwidth as a share of --copy-gbps, so the kernels that keep a step off
 its floor stand out. ncu runs kernels one at a time, so the sum is the GPU
 work of a step without launch gaps.
@@ -43,13 +44,15 @@ def main():
     ap.add_argument("csv")
     ap.add_argument("--copy-gbps", type=float, required=True)
     ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--exclude", default="prefill_attention")
     ap.add_argument("--json")
     a = ap.parse_args()
     ks = read_kernels(a.csv)
     starts = [i for i, k in enumerate(ks) if "embedding" in k["name"]]
-    if len(starts) < a.steps + 1:
-        sys.exit(f"kernel_profile: {len(starts)} steps found in {a.csv}, need {a.steps + 1}")
-    steps = [ks[starts[i]:starts[i + 1]] for i in range(len(starts) - a.steps - 1, len(starts) - 1)]
+    steps = [ks[starts[i]:starts[i + 1]] for i in range(len(starts) - 1)]
+    steps = [s for s in steps if not any(a.exclude in k["name"] for k in s)][-a.steps:]
+    if len(steps) < a.steps:
+        sys.exit(f"kernel_profile: {len(steps)} steps without {a.exclude} in {a.csv}, need {a.steps}")
     n = len(steps[-1])
     steps = [s for s in steps if len(s) == n]
     rows = []

@@ -9,8 +9,10 @@ namespace {
 constexpr int kWarps = 8;
 constexpr int kMaxHeadDim = 512;
 
-// One block per token; each warp takes heads in turn: q heads, then k heads,
-// then v heads. The head is staged in shared memory as fp32.
+// One warp per head of a token (q heads, then k heads, then v heads), kWarps
+// heads per block: grid (tokens, heads / kWarps). The head is staged in
+// shared memory as fp32. (One block per token, its warps taking heads in
+// turn, left a batch-1 decode step with one busy SM for 10 us a layer.)
 __global__ void rope_kv_kernel(RopeKvArgs a) {
   __shared__ float head[kWarps][kMaxHeadDim];
   const int64_t t = blockIdx.x;
@@ -23,7 +25,8 @@ __global__ void rope_kv_kernel(RopeKvArgs a) {
   const int64_t block = slot >= 0 ? slot / a.block_size : 0,
                 off = slot >= 0 ? slot % a.block_size : 0;
   float* h = head[warp];
-  for (int idx = warp; idx < a.num_heads + 2 * a.num_kv_heads; idx += kWarps) {
+  const int idx = static_cast<int>(blockIdx.y) * kWarps + warp;
+  if (idx < a.num_heads + 2 * a.num_kv_heads) {
     const uint16_t* src = a.qkv + t * width + static_cast<int64_t>(idx) * hd;
     for (int j = lane; j < hd; j += 32) h[j] = bf16_bits_to_float(src[j]);
     __syncwarp();
@@ -58,7 +61,6 @@ __global__ void rope_kv_kernel(RopeKvArgs a) {
                       static_cast<int64_t>(kvh) * hd;
       for (int j = lane; j < hd; j += 32) dst[j] = float_to_bf16_bits(h[j]);
     }
-    __syncwarp();
   }
 }
 
@@ -67,7 +69,10 @@ __global__ void rope_kv_kernel(RopeKvArgs a) {
 void launch_rope_write_kv(const RopeKvArgs& args, void* stream) {
   PD_CHECK(args.head_dim <= kMaxHeadDim && args.head_dim % 2 == 0) << "head_dim " << args.head_dim;
   if (args.n == 0) return;
-  rope_kv_kernel<<<static_cast<unsigned>(args.n), kWarps * 32, 0, as_stream(stream)>>>(args);
+  const int heads = args.num_heads + 2 * args.num_kv_heads;
+  const dim3 grid(static_cast<unsigned>(args.n),
+                  static_cast<unsigned>((heads + kWarps - 1) / kWarps));
+  rope_kv_kernel<<<grid, kWarps * 32, 0, as_stream(stream)>>>(args);
   PD_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -100,6 +100,37 @@ TEST_F(CudaOpsTest, ElementwiseEmbeddingAndGather) {
   EXPECT_EQ(rel_err(g), 0.0);
 }
 
+// Rows as wide as a vocabulary (16-byte loads, partial last rounds) and of
+// an odd width (one value per load), with the maximum planted at the start,
+// the end and twice (the lowest index wins), against the CPU.
+TEST_F(CudaOpsTest, ArgmaxRowsWideAndOddWidths) {
+  for (int64_t cols : {int64_t{128256}, int64_t{1001}, int64_t{8}}) {
+    const int m = 6;
+    std::vector<float> v = random(m * cols);
+    const auto at = [&](int r, int64_t c) -> float& {
+      return v[static_cast<size_t>(r * cols + c)];
+    };
+    at(0, 0) = 100.0f;
+    at(1, cols - 1) = 100.0f;
+    at(2, cols / 2) = 100.0f;
+    at(2, cols - 1) = 100.0f;
+    at(3, 0) = 50.0f;
+    at(3, cols / 3) = 100.0f;
+    Pair x = input(v, Shape{m, cols});
+    Pair out{cpu->alloc(Shape{m}, DType::kI32), gpu->alloc(Shape{m}, DType::kI32)};
+    cpu->argmax_rows(x.cpu, out.cpu);
+    gpu->argmax_rows(x.gpu, out.gpu);
+    std::vector<int32_t> c(m), g(m);
+    cpu->copy_to_host(out.cpu, c.data());
+    gpu->copy_to_host(out.gpu, g.data());
+    EXPECT_EQ(g, c) << "cols " << cols;
+    EXPECT_EQ(g[0], 0);
+    EXPECT_EQ(g[1], cols - 1);
+    EXPECT_EQ(g[2], cols / 2);
+    EXPECT_EQ(g[3], cols / 3);
+  }
+}
+
 TEST_F(CudaOpsTest, RopeWritesKvAndRotatesQ) {
   for (bool qk_norm : {false, true}) {
     const QkvLayout layout{8, 2, 128};
