@@ -14,6 +14,7 @@
 #include "cli/runner_flags.h"
 #include "cli/sampling_flags.h"
 #include "engine/backend/device_peaks.h"
+#include "engine/runner/model_cost.h"
 #include "structured/constraint.h"
 
 namespace pdserve::cli {
@@ -175,21 +176,7 @@ int run(const BenchFlags& f) {
   const double bw = peaks.ok() ? peaks->copy_bytes_per_s : 0,
                flops = peaks.ok() ? peaks->gemm_flops_per_s : 0;
 
-  const double q = static_cast<double>(c.num_heads) * c.head_dim,
-               kv = static_cast<double>(c.num_kv_heads) * c.head_dim;
-  const double layer_params =
-      c.hidden_size * (q + 2 * kv) + q * c.hidden_size + 3.0 * c.hidden_size * c.intermediate_size;
-  const double matmul_params =
-      c.num_layers * layer_params + static_cast<double>(c.vocab_size) * c.hidden_size;
-  // A decode step reads every layer weight, the final norm and the LM head
-  // once, and one embedding row per token: an untied model's embedding table
-  // is not read in full (the checkpoint's bytes count it).
-  const double weight_elt = backend::dtype_size(r.backend().weight_dtype(backend::DType::kBF16));
-  const double embed_table = static_cast<double>(c.vocab_size) * c.hidden_size * weight_elt;
-  const double step_weight_bytes =
-      static_cast<double>(r.model_weight_bytes()) - (c.tie_word_embeddings ? 0.0 : embed_table);
-  const double kv_bytes_per_token =
-      2.0 * c.num_layers * kv * backend::dtype_size(r.kv_cache().spec().dtype);
+  const runner::ModelCost cost = runner::ModelCost::of(r);
 
   std::vector<Figure> figures;
   protocol::SamplingParams sampling = f.sampling;
@@ -205,8 +192,7 @@ int run(const BenchFlags& f) {
     if (!t.ok()) return fail(t.status());
     // Mean context over the timed steps (the warm-up step came first).
     const double ctx = p.context + 1.0 + (steps + 1) / 2.0;
-    const double bytes =
-        step_weight_bytes + p.batch * (c.hidden_size * weight_elt + ctx * kv_bytes_per_token);
+    const double bytes = cost.decode_step_bytes(p.batch, ctx);
     const auto [graph_batch, graph_kernels] = graph_for(r, p.batch);
     figures.push_back({"decode batch " + std::to_string(p.batch) + " at " +
                            std::to_string(p.context) + " (per step)",
@@ -224,8 +210,7 @@ int run(const BenchFlags& f) {
     auto steps = bench.prefill(1, f.prefill_len);
     if (!steps.ok()) return fail(steps.status());
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    const double p = f.prefill_len;
-    const double fl = 2.0 * matmul_params * p + 2.0 * c.num_layers * q * p * p;
+    const double fl = cost.prefill_flops(f.prefill_len);
     figures.push_back(
         {"prefill " + std::to_string(f.prefill_len) + " tokens", secs, 0, flops ? fl / flops : 0});
   }

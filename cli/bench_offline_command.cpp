@@ -2,15 +2,20 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "cli/engine_flags.h"
 #include "cli/progress_bar.h"
 #include "cli/runner_flags.h"
 #include "cli/speculative_flags.h"
+#include "engine/backend/device_peaks.h"
 #include "engine/engine.h"
+#include "engine/runner/model_cost.h"
 
 namespace pdserve::cli {
 namespace {
@@ -32,6 +37,33 @@ int length(std::mt19937& rng, int mean, double ratio) {
   const int lo = std::max(1, static_cast<int>(mean * (1 - ratio))),
             hi = std::max(lo, static_cast<int>(mean * (1 + ratio)));
   return std::uniform_int_distribution<int>(lo, hi)(rng);
+}
+
+// The workload's floor: its prefill FLOPs at the GEMM rate plus its decode
+// bytes at the copy rate, the decode steps as few as max_num_seqs allows
+// (each reads the weights once) and every decoded token reading its
+// sequence's KV. Zero parts where the device has no measured peak.
+struct Floor {
+  double prefill_s = 0, decode_s = 0;
+};
+
+Floor workload_floor(const runner::ModelCost& cost, const std::vector<engine::RequestSpec>& specs,
+                     int max_num_seqs, const backend::DevicePeaks& peaks) {
+  double prefill_flops = 0, kv_bytes = 0, decoded = 0;
+  for (const engine::RequestSpec& s : specs) {
+    const double in = static_cast<double>(s.prompt_ids.size()), out = s.sampling.max_tokens;
+    prefill_flops += cost.prefill_flops(in);
+    // Tokens 2..out decode at contexts in+1 .. in+out-1 (the first comes with the prefill).
+    decoded += out - 1;
+    kv_bytes += (out - 1) * (in + out / 2.0) * cost.kv_bytes_per_token();
+  }
+  const double steps = std::ceil(decoded / max_num_seqs);
+  const double bytes =
+      steps * cost.step_weight_bytes() + kv_bytes + decoded * cost.embedding_row_bytes();
+  Floor f;
+  if (peaks.gemm_flops_per_s > 0) f.prefill_s = prefill_flops / peaks.gemm_flops_per_s;
+  if (peaks.copy_bytes_per_s > 0) f.decode_s = bytes / peaks.copy_bytes_per_s;
+  return f;
 }
 
 int run(const BenchFlags& f) {
@@ -89,6 +121,11 @@ int run(const BenchFlags& f) {
   bar.finish();
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto peaks = backend::measure_device_peaks((*runner)->backend());
+  const Floor floor = peaks.ok() ? workload_floor(runner::ModelCost::of(**runner), specs,
+                                                  config->scheduler.max_num_seqs, *peaks)
+                                 : Floor{};
+  const double floor_s = floor.prefill_s + floor.decode_s;
   std::printf("requests:            %d\n", f.num_prompts);
   std::printf("prompt tokens:       %lld\n", static_cast<long long>(prompt_tokens));
   std::printf("output tokens:       %lld\n", static_cast<long long>(output_tokens));
@@ -96,17 +133,36 @@ int run(const BenchFlags& f) {
   std::printf("requests/s:          %.2f\n", f.num_prompts / secs);
   std::printf("output tokens/s:     %.1f\n", output_tokens / secs);
   std::printf("total tokens/s:      %.1f\n", (prompt_tokens + output_tokens) / secs);
+  if (peaks.ok())
+    std::printf(
+        "floor:               %.3f s (prefill %.3f s at %.0f TFLOP/s, decode %.3f s at "
+        "%.0f GB/s on %s): %.1f%% of it\n",
+        floor_s, floor.prefill_s, peaks->gemm_flops_per_s / 1e12, floor.decode_s,
+        peaks->copy_bytes_per_s / 1e9, peaks->device_name.c_str(), 100.0 * floor_s / secs);
+  else
+    std::printf("floor:               unknown (%s)\n", peaks.status().message().c_str());
   const scheduler::SpecDecodeStats spec = e.stats().spec_decode;
   if (*spec_runner) std::printf("%s\n", spec_decode_summary(spec).c_str());
   if (!f.output_json.empty()) {
+    nlohmann::json j = {{"model", std::filesystem::path(f.runner.model_dir).filename().string()},
+                        {"num_prompts", f.num_prompts},
+                        {"prompt_tokens", prompt_tokens},
+                        {"output_tokens", output_tokens},
+                        {"elapsed_s", secs},
+                        {"requests_per_s", f.num_prompts / secs},
+                        {"output_tokens_per_s", output_tokens / secs},
+                        {"total_tokens_per_s", (prompt_tokens + output_tokens) / secs}};
+    if (peaks.ok()) {
+      j["device"] = peaks->device_name;
+      j["copy_bytes_per_s"] = peaks->copy_bytes_per_s;
+      j["gemm_flops_per_s"] = peaks->gemm_flops_per_s;
+      j["floor_prefill_s"] = floor.prefill_s;
+      j["floor_decode_s"] = floor.decode_s;
+      j["of_floor"] = floor_s / secs;
+    }
+    if (*spec_runner) j["spec_decode"] = nlohmann::json::parse(spec_decode_json(spec));
     std::ofstream out(f.output_json);
-    out << "{\"num_prompts\": " << f.num_prompts << ", \"prompt_tokens\": " << prompt_tokens
-        << ", \"output_tokens\": " << output_tokens << ", \"elapsed_s\": " << secs
-        << ", \"requests_per_s\": " << f.num_prompts / secs
-        << ", \"output_tokens_per_s\": " << output_tokens / secs
-        << ", \"total_tokens_per_s\": " << (prompt_tokens + output_tokens) / secs;
-    if (*spec_runner) out << ", \"spec_decode\": " << spec_decode_json(spec);
-    out << "}\n";
+    out << j.dump(1) << "\n";
     if (!out) return fail(invalid_argument("cannot write " + f.output_json));
   }
   return 0;

@@ -81,6 +81,7 @@ class LlmRunner final : public ModelRunner {
   const model::ModelConfig& config() const { return model_->config(); }
   size_t model_weight_bytes() const { return model_->weight_bytes(); }
   backend::Backend& backend() { return *backend_; }
+  const backend::Backend& backend() const { return *backend_; }
   // Called on the thread that executes steps once each layer of a step has
   // issued its K/V writes (see ForwardInputs::on_kv_written), with the
   // step's batch; backend().mark() made in the hook fires when they have

@@ -103,6 +103,23 @@ TEST(PdserveCliTest, BenchEngineTimesEachDecodePoint) {
   EXPECT_NE(text.find("\"cuda_graphs\": false"), std::string::npos) << text;
 }
 
+// Mixed lengths through the engine; on the CPU there are no measured peaks,
+// so the floor is said to be unknown and the JSON has no ratio.
+TEST(PdserveCliTest, BenchOfflineRunsMixedLengthsAndSaysWhenTheFloorIsUnknown) {
+  const std::string json = ::testing::TempDir() + "/bench_offline.json";
+  CliRun r = run("bench offline --model " + kDemo +
+                 " --device cpu --num-prompts 6 --input-len 12 --output-len 6 --range-ratio 0.5 "
+                 "--output-json " +
+                 json);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("floor:               unknown"), std::string::npos) << r.output;
+  std::ifstream in(json);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"model\": \"pdserve-demo\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"output_tokens\":"), std::string::npos) << text;
+  EXPECT_EQ(text.find("of_floor"), std::string::npos) << text;
+}
+
 TEST(PdserveCliTest, BenchEngineDecodesUnderAJsonSchema) {
   const std::string schema = ::testing::TempDir() + "/bench_schema.json";
   std::ofstream(schema) << R"({"type":"array","items":{"type":"integer"}})";
