@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/server/http_client.h"
+#include "common/wire/internal_api.h"
 
 namespace pdserve::bench {
 namespace {
@@ -37,6 +38,18 @@ std::string body_of(const RouterScenario& s, const RouterLoadOptions& o) {
     if (s.logprobs) b["logprobs"] = kTopLogprobs;
   }
   return b.dump();
+}
+
+// direct/stream/plain: the upstream's own generate request for `request_id`.
+server::ClientRequest generate_request(const RouterLoadOptions& o, const std::string& request_id) {
+  server::internal::GenerateRequest g;
+  g.request_id = request_id;
+  g.prompt_ids = o.prompt_ids;
+  g.sampling.max_tokens = o.output_len;
+  server::ClientRequest req = server::ClientRequest::post_json(
+      "127.0.0.1", o.upstream->port(), "/internal/v1/generate", server::internal::to_json(g));
+  req.headers.set("Authorization", "Bearer " + o.cluster_token);
+  return req;
 }
 
 // The text of a chunk's or response's first choice (completions: text; chat:
@@ -89,7 +102,7 @@ class Driver {
   Driver(const RouterScenario& s, const RouterLoadOptions& o, uint64_t run)
       : s_(s),
         o_(o),
-        body_(body_of(s, o)),
+        body_(s.direct ? std::string() : body_of(s, o)),
         id_prefix_("rb" + std::to_string(run) + "-"),
         client_([&] {
           server::ClientOptions c;
@@ -114,9 +127,12 @@ class Driver {
   void launch() {
     auto e = std::make_shared<Exchange>();
     e->id = id_prefix_ + std::to_string(next_id_.fetch_add(1));
-    server::ClientRequest req = server::ClientRequest::post_json(
-        o_.router.host, o_.router.port,
-        o_.router.prefix + (s_.chat ? "/v1/chat/completions" : "/v1/completions"), body_);
+    server::ClientRequest req =
+        s_.direct
+            ? generate_request(o_, e->id + "-0")
+            : server::ClientRequest::post_json(
+                  o_.router.host, o_.router.port,
+                  o_.router.prefix + (s_.chat ? "/v1/chat/completions" : "/v1/completions"), body_);
     req.headers.set("X-Request-Id", e->id);
     e->sent = Clock::now();
     if (!s_.stream) {
@@ -146,6 +162,7 @@ class Driver {
             return true;
           }
           const Clock::time_point at = Clock::now();
+          if (s_.direct) return on_upstream_event(*e, ev.data, at);
           json j = json::parse(ev.data, nullptr, false);
           if (!j.is_object() || j.contains("error")) {
             e->error = "error event: " + ev.data.substr(0, 200);
@@ -170,6 +187,22 @@ class Driver {
         });
     std::lock_guard<std::mutex> lock(e->mu);
     e->stream = std::move(stream);
+  }
+
+  // direct/stream/plain: one event of the upstream, one token each.
+  bool on_upstream_event(Exchange& e, const std::string& data, Clock::time_point at) {
+    Result<server::internal::GenerateEvent> ev = server::internal::parse_generate_event(data);
+    if (!ev.ok() || ev->error) {
+      e.error = "bad upstream event: " + data.substr(0, 200);
+      return false;
+    }
+    for (size_t i = 0; i < ev->token_ids.size(); ++i) {
+      const size_t k = e.chunks.size();
+      e.num_bytes = k < o_.expected_bytes.size() ? o_.expected_bytes[k] : 0;
+      e.chunks.push_back({at, e.num_bytes});
+    }
+    if (!ev->finish_reason.empty()) e.num_tokens = static_cast<int>(e.chunks.size());
+    return true;
   }
 
   void done(const std::shared_ptr<Exchange>& e, Clock::time_point at) {
@@ -228,6 +261,7 @@ std::atomic<uint64_t> g_num_runs{0};
 }  // namespace
 
 std::string RouterScenario::name() const {
+  if (direct) return "direct/stream/plain";
   return std::string(chat ? "chat" : "completions") + (stream ? "/stream" : "/full") +
          (stop       ? "/stop"
           : logprobs ? "/logprobs"
@@ -235,10 +269,11 @@ std::string RouterScenario::name() const {
 }
 
 std::vector<RouterScenario> all_router_scenarios() {
-  std::vector<RouterScenario> out;
+  std::vector<RouterScenario> out = {{.direct = true}};
   for (bool chat : {false, true})
     for (bool stream : {true, false})
-      for (int extra = 0; extra < 3; ++extra) out.push_back({chat, stream, extra == 1, extra == 2});
+      for (int extra = 0; extra < 3; ++extra)
+        out.push_back({.chat = chat, .stream = stream, .stop = extra == 1, .logprobs = extra == 2});
   return out;
 }
 
