@@ -34,7 +34,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // What the upstream replays (ASCII without '@' or '#', so the benchmark's
-// stop strings never match nor hold text back).
+// stop strings never match nor hold text back, and without a quote or a
+// backslash, so that the clients read the text out of a chunk as it is).
 constexpr const char* kReplayText =
     "The router relays every token a cluster generates: it decodes the token ids into text, "
     "checks the text against the stop strings of the request, wraps it in an OpenAI chunk and "
