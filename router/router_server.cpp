@@ -294,7 +294,6 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
   so.num_io_threads = num_threads;
   so.max_connections = m.options.max_connections;
   so.listen_backlog = std::max(so.listen_backlog, m.options.max_connections);
-  so.producer_sends = true;  // a token's chunk goes out on the thread that read its event
   PD_ASSIGN_OR_RETURN(m.server, server::Server::start(so, m.routes()));
   return std::unique_ptr<RouterServer>(new RouterServer(std::move(impl)));
 }

@@ -67,9 +67,9 @@ struct ServerOptions {
   // A stream's event queued while its connection waits for it (all else
   // written) is sent on the producer's own thread, without blocking: no
   // hand-off to the connection's io thread per event; what the socket does
-  // not take at once goes on from the io thread. For producers that are io
-  // threads themselves (the router relays on its HTTP client's); an engine
-  // loop should not make the system calls.
+  // not take at once goes on from the io thread. For a producer whose send
+  // time matters (the router benchmark's replay upstream stamps each event
+  // once written); an engine loop should not make the system calls.
   bool producer_sends = false;
 };
 
