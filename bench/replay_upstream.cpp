@@ -28,6 +28,7 @@ struct ReplayStream {
   int max_tokens = 0;
   int num_logprobs = -1;
   int num_prompt_tokens = 0;
+  size_t group_idx = 0;  // the part of the step it gets its tokens in
   std::shared_ptr<server::SseWriter> sse;
   std::vector<ReplayUpstream::Clock::time_point> sent_at;
 };
@@ -70,6 +71,7 @@ class ReplayUpstream::Impl {
     so.num_io_threads = 2;
     so.max_connections = kMaxConnections;
     so.listen_backlog = kMaxConnections;  // the router connects a stream's worth at once
+    so.producer_sends = true;             // an event's send time is its write to the socket
     PD_ASSIGN_OR_RETURN(server_, server::Server::start(so, std::move(routes)));
     pacer_ = std::thread([this] { pace(); });
     return ok_status();
@@ -110,6 +112,7 @@ class ReplayUpstream::Impl {
     s->sse = w->start_sse();
     if (!s->sse) return;
     std::lock_guard<std::mutex> lock(mu_);
+    s->group_idx = next_group_idx_++ % static_cast<size_t>(options_.num_step_groups);
     generate_peers_.insert(request.remote_address);
     active_.push_back(std::move(s));
   }
@@ -136,15 +139,14 @@ class ReplayUpstream::Impl {
     return ev;
   }
 
-  // One decode step: one token to every open stream.
-  void step(std::vector<std::shared_ptr<ReplayStream>>& streams) {
+  // One group's part of a decode step: one token to each of its open streams.
+  void step(std::vector<std::shared_ptr<ReplayStream>>& streams, size_t group_idx) {
     for (auto& s : streams) {
+      if (s->group_idx != group_idx) continue;
       const size_t k = s->sent_at.size();
       const bool last = static_cast<int>(k) + 1 == s->max_tokens;
       const std::string json = internal::to_json(event(*s, k));
-      s->sent_at.push_back(Clock::now());
-      if (last) keep_record(*s);  // before the client can see the end and ask for it
-      const bool sent = s->sse->send_event(json).ok();
+      const bool sent = last ? send_last(*s, json) : send(*s, json);
       if (sent && last) (void)s->sse->send_event("[DONE]");
       if (!sent && !last) keep_record(*s);
       if (!sent || last) {
@@ -155,6 +157,22 @@ class ReplayUpstream::Impl {
     std::erase(streams, nullptr);
   }
 
+  // Writes one event and notes when it was out.
+  bool send(ReplayStream& s, const std::string& json) {
+    const bool sent = s.sse->send_event(json).ok();
+    s.sent_at.push_back(Clock::now());
+    return sent;
+  }
+
+  // The last event: its record is kept before anyone can ask for it (the
+  // client may see the end as soon as the event is out).
+  bool send_last(ReplayStream& s, const std::string& json) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool sent = send(s, json);
+    records_[s.request_id] = std::move(s.sent_at);
+    return sent;
+  }
+
   void keep_record(ReplayStream& s) {
     std::lock_guard<std::mutex> lock(mu_);
     records_[s.request_id] = std::move(s.sent_at);
@@ -162,18 +180,20 @@ class ReplayUpstream::Impl {
 
   void pace() {
     std::vector<std::shared_ptr<ReplayStream>> streams;
+    const size_t num_groups = static_cast<size_t>(options_.num_step_groups);
+    const auto group_interval = options_.step_interval / options_.num_step_groups;
     Clock::time_point next = Clock::now();
     std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      next += options_.step_interval;
+    for (size_t g = 0;; g = (g + 1) % num_groups) {
+      next += group_interval;
       if (cv_.wait_until(lock, next, [this] { return stopping_; })) return;
       for (auto& s : active_) streams.push_back(std::move(s));
       active_.clear();
       lock.unlock();
-      step(streams);
+      step(streams, g);
       lock.lock();
       // Fell behind (an overloaded machine): no burst of catch-up steps.
-      next = std::max(next, Clock::now() - options_.step_interval);
+      next = std::max(next, Clock::now() - group_interval);
     }
   }
 
@@ -183,6 +203,7 @@ class ReplayUpstream::Impl {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::vector<std::shared_ptr<ReplayStream>> active_;  // new streams, not yet paced
+  size_t next_group_idx_ = 0;
   std::unordered_map<std::string, std::vector<Clock::time_point>> records_;
   std::unordered_set<std::string> generate_peers_;  // "host:port" of each connection used
   std::thread pacer_;
@@ -190,6 +211,9 @@ class ReplayUpstream::Impl {
 
 Result<std::unique_ptr<ReplayUpstream>> ReplayUpstream::start(ReplayOptions options) {
   if (options.token_ids.empty()) return invalid_argument("replay upstream: no token ids");
+  if (options.num_step_groups < 1 ||
+      options.step_interval / options.num_step_groups < std::chrono::microseconds(1))
+    return invalid_argument("replay upstream: step groups must be at least 1 and 1 us apart");
   auto impl = std::make_unique<Impl>(std::move(options));
   PD_RETURN_IF_ERROR(impl->start());
   return std::unique_ptr<ReplayUpstream>(new ReplayUpstream(std::move(impl)));

@@ -7,9 +7,15 @@
 // Pacing is a decode step: every `step_interval` one event with one token
 // (and its logprobs when asked) goes to every open stream, as a decode
 // worker's batch step does; a stream's last event carries finish_reason
-// "length" after max_tokens tokens, then [DONE]. The send time of each event
-// is recorded per request id, so that the client side can tell how long the
-// router took to relay it (send_times()).
+// "length" after max_tokens tokens, then [DONE]. With num_step_groups N the
+// streams take turns in N groups spread evenly over the step (as N decode
+// workers whose steps are out of phase); 1: all of them at once.
+//
+// The pacing thread writes each event to its socket itself
+// (ServerOptions::producer_sends), and the time just after that write is
+// recorded per request id: the moment the event is in the router's socket,
+// so that the client side can tell how long the router took to relay it
+// (send_times()).
 //
 //   ReplayUpstream up = *ReplayUpstream::start({ids, 20ms, token, "pdserve-demo"});
 //   register up.port() with the router as a decode worker; drive clients;
@@ -31,6 +37,7 @@ namespace pdserve::bench {
 struct ReplayOptions {
   std::vector<int32_t> token_ids;  // replayed in order, from the start again when used up
   std::chrono::microseconds step_interval{20'000};
+  int num_step_groups = 1;  // see above
   std::string cluster_token;
   std::string model;
 };

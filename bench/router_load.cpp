@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <utility>
 
 #include "common/server/http_client.h"
+#include "common/wire/internal_api.h"
 
 namespace pdserve::bench {
 namespace {
@@ -39,6 +41,18 @@ std::string body_of(const RouterScenario& s, const RouterLoadOptions& o) {
   return b.dump();
 }
 
+// direct/stream/plain: the upstream's own generate request for `request_id`.
+server::ClientRequest generate_request(const RouterLoadOptions& o, const std::string& request_id) {
+  server::internal::GenerateRequest g;
+  g.request_id = request_id;
+  g.prompt_ids = o.prompt_ids;
+  g.sampling.max_tokens = o.output_len;
+  server::ClientRequest req = server::ClientRequest::post_json(
+      "127.0.0.1", o.upstream->port(), "/internal/v1/generate", server::internal::to_json(g));
+  req.headers.set("Authorization", "Bearer " + o.cluster_token);
+  return req;
+}
+
 // The text of a chunk's or response's first choice (completions: text; chat:
 // delta.content or message.content); empty when none.
 std::string text_of(const json& j, bool chat) {
@@ -61,6 +75,36 @@ int completion_tokens(const json& j) {
   if (u == j.end() || !u->is_object()) return -1;
   auto c = u->find("completion_tokens");
   return c != u->end() && c->is_number_integer() ? c->get<int>() : -1;
+}
+
+// A streamed chunk read without a json value: the clients must keep up with
+// the router, and parsing every chunk made their own lag most of the latency
+// measured. The router writes keys in order: a completion choice's "text" is
+// its last key, a chat chunk's "delta" holds "content" first; the replayed
+// text has no quote or backslash, so a string ends at the next quote. A
+// changed format shows as text that does not match (the request fails).
+struct ChunkView {
+  bool error = false;
+  size_t num_text_bytes = 0;
+  int completion_tokens = -1;  // the usage chunk's
+};
+
+ChunkView read_chunk(std::string_view chunk, bool chat) {
+  ChunkView v;
+  v.error = !chunk.starts_with("{") || chunk.starts_with("{\"error\"");
+  const std::string_view key = chat ? "\"delta\":{\"content\":\"" : "\"text\":\"";
+  const size_t at = chat ? chunk.find(key) : chunk.rfind(key);
+  if (at != std::string_view::npos) {
+    const size_t begin = at + key.size();
+    const size_t end = chunk.find('"', begin);
+    v.num_text_bytes = end == std::string_view::npos ? 0 : end - begin;
+  }
+  constexpr std::string_view kTokens = "\"completion_tokens\":";
+  if (const size_t t = chunk.find(kTokens); t != std::string_view::npos) {
+    const char* first = chunk.data() + t + kTokens.size();
+    std::from_chars(first, chunk.data() + chunk.size(), v.completion_tokens);
+  }
+  return v;
 }
 
 using Chunks = std::vector<std::pair<Clock::time_point, size_t>>;  // (received, bytes so far)
@@ -89,7 +133,7 @@ class Driver {
   Driver(const RouterScenario& s, const RouterLoadOptions& o, uint64_t run)
       : s_(s),
         o_(o),
-        body_(body_of(s, o)),
+        body_(s.direct ? std::string() : body_of(s, o)),
         id_prefix_("rb" + std::to_string(run) + "-"),
         client_([&] {
           server::ClientOptions c;
@@ -114,9 +158,12 @@ class Driver {
   void launch() {
     auto e = std::make_shared<Exchange>();
     e->id = id_prefix_ + std::to_string(next_id_.fetch_add(1));
-    server::ClientRequest req = server::ClientRequest::post_json(
-        o_.router.host, o_.router.port,
-        o_.router.prefix + (s_.chat ? "/v1/chat/completions" : "/v1/completions"), body_);
+    server::ClientRequest req =
+        s_.direct
+            ? generate_request(o_, e->id + "-0")
+            : server::ClientRequest::post_json(
+                  o_.router.host, o_.router.port,
+                  o_.router.prefix + (s_.chat ? "/v1/chat/completions" : "/v1/completions"), body_);
     req.headers.set("X-Request-Id", e->id);
     e->sent = Clock::now();
     if (!s_.stream) {
@@ -146,17 +193,17 @@ class Driver {
             return true;
           }
           const Clock::time_point at = Clock::now();
-          json j = json::parse(ev.data, nullptr, false);
-          if (!j.is_object() || j.contains("error")) {
+          if (s_.direct) return on_upstream_event(*e, ev.data, at);
+          const ChunkView c = read_chunk(ev.data, s_.chat);
+          if (c.error) {
             e->error = "error event: " + ev.data.substr(0, 200);
             return false;
           }
-          const size_t n = text_of(j, s_.chat).size();
-          if (n > 0) {
-            e->num_bytes += n;
+          if (c.num_text_bytes > 0) {
+            e->num_bytes += c.num_text_bytes;
             e->chunks.push_back({at, e->num_bytes});
           }
-          if (int t = completion_tokens(j); t >= 0) e->num_tokens = t;
+          if (c.completion_tokens >= 0) e->num_tokens = c.completion_tokens;
           return true;
         },
         [this, e](Status st) {
@@ -170,6 +217,22 @@ class Driver {
         });
     std::lock_guard<std::mutex> lock(e->mu);
     e->stream = std::move(stream);
+  }
+
+  // direct/stream/plain: one event of the upstream, one token each.
+  bool on_upstream_event(Exchange& e, const std::string& data, Clock::time_point at) {
+    Result<server::internal::GenerateEvent> ev = server::internal::parse_generate_event(data);
+    if (!ev.ok() || ev->error) {
+      e.error = "bad upstream event: " + data.substr(0, 200);
+      return false;
+    }
+    for (size_t i = 0; i < ev->token_ids.size(); ++i) {
+      const size_t k = e.chunks.size();
+      e.num_bytes = k < o_.expected_bytes.size() ? o_.expected_bytes[k] : 0;
+      e.chunks.push_back({at, e.num_bytes});
+    }
+    if (!ev->finish_reason.empty()) e.num_tokens = static_cast<int>(e.chunks.size());
+    return true;
   }
 
   void done(const std::shared_ptr<Exchange>& e, Clock::time_point at) {
@@ -228,6 +291,7 @@ std::atomic<uint64_t> g_num_runs{0};
 }  // namespace
 
 std::string RouterScenario::name() const {
+  if (direct) return "direct/stream/plain";
   return std::string(chat ? "chat" : "completions") + (stream ? "/stream" : "/full") +
          (stop       ? "/stop"
           : logprobs ? "/logprobs"
@@ -235,10 +299,11 @@ std::string RouterScenario::name() const {
 }
 
 std::vector<RouterScenario> all_router_scenarios() {
-  std::vector<RouterScenario> out;
+  std::vector<RouterScenario> out = {{.direct = true}};
   for (bool chat : {false, true})
     for (bool stream : {true, false})
-      for (int extra = 0; extra < 3; ++extra) out.push_back({chat, stream, extra == 1, extra == 2});
+      for (int extra = 0; extra < 3; ++extra)
+        out.push_back({.chat = chat, .stream = stream, .stop = extra == 1, .logprobs = extra == 2});
   return out;
 }
 

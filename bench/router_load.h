@@ -14,6 +14,13 @@
 //                   text reaches B; latency = received - that event's send
 //   non-streaming:  latency = response received - last event's send
 //
+// "direct/stream/plain" leaves the router out: the clients send the
+// upstream's own generate requests (request id "<id>-0") and read its events
+// as they come, one token each. Its latency (event written → event read by a
+// client) is what the benchmark itself adds on this machine under this load:
+// the loopback and the clients' own lag. The router's added latency is a
+// scenario's latency beyond it.
+//
 // Thread-safety: run_router_load blocks; call it from one thread.
 #pragma once
 
@@ -28,16 +35,17 @@
 namespace pdserve::bench {
 
 struct RouterScenario {
+  bool direct = false;  // no router: the clients read the upstream (stream, plain)
   bool chat = false;
   bool stream = true;
   bool stop = false;
   bool logprobs = false;
 
-  std::string name() const;  // "completions/stream/stop"
+  std::string name() const;  // "completions/stream/stop", "direct/stream/plain"
 };
 
-// Every combination the benchmark runs: {completions, chat} x {stream,
-// non-stream} x {plain, stop strings, logprobs}.
+// Every combination the benchmark runs: direct/stream/plain first, then
+// {completions, chat} x {stream, non-stream} x {plain, stop strings, logprobs}.
 std::vector<RouterScenario> all_router_scenarios();
 
 struct RouterLoadOptions {
@@ -52,6 +60,7 @@ struct RouterLoadOptions {
   // upstream's tokens, decoded incrementally); output_len entries.
   std::vector<size_t> expected_bytes;
   const ReplayUpstream* upstream = nullptr;
+  std::string cluster_token;  // the upstream's (direct/stream/plain)
 };
 
 struct RouterLoadResult {

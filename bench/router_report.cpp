@@ -37,9 +37,10 @@ std::string router_report_table(const RouterBenchReport& r) {
   std::string out;
   char line[320];
   std::snprintf(line, sizeof line,
-                "router bench: %s; router threads %d, one token per stream every %.1f ms, %d "
-                "tokens per request\n",
-                r.machine.c_str(), r.router_threads, r.step_interval_ms, r.output_len);
+                "router bench: %s; router threads %d, one token per stream every %.1f ms (in "
+                "%d group(s) spread over it), %d tokens per request\n",
+                r.machine.c_str(), r.router_threads, r.step_interval_ms, r.num_step_groups,
+                r.output_len);
   out += line;
   std::snprintf(line, sizeof line, "%-28s %7s %8s %6s %9s %10s %11s %7s %10s %10s\n", "scenario",
                 "streams", "requests", "failed", "tokens", "cpu us/tok", "tok/core-s", "cores",
@@ -87,6 +88,7 @@ std::string router_report_json(const RouterBenchReport& r) {
   json j = {{"machine", r.machine},
             {"router_threads", r.router_threads},
             {"step_interval_ms", r.step_interval_ms},
+            {"num_step_groups", r.num_step_groups},
             {"output_len", r.output_len},
             {"scenarios", std::move(scenarios)},
             {"num_idle_connections", r.num_idle_connections},

@@ -31,6 +31,7 @@ struct RouterBenchReport {
   std::string machine;  // e.g. "2 cores, load average 1.2"
   int router_threads = 0;
   double step_interval_ms = 0;
+  int num_step_groups = 1;
   int output_len = 0;
   std::vector<RouterScenarioReport> scenarios;
   // Idle kept-alive connections: how many, and the router's RSS growth per one.

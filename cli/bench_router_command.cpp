@@ -34,7 +34,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // What the upstream replays (ASCII without '@' or '#', so the benchmark's
-// stop strings never match nor hold text back).
+// stop strings never match nor hold text back, and without a quote or a
+// backslash, so that the clients read the text out of a chunk as it is).
 constexpr const char* kReplayText =
     "The router relays every token a cluster generates: it decodes the token ids into text, "
     "checks the text against the stop strings of the request, wraps it in an OpenAI chunk and "
@@ -56,6 +57,7 @@ struct Flags {
   double duration_s = 5;
   int output_len = 64;
   double step_interval_ms = 20;
+  int num_step_groups = 1;
   int num_idle_connections = 1000;
   std::vector<std::string> scenarios;
   std::string output_json;
@@ -241,7 +243,8 @@ Status run(Flags f) {
   }
   if (scenarios.size() < std::max<size_t>(1, f.scenarios.size()))
     return invalid_argument(
-        "--scenario: a name not among completions|chat/stream|full/plain|stop|logprobs");
+        "--scenario: a name not among completions|chat/stream|full/plain|stop|logprobs "
+        "and direct/stream/plain");
 
   bench::RouterLoadOptions lo;
   PD_RETURN_IF_ERROR(replay_tokens(f, &lo.prompt_ids, &lo.expected_bytes));
@@ -251,6 +254,7 @@ Status run(Flags f) {
   lo.output_len = f.output_len;
   lo.num_streams = f.num_streams;
   lo.duration = std::chrono::milliseconds(static_cast<int64_t>(f.duration_s * 1000));
+  lo.cluster_token = f.cluster_token;
 
   std::optional<OwnRouter> own;
   std::string pinning;
@@ -272,7 +276,7 @@ Status run(Flags f) {
       std::unique_ptr<bench::ReplayUpstream> upstream,
       bench::ReplayUpstream::start(
           {replay_ids, std::chrono::microseconds(static_cast<int64_t>(f.step_interval_ms * 1000)),
-           f.cluster_token, lo.model}));
+           f.num_step_groups, f.cluster_token, lo.model}));
   lo.upstream = upstream.get();
   server::internal::Registration reg{"decode", {"127.0.0.1", upstream->port()}, lo.model};
   Heartbeat heartbeat(control, lo.router, f.cluster_token, reg);
@@ -282,6 +286,7 @@ Status run(Flags f) {
   report.machine = machine_line() + pinning;
   report.router_threads = f.router_threads;
   report.step_interval_ms = f.step_interval_ms;
+  report.num_step_groups = f.num_step_groups;
   report.output_len = f.output_len;
   for (const bench::RouterScenario& s : scenarios) {
     PD_ASSIGN_OR_RETURN(double cpu0, bench::process_cpu_seconds(f.router_pid));
@@ -352,13 +357,19 @@ void add_bench_router_command(CLI::App& bench) {
                   "the upstream sends one token to every stream this often")
       ->check(CLI::Range(0.1, 10'000.0))
       ->capture_default_str();
+  cmd->add_option("--step-groups", f->num_step_groups,
+                  "the streams take their token in this many groups spread evenly over a step "
+                  "(as decode workers out of phase); 1: all at once, one batch step")
+      ->check(CLI::Range(1, 10'000))
+      ->capture_default_str();
   cmd->add_option("--idle-connections", f->num_idle_connections,
                   "kept-alive idle connections to measure the router's memory with (0: skip)")
       ->check(CLI::Range(0, 10'000))
       ->capture_default_str();
   cmd->add_option("--scenario", f->scenarios,
                   "run only these (repeatable): completions|chat / stream|full / "
-                  "plain|stop|logprobs, e.g. completions/stream/plain");
+                  "plain|stop|logprobs, e.g. completions/stream/plain; direct/stream/plain: the "
+                  "upstream read without the router (the benchmark's own latency)");
   cmd->add_option("--output-json", f->output_json, "write the report here");
   cmd->final_callback([f] {
     Status s = run(*f);

@@ -45,6 +45,12 @@ Status Exchange::push(std::string bytes) {
     return resource_exhausted("stream buffer full (" + std::to_string(buffered_bytes_) +
                               " bytes): client reads too slowly");
   }
+  if (direct_open_ && chunks_.empty()) {
+    const Sent sent = direct_(bytes);
+    if (sent.whole) return ok_status();
+    direct_open_ = false;  // the connection writes the rest
+    if (sent.num_sent > 0 || sent.failed) partial_ = sent;
+  }
   buffered_bytes_ += bytes.size();
   chunks_.push_back(std::move(bytes));
   wake_locked();
@@ -101,8 +107,24 @@ void Exchange::set_wake(std::function<void()> wake) {
   wake_ = std::move(wake);
 }
 
+void Exchange::set_direct_send(DirectSend send) {
+  std::lock_guard<std::mutex> lock(mu_);
+  direct_ = std::move(send);
+}
+
+void Exchange::open_direct() {
+  std::lock_guard<std::mutex> lock(mu_);
+  direct_open_ = direct_ && state_ == State::kStreaming && head_taken_ && chunks_.empty();
+}
+
+void Exchange::close_direct() {
+  std::lock_guard<std::mutex> lock(mu_);
+  direct_open_ = false;
+}
+
 Exchange::Work Exchange::take() {
   std::lock_guard<std::mutex> lock(mu_);
+  direct_open_ = false;
   Work work;
   switch (state_) {
     case State::kClosed: work.closed = true; break;
@@ -117,13 +139,21 @@ Exchange::Work Exchange::take() {
         response_.reset();
         head_taken_ = true;
       }
-      if (chunks_.size() == 1) {
-        work.bytes = std::move(chunks_.front());  // a token's chunk, as a rule: no copy
+      if (partial_) {  // alone: part of its framing is on the socket already
+        work.bytes = std::move(chunks_.front());
+        chunks_.pop_front();
+        work.num_sent = partial_->num_sent;
+        work.send_failed = partial_->failed;
+        partial_.reset();
       } else {
-        for (std::string& c : chunks_) work.bytes.append(c);
+        if (chunks_.size() == 1) {
+          work.bytes = std::move(chunks_.front());  // a token's chunk, as a rule: no copy
+        } else {
+          for (std::string& c : chunks_) work.bytes.append(c);
+        }
+        chunks_.clear();
       }
-      chunks_.clear();
-      work.stream_done = state_ == State::kFinishing;
+      work.stream_done = state_ == State::kFinishing && chunks_.empty();
       break;
     case State::kWaiting:
     case State::kDone: break;
@@ -142,6 +172,8 @@ void Exchange::mark_done() {
   if (state_ == State::kClosed) return;
   state_ = State::kDone;
   wake_ = nullptr;
+  direct_ = nullptr;
+  direct_open_ = false;
   on_disconnect_.clear();
   writable_cv_.notify_all();
 }
@@ -151,12 +183,15 @@ void Exchange::mark_closed() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     wake_ = nullptr;
+    direct_ = nullptr;
+    direct_open_ = false;
     if (state_ == State::kDone || state_ == State::kClosed) return;
     // A stream the producer already finished still counts as cut short: the
     // client did not get its end.
     state_ = State::kClosed;
     callbacks.swap(on_disconnect_);
     chunks_.clear();
+    partial_.reset();
     buffered_bytes_ = 0;
     writable_cv_.notify_all();
   }

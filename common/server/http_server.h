@@ -64,6 +64,13 @@ struct ServerOptions {
   int listen_backlog = 1024;
   // Connections open at once; one more is answered 503 (Retry-After) and closed.
   int max_connections = 1024;
+  // A stream's event queued while its connection waits for it (all else
+  // written) is sent on the producer's own thread, without blocking: no
+  // hand-off to the connection's io thread per event; what the socket does
+  // not take at once goes on from the io thread. For a producer whose send
+  // time matters (the router benchmark's replay upstream stamps each event
+  // once written); an engine loop should not make the system calls.
+  bool producer_sends = false;
 };
 
 class Server {

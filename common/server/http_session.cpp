@@ -2,6 +2,7 @@
 // full response or an SSE stream), repeat while kept alive. Everything here
 // runs on the connection's strand.
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -77,12 +78,7 @@ class Session {
   // (a token's chunk, as a rule) and resumes write_answer only for the rest,
   // handed over in `carried`.
   Exchange* waiting = nullptr;
-  struct Carried {
-    Exchange::Work work;
-    size_t num_sent = 0;  // of work.bytes' chunk, sent already
-    bool failed = false;  // sending it failed: the connection is gone
-  };
-  std::optional<Carried> carried;
+  std::optional<Exchange::Work> carried;
 
   ~Session() { server.connection_closed(); }
 };
@@ -245,14 +241,34 @@ void watch_disconnect(const std::shared_ptr<Session>& s, const std::shared_ptr<E
 
 using Chunk = http::chunk_body<asio::const_buffer>;
 
+Chunk chunk_of(std::string_view bytes) {
+  return http::make_chunk(asio::const_buffer(bytes.data(), bytes.size()));
+}
+
 // What the socket takes of a chunk of a streamed body at once (a
-// non-blocking send: no timer, no completion to dispatch), into *num_sent:
-// all of a token's few hundred bytes as a rule. False when the connection
-// failed.
-bool send_now(Session& s, const Chunk& chunk, size_t* num_sent) {
-  error_code ec;
-  *num_sent = s.stream.socket().send(chunk, 0, ec);
-  return !ec || ec == asio::error::would_block;
+// non-blocking send: no timer, no completion to dispatch): all of a token's
+// few hundred bytes as a rule. On the socket's descriptor itself, so that a
+// producer's thread may send while the connection's strand waits.
+Exchange::Sent send_now(int fd, std::string_view bytes) {
+  const Chunk chunk = chunk_of(bytes);
+  iovec iov[8];
+  size_t num_iov = 0, total = 0;
+  for (auto it = asio::buffer_sequence_begin(chunk); it != asio::buffer_sequence_end(chunk); ++it) {
+    const asio::const_buffer b = *it;
+    if (b.size() == 0) continue;
+    iov[num_iov++] = {const_cast<void*>(b.data()), b.size()};
+    total += b.size();
+  }
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = num_iov;
+  const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n < 0) return {0, false, errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR};
+  return {static_cast<size_t>(n), static_cast<size_t>(n) == total, false};
+}
+
+int fd_of(Session& s) {
+  return s.stream.socket().native_handle();
 }
 
 // The rest of a chunk the socket did not take at once, under write_timeout.
@@ -265,28 +281,29 @@ asio::awaitable<bool> write_rest(Session& s, const Chunk& chunk, size_t num_sent
   co_return !ec;
 }
 
-Chunk chunk_of(const std::string& bytes) {
-  return http::make_chunk(asio::const_buffer(bytes.data(), bytes.size()));
-}
-
 // A producer queued work (on the connection's strand): while write_answer
 // waits for a stream's next bytes, bytes the socket takes whole are sent
 // here; anything else resumes write_answer.
 void on_wake(Session& s) {
   if (s.waiting != nullptr && !s.carried) {
-    Session::Carried c{s.waiting->take()};
-    const Exchange::Work& w = c.work;
-    const bool bytes_only = !w.closed && !w.response && !w.stream_head && !w.stream_done;
-    if (bytes_only && w.bytes.empty()) return;  // taken by an earlier wake-up
+    Exchange::Work w = s.waiting->take();
+    const bool bytes_only = !w.closed && !w.response && !w.stream_head && !w.stream_done &&
+                            w.num_sent == 0 && !w.send_failed;
+    if (bytes_only && w.bytes.empty()) {  // taken by an earlier wake-up
+      s.waiting->open_direct();
+      return;
+    }
     if (bytes_only) {
-      const Chunk chunk = chunk_of(w.bytes);
-      c.failed = !send_now(s, chunk, &c.num_sent);
-      if (!c.failed && c.num_sent == beast::buffer_bytes(chunk)) {
+      const Exchange::Sent sent = send_now(fd_of(s), w.bytes);
+      w.num_sent = sent.num_sent;
+      w.send_failed = sent.failed;
+      if (sent.whole) {
         s.waiting->mark_written(w.bytes.size());
+        s.waiting->open_direct();
         return;
       }
     }
-    s.carried = std::move(c);
+    s.carried = std::move(w);
   }
   s.wake_timer.cancel();
 }
@@ -299,9 +316,8 @@ asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& s,
   s->carried.reset();  // of an answer on this connection that was cut
   for (;;) {
     if (s->cut) co_return false;
-    Session::Carried c = s->carried ? std::move(*s->carried) : Session::Carried{ex->take()};
+    Exchange::Work work = s->carried ? std::move(*s->carried) : ex->take();
     s->carried.reset();
-    Exchange::Work& work = c.work;
     if (work.closed) co_return false;
     if (work.response) {
       auto res = to_beast(std::move(*work.response), keep_alive && !s->stopping);
@@ -327,10 +343,14 @@ asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& s,
     }
     if (!work.bytes.empty()) {
       const Chunk chunk = chunk_of(work.bytes);
-      if (c.num_sent == 0 && !c.failed) c.failed = !send_now(*s, chunk, &c.num_sent);
-      if (c.failed) co_return false;
-      if (c.num_sent < beast::buffer_bytes(chunk)) {
-        if (!co_await write_rest(*s, chunk, c.num_sent)) co_return false;
+      if (work.num_sent == 0 && !work.send_failed) {
+        const Exchange::Sent sent = send_now(fd_of(*s), work.bytes);
+        work.num_sent = sent.num_sent;
+        work.send_failed = sent.failed;
+      }
+      if (work.send_failed) co_return false;
+      if (work.num_sent < beast::buffer_bytes(chunk)) {
+        if (!co_await write_rest(*s, chunk, work.num_sent)) co_return false;
       }
       ex->mark_written(work.bytes.size());
     }
@@ -344,8 +364,10 @@ asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& s,
     }
     if (!work.stream_head && work.bytes.empty()) {
       s->waiting = ex.get();
+      ex->open_direct();
       s->wake_timer.expires_at(asio::steady_timer::time_point::max());
       co_await s->wake_timer.async_wait(asio::redirect_error(kUse, ec));
+      ex->close_direct();
       s->waiting = nullptr;
     }
   }
@@ -363,6 +385,10 @@ asio::awaitable<bool> serve(const std::shared_ptr<Session>& s, Request req,
       if (auto s = weak.lock()) on_wake(*s);
     });
   });
+  // The descriptor outlives every direct send: the exchange drops it (or
+  // the connection closes it) before the socket is closed.
+  if (s->opts.producer_sends)
+    ex->set_direct_send([fd = fd_of(*s)](std::string_view bytes) { return send_now(fd, bytes); });
   struct CloseOnExit {
     std::shared_ptr<Exchange> ex;
     ~CloseOnExit() { ex->mark_closed(); }  // no-op when the answer was done
@@ -404,6 +430,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Session> s) {
       s->stopping = true;
       if (force) s->cut = true;
       if (force || s->idle) {
+        if (s->waiting != nullptr) s->waiting->mark_closed();  // no producer sends any more
         s->stream.close();
         s->wake_timer.cancel();
       }

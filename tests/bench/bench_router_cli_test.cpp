@@ -31,7 +31,8 @@ TEST(BenchRouterCliTest, BriefRunReportsEveryScenario) {
   const bool pinned = std::thread::hardware_concurrency() >= 2;
   CliRun r = run("--model " + kDemo + " --streams 4 --duration 0.3 --output-len " +
                  std::to_string(kOutputLen) +
-                 " --step-interval-ms 2 --idle-connections 16 --router-threads 2 --output-json " +
+                 " --step-interval-ms 2 --step-groups 2 --idle-connections 16 --router-threads 2 "
+                 "--output-json " +
                  json_path + (pinned ? " --router-cpus 0" : ""));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("completions/stream/plain"), std::string::npos) << r.output;
@@ -45,6 +46,7 @@ TEST(BenchRouterCliTest, BriefRunReportsEveryScenario) {
         << j["machine"];
   }
   EXPECT_EQ(j["output_len"], kOutputLen);
+  EXPECT_EQ(j["num_step_groups"], 2);
   std::set<std::string> names;
   for (const nlohmann::json& s : j["scenarios"]) {
     const std::string name = s["name"];
@@ -70,7 +72,8 @@ TEST(BenchRouterCliTest, BriefRunReportsEveryScenario) {
     const double cpu = s["router_cpu_s"], tokens = s["num_tokens"];
     EXPECT_DOUBLE_EQ(s["cpu_us_per_token"].get<double>(), cpu * 1e6 / tokens) << name;
   }
-  EXPECT_EQ(names.size(), 12u) << j["scenarios"].dump();
+  EXPECT_EQ(names.size(), 13u) << j["scenarios"].dump();
+  EXPECT_EQ(names.count("direct/stream/plain"), 1u);
   EXPECT_EQ(j["num_idle_connections"], 16);
   EXPECT_TRUE(j["idle_connection_bytes"].is_number());
 }
@@ -87,6 +90,7 @@ TEST(BenchRouterCliTest, BadInputGetsOneLine) {
       {"--model " + kDemo + " --router-cpus 0 --router-url http://127.0.0.1:1 --router-pid 1",
        "--router-cpus pins the router started here"},
       {"--model " + kDemo + " --streams 0", "--streams"},
+      {"--model " + kDemo + " --step-groups 0", "--step-groups"},
       {"--model /nonexistent", "--model"},
   };
   cli_test::expect_one_line_errors("bench router", cases);

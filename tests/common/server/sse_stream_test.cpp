@@ -58,9 +58,26 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
   return true;
 }
 
-TEST(SseStream, ManyEventsArriveInOrderAsTheyAreSent) {
+// Each of these runs with the io thread writing every event, and with the
+// producer's thread writing what the socket takes at once
+// (ServerOptions::producer_sends).
+class SseStreamSends : public ::testing::TestWithParam<bool> {
+ protected:
+  ServerOptions options() const {
+    ServerOptions o;
+    o.producer_sends = GetParam();
+    return o;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(IoThreadOrProducer, SseStreamSends, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "ProducerSends" : "IoThreadSends";
+                         });
+
+TEST_P(SseStreamSends, ManyEventsArriveInOrderAsTheyAreSent) {
   StreamSlot slot;
-  auto server = start_stream_server(&slot);
+  auto server = start_stream_server(&slot, options());
   HttpClient client;
   std::atomic<int> received{0};
   std::atomic<bool> in_order{true};
@@ -100,9 +117,9 @@ TEST(SseStream, ManyEventsArriveInOrderAsTheyAreSent) {
   EXPECT_EQ(client.num_connections_opened(), 1u);
 }
 
-TEST(SseStream, LargeEventsArriveWholeWhenTheSocketTakesThemInParts) {
+TEST_P(SseStreamSends, LargeEventsArriveWholeWhenTheSocketTakesThemInParts) {
   StreamSlot slot;
-  auto server = start_stream_server(&slot);
+  auto server = start_stream_server(&slot, options());
   HttpClient client;
   constexpr int kNumEvents = 48;
   constexpr size_t kEventBytes = 256 << 10;
@@ -190,9 +207,9 @@ TEST(SseStream, AChunkedStreamCutShortIsAnError) {
   EXPECT_FALSE(st.ok());
 }
 
-TEST(SseStream, ProducerLearnsTheClientWentAway) {
+TEST_P(SseStreamSends, ProducerLearnsTheClientWentAway) {
   StreamSlot slot;
-  auto server = start_stream_server(&slot);
+  auto server = start_stream_server(&slot, options());
   HttpClient client;
   std::atomic<int> received{0};
   std::promise<Status> done;
@@ -247,9 +264,9 @@ TEST(SseStream, ClientCancelEndsTheStreamAtOnce) {
   EXPECT_TRUE(eventually([&] { return sse->is_closed(); }, 1s));
 }
 
-TEST(SseStream, SlowReaderGivesBackpressure) {
+TEST_P(SseStreamSends, SlowReaderGivesBackpressure) {
   StreamSlot slot;
-  ServerOptions opts;
+  ServerOptions opts = options();
   opts.max_sse_buffered_bytes = 64 << 10;
   auto server = start_stream_server(&slot, opts);
   testing::RawSocket sock(server->port());  // sends a request, then never reads
@@ -278,6 +295,53 @@ TEST(SseStream, SlowReaderGivesBackpressure) {
   EXPECT_EQ(st.code(), StatusCode::kResourceExhausted) << st.to_string();
   EXPECT_GT(sse->buffered_bytes() + event.size(), size_t{64} << 10);
   EXPECT_FALSE(sse->is_closed());
+}
+
+// With producer_sends an event reaches the client while the connection's
+// only io thread is busy elsewhere: the producer's thread wrote it.
+TEST(SseStream, ProducerSendsWhileTheIoThreadIsBusy) {
+  StreamSlot slot;
+  std::promise<void> blocking;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  Routes routes;
+  routes.add("POST", "/stream", [&slot](Request, std::shared_ptr<ResponseWriter> w) {
+    std::lock_guard<std::mutex> lock(slot.mu);
+    slot.writer = w->start_sse();
+    slot.cv.notify_all();
+  });
+  routes.add("POST", "/block", [&](const Request&) {
+    blocking.set_value();
+    released.wait_for(10s);  // holds the only io thread
+    return Response::json(200, "{}");
+  });
+  ServerOptions opts;
+  opts.num_io_threads = 1;
+  opts.producer_sends = true;
+  auto server = Server::start(opts, std::move(routes));
+  ASSERT_TRUE(server.ok()) << server.status().to_string();
+  HttpClient client;
+  std::atomic<int> received{0};
+  auto stream =
+      client.stream_sse(ClientRequest::post_json("127.0.0.1", (*server)->port(), "/stream", "{}"),
+                        [&](const SseEvent&) {
+                          received.fetch_add(1);
+                          return true;
+                        });
+  auto sse = slot.wait();
+  ASSERT_NE(sse, nullptr);
+  ASSERT_TRUE(sse->send_event("first").ok());
+  ASSERT_TRUE(eventually([&] { return received.load() == 1; }, 5s));
+  auto blocked =
+      client.send_async(ClientRequest::post_json("127.0.0.1", (*server)->port(), "/block", "{}"),
+                        [](Result<ClientResponse>) {});
+  blocking.get_future().wait();
+  ASSERT_TRUE(sse->send_event("second").ok());
+  EXPECT_TRUE(eventually([&] { return received.load() == 2; }, 5s));
+  release.set_value();
+  sse->close();
+  EXPECT_TRUE(stream->wait().ok());
+  EXPECT_EQ(received.load(), 2);
 }
 
 TEST(SseStream, ErrorAnswerEndsTheStreamWithItsStatus) {
