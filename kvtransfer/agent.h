@@ -29,10 +29,15 @@
 // of its (empty) notification: tcp, written to the connection; cuda_ipc, the
 // copy's event fired. The write of that epoch with a non-empty notification
 // (the transfer's last) is answered as above, and its answer covers the
-// parts the same connection sent before it: a part the receiver refused
+// parts the same connection sent before it: their bytes landed before its
+// notification is delivered (tcp: one ordered connection; cuda_ipc: one copy
+// stream, notifications sent in copy order), and a part the receiver refused
 // (fenced epoch, region, bounds) fails that last write with the part's
-// status. So a sender waits for the receiver once per transfer, not once per
-// layer. ucx, nccl and local answer every write (a part too).
+// status, its notification not delivered. So a sender waits for the
+// receiver once per transfer, not once per layer. ucx, nccl and local
+// answer every write (a part too): ucx's messages of different writes may
+// land out of order (rendezvous), so only a part's own answer says its bytes
+// are there.
 //
 // What each backend guarantees about late writes (a write for an epoch the
 // receiver fenced, or into a region it deregistered):
