@@ -10,10 +10,11 @@
 // Transfer on the sender:
 //
 //   post_write ─OPS─▶ kAwaitGo ─GO ok─▶ kCopying ─event─▶ kAwaitAck ─ACK─▶ done
-//       │                │ GO refused      ▲  │ │ cancel: CANCEL, kCancelled
-//       │                └──▶ failed       │  │ └ peer dead: failed after the copy
-//       └─LEASED (lease held)──────────────┘  └ a part (empty notification): done
-//                                               once its NOTIFY is sent, no ACK
+//       │ │              │ GO refused      ▲  │ │ cancel: CANCEL, kCancelled
+//       │ │              └──▶ failed       │  │ └ peer dead: failed after the copy
+//       │ └─LEASED (lease held)────────────┘  └ a part (empty notification): done
+//       └─(its epoch's claim unanswered) kAwaitLease ─answer─▶ as at post     once its
+//                                                                    NOTIFY is sent, no ACK
 //
 // The receiver checks each op (fenced epoch, grants, region, bounds) and pins
 // the ranges before its GO, and holds the epoch in flight until the NOTIFY
@@ -102,7 +103,8 @@ class CudaIpcAgent final : public AgentCore {
     uint64_t epoch = 0;
     bool part = false;   // empty notification: done once its NOTIFY is sent
     bool claim = false;  // its GO brings the epoch's lease
-    enum class Stage { kAwaitGo, kCopying, kAwaitAck } stage = Stage::kAwaitGo;
+    // kAwaitLease: its epoch's claim is unanswered; the answer issues it.
+    enum class Stage { kAwaitLease, kAwaitGo, kCopying, kAwaitAck } stage = Stage::kAwaitGo;
     void* done = nullptr;  // cudaEvent_t while kCopying
   };
   struct InLink {  // a sender that writes to us
@@ -139,6 +141,12 @@ class CudaIpcAgent final : public AgentCore {
   Result<std::vector<GrantRange>> lease_ranges(uint64_t conn_id, uint64_t epoch);
 
   // Any thread, mu_ held.
+  // Sends job `id`'s op list as its peer's leases say (a leased copy starts
+  // now) or leaves it waiting for its epoch's claim; a failure completes the
+  // transfer.
+  void issue(uint64_t id);
+  // Issues the peer's writes of `epoch` that waited for its claim's answer.
+  void issue_waiting(uint64_t peer_id, uint64_t epoch);
   Status send(const ControlLink& link, const Message& m);
   Status start_copy(uint64_t transfer_id, SendJob& job);
   bool leases_held() const;

@@ -143,14 +143,6 @@ Result<uint64_t> CudaIpcAgent::post_write(uint64_t peer_id, std::vector<WriteOp>
     transfers_.complete(id, injected_fault(static_cast<uint64_t>(prepared.fail_idx)));
     return id;
   }
-  const EpochLeases::Use use = peer.leases.use(epoch, prepared.ops, !notification.empty());
-  Message m;
-  m.verb = use == EpochLeases::Use::kLeased  ? Verb::kLeased
-           : use == EpochLeases::Use::kClaim ? Verb::kClaim
-                                             : Verb::kOps;
-  m.transfer_id = id;
-  m.epoch = epoch;
-  m.ops = prepared.ops;
   SendJob& job = jobs_[id];
   job.peer_id = peer_id;
   job.ops = std::move(prepared.ops);
@@ -158,7 +150,33 @@ Result<uint64_t> CudaIpcAgent::post_write(uint64_t peer_id, std::vector<WriteOp>
   job.part = notification.empty();
   job.notification = std::move(notification);
   job.epoch = epoch;
+  issue(id);
+  send_releases(peer_id);
+  return id;
+}
+
+void CudaIpcAgent::issue(uint64_t id) {
+  SendJob& job = jobs_[id];
+  OutPeer& peer = *out_[job.peer_id];
+  if (transfers_.cancel_requested(id)) {  // it waited for a claim
+    transfers_.complete(id, cancelled("transfer " + std::to_string(id) + " cancelled"));
+    jobs_.erase(id);
+    return;
+  }
+  const EpochLeases::Use use = peer.leases.use(job.epoch, job.ops, !job.part);
+  if (use == EpochLeases::Use::kWait) {
+    job.stage = SendJob::Stage::kAwaitLease;
+    return;
+  }
+  Message m;
+  m.verb = use == EpochLeases::Use::kLeased  ? Verb::kLeased
+           : use == EpochLeases::Use::kClaim ? Verb::kClaim
+                                             : Verb::kOps;
+  m.transfer_id = id;
+  m.epoch = job.epoch;
+  m.ops = job.ops;
   job.claim = use == EpochLeases::Use::kClaim;
+  job.stage = SendJob::Stage::kAwaitGo;
   Status s = send(peer.link, m);
   // Leased: the op list is on its way ahead of the copy (the control thread
   // polls the copy's event: it spins while a lease is held).
@@ -166,19 +184,23 @@ Result<uint64_t> CudaIpcAgent::post_write(uint64_t peer_id, std::vector<WriteOp>
     s = use_device(device_);
     if (s.ok()) s = start_copy(id, job);
     if (!s.ok()) {  // the receiver pinned the announced ops: let them go
-      Message cancel;
-      cancel.verb = Verb::kCancel;
-      cancel.transfer_id = id;
-      (void)send(peer.link, cancel);
+      (void)send(peer.link, status_message(Verb::kCancel, id, ok_status()));
     }
   }
-  if (!s.ok()) {
-    if (job.claim) peer.leases.answered(epoch, {});
-    jobs_.erase(id);
-    transfers_.complete(id, s);
+  if (s.ok()) return;
+  if (job.claim) peer.leases.answered(job.epoch, {});  // the waiting writes ask use() again
+  transfers_.complete(id, s);
+  jobs_.erase(id);
+}
+
+void CudaIpcAgent::issue_waiting(uint64_t peer_id, uint64_t epoch) {
+  std::vector<uint64_t> waiting;
+  for (const auto& [id, job] : jobs_) {
+    if (job.peer_id == peer_id && job.epoch == epoch && job.stage == SendJob::Stage::kAwaitLease) {
+      waiting.push_back(id);
+    }
   }
-  send_releases(peer_id);
-  return id;
+  for (uint64_t id : waiting) issue(id);  // in order: one may claim again, the rest wait for it
 }
 
 void CudaIpcAgent::fence_epoch(uint64_t epoch) {

@@ -31,26 +31,33 @@ void CudaIpcAgent::on_go(const Message& m) {
   if (it == jobs_.end() || it->second.stage != SendJob::Stage::kAwaitGo) return;
   Status s = message_status(m);
   const uint64_t peer_id = it->second.peer_id;
+  const uint64_t epoch = it->second.epoch;
+  const bool claim = it->second.claim;
   OutPeer& peer = *out_[peer_id];
-  if (it->second.claim) {
-    std::vector<GrantRange> lease;
-    if (s.ok()) {
-      for (const WriteOp& r : m.ops) lease.push_back({r.remote_region, r.remote_offset, r.len});
-    }
-    peer.leases.answered(it->second.epoch, lease);
-    send_releases(peer_id);
-  }
   if (s.ok() && transfers_.cancel_requested(m.transfer_id)) {
-    Message cancel;
-    cancel.verb = Verb::kCancel;
-    cancel.transfer_id = m.transfer_id;
-    (void)send(peer.link, cancel);
     s = cancelled("transfer " + std::to_string(m.transfer_id) + " cancelled");
+  } else if (s.ok()) {
+    s = start_copy(m.transfer_id, it->second);
   }
-  if (s.ok()) s = start_copy(m.transfer_id, it->second);
-  if (s.ok()) return;
-  transfers_.complete(m.transfer_id, s);
-  jobs_.erase(it);
+  if (!s.ok()) {
+    // The receiver pinned the ops for the go: let them go.
+    if (message_status(m).ok()) {
+      (void)send(peer.link, status_message(Verb::kCancel, m.transfer_id, ok_status()));
+    }
+    transfers_.complete(m.transfer_id, s);
+    jobs_.erase(it);
+  }
+  if (!claim) return;
+  // After the claim's own copy, so that the writes that waited copy behind it.
+  // A lease the GO brought is held (or released) even when this write
+  // itself was cancelled.
+  std::vector<GrantRange> lease;
+  if (message_status(m).ok()) {
+    for (const WriteOp& r : m.ops) lease.push_back({r.remote_region, r.remote_offset, r.len});
+  }
+  peer.leases.answered(epoch, lease);
+  issue_waiting(peer_id, epoch);
+  send_releases(peer_id);
 }
 
 Status CudaIpcAgent::start_copy(uint64_t transfer_id, SendJob& job) {

@@ -3,6 +3,7 @@
 namespace pdserve::kvtransfer {
 
 EpochLeases::Use EpochLeases::use(uint64_t epoch, const std::vector<WriteOp>& ops, bool last) {
+  if (claiming_.count(epoch) != 0) return Use::kWait;
   Use use = Use::kAsk;
   if (held_.count(epoch) != 0) {
     use = Use::kLeased;
@@ -13,8 +14,6 @@ EpochLeases::Use EpochLeases::use(uint64_t epoch, const std::vector<WriteOp>& op
       }
     }
     if (last) end(epoch);
-  } else if (claiming_.count(epoch) != 0) {
-    if (last) closing_.insert(epoch);  // the lease its go brings ends at once
   } else if (!last && releasing_.count(epoch) == 0) {
     claiming_.insert(epoch);
     use = Use::kClaim;
@@ -23,10 +22,8 @@ EpochLeases::Use EpochLeases::use(uint64_t epoch, const std::vector<WriteOp>& op
 }
 
 void EpochLeases::answered(uint64_t epoch, const std::vector<GrantRange>& ranges) {
-  if (claiming_.erase(epoch) == 0) return;
-  const bool closed = closing_.erase(epoch) != 0;
-  if (ranges.empty()) return;
-  if (!closed && ranges_.grant(epoch, ranges, GrantScope::kAnyPeer).ok()) {
+  if (claiming_.erase(epoch) == 0 || ranges.empty()) return;
+  if (ranges_.grant(epoch, ranges, GrantScope::kAnyPeer).ok()) {
     held_.insert(epoch);
   } else {
     releasing_.insert(epoch);  // a lease we cannot use: hand it back
@@ -49,7 +46,6 @@ void EpochLeases::clear() {
   for (uint64_t epoch : held_) ranges_.revoke(epoch);
   held_.clear();
   claiming_.clear();
-  closing_.clear();
   releasing_.clear();
 }
 

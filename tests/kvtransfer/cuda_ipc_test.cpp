@@ -165,8 +165,10 @@ TEST_F(CudaIpcTest, ReceiverDyingMidTransferFailsTheSenderCleanly) {
 }
 
 // A layer-wise push: per epoch, 16 layers of 8 scattered 64 KB blocks, the
-// first a claim (its go brings the lease), the next copied under the lease,
-// the last with the notification. Every block lands byte for byte.
+// first a claim (its go brings the lease), the last with the notification.
+// Epoch 1 posts them back to back (the later ones wait for the claim's go,
+// then copy under the lease); epoch 2 waits for each before the next (each
+// after the first copies at once). Every block lands byte for byte.
 TEST_F(CudaIpcTest, LayersUnderALeaseArriveByteForByte) {
   ASSERT_NO_FATAL_FAILURE(start());
   auto peer = agent_->connect(meta_);
@@ -187,6 +189,9 @@ TEST_F(CudaIpcTest, LayersUnderALeaseArriveByteForByte) {
           agent_->post_write(*peer, ops, layer == 15 ? "note-" + std::to_string(epoch) : "", epoch);
       ASSERT_TRUE(id.ok()) << id.status().to_string();
       ids.push_back(*id);
+      if (epoch == 2) {
+        ASSERT_TRUE(agent_->wait(*id, std::chrono::seconds(10)).ok());
+      }
     }
     for (uint64_t id : ids) ASSERT_TRUE(agent_->wait(id, std::chrono::seconds(10)).ok());
     EXPECT_EQ(child_->call("wait 5000").value_or(""),
