@@ -23,6 +23,22 @@
 // landed partially. A receiver must treat the destination blocks as garbage
 // until it holds the notification.
 //
+// Parts (tcp, cuda_ipc): a write whose notification is empty is one part of
+// its epoch's transfer (a layer of a layer-wise push), and the receiver does
+// not answer it. It is kDone once its bytes are on their way, in order ahead
+// of its (empty) notification: tcp, written to the connection; cuda_ipc, the
+// copy's event fired. The write of that epoch with a non-empty notification
+// (the transfer's last) is answered as above, and its answer covers the
+// parts the same connection sent before it: their bytes landed before its
+// notification is delivered (tcp: one ordered connection; cuda_ipc: one copy
+// stream, notifications sent in copy order), and a part the receiver refused
+// (fenced epoch, region, bounds) fails that last write with the part's
+// status, its notification not delivered. So a sender waits for the
+// receiver once per transfer, not once per layer. ucx, nccl and local
+// answer every write (a part too): ucx's messages of different writes may
+// land out of order (rendezvous), so only a part's own answer says its bytes
+// are there.
+//
 // What each backend guarantees about late writes (a write for an epoch the
 // receiver fenced, or into a region it deregistered):
 //   local: writes are applied inside post_write (synchronously); fenced epochs
@@ -52,10 +68,16 @@
 //          memory, never into the region. Regions must be device memory.
 //   cuda_ipc: the op list reaches the receiver (over a tcp control agent)
 //          before the copy; it checks every op and pins the ranges, and the
-//          sender copies only after its go (cuda_ipc_agent.h). After
+//          sender copies only after its go, or under a lease: the go of an
+//          epoch's first part hands the sender the epoch's granted ranges,
+//          and its later writes inside them copy at once, their op lists
+//          announced ahead of the copy, until the epoch's last write or the
+//          receiver's fence revokes the lease (cuda_ipc_agent.h). After
 //          fence_epoch(e) returns no byte of epoch e lands from a sender that
-//          follows the protocol (the receiver cannot stop a device-to-device
-//          copy an authenticated peer starts regardless). Device regions only.
+//          follows the protocol (a fence of a leased epoch waits until the
+//          sender stopped copying it; the receiver cannot stop a
+//          device-to-device copy an authenticated peer starts regardless).
+//          Device regions only.
 //
 // Peer death: tcp and ucx-over-tcp fail pending transfers with kUnavailable
 // as soon as the connection breaks; cuda_ipc within ~100 ms (it probes the

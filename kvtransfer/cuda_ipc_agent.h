@@ -10,13 +10,25 @@
 // Transfer on the sender:
 //
 //   post_write ─OPS─▶ kAwaitGo ─GO ok─▶ kCopying ─event─▶ kAwaitAck ─ACK─▶ done
-//                        │ GO refused        │ cancel: CANCEL, kCancelled
-//                        └──▶ failed         └ peer dead: failed after the copy
+//       │ │              │ GO refused      ▲  │ │ cancel: CANCEL, kCancelled
+//       │ │              └──▶ failed       │  │ └ peer dead: failed after the copy
+//       │ └─LEASED (lease held)────────────┘  └ a part (empty notification): done
+//       └─(its epoch's claim unanswered) kAwaitLease ─answer─▶ as at post     once its
+//                                                                    NOTIFY is sent, no ACK
 //
 // The receiver checks each op (fenced epoch, grants, region, bounds) and pins
 // the ranges before its GO, and holds the epoch in flight until the NOTIFY
 // or CANCEL: after fence_epoch returns no byte of the epoch lands (the tcp
-// guarantee, for a sender that follows the protocol). A peer that stops
+// guarantee, for a sender that follows the protocol). Leases (epoch_leases.h,
+// cuda_ipc_wire.h) take the GO off all but an epoch's first write: the GO of
+// its first part (a CLAIM) carries the ranges granted to the epoch, which the
+// receiver holds in flight until the sender's RELEASE; the sender copies its
+// later writes inside them at once and announces each op list (LEASED), which
+// the receiver checks as an OPS (a write outside the grant drops the sender)
+// and pins until its NOTIFY. fence_epoch of a leased epoch sends REVOKE and
+// waits for the RELEASE, which the sender sends once no copy of the epoch
+// runs. A layer-wise push of L layers thus costs one control round trip (the
+// claim) and one ACK (its last layer), not 2L. A peer that stops
 // answering PINGs (its control connection died) fails the transfers waiting
 // on it with kUnavailable and releases what it held. Regions must be device
 // memory; host regions belong to another backend (--kv-backend auto picks).
@@ -30,6 +42,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -38,7 +51,9 @@
 #include "kvtransfer/agent_core.h"
 #include "kvtransfer/cuda_ipc_mapping.h"
 #include "kvtransfer/cuda_ipc_wire.h"
+#include "kvtransfer/epoch_leases.h"
 #include "kvtransfer/inflight_epochs.h"
+#include "kvtransfer/part_refusals.h"
 
 namespace pdserve::kvtransfer::cuda_ipc {
 
@@ -78,6 +93,7 @@ class CudaIpcAgent final : public AgentCore {
     enum class Table { kWaiting, kReady, kFailed } table = Table::kWaiting;
     Status table_status;
     Status dead;  // not ok once its control connection failed
+    EpochLeases leases;
   };
   struct SendJob {
     uint64_t peer_id = 0;
@@ -85,16 +101,21 @@ class CudaIpcAgent final : public AgentCore {
     std::vector<RegionPin> pins;
     std::string notification;
     uint64_t epoch = 0;
-    enum class Stage { kAwaitGo, kCopying, kAwaitAck } stage = Stage::kAwaitGo;
+    bool part = false;   // empty notification: done once its NOTIFY is sent
+    bool claim = false;  // its GO brings the epoch's lease
+    // kAwaitLease: its epoch's claim is unanswered; the answer issues it.
+    enum class Stage { kAwaitLease, kAwaitGo, kCopying, kAwaitAck } stage = Stage::kAwaitGo;
     void* done = nullptr;  // cudaEvent_t while kCopying
   };
   struct InLink {  // a sender that writes to us
     ControlLink link;
+    PartRefusals parts;
   };
   struct Granted {  // ops a sender may be copying now
     std::vector<RegionPin> pins;
     uint64_t epoch = 0;
     uint64_t bytes = 0;
+    Status refused;  // leased ops the receiver could not accept (a fence raced the copy)
   };
   using GrantKey = std::pair<std::string, uint64_t>;  // sender's control name, its transfer id
 
@@ -104,7 +125,9 @@ class CudaIpcAgent final : public AgentCore {
   void on_hello(const std::string& sender, const Message& m);
   void on_regions(const std::string& receiver, const Message& m);
   void on_ops(const std::string& sender, const Message& m);
+  void on_release(const std::string& sender, const Message& m);
   void on_go(const Message& m);
+  void on_revoke(const std::string& receiver, const Message& m);
   void on_notify(const std::string& sender, const Message& m);
   void on_cancel_message(const std::string& sender, const Message& m);
   void on_ack(const Message& m);
@@ -112,10 +135,21 @@ class CudaIpcAgent final : public AgentCore {
   void probe_peers();
   void fail_peer_jobs(uint64_t peer_id, const Status& why);
   void drop_sender(const std::string& sender);
+  // Sends the peer's pending RELEASEs whose epoch no copy uses any more.
+  void send_releases(uint64_t peer_id);
+  // The ranges a lease of `epoch` hands the sender of connection conn_id.
+  Result<std::vector<GrantRange>> lease_ranges(uint64_t conn_id, uint64_t epoch);
 
   // Any thread, mu_ held.
+  // Sends job `id`'s op list as its peer's leases say (a leased copy starts
+  // now) or leaves it waiting for its epoch's claim; a failure completes the
+  // transfer.
+  void issue(uint64_t id);
+  // Issues the peer's writes of `epoch` that waited for its claim's answer.
+  void issue_waiting(uint64_t peer_id, uint64_t epoch);
   Status send(const ControlLink& link, const Message& m);
   Status start_copy(uint64_t transfer_id, SendJob& job);
+  bool leases_held() const;
 
   std::unique_ptr<Agent> ctrl_;
   char mailbox_ = 0;
@@ -136,6 +170,7 @@ class CudaIpcAgent final : public AgentCore {
   std::map<uint64_t, SendJob> jobs_;  // transfer id -> job
   std::map<std::string, InLink> in_;  // sender's control name -> link
   std::map<GrantKey, Granted> granted_;
+  std::set<GrantKey> leases_;  // (sender's control name, epoch) leased to it
   uint64_t next_peer_id_ = 1;
 };
 

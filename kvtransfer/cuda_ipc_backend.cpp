@@ -143,30 +143,91 @@ Result<uint64_t> CudaIpcAgent::post_write(uint64_t peer_id, std::vector<WriteOp>
     transfers_.complete(id, injected_fault(static_cast<uint64_t>(prepared.fail_idx)));
     return id;
   }
-  Message m;
-  m.verb = Verb::kOps;
-  m.transfer_id = id;
-  m.epoch = epoch;
-  m.ops = prepared.ops;
   SendJob& job = jobs_[id];
   job.peer_id = peer_id;
   job.ops = std::move(prepared.ops);
   job.pins = std::move(prepared.pins);
+  job.part = notification.empty();
   job.notification = std::move(notification);
   job.epoch = epoch;
-  if (Status s = send(peer.link, m); !s.ok()) {
-    jobs_.erase(id);
-    transfers_.complete(id, s);
-  }
+  issue(id);
+  send_releases(peer_id);
   return id;
 }
 
+void CudaIpcAgent::issue(uint64_t id) {
+  SendJob& job = jobs_[id];
+  OutPeer& peer = *out_[job.peer_id];
+  if (transfers_.cancel_requested(id)) {  // it waited for a claim
+    transfers_.complete(id, cancelled("transfer " + std::to_string(id) + " cancelled"));
+    jobs_.erase(id);
+    return;
+  }
+  const EpochLeases::Use use = peer.leases.use(job.epoch, job.ops, !job.part);
+  if (use == EpochLeases::Use::kWait) {
+    job.stage = SendJob::Stage::kAwaitLease;
+    return;
+  }
+  Message m;
+  m.verb = use == EpochLeases::Use::kLeased  ? Verb::kLeased
+           : use == EpochLeases::Use::kClaim ? Verb::kClaim
+                                             : Verb::kOps;
+  m.transfer_id = id;
+  m.epoch = job.epoch;
+  m.ops = job.ops;
+  job.claim = use == EpochLeases::Use::kClaim;
+  job.stage = SendJob::Stage::kAwaitGo;
+  Status s = send(peer.link, m);
+  // Leased: the op list is on its way ahead of the copy (the control thread
+  // polls the copy's event: it spins while a lease is held).
+  if (s.ok() && use == EpochLeases::Use::kLeased) {
+    s = use_device(device_);
+    if (s.ok()) s = start_copy(id, job);
+    if (!s.ok()) {  // the receiver pinned the announced ops: let them go
+      (void)send(peer.link, status_message(Verb::kCancel, id, ok_status()));
+    }
+  }
+  if (s.ok()) return;
+  if (job.claim) peer.leases.answered(job.epoch, {});  // the waiting writes ask use() again
+  transfers_.complete(id, s);
+  jobs_.erase(id);
+}
+
+void CudaIpcAgent::issue_waiting(uint64_t peer_id, uint64_t epoch) {
+  std::vector<uint64_t> waiting;
+  for (const auto& [id, job] : jobs_) {
+    if (job.peer_id == peer_id && job.epoch == epoch && job.stage == SendJob::Stage::kAwaitLease) {
+      waiting.push_back(id);
+    }
+  }
+  for (uint64_t id : waiting) issue(id);  // in order: one may claim again, the rest wait for it
+}
+
 void CudaIpcAgent::fence_epoch(uint64_t epoch) {
-  AgentCore::fence_epoch(epoch);
+  AgentCore::fence_epoch(epoch);  // from now on no claim of it is answered with a lease
+  {
+    std::lock_guard lock(mu_);
+    Message revoke;
+    revoke.verb = Verb::kRevoke;
+    revoke.epoch = epoch;
+    for (const auto& [sender, leased] : leases_) {
+      auto link = in_.find(sender);
+      if (leased == epoch && link != in_.end()) (void)send(link->second.link, revoke);
+    }
+  }
+  // Until the senders' RELEASEs (or their death) for leases, the NOTIFY or
+  // CANCEL for op lists.
   if (!inflight_.wait_out(epoch, std::chrono::seconds(2))) {
     PD_LOG(WARN) << "kvtransfer cuda_ipc " << options_.name << ": a write of fenced epoch " << epoch
                  << " still in flight after 2 s";
   }
+}
+
+bool CudaIpcAgent::leases_held() const {
+  for (const auto& [peer_id, peer] : out_) {
+    if (peer->leases.any_held()) return true;
+  }
+  return false;
 }
 
 uint64_t CudaIpcAgent::peers_refused() const {
@@ -195,8 +256,10 @@ void CudaIpcAgent::control_loop() {
     {
       std::lock_guard lock(mu_);
       for (const auto& [id, job] : jobs_) copying |= job.stage == SendJob::Stage::kCopying;
+      copying |= leases_held();  // a leased post starts a copy without telling this thread
     }
-    // While copies run, spin on their events; otherwise sleep on the queue.
+    // While copies run (or may start), spin on their events; otherwise sleep
+    // on the queue.
     if (copying) {
       for (const Notification& note : ctrl_->take_notifications()) dispatch(note);
       std::this_thread::sleep_for(std::chrono::microseconds(20));
@@ -220,8 +283,12 @@ void CudaIpcAgent::dispatch(const Notification& note) {
   switch (m->verb) {
     case Verb::kHello: return on_hello(note.peer_name, *m);
     case Verb::kRegions: return on_regions(note.peer_name, *m);
-    case Verb::kOps: return on_ops(note.peer_name, *m);
+    case Verb::kOps:
+    case Verb::kClaim:
+    case Verb::kLeased: return on_ops(note.peer_name, *m);
+    case Verb::kRelease: return on_release(note.peer_name, *m);
     case Verb::kGo: return on_go(*m);
+    case Verb::kRevoke: return on_revoke(note.peer_name, *m);
     case Verb::kNotify: return on_notify(note.peer_name, *m);
     case Verb::kCancel: return on_cancel_message(note.peer_name, *m);
     case Verb::kAck: return on_ack(*m);
@@ -246,6 +313,7 @@ void CudaIpcAgent::probe_peers() {
   for (auto& [sender, link] : in_) {
     bool busy = false;
     for (const auto& [key, g] : granted_) busy |= key.first == sender;
+    for (const GrantKey& key : leases_) busy |= key.first == sender;
     if (busy && !send(link.link, ping).ok()) gone.push_back(sender);
   }
   for (const std::string& sender : gone) drop_sender(sender);

@@ -1,7 +1,11 @@
 // cuda_ipc backend, the sending half (control thread): maps a receiver's
-// region table, starts each transfer's copies on its GO, sends the
-// notification once the copy event has fired, completes on the ACK.
+// region table, starts each transfer's copies on its GO (or at post under a
+// lease), sends the notification once the copy event has fired, completes on
+// the ACK (a part: once its notification is sent), keeps the leases the GOs
+// of claims bring and sends their RELEASEs.
 #include <cuda_runtime_api.h>
+
+#include <set>
 
 #include "kvtransfer/cuda_ipc_agent.h"
 #include "kvtransfer/cuda_ipc_copy.h"
@@ -26,18 +30,34 @@ void CudaIpcAgent::on_go(const Message& m) {
   auto it = jobs_.find(m.transfer_id);
   if (it == jobs_.end() || it->second.stage != SendJob::Stage::kAwaitGo) return;
   Status s = message_status(m);
-  OutPeer& peer = *out_[it->second.peer_id];
+  const uint64_t peer_id = it->second.peer_id;
+  const uint64_t epoch = it->second.epoch;
+  const bool claim = it->second.claim;
+  OutPeer& peer = *out_[peer_id];
   if (s.ok() && transfers_.cancel_requested(m.transfer_id)) {
-    Message cancel;
-    cancel.verb = Verb::kCancel;
-    cancel.transfer_id = m.transfer_id;
-    (void)send(peer.link, cancel);
     s = cancelled("transfer " + std::to_string(m.transfer_id) + " cancelled");
+  } else if (s.ok()) {
+    s = start_copy(m.transfer_id, it->second);
   }
-  if (s.ok()) s = start_copy(m.transfer_id, it->second);
-  if (s.ok()) return;
-  transfers_.complete(m.transfer_id, s);
-  jobs_.erase(it);
+  if (!s.ok()) {
+    // The receiver pinned the ops for the go: let them go.
+    if (message_status(m).ok()) {
+      (void)send(peer.link, status_message(Verb::kCancel, m.transfer_id, ok_status()));
+    }
+    transfers_.complete(m.transfer_id, s);
+    jobs_.erase(it);
+  }
+  if (!claim) return;
+  // After the claim's own copy, so that the writes that waited copy behind it.
+  // A lease the GO brought is held (or released) even when this write
+  // itself was cancelled.
+  std::vector<GrantRange> lease;
+  if (message_status(m).ok()) {
+    for (const WriteOp& r : m.ops) lease.push_back({r.remote_region, r.remote_offset, r.len});
+  }
+  peer.leases.answered(epoch, lease);
+  issue_waiting(peer_id, epoch);
+  send_releases(peer_id);
 }
 
 Status CudaIpcAgent::start_copy(uint64_t transfer_id, SendJob& job) {
@@ -70,16 +90,19 @@ Status CudaIpcAgent::start_copy(uint64_t transfer_id, SendJob& job) {
 
 void CudaIpcAgent::poll_copies() {
   std::lock_guard lock(mu_);
+  std::set<uint64_t> peers;
   for (auto it = jobs_.begin(); it != jobs_.end();) {
     SendJob& job = it->second;
     const uint64_t id = it->first;
-    const cudaError_t copy_err = job.stage == SendJob::Stage::kCopying
-                                     ? cudaEventQuery(static_cast<cudaEvent_t>(job.done))
-                                     : cudaErrorNotReady;
-    if (copy_err == cudaErrorNotReady) {
+    if (job.stage != SendJob::Stage::kCopying) {
       ++it;
       continue;
     }
+    // Copies end in stream order: stopping at the first one still running
+    // keeps the notifications in the order of the copies.
+    const cudaError_t copy_err = cudaEventQuery(static_cast<cudaEvent_t>(job.done));
+    if (copy_err == cudaErrorNotReady) break;
+    peers.insert(job.peer_id);
     cudaEventDestroy(static_cast<cudaEvent_t>(job.done));
     job.done = nullptr;
     job.pins.clear();
@@ -98,7 +121,7 @@ void CudaIpcAgent::poll_copies() {
       next.epoch = job.epoch;
       next.text = std::move(job.notification);
       s = send(peer.link, next);
-      if (s.ok()) {
+      if (s.ok() && !job.part) {
         job.stage = SendJob::Stage::kAwaitAck;
         ++it;
         continue;
@@ -106,6 +129,32 @@ void CudaIpcAgent::poll_copies() {
     }
     transfers_.complete(id, s);
     it = jobs_.erase(it);
+  }
+  for (uint64_t peer_id : peers) send_releases(peer_id);
+}
+
+void CudaIpcAgent::on_revoke(const std::string& receiver, const Message& m) {
+  std::lock_guard lock(mu_);
+  for (auto& [peer_id, peer] : out_) {
+    if (peer->control_name == receiver && peer->leases.revoke(m.epoch)) send_releases(peer_id);
+  }
+}
+
+void CudaIpcAgent::send_releases(uint64_t peer_id) {
+  OutPeer& peer = *out_[peer_id];
+  const std::set<uint64_t> releasing = peer.leases.releasing();
+  for (uint64_t epoch : releasing) {
+    bool copying = false;
+    for (const auto& [id, job] : jobs_) {
+      copying |=
+          job.peer_id == peer_id && job.epoch == epoch && job.stage == SendJob::Stage::kCopying;
+    }
+    if (copying) continue;  // its NOTIFY goes first
+    Message release;
+    release.verb = Verb::kRelease;
+    release.epoch = epoch;
+    (void)send(peer.link, release);  // a dead link: the receiver drops us and what we held
+    peer.leases.released(epoch);
   }
 }
 
@@ -133,6 +182,7 @@ void CudaIpcAgent::fail_peer_jobs(uint64_t peer_id, const Status& why) {
   // Nothing may still be copying into the mappings when they close.
   if (copying) cudaStreamSynchronize(static_cast<cudaStream_t>(stream_));
   out_[peer_id]->mapping.close();
+  out_[peer_id]->leases.clear();
 }
 
 }  // namespace pdserve::kvtransfer::cuda_ipc

@@ -47,8 +47,9 @@ class Reader {
 };
 
 bool known_verb(char c) {
-  for (Verb v : {Verb::kHello, Verb::kRegions, Verb::kOps, Verb::kGo, Verb::kNotify, Verb::kCancel,
-                 Verb::kAck, Verb::kPing}) {
+  for (Verb v :
+       {Verb::kHello, Verb::kRegions, Verb::kOps, Verb::kGo, Verb::kNotify, Verb::kCancel,
+        Verb::kAck, Verb::kPing, Verb::kClaim, Verb::kLeased, Verb::kRevoke, Verb::kRelease}) {
     if (static_cast<char>(v) == c) return true;
   }
   return false;

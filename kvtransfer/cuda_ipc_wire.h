@@ -9,8 +9,18 @@
 //   sender ◀─GO(transfer, status)──  receiver checked grants, fence, bounds; pins the ranges
 //   sender   copies device to device on its copy stream, waits for its event
 //   sender ──NOTIFY(transfer, epoch, payload) | CANCEL(transfer)──▶
-//   sender ◀─ACK(transfer, status)──  receiver delivered (or refused) the notification
+//   sender ◀─ACK(transfer, status)──  receiver delivered (or refused) the notification;
+//                                      none for a part (empty payload: agent.h "Parts")
 //   either ──PING──▶   liveness probe while work is outstanding; ignored
+//
+// Leases (epoch_leases.h), so that an epoch's writes after its first copy at once:
+//
+//   sender ──CLAIM(transfer, epoch, ops)──▶   an epoch's first part: OPS that asks for the lease
+//   sender ◀─GO(transfer, status, granted ranges as ops)──  the lease (no ranges: none)
+//   sender ──LEASED(transfer, epoch, ops)──▶  announced; the copy starts without a GO
+//   sender ◀─REVOKE(epoch)──                  the receiver fenced the epoch
+//   sender ──RELEASE(epoch)──▶                after the epoch's last write or a REVOKE, once
+//                                             no copy of the epoch runs (its NOTIFYs went first)
 //
 // No handle is sent before both ends proved the token: REGIONS go only over
 // the receiver's own authenticated connection back to the HELLO's sender.
@@ -39,6 +49,10 @@ enum class Verb : char {
   kCancel = 'C',
   kAck = 'A',
   kPing = 'P',
+  kClaim = 'K',
+  kLeased = 'L',
+  kRevoke = 'V',
+  kRelease = 'E',
 };
 
 // One exported region: the IPC handle of the allocation holding it and where
@@ -52,13 +66,15 @@ struct ExportedRegion {
 
 struct Message {
   Verb verb = Verb::kPing;
-  uint64_t transfer_id = 0;           // kOps, kGo, kNotify, kCancel, kAck
-  uint64_t epoch = 0;                 // kOps, kNotify
+  uint64_t transfer_id = 0;           // kOps, kClaim, kLeased, kGo, kNotify, kCancel, kAck
+  uint64_t epoch = 0;                 // kOps, kClaim, kLeased, kNotify, kRevoke, kRelease
   StatusCode code = StatusCode::kOk;  // kGo, kAck
   std::string text;    // kHello: control metadata; kNotify: payload; kGo/kAck: status message;
                        // kRegions: the receiver's boot id
   std::string device;  // kRegions: the receiver's PCI bus id
-  std::vector<WriteOp> ops;             // kOps: remote_* fields name the receiver's regions
+  // kOps, kClaim, kLeased: remote_* fields name the receiver's regions;
+  // kGo of a kClaim: the lease's ranges (remote_region, remote_offset, len).
+  std::vector<WriteOp> ops;
   std::vector<ExportedRegion> regions;  // kRegions
 };
 

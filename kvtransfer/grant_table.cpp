@@ -81,6 +81,16 @@ Status GrantTable::check_notify(uint64_t conn_id, uint64_t epoch) {
   return claim(conn_id, epoch).status();
 }
 
+Result<std::vector<GrantRange>> GrantTable::ranges(uint64_t conn_id, uint64_t epoch) {
+  std::lock_guard lock(mu_);
+  PD_ASSIGN_OR_RETURN(Grant * g, claim(conn_id, epoch));
+  std::vector<GrantRange> out;
+  for (const auto& [region, spans] : g->ranges) {
+    for (const auto& [begin, end] : spans) out.push_back({region, begin, end - begin});
+  }
+  return out;
+}
+
 size_t GrantTable::size() const {
   std::lock_guard lock(mu_);
   return grants_.size();

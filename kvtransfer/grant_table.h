@@ -39,6 +39,9 @@ class GrantTable {
                      uint64_t len);
   // ok when connection `conn_id` may deliver a notification of `epoch`.
   Status check_notify(uint64_t conn_id, uint64_t epoch);
+  // The ranges connection `conn_id` may write with `epoch` (binding a
+  // kFirstPeer grant to it, as a write does), merged per region.
+  Result<std::vector<GrantRange>> ranges(uint64_t conn_id, uint64_t epoch);
   size_t size() const;
 
  private:

@@ -201,13 +201,22 @@ void TcpInbound::discard(uint64_t len) {
 
 void TcpInbound::on_notify(std::string payload) {  // NOLINT(performance-unnecessary-value-param)
   const FrameHeader h = header_;
-  Status status;
+  const bool part = payload.empty();
+  // The last write of an epoch fails with the first refusal of its parts.
+  Status status = part ? ok_status() : parts_.take(h.epoch);
   if (auto it = refused_.find(h.transfer_id); it != refused_.end()) {
-    status = it->second;
+    if (status.ok()) status = it->second;
     refused_.erase(it);
-  } else {
+  }
+  if (status.ok()) {
     status = agent_.inbound->deliver(conn_id_, {peer_name_, h.epoch, std::move(payload)});
     if (InboundPolicy::is_offence(status)) return refuse(status, "");
+  }
+  if (part) {
+    if (!status.ok()) {
+      if (Status full = parts_.note(h.epoch, status); !full.ok()) return refuse(full, "");
+    }
+    return read_header();
   }
   FrameHeader ack = make_header(FrameType::kAck, h.transfer_id, 0);
   ack.region = static_cast<uint64_t>(status.code());

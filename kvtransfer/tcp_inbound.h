@@ -3,9 +3,10 @@
 // kHandshakeTimeout), reads frames, validates each DATA frame (fenced epoch,
 // grants, region, bounds) and reads its bytes straight into the region (device
 // regions through a bounce buffer), delivers NOTIFY into the agent's queue
-// and answers with an ACK. A connection error just ends the session: the
-// sender's transfers in flight never get their notification here. A sender
-// that fails authentication or breaks the InboundPolicy is dropped and counted.
+// and answers with an ACK; a part's NOTIFY (agent.h: empty) gets none, and
+// what refused the part fails the epoch's last write instead (PartRefusals). A connection error
+// just ends the session: the sender's transfers in flight never get their notification here. A
+// sender that fails authentication or breaks the InboundPolicy is dropped and counted.
 #pragma once
 
 #include <deque>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "kvtransfer/asio.h"
+#include "kvtransfer/part_refusals.h"
 #include "kvtransfer/tcp_shared.h"
 #include "kvtransfer/tcp_wire.h"
 
@@ -57,6 +59,7 @@ class TcpInbound : public std::enable_shared_from_this<TcpInbound> {
   std::optional<uint64_t> inflight_epoch_;        // set while pin_ is held
   std::vector<char> scratch_;                     // discarded bytes, device bounce
   std::unordered_map<uint64_t, Status> refused_;  // transfer id -> why its ACK fails
+  PartRefusals parts_;
   std::deque<std::pair<std::string, bool>> out_;
   bool writing_ = false;
   bool closed_ = false;

@@ -160,7 +160,7 @@ void TcpOutbound::finish_front(const Status& status, bool send_abort) {
   uint64_t id = job->transfer_id;
   auto self = shared_from_this();
   write_control(control_frame(make_header(FrameType::kAbort, id, 0), ""),
-                [self, id, status] { self->agent_.transfers->complete(id, status); });
+                [self, id, status](bool) { self->agent_.transfers->complete(id, status); });
 }
 
 void TcpOutbound::pump() {
@@ -182,10 +182,16 @@ void TcpOutbound::pump() {
   FrameHeader h = make_header(FrameType::kNotify, job.transfer_id, 0);
   h.epoch = job.epoch;
   uint64_t id = job.transfer_id;
+  const bool part = job.notification.empty();
   std::string frame = control_frame(h, job.notification);
   queue_.pop_front();
-  awaiting_ack_.insert(id);
-  write_control(std::move(frame), [] {});
+  awaiting_ack_.insert(id);  // a failed write fails it with the rest
+  auto self = shared_from_this();
+  write_control(std::move(frame), [self, id, part](bool written) {
+    if (!part || !written) return;  // the ACK completes it
+    self->awaiting_ack_.erase(id);
+    self->agent_.transfers->complete(id, ok_status());
+  });
 }
 
 void TcpOutbound::write_chunk(OutboundJob& job) {
@@ -224,18 +230,17 @@ void TcpOutbound::write_chunk(OutboundJob& job) {
   });
 }
 
-void TcpOutbound::write_control(std::string frame, const std::function<void()>& then) {
+void TcpOutbound::write_control(std::string frame, const std::function<void(bool)>& then) {
   control_ = std::move(frame);
   writing_ = true;
   auto self = shared_from_this();
   asio::async_write(socket_, asio::buffer(control_), [self, then](const error_code& ec, size_t) {
     self->writing_ = false;
+    then(!ec);
     if (ec) {
-      then();
       return self->fail_all(
           unavailable("peer '" + self->peer_name_ + "' connection lost: " + ec.message()));
     }
-    then();
     self->pump();
   });
 }

@@ -3,7 +3,8 @@
 // handshake (tcp_wire.h, peer_auth.h): the peer must prove the cluster token too. Transfers are
 // written in order, chunk by chunk (header + bytes straight from the region,
 // device regions through a bounce buffer), then their NOTIFY; the transfer
-// completes when the peer's ACK arrives. Cancel requests and injected faults
+// completes when the peer's ACK arrives, a part (agent.h: an empty
+// notification, not answered) once its NOTIFY is written. Cancel requests and injected faults
 // take effect at the next chunk boundary (an ABORT frame tells the peer).
 // Any socket error fails every queued and unacknowledged transfer with
 // kUnavailable at once, and later posts fail the same way.
@@ -54,7 +55,8 @@ class TcpOutbound : public std::enable_shared_from_this<TcpOutbound> {
   void read_ack();
   void pump();
   void write_chunk(OutboundJob& job);
-  void write_control(std::string frame, const std::function<void()>& then);
+  // `then(written)` runs when the write ended, before a failure fails the rest.
+  void write_control(std::string frame, const std::function<void(bool)>& then);
   void finish_front(const Status& status, bool send_abort);
 
   boost::asio::io_context& io_;

@@ -8,6 +8,7 @@
 //   connection that has not authenticated within kHandshakeTimeout)
 //   sender ──DATA(transfer, region, offset, len, epoch) + bytes ──▶   (repeated)
 //   sender ──NOTIFY(transfer, epoch) + payload──▶ receiver ──ACK(transfer, code) + msg──▶
+//   (a part's NOTIFY, with no payload, gets no ACK: agent.h "Parts")
 //   sender ──ABORT(transfer)──▶   (cancel / injected fault: no NOTIFY follows)
 //
 // The receiver checks every DATA frame (epoch not fenced, inside a grant of

@@ -3,8 +3,9 @@
 // already used CUDA cannot use it. One 64 MiB device region; epochs 1..8 are
 // granted all of it. Arguments: in_fd out_fd compat_key cluster_token.
 // Commands (child_process.h messages): "meta", "wait <ms>" (the oldest
-// notification: "ok <epoch> <payload>"), "sum <offset> <len>" (FNV-1a of the
-// region's bytes), "refused", "quit".
+// notification with a payload, parts' empty ones skipped: "ok <epoch>
+// <payload>"), "sum <offset> <len>" (FNV-1a of the region's bytes), "fence
+// <epoch>" ("ok <ms it took>"), "refused", "quit".
 #include <cuda_runtime_api.h>
 
 #include <chrono>
@@ -71,6 +72,9 @@ int main(int argc, char** argv) {
       int ms = 0;
       is >> ms;
       auto note = (*agent)->wait_notification(std::chrono::milliseconds(ms));
+      while (note.ok() && note->payload.empty()) {
+        note = (*agent)->wait_notification(std::chrono::milliseconds(ms));
+      }
       reply = note.ok() ? "ok " + std::to_string(note->epoch) + " " + note->payload
                         : "err " + note.status().to_string();
     } else if (verb == "sum") {
@@ -83,6 +87,14 @@ int main(int argc, char** argv) {
       } else {
         reply = std::to_string(fnv1a(host));
       }
+    } else if (verb == "fence") {
+      uint64_t epoch = 0;
+      is >> epoch;
+      const auto t0 = std::chrono::steady_clock::now();
+      (*agent)->fence_epoch(epoch);
+      reply = "ok " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - t0)
+                                         .count());
     } else if (verb == "refused") {
       reply = std::to_string((*agent)->peers_refused());
     } else if (verb == "quit") {

@@ -164,6 +164,94 @@ TEST_F(CudaIpcTest, ReceiverDyingMidTransferFailsTheSenderCleanly) {
   EXPECT_FALSE(late.ok() && agent_->wait(*late, std::chrono::seconds(5)).ok());
 }
 
+// A layer-wise push: per epoch, 16 layers of 8 scattered 64 KB blocks, the
+// first a claim (its go brings the lease), the last with the notification.
+// Epoch 1 posts them back to back (the later ones wait for the claim's go,
+// then copy under the lease); epoch 2 waits for each before the next (each
+// after the first copies at once). Every block lands byte for byte.
+TEST_F(CudaIpcTest, LayersUnderALeaseArriveByteForByte) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto peer = agent_->connect(meta_);
+  ASSERT_TRUE(peer.ok()) << peer.status().to_string();
+  constexpr uint64_t kBlock = 64 << 10;
+  for (uint64_t epoch = 1; epoch <= 2; ++epoch) {
+    std::vector<uint64_t> ids;
+    std::vector<WriteOp> all;
+    for (uint64_t layer = 0; layer < 16; ++layer) {
+      std::vector<WriteOp> ops;
+      for (uint64_t b = 0; b < 8; ++b) {
+        const uint64_t slot = (layer * 8 + b) * 2 + epoch - 1;  // every other slot: no merging
+        ops.push_back(
+            {src_region_, (slot * 7919 % 512) * kBlock, dst_region_, slot * kBlock, kBlock});
+      }
+      all.insert(all.end(), ops.begin(), ops.end());
+      auto id =
+          agent_->post_write(*peer, ops, layer == 15 ? "note-" + std::to_string(epoch) : "", epoch);
+      ASSERT_TRUE(id.ok()) << id.status().to_string();
+      ids.push_back(*id);
+      if (epoch == 2) {
+        ASSERT_TRUE(agent_->wait(*id, std::chrono::seconds(10)).ok());
+      }
+    }
+    for (uint64_t id : ids) ASSERT_TRUE(agent_->wait(id, std::chrono::seconds(10)).ok());
+    EXPECT_EQ(child_->call("wait 5000").value_or(""),
+              "ok " + std::to_string(epoch) + " note-" + std::to_string(epoch));
+    for (const WriteOp& op : all) {
+      ASSERT_EQ(receiver_sum(op.remote_offset, op.len),
+                fnv1a(host_.data() + op.local_offset, op.len))
+          << "block at " << op.remote_offset << " of epoch " << epoch;
+    }
+  }
+}
+
+// The receiver gives up on an epoch while the sender holds its lease: the
+// fence revokes it and returns once the sender released it; the epoch's
+// later writes are refused, the last one fails, the next epoch goes.
+TEST_F(CudaIpcTest, AFenceMidTransferRevokesTheLease) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto peer = agent_->connect(meta_);
+  ASSERT_TRUE(peer.ok()) << peer.status().to_string();
+  for (uint64_t layer = 0; layer < 2; ++layer) {  // the claim, then one under the lease
+    auto id =
+        agent_->post_write(*peer, {{src_region_, 0, dst_region_, layer << 20, 1 << 20}}, "", 3);
+    ASSERT_TRUE(id.ok());
+    ASSERT_TRUE(agent_->wait(*id, std::chrono::seconds(10)).ok());
+  }
+  auto fenced = child_->call("fence 3");
+  ASSERT_TRUE(fenced.has_value());
+  ASSERT_EQ(fenced->substr(0, 3), "ok ");
+  EXPECT_LT(std::stoi(fenced->substr(3)), 2000) << "the fence gave up waiting for the release";
+  auto part = agent_->post_write(*peer, {{src_region_, 0, dst_region_, 2 << 20, 1 << 20}}, "", 3);
+  ASSERT_TRUE(part.ok());
+  EXPECT_EQ(agent_->wait(*part, std::chrono::seconds(10)).code(), StatusCode::kAborted);
+  auto last =
+      agent_->post_write(*peer, {{src_region_, 0, dst_region_, 3 << 20, 1 << 20}}, "note-3", 3);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(agent_->wait(*last, std::chrono::seconds(10)).code(), StatusCode::kAborted);
+  auto next =
+      agent_->post_write(*peer, {{src_region_, 0, dst_region_, 4 << 20, 4096}}, "note-4", 4);
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(agent_->wait(*next, std::chrono::seconds(10)).ok());
+  EXPECT_EQ(child_->call("wait 5000").value_or(""), "ok 4 note-4");
+}
+
+// A sender that dies holding a lease: the receiver notices (its probe of
+// the sender's control connection fails) and takes the lease back, so a
+// fence of the epoch does not wait for a release that never comes.
+TEST_F(CudaIpcTest, ASenderDyingMidTransferGivesItsLeaseBack) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto peer = agent_->connect(meta_);
+  ASSERT_TRUE(peer.ok()) << peer.status().to_string();
+  auto id = agent_->post_write(*peer, {{src_region_, 0, dst_region_, 0, 1 << 20}}, "", 5);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(agent_->wait(*id, std::chrono::seconds(10)).ok());  // the lease is held
+  agent_.reset();                                                 // gone without a release
+  auto fenced = child_->call("fence 5");
+  ASSERT_TRUE(fenced.has_value());
+  ASSERT_EQ(fenced->substr(0, 3), "ok ");
+  EXPECT_LT(std::stoi(fenced->substr(3)), 2000) << "the lease outlived its sender";
+}
+
 TEST_F(CudaIpcTest, WrongClusterTokenIsRefusedBeforeAnyHandleIsSent) {
   ASSERT_NO_FATAL_FAILURE(start("not-the-token"));
   auto peer = agent_->connect(meta_);

@@ -19,6 +19,22 @@ TEST(GrantTableTest, WritesOnlyInsideTheGrantedRangesOfTheEpoch) {
   EXPECT_EQ(g.check_write(11, 8, 1, 100, 1).code(), StatusCode::kPermissionDenied);
 }
 
+TEST(GrantTableTest, RangesAreTheMergedGrantAndBindItLikeAWrite) {
+  GrantTable g;
+  ASSERT_TRUE(g.grant(7, {{1, 150, 50}, {1, 100, 50}, {2, 0, 10}}, GrantScope::kFirstPeer).ok());
+  auto r = g.ranges(5, 7);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].region, 1u);
+  EXPECT_EQ((*r)[0].offset, 100u);
+  EXPECT_EQ((*r)[0].len, 100u);
+  EXPECT_EQ((*r)[1].region, 2u);
+  EXPECT_EQ((*r)[1].len, 10u);
+  EXPECT_EQ(g.ranges(6, 7).status().code(), StatusCode::kPermissionDenied);  // bound to 5
+  EXPECT_EQ(g.check_write(6, 7, 1, 100, 1).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(g.ranges(5, 8).status().code(), StatusCode::kPermissionDenied);  // never granted
+}
+
 TEST(GrantTableTest, FirstConnectionOwnsTheGrantUntilRevoked) {
   GrantTable g;
   ASSERT_TRUE(g.grant(7, {{1, 0, 10}}, GrantScope::kFirstPeer).ok());

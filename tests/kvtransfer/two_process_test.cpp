@@ -86,6 +86,9 @@ int receiver_main(int in, int out, BackendKind backend, const std::string& compa
       uint64_t epoch, timeout_ms, n;
       is >> epoch >> timeout_ms >> n;
       auto note = (*agent)->wait_notification(milliseconds(timeout_ms));
+      while (note.ok() && note->payload.empty()) {  // a part's: the transfer goes on
+        note = (*agent)->wait_notification(milliseconds(timeout_ms));
+      }
       if (!note.ok()) {
         reply = "err " + note.status().to_string();
       } else if (note->epoch != epoch || note->peer_name != "sender" ||
@@ -108,7 +111,7 @@ int receiver_main(int in, int out, BackendKind backend, const std::string& compa
       std::this_thread::sleep_for(milliseconds(ms));
       reply = "epochs";
       for (const Notification& n : (*agent)->take_notifications())
-        reply += " " + std::to_string(n.epoch);
+        reply += " " + std::to_string(n.epoch) + (n.payload.empty() ? "p" : "");
     } else if (verb == "grant") {  // grant <epoch> <offset> <len>
       uint64_t epoch, off, len;
       is >> epoch >> off >> len;
@@ -407,6 +410,81 @@ TEST_P(TwoProcessTest, ForgedAckCompletesNoTransfer) {
   const Status legit = agent_->wait(*id, std::chrono::seconds(10));
   EXPECT_EQ(legit.code(), StatusCode::kPermissionDenied) << legit.to_string();
   EXPECT_EQ(child_->call("sum 8192 4096"), zeros);
+}
+
+// A layer-wise push: parts (empty notifications) and a last write per
+// epoch. Every part completes, the data lands before the last notification.
+TEST_P(TwoProcessTest, PartsThenTheLastWriteArriveIntact) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  std::mt19937_64 rng(5);
+  for (uint64_t epoch = 1; epoch <= 3; ++epoch) {
+    std::vector<uint64_t> parts;
+    std::ostringstream expect;
+    expect << "expect " << epoch << " 10000 " << 8;
+    for (int layer = 0; layer < 8; ++layer) {  // 8 layers of 2 blocks of 64 KB
+      std::vector<WriteOp> ops;
+      for (int b = 0; b < 2; ++b) {
+        const uint64_t at = (static_cast<uint64_t>(layer) * 2 + b) * kSlot;
+        const uint64_t local = std::uniform_int_distribution<uint64_t>(0, kRegionLen - kSlot)(rng);
+        ops.push_back({src_region_, local, dst_region_, at, 64 << 10});
+        if (b == 0)
+          expect << " " << at << " " << (64 << 10) << " " << checksum(&src_[local], 64 << 10);
+      }
+      const bool last = layer == 7;
+      auto id = agent_->post_write(peer_, ops, last ? "note-" + std::to_string(epoch) : "", epoch);
+      ASSERT_TRUE(id.ok()) << id.status().to_string();
+      parts.push_back(*id);
+    }
+    EXPECT_EQ(child_->call(expect.str(), std::chrono::seconds(15)), "ok");
+    for (uint64_t id : parts) EXPECT_TRUE(agent_->wait(id, std::chrono::seconds(10)).ok());
+  }
+}
+
+// tcp answers only the last write of an epoch: with the receiver stopped,
+// its parts complete (their bytes are on the connection), the last does not
+// until the receiver's ACK.
+TEST_P(TwoProcessTest, PartsCompleteWithoutTheReceiversAnswer) {
+  if (GetParam().backend != BackendKind::kTcp) GTEST_SKIP() << "ucx answers every write";
+  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_EQ(::kill(child_->pid(), SIGSTOP), 0);
+  int stopped = 0;
+  ASSERT_EQ(::waitpid(child_->pid(), &stopped, WUNTRACED), child_->pid());
+  ASSERT_TRUE(WIFSTOPPED(stopped));
+  std::vector<uint64_t> parts;
+  for (uint64_t layer = 0; layer < 4; ++layer) {
+    parts.push_back(
+        agent_->post_write(peer_, {{src_region_, 0, dst_region_, layer * 4096, 4096}}, "", 1)
+            .value());
+  }
+  auto last =
+      agent_->post_write(peer_, {{src_region_, 0, dst_region_, 4 * 4096, 4096}}, "note-1", 1);
+  ASSERT_TRUE(last.ok());
+  for (uint64_t id : parts) EXPECT_TRUE(agent_->wait(id, std::chrono::seconds(10)).ok());
+  EXPECT_EQ(agent_->wait(*last, milliseconds(0)).code(), StatusCode::kDeadlineExceeded);
+  ASSERT_EQ(::kill(child_->pid(), SIGCONT), 0);
+  EXPECT_TRUE(agent_->wait(*last, std::chrono::seconds(10)).ok());
+  EXPECT_EQ(child_->call("drain 50"), "epochs 1p 1p 1p 1p 1");
+}
+
+// The receiver gives up on an epoch between two parts: the epoch's last
+// write fails (kAborted), its notification never shows, the next epoch goes.
+TEST_P(TwoProcessTest, ReceiverGivingUpMidTransferFailsItsLastWrite) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto first = agent_->post_write(peer_, big_ops(1), "", 2);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(agent_->wait(*first, std::chrono::seconds(10)).ok());
+  ASSERT_EQ(child_->call("fence 2"), "ok");
+  auto second = agent_->post_write(peer_, big_ops(2), "", 2);  // refused, unanswered on tcp
+  auto last = agent_->post_write(peer_, big_ops(1), "note-2", 2);
+  ASSERT_TRUE(second.ok() && last.ok());
+  const Status second_done = agent_->wait(*second, std::chrono::seconds(10));
+  EXPECT_TRUE(second_done.ok() || second_done.code() == StatusCode::kAborted)
+      << second_done.to_string();
+  EXPECT_EQ(agent_->wait(*last, std::chrono::seconds(10)).code(), StatusCode::kAborted);
+  auto next = agent_->post_write(peer_, big_ops(1), "note-3", 3);
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(agent_->wait(*next, std::chrono::seconds(10)).ok());
+  EXPECT_EQ(child_->call("drain 50"), "epochs 3");  // the fence dropped the part's too
 }
 
 TEST_P(TwoProcessTest, WrongClusterTokenRefusedAtConnect) {

@@ -4,8 +4,8 @@
 // process) measured in the same run.
 //
 //   kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp,cuda_ipc] [--seconds=0.25] [--scattered]
-//                     [--inflight=1] [--block-kb=N] [--count=N] [--device=cpu|cuda]
-//                     [--json=PATH]
+//                     [--inflight=1] [--layers=1] [--block-kb=N] [--count=N]
+//                     [--device=cpu|cuda] [--json=PATH]
 //
 // For each backend the tool starts a receiver (one 256 MiB region, in device
 // memory with --device cuda; the receiver is this binary exec'd again, so
@@ -16,7 +16,9 @@
 // --inflight of them outstanding (a layer-wise push posts one transfer per
 // layer without waiting) and waiting for the oldest (data landed +
 // notification acknowledged) before posting the next. Transfers in flight
-// write disjoint parts of the region. GB/s = bytes / wall time of the
+// write disjoint parts of the region. --layers=N posts the transfers as a
+// layer-wise push does: N writes per epoch, the first N-1 with an empty
+// notification (parts, agent.h), the last with the notification. GB/s = bytes / wall time of the
 // sequence; p50/p99 are the per-transfer post→done latencies.
 #include <poll.h>
 #include <signal.h>
@@ -160,6 +162,7 @@ struct RunOptions {
   bool device = false;  // --device cuda
   bool scattered = false;
   size_t inflight = 1;
+  size_t layers = 1;      // writes per epoch, the last one notifying
   size_t only_block = 0;  // --block-kb: measure this block size only (bytes; 0: all)
   size_t only_count = 0;  // --count: this list length only (0: all)
 };
@@ -260,14 +263,20 @@ int run_backend(const BackendConfig& cfg, const RunOptions& run, const SourceReg
           return true;
         };
         auto t0 = Clock::now();
-        while (
-            rc == 0 &&
-            (std::chrono::duration<double>(Clock::now() - t0).count() < run.seconds || epoch < 3) &&
-            epoch < 20000) {
+        // Counts writes; the sequence ends with a whole epoch.
+        const auto more = [&] {
+          if (epoch % run.layers != 0) return true;
+          return (std::chrono::duration<double>(Clock::now() - t0).count() < run.seconds ||
+                  epoch < 3) &&
+                 epoch < 20000;
+        };
+        while (rc == 0 && more()) {
           if (posted.size() == window && !wait_oldest()) rc = 1;
           if (rc != 0) break;
           const auto at = Clock::now();
-          auto id = (*agent)->post_write(*peer, slots[epoch % window], "b", epoch + 1);
+          const bool last = (epoch + 1) % run.layers == 0;
+          auto id = (*agent)->post_write(*peer, slots[epoch % window], last ? "b" : "",
+                                         epoch / run.layers + 1);
           ++epoch;
           if (!id.ok()) {
             std::fprintf(stderr, "%s: post failed: %s\n", cfg.label.c_str(),
@@ -306,8 +315,11 @@ bool write_json(const std::string& path, const RunOptions& run,
                 const std::vector<BenchPoint>& results) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr) return false;
-  std::fprintf(f, "{\"device\": \"%s\", \"scattered\": %s, \"inflight\": %zu, \"results\": [",
-               run.device ? "cuda" : "cpu", run.scattered ? "true" : "false", run.inflight);
+  std::fprintf(f,
+               "{\"device\": \"%s\", \"scattered\": %s, \"inflight\": %zu, \"layers\": %zu, "
+               "\"results\": [",
+               run.device ? "cuda" : "cpu", run.scattered ? "true" : "false", run.inflight,
+               run.layers);
   for (size_t i = 0; i < results.size(); ++i) {
     const BenchPoint& r = results[i];
     std::fprintf(
@@ -346,6 +358,8 @@ int bench_main(int argc, char** argv) {
       run.seconds = std::atof(a.c_str() + 10);
     } else if (a.rfind("--inflight=", 0) == 0 && std::atoi(a.c_str() + 11) > 0) {
       run.inflight = static_cast<size_t>(std::atoi(a.c_str() + 11));
+    } else if (a.rfind("--layers=", 0) == 0 && std::atoi(a.c_str() + 9) > 0) {
+      run.layers = static_cast<size_t>(std::atoi(a.c_str() + 9));
     } else if (a.rfind("--block-kb=", 0) == 0 && std::atoi(a.c_str() + 11) > 0) {
       run.only_block = static_cast<size_t>(std::atoi(a.c_str() + 11)) << 10;
     } else if (a.rfind("--count=", 0) == 0 && std::atoi(a.c_str() + 8) > 0) {
@@ -353,8 +367,8 @@ int bench_main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: kv_transfer_bench [--backends=tcp,ucx_shm,ucx_tcp,cuda_ipc] "
-                   "[--seconds=S] [--scattered] [--inflight=N] [--block-kb=N] [--count=N] "
-                   "[--device=cpu|cuda] [--json=PATH]\n");
+                   "[--seconds=S] [--scattered] [--inflight=N] [--layers=N] [--block-kb=N] "
+                   "[--count=N] [--device=cpu|cuda] [--json=PATH]\n");
       return 2;
     }
   }
