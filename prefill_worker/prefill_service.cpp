@@ -191,6 +191,11 @@ Task<> PrefillService::prefill(std::shared_ptr<Job> job) {
     }
     co_return;
   }
+  if (job->peer_gone) {  // went away before it was admitted: on_disconnect's abort found nothing
+    pusher_.forget(job->engine_id);
+    (void)co_await rt_.loop().discard(job->engine_id);
+    co_return;
+  }
   RequestTimeline& timeline = rt_.timeline();
   timeline.record(job->req.request_id, "prefill_start");
   Result<scheduler::RequestOutput> out = co_await job->outputs.pop();
@@ -207,7 +212,7 @@ Task<> PrefillService::prefill(std::shared_ptr<Job> job) {
                   {{"cached_tokens", static_cast<int64_t>(out->num_cached_tokens)}});
   if (job->peer_gone) {  // went away just now: release them
     pusher_.forget(job->engine_id);
-    rt_.loop().abort(job->engine_id);
+    (void)co_await rt_.loop().release(job->engine_id);
     co_return;
   }
   // Transfer: post what the layer hook did not, wait for every write.

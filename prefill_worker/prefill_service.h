@@ -15,8 +15,10 @@
 //   answer: first token and bytes sent, or the error
 //
 // The decode worker going away (its connection closing) aborts the prefill,
-// or cancels the transfer when it is running. Past the request's deadline
-// the transfer is cancelled and nothing more is written.
+// or cancels the transfer when it is running; whenever it happens (before
+// the request was admitted, or between the prefill's end and the transfer)
+// the request's blocks are freed. Past the request's deadline the transfer
+// is cancelled and nothing more is written.
 // Thread-safety: handle() may be called from any server io thread.
 #pragma once
 

@@ -167,6 +167,23 @@ TEST_P(EngineLoopTest, AbortFromAnotherThreadEndsTheStream) {
   expect_loop_idle(rig);
 }
 
+// The prefill worker aborts a prefill-only request whose caller went away;
+// the abort may come after the request finished and was pinned (its sink is
+// gone then): its blocks are released all the same.
+TEST_P(EngineLoopTest, AbortReleasesAPinnedRequest) {
+  LoopRig rig({}, config());
+  RequestSpec pinned = make_spec(1, 8, 1);
+  pinned.prefill_only = pinned.keep_blocks = true;
+  Stream first;
+  ASSERT_TRUE(sync_wait(rig.loop->add_request(pinned, [&](Result<RequestOutput> out) {
+                if (out.ok() && out->finished) first.done.set_value();
+              })).ok());
+  first.done.get_future().wait();
+  rig.loop->abort(1);
+  // Commands run in order: the abort ran first, so nothing is left to release.
+  EXPECT_EQ(sync_wait(rig.loop->release(1)).code(), StatusCode::kNotFound);
+}
+
 TEST_P(EngineLoopTest, RemotePrefillCommands) {
   LoopRig p({}, config()), d({}, config());
   Streams ps, ds;
