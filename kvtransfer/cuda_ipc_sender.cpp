@@ -5,6 +5,7 @@
 
 #include "kvtransfer/cuda_ipc_agent.h"
 #include "kvtransfer/cuda_ipc_copy.h"
+#include "kvtransfer/cuda_log.h"
 
 namespace pdserve::kvtransfer::cuda_ipc {
 
@@ -80,7 +81,7 @@ void CudaIpcAgent::poll_copies() {
       ++it;
       continue;
     }
-    cudaEventDestroy(static_cast<cudaEvent_t>(job.done));
+    PD_KV_CUDA_LOG(cudaEventDestroy(static_cast<cudaEvent_t>(job.done)));
     job.done = nullptr;
     job.pins.clear();
     OutPeer& peer = *out_[job.peer_id];
