@@ -15,6 +15,7 @@
 #include "common/base/termination.h"
 #include "decode_worker/generate_service.h"
 #include "prefill_worker/prefill_service.h"
+#include "worker/request_fault.h"
 #include "worker/worker_process.h"
 
 namespace pdserve::cli {
@@ -77,6 +78,8 @@ int run(WorkerFlags f) {
   if (!backend.ok()) return fail(backend.status().with_context("--kv-backend"));
   auto config = engine_config(f.engine);
   if (!config.ok()) return fail(config.status());
+  Result<int64_t> request_fault = worker::request_fault_from_env();
+  if (!request_fault.ok()) return fail(request_fault.status());
   std::vector<server::internal::WorkerAddress> routers;
   for (const std::string& r : f.register_with) {
     Result<server::internal::WorkerAddress> a = parse_host_port(r);
@@ -93,6 +96,7 @@ int run(WorkerFlags f) {
   worker::WorkerProcessOptions o;
   o.worker.role = f.role;
   o.worker.cluster_token = f.cluster_token;
+  o.worker.request_fault = *request_fault;
   o.worker.engine_runner = std::move(spec_runner).value();
   o.worker.model_name = f.served_model_name.empty()
                             ? std::filesystem::path(f.runner.model_dir).filename().string()

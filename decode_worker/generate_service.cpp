@@ -97,6 +97,7 @@ GenerateService::GenerateService(GenerateServiceOptions options, worker::WorkerR
       regions_(std::move(regions)),
       arrivals_(agent),
       heartbeat_(options.heartbeat_interval),
+      fault_(runtime.config().request_fault),
       prefill_watch_(options.heartbeat_interval, options.prefill_stall_timeout) {
   server::MetricsRegistry& m = rt_.metrics();
   remote_prefills_ =
@@ -135,7 +136,17 @@ void GenerateService::handle(server::Request request,
   auto s = std::make_shared<Stream>();
   s->req = std::move(req).value();
   s->writer = std::move(writer);
-  spawn(generate(std::move(s)));
+  auto on_error = [this, s](std::exception_ptr error) { fail_thrown(*s, error); };
+  spawn(generate(std::move(s)), std::move(on_error));
+}
+
+void GenerateService::fail_thrown(Stream& s, const std::exception_ptr& error) {
+  PD_LOG(ERROR) << "request " << s.req.request_id << ": " << exception_message(error);
+  s.mark(rt_, "failed", {{"error", std::string("internal error")}});
+  const uint64_t id = s.engine_id.load();
+  if (s.in_remote_prefill) arrivals_.forget(id);  // no late write lands in the freed blocks
+  if (id != 0) rt_.loop().abort(id);
+  s.fail(internal_error("internal error while serving this request"));
 }
 
 Task<> GenerateService::generate(std::shared_ptr<Stream> s) {
@@ -318,6 +329,7 @@ CallbackAwaitable<Result<server::ClientResponse>> GenerateService::ask_prefill(
 }
 
 Task<> GenerateService::stream(Stream& s) {
+  fault_.maybe_throw();  // the drill's fault: the request holds its blocks, the stream is open
   const int prompt_len = static_cast<int>(s.req.prompt_ids.size());
   int64_t num_tokens = 0;
   for (bool first_event = true;; first_event = false) {

@@ -23,11 +23,16 @@
 // flight the blocks stay allocated until the prefill worker answered (its
 // deadline bounds that), and the epoch is fenced, so that no late write
 // lands in blocks that were freed and reused.
+//
+// An exception that escapes the coroutine (a bug) ends only its request:
+// logged, the epoch fenced, the engine request aborted (its blocks freed),
+// and the router told with an error answer or event.
 // Thread-safety: handle() may be called from any server io thread.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <memory>
 
 #include "common/base/task.h"
@@ -40,6 +45,7 @@
 #include "decode_worker/prefill_watch.h"
 #include "kvtransfer/agent.h"
 #include "worker/kv_regions.h"
+#include "worker/request_fault.h"
 #include "worker/worker_process.h"
 #include "worker/worker_runtime.h"
 
@@ -87,6 +93,8 @@ class GenerateService final : public worker::RoleService {
   // Starts the SSE answer (once) and aborts on disconnect; false when the
   // client is already gone.
   bool open_stream(const std::shared_ptr<Stream>& s);
+  // The request's coroutine threw `error`: ends the request as drawn above.
+  void fail_thrown(Stream& s, const std::exception_ptr& error);
 
   GenerateServiceOptions options_;
   worker::WorkerRuntime& rt_;
@@ -97,6 +105,7 @@ class GenerateService final : public worker::RoleService {
   server::HttpClient client_;
   server::Counter remote_prefills_, local_prefills_, remote_failures_, fallbacks_, kv_bytes_;
   server::Histogram remote_seconds_;
+  worker::RequestFault fault_;  // the drill's (request_fault.h)
   PrefillWatch prefill_watch_;  // last: its stall callbacks use the members above
 };
 

@@ -110,7 +110,8 @@ EngineLoop::Command<bool> EngineLoop::discard(uint64_t request_id) {
 
 void EngineLoop::abort(uint64_t request_id) {
   (void)post([this, request_id] {
-    if (sinks_.count(request_id)) (void)engine_->abort(request_id);
+    // A pinned request has no sink any more (it finished) but holds its blocks.
+    if (engine_->request_state(request_id)) (void)engine_->abort(request_id);
   });
 }
 

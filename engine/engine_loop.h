@@ -109,8 +109,9 @@ class EngineLoop {
   // when it was live, false when it had ended already (its sink heard why).
   Command<bool> discard(uint64_t request_id);
 
-  // Aborts a live request (its sink gets the final "abort" output); a
-  // request already gone is ignored. Does not wait.
+  // Aborts a request the engine still holds: a live one (its sink gets the
+  // final "abort" output) or a pinned one (its blocks are released, as by
+  // release()); a request already gone is ignored. Does not wait.
   void abort(uint64_t request_id);
 
   // Snapshot as of the last step.

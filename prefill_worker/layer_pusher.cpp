@@ -140,26 +140,47 @@ void LayerPusher::post_loop() {
   }
 }
 
+namespace {
+
+// Why finish() stops waiting: the decode worker went away or the deadline passed.
+Status still_wanted(std::chrono::steady_clock::time_point deadline, const std::atomic<bool>& gone) {
+  if (gone) return cancelled("decode worker went away");
+  if (std::chrono::steady_clock::now() >= deadline) {
+    return deadline_exceeded("KV transfer past its deadline");
+  }
+  return ok_status();
+}
+
+constexpr std::chrono::milliseconds kPoll{100};  // how often finish() looks at `gone`
+
+}  // namespace
+
 Result<LayerPusher::Pushed> LayerPusher::finish(uint64_t seq_id, const std::vector<int32_t>& blocks,
                                                 std::chrono::steady_clock::time_point deadline,
                                                 const std::atomic<bool>& gone) {
   Entry e;
   Pushed pushed;
+  Status status;
   {
     std::unique_lock<std::mutex> lock(mu_);
     // The step is over, so the queued layers' markers fire: let them post
-    // (forget() may drop the entry meanwhile).
-    changed_.wait(lock, [&] {
+    // (forget() may drop the entry meanwhile), while the push is still wanted.
+    auto posted = [&] {
       auto q = entries_.find(seq_id);
       return stopping_ || q == entries_.end() || q->second.jobs_posted == q->second.jobs_queued;
-    });
+    };
+    while (!changed_.wait_for(lock, kPoll, posted) &&
+           (status = still_wanted(deadline, gone)).ok()) {
+    }
     auto it = entries_.find(seq_id);
     if (it == entries_.end())
       return not_found("no push expected for sequence " + std::to_string(seq_id));
     Entry& entry = it->second;
-    if (entry.jobs_posted != entry.jobs_queued) return cancelled("prefill worker shutting down");
+    if (status.ok() && entry.jobs_posted != entry.jobs_queued) {
+      status = cancelled("prefill worker shutting down");
+    }
     pushed.layers_during_prefill = entry.jobs_posted;
-    if (!entry.pushed_all) {
+    if (status.ok() && !entry.pushed_all) {
       // What the hook did not queue (a step it did not see): every layer of
       // every block not pushed yet, at once. A step stopped midway pushed
       // [step_from, step_to) of its first step_layer layers.
@@ -171,20 +192,15 @@ Result<LayerPusher::Pushed> LayerPusher::finish(uint64_t seq_id, const std::vect
       }
     }
     e = std::move(entry);
-    entries_.erase(it);
+    entries_.erase(it);  // a layer still waiting for its marker is not posted
   }
-  Status status = e.error;
+  if (status.ok()) status = e.error;
   for (size_t i = 0; i < e.transfers.size() && status.ok(); ++i) {
     for (;;) {
-      if (gone || std::chrono::steady_clock::now() >= deadline) {
-        status = gone ? cancelled("decode worker went away")
-                      : deadline_exceeded("KV transfer past its deadline");
-        break;
-      }
-      Status s = agent_.wait(e.transfers[i], std::chrono::milliseconds(100));
-      if (s.code() == StatusCode::kDeadlineExceeded) continue;
-      status = s;
-      break;
+      status = still_wanted(deadline, gone);
+      if (!status.ok()) break;
+      status = agent_.wait(e.transfers[i], kPoll);
+      if (status.code() != StatusCode::kDeadlineExceeded) break;
     }
   }
   if (!status.ok()) {

@@ -79,9 +79,11 @@ class LayerPusher {
   };
   // After the prefill finished with `blocks` (its pinned blocks): waits until
   // the layers the hook queued are posted, posts what it did not (every
-  // layer when it never saw the sequence's last step),
-  // waits for every write until `deadline` or until `gone` is set (then
-  // cancels), and forgets the sequence.
+  // layer when it never saw the sequence's last step), waits for every
+  // write, and forgets the sequence. Every wait ends at `deadline` or once
+  // `gone` is set (looked at every 100 ms): then it cancels what was posted
+  // (a layer still waiting for its marker is never posted) and returns
+  // kDeadlineExceeded or kCancelled.
   Result<Pushed> finish(uint64_t seq_id, const std::vector<int32_t>& blocks,
                         std::chrono::steady_clock::time_point deadline,
                         const std::atomic<bool>& gone);

@@ -98,6 +98,7 @@ PrefillService::PrefillService(worker::WorkerRuntime& runtime, kvtransfer::Agent
       regions_(regions),
       pusher_(agent, std::move(regions), runtime.timeline(),
               [&runtime] { return runtime.runner().backend().mark(); }),
+      fault_(runtime.config().request_fault),
       thread_([this] { transfer_loop(); }) {
   // Set before any request runs (no step runs while the engine is idle).
   rt_.runner().set_kv_layer_hook(
@@ -170,7 +171,16 @@ void PrefillService::handle(server::Request request,
       pusher_.forget(j->engine_id);
     }
   });
-  spawn(prefill(std::move(job)));
+  auto on_error = [this, job](std::exception_ptr error) { fail_thrown(*job, error); };
+  spawn(prefill(std::move(job)), std::move(on_error));
+}
+
+void PrefillService::fail_thrown(Job& job, const std::exception_ptr& error) {
+  PD_LOG(ERROR) << "prefill " << job.req.request_id << ": " << exception_message(error);
+  rt_.timeline().record(job.req.request_id, "failed", {{"error", std::string("internal error")}});
+  pusher_.forget(job.engine_id);
+  rt_.loop().abort(job.engine_id);  // prefilling or pinned: its blocks are freed
+  job.fail(internal_error("internal error while serving this request"));
 }
 
 Task<> PrefillService::prefill(std::shared_ptr<Job> job) {
@@ -191,6 +201,11 @@ Task<> PrefillService::prefill(std::shared_ptr<Job> job) {
     }
     co_return;
   }
+  if (job->peer_gone) {  // went away before it was admitted: on_disconnect's abort found nothing
+    pusher_.forget(job->engine_id);
+    (void)co_await rt_.loop().discard(job->engine_id);
+    co_return;
+  }
   RequestTimeline& timeline = rt_.timeline();
   timeline.record(job->req.request_id, "prefill_start");
   Result<scheduler::RequestOutput> out = co_await job->outputs.pop();
@@ -205,9 +220,10 @@ Task<> PrefillService::prefill(std::shared_ptr<Job> job) {
   job->prefilled = true;
   timeline.record(job->req.request_id, "prefill_end",
                   {{"cached_tokens", static_cast<int64_t>(out->num_cached_tokens)}});
+  fault_.maybe_throw();  // the drill's fault: the request's blocks are pinned
   if (job->peer_gone) {  // went away just now: release them
     pusher_.forget(job->engine_id);
-    rt_.loop().abort(job->engine_id);
+    (void)co_await rt_.loop().release(job->engine_id);
     co_return;
   }
   // Transfer: post what the layer hook did not, wait for every write.

@@ -15,14 +15,21 @@
 //   answer: first token and bytes sent, or the error
 //
 // The decode worker going away (its connection closing) aborts the prefill,
-// or cancels the transfer when it is running. Past the request's deadline
-// the transfer is cancelled and nothing more is written.
+// or cancels the transfer when it is running; whenever it happens (before
+// the request was admitted, or between the prefill's end and the transfer)
+// the request's blocks are freed. Past the request's deadline the transfer
+// is cancelled and nothing more is written.
+//
+// An exception that escapes the coroutine (a bug) ends only its request:
+// logged, its blocks freed (prefilling or pinned), the decode worker
+// answered with an error.
 // Thread-safety: handle() may be called from any server io thread.
 #pragma once
 
 #include <condition_variable>
 #include <coroutine>
 #include <deque>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +41,7 @@
 #include "kvtransfer/agent.h"
 #include "prefill_worker/layer_pusher.h"
 #include "worker/kv_regions.h"
+#include "worker/request_fault.h"
 #include "worker/worker_process.h"
 #include "worker/worker_runtime.h"
 
@@ -57,6 +65,8 @@ class PrefillService final : public worker::RoleService {
   struct ToTransferThread;  // prefill_service.cpp
   ToTransferThread to_transfer_thread();
   void transfer_loop();
+  // The request's coroutine threw `error`: ends the request as drawn above.
+  void fail_thrown(Job& job, const std::exception_ptr& error);
   // The decode worker's agent as a peer, connected once per agent.
   Result<uint64_t> peer(const std::string& metadata);
 
@@ -65,6 +75,7 @@ class PrefillService final : public worker::RoleService {
   worker::KvRegions regions_;
   server::Counter kv_bytes_, prefills_, layers_during_, layers_after_;
   LayerPusher pusher_;
+  worker::RequestFault fault_;  // the drill's (request_fault.h)
   std::mutex peers_mu_;
   std::map<std::string, uint64_t> peers_;  // agent metadata -> peer id
 

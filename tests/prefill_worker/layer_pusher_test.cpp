@@ -2,7 +2,8 @@
 // layers): a layer the runner hook queues is posted only once its marker has
 // fired, layers go in order with the request id on the last one, a chunk of
 // a long prompt pushes the blocks it completes, finish() posts what the hook
-// never saw, and forget() drops a queued layer.
+// never saw, forget() drops a queued layer, and finish() gives up on a
+// layer whose marker does not fire once the push is not wanted any more.
 #include "prefill_worker/layer_pusher.h"
 
 #include <gtest/gtest.h>
@@ -166,6 +167,35 @@ TEST_F(LayerPusherTest, ForgottenSequenceIsNotPostedWhenItsMarkerFires) {
   EXPECT_TRUE(landed(0, 0, 0) && landed(0, 2, 2) && landed(0, 7, 3));
   EXPECT_TRUE(untouched(0, 6) && untouched(0, 1) && untouched(0, 4));  // 9's blocks
   EXPECT_FALSE(pusher_->finish(9, {0, 2, 3}, std::chrono::steady_clock::now(), gone).ok());
+}
+
+// A layer whose marker does not fire (a stuck device) holds finish() only
+// while the push is wanted: once the decode worker went away, or past the
+// deadline, finish() gives up, and that layer is never posted.
+TEST_F(LayerPusherTest, FinishGivesUpOnAQueuedLayerOnceUnwanted) {
+  pusher_->expect(11, target_);
+  pusher_->on_layer(0, step(11));
+  std::atomic<bool> gone{true};
+  EXPECT_EQ(pusher_->finish(11, {0, 2, 3}, std::chrono::steady_clock::now() + seconds(60), gone)
+                .status()
+                .code(),
+            StatusCode::kCancelled);
+  pusher_->expect(12, target_);
+  pusher_->on_layer(0, step(12));
+  std::atomic<bool> here{false};
+  EXPECT_EQ(pusher_->finish(12, {0, 2, 3}, std::chrono::steady_clock::now(), here).status().code(),
+            StatusCode::kDeadlineExceeded);
+  // Request 13 writes other blocks; its layer queues behind 11's and 12's.
+  LayerPusher::Target other = target_;
+  other.target.block_ids = {0, 2, 7};
+  other.notification = "req-13";
+  pusher_->expect(13, other);
+  pusher_->on_layer(0, step(13));
+  for (int i = 0; i < 3; ++i) gates_[i].set_value();
+  ASSERT_TRUE(
+      pusher_->finish(13, {0, 2, 3}, std::chrono::steady_clock::now() + seconds(5), here).ok());
+  EXPECT_TRUE(landed(0, 0, 0) && landed(0, 2, 2) && landed(0, 7, 3));
+  EXPECT_TRUE(untouched(0, 6) && untouched(0, 1) && untouched(0, 4));  // 11's and 12's blocks
 }
 
 TEST_F(LayerPusherTest, ChunkPushesTheBlocksItCompletes) {

@@ -13,6 +13,8 @@
     PD_CHECK(pd_st_ == CUBLAS_STATUS_SUCCESS)                       \
         << #call << ": cuBLAS status " << static_cast<int>(pd_st_); \
   } while (0)
+// Destructors: a failure is logged once per call site (common/base/log_once.h).
+#define PD_CUBLAS_LOG(call) PD_LOG_FAILED_ONCE(call, CUBLAS_STATUS_SUCCESS, cublasLtGetStatusString)
 
 namespace pdserve::backend::cuda {
 
@@ -62,12 +64,12 @@ struct CublasLtGemm::Impl {
 
   ~Impl() {
     for (auto& [key, p] : plans) {
-      cublasLtMatrixLayoutDestroy(p.a);
-      cublasLtMatrixLayoutDestroy(p.b);
-      cublasLtMatrixLayoutDestroy(p.c);
-      cublasLtMatmulDescDestroy(p.desc);
+      PD_CUBLAS_LOG(cublasLtMatrixLayoutDestroy(p.a));
+      PD_CUBLAS_LOG(cublasLtMatrixLayoutDestroy(p.b));
+      PD_CUBLAS_LOG(cublasLtMatrixLayoutDestroy(p.c));
+      PD_CUBLAS_LOG(cublasLtMatmulDescDestroy(p.desc));
     }
-    if (handle) cublasLtDestroy(handle);
+    if (handle) PD_CUBLAS_LOG(cublasLtDestroy(handle));
   }
 };
 

@@ -61,10 +61,10 @@ CudaBackend::CudaBackend(int device) : device_(device) {
 }
 
 CudaBackend::~CudaBackend() {
-  cudaStreamSynchronize(as_stream(stream_));
+  PD_CUDA_LOG(cudaStreamSynchronize(as_stream(stream_)));
   staging_.reset();
   gemm_.reset();
-  cudaStreamDestroy(as_stream(stream_));
+  PD_CUDA_LOG(cudaStreamDestroy(as_stream(stream_)));
 }
 
 std::shared_ptr<void> CudaBackend::device_memory(size_t bytes) {
@@ -150,7 +150,7 @@ class CudaMarker final : public Marker {
     PD_CUDA_CHECK(cudaEventRecord(event_, stream));
   }
   ~CudaMarker() override {
-    if (cudaSetDevice(device_) == cudaSuccess) cudaEventDestroy(event_);
+    if (PD_CUDA_LOG(cudaSetDevice(device_))) PD_CUDA_LOG(cudaEventDestroy(event_));
   }
   void wait() override {
     PD_CUDA_CHECK(cudaSetDevice(device_));

@@ -51,9 +51,9 @@ CudaStepGraph::CudaStepGraph(void* stream, void* graph, void* exec, std::shared_
 
 CudaStepGraph::~CudaStepGraph() {
   // A replay still queued reads the pool's buffers: let it finish first.
-  cudaStreamSynchronize(as_stream(stream_));
-  cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
-  cudaGraphDestroy(static_cast<cudaGraph_t>(graph_));
+  PD_CUDA_LOG(cudaStreamSynchronize(as_stream(stream_)));
+  PD_CUDA_LOG(cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_)));
+  PD_CUDA_LOG(cudaGraphDestroy(static_cast<cudaGraph_t>(graph_)));
 }
 
 void CudaStepGraph::replay() {

@@ -47,8 +47,8 @@ void DeviceAllocator::release(void* p, size_t bytes) {
 
 void DeviceAllocator::free_cache_locked() {
   // Buffers may still be read by queued kernels: wait before giving them back.
-  cudaDeviceSynchronize();
-  for (auto& [size, p] : free_) cudaFree(p);
+  PD_CUDA_LOG(cudaDeviceSynchronize());
+  for (auto& [size, p] : free_) PD_CUDA_LOG(cudaFree(p));
   free_.clear();
   cached_ = 0;
 }

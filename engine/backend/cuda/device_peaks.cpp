@@ -21,8 +21,8 @@ double time_on_stream(cudaStream_t s, int warmup, int reps, Fn fn) {
   PD_CUDA_CHECK(cudaEventSynchronize(b));
   float ms = 0;
   PD_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
+  PD_CUDA_LOG(cudaEventDestroy(a));
+  PD_CUDA_LOG(cudaEventDestroy(b));
   return ms / 1e3 / reps;
 }
 

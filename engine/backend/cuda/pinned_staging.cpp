@@ -20,10 +20,10 @@ PinnedStaging::PinnedStaging(void* stream) : stream_(stream) {
 
 PinnedStaging::~PinnedStaging() {
   for (void* e : events_) {
-    cudaEventSynchronize(static_cast<cudaEvent_t>(e));
-    cudaEventDestroy(static_cast<cudaEvent_t>(e));
+    PD_CUDA_LOG(cudaEventSynchronize(static_cast<cudaEvent_t>(e)));
+    PD_CUDA_LOG(cudaEventDestroy(static_cast<cudaEvent_t>(e)));
   }
-  for (void* p : slots_) cudaFreeHost(p);
+  for (void* p : slots_) PD_CUDA_LOG(cudaFreeHost(p));
 }
 
 void* PinnedStaging::fill_slot(const void* src, size_t n) {

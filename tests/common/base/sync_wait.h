@@ -1,6 +1,6 @@
 // sync_wait(awaitable): for tests, which call coroutine APIs from plain
 // threads: awaits `awaitable` (an awaitable or a Task) in a spawned Task and
-// blocks until it ended.
+// blocks until it ended; an exception it threw is rethrown here.
 #pragma once
 
 #include <coroutine>
@@ -38,11 +38,15 @@ auto sync_wait(Awaitable&& awaitable) {
   auto done = std::make_shared<std::promise<T>>();
   std::future<T> result = done->get_future();
   auto run = [](Awaitable& a, std::shared_ptr<std::promise<T>> p) -> Task<> {
-    if constexpr (std::is_void_v<T>) {
-      co_await Traits::awaitable(a);
-      p->set_value();
-    } else {
-      p->set_value(co_await Traits::awaitable(a));
+    try {
+      if constexpr (std::is_void_v<T>) {
+        co_await Traits::awaitable(a);
+        p->set_value();
+      } else {
+        p->set_value(co_await Traits::awaitable(a));
+      }
+    } catch (...) {
+      p->set_exception(std::current_exception());  // get() rethrows it
     }
   };
   spawn(run(awaitable, done));

@@ -1,11 +1,15 @@
 // Task and spawn: values pass up a chain of awaited tasks, a spawned task
-// runs at once until its first wait and frees its frame when it ends.
+// runs at once until its first wait and frees its frame when it ends, and an
+// exception that escapes a task reaches its awaiter or spawn's handler,
+// never std::terminate.
 #include "common/base/task.h"
 
 #include <gtest/gtest.h>
 
 #include <coroutine>
+#include <exception>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace pdserve {
@@ -78,6 +82,56 @@ TEST(Task, ATaskThatIsNeverStartedFreesItsFrame) {
     EXPECT_FALSE(watch.expired());
   }
   EXPECT_TRUE(watch.expired());
+}
+
+Task<int> fails_after(Gate& gate) {
+  co_await gate.wait();
+  throw std::runtime_error("bad input");
+}
+
+TEST(Task, AnExceptionReachesTheAwaitingCoroutine) {
+  Gate gate;
+  std::string caught;
+  int after = 0;
+  auto run = [](Gate& g, std::string& why, int& n) -> Task<> {
+    try {
+      n = co_await fails_after(g);
+    } catch (const std::runtime_error& e) {
+      why = e.what();
+    }
+    ++n;  // the awaiting coroutine goes on
+  };
+  spawn(run(gate, caught, after), [](std::exception_ptr) { ADD_FAILURE() << "caught above"; });
+  gate.open();
+  EXPECT_EQ(caught, "bad input");
+  EXPECT_EQ(after, 1);
+}
+
+TEST(Task, ASpawnedTaskThatThrowsGoesToItsHandlerAndFreesItsFrame) {
+  Gate gate;
+  auto alive = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = alive;
+  std::string reported;
+  auto run = [](std::shared_ptr<int>, Gate& g) -> Task<> { (void)co_await fails_after(g); };
+  spawn(run(std::move(alive), gate),
+        [&](std::exception_ptr e) { reported = exception_message(e); });
+  EXPECT_TRUE(reported.empty());
+  gate.open();  // throws on this thread, inside the awaited task
+  EXPECT_EQ(reported, "bad input");
+  EXPECT_TRUE(watch.expired());
+}
+
+TEST(Task, WithoutAHandlerTheExceptionIsLoggedAndTheProcessGoesOn) {
+  auto alive = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = alive;
+  auto run = [](std::shared_ptr<int>) -> Task<> {
+    throw 42;  // not even a std::exception
+    co_return;
+  };
+  spawn(run(std::move(alive)));
+  EXPECT_TRUE(watch.expired());
+  EXPECT_EQ(exception_message(std::make_exception_ptr(42)),
+            "an exception that is not a std::exception");
 }
 
 }  // namespace

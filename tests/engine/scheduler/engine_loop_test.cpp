@@ -90,6 +90,18 @@ void expect_loop_idle(LoopRig& rig) {
   EXPECT_EQ(s.num_waiting + s.num_running + s.num_remote_kv + s.num_pinned, 0);
 }
 
+// Runs a prefill-only request that keeps its blocks until it finished:
+// PINNED then, with no sink, holding its blocks.
+void pin(LoopRig& rig, uint64_t id) {
+  RequestSpec pinned = make_spec(id, 8, 1);
+  pinned.prefill_only = pinned.keep_blocks = true;
+  std::promise<void> finished;
+  ASSERT_TRUE(sync_wait(rig.loop->add_request(pinned, [&](Result<RequestOutput> out) {
+                if (out.ok() && out->finished) finished.set_value();
+              })).ok());
+  finished.get_future().wait();
+}
+
 class EngineLoopTest : public ::testing::TestWithParam<bool> {
  protected:
   EngineConfig config() const {
@@ -165,6 +177,17 @@ TEST_P(EngineLoopTest, AbortFromAnotherThreadEndsTheStream) {
   EXPECT_EQ(got.reason, FinishReason::kAbort);
   EXPECT_LT(got.tokens.size(), 200u);
   expect_loop_idle(rig);
+}
+
+// The prefill worker aborts a prefill-only request whose caller went away;
+// the abort may come after the request finished and was pinned (its sink is
+// gone then): its blocks are released all the same.
+TEST_P(EngineLoopTest, AbortReleasesAPinnedRequest) {
+  LoopRig rig({}, config());
+  pin(rig, 1);
+  rig.loop->abort(1);
+  // Commands run in order: the abort ran first, so nothing is left to release.
+  EXPECT_EQ(sync_wait(rig.loop->release(1)).code(), StatusCode::kNotFound);
 }
 
 TEST_P(EngineLoopTest, RemotePrefillCommands) {
@@ -263,13 +286,7 @@ TEST_P(EngineLoopTest, DiscardEndsALiveRequestWithoutItsSink) {
 TEST_P(EngineLoopTest, StopEndsEverySinkAndRefusesLaterCommands) {
   LoopRig rig({}, config());
   Streams streams;
-  RequestSpec pinned = make_spec(1, 8, 1);
-  pinned.prefill_only = pinned.keep_blocks = true;
-  Stream first;
-  ASSERT_TRUE(sync_wait(rig.loop->add_request(pinned, [&](Result<RequestOutput> out) {
-                if (out.ok() && out->finished) first.done.set_value();
-              })).ok());
-  first.done.get_future().wait();  // PINNED now: no sink, holds its blocks
+  pin(rig, 1);
   ASSERT_TRUE(sync_wait(rig.loop->add_request(make_spec(3, 8, 200), streams.sink(3))).ok());
   ASSERT_TRUE(
       sync_wait(rig.loop->allocate_for_remote_prefill(make_spec(2, 8, 5), streams.sink(2))).ok());

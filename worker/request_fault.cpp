@@ -1,0 +1,32 @@
+#include "worker/request_fault.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+namespace pdserve::worker {
+
+Result<int64_t> parse_request_fault(std::string_view text) {
+  int64_t at = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), at);
+  if (ec != std::errc() || end != text.data() + text.size() || at < 1) {
+    return invalid_argument("PDSERVE_REQUEST_FAULT '" + std::string(text) +
+                            "': expected a request count n >= 1");
+  }
+  return at;
+}
+
+Result<int64_t> request_fault_from_env() {
+  const char* env = std::getenv("PDSERVE_REQUEST_FAULT");
+  if (env == nullptr || *env == '\0') return int64_t{0};
+  return parse_request_fault(env);
+}
+
+void RequestFault::maybe_throw() {
+  if (at_ > 0 && num_calls_.fetch_add(1) + 1 == at_) {
+    throw std::runtime_error("injected request fault (PDSERVE_REQUEST_FAULT)");
+  }
+}
+
+}  // namespace pdserve::worker
