@@ -303,9 +303,16 @@ Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
     if (s.num_draft_tokens > 0)
       return invalid_argument(seq_name(s.seq_id) + ": draft tokens need a speculative runner");
   }
-  for (const SeqStep& s : batch.seqs)
-    if (s.sample && seqs_.count(s.seq_id)) all_greedy &= plain_greedy(seqs_.at(s.seq_id));
-  PD_ASSIGN_OR_RETURN(Logits step, forward(batch));
+  std::vector<MaskWorker::Job> masks;
+  for (const SeqStep& s : batch.seqs) {
+    auto it = seqs_.find(s.seq_id);
+    if (!s.sample || it == seqs_.end()) continue;
+    all_greedy &= plain_greedy(it->second);
+    if (it->second.grammar) masks.push_back({it->second.grammar.get(), {}});
+  }
+  // The constrained rows' masks are computed while the forward pass runs.
+  PD_ASSIGN_OR_RETURN(Logits step,
+                      masks_.overlap<Logits>(std::move(masks), [&] { return forward(batch); }));
   const Tensor& logits = step.logits;
   StepOutput out;
   const auto vocab = static_cast<size_t>(model_->config().vocab_size);
@@ -332,7 +339,7 @@ Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
       tok.token_id = argmax[row];
     } else {
       const std::span<float> logits(host.data() + row * vocab, vocab);
-      if (st.grammar) st.grammar->mask(logits);
+      if (st.grammar) st.grammar->apply(logits, vocab);
       SamplingContext ctx{&st.info.sampling, st.info.prompt_ids, st.output_ids, eos_, st.seed};
       tok = sample_token(logits, ctx);
     }

@@ -18,6 +18,7 @@
 #include "engine/model/llama_model.h"
 #include "engine/runner/decode_graphs.h"
 #include "engine/runner/kv_cache.h"
+#include "engine/runner/mask_worker.h"
 #include "engine/runner/model_runner.h"
 #include "engine/runner/sequence_grammar.h"
 #include "engine/runner/step_fault.h"
@@ -138,6 +139,7 @@ class LlmRunner final : public ModelRunner {
   int max_model_len_;
   std::vector<int32_t> eos_;
   std::unordered_map<uint64_t, SeqState> seqs_;
+  MaskWorker masks_;  // after seqs_: idle before their grammars go
   StepFault fault_;
   int64_t num_executes_ = 0;  // execute() calls so far
   int64_t num_swapping_ = 0;  // forward passes that swapped blocks so far

@@ -3,6 +3,8 @@
 #include <limits>
 #include <string>
 
+#include "common/base/logging.h"
+
 namespace pdserve::runner {
 namespace {
 
@@ -24,25 +26,35 @@ Result<std::unique_ptr<SequenceGrammar>> SequenceGrammar::create(
   return g;
 }
 
-void SequenceGrammar::mask(std::span<float> logits) {
-  const structured::Vocabulary& vocab = compiled_->vocabulary();
-  matcher_.fill_next_token_mask(&allowed_);
-  if (allowed_.count() == 0)
-    for (int32_t id : vocab.stop_token_ids()) allowed_.set(id);
-  const auto n = static_cast<int32_t>(logits.size());
-  for (int32_t id = 0; id < n; ++id)
-    if (id >= vocab.size() || !allowed_.test(id)) logits[static_cast<size_t>(id)] = kNegInf;
+void SequenceGrammar::fill(size_t i) {
+  if (rows_.size() <= i) rows_.resize(i + 1);
+  structured::TokenBitmask& allowed = rows_[i];
+  matcher_.fill_next_token_mask(&allowed);
+  if (allowed.count() == 0)
+    for (int32_t id : compiled_->vocabulary().stop_token_ids()) allowed.set(id);
 }
 
-Status SequenceGrammar::mask_drafts(std::span<float> rows, size_t vocab,
-                                    std::span<const int32_t> drafts) {
+Status SequenceGrammar::prepare(std::span<const int32_t> drafts) {
   const int32_t start = matcher_.num_accepted_tokens();
+  num_rows_ = 0;
   for (size_t i = 0; i <= drafts.size(); ++i) {
-    mask(rows.subspan(i * vocab, vocab));
-    if (i == drafts.size() || matcher_.is_terminated() || !allowed_.test(drafts[i])) break;
+    fill(i);
+    ++num_rows_;
+    if (i == drafts.size() || matcher_.is_terminated() || !rows_[i].test(drafts[i])) break;
     if (!matcher_.accept_token(drafts[i]).ok()) break;
   }
   return matcher_.rollback(matcher_.num_accepted_tokens() - start);
+}
+
+void SequenceGrammar::apply(std::span<float> rows, size_t vocab) const {
+  PD_CHECK(rows.size() >= num_rows_ * vocab) << "structured output: fewer logits rows than masks";
+  const int32_t num_tokens = compiled_->vocabulary().size();
+  const auto n = static_cast<int32_t>(vocab);
+  for (size_t i = 0; i < num_rows_; ++i) {
+    float* row = rows.data() + i * vocab;
+    for (int32_t id = 0; id < n; ++id)
+      if (id >= num_tokens || !rows_[i].test(id)) row[id] = kNegInf;
+  }
 }
 
 Status SequenceGrammar::accept(int32_t token_id) {

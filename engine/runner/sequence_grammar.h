@@ -1,19 +1,23 @@
 // SequenceGrammar: one sequence's structured-output constraint in the
-// runner. Before each sample the logits of every token the constraint does
-// not allow next are set to -inf (on the host copy of the row: the runner
-// leaves the device-side greedy path for a step with a constrained
-// sequence, so the mask holds on every backend); each emitted token then
-// advances the matcher. Speculative proposals are masked row by row and the
-// matcher is rolled back to where it was (mask_drafts).
+// runner. Before each sample the masks of the tokens the constraint allows
+// next are prepared (prepare(), on the runner's mask thread while the
+// step's forward pass runs: MaskWorker), then applied: the logits of every
+// other token become -inf (on the host copy of the row: the runner leaves
+// the device-side greedy path for a step with a constrained sequence, so
+// the mask holds on every backend); each emitted token then advances the
+// matcher. Speculative proposals get one mask per row, as the output
+// stands after the drafts before it; the matcher ends where it began.
 //
 // A stop token is allowed only once the output is complete; after it (or
 // when nothing else is allowed, with ignore_eos) only the stop tokens are.
-// Not thread-safe: one per sequence, used by the runner's thread.
+// Not thread-safe: one per sequence; prepare() may run on another thread
+// than the other calls, never at the same time as any of them.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "common/base/status.h"
 #include "common/protocol/output_constraint.h"
@@ -31,23 +35,27 @@ class SequenceGrammar {
       structured::GrammarCompiler& compiler, const protocol::OutputConstraint& constraint,
       std::span<const int32_t> output_ids);
 
-  // logits [vocab]: the tokens not allowed next become -inf (ids past the
-  // tokenizer's vocabulary included).
-  void mask(std::span<float> logits);
-  // rows [drafts.size() + 1, vocab]: row i masked as the output stands after
-  // drafts[0, i). Rows past the first draft the constraint refuses are left
-  // as they are (verification rejects that draft, so they are never used).
-  // The matcher ends where it began.
-  Status mask_drafts(std::span<float> rows, size_t vocab, std::span<const int32_t> drafts);
+  // Computes the masks of the next sample's rows: row i as the output stands
+  // after drafts[0, i), for i up to drafts.size(); rows past the first draft
+  // the constraint refuses are not computed (verification rejects that
+  // draft, so they are never used). The matcher ends where it began.
+  Status prepare(std::span<const int32_t> drafts = {});
+  // rows [k, vocab], k >= the rows prepare() computed: in each computed row
+  // the tokens not allowed become -inf (ids past the tokenizer's vocabulary
+  // included); the other rows are left as they are.
+  void apply(std::span<float> rows, size_t vocab) const;
   // Advances by an emitted token. kInvalidArgument when the constraint does
   // not allow it (or cannot follow it: too ambiguous).
   Status accept(int32_t token_id);
 
  private:
   explicit SequenceGrammar(std::shared_ptr<const structured::CompiledGrammar> compiled);
+  // rows_[i] := the tokens allowed next as the matcher stands.
+  void fill(size_t i);
 
   structured::GrammarMatcher matcher_;
-  structured::TokenBitmask allowed_;
+  std::vector<structured::TokenBitmask> rows_;  // reused from step to step
+  size_t num_rows_ = 0;                         // prepared by the last prepare()
   std::shared_ptr<const structured::CompiledGrammar> compiled_;
 };
 
