@@ -16,13 +16,12 @@ bytes, or fail where Python failed. Detection is vLLM's _detect_content_format o
 syntax tree, with the two additions the router makes (tokenizer/chat_template/content_format.h):
 a loop over a name set from a message's content, and content indexed by an integer.
 """
-import copy
 import json
 import pathlib
 
 from jinja2 import nodes
 
-from make_chat_template_fixtures import RaisedException, make_env
+from make_chat_template_fixtures import make_env, render
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DIR = ROOT / "tests" / "fixtures" / "chat_templates" / "content_format"
@@ -124,15 +123,6 @@ def vllm_messages(request, fmt):
             shaped = "\n".join(t for t in texts if t)
         out.append({"role": m["role"], "content": shaped})
     return out
-
-
-def render(env, source, context):
-    try:
-        return {"expected": env.from_string(source).render(**copy.deepcopy(context))}
-    except RaisedException as e:
-        return {"error": {"raise_exception": True, "message": str(e)}}
-    except Exception as e:  # noqa: BLE001 - any failure is an expected error for the C++ side
-        return {"error": {"raise_exception": False, "message": f"{type(e).__name__}: {e}"}}
 
 
 def main():
