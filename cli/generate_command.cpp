@@ -44,9 +44,14 @@ Result<std::vector<int32_t>> prompt_tokens(const GenerateFlags& f,
   if (cfg.chat_template.empty()) return invalid_argument("--chat: the model has no chat template");
   PD_ASSIGN_OR_RETURN(chat_template::ChatTemplate tmpl,
                       chat_template::ChatTemplate::compile(cfg.chat_template));
+  // Content shaped as the router shapes it for the template's content format.
+  auto content = [&tmpl](const std::string& text) {
+    if (tmpl.content_format() == chat_template::ContentFormat::kString) return nlohmann::json(text);
+    return nlohmann::json::array({{{"type", "text"}, {"text", text}}});
+  };
   nlohmann::json messages = nlohmann::json::array();
-  if (!f.system.empty()) messages.push_back({{"role", "system"}, {"content", f.system}});
-  messages.push_back({{"role", "user"}, {"content", f.chat}});
+  if (!f.system.empty()) messages.push_back({{"role", "system"}, {"content", content(f.system)}});
+  messages.push_back({{"role", "user"}, {"content", content(f.chat)}});
   // Every special token of the tokenizer, as apply_chat_template gives them.
   nlohmann::json context = nlohmann::json::parse(cfg.special_tokens_json);
   context["messages"] = messages;

@@ -79,6 +79,12 @@ void add_router_command(CLI::App& app) {
   cmd->add_flag("--enable-auto-tool-choice", o->tool_calls.enable_auto_tool_choice,
                 "read tool calls from the output when tool_choice is \"auto\" (needs "
                 "--tool-call-parser)");
+  cmd->add_option("--chat-template-content-format", o->chat_template_content_format,
+                  "message content as the chat template gets it: auto (what the template "
+                  "expects, as vLLM detects it), string (text parts joined) or openai (the list "
+                  "of parts)")
+      ->check(CLI::IsMember({"auto", "string", "openai"}))
+      ->capture_default_str();
   const SecondsFlag silence = add_seconds_flag(
       *cmd, "--stream-silence-timeout", 5, 0.5, 3600,
       "seconds a decode worker's stream may stay silent (it sends heartbeats) before the worker "

@@ -65,6 +65,10 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--speculative-config", o.speculative_config,
                   "speculative decoding in the decode workers (JSON, as `pdserve decode`)");
+  auto content_format = std::make_shared<std::string>();  // "": the router's default
+  cmd->add_option("--chat-template-content-format", *content_format,
+                  "the router's --chat-template-content-format: auto, string or openai")
+      ->check(CLI::IsMember({"auto", "string", "openai"}));
   cmd->add_option("--worker-base-port", r->worker_base_port, "first worker port (0: free ports)");
   cmd->add_option("--worker-arg", o.extra_worker_args,
                   "extra argument for every worker (repeatable)")
@@ -83,12 +87,14 @@ void add_serve_command(CLI::App& app) {
       add_seconds_flag(*cmd, "--shutdown-grace", 30, 0, 3600,
                        "on Ctrl-C / SIGTERM: seconds running requests may take to finish before "
                        "they end with an error event");
-  cmd->final_callback([r, role_down, grace] {
+  cmd->final_callback([r, role_down, grace, content_format] {
     std::vector<std::string>& router_args = r->serve.extra_router_args;
     if (std::none_of(router_args.begin(), router_args.end(),
                      [](const std::string& a) { return a.starts_with("--shutdown-grace"); })) {
       router_args.push_back("--shutdown-grace=" + std::to_string(grace.seconds()));
     }
+    if (!content_format->empty())
+      router_args.push_back("--chat-template-content-format=" + *content_format);
     // The router drains first; each child gets its SIGTERM grace after that.
     r->supervisor.stop_grace = grace.ms() + std::chrono::seconds(10);
     r->supervisor.restart.role_down_limit = role_down.ms();

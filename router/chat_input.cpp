@@ -16,6 +16,29 @@ OrderedJson parse_in_order(std::string_view text) {
   return p.value ? std::move(*p.value) : OrderedJson(OrderedJson::value_t::discarded);
 }
 
+// A message's content as the template gets it, as vLLM shapes it: "string"
+// joins the non-empty text parts with "\n" (null: ""); "openai" gives the
+// list of parts, a string as one text part (null: no parts).
+OrderedJson template_content(const OrderedJson& content, ContentFormat format) {
+  if (format == ContentFormat::kOpenAi) {
+    if (!content.is_string()) return content.is_array() ? content : OrderedJson::array();
+    OrderedJson part = OrderedJson::object();
+    part["type"] = "text";
+    part["text"] = content;
+    return OrderedJson::array({std::move(part)});
+  }
+  if (!content.is_array()) return content.is_string() ? content : OrderedJson("");
+  std::string text;
+  for (const OrderedJson& part : content) {
+    auto t = part.find("text");
+    if (t == part.end() || !t->is_string() || t->get_ref<const std::string&>().empty())
+      continue;  // vLLM skips empty parts
+    if (!text.empty()) text += "\n";
+    text += t->get_ref<const std::string&>();
+  }
+  return text;
+}
+
 std::string at(std::string_view base, size_t i) {
   return std::string(base) + "[" + std::to_string(i) + "]";
 }
@@ -46,14 +69,14 @@ void read_part_text(FieldReader& r, const OrderedJson& part, const std::string& 
   text = v->get<std::string>();
 }
 
-// content: string, null (or absent), or an array of text parts, the
-// non-empty ones joined with "\n" as vLLM's "string" content format does
-// (null and absent are no parts: "").
+// content: a string (kept), null or absent (null), or an array of text
+// parts, each kept as {"type": "text", "text": ...} (a refusal part too, as
+// vLLM does); template_content() shapes it for the template's format.
 void read_content(FieldReader& r, const OrderedJson& m, const std::string& where,
                   const std::string& role, const ApiLimits& limits, OrderedJson& out) {
   auto it = m.find("content");
   if (it == m.end() || it->is_null()) {
-    out["content"] = "";
+    out["content"] = nullptr;
     return;
   }
   const std::string p = where + ".content";
@@ -67,17 +90,16 @@ void read_content(FieldReader& r, const OrderedJson& m, const std::string& where
   if (it->size() > static_cast<size_t>(limits.max_content_parts))
     return r.fail(
         p, "'" + p + "' has more than " + std::to_string(limits.max_content_parts) + " parts");
-  std::string text;
-  bool first = true;
+  OrderedJson parts = OrderedJson::array();
   for (size_t j = 0; j < it->size() && r.ok(); ++j) {
-    std::string part;
-    read_part_text(r, (*it)[j], at(p, j), role, part);
-    if (part.empty()) continue;  // vLLM skips empty parts
-    if (!first) text += "\n";
-    first = false;
-    text += part;
+    std::string text;
+    read_part_text(r, (*it)[j], at(p, j), role, text);
+    OrderedJson part = OrderedJson::object();
+    part["type"] = "text";
+    part["text"] = std::move(text);
+    parts.push_back(std::move(part));
   }
-  out["content"] = text;
+  out["content"] = std::move(parts);
 }
 
 // tool_calls pass through (an empty list is dropped); a string function.arguments holding a JSON
@@ -176,7 +198,8 @@ void read_chat_input(FieldReader& r, const ApiLimits& limits, bool default_add_g
 
 }  // namespace detail
 
-std::string build_template_context(const ChatInput& chat, std::string_view special_tokens_json) {
+std::string build_template_context(const ChatInput& chat, std::string_view special_tokens_json,
+                                   ContentFormat format) {
   // Ordered, so that everything keeps the client's key order.
   using detail::OrderedJson;
   using detail::parse_in_order;
@@ -192,7 +215,10 @@ std::string build_template_context(const ChatInput& chat, std::string_view speci
     for (auto it = special.begin(); it != special.end(); ++it)
       if (!ctx.contains(it.key())) ctx[it.key()] = it.value();
   OrderedJson msgs = parse_in_order(chat.messages_json);
-  ctx["messages"] = msgs.is_discarded() ? OrderedJson::array() : std::move(msgs);
+  if (msgs.is_discarded()) msgs = OrderedJson::array();
+  for (OrderedJson& m : msgs)
+    if (auto c = m.find("content"); c != m.end()) *c = detail::template_content(*c, format);
+  ctx["messages"] = std::move(msgs);
   // As apply_chat_template: `tools` and `documents` are always there, None
   // when absent (templates test `tools is not none` as well as `is defined`).
   ctx["tools"] = nullptr;
@@ -210,13 +236,21 @@ std::string build_template_context(const ChatInput& chat, std::string_view speci
   return detail::dump(ctx);
 }
 
-ApiResult<std::string> cut_after_final_message(std::string rendered, const ChatInput& chat) {
+ApiResult<std::string> cut_after_final_message(std::string rendered, const ChatInput& chat,
+                                               ContentFormat format) {
   if (!chat.continue_final_message) return rendered;
   const detail::OrderedJson msgs = detail::parse_in_order(chat.messages_json);
   std::string content;
   if (msgs.is_array() && !msgs.empty() && msgs.back().is_object()) {
     auto c = msgs.back().find("content");
-    if (c != msgs.back().end() && c->is_string()) content = c->get<std::string>();
+    const detail::OrderedJson shaped =
+        c == msgs.back().end() ? detail::OrderedJson() : detail::template_content(*c, format);
+    // As transformers: the last text part of a list of parts.
+    if (shaped.is_string()) content = shaped.get<std::string>();
+    if (shaped.is_array() && !shaped.empty() && shaped.back().is_object()) {
+      auto t = shaped.back().find("text");
+      if (t != shaped.back().end() && t->is_string()) content = t->get<std::string>();
+    }
   }
   const size_t begin = content.find_first_not_of(" \t\n\r");
   const size_t end = content.find_last_not_of(" \t\n\r");

@@ -290,9 +290,10 @@ ApiResult<std::string> ServedModel::render_chat(const ChatInput& chat) const {
       !chat.tools_json.empty() && tool_use_template != nullptr ? tool_use_template : chat_template;
   if (t == nullptr)
     return invalid_request("messages", "this model has no chat template; use /v1/completions");
-  Result<std::string> text = t->render(build_template_context(chat, special_tokens_json));
+  const ContentFormat format = content_format.value_or(t->content_format());
+  Result<std::string> text = t->render(build_template_context(chat, special_tokens_json, format));
   if (!text.ok()) return api_error_from_status(text.status(), "messages");
-  return cut_after_final_message(std::move(text).value(), chat);
+  return cut_after_final_message(std::move(text).value(), chat, format);
 }
 
 ApiResult<std::vector<std::vector<int32_t>>> CompletionHandler::prompt_ids(

@@ -29,6 +29,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/base/task.h"
@@ -54,9 +55,13 @@ struct ServedModel {
   const chat_template::ChatTemplate* tool_use_template = nullptr;
   std::string special_tokens_json = "{}";  // ChatTemplateConfig's, in every template context
   ToolCallOptions tool_calls;              // how tool calls are read from the output
+  // --chat-template-content-format: the content format every template gets
+  // (nullopt, "auto": the one each template expects, content_format()).
+  std::optional<ContentFormat> content_format;
 
-  // A chat request's prompt text: the template rendered, then cut after the
-  // final message with continue_final_message. A 400 naming "messages" when
+  // A chat request's prompt text: the template rendered (content shaped for
+  // its content format), then cut after the final message with
+  // continue_final_message. A 400 naming "messages" when
   // the model has no template or rendering fails.
   ApiResult<std::string> render_chat(const ChatInput& chat) const;
 };

@@ -50,6 +50,19 @@ Result<int> model_context_length(const std::string& model_dir) {
   return static_cast<int>(std::min<int64_t>(it->get<int64_t>(), 1 << 24));
 }
 
+// --chat-template-content-format: nullopt for "auto".
+Result<std::optional<ContentFormat>> content_format_option(std::string_view name) {
+  if (name == "auto") return std::optional<ContentFormat>();
+  if (name == "string") return std::optional<ContentFormat>(ContentFormat::kString);
+  if (name == "openai") return std::optional<ContentFormat>(ContentFormat::kOpenAi);
+  return invalid_argument("--chat-template-content-format must be auto, string or openai, got '" +
+                          std::string(name) + "'");
+}
+
+const char* content_format_name(ContentFormat f) {
+  return f == ContentFormat::kOpenAi ? "openai" : "string";
+}
+
 server::Response api_error_response(const ApiError& e) {
   return server::Response::json(e.http_status, to_error_body(e));
 }
@@ -116,6 +129,15 @@ Status RouterServer::Impl::load_model() {
     if (!parser.ok()) return parser.status().with_context("--tool-call-parser");
   }
   model.tool_calls = options.tool_calls;
+  PD_ASSIGN_OR_RETURN(model.content_format,
+                      content_format_option(options.chat_template_content_format));
+  for (const chat_template::ChatTemplate* t : {model.chat_template, model.tool_use_template}) {
+    if (t == nullptr) continue;
+    PD_LOG(INFO) << (t == model.tool_use_template ? "tool_use" : "default")
+                 << " chat template: content format "
+                 << content_format_name(model.content_format.value_or(t->content_format()))
+                 << (model.content_format ? " (--chat-template-content-format)" : " (detected)");
+  }
   return ok_status();
 }
 

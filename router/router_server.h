@@ -37,6 +37,9 @@ struct RouterOptions {
   int max_model_len = 0;              // 0: the model's max_position_embeddings
   ApiLimits limits;
   ToolCallOptions tool_calls;  // --tool-call-parser, --enable-auto-tool-choice
+  // --chat-template-content-format: auto (each template's own, as vLLM
+  // detects it), string or openai (ServedModel::content_format).
+  std::string chat_template_content_format = "auto";
   std::chrono::milliseconds poll_interval{500};
   // RouterContext::stream_silence; half of it is the poll's stall deadline (WorkerPoller).
   std::chrono::milliseconds stream_silence{5'000};

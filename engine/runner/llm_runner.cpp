@@ -303,7 +303,7 @@ std::vector<uint32_t> LlmRunner::allowed_tokens(const SeqState& st) const {
   if (!st.grammar && blocked.empty()) return {};
   const int vocab = model_->config().vocab_size;
   std::vector<uint32_t> words(static_cast<size_t>(backend::mask_words(vocab)), ~0u);
-  if (st.grammar) st.grammar->mask_bits(words);
+  if (st.grammar) st.grammar->apply_bits(words);  // prepared during the forward
   for (int32_t t : blocked)
     if (t >= 0 && t < vocab) words[static_cast<size_t>(t >> 5)] &= ~(1u << (t & 31));
   return words;
@@ -318,9 +318,16 @@ Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
     if (s.num_draft_tokens > 0)
       return invalid_argument(seq_name(s.seq_id) + ": draft tokens need a speculative runner");
   }
-  for (const SeqStep& s : batch.seqs)
-    if (s.sample && seqs_.count(s.seq_id)) all_greedy &= plain_greedy(seqs_.at(s.seq_id));
-  PD_ASSIGN_OR_RETURN(Logits step, forward(batch));
+  std::vector<MaskWorker::Job> masks;
+  for (const SeqStep& s : batch.seqs) {
+    auto it = seqs_.find(s.seq_id);
+    if (!s.sample || it == seqs_.end()) continue;
+    all_greedy &= plain_greedy(it->second);
+    if (it->second.grammar) masks.push_back({it->second.grammar.get(), {}});
+  }
+  // The constrained rows' masks are computed while the forward pass runs.
+  PD_ASSIGN_OR_RETURN(Logits step,
+                      masks_.overlap<Logits>(std::move(masks), [&] { return forward(batch); }));
   const Tensor& logits = step.logits;
   StepOutput out;
   const size_t rows = logits.data() ? static_cast<size_t>(logits.dim(0)) : 0;

@@ -20,6 +20,7 @@
 #include "engine/runner/decode_graphs.h"
 #include "engine/runner/device_sampler.h"
 #include "engine/runner/kv_cache.h"
+#include "engine/runner/mask_worker.h"
 #include "engine/runner/model_runner.h"
 #include "engine/runner/sequence_grammar.h"
 #include "engine/runner/step_fault.h"
@@ -145,6 +146,7 @@ class LlmRunner final : public ModelRunner {
   std::vector<int32_t> eos_;
   std::unordered_map<uint64_t, SeqState> seqs_;
   DeviceSampler sampler_;  // after backend_ (its buffers die first)
+  MaskWorker masks_;       // after seqs_: idle before their grammars go
   StepFault fault_;
   int64_t num_executes_ = 0;  // execute() calls so far
   int64_t num_swapping_ = 0;  // forward passes that swapped blocks so far

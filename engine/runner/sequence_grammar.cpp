@@ -3,6 +3,8 @@
 #include <limits>
 #include <string>
 
+#include "common/base/logging.h"
+
 namespace pdserve::runner {
 namespace {
 
@@ -24,38 +26,44 @@ Result<std::unique_ptr<SequenceGrammar>> SequenceGrammar::create(
   return g;
 }
 
-void SequenceGrammar::fill_allowed() {
-  matcher_.fill_next_token_mask(&allowed_);
-  if (allowed_.count() == 0)
-    for (int32_t id : compiled_->vocabulary().stop_token_ids()) allowed_.set(id);
+void SequenceGrammar::fill(size_t i) {
+  if (rows_.size() <= i) rows_.resize(i + 1);
+  structured::TokenBitmask& allowed = rows_[i];
+  matcher_.fill_next_token_mask(&allowed);
+  if (allowed.count() == 0)
+    for (int32_t id : compiled_->vocabulary().stop_token_ids()) allowed.set(id);
 }
 
-void SequenceGrammar::mask(std::span<float> logits) {
-  fill_allowed();
-  const int32_t vocab = compiled_->vocabulary().size();
-  const auto n = static_cast<int32_t>(logits.size());
-  for (int32_t id = 0; id < n; ++id)
-    if (id >= vocab || !allowed_.test(id)) logits[static_cast<size_t>(id)] = kNegInf;
+Status SequenceGrammar::prepare(std::span<const int32_t> drafts) {
+  const int32_t start = matcher_.num_accepted_tokens();
+  num_rows_ = 0;
+  for (size_t i = 0; i <= drafts.size(); ++i) {
+    fill(i);
+    ++num_rows_;
+    if (i == drafts.size() || matcher_.is_terminated() || !rows_[i].test(drafts[i])) break;
+    if (!matcher_.accept_token(drafts[i]).ok()) break;
+  }
+  return matcher_.rollback(matcher_.num_accepted_tokens() - start);
 }
 
-void SequenceGrammar::mask_bits(std::span<uint32_t> words) {
-  fill_allowed();
-  const std::vector<uint64_t>& allowed = allowed_.words();  // token i: bit i % 64 of word i / 64
+void SequenceGrammar::apply(std::span<float> rows, size_t vocab) const {
+  PD_CHECK(rows.size() >= num_rows_ * vocab) << "structured output: fewer logits rows than masks";
+  const int32_t num_tokens = compiled_->vocabulary().size();
+  const auto n = static_cast<int32_t>(vocab);
+  for (size_t i = 0; i < num_rows_; ++i) {
+    float* row = rows.data() + i * vocab;
+    for (int32_t id = 0; id < n; ++id)
+      if (id >= num_tokens || !rows_[i].test(id)) row[id] = kNegInf;
+  }
+}
+
+void SequenceGrammar::apply_bits(std::span<uint32_t> words) const {
+  PD_CHECK(num_rows_ > 0) << "structured output: no mask prepared";
+  const std::vector<uint64_t>& allowed = rows_[0].words();  // token i: bit i % 64 of word i / 64
   for (size_t i = 0; i < words.size(); ++i) {
     const size_t w = i / 2;
     words[i] &= w < allowed.size() ? static_cast<uint32_t>(allowed[w] >> (32 * (i % 2))) : 0u;
   }
-}
-
-Status SequenceGrammar::mask_drafts(std::span<float> rows, size_t vocab,
-                                    std::span<const int32_t> drafts) {
-  const int32_t start = matcher_.num_accepted_tokens();
-  for (size_t i = 0; i <= drafts.size(); ++i) {
-    mask(rows.subspan(i * vocab, vocab));
-    if (i == drafts.size() || matcher_.is_terminated() || !allowed_.test(drafts[i])) break;
-    if (!matcher_.accept_token(drafts[i]).ok()) break;
-  }
-  return matcher_.rollback(matcher_.num_accepted_tokens() - start);
 }
 
 Status SequenceGrammar::accept(int32_t token_id) {

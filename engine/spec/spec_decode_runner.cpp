@@ -45,8 +45,7 @@ Result<std::vector<runner::SampledToken>> SpecDecodeRunner::sample(const runner:
   ctx.eos_token_ids = target_->eos_token_ids();
   const int d = s.num_draft_tokens;
   const std::span<const int32_t> drafts(s.input_ids.end() - d, s.input_ids.end());
-  if (st.grammar)
-    PD_RETURN_IF_ERROR(st.grammar->mask_drafts(rows, static_cast<size_t>(vocab_size()), drafts));
+  if (st.grammar) st.grammar->apply(rows, static_cast<size_t>(vocab_size()));  // prepared
   if (d == 0) return std::vector<runner::SampledToken>{runner::sample_token(rows, ctx)};
   if (st.pending.token_ids.size() < static_cast<size_t>(d) ||
       !std::equal(drafts.begin(), drafts.end(), st.pending.token_ids.begin())) {
@@ -62,7 +61,21 @@ Result<runner::StepOutput> SpecDecodeRunner::execute(const runner::StepBatch& ba
       return not_found("sequence " + std::to_string(s.seq_id) + " was never added");
     }
   }
-  PD_ASSIGN_OR_RETURN(std::vector<float> logits, target_->compute_logits(batch));
+  // The constrained rows' masks (one per draft row) are computed while the
+  // target's forward pass runs.
+  std::vector<runner::MaskWorker::Job> masks;
+  for (const runner::SeqStep& s : batch.seqs) {
+    if (!s.sample) continue;
+    SeqState& st = seqs_.at(s.seq_id);
+    if (!st.grammar) continue;
+    // A batch with more drafts than inputs fails validation in compute_logits.
+    const size_t d =
+        std::min(static_cast<size_t>(std::max(s.num_draft_tokens, 0)), s.input_ids.size());
+    masks.push_back({st.grammar.get(), std::span<const int32_t>(s.input_ids).last(d)});
+  }
+  PD_ASSIGN_OR_RETURN(std::vector<float> logits,
+                      masks_.overlap<std::vector<float>>(
+                          std::move(masks), [&] { return target_->compute_logits(batch); }));
   const auto vocab = static_cast<size_t>(vocab_size());
   runner::StepOutput out;
   size_t row = 0;

@@ -5,9 +5,10 @@
 // (SeqStep::num_propose). It keeps each sequence's sampling state itself,
 // so the target only computes logits (LlmRunner::compute_logits). A
 // sequence with a structured-output constraint has its rows masked draft by
-// draft before verification (SequenceGrammar::mask_drafts), so a proposal
-// the constraint refuses is rejected, and the grammar advances by the
-// tokens the step emits.
+// draft before verification (SequenceGrammar::prepare, on the MaskWorker
+// while the target's forward pass runs, then apply), so a proposal the
+// constraint refuses is rejected, and the grammar advances by the tokens
+// the step emits.
 //
 // Needs synchronous scheduling: proposals are made after the step's tokens
 // are known, so inputs are never kLastSampled.
@@ -19,6 +20,7 @@
 #include <unordered_map>
 
 #include "engine/runner/llm_runner.h"
+#include "engine/runner/mask_worker.h"
 #include "engine/spec/proposer.h"
 
 namespace pdserve::spec {
@@ -60,6 +62,7 @@ class SpecDecodeRunner final : public runner::ModelRunner {
   runner::LlmRunner* target_;
   std::unique_ptr<Proposer> proposer_;
   std::unordered_map<uint64_t, SeqState> seqs_;
+  runner::MaskWorker masks_;  // after seqs_: idle before their grammars go
 };
 
 }  // namespace pdserve::spec

@@ -207,6 +207,10 @@ TEST(PdserveCliTest, BadInputGetsOneLineNamingTheProblem) {
        "num_speculative_tokens must be an integer in [1, 16], not 0"},
       {"serve --model " + kDemo + " --speculative-config nope",
        "--speculative-config: not a JSON object"},
+      {"router --model " + kDemo + " --chat-template-content-format parts",
+       "--chat-template-content-format: parts not in {auto,string,openai}"},
+      {"serve --model " + kDemo + " --chat-template-content-format STRING",
+       "--chat-template-content-format: STRING not in {auto,string,openai}"},
   };
   cli_test::expect_one_line_errors("", cases);
 }

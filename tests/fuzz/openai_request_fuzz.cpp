@@ -40,12 +40,17 @@ void check_request(const OpenAiRequest& req, const ApiLimits& limits) {
     }
   } else {
     check(req.chat.num_messages <= limits.max_messages);
-    const auto context = nlohmann::json::parse(
-        build_template_context(req.chat, R"({"bos_token": "<s>", "eos_token": "</s>"})"), nullptr,
-        /*allow_exceptions=*/false);
-    check(context.is_object() && context.contains("messages"));
-    auto cut = cut_after_final_message(req.chat.messages_json, req.chat);
-    if (!cut.ok()) check_error(cut.error());
+    for (ContentFormat format : {ContentFormat::kString, ContentFormat::kOpenAi}) {
+      const auto context = nlohmann::json::parse(
+          build_template_context(req.chat, R"({"bos_token": "<s>", "eos_token": "</s>"})", format),
+          nullptr, /*allow_exceptions=*/false);
+      check(context.is_object() && context.contains("messages"));
+      for (const auto& m : context["messages"])
+        check(format == ContentFormat::kString ? m["content"].is_string()
+                                               : m["content"].is_array());
+      auto cut = cut_after_final_message(req.chat.messages_json, req.chat, format);
+      if (!cut.ok()) check_error(cut.error());
+    }
   }
   constexpr int kMaxModelLen = 2048;
   for (int prompt_tokens : {1, 2047, 4096}) {

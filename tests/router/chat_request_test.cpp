@@ -44,6 +44,11 @@ TEST(ChatRequestTest, Defaults) {
   EXPECT_FALSE(r->add_special_tokens);
 }
 
+// The messages the template gets in `format`.
+json template_messages(const ChatInput& chat, ContentFormat format) {
+  return json::parse(build_template_context(chat, "{}", format))["messages"];
+}
+
 TEST(ChatRequestTest, MessagesAreNormalized) {
   auto r = parse_chat_request(R"({"model":"m","messages":[
       {"role":"system","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},
@@ -53,7 +58,7 @@ TEST(ChatRequestTest, MessagesAreNormalized) {
       {"role":"tool","content":"42","tool_call_id":"c1","name":"f","extra":1},
       {"role":"user"}]})");
   ASSERT_TRUE(r.ok()) << r.error().message;
-  json m = json::parse(r->chat.messages_json);
+  json m = template_messages(r->chat, ContentFormat::kString);
   ASSERT_EQ(m.size(), 4u);
   EXPECT_EQ(m[0], json::parse(R"({"role":"system","content":"a\nb"})"));
   EXPECT_EQ(m[1]["content"], "");  // null: no parts, as vLLM's "string" format
@@ -66,8 +71,9 @@ TEST(ChatRequestTest, MessagesAreNormalized) {
 }
 
 TEST(ChatRequestTest, ContentPartsInEveryRole) {
-  // Every role takes a list of parts; non-empty texts are joined with "\n"
-  // (vLLM's "string" content format), an assistant's refusal is text too.
+  // Every role takes a list of parts, an assistant's refusal is text too. As
+  // vLLM: the "string" format joins non-empty texts with "\n"; "openai" keeps
+  // every part as a text part and makes a string one part (null: none).
   auto r = parse_chat_request(R"({"model":"m","messages":[
       {"role":"system","content":[{"type":"text","text":"s1"},{"type":"text","text":"s2"}]},
       {"role":"developer","content":[{"type":"text","text":"d"}]},
@@ -76,16 +82,32 @@ TEST(ChatRequestTest, ContentPartsInEveryRole) {
       {"role":"assistant","content":[{"type":"text","text":"a"},{"type":"refusal","refusal":"r"}],
        "tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},
       {"role":"tool","tool_call_id":"c1","content":[{"type":"text","text":"42"}]},
-      {"role":"user","content":[]}]})");
+      {"role":"user","content":[]},
+      {"role":"user","content":"plain"},
+      {"role":"assistant","content":null}]})");
   ASSERT_TRUE(r.ok()) << r.error().message;
-  json m = json::parse(r->chat.messages_json);
-  ASSERT_EQ(m.size(), 6u);
+  json m = template_messages(r->chat, ContentFormat::kString);
+  ASSERT_EQ(m.size(), 8u);
   EXPECT_EQ(m[0]["content"], "s1\ns2");
   EXPECT_EQ(m[1]["content"], "d");
   EXPECT_EQ(m[2]["content"], "u1\nu2");
   EXPECT_EQ(m[3]["content"], "a\nr");
   EXPECT_EQ(m[4]["content"], "42");
   EXPECT_EQ(m[5]["content"], "");
+  EXPECT_EQ(m[6]["content"], "plain");
+  EXPECT_EQ(m[7]["content"], "");
+  json o = template_messages(r->chat, ContentFormat::kOpenAi);
+  ASSERT_EQ(o.size(), 8u);
+  EXPECT_EQ(o[0]["content"],
+            json::parse(R"([{"type":"text","text":"s1"},{"type":"text","text":"s2"}])"));
+  EXPECT_EQ(o[2]["content"], json::parse(R"([{"type":"text","text":"u1"},{"type":"text","text":""},
+                                             {"type":"text","text":"u2"}])"));
+  EXPECT_EQ(o[3]["content"],
+            json::parse(R"([{"type":"text","text":"a"},{"type":"text","text":"r"}])"));
+  EXPECT_EQ(o[5]["content"], json::array());
+  EXPECT_EQ(o[6]["content"], json::parse(R"([{"type":"text","text":"plain"}])"));
+  EXPECT_EQ(o[7]["content"], json::array());
+  EXPECT_EQ(o[3]["tool_calls"][0]["function"]["name"], "f");
 }
 
 TEST(ChatRequestTest, EmptyToolCallsAreNoToolCalls) {
@@ -99,7 +121,7 @@ TEST(ChatRequestTest, EmptyToolCallsAreNoToolCalls) {
       "{% for m in messages %}{% if m.tool_calls is defined %}[calls]{% else %}"
       "{{ m.content }}{% endif %}|{% endfor %}");
   ASSERT_TRUE(t.ok()) << t.status().message();
-  auto out = t->render(build_template_context(r->chat, "{}"));
+  auto out = t->render(build_template_context(r->chat, "{}", ContentFormat::kString));
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(*out, "hi|hello|x|");
 }
@@ -233,7 +255,8 @@ TEST(TemplateContextTest, HoldsEverythingTheTemplateNeeds) {
       "chat_template_kwargs": {"enable_thinking": true, "messages": "overridden", "bos_token": "x"}})"));
   ASSERT_TRUE(r.ok()) << r.error().message;
   json ctx = json::parse(build_template_context(
-      r->chat, R"({"bos_token":"<s>","eos_token":"</s>","additional_special_tokens":["<t>"]})"));
+      r->chat, R"({"bos_token":"<s>","eos_token":"</s>","additional_special_tokens":["<t>"]})",
+      ContentFormat::kString));
   EXPECT_EQ(ctx["messages"], json::parse(R"([{"role":"user","content":"hi"}])"));
   EXPECT_EQ(ctx["add_generation_prompt"], true);
   EXPECT_EQ(ctx["continue_final_message"], false);
@@ -246,7 +269,7 @@ TEST(TemplateContextTest, HoldsEverythingTheTemplateNeeds) {
   EXPECT_EQ(ctx["enable_thinking"], true);
 
   ChatInput bare;
-  json b = json::parse(build_template_context(bare, "{}"));
+  json b = json::parse(build_template_context(bare, "{}", ContentFormat::kString));
   EXPECT_TRUE(b["messages"].is_array());
   EXPECT_TRUE(b.contains("tools") && b["tools"].is_null());  // None, as apply_chat_template
   EXPECT_TRUE(b.contains("documents") && b["documents"].is_null());
@@ -264,7 +287,7 @@ TEST(TemplateContextTest, ToolsKeepTheClientsKeyOrder) {
   EXPECT_EQ(r->chat.tools_json, tools);
   auto t = chat_template::ChatTemplate::compile("{{ tools | tojson }}");
   ASSERT_TRUE(t.ok()) << t.status().message();
-  auto out = t->render(build_template_context(r->chat, "{}"));
+  auto out = t->render(build_template_context(r->chat, "{}", ContentFormat::kString));
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(*out,
             R"([{"type": "function", "function": {"name": "f", "parameters": {"type": "object", )"
@@ -281,7 +304,7 @@ TEST(TemplateContextTest, ToolCallArgumentsKeepTheClientsKeyOrder) {
   auto t = chat_template::ChatTemplate::compile(
       "{{ messages[1].tool_calls[0].function.arguments | tojson }}");
   ASSERT_TRUE(t.ok()) << t.status().message();
-  auto out = t->render(build_template_context(r->chat, "{}"));
+  auto out = t->render(build_template_context(r->chat, "{}", ContentFormat::kString));
   ASSERT_TRUE(out.ok()) << out.status().message();
   EXPECT_EQ(*out, R"({"zeta": 1, "alpha": {"y": 2, "b": 3}})");
 }
@@ -294,14 +317,29 @@ TEST(ContinueFinalMessageTest, CutsAfterTheFinalContentAsTransformers) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   const std::string rendered =
       "<|user|>\nRecite it.<|end|>\n<|assistant|>\nIn the beginning  <|end|>\n";
-  ApiResult<std::string> cut = cut_after_final_message(rendered, r->chat);
+  ApiResult<std::string> cut = cut_after_final_message(rendered, r->chat, ContentFormat::kString);
   ASSERT_TRUE(cut.ok()) << cut.error().message;
   EXPECT_EQ(cut.value(), "<|user|>\nRecite it.<|end|>\n<|assistant|>\nIn the beginning");
-  ApiResult<std::string> missing = cut_after_final_message("<|user|>\nRecite it.", r->chat);
+  ApiResult<std::string> missing =
+      cut_after_final_message("<|user|>\nRecite it.", r->chat, ContentFormat::kString);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().param, "messages");
   ChatInput plain;  // without the flag: unchanged
-  EXPECT_EQ(cut_after_final_message(rendered, plain).value(), rendered);
+  EXPECT_EQ(cut_after_final_message(rendered, plain, ContentFormat::kString).value(), rendered);
+}
+
+TEST(ContinueFinalMessageTest, OpenAiFormatContinuesTheLastTextPart) {
+  auto r = parse_chat_request(R"({"model": "m", "continue_final_message": true,
+      "messages": [{"role": "user", "content": "Go."}, {"role": "assistant", "content":
+      [{"type": "text", "text": "One"}, {"type": "text", "text": "Two "}]}]})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  // As transformers: the last text part; in the "string" format the joined text.
+  EXPECT_EQ(
+      cut_after_final_message("U: Go. A: One|Two <end>", r->chat, ContentFormat::kOpenAi).value(),
+      "U: Go. A: One|Two");
+  EXPECT_EQ(
+      cut_after_final_message("U: Go. A: One\nTwo <end>", r->chat, ContentFormat::kString).value(),
+      "U: Go. A: One\nTwo");
 }
 
 }  // namespace

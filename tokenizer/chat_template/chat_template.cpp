@@ -4,6 +4,7 @@
 #include <exception>
 #include <new>
 
+#include "tokenizer/chat_template/content_format.h"
 #include "tokenizer/chat_template/evaluator.h"
 #include "tokenizer/chat_template/json_value.h"
 #include "tokenizer/chat_template/lexer.h"
@@ -14,6 +15,7 @@ namespace pdserve::chat_template {
 
 struct ChatTemplate::Program {
   Body body;
+  ContentFormat content_format = ContentFormat::kString;
 };
 
 ChatTemplate::ChatTemplate(std::shared_ptr<const Program> program) : program_(std::move(program)) {}
@@ -27,12 +29,17 @@ Result<ChatTemplate> ChatTemplate::compile(std::string_view source) {
   try {
     auto program = std::make_shared<Program>();
     program->body = parse_template(tokenize(source));
+    program->content_format = detect_content_format(program->body);
     return ChatTemplate(std::move(program));
   } catch (const TemplateError& e) {
     return e.status();
   } catch (const std::bad_alloc&) {
     return resource_exhausted("chat template: out of memory while compiling");
   }
+}
+
+ContentFormat ChatTemplate::content_format() const {
+  return program_->content_format;
 }
 
 Result<std::string> ChatTemplate::render(std::string_view context_json) const {

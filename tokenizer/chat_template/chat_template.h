@@ -43,6 +43,11 @@ struct ChatTemplateConfig {
 // chat template is not an error: chat_template is empty.
 Result<ChatTemplateConfig> load_chat_template_config(const std::string& model_dir);
 
+// The shape of message content a template expects (vLLM's
+// --chat-template-content-format): "string", the text parts joined with "\n";
+// "openai", the list of parts, [{"type": "text", "text": ...}, ...].
+enum class ContentFormat { kString, kOpenAi };
+
 struct RenderOptions {
   // What strftime_now() sees as "now" (seconds since the epoch, local time zone);
   // nullopt: the clock at render time.
@@ -66,6 +71,11 @@ class ChatTemplate {
   // a render limit -> kResourceExhausted.
   Result<std::string> render(std::string_view context_json) const;
   Result<std::string> render(std::string_view context_json, const RenderOptions& options) const;
+
+  // The content format the template expects, found from its syntax as vLLM's
+  // "auto" finds it (content_format.h): kOpenAi when it loops over a
+  // message's content (or indexes it by an integer), else kString.
+  ContentFormat content_format() const;
 
   ~ChatTemplate();
   ChatTemplate(const ChatTemplate&);

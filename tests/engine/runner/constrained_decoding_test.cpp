@@ -2,13 +2,16 @@
 // outputs under a JSON schema, a regex and a choice list parse and match,
 // speculative decoding (n-gram and draft proposals, rolled back where the
 // constraint refuses them) gives exactly the plain greedy output, a
-// prefill-only request samples its first token under the mask, and a
-// constraint the runner cannot follow is refused.
+// prefill-only request samples its first token under the mask, the masks
+// the runner computes while the forward pass runs (MaskWorker) change no
+// output, and a constraint the runner cannot follow is refused.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "engine/runner/mask_worker.h"
 #include "engine/runner/sequence_grammar.h"
 #include "tests/engine/spec/spec_test_util.h"
 #include "tokenizer/token_bytes.h"
@@ -126,6 +129,50 @@ TEST(ConstrainedDecodingTest, GreedyAndSampledOutputsFollowTheConstraint) {
   }
 }
 
+// FNV-1a over a request's output token ids.
+uint64_t fingerprint(const std::vector<int32_t>& ids) {
+  uint64_t h = 1469598103934665603ull;
+  for (int32_t id : ids) {
+    for (int b = 0; b < 4; ++b) {
+      h ^= (static_cast<uint32_t>(id) >> (8 * b)) & 0xff;
+      h *= 1099511628211ull;
+    }
+  }
+  return h;
+}
+
+// The outputs of requests(0) and requests(1) (fingerprints) when the runner
+// computed each mask inline after the forward pass, before the masks moved to
+// MaskWorker, which overlaps them with the forward: the overlap must change no
+// token, greedy or sampled, with or without async scheduling.
+const std::vector<uint64_t> kInlineMaskOutputs[2] = {
+    {0x2180023ea2e2c9ffull, 0x7b16029250109b2dull, 0x99dc355acff0909bull, 0x0028c5ae8580a699ull,
+     0x2180023ea2e2c9ffull, 0x709086d412fc311bull, 0x99dc355acff0909bull, 0x0028c5ae8580a699ull},
+    {0x074722ec4570f6ebull, 0x655c44b3b2aa18ceull, 0x99dc355acff0909bull, 0xecad2ae8c528f8c8ull,
+     0x20e4175972830e9full, 0x562d99ab45291464ull, 0x99dc355acff0909bull, 0x8a1d379de56491faull},
+};
+
+TEST(ConstrainedDecodingTest, OutputsAreThoseOfTheInlineMask) {
+  for (bool async : {false, true}) {
+    for (int t = 0; t < 2; ++t) {
+      engine::EngineConfig config;
+      config.async_scheduling = async;
+      DemoEngine d = DemoEngine::make(config, nullptr);
+      std::vector<uint64_t> outputs;
+      std::string listing;
+      for (const auto& ids : run_checked(d, requests(static_cast<float>(t)))) {
+        outputs.push_back(fingerprint(ids));
+        char hex[32];
+        std::snprintf(hex, sizeof hex, "0x%016llxull, ",
+                      static_cast<unsigned long long>(outputs.back()));
+        listing += hex;
+      }
+      EXPECT_EQ(outputs, kInlineMaskOutputs[t])
+          << "temperature " << t << ", async " << async << ": " << listing;
+    }
+  }
+}
+
 TEST(ConstrainedDecodingTest, SpeculationGivesThePlainGreedyOutput) {
   DemoEngine plain = DemoEngine::make({}, nullptr);
   const auto expected = run_checked(plain, requests(0.0f));
@@ -148,6 +195,37 @@ TEST(ConstrainedDecodingTest, PrefillOnlySamplesTheFirstTokenUnderTheMask) {
               (std::string("red").starts_with(first) || std::string("green").starts_with(first) ||
                std::string("blue").starts_with(first)))
       << first;
+}
+
+TEST(ConstrainedDecodingTest, MasksPreparedOnTheWorkerAreThoseComputedInline) {
+  // Two matchers of each constraint walk the same path (a different allowed
+  // token each step); one prepares its masks on the MaskWorker, the other
+  // inline. Every masked row is the same.
+  const size_t vocab = demo_vocab().bytes.size();
+  runner::MaskWorker worker;
+  const std::vector<engine::RequestSpec> specs = requests(0.0f);
+  for (size_t i = 0; i < 4; ++i) {
+    const protocol::OutputConstraint& c = *specs[i].sampling.constraint;
+    auto on_worker = runner::SequenceGrammar::create(*demo_vocab().compiler, c, {});
+    auto in_line = runner::SequenceGrammar::create(*demo_vocab().compiler, c, {});
+    ASSERT_TRUE(on_worker.ok() && in_line.ok());
+    for (size_t step = 0; step < 48; ++step) {
+      ASSERT_TRUE(worker.start({{on_worker->get(), {}}}).wait().ok());
+      ASSERT_TRUE((*in_line)->prepare().ok());
+      std::vector<float> a(vocab, 0.0f), b(vocab, 0.0f);
+      (*on_worker)->apply(a, vocab);
+      (*in_line)->apply(b, vocab);
+      ASSERT_EQ(a, b) << "constraint " << i << ", step " << step;
+      std::vector<int32_t> allowed;
+      for (size_t id = 0; id < vocab; ++id)
+        if (a[id] == 0.0f) allowed.push_back(static_cast<int32_t>(id));
+      ASSERT_FALSE(allowed.empty());
+      const int32_t token = allowed[(step * 7919) % allowed.size()];
+      ASSERT_TRUE((*on_worker)->accept(token).ok());
+      ASSERT_TRUE((*in_line)->accept(token).ok());
+      if (token == 4) break;  // the stop token
+    }
+  }
 }
 
 TEST(ConstrainedDecodingTest, UnfollowableConstraintsAreRefused) {
