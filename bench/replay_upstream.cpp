@@ -157,11 +157,13 @@ class ReplayUpstream::Impl {
     std::erase(streams, nullptr);
   }
 
-  // Writes one event and notes when it was out.
+  // Writes one event, noting the moment it was handed to the socket: taken
+  // before the write, so that a client woken by the write never sees its
+  // chunk "before" it was sent (taken after, a preempted writer gave
+  // negative latencies under load).
   bool send(ReplayStream& s, const std::string& json) {
-    const bool sent = s.sse->send_event(json).ok();
     s.sent_at.push_back(Clock::now());
-    return sent;
+    return s.sse->send_event(json).ok();
   }
 
   // The last event: its record is kept before anyone can ask for it (the

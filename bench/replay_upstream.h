@@ -12,8 +12,8 @@
 // workers whose steps are out of phase); 1: all of them at once.
 //
 // The pacing thread writes each event to its socket itself
-// (ServerOptions::producer_sends), and the time just after that write is
-// recorded per request id: the moment the event is in the router's socket,
+// (ServerOptions::producer_sends), and the time just before that write is
+// recorded per request id: the moment the event goes to the router's socket,
 // so that the client side can tell how long the router took to relay it
 // (send_times()).
 //
