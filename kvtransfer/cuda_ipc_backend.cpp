@@ -3,10 +3,10 @@
 // protocol are in cuda_ipc_receiver.cpp and cuda_ipc_sender.cpp.
 #include <cuda_runtime_api.h>
 
+#include "common/base/cuda_log.h"
 #include "common/base/logging.h"
 #include "kvtransfer/backends.h"
 #include "kvtransfer/cuda_ipc_agent.h"
-#include "kvtransfer/cuda_log.h"
 #include "kvtransfer/device_copy.h"
 #include "kvtransfer/peer_auth.h"
 
@@ -63,15 +63,15 @@ CudaIpcAgent::~CudaIpcAgent() {
   if (thread_.joinable()) thread_.join();
   (void)use_device(device_);
   std::lock_guard lock(mu_);
-  if (stream_ != nullptr) PD_KV_CUDA_LOG(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
+  if (stream_ != nullptr) PD_CUDA_LOG(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
   for (auto& [id, job] : jobs_) {
-    if (job.done != nullptr) PD_KV_CUDA_LOG(cudaEventDestroy(static_cast<cudaEvent_t>(job.done)));
+    if (job.done != nullptr) PD_CUDA_LOG(cudaEventDestroy(static_cast<cudaEvent_t>(job.done)));
     transfers_.complete(id, cancelled("agent shut down"));
   }
   jobs_.clear();
   granted_.clear();
   out_.clear();  // closes every mapping
-  if (stream_ != nullptr) PD_KV_CUDA_LOG(cudaStreamDestroy(static_cast<cudaStream_t>(stream_)));
+  if (stream_ != nullptr) PD_CUDA_LOG(cudaStreamDestroy(static_cast<cudaStream_t>(stream_)));
   ctrl_.reset();
 }
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "kvtransfer/cuda_log.h"
+#include "common/base/cuda_log.h"
 
 namespace pdserve::kvtransfer::cuda_ipc {
 namespace {
@@ -123,7 +123,7 @@ char* PeerMapping::region_base(uint64_t id) const {
 }
 
 void PeerMapping::close() {
-  for (auto& [handle, base] : opened_) PD_KV_CUDA_LOG(cudaIpcCloseMemHandle(base));
+  for (auto& [handle, base] : opened_) PD_CUDA_LOG(cudaIpcCloseMemHandle(base));
   opened_.clear();
   regions_.clear();
 }

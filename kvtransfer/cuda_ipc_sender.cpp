@@ -7,9 +7,9 @@
 
 #include <set>
 
+#include "common/base/cuda_log.h"
 #include "kvtransfer/cuda_ipc_agent.h"
 #include "kvtransfer/cuda_ipc_copy.h"
-#include "kvtransfer/cuda_log.h"
 
 namespace pdserve::kvtransfer::cuda_ipc {
 
@@ -104,7 +104,7 @@ void CudaIpcAgent::poll_copies() {
     const cudaError_t copy_err = cudaEventQuery(static_cast<cudaEvent_t>(job.done));
     if (copy_err == cudaErrorNotReady) break;
     peers.insert(job.peer_id);
-    PD_KV_CUDA_LOG(cudaEventDestroy(static_cast<cudaEvent_t>(job.done)));
+    PD_CUDA_LOG(cudaEventDestroy(static_cast<cudaEvent_t>(job.done)));
     job.done = nullptr;
     job.pins.clear();
     OutPeer& peer = *out_[job.peer_id];

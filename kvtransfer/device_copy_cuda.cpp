@@ -5,7 +5,7 @@
 #include <map>
 #include <string>
 
-#include "kvtransfer/cuda_log.h"
+#include "common/base/cuda_log.h"
 #include "kvtransfer/device_copy.h"
 
 namespace pdserve::kvtransfer {
@@ -21,7 +21,7 @@ Result<cudaStream_t> copy_stream(int device) {
   struct Streams {
     std::map<int, cudaStream_t> by_device;
     ~Streams() {
-      for (auto& [d, s] : by_device) PD_KV_CUDA_LOG(cudaStreamDestroy(s));
+      for (auto& [d, s] : by_device) PD_CUDA_LOG(cudaStreamDestroy(s));
     }
   };
   thread_local Streams streams;
@@ -94,7 +94,7 @@ void* alloc_staging_memory(size_t len) {
 void free_staging_memory(void* p) {
   if (p == nullptr) return;
   if (!device_memory_supported()) return std::free(p);
-  PD_KV_CUDA_LOG(cudaFreeHost(p));
+  PD_CUDA_LOG(cudaFreeHost(p));
 }
 
 }  // namespace pdserve::kvtransfer
