@@ -26,6 +26,7 @@ struct BenchFlags {
   RunnerFlags runner;
   std::vector<std::string> decode = {"1x128", "64x1024"};  // BATCHxCONTEXT points
   int prefill_len = 1024;
+  int prefill_chunk = 0;  // > 0: the prefill runs in chunks of this many tokens, each timed
   int decode_steps = 64;
   std::string json_schema;  // a file: every sequence's output follows it
   std::string output_json;
@@ -88,19 +89,7 @@ class Bench {
     runner::StepBatch batch;
     int tokens = 0;
     for (int i = 0; i < count; ++i) {
-      runner::SequenceInfo info;
-      info.seq_id = ++next_id_;
-      info.sampling = sampling_;
-      info.sampling.ignore_eos = true;
-      for (int t = 0; t < len; ++t)
-        info.prompt_ids.push_back(
-            std::uniform_int_distribution<int>(0, r_.config().vocab_size - 1)(rng_));
-      PD_RETURN_IF_ERROR(r_.add_sequence(info));
-      runner::SeqStep s{info.seq_id, info.prompt_ids, 0, {}, true};
-      const int blocks = (len + 1 + decode_room_ + r_.block_size() - 1) / r_.block_size();
-      for (int b = 0; b < blocks; ++b) s.block_table.push_back(next_block_++);
-      if (next_block_ > r_.num_blocks())
-        return resource_exhausted("KV cache too small: raise --kv-cache-mb");
+      PD_ASSIGN_OR_RETURN(runner::SeqStep s, add_random_sequence(len));
       if (tokens + len > max_tokens && !batch.seqs.empty()) {
         PD_RETURN_IF_ERROR(r_.execute(batch).status());
         batch.seqs.clear();
@@ -134,10 +123,50 @@ class Bench {
     return std::pair{std::chrono::duration<double>(Clock::now() - t0).count() / n, cpu / n};
   }
 
+  // One sequence of `len` random tokens prefilled `chunk` tokens per step
+  // (chunked prefill): the seconds of each step, the GPU drained around it.
+  Result<std::vector<double>> prefill_chunks(int len, int chunk) {
+    PD_ASSIGN_OR_RETURN(runner::SeqStep s, add_random_sequence(len));
+    const std::vector<int32_t> prompt = std::move(s.input_ids);
+    std::vector<double> seconds;
+    for (int at = 0; at < len; at += chunk) {
+      const int n = std::min(chunk, len - at);
+      s.input_ids.assign(prompt.begin() + at, prompt.begin() + at + n);
+      s.num_computed = at;
+      s.sample = at + n == len;
+      r_.backend().synchronize();
+      const auto t0 = Clock::now();
+      PD_RETURN_IF_ERROR(r_.execute(runner::StepBatch{{}, {}, {s}}).status());
+      r_.backend().synchronize();
+      seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    r_.remove_sequence(s.seq_id);
+    return seconds;
+  }
+
   void set_decode_room(int n) { decode_room_ = n; }
   void reset_blocks() { next_block_ = 0; }
 
  private:
+  // Adds a sequence with a random prompt of `len` tokens and KV blocks for
+  // it and the decode room: its whole prompt as one sampling step.
+  Result<runner::SeqStep> add_random_sequence(int len) {
+    runner::SequenceInfo info;
+    info.seq_id = ++next_id_;
+    info.sampling = sampling_;
+    info.sampling.ignore_eos = true;
+    for (int t = 0; t < len; ++t)
+      info.prompt_ids.push_back(
+          std::uniform_int_distribution<int>(0, r_.config().vocab_size - 1)(rng_));
+    PD_RETURN_IF_ERROR(r_.add_sequence(info));
+    runner::SeqStep s{info.seq_id, info.prompt_ids, 0, {}, true};
+    const int blocks = (len + 1 + decode_room_ + r_.block_size() - 1) / r_.block_size();
+    for (int b = 0; b < blocks; ++b) s.block_table.push_back(next_block_++);
+    if (next_block_ > r_.num_blocks())
+      return resource_exhausted("KV cache too small: raise --kv-cache-mb");
+    return s;
+  }
+
   static void advance(runner::StepBatch& b) {
     for (auto& s : b.seqs) ++s.num_computed;
   }
@@ -213,6 +242,18 @@ int run(const BenchFlags& f) {
     const double fl = cost.prefill_flops(f.prefill_len);
     figures.push_back(
         {"prefill " + std::to_string(f.prefill_len) + " tokens", secs, 0, flops ? fl / flops : 0});
+  }
+  if (f.prefill_chunk > 0) {
+    bench.reset_blocks();
+    auto chunks = bench.prefill_chunks(f.prefill_len, f.prefill_chunk);
+    if (!chunks.ok()) return fail(chunks.status());
+    for (size_t i = 0; i < chunks->size(); ++i) {
+      const int at = static_cast<int>(i) * f.prefill_chunk;
+      const int n = std::min(f.prefill_chunk, f.prefill_len - at);
+      const double fl = cost.prefill_flops(n, at);
+      figures.push_back({"prefill chunk at " + std::to_string(at) + " (+" + std::to_string(n) + ")",
+                         (*chunks)[i], 0, flops ? fl / flops : 0});
+    }
   }
 
   const std::string gpu = peaks.ok() ? peaks->device_name : r.backend().name();
@@ -299,6 +340,10 @@ void add_bench_engine_command(CLI::App& bench) {
   cmd->add_option("--decode", flags->decode,
                   "decode points BATCHxCONTEXT (default: 1x128 64x1024)");
   cmd->add_option("--prefill-len", flags->prefill_len, "tokens of the prefill")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--prefill-chunk", flags->prefill_chunk,
+                  "also prefill --prefill-len tokens in chunks of this many, each chunk timed "
+                  "against its floor (chunked prefill over a growing context)")
       ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--decode-steps", flags->decode_steps, "timed decode steps")
       ->check(CLI::Range(1, 1 << 16));

@@ -103,6 +103,17 @@ TEST(PdserveCliTest, BenchEngineTimesEachDecodePoint) {
   EXPECT_NE(text.find("\"cuda_graphs\": false"), std::string::npos) << text;
 }
 
+// --prefill-chunk times the prompt chunk by chunk over its growing context.
+TEST(PdserveCliTest, BenchEngineTimesEachPrefillChunk) {
+  CliRun r = run("bench engine --model " + kDemo +
+                 " --device cpu --decode 1x8 --decode-steps 1 --prefill-len 20 --prefill-chunk 8");
+  EXPECT_EQ(r.status, 0) << r.output;
+  for (const char* chunk :
+       {"prefill chunk at 0 (+8)", "prefill chunk at 8 (+8)", "prefill chunk at 16 (+4)"})
+    EXPECT_NE(r.output.find(chunk), std::string::npos) << chunk << "\n" << r.output;
+  EXPECT_EQ(r.output.find("prefill chunk at 24"), std::string::npos) << r.output;
+}
+
 // Mixed lengths through the engine; on the CPU there are no measured peaks,
 // so the floor is said to be unknown and the JSON has no ratio.
 TEST(PdserveCliTest, BenchOfflineRunsMixedLengthsAndSaysWhenTheFloorIsUnknown) {
