@@ -498,6 +498,7 @@ __global__ void __launch_bounds__(Tile<D, 1, true>::kThreads, 1)
       online_softmax<kN>(sc[0], row_max[0], row_sum[0], corr, scale_log2);
       wgmma_wait<0>();
       wgmma_fence_operands(o[0]);
+      wgmma_fence_operands(pa);  // the P V just waited for read these registers
       rescale<D>(o[0], corr);
 #pragma unroll
       for (int kk = 0; kk < kN / 16; ++kk) p_fragment(sc[0], kk, pa[kk]);

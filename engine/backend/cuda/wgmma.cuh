@@ -1,8 +1,10 @@
 // Hopper warpgroup MMA (wgmma, sm_90a) through inline PTX: shared-memory
 // operand descriptors in the 128-byte swizzle layout, the fence / commit /
 // wait of the asynchronous pipeline, and m64n64k16 bf16 with A in registers.
-// Compiled for other targets the bodies are empty: the host-side plans pick
-// a wgmma kernel only on compute capability 9.0.
+// Compiled for other targets (sm_90 without the "a", or an older target whose
+// PTX the driver JITs on a Hopper) the bodies trap: the host-side plans pick a
+// wgmma kernel on every compute capability 9.0 device, and an empty body
+// would return zeros silently instead of failing the launch.
 #pragma once
 
 #include <cstdint>
@@ -12,9 +14,7 @@ namespace pdserve::backend::cuda {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define PD_WGMMA_ASM(...) asm volatile(__VA_ARGS__)
 #else
-#define PD_WGMMA_ASM(...) \
-  do {                    \
-  } while (0)
+#define PD_WGMMA_ASM(...) __trap()
 #endif
 
 // Descriptor of a shared-memory operand in the 128-byte swizzle layout: rows
@@ -56,6 +56,15 @@ __device__ __forceinline__ void wgmma_fence_operands(float (&r)[N][4]) {
   for (int i = 0; i < N; ++i)
 #pragma unroll
     for (int e = 0; e < 4; ++e) asm volatile("" : "+f"(r[i][e])::"memory");
+}
+
+// The same for A fragments that a wgmma in flight reads.
+template <int N>
+__device__ __forceinline__ void wgmma_fence_operands(uint32_t (&r)[N][4]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) asm volatile("" : "+r"(r[i][e])::"memory");
 }
 
 // d[64 x 64] (+)= a[64 x 16] * b[16 x 64], bf16 in, fp32 accumulators, issued
