@@ -21,8 +21,9 @@ bool prefill_attention_supported(int head_dim);
 // capability major * 10 + minor.
 bool prefill_attention_runs(PrefillKernel kernel, int head_dim, int compute_capability);
 
-// The plan's kernel: wgmma where it runs, else mma.sync with 32 rows per warp
-// up to head_dim 128 and 16 beyond.
+// The plan's kernel: wgmma at head_dim 128 where it runs (the one head dim
+// where it measured faster), else mma.sync with 32 rows per warp up to
+// head_dim 128 and 16 beyond.
 PrefillKernel plan_prefill_attention(int head_dim, int compute_capability);
 
 const char* prefill_kernel_name(PrefillKernel kernel);
