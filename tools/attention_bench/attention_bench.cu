@@ -1,9 +1,10 @@
 // attention_bench: the tensor-core prefill attention kernel on the GPU.
-//   1. checks each variant (16 or 32 query rows per warp) against the
+//   1. checks each kernel that runs on this GPU (mma.sync with 16 or 32
+//      query rows per warp, wgmma on Hopper) against the
 //      first-version paged attention kernel (itself tested against the CPU
 //      reference) at many shapes: varlen batches, cached prefixes, GQA 1/4/8,
 //      head dims 64/128/256, sliding windows;
-//   2. times each variant (CUDA events, median of 20 after 3 warm-ups) at 32
+//   2. times each kernel (CUDA events, median of 20 after 3 warm-ups) at 32
 //      query heads / 8 KV heads, d=128: 4096 tokens causal, and 2048 new
 //      tokens over a 2048-token cached prefix (plus 8192 tokens, d=64, d=256).
 //      FLOPs count causal attention as half.
@@ -138,13 +139,13 @@ struct Problem {
 };
 
 // ||prefill - reference|| / ||reference||; infinity when an output is NaN (unwritten).
-double check(const Shape& s, int warp_rows, std::mt19937& rng) {
+double check(const Shape& s, PrefillKernel kernel, std::mt19937& rng) {
   Problem p(s, rng);
   fill_nan<<<1024, 256>>>(p.args.out, p.out_elems());
   launch_paged_attention(p.args, nullptr);
   const std::vector<float> ref = p.output();
   fill_nan<<<1024, 256>>>(p.args.out, p.out_elems());
-  launch_prefill_attention(p.args, p.max_query_len, nullptr, warp_rows);
+  launch_prefill_attention(p.args, p.max_query_len, nullptr, kernel);
   PD_CUDA_CHECK(cudaDeviceSynchronize());
   const std::vector<float> got = p.output();
   double num = 0, den = 0;
@@ -184,16 +185,20 @@ std::string seqs_string(const Shape& s) {
   return r;
 }
 
-// The variants a shape can take: 16 query rows per warp, and 32 up to head_dim 128.
-std::vector<int> warp_rows_of(const Shape& s) {
-  return s.head_dim <= 128 ? std::vector<int>{16, 32} : std::vector<int>{16};
+// The kernels that run at the shape's head_dim on this GPU.
+std::vector<PrefillKernel> kernels_of(const Shape& s, int compute_capability) {
+  std::vector<PrefillKernel> r;
+  for (PrefillKernel k : {PrefillKernel::kMma16, PrefillKernel::kMma32, PrefillKernel::kWgmma})
+    if (prefill_attention_runs(k, s.head_dim, compute_capability)) r.push_back(k);
+  return r;
 }
 
 int run(const char* json_path) {
   std::mt19937 rng{std::random_device{}()};
   cudaDeviceProp prop{};
   PD_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-  std::printf("device: %s\n", prop.name);
+  const int cc = prop.major * 10 + prop.minor;
+  std::printf("device: %s (compute capability %d.%d)\n", prop.name, prop.major, prop.minor);
 
   const std::vector<Shape> checks = {
       {32, 8, 128, 0, {{0, 4096}}},
@@ -208,22 +213,21 @@ int run(const char* json_path) {
   };
   int failures = 0, rows_done = 0;
   std::string json = "{\"device\": \"" + std::string(prop.name) + "\", \"checks\": [";
-  std::printf("%-34s %-5s %-6s %-9s %s\n", "check (cached+new per sequence)", "d", "window",
-              "warp rows", "rel err vs paged_attention");
+  std::printf("%-34s %-5s %-6s %-27s %s\n", "check (cached+new per sequence)", "d", "window",
+              "kernel", "rel err vs paged_attention");
   for (const Shape& s : checks) {
-    for (int warp_rows : warp_rows_of(s)) {
-      const double err = check(s, warp_rows, rng);
+    for (PrefillKernel kernel : kernels_of(s, cc)) {
+      const double err = check(s, kernel, rng);
       const bool ok = err < 1e-2;
       failures += ok ? 0 : 1;
       const std::string desc =
           std::to_string(s.heads) + "/" + std::to_string(s.kv_heads) + "h " + seqs_string(s);
-      std::printf("%-34.34s %-5d %-6d %-9d %.2e %s\n", desc.c_str(), s.head_dim, s.window,
-                  warp_rows, err, ok ? "ok" : "FAIL");
+      std::printf("%-34.34s %-5d %-6d %-27s %.2e %s\n", desc.c_str(), s.head_dim, s.window,
+                  prefill_kernel_name(kernel), err, ok ? "ok" : "FAIL");
       json += std::string(rows_done++ ? ", " : "") + "{\"shape\": \"" + desc +
               "\", \"head_dim\": " + std::to_string(s.head_dim) +
-              ", \"window\": " + std::to_string(s.window) +
-              ", \"warp_rows\": " + std::to_string(warp_rows) +
-              ", \"rel_err\": " + std::to_string(err) + "}";
+              ", \"window\": " + std::to_string(s.window) + ", \"kernel\": \"" +
+              prefill_kernel_name(kernel) + "\"" + ", \"rel_err\": " + std::to_string(err) + "}";
     }
   }
   json += "], \"timings\": [";
@@ -235,24 +239,24 @@ int run(const char* json_path) {
       {"causal 4096, d=64", {32, 8, 64, 0, {{0, 4096}}}},
       {"causal 4096, d=256", {32, 8, 256, 0, {{0, 4096}}}},
   };
-  std::printf("\n%-28s %9s %10s %10s %12s %12s\n", "shape (32q/8kv heads)", "warp rows", "ms",
+  std::printf("\n%-28s %-27s %10s %10s %12s %12s\n", "shape (32q/8kv heads)", "kernel", "ms",
               "TFLOP/s", "old ms", "speed-up");
   rows_done = 0;
   for (const auto& [name, s] : timed) {
     Problem p(s, rng);
     const double old_ms = median_ms(3, [&] { launch_paged_attention(p.args, nullptr); });
-    for (int warp_rows : warp_rows_of(s)) {
+    for (PrefillKernel kernel : kernels_of(s, cc)) {
       const double ms = median_ms(
-          20, [&] { launch_prefill_attention(p.args, p.max_query_len, nullptr, warp_rows); });
+          20, [&] { launch_prefill_attention(p.args, p.max_query_len, nullptr, kernel); });
       const double tflops = p.flops / (ms * 1e-3) / 1e12;
-      std::printf("%-28s %9d %10.3f %10.1f %12.3f %11.1fx\n", name.c_str(), warp_rows, ms, tflops,
-                  old_ms, old_ms / ms);
+      std::printf("%-28s %-27s %10.3f %10.1f %12.3f %11.1fx\n", name.c_str(),
+                  prefill_kernel_name(kernel), ms, tflops, old_ms, old_ms / ms);
       json += std::string(rows_done++ ? ", " : "") + "{\"name\": \"" + name +
               "\", \"heads\": " + std::to_string(s.heads) +
               ", \"kv_heads\": " + std::to_string(s.kv_heads) +
-              ", \"head_dim\": " + std::to_string(s.head_dim) +
-              ", \"warp_rows\": " + std::to_string(warp_rows) + ", \"plan\": " +
-              (warp_rows == prefill_attention_warp_rows(s.head_dim) ? "true" : "false") +
+              ", \"head_dim\": " + std::to_string(s.head_dim) + ", \"kernel\": \"" +
+              prefill_kernel_name(kernel) + "\", \"plan\": " +
+              (kernel == plan_prefill_attention(s.head_dim, cc) ? "true" : "false") +
               ", \"ms\": " + std::to_string(ms) + ", \"tflops\": " + std::to_string(tflops) +
               ", \"first_version_ms\": " + std::to_string(old_ms) + "}";
     }

@@ -1,6 +1,8 @@
 // The tensor-core prefill attention kernel (engine/backend/cuda/prefill_attention.cu),
 // reached through Backend::paged_attention on steps with more than one query
-// per sequence, against the CPU reference: lengths 1 to 8192, random splits
+// per sequence (the plan's kernel: wgmma on Hopper at head dims 64 and 128,
+// mma.sync otherwise; tools/attention_bench checks every kernel), against the
+// CPU reference: lengths 1 to 8192, random splits
 // into cached prefix + new tokens, varlen batches mixing prompt chunks and
 // decode tokens, GQA 1/4/8, head dims 64/128/256, sliding windows. Fresh
 // random inputs each run; skipped without a GPU.
