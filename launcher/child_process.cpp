@@ -98,9 +98,9 @@ struct ChildFds {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
-  ::setpgid(0, 0);
   int err = 0;
-  if (::prctl(PR_SET_PDEATHSIG, death_signal) != 0) err = errno;
+  if (::setsid() < 0) err = errno;
+  if (err == 0 && ::prctl(PR_SET_PDEATHSIG, death_signal) != 0) err = errno;
   // The launcher may have died before prctl: then we were reparented already.
   if (::getppid() != parent_pid) ::_exit(1);
 
@@ -218,8 +218,9 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::spawn(ChildOptions options) 
     close_all();
     return internal_error(options.name + ": fork: " + std::strerror(fork_errno));
   }
-  // Also from here, so that signal() right after spawn finds the group.
-  ::setpgid(pid, pid);
+  // The child's setsid() ran before its exec, and spawn returns after the
+  // exec (below): signal() right after spawn finds the group. (No setpgid
+  // from here: a group leader's setsid() fails.)
   close_fd(out_pipe[1]);
   close_fd(err_pipe[1]);
   close_fd(exec_pipe[1]);

@@ -1,4 +1,4 @@
-// One child process: spawned with fork + exec in its own process group,
+// One child process: spawned with fork + exec in its own session,
 // killed by the kernel when the launcher dies, its output prefixed with its
 // name or inherited, signalled, waited for with a deadline, reaped once.
 //
@@ -15,9 +15,13 @@
 //
 //   spawn ──▶ running ──(exits / killed)──▶ reaped (exit_status() set)
 //
-// Process group: the child leads its own group, so a Ctrl-C in the terminal
-// reaches only the launcher, which then stops the children in order.
-// signal() and kill() go to the whole group while the child is not reaped.
+// Session and process group: the child leads its own session (setsid) and so
+// its own process group, so a Ctrl-C in the terminal reaches only the
+// launcher, which then stops the children in order. signal() and kill() go
+// to the whole group while the child is not reaped. Where the kernel shares
+// CPU time between sessions (autogroup, on by default on Debian), each child
+// also gets its own share: a worker busy on every core, or the benchmark
+// that starts a router, does not take its share from the router.
 // When the child is reaped, what is left of its group is SIGKILLed, so that a
 // grandchild cannot outlive it holding the output pipes.
 //

@@ -316,6 +316,10 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
   so.num_io_threads = num_threads;
   so.max_connections = m.options.max_connections;
   so.listen_backlog = std::max(so.listen_backlog, m.options.max_connections);
+  // A token's chunk goes to the client from the HTTP client's io thread that
+  // read the decode worker's event: no hand-off to the client connection's
+  // io thread per token (docs/PERFORMANCE.md, issue 19).
+  so.producer_sends = true;
   PD_ASSIGN_OR_RETURN(m.server, server::Server::start(so, m.routes()));
   return std::unique_ptr<RouterServer>(new RouterServer(std::move(impl)));
 }

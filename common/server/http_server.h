@@ -67,9 +67,11 @@ struct ServerOptions {
   // A stream's event queued while its connection waits for it (all else
   // written) is sent on the producer's own thread, without blocking: no
   // hand-off to the connection's io thread per event; what the socket does
-  // not take at once goes on from the io thread. For a producer whose send
-  // time matters (the router benchmark's replay upstream stamps each event
-  // once written); an engine loop should not make the system calls.
+  // not take at once goes on from the io thread. For a producer that runs on
+  // an io thread of its own (the router relays a decode worker's event from
+  // the HTTP client's io thread that read it) or whose send time matters
+  // (the router benchmark's replay upstream stamps each event as it writes
+  // it); an engine loop should not make the system calls.
   bool producer_sends = false;
 };
 

@@ -27,6 +27,16 @@ constexpr auto kUse = asio::use_awaitable;
 constexpr size_t kMaxErrorBody = size_t{1} << 20;
 // What one read of a stream's body asks the socket for.
 constexpr size_t kReadBytes = size_t{16} << 10;
+constexpr size_t kBodyScratchBytes = size_t{16} << 10;
+
+// Where the HTTP parser puts the body bytes of what a stream read: one per
+// thread, not per stream, since they go to the SSE parser before the stream
+// waits again (a coroutine's locals live in its frame: 16 KiB per stream in
+// flight, allocated per request).
+char* body_scratch() {
+  thread_local char scratch[kBodyScratchBytes];
+  return scratch;
+}
 }  // namespace
 
 class SseStream::State {
@@ -176,7 +186,6 @@ asio::awaitable<Status> run(HttpClient::Impl& impl, SseStream::State& st, Client
 
     SseParser sse(opts.max_sse_event_bytes);
     std::vector<SseEvent> events;
-    char buf[16 << 10];
     conn->stream.expires_never();
     auto silence = std::make_shared<SilenceWatch>(st.strand, *conn, read_timeout);
     struct StopWatch {
@@ -189,11 +198,12 @@ asio::awaitable<Status> run(HttpClient::Impl& impl, SseStream::State& st, Client
     // event), none of the composed operations' layers around it.
     parser.eager(true);
     while (!parser.is_done()) {
+      char* const buf = body_scratch();  // this thread's: not held across the read below
       parser.get().body().data = buf;
-      parser.get().body().size = sizeof(buf);
+      parser.get().body().size = kBodyScratchBytes;
       ec = http::error::need_more;
       if (conn->buffer.size() > 0) conn->buffer.consume(parser.put(conn->buffer.data(), ec));
-      const size_t num_body_bytes = sizeof(buf) - parser.get().body().size;
+      const size_t num_body_bytes = kBodyScratchBytes - parser.get().body().size;
       if (ec == http::error::need_more && num_body_bytes == 0) {
         const size_t n = co_await conn->stream.socket().async_read_some(
             conn->buffer.prepare(kReadBytes), asio::redirect_error(kUse, ec));

@@ -104,11 +104,13 @@ TEST(ChildProcessTest, InheritModeKeepsNoTail) {
   EXPECT_TRUE(c->tail().empty());
 }
 
-TEST(ChildProcessTest, LeadsItsOwnProcessGroup) {
+TEST(ChildProcessTest, LeadsItsOwnSessionAndProcessGroup) {
   auto c = must_spawn(sh("c", "exec sleep 30"));
   ASSERT_TRUE(c);
   EXPECT_EQ(::getpgid(c->pid()), c->pid());
   EXPECT_NE(::getpgid(c->pid()), ::getpgid(0));
+  EXPECT_EQ(::getsid(c->pid()), c->pid());
+  EXPECT_NE(::getsid(c->pid()), ::getsid(0));
 }
 
 TEST(ChildProcessTest, SigtermStopsAndDeadlineBoundsTheWait) {
