@@ -64,6 +64,8 @@ void CudaIpcAgent::on_ops(const std::string& sender, const Message& m) {
   Granted g;
   g.epoch = m.epoch;
   Status s = m.ops.empty() ? invalid_argument("cuda_ipc: empty op list") : ok_status();
+  std::vector<GrantRange> ranges;
+  ranges.reserve(m.ops.size());
   for (const WriteOp& op : m.ops) {
     s = inbound_.check_write(conn_id, m.epoch, op.remote_region, op.remote_offset, op.len);
     if (InboundPolicy::is_offence(s)) {
@@ -74,13 +76,13 @@ void CudaIpcAgent::on_ops(const std::string& sender, const Message& m) {
       }
     }
     if (!s.ok()) break;
-    Result<RegionPin> pin = regions_.pin(op.remote_region, op.remote_offset, op.len, kInboundPin);
-    if (!pin.ok()) {
-      s = pin.status().with_context("receiver");
-      break;
-    }
-    g.pins.push_back(std::move(pin).value());
+    ranges.push_back({op.remote_region, op.remote_offset, op.len});
     g.bytes += op.len;
+  }
+  if (s.ok()) {  // one pin per region, not per block
+    Result<std::vector<RegionPin>> pins = regions_.pin_hulls(ranges, kInboundPin);
+    s = pins.ok() ? ok_status() : pins.status().with_context("receiver");
+    if (pins.ok()) g.pins = std::move(pins).value();
   }
   if (leased) {  // a fence raced the copy, or a region went: its notification fails
     g.refused = s;
