@@ -1,11 +1,10 @@
 // cuda_ipc backend (CUDA builds): workers on one machine, one GPU or peer
 // GPUs. The receiver's device regions are mapped into the sender through
 // CUDA IPC handles; a write is a device-to-device copy on the sender's copy
-// stream (cuda_ipc_copy.h), its completion a CUDA event, then the
-// notification. Control messages (cuda_ipc_wire.h) travel over a tcp Agent
-// that authenticates like any tcp agent (cluster token, compat key), so no
-// handle leaves the receiver before both ends proved the token, and the
-// metadata itself carries no handle.
+// stream (cuda_ipc_copy.h), its completion a CUDA event that a thread of its
+// own waits for (in stream order), then the notification. Control messages (cuda_ipc_wire.h) travel
+// over a tcp Agent that authenticates like any tcp agent (cluster token, compat key), so no handle
+// leaves the receiver before both ends proved the token, and the metadata itself carries no handle.
 //
 // Transfer on the sender:
 //
@@ -39,6 +38,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -98,7 +98,7 @@ class CudaIpcAgent final : public AgentCore {
   struct SendJob {
     uint64_t peer_id = 0;
     std::vector<WriteOp> ops;
-    std::vector<RegionPin> pins;
+    std::vector<RegionPin> pins;  // one per local region (RegionTable::pin_hulls)
     std::string notification;
     uint64_t epoch = 0;
     bool part = false;   // empty notification: done once its NOTIFY is sent
@@ -111,8 +111,8 @@ class CudaIpcAgent final : public AgentCore {
     ControlLink link;
     PartRefusals parts;
   };
-  struct Granted {  // ops a sender may be copying now
-    std::vector<RegionPin> pins;
+  struct Granted {                // ops a sender may be copying now
+    std::vector<RegionPin> pins;  // one per region
     uint64_t epoch = 0;
     uint64_t bytes = 0;
     Status refused;  // leased ops the receiver could not accept (a fence raced the copy)
@@ -131,16 +131,22 @@ class CudaIpcAgent final : public AgentCore {
   void on_notify(const std::string& sender, const Message& m);
   void on_cancel_message(const std::string& sender, const Message& m);
   void on_ack(const Message& m);
-  void poll_copies();
   void probe_peers();
   void fail_peer_jobs(uint64_t peer_id, const Status& why);
   void drop_sender(const std::string& sender);
-  // Sends the peer's pending RELEASEs whose epoch no copy uses any more.
-  void send_releases(uint64_t peer_id);
   // The ranges a lease of `epoch` hands the sender of connection conn_id.
   Result<std::vector<GrantRange>> lease_ranges(uint64_t conn_id, uint64_t epoch);
+  // Completion thread: waits for each copy's event in stream order and
+  // finishes its transfer (finish_copy).
+  void completion_loop();
 
   // Any thread, mu_ held.
+  // Job `id`'s copy ended (copy_status: how): sends its NOTIFY (or CANCEL),
+  // completes a part, or waits for the ACK.
+  void finish_copy(uint64_t id, const Status& copy_status);
+  // Sends the peer's pending RELEASEs whose epoch no copy uses any more.
+  void send_releases(uint64_t peer_id);
+
   // Sends job `id`'s op list as its peer's leases say (a leased copy starts
   // now) or leaves it waiting for its epoch's claim; a failure completes the
   // transfer.
@@ -149,7 +155,6 @@ class CudaIpcAgent final : public AgentCore {
   void issue_waiting(uint64_t peer_id, uint64_t epoch);
   Status send(const ControlLink& link, const Message& m);
   Status start_copy(uint64_t transfer_id, SendJob& job);
-  bool leases_held() const;
 
   std::unique_ptr<Agent> ctrl_;
   char mailbox_ = 0;
@@ -158,7 +163,8 @@ class CudaIpcAgent final : public AgentCore {
   void* stream_ = nullptr;  // cudaStream_t: the copy stream
   std::string boot_id_;
   std::string pci_bus_id_;
-  std::thread thread_;
+  std::thread thread_;     // control
+  std::thread completer_;  // completion_loop
   std::atomic<bool> stop_{false};
   InflightEpochs inflight_;
 
@@ -168,6 +174,8 @@ class CudaIpcAgent final : public AgentCore {
   std::map<std::string, Reassembler> reassembly_;  // control thread only
   std::map<uint64_t, std::unique_ptr<OutPeer>> out_;
   std::map<uint64_t, SendJob> jobs_;  // transfer id -> job
+  std::deque<uint64_t> copying_;      // jobs in kCopying, in stream order
+  std::condition_variable copy_started_;
   std::map<std::string, InLink> in_;  // sender's control name -> link
   std::map<GrantKey, Granted> granted_;
   std::set<GrantKey> leases_;  // (sender's control name, epoch) leased to it

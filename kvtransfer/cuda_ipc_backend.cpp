@@ -55,12 +55,18 @@ Status CudaIpcAgent::start() {
   // the mailbox, from any authenticated peer.
   PD_RETURN_IF_ERROR(ctrl_->grant(0, {{mailbox_id_, 0, 1}}, GrantScope::kAnyPeer));
   thread_ = std::thread([this] { control_loop(); });
+  completer_ = std::thread([this] { completion_loop(); });
   return ok_status();
 }
 
 CudaIpcAgent::~CudaIpcAgent() {
-  stop_ = true;
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  copy_started_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (completer_.joinable()) completer_.join();  // after the copies on the stream
   (void)use_device(device_);
   std::lock_guard lock(mu_);
   if (stream_ != nullptr) PD_CUDA_LOG(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
@@ -139,15 +145,25 @@ Result<uint64_t> CudaIpcAgent::post_write(uint64_t peer_id, std::vector<WriteOp>
   if (!peer.dead.ok()) return unavailable("peer '" + peer.name + "': " + peer.dead.message());
   PD_RETURN_IF_ERROR(check_ops(ops, peer.regions, notification));
   const uint64_t id = transfers_.create(peer_id);
-  PD_ASSIGN_OR_RETURN(PreparedOps prepared, prepare_ops(std::move(ops), id));
-  if (prepared.fail_idx >= 0) {
-    transfers_.complete(id, injected_fault(static_cast<uint64_t>(prepared.fail_idx)));
+  std::vector<WriteOp> merged = coalesce_ops(ops);
+  std::vector<GrantRange> local;
+  local.reserve(merged.size());
+  for (const WriteOp& op : merged) local.push_back({op.local_region, op.local_offset, op.len});
+  Result<std::vector<RegionPin>> pins = regions_.pin_hulls(local, id);
+  if (!pins.ok()) {
+    const Status s = pins.status().with_context("local");
+    transfers_.complete(id, s);
+    return s;
+  }
+  // The fault injector fails a transfer before any op is sent.
+  if (const int64_t fail_idx = fault_index(ops.size()); fail_idx >= 0) {
+    transfers_.complete(id, injected_fault(static_cast<uint64_t>(fail_idx)));
     return id;
   }
   SendJob& job = jobs_[id];
   job.peer_id = peer_id;
-  job.ops = std::move(prepared.ops);
-  job.pins = std::move(prepared.pins);
+  job.ops = std::move(merged);
+  job.pins = std::move(pins).value();
   job.part = notification.empty();
   job.notification = std::move(notification);
   job.epoch = epoch;
@@ -179,8 +195,7 @@ void CudaIpcAgent::issue(uint64_t id) {
   job.claim = use == EpochLeases::Use::kClaim;
   job.stage = SendJob::Stage::kAwaitGo;
   Status s = send(peer.link, m);
-  // Leased: the op list is on its way ahead of the copy (the control thread
-  // polls the copy's event: it spins while a lease is held).
+  // Leased: the op list is on its way ahead of the copy.
   if (s.ok() && use == EpochLeases::Use::kLeased) {
     s = use_device(device_);
     if (s.ok()) s = start_copy(id, job);
@@ -224,20 +239,13 @@ void CudaIpcAgent::fence_epoch(uint64_t epoch) {
   }
 }
 
-bool CudaIpcAgent::leases_held() const {
-  for (const auto& [peer_id, peer] : out_) {
-    if (peer->leases.any_held()) return true;
-  }
-  return false;
-}
-
 uint64_t CudaIpcAgent::peers_refused() const {
   return AgentCore::peers_refused() + ctrl_->peers_refused();
 }
 
 Status CudaIpcAgent::send(const ControlLink& link, const Message& m) {
   const std::string bytes = encode(m);
-  if (bytes.size() > kMaxMessageLen) {
+  if (bytes.size() > kMaxMessageLen || m.ops.size() > kMaxOps) {
     return invalid_argument("cuda_ipc: " + std::to_string(m.ops.size()) +
                             " ops do not fit one control message");
   }
@@ -253,22 +261,11 @@ void CudaIpcAgent::control_loop() {
   (void)use_device(device_);
   auto next_probe = std::chrono::steady_clock::now() + kProbeInterval;
   while (!stop_) {
-    bool copying = false;
-    {
-      std::lock_guard lock(mu_);
-      for (const auto& [id, job] : jobs_) copying |= job.stage == SendJob::Stage::kCopying;
-      copying |= leases_held();  // a leased post starts a copy without telling this thread
-    }
-    // While copies run (or may start), spin on their events; otherwise sleep
-    // on the queue.
-    if (copying) {
-      for (const Notification& note : ctrl_->take_notifications()) dispatch(note);
-      std::this_thread::sleep_for(std::chrono::microseconds(20));
-    } else if (Result<Notification> note = ctrl_->wait_notification(std::chrono::milliseconds(1));
-               note.ok()) {
+    // Copies end on the completion thread: this one sleeps on the queue.
+    if (Result<Notification> note = ctrl_->wait_notification(std::chrono::milliseconds(1));
+        note.ok()) {
       dispatch(*note);
     }
-    poll_copies();
     if (std::chrono::steady_clock::now() >= next_probe) {
       probe_peers();
       next_probe = std::chrono::steady_clock::now() + kProbeInterval;

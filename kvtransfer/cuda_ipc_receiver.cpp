@@ -63,9 +63,9 @@ void CudaIpcAgent::on_ops(const std::string& sender, const Message& m) {
   inflight_.add(m.epoch);
   Granted g;
   g.epoch = m.epoch;
-  Status s = m.ops.empty() ? invalid_argument("cuda_ipc: empty op list") : ok_status();
-  for (const WriteOp& op : m.ops) {
-    s = inbound_.check_write(conn_id, m.epoch, op.remote_region, op.remote_offset, op.len);
+  Status s = invalid_argument("cuda_ipc: empty op list");
+  if (!m.ops.empty()) {
+    s = inbound_.check_writes(conn_id, m.epoch, m.ops);
     if (InboundPolicy::is_offence(s)) {
       inbound_.refuse(display_name(sender), s);
       if (leased) {
@@ -73,14 +73,17 @@ void CudaIpcAgent::on_ops(const std::string& sender, const Message& m) {
         return drop_sender(sender);
       }
     }
-    if (!s.ok()) break;
-    Result<RegionPin> pin = regions_.pin(op.remote_region, op.remote_offset, op.len, kInboundPin);
-    if (!pin.ok()) {
-      s = pin.status().with_context("receiver");
-      break;
+  }
+  if (s.ok()) {  // one pin per region, not per block
+    std::vector<GrantRange> ranges;
+    ranges.reserve(m.ops.size());
+    for (const WriteOp& op : m.ops) {
+      ranges.push_back({op.remote_region, op.remote_offset, op.len});
+      g.bytes += op.len;
     }
-    g.pins.push_back(std::move(pin).value());
-    g.bytes += op.len;
+    Result<std::vector<RegionPin>> pins = regions_.pin_hulls(ranges, kInboundPin);
+    s = pins.ok() ? ok_status() : pins.status().with_context("receiver");
+    if (pins.ok()) g.pins = std::move(pins).value();
   }
   if (leased) {  // a fence raced the copy, or a region went: its notification fails
     g.refused = s;

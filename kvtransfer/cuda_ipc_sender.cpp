@@ -1,15 +1,14 @@
-// cuda_ipc backend, the sending half (control thread): maps a receiver's
-// region table, starts each transfer's copies on its GO (or at post under a
-// lease), sends the notification once the copy event has fired, completes on
-// the ACK (a part: once its notification is sent), keeps the leases the GOs
-// of claims bring and sends their RELEASEs.
+// cuda_ipc backend, the sending half: maps a receiver's region table (control
+// thread), starts each transfer's copies on its GO (or at post under a
+// lease), sends the notification once the copy event has fired (completion
+// thread), completes on the ACK (a part: once its notification is sent),
+// keeps the leases the GOs of claims bring and sends their RELEASEs.
 #include <cuda_runtime_api.h>
-
-#include <set>
 
 #include "common/base/cuda_log.h"
 #include "kvtransfer/cuda_ipc_agent.h"
 #include "kvtransfer/cuda_ipc_copy.h"
+#include "kvtransfer/device_copy.h"
 
 namespace pdserve::kvtransfer::cuda_ipc {
 
@@ -66,14 +65,14 @@ Status CudaIpcAgent::start_copy(uint64_t transfer_id, SendJob& job) {
   std::vector<CopySpan> spans;
   spans.reserve(job.ops.size());
   uint64_t bytes = 0;
-  for (size_t i = 0; i < job.ops.size(); ++i) {
-    const WriteOp& op = job.ops[i];
+  for (const WriteOp& op : job.ops) {
     char* base = peer.mapping.region_base(op.remote_region);
     if (base == nullptr) {
       return not_found("transfer " + std::to_string(transfer_id) + ": remote region " +
                        std::to_string(op.remote_region) + " is not mapped");
     }
-    spans.push_back({job.pins[i].data(), base + op.remote_offset, op.len});
+    spans.push_back({pinned_address(job.pins, op.local_region, op.local_offset),
+                     base + op.remote_offset, op.len});
     bytes += op.len;
   }
   PD_RETURN_IF_ERROR(enqueue_copies(spans, stream_));
@@ -85,53 +84,59 @@ Status CudaIpcAgent::start_copy(uint64_t transfer_id, SendJob& job) {
   cudaEventRecord(done, static_cast<cudaStream_t>(stream_));
   job.done = done;
   job.stage = SendJob::Stage::kCopying;
+  copying_.push_back(transfer_id);
+  copy_started_.notify_one();
   bytes_sent_ += bytes;
   return ok_status();
 }
 
-void CudaIpcAgent::poll_copies() {
-  std::lock_guard lock(mu_);
-  std::set<uint64_t> peers;
-  for (auto it = jobs_.begin(); it != jobs_.end();) {
-    SendJob& job = it->second;
-    const uint64_t id = it->first;
-    if (job.stage != SendJob::Stage::kCopying) {
-      ++it;
-      continue;
-    }
-    // Copies end in stream order: stopping at the first one still running
-    // keeps the notifications in the order of the copies.
-    const cudaError_t copy_err = cudaEventQuery(static_cast<cudaEvent_t>(job.done));
-    if (copy_err == cudaErrorNotReady) break;
-    peers.insert(job.peer_id);
-    PD_CUDA_LOG(cudaEventDestroy(static_cast<cudaEvent_t>(job.done)));
-    job.done = nullptr;
-    job.pins.clear();
-    OutPeer& peer = *out_[job.peer_id];
-    Message next;
-    next.transfer_id = id;
-    Status s = copy_err == cudaSuccess
-                   ? peer.dead
-                   : internal_error(std::string("cuda_ipc copy: ") + cudaGetErrorString(copy_err));
-    if (s.ok() && transfers_.cancel_requested(id)) {
-      next.verb = Verb::kCancel;
-      (void)send(peer.link, next);
-      s = cancelled("transfer " + std::to_string(id) + " cancelled");
-    } else if (s.ok()) {
-      next.verb = Verb::kNotify;
-      next.epoch = job.epoch;
-      next.text = std::move(job.notification);
-      s = send(peer.link, next);
-      if (s.ok() && !job.part) {
-        job.stage = SendJob::Stage::kAwaitAck;
-        ++it;
-        continue;
-      }
-    }
-    transfers_.complete(id, s);
-    it = jobs_.erase(it);
+void CudaIpcAgent::completion_loop() {
+  (void)use_device(device_);
+  std::unique_lock lock(mu_);
+  while (true) {
+    copy_started_.wait(lock, [&] { return stop_ || !copying_.empty(); });
+    if (copying_.empty()) return;  // stopping, and no copy left on the stream
+    const uint64_t id = copying_.front();
+    auto done = static_cast<cudaEvent_t>(jobs_.at(id).done);
+    lock.unlock();
+    // The device's default (automatic) schedule spins here while the copy
+    // runs, given a core per context: the copy's end is seen at once, where
+    // polling with a sleep saw it up to ~60 us late (docs/PERFORMANCE.md).
+    const cudaError_t err = cudaEventSynchronize(done);
+    lock.lock();
+    copying_.pop_front();
+    finish_copy(id, err == cudaSuccess
+                        ? ok_status()
+                        : internal_error(std::string("cuda_ipc copy: ") + cudaGetErrorString(err)));
   }
-  for (uint64_t peer_id : peers) send_releases(peer_id);
+}
+
+void CudaIpcAgent::finish_copy(uint64_t id, const Status& copy_status) {
+  SendJob& job = jobs_.at(id);
+  PD_CUDA_LOG(cudaEventDestroy(static_cast<cudaEvent_t>(job.done)));
+  job.done = nullptr;
+  job.pins.clear();
+  const uint64_t peer_id = job.peer_id;
+  OutPeer& peer = *out_[peer_id];
+  Message next;
+  next.transfer_id = id;
+  Status s = copy_status.ok() ? peer.dead : copy_status;
+  if (s.ok() && transfers_.cancel_requested(id)) {
+    next.verb = Verb::kCancel;
+    (void)send(peer.link, next);
+    s = cancelled("transfer " + std::to_string(id) + " cancelled");
+  } else if (s.ok()) {
+    next.verb = Verb::kNotify;
+    next.epoch = job.epoch;
+    next.text = std::move(job.notification);
+    s = send(peer.link, next);
+    if (s.ok() && !job.part) job.stage = SendJob::Stage::kAwaitAck;
+  }
+  if (job.stage != SendJob::Stage::kAwaitAck) {
+    transfers_.complete(id, s);
+    jobs_.erase(id);
+  }
+  send_releases(peer_id);
 }
 
 void CudaIpcAgent::on_revoke(const std::string& receiver, const Message& m) {
@@ -173,7 +178,7 @@ void CudaIpcAgent::fail_peer_jobs(uint64_t peer_id, const Status& why) {
     if (it->second.peer_id != peer_id) {
       ++it;
     } else if (it->second.stage == SendJob::Stage::kCopying) {
-      copying = true;  // poll_copies fails it once the copy is off the stream
+      copying = true;  // finish_copy fails it once the copy is off the stream
       ++it;
     } else {
       transfers_.complete(it->first, why);

@@ -5,13 +5,17 @@
 namespace pdserve::kvtransfer::cuda_ipc {
 namespace {
 
-constexpr size_t kMaxOps = kMaxMessageLen / 24;
 constexpr size_t kMaxRegions = 1 << 16;
 constexpr size_t kPieceLen = kMaxNotificationLen - 1;
 
 class Writer {
  public:
   void u64(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof(v)); }
+  // LEB128: 7 bits a byte, low first; 1 to 10 bytes.
+  void var(uint64_t v) {
+    for (; v >= 0x80; v >>= 7) out_.push_back(static_cast<char>(v | 0x80));
+    out_.push_back(static_cast<char>(v));
+  }
   void str(std::string_view s) {
     u64(s.size());
     out_.append(s);
@@ -30,6 +34,16 @@ class Reader {
     std::memcpy(v, in_.data() + pos_, sizeof(*v));
     pos_ += sizeof(*v);
     return true;
+  }
+  bool var(uint64_t* v) {
+    *v = 0;
+    for (int shift = 0; shift < 64 && pos_ < in_.size(); shift += 7) {
+      const auto byte = static_cast<uint8_t>(in_[pos_++]);
+      if (shift == 63 && byte > 1) return false;  // past 64 bits
+      *v |= uint64_t{byte & 0x7fu} << shift;
+      if ((byte & 0x80) == 0) return true;
+    }
+    return false;
   }
   bool str(std::string* s, size_t max_len) {
     uint64_t n = 0;
@@ -65,11 +79,17 @@ std::string encode(const Message& m) {
   w.u64(static_cast<uint64_t>(m.code));
   w.str(m.text);
   w.str(m.device);
+  // Each op as varints: its region, its offset less the previous op's end
+  // (zigzag: a block list of one region is mostly short steps forward), its
+  // length. 64 KiB blocks every 128 KiB take 7 bytes, not 24.
   w.u64(m.ops.size());
+  uint64_t end = 0;
   for (const WriteOp& op : m.ops) {
-    w.u64(op.remote_region);
-    w.u64(op.remote_offset);
-    w.u64(op.len);
+    const uint64_t step = op.remote_offset - end;  // two's complement
+    w.var(op.remote_region);
+    w.var((step << 1) ^ (0 - (step >> 63)));
+    w.var(op.len);
+    end = op.remote_offset + op.len;
   }
   w.u64(m.regions.size());
   for (const ExportedRegion& r : m.regions) {
@@ -96,8 +116,12 @@ Result<Message> decode(std::string_view bytes) {
   }
   m.code = static_cast<StatusCode>(code);
   m.ops.resize(num_ops);
+  uint64_t end = 0;
   for (WriteOp& op : m.ops) {
-    if (!r.u64(&op.remote_region) || !r.u64(&op.remote_offset) || !r.u64(&op.len)) return bad();
+    uint64_t step = 0;
+    if (!r.var(&op.remote_region) || !r.var(&step) || !r.var(&op.len)) return bad();
+    op.remote_offset = end + ((step >> 1) ^ (0 - (step & 1)));
+    end = op.remote_offset + op.len;
   }
   if (!r.count(&num_regions, kMaxRegions)) return bad();
   m.regions.resize(num_regions);

@@ -25,7 +25,9 @@
 // No handle is sent before both ends proved the token: REGIONS go only over
 // the receiver's own authenticated connection back to the HELLO's sender.
 // A message longer than a notification travels as fragments (fragment(),
-// Reassembler). decode() bounds every field and never throws.
+// Reassembler). An op list travels as varints, offsets as steps from the
+// previous op's end (encode()), so that a few hundred scattered blocks fit
+// one fragment. decode() bounds every field and never throws.
 #pragma once
 
 #include <cstdint>
@@ -78,8 +80,9 @@ struct Message {
   std::vector<ExportedRegion> regions;  // kRegions
 };
 
-// Largest encoded message (about 340k ops); post_write refuses more.
+// Largest encoded message and most ops in one; post_write refuses more.
 inline constexpr size_t kMaxMessageLen = 8 << 20;
+inline constexpr size_t kMaxOps = kMaxMessageLen / 24;
 
 std::string encode(const Message& m);
 // kInvalidArgument for anything malformed.

@@ -47,7 +47,6 @@ class EpochLeases {
   const std::set<uint64_t>& releasing() const { return releasing_; }
   void released(uint64_t epoch) { releasing_.erase(epoch); }
   bool held(uint64_t epoch) const { return held_.count(epoch) != 0; }
-  bool any_held() const { return !held_.empty(); }
   void clear();
 
  private:

@@ -60,6 +60,20 @@ Status GrantTable::check_write(uint64_t conn_id, uint64_t epoch, uint64_t region
                                uint64_t len) {
   std::lock_guard lock(mu_);
   PD_ASSIGN_OR_RETURN(Grant * g, claim(conn_id, epoch));
+  return check_range(*g, epoch, region, offset, len);
+}
+
+Status GrantTable::check_writes(uint64_t conn_id, uint64_t epoch, const std::vector<WriteOp>& ops) {
+  std::lock_guard lock(mu_);
+  PD_ASSIGN_OR_RETURN(Grant * g, claim(conn_id, epoch));
+  for (const WriteOp& op : ops) {
+    PD_RETURN_IF_ERROR(check_range(*g, epoch, op.remote_region, op.remote_offset, op.len));
+  }
+  return ok_status();
+}
+
+Status GrantTable::check_range(const Grant& g, uint64_t epoch, uint64_t region, uint64_t offset,
+                               uint64_t len) {
   const uint64_t end = offset + len;
   auto denied = [&] {
     return permission_denied("write of " + std::to_string(len) + " bytes at " +
@@ -67,8 +81,8 @@ Status GrantTable::check_write(uint64_t conn_id, uint64_t epoch, uint64_t region
                              " is outside the grant of epoch " + std::to_string(epoch));
   };
   if (len == 0 || end < offset) return denied();
-  auto r = g->ranges.find(region);
-  if (r == g->ranges.end()) return denied();
+  auto r = g.ranges.find(region);
+  if (r == g.ranges.end()) return denied();
   auto it = r->second.upper_bound(offset);
   if (it == r->second.begin()) return denied();
   --it;

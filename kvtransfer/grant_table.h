@@ -37,6 +37,8 @@ class GrantTable {
   // with `epoch` (binding a kFirstPeer grant to it on first use).
   Status check_write(uint64_t conn_id, uint64_t epoch, uint64_t region, uint64_t offset,
                      uint64_t len);
+  // check_write of every op's remote range under one lock; the first refusal.
+  Status check_writes(uint64_t conn_id, uint64_t epoch, const std::vector<WriteOp>& ops);
   // ok when connection `conn_id` may deliver a notification of `epoch`.
   Status check_notify(uint64_t conn_id, uint64_t epoch);
   // The ranges connection `conn_id` may write with `epoch` (binding a
@@ -52,6 +54,8 @@ class GrantTable {
   };
   // Under mu_: the grant of `epoch` if `conn_id` may use it (binds it).
   Result<Grant*> claim(uint64_t conn_id, uint64_t epoch);
+  static Status check_range(const Grant& g, uint64_t epoch, uint64_t region, uint64_t offset,
+                            uint64_t len);
 
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, Grant> grants_;

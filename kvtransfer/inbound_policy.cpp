@@ -3,14 +3,26 @@
 #include "common/base/logging.h"
 
 namespace pdserve::kvtransfer {
+namespace {
+
+Status fenced(uint64_t epoch) {
+  return aborted("epoch " + std::to_string(epoch) + " is fenced by the receiver");
+}
+
+}  // namespace
 
 Status InboundPolicy::check_write(uint64_t conn_id, uint64_t epoch, uint64_t region,
                                   uint64_t offset, uint64_t len) {
-  if (notifications_->is_fenced(epoch)) {
-    return aborted("epoch " + std::to_string(epoch) + " is fenced by the receiver");
-  }
+  if (notifications_->is_fenced(epoch)) return fenced(epoch);
   if (!require_grants_) return ok_status();
   return grants_->check_write(conn_id, epoch, region, offset, len);
+}
+
+Status InboundPolicy::check_writes(uint64_t conn_id, uint64_t epoch,
+                                   const std::vector<WriteOp>& ops) {
+  if (notifications_->is_fenced(epoch)) return fenced(epoch);
+  if (!require_grants_) return ok_status();
+  return grants_->check_writes(conn_id, epoch, ops);
 }
 
 Status InboundPolicy::deliver(uint64_t conn_id, Notification note) {
@@ -18,9 +30,7 @@ Status InboundPolicy::deliver(uint64_t conn_id, Notification note) {
     return invalid_argument("notification of " + std::to_string(note.payload.size()) +
                             " bytes (at most " + std::to_string(kMaxNotificationLen) + ")");
   }
-  if (notifications_->is_fenced(note.epoch)) {
-    return aborted("epoch " + std::to_string(note.epoch) + " is fenced by the receiver");
-  }
+  if (notifications_->is_fenced(note.epoch)) return fenced(note.epoch);
   if (require_grants_) PD_RETURN_IF_ERROR(grants_->check_notify(conn_id, note.epoch));
   return notifications_->push(conn_id, std::move(note));
 }

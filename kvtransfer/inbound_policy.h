@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/base/status.h"
 #include "kvtransfer/grant_table.h"
@@ -30,6 +31,9 @@ class InboundPolicy {
 
   Status check_write(uint64_t conn_id, uint64_t epoch, uint64_t region, uint64_t offset,
                      uint64_t len);
+  // check_write of every op's remote range (one fence lookup, one grant
+  // lock); the first refusal.
+  Status check_writes(uint64_t conn_id, uint64_t epoch, const std::vector<WriteOp>& ops);
   // Checks and queues: ok, kAborted (fenced), kPermissionDenied (no grant),
   // kResourceExhausted (too many queued from this connection) or
   // kInvalidArgument (payload over kMaxNotificationLen).

@@ -1,5 +1,7 @@
 #include "kvtransfer/region_table.h"
 
+#include <algorithm>
+
 namespace pdserve::kvtransfer {
 
 RegionPin& RegionPin::operator=(RegionPin&& other) noexcept {
@@ -18,6 +20,13 @@ RegionPin& RegionPin::operator=(RegionPin&& other) noexcept {
 void RegionPin::release() {
   if (table_ != nullptr) table_->unpin(region_->id, transfer_id_);
   table_ = nullptr;
+}
+
+char* pinned_address(const std::vector<RegionPin>& pins, uint64_t region_id, uint64_t offset) {
+  for (const RegionPin& pin : pins) {
+    if (pin.region().id == region_id) return pin.region().addr + offset;
+  }
+  return nullptr;
 }
 
 Status check_bounds(uint64_t region_id, uint64_t region_len, uint64_t offset, uint64_t len) {
@@ -47,10 +56,41 @@ Result<RegionPin> RegionTable::pin(uint64_t id, uint64_t offset, uint64_t len,
     return not_found("region " + std::to_string(id) + " is not registered");
   }
   PD_RETURN_IF_ERROR(check_bounds(id, it->second->region.len, offset, len));
-  it->second->pins.insert(transfer_id);
+  return make_pin(*it->second, offset, transfer_id);
+}
+
+Result<std::vector<RegionPin>> RegionTable::pin_hulls(const std::vector<GrantRange>& ranges,
+                                                      uint64_t transfer_id) {
+  struct Hull {
+    Entry* entry;
+    uint64_t begin;
+  };
+  std::vector<Hull> hulls;
+  std::lock_guard lock(mu_);
+  for (const GrantRange& r : ranges) {
+    auto hull = std::find_if(hulls.begin(), hulls.end(),
+                             [&](const Hull& h) { return h.entry->region.id == r.region; });
+    if (hull == hulls.end()) {
+      auto it = entries_.find(r.region);
+      if (it == entries_.end() || it->second->dying) {
+        return not_found("region " + std::to_string(r.region) + " is not registered");
+      }
+      hull = hulls.insert(hulls.end(), {it->second.get(), r.offset});
+    }
+    PD_RETURN_IF_ERROR(check_bounds(r.region, hull->entry->region.len, r.offset, r.len));
+    hull->begin = std::min(hull->begin, r.offset);
+  }
+  std::vector<RegionPin> pins;
+  pins.reserve(hulls.size());
+  for (const Hull& h : hulls) pins.push_back(make_pin(*h.entry, h.begin, transfer_id));
+  return pins;
+}
+
+RegionPin RegionTable::make_pin(Entry& entry, uint64_t offset, uint64_t transfer_id) {
+  ++entry.pins[transfer_id];
   RegionPin pin;
   pin.table_ = this;
-  pin.region_ = &it->second->region;
+  pin.region_ = &entry.region;
   pin.offset_ = offset;
   pin.transfer_id_ = transfer_id;
   return pin;
@@ -61,7 +101,7 @@ void RegionTable::unpin(uint64_t id, uint64_t transfer_id) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return;
   auto pin = it->second->pins.find(transfer_id);
-  if (pin != it->second->pins.end()) it->second->pins.erase(pin);
+  if (pin != it->second->pins.end() && --pin->second == 0) it->second->pins.erase(pin);
   if (it->second->pins.empty()) unpinned_.notify_all();
 }
 
@@ -79,7 +119,10 @@ std::vector<uint64_t> RegionTable::pinning_transfers(uint64_t id) const {
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return {};
-  return std::vector<uint64_t>(it->second->pins.begin(), it->second->pins.end());
+  std::vector<uint64_t> out;
+  for (const auto& [transfer_id, num_pins] : it->second->pins)
+    out.insert(out.end(), num_pins, transfer_id);
+  return out;
 }
 
 Result<Region> RegionTable::finish_remove(uint64_t id, std::chrono::milliseconds deadline) {

@@ -1,7 +1,9 @@
 // RegionTable: the memory regions one agent registered, with pins. A pin is
 // held while a backend reads or writes a region; deregistration marks the
 // region dying (no new pins) and waits until the last pin is released, so
-// after remove() returns no backend touches the memory.
+// after remove() returns no backend touches the memory. A pin costs a lock
+// and a counter (no allocation past a transfer's first pin of a region);
+// pin_hulls pins a whole op list with one pin per region.
 // Thread-safe. The table must outlive every pin it handed out.
 #pragma once
 
@@ -11,7 +13,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,10 @@ class RegionPin {
   uint64_t transfer_id_ = 0;
 };
 
+// The address of `offset` in region `region_id`, which one of `pins` holds
+// (pin_hulls); nullptr when none does.
+char* pinned_address(const std::vector<RegionPin>& pins, uint64_t region_id, uint64_t offset);
+
 // Checks [offset, offset+len) against a region length without overflow.
 Status check_bounds(uint64_t region_id, uint64_t region_len, uint64_t offset, uint64_t len);
 
@@ -59,9 +64,15 @@ class RegionTable {
   uint64_t add(Region region);  // assigns and returns the id
   // kNotFound (unknown or dying), kOutOfRange (outside the region).
   Result<RegionPin> pin(uint64_t id, uint64_t offset, uint64_t len, uint64_t transfer_id);
+  // Checks every range as pin() does, then pins for each region they name
+  // the smallest range holding all of that region's ranges: one pin per
+  // region (in the order the regions first appear), not per range, for a
+  // list of thousands of scattered blocks. Nothing is pinned on an error.
+  Result<std::vector<RegionPin>> pin_hulls(const std::vector<GrantRange>& ranges,
+                                           uint64_t transfer_id);
   // Marks the region dying. kNotFound when unknown or already dying.
   Status begin_remove(uint64_t id);
-  // Transfers holding pins on a region.
+  // Transfers holding pins on a region, once per pin.
   std::vector<uint64_t> pinning_transfers(uint64_t id) const;
   // Waits until a dying region has no pins, then erases and returns it;
   // kDeadlineExceeded (still dying) when pins remain at the deadline.
@@ -74,8 +85,10 @@ class RegionTable {
   struct Entry {
     Region region;
     bool dying = false;
-    std::multiset<uint64_t> pins;  // transfer ids
+    std::map<uint64_t, uint64_t> pins;  // transfer id -> pins it holds
   };
+  // mu_ held; the entry is registered and not dying.
+  RegionPin make_pin(Entry& entry, uint64_t offset, uint64_t transfer_id);
   void unpin(uint64_t id, uint64_t transfer_id);
 
   mutable std::mutex mu_;

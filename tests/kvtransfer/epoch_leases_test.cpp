@@ -52,16 +52,18 @@ TEST(EpochLeasesTest, AGoWithoutRangesOrARevocationLeavesNoLease) {
   EXPECT_FALSE(leases.revoke(7));
   EXPECT_EQ(leases.use(7, op(0, 16), false), Use::kClaim);
   leases.answered(7, {{1, 0, 4096}});
-  EXPECT_TRUE(leases.any_held());
+  EXPECT_TRUE(leases.held(7));
   EXPECT_TRUE(leases.revoke(7));  // the receiver fenced it
   EXPECT_FALSE(leases.held(7));
   EXPECT_EQ(leases.releasing(), std::set<uint64_t>{7});
   EXPECT_EQ(leases.use(7, op(0, 16), false), Use::kAsk);
   leases.answered(9, {{1, 0, 16}});  // never claimed: ignored
   EXPECT_FALSE(leases.held(9));
+  EXPECT_EQ(leases.use(9, op(0, 16), false), Use::kClaim);
+  leases.answered(9, {{1, 0, 16}});
   leases.clear();  // the receiver is gone
   EXPECT_TRUE(leases.releasing().empty());
-  EXPECT_FALSE(leases.any_held());
+  EXPECT_FALSE(leases.held(9));
 }
 
 }  // namespace

@@ -19,6 +19,22 @@ TEST(GrantTableTest, WritesOnlyInsideTheGrantedRangesOfTheEpoch) {
   EXPECT_EQ(g.check_write(11, 8, 1, 100, 1).code(), StatusCode::kPermissionDenied);
 }
 
+TEST(GrantTableTest, AnOpListIsCheckedWholeAndRefusedByItsFirstBadOp) {
+  GrantTable g;
+  ASSERT_TRUE(g.grant(7, {{1, 0, 1 << 20}, {2, 0, 10}}, GrantScope::kFirstPeer).ok());
+  std::vector<WriteOp> ops;
+  for (uint64_t i = 0; i < 256; ++i) ops.push_back({0, 0, 1, (255 - i) * 4096, 2048});
+  ops.push_back({0, 0, 2, 0, 10});
+  EXPECT_TRUE(g.check_writes(11, 7, ops).ok());
+  ops.insert(ops.begin() + 100, {0, 0, 2, 5, 6});  // one past the grant's end
+  Status s = g.check_writes(11, 7, ops);
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(s.message().find("region 2"), std::string::npos) << s.message();
+  EXPECT_EQ(g.check_writes(12, 7, {{0, 0, 1, 0, 1}}).code(),
+            StatusCode::kPermissionDenied);  // bound to 11 by the first list
+  EXPECT_EQ(g.check_writes(11, 8, {{0, 0, 1, 0, 1}}).code(), StatusCode::kPermissionDenied);
+}
+
 TEST(GrantTableTest, RangesAreTheMergedGrantAndBindItLikeAWrite) {
   GrantTable g;
   ASSERT_TRUE(g.grant(7, {{1, 150, 50}, {1, 100, 50}, {2, 0, 10}}, GrantScope::kFirstPeer).ok());

@@ -50,6 +50,14 @@ TEST_F(InboundOpsTest, UngrantedEpochAndAnotherConnectionsGrantAreOffences) {
   EXPECT_EQ(policy_.num_refused(), 2u);
 }
 
+TEST_F(InboundOpsTest, AWholeListIsCheckedAgainstTheFenceAndTheGrant) {
+  EXPECT_TRUE(policy_.check_writes(kConn, kEpoch, {op(0, 1024), op(2048, 2048)}).ok());
+  EXPECT_EQ(policy_.check_writes(kConn, kEpoch, {op(0, 16), op(4095, 2)}).code(),
+            StatusCode::kPermissionDenied);
+  notifications_.fence(kEpoch);
+  EXPECT_EQ(policy_.check_writes(kConn, kEpoch, {op(0, 16)}).code(), StatusCode::kAborted);
+}
+
 TEST_F(InboundOpsTest, FencedEpochIsRefusedWithoutOffence) {
   notifications_.fence(kEpoch);
   CheckedOps c = check(kConn, kEpoch, {op(0, 16)});
