@@ -27,23 +27,14 @@ constexpr int kRows = 16;  // rows of w per block
 constexpr int kStep = 32;  // k per warp step: 4 lanes x 8 values
 
 // 16 bytes at p when pred, else zeros, without a branch (so the unrolled
-// loads of a step stay in flight together). kStream: w, read once, allocates
-// no L1 line, so x (read by every warp of a block) stays there.
-template <bool kStream>
+// loads of a step stay in flight together).
 __device__ __forceinline__ uint4 load16(const void* p, bool pred) {
   uint4 r;
-  if constexpr (kStream)
-    asm("{\n .reg .pred p;\n setp.ne.b32 p, %5, 0;\n"
-        " mov.b32 %0, 0;\n mov.b32 %1, 0;\n mov.b32 %2, 0;\n mov.b32 %3, 0;\n"
-        " @p ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];\n}"
-        : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-        : "l"(p), "r"(static_cast<int>(pred)));
-  else
-    asm("{\n .reg .pred p;\n setp.ne.b32 p, %5, 0;\n"
-        " mov.b32 %0, 0;\n mov.b32 %1, 0;\n mov.b32 %2, 0;\n mov.b32 %3, 0;\n"
-        " @p ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];\n}"
-        : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-        : "l"(p), "r"(static_cast<int>(pred)));
+  asm("{\n .reg .pred p;\n setp.ne.b32 p, %5, 0;\n"
+      " mov.b32 %0, 0;\n mov.b32 %1, 0;\n mov.b32 %2, 0;\n mov.b32 %3, 0;\n"
+      " @p ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];\n}"
+      : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+      : "l"(p), "r"(static_cast<int>(pred)));
   return r;
 }
 
@@ -77,7 +68,7 @@ __device__ __forceinline__ void unpack_bf16(const uint4& r, float (&f)[8]) {
 template <GemvInput kIn>
 __device__ __forceinline__ uint4 load_input(const GemvArgs& a, const uint16_t* p, int64_t kk,
                                             bool pred, float& sumsq) {
-  const uint4 raw = load16<false>(p, pred);
+  const uint4 raw = load16(p, pred);
   if constexpr (kIn == GemvInput::kPlain) {
     return raw;
   } else {
@@ -85,12 +76,12 @@ __device__ __forceinline__ uint4 load_input(const GemvArgs& a, const uint16_t* p
     unpack_bf16(raw, v);
     if constexpr (kIn == GemvInput::kSiluMul) {
       float up[8];
-      unpack_bf16(load16<false>(p + a.k, pred), up);
+      unpack_bf16(load16(p + a.k, pred), up);
 #pragma unroll
       for (int i = 0; i < 8; ++i) v[i] = v[i] / (1.0f + __expf(-v[i])) * up[i];  // as silu_mul.cu
     } else {
-      const uint4 w0 = load16<false>(a.norm_weight + kk, pred);
-      const uint4 w1 = load16<false>(a.norm_weight + kk + 4, pred);
+      const uint4 w0 = load16(a.norm_weight + kk, pred);
+      const uint4 w1 = load16(a.norm_weight + kk + 4, pred);
       const uint32_t nw[8] = {w0.x, w0.y, w0.z, w0.w, w1.x, w1.y, w1.z, w1.w};
 #pragma unroll
       for (int i = 0; i < 8; ++i) {
@@ -127,8 +118,8 @@ __global__ void __launch_bounds__(kThreads) gemv_kernel(GemvArgs a) {
     for (int u = 0; u < kUnroll; ++u) {
       const int64_t kk = (s + u) * kStep + q * 8;
       const bool in = s + u < end && kk < a.k;
-      wl[u] = load16<true>(w_lo + kk, in && has_lo);
-      wh[u] = load16<true>(w_hi + kk, in && has_hi);
+      wl[u] = load16(w_lo + kk, in && has_lo);
+      wh[u] = load16(w_hi + kk, in && has_hi);
 #pragma unroll
       for (int t = 0; t < kTiles; ++t) {
         const int token = min(t * 8 + g, static_cast<int>(a.m) - 1);
