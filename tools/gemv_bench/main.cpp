@@ -202,13 +202,11 @@ int run(int argc, char** argv) {
                             {"separate_us", sep}});
     }
   }
-  if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    out << j.dump(2) << "\n";
-    if (!out) {
-      std::fprintf(stderr, "gemv_bench: cannot write %s\n", json_path.c_str());
-      return 1;
-    }
+  std::ofstream out;
+  if (!json_path.empty()) out.open(json_path);
+  if (!json_path.empty() && !(out << j.dump(2) << "\n")) {
+    std::fprintf(stderr, "gemv_bench: cannot write %s\n", json_path.c_str());
+    return 1;
   }
   return 0;
 }

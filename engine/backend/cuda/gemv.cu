@@ -47,20 +47,6 @@ __device__ __forceinline__ void mma(float (&c)[4], uint32_t a0, uint32_t a1, uin
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
-  return static_cast<uint32_t>(float_to_bf16_bits(lo)) |
-         static_cast<uint32_t>(float_to_bf16_bits(hi)) << 16;
-}
-
-__device__ __forceinline__ void unpack_bf16(const uint4& r, float (&f)[8]) {
-  const uint32_t w[4] = {r.x, r.y, r.z, r.w};
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    f[2 * i] = __uint_as_float(w[i] << 16);
-    f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
-  }
-}
-
 // Eight input values of one token at k = kk ... kk + 7 as bf16 pairs (zeros
 // when !pred); p points at x[token, kk]. kRmsNorm returns x * norm_weight
 // (the 1 / rms scale is applied to the sums) and adds the squares of x to
@@ -73,10 +59,10 @@ __device__ __forceinline__ uint4 load_input(const GemvArgs& a, const uint16_t* p
     return raw;
   } else {
     float v[8];
-    unpack_bf16(raw, v);
+    unpack_bf16x8(raw, v);
     if constexpr (kIn == GemvInput::kSiluMul) {
       float up[8];
-      unpack_bf16(load16(p + a.k, pred), up);
+      unpack_bf16x8(load16(p + a.k, pred), up);
 #pragma unroll
       for (int i = 0; i < 8; ++i) v[i] = v[i] / (1.0f + __expf(-v[i])) * up[i];  // as silu_mul.cu
     } else {
@@ -89,8 +75,8 @@ __device__ __forceinline__ uint4 load_input(const GemvArgs& a, const uint16_t* p
         v[i] *= __uint_as_float(nw[i]);
       }
     }
-    return make_uint4(pack_bf16(v[0], v[1]), pack_bf16(v[2], v[3]), pack_bf16(v[4], v[5]),
-                      pack_bf16(v[6], v[7]));
+    return make_uint4(pack_bf16x2(v[0], v[1]), pack_bf16x2(v[2], v[3]), pack_bf16x2(v[4], v[5]),
+                      pack_bf16x2(v[6], v[7]));
   }
 }
 
