@@ -1,5 +1,5 @@
 // The Backend defaults for what only some backends have (graphs) or may do
-// faster (staged 2-D copies, fused linear ops).
+// faster (staged 2-D copies).
 #include "engine/backend/backend.h"
 
 namespace pdserve::backend {
@@ -13,28 +13,6 @@ void Backend::copy_rows_from_host(Tensor& dst, const void* src, int64_t src_cols
     Tensor row(static_cast<char*>(dst.data()) + r * dst.dim(1) * elt, Shape{src_cols}, dst.dtype());
     copy_from_host(row, from + r * src_cols * elt, dst.dtype());
   }
-}
-
-void Backend::rmsnorm_matmul(const Tensor& x, const Tensor& norm_weight, float eps, const Tensor& w,
-                             const Tensor* bias, Tensor& out) {
-  Tensor normed = alloc(x.shape(), x.dtype());
-  rmsnorm(x, norm_weight, eps, normed);
-  matmul(normed, w, bias, out);
-}
-
-void Backend::matmul_add(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& residual) {
-  Tensor delta = alloc(residual.shape(), residual.dtype());
-  matmul(x, w, bias, delta);
-  add(residual, delta);
-}
-
-void Backend::silu_mul_matmul_add(const Tensor& gate_up, const Tensor& w, const Tensor* bias,
-                                  Tensor& residual) {
-  PD_CHECK(gate_up.rank() == 2 && gate_up.dim(1) % 2 == 0)
-      << "silu_mul_matmul_add: gate_up " << gate_up.shape().to_string();
-  Tensor act = alloc(Shape{gate_up.dim(0), gate_up.dim(1) / 2}, gate_up.dtype());
-  silu_mul(gate_up, act);
-  matmul_add(act, w, bias, residual);
 }
 
 void check_sample_rows(const Tensor& logits, const SamplingBatch& batch, const SampledRows& out) {

@@ -154,16 +154,6 @@ class Backend {
                            Tensor& out) = 0;
   // out = x @ w^T (+ bias).  x [n, in], w [out, in], bias [out] or undefined, out [n, out]
   virtual void matmul(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out) = 0;
-  // Fused forms of matmul for a decoder layer; the defaults compose the ops
-  // above (a backend overrides them where it has one kernel for both).
-  // out = rmsnorm(x) @ w^T (+ bias).  x [n, in], norm_weight [in], out [n, out]
-  virtual void rmsnorm_matmul(const Tensor& x, const Tensor& norm_weight, float eps,
-                              const Tensor& w, const Tensor* bias, Tensor& out);
-  // residual += x @ w^T (+ bias).  x [n, in], residual [n, out], not overlapping x
-  virtual void matmul_add(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& residual);
-  // residual += silu_mul(gate_up) @ w^T (+ bias).  gate_up [n, 2*in], residual [n, out]
-  virtual void silu_mul_matmul_add(const Tensor& gate_up, const Tensor& w, const Tensor* bias,
-                                   Tensor& residual);
   // From the fused qkv [n, layout.width()]: optional per-head RMSNorm of q and
   // k (q_norm/k_norm [head_dim], Qwen3), RoPE on q and k at `positions` [n],
   // K and V written to `kv` at slot_mapping [n] (slot = block * block_size +

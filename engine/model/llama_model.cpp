@@ -136,19 +136,18 @@ void LlamaModel::rope_write_kv(const Layer& layer, const ForwardInputs& in, Tens
   }
 }
 
-void LlamaModel::attention_block(const Layer& layer, const ForwardInputs& in, Tensor& x,
-                                 backend::KvLayer& kv) {
+void LlamaModel::attention_block(const Layer& layer, const ForwardInputs& in, Tensor& h,
+                                 backend::KvLayer& kv, Tensor& out) {
   const backend::QkvLayout layout = qkv_layout();
-  const int64_t n = x.dim(0);
+  const int64_t n = h.dim(0);
   const DType act = be_.activation_dtype();
-  const float eps = static_cast<float>(config_.rms_norm_eps);
   Tensor qkv = be_.alloc(Shape{n, layout.width()}, act);
-  be_.rmsnorm_matmul(x, layer.input_norm, eps, layer.qkv, opt(layer.qkv_bias), qkv);
+  be_.matmul(h, layer.qkv, opt(layer.qkv_bias), qkv);
   Tensor q = be_.alloc(Shape{n, layout.q_dim()}, act);
   rope_write_kv(layer, in, qkv, kv, q);
   Tensor attn = be_.alloc(Shape{n, layout.q_dim()}, act);
   be_.paged_attention(q, layout, kv, in.attention, attn);
-  be_.matmul_add(attn, layer.o, opt(layer.o_bias), x);
+  be_.matmul(attn, layer.o, opt(layer.o_bias), out);
 }
 
 Tensor LlamaModel::forward(const ForwardInputs& in, std::vector<backend::KvLayer>& kv_layers) {
@@ -159,30 +158,41 @@ Tensor LlamaModel::forward(const ForwardInputs& in, std::vector<backend::KvLayer
   const DType act = be_.activation_dtype();
   const float eps = static_cast<float>(config_.rms_norm_eps);
 
-  // The residual stream: each layer's attention and MLP add into it, each
-  // reads its RMSNorm (fused ops: backend.h).
-  Tensor x = be_.alloc(Shape{n, hidden}, act);
+  Tensor x = be_.alloc(Shape{n, hidden}, act);  // the residual stream
   be_.embedding(embed_, in.token_ids, x);
+  Tensor h = be_.alloc(Shape{n, hidden}, act);
+  Tensor delta = be_.alloc(Shape{n, hidden}, act);
   Tensor gate_up = be_.alloc(Shape{n, 2 * inter}, act);
+  Tensor mlp = be_.alloc(Shape{n, inter}, act);
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& layer = layers_[i];
-    attention_block(layer, in, x, kv_layers[i]);
+    if (i == 0) {
+      be_.rmsnorm(x, layer.input_norm, eps, h);
+    } else {
+      be_.add_rmsnorm(x, delta, layer.input_norm, eps, h);
+    }
+    attention_block(layer, in, h, kv_layers[i], delta);
     if (in.on_kv_written) in.on_kv_written(static_cast<int>(i));
-    be_.rmsnorm_matmul(x, layer.post_norm, eps, layer.gate_up, opt(layer.gate_up_bias), gate_up);
-    be_.silu_mul_matmul_add(gate_up, layer.down, opt(layer.down_bias), x);
+    be_.add_rmsnorm(x, delta, layer.post_norm, eps, h);
+    be_.matmul(h, layer.gate_up, opt(layer.gate_up_bias), gate_up);
+    be_.silu_mul(gate_up, mlp);
+    be_.matmul(mlp, layer.down, opt(layer.down_bias), delta);
   }
   const int64_t m = in.logits_rows.numel();
   // A step in which no sequence samples (every prompt still mid-chunk) needs no LM head.
   if (m == 0) return be_.alloc(Shape{0, config_.vocab_size}, act);
-  Tensor last = x;
+  Tensor normed = be_.alloc(Shape{m, hidden}, act);
   if (in.all_rows_sampled) {
     PD_CHECK(m == n) << "forward: " << m << " logits rows of " << n << " said to be all rows";
+    be_.add_rmsnorm(x, delta, final_norm_, eps, normed);
   } else {
-    last = be_.alloc(Shape{m, hidden}, act);
+    be_.add(x, delta);
+    Tensor last = be_.alloc(Shape{m, hidden}, act);
     be_.gather_rows(x, in.logits_rows, last);
+    be_.rmsnorm(last, final_norm_, eps, normed);
   }
   Tensor logits = be_.alloc(Shape{m, config_.vocab_size}, act);
-  be_.rmsnorm_matmul(last, final_norm_, eps, lm_head_, nullptr, logits);
+  be_.matmul(normed, lm_head_, nullptr, logits);
   return logits;
 }
 

@@ -26,8 +26,8 @@ struct ForwardInputs {
   backend::Tensor slot_mapping;  // [n] i32
   backend::AttentionBatch attention;
   backend::Tensor logits_rows;  // [m] i32: rows of the batch whose logits are returned
-  // logits_rows is 0, 1, ..., n - 1 (a decode step): the final norm and
-  // the LM head read the residual stream with no gather.
+  // logits_rows is 0, 1, ..., n - 1 (a decode step): the last residual add
+  // and the final norm run as one op, with no gather.
   bool all_rows_sampled = false;
   // Host copies the model needs for per-sequence decisions (dynamic RoPE).
   std::vector<int32_t> host_query_start;   // [num_seqs + 1]
@@ -71,9 +71,8 @@ class LlamaModel {
 
   LlamaModel(ModelConfig config, backend::Backend& backend)
       : config_(std::move(config)), be_(backend) {}
-  // x += attention(rmsnorm(x)) of one layer, writing this step's K/V into kv.
-  void attention_block(const Layer& layer, const ForwardInputs& in, backend::Tensor& x,
-                       backend::KvLayer& kv);
+  void attention_block(const Layer& layer, const ForwardInputs& in, backend::Tensor& h,
+                       backend::KvLayer& kv, backend::Tensor& out);
   void rope_write_kv(const Layer& layer, const ForwardInputs& in, backend::Tensor& qkv,
                      backend::KvLayer& kv, backend::Tensor& q);
 

@@ -2,7 +2,7 @@
 // Llama-3.2-1B and Llama-3.1-8B projection shapes, 1 to 16 tokens: the
 // weight bytes read per second beside the copy bandwidth measured in the same
 // run and beside cuBLASLt at the same shape; then each fused input or output
-// as the model calls it (RMSNorm into the QKV, gate-up and LM head; the
+// as the model would call it (RMSNorm into the QKV, gate-up and LM head; the
 // residual add into O; SiLU-and-multiply and the residual add into down)
 // against the separate kernels. Each figure replays a CUDA graph
 // of 24 calls over rotating copies of the weight (more bytes than L2 holds),
@@ -33,7 +33,7 @@ namespace {
 using cuda::GemvArgs;
 using cuda::GemvInput;
 
-// How the model calls the projection (backend.h): what is folded into it.
+// How the model would call the projection: what is folded into it.
 enum class Fold { kRmsNorm, kResidual, kSiluMulResidual };
 
 struct Shape2 {
@@ -144,7 +144,7 @@ int run(int argc, char** argv) {
         cuda::launch_gemv(args(i, m, o.x), GemvInput::kPlain, false, be.stream());
       });
       const double lt = time_us(be, [&](int i) {
-        cublas.run(u16(o.x), u16(o.w[i % o.w.size()]), u16(o.y), m, s.in, s.out, false);
+        cublas.run(u16(o.x), u16(o.w[i % o.w.size()]), u16(o.y), m, s.in, s.out);
       });
       std::printf("%-11s %6.1f %2lld %9.2f %9.0f %5.1f%% %9.2f %5.1f%% %6.2fx\n", s.name,
                   bytes / 1e6, static_cast<long long>(m), gemv, bytes / gemv / 1e3, pct(gemv), lt,
@@ -158,7 +158,7 @@ int run(int argc, char** argv) {
                               {"cublaslt_us", lt},
                               {"cublaslt_of_copy", pct(lt) / 100}});
     }
-    // The call the model makes (the fold) against the separate kernels.
+    // The call the model would make (the fold) against the separate kernels.
     for (int64_t m : {1, 16}) {
       std::function<void(int)> folded, separate;
       const char* what = "";

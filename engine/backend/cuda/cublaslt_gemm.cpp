@@ -84,10 +84,10 @@ CublasLtGemm::CublasLtGemm(void* stream, std::shared_ptr<void> workspace, size_t
 CublasLtGemm::~CublasLtGemm() = default;
 
 void CublasLtGemm::run(const uint16_t* x, const uint16_t* w, uint16_t* y, int64_t n, int64_t in,
-                       int64_t out, bool accumulate) {
+                       int64_t out) {
   if (n == 0) return;
   Impl::Plan& p = impl_->plan(n, in, out);
-  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  const float alpha = 1.0f, beta = 0.0f;
   PD_CUBLAS_CHECK(cublasLtMatmul(impl_->handle, p.desc, &alpha, w, p.a, x, p.b, &beta, y, p.c, y,
                                  p.c, &p.algo, impl_->workspace.get(), impl_->workspace_bytes,
                                  impl_->stream));

@@ -1,4 +1,4 @@
-// y[n, out] (+)= x[n, in] @ w[out, in]^T in bf16 with fp32 accumulation, through
+// y[n, out] = x[n, in] @ w[out, in]^T in bf16 with fp32 accumulation, through
 // cuBLASLt, with the algorithm chosen once per shape and cached. One
 // instance per stream; not thread-safe.
 #pragma once
@@ -15,9 +15,7 @@ class CublasLtGemm {
   CublasLtGemm(const CublasLtGemm&) = delete;
   CublasLtGemm& operator=(const CublasLtGemm&) = delete;
 
-  // accumulate: y += the product (y read in fp32, rounded once), else y = it.
-  void run(const uint16_t* x, const uint16_t* w, uint16_t* y, int64_t n, int64_t in, int64_t out,
-           bool accumulate);
+  void run(const uint16_t* x, const uint16_t* w, uint16_t* y, int64_t n, int64_t in, int64_t out);
 
  private:
   struct Impl;

@@ -1,10 +1,10 @@
 // Memory, copies and op dispatch of the CUDA backend: shapes and dtypes are
-// checked here, then the launchers of the .cu files run on the stream (the
-// linear ops: cuda_linear.cpp).
+// checked here, then the launchers of the .cu files run on the stream.
 #include "engine/backend/cuda/cuda_backend.h"
 
 #include "engine/backend/cuda/add.h"
 #include "engine/backend/cuda/argmax.h"
+#include "engine/backend/cuda/bias_add.h"
 #include "engine/backend/cuda/convert.h"
 #include "engine/backend/cuda/cuda_check.h"
 #include "engine/backend/cuda/cuda_step_graph.h"
@@ -17,9 +17,24 @@
 #include "engine/backend/cuda/rope_kv.h"
 #include "engine/backend/cuda/sample_rows.h"
 #include "engine/backend/cuda/silu_mul.h"
-#include "engine/backend/cuda/tensor_args.h"
 
 namespace pdserve::backend::cuda {
+namespace {
+
+const uint16_t* bf16(const Tensor& t) {
+  return static_cast<const uint16_t*>(t.data());
+}
+uint16_t* bf16_mut(Tensor& t) {
+  return static_cast<uint16_t*>(t.data());
+}
+
+void expect_bf16(const char* op, std::initializer_list<const Tensor*> ts) {
+  for (const Tensor* t : ts)
+    PD_CHECK(t->dtype() == DType::kBF16)
+        << op << ": expected bfloat16, got " << dtype_name(t->dtype());
+}
+
+}  // namespace
 
 Result<std::unique_ptr<CudaBackend>> CudaBackend::create(int device) {
   int count = 0;
@@ -293,6 +308,20 @@ void CudaBackend::paged_attention(const Tensor& q, const QkvLayout& layout, cons
     launch_prefill_attention(a, batch.max_query_len, stream_);
   else
     launch_paged_attention(a, stream_);
+}
+
+void CudaBackend::matmul(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out) {
+  expect_bf16("matmul", {&x, &w, &out});
+  PD_CHECK(x.rank() == 2 && w.rank() == 2 && out.rank() == 2 && x.dim(1) == w.dim(1) &&
+           out.dim(0) == x.dim(0) && out.dim(1) == w.dim(0))
+      << "matmul: x " << x.shape().to_string() << " w " << w.shape().to_string() << " out "
+      << out.shape().to_string();
+  gemm_->run(bf16(x), bf16(w), bf16_mut(out), x.dim(0), x.dim(1), w.dim(0));
+  if (bias) {
+    PD_CHECK(bias->dtype() == DType::kF32 && bias->numel() == w.dim(0))
+        << "matmul: bias " << bias->shape().to_string();
+    launch_bias_add(bf16_mut(out), bias->as<float>(), out.dim(0), out.dim(1), stream_);
+  }
 }
 
 void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {

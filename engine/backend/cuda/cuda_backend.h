@@ -1,7 +1,7 @@
 // The CUDA backend: bf16 activations and weights, fp32 accumulation, one
-// stream, cuBLASLt GEMMs (our GEMV for a decode step's few tokens), our
-// kernels for everything else (one op per .cu file). Plain C++ header: CUDA types stay in the
-// .cpp/.cu files. Graphs it records (end_capture) must be destroyed before it.
+// stream, cuBLASLt GEMMs, our kernels for everything else (one op per .cu
+// file). Plain C++ header: CUDA types stay in the .cpp/.cu files. Graphs it
+// records (end_capture) must be destroyed before it.
 #pragma once
 
 #include <memory>
@@ -10,7 +10,6 @@
 #include "engine/backend/backend.h"
 #include "engine/backend/cuda/cublaslt_gemm.h"
 #include "engine/backend/cuda/device_allocator.h"
-#include "engine/backend/cuda/gemv.h"
 #include "engine/backend/cuda/graph_pool.h"
 #include "engine/backend/cuda/pinned_staging.h"
 
@@ -44,11 +43,6 @@ class CudaBackend final : public Backend {
   void add_rmsnorm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
                    Tensor& out) override;
   void matmul(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out) override;
-  void rmsnorm_matmul(const Tensor& x, const Tensor& norm_weight, float eps, const Tensor& w,
-                      const Tensor* bias, Tensor& out) override;
-  void matmul_add(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& residual) override;
-  void silu_mul_matmul_add(const Tensor& gate_up, const Tensor& w, const Tensor* bias,
-                           Tensor& residual) override;
   void qkv_rope_write_kv(const Tensor& qkv, const QkvLayout& layout, const Tensor* q_norm,
                          const Tensor* k_norm, float norm_eps, const RopeParams& rope,
                          const Tensor& positions, const Tensor& slot_mapping, KvLayer& kv,
@@ -68,10 +62,6 @@ class CudaBackend final : public Backend {
   // Device memory for a tensor or a scratch buffer: from the graph pool
   // while a graph is recorded, else from the shared caching allocator.
   std::shared_ptr<void> device_memory(size_t bytes);
-  // out (+= when add) in(x) @ w^T (+ bias), shapes checked: the decode GEMV
-  // for a few tokens, else in(x) by its own kernel and cuBLASLt (cuda_linear.cpp).
-  void linear(const char* op, GemvInput input, const Tensor& x, const Tensor* norm_weight,
-              float eps, const Tensor& w, const Tensor* bias, bool add, Tensor& out);
   // Fails a check while a graph is recorded (copies and waits cannot be).
   void expect_not_capturing(const char* what) const;
 

@@ -3,7 +3,9 @@
 // once, no split-K reduction kernel. The input may be x itself, its RMSNorm,
 // or SiLU(gate) * up of a fused gate-up row; the result may be added to y
 // (the residual stream). A token's result does not depend on the other
-// tokens of the call: row t of y is the same bits for any m.
+// tokens of the call: row t of y is the same bits for any m. Not on the
+// engine's path: slower than cuBLASLt so far (docs/PERFORMANCE.md, "A decode
+// GEMV on tensor cores"); tools/gemv_bench measures it.
 #pragma once
 
 #include <cstdint>
