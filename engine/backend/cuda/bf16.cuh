@@ -17,18 +17,28 @@ __device__ __forceinline__ uint16_t float_to_bf16_bits(float f) {
   return *reinterpret_cast<uint16_t*>(&h);
 }
 
+// Eight bf16 values packed in 16 bytes (the first in the low half of r.x)
+// <-> floats; a pair of floats -> two bf16 values in one word.
+__device__ __forceinline__ void unpack_bf16x8(const uint4& r, float (&f)[8]) {
+  const uint32_t w[4] = {r.x, r.y, r.z, r.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    f[2 * i] = __uint_as_float(w[i] << 16);
+    f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+  }
+}
+
+__device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
+  return static_cast<uint32_t>(float_to_bf16_bits(lo)) |
+         static_cast<uint32_t>(float_to_bf16_bits(hi)) << 16;
+}
+
 // N consecutive bf16 values <-> floats: N = 8 is one 16-byte access (p
 // 16-byte aligned), N = 1 a scalar one.
 template <int N>
 __device__ __forceinline__ void load_bf16(const uint16_t* p, float (&f)[N]) {
   if constexpr (N == 8) {
-    const uint4 r = *reinterpret_cast<const uint4*>(p);
-    const uint32_t w[4] = {r.x, r.y, r.z, r.w};
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      f[2 * i] = __uint_as_float(w[i] << 16);
-      f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
-    }
+    unpack_bf16x8(*reinterpret_cast<const uint4*>(p), f);
   } else {
     static_assert(N == 1, "load_bf16: 1 or 8 values");
     f[0] = bf16_bits_to_float(*p);
@@ -38,12 +48,8 @@ __device__ __forceinline__ void load_bf16(const uint16_t* p, float (&f)[N]) {
 template <int N>
 __device__ __forceinline__ void store_bf16(uint16_t* p, const float (&f)[N]) {
   if constexpr (N == 8) {
-    uint32_t w[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-      w[i] = static_cast<uint32_t>(float_to_bf16_bits(f[2 * i])) |
-             static_cast<uint32_t>(float_to_bf16_bits(f[2 * i + 1])) << 16;
-    *reinterpret_cast<uint4*>(p) = make_uint4(w[0], w[1], w[2], w[3]);
+    *reinterpret_cast<uint4*>(p) = make_uint4(pack_bf16x2(f[0], f[1]), pack_bf16x2(f[2], f[3]),
+                                              pack_bf16x2(f[4], f[5]), pack_bf16x2(f[6], f[7]));
   } else {
     static_assert(N == 1, "store_bf16: 1 or 8 values");
     *p = float_to_bf16_bits(f[0]);

@@ -32,15 +32,6 @@ __device__ __forceinline__ float fast_exp2(float x) {
   return y;
 }
 
-__device__ __forceinline__ void unpack8(const uint4& r, float (&f)[8]) {
-  const uint32_t w[4] = {r.x, r.y, r.z, r.w};
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    f[2 * i] = __uint_as_float(w[i] << 16);
-    f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
-  }
-}
-
 // Running softmax state of G query heads over the 8 dimensions a lane owns.
 template <int G>
 struct State {
@@ -95,7 +86,7 @@ __global__ void __launch_bounds__(kThreads)
   for (int g = 0; g < G; ++g) {
     if (g < num_active) {
       const uint16_t* qp = a.q + (static_cast<int64_t>(s) * a.num_heads + head0 + g) * HD + sub * 8;
-      unpack8(*reinterpret_cast<const uint4*>(qp), q[g]);
+      unpack_bf16x8(*reinterpret_cast<const uint4*>(qp), q[g]);
 #pragma unroll
       for (int i = 0; i < 8; ++i) q[g][i] *= q_scale;
     } else {
@@ -129,7 +120,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       float k[8];
-      unpack8(kr[u], k);
+      unpack_bf16x8(kr[u], k);
       const bool valid = base + u * kSlots + slot < end;
 #pragma unroll
       for (int g = 0; g < G; ++g) {
@@ -155,7 +146,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       float v[8];
-      unpack8(vr[u], v);
+      unpack_bf16x8(vr[u], v);
 #pragma unroll
       for (int g = 0; g < G; ++g) {
         const float p = fast_exp2(score[u][g] - st.m[g]);  // 0 for a key past the end
