@@ -52,7 +52,7 @@ struct DemoEngine {
     d.target = std::move(t).value();
     runner::ModelRunner* r = d.target.get();
     if (spec_config) {
-      auto s = create_spec_runner(*spec_config, d.target.get(), backend::make_cpu_backend(0));
+      auto s = create_spec_runner(*spec_config, d.target.get(), backend::make_cpu_backend(0), 0);
       PD_CHECK(s.ok()) << s.status().to_string();
       d.spec = std::move(s).value();
       apply_to_scheduler(*spec_config, &config.scheduler);
