@@ -20,6 +20,11 @@ CliRun run(const std::string& args) {
 
 const std::string kDemo = std::string(PDSERVE_SOURCE_DIR) + "/models/pdserve-demo";
 
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 // The line of generated token ids in a `generate --prompt-ids` output.
 std::string ids_line(const std::string& output) {
   size_t start = 0;
@@ -93,8 +98,7 @@ TEST(PdserveCliTest, BenchEngineTimesEachDecodePoint) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("decode batch 1 at 8 (per step)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("decode batch 3 at 20 (per step)"), std::string::npos) << r.output;
-  std::ifstream in(json);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_text(json);
   EXPECT_NE(text.find("\"name\": \"decode batch 3 at 20 (per step)\""), std::string::npos) << text;
   EXPECT_NE(text.find("\"model\": \"pdserve-demo\""), std::string::npos) << text;
   // The CPU has no CUDA graphs: the bench says so, and its JSON.
@@ -115,8 +119,7 @@ TEST(PdserveCliTest, BenchEngineTimesVerificationStepsAgainstTheDecodeStep) {
   EXPECT_NE(r.output.find("verify k=1, batch 2 at 8 (per step): "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("verify k=4, batch 2 at 8 (per step): "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("x the decode step"), std::string::npos) << r.output;
-  std::ifstream in(json);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_text(json);
   EXPECT_NE(text.find("\"name\": \"verify k=4, batch 2 at 8 (per step)\""), std::string::npos)
       << text;
   EXPECT_NE(text.find("\"vs_decode\": "), std::string::npos) << text;
@@ -136,8 +139,7 @@ TEST(PdserveCliTest, BenchOfflineRunsMixedLengthsAndSaysWhenTheFloorIsUnknown) {
                  json);
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("floor:               unknown"), std::string::npos) << r.output;
-  std::ifstream in(json);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_text(json);
   EXPECT_NE(text.find("\"model\": \"pdserve-demo\""), std::string::npos) << text;
   EXPECT_NE(text.find("\"output_tokens\":"), std::string::npos) << text;
   EXPECT_EQ(text.find("of_floor"), std::string::npos) << text;
@@ -170,8 +172,7 @@ TEST(PdserveCliTest, BenchEngineDecodesUnderAJsonSchema) {
   EXPECT_NE(r.output.find("every sequence decoded under " + schema), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("decode batch 2 at 8 (per step): "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(" ms of CPU time"), std::string::npos) << r.output;
-  std::ifstream in(json);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_text(json);
   EXPECT_NE(text.find("\"json_schema\": \"" + schema + "\""), std::string::npos) << text;
 
   const std::string bad = ::testing::TempDir() + "/bench_bad_schema.json";

@@ -65,15 +65,12 @@ std::vector<float> teacher_forced(runner::LlmRunner& target, const std::vector<i
 }
 
 TEST(SpecHiddenStatesTest, ProposerReceivesTheTargetsStatesOfTheEmittedRows) {
-  const std::vector<int32_t> passage = recite({0, 1017, 290, 263}, 60);
   std::vector<engine::RequestSpec> specs;
   std::mt19937 rng(3);
   for (int i = 0; i < 4; ++i) {
     engine::RequestSpec s;
     s.request_id = static_cast<uint64_t>(i + 1);
-    s.prompt_ids = passage;
-    s.prompt_ids.insert(s.prompt_ids.end(), passage.begin() + 1,
-                        passage.begin() + 6 + static_cast<int>(rng() % 20));
+    s.prompt_ids = passage_prompt(rng);
     s.sampling.temperature = 0.0f;
     s.sampling.max_tokens = 24;
     s.sampling.ignore_eos = true;
