@@ -1,5 +1,5 @@
-ln -sfn ../models models && ln -sfn ../../tests/fixtures tests/fixtures && ln -sfn ../.deps .deps && export CXXFLAGS=-Wno-error=maybe-uninitialized && source scripts/gpu-common.sh && { python3 tools/make_random_checkpoint.py --shape llama-3.1-8b --out /tmp/llama-3.1-8b > /tmp/ckpt.log 2>&1 & } && gpu_build pdserve cuda_spec_test
-# SPEC's device script (issue 14, speculative decoding on the GPU), ~240 s:
+#!/usr/bin/env bash
+# On the GPU machine, issue 14 (speculative decoding on the GPU), ~240 s:
 #  1. cuda_spec_test: greedy with n-gram and draft-model speculation on CUDA
 #     (target and draft replaying CUDA graphs) is the target's greedy choice.
 #  2. generate on CUDA, the CPU section's commands: plain / draft / n-gram
@@ -8,7 +8,10 @@ ln -sfn ../models models && ln -sfn ../../tests/fixtures tests/fixtures && ln -s
 #     off / draft / n-gram; batch 64 saturation (random prompts): off / on.
 #  4. bench engine at the 8B shape: verification of k = 0, 1, 2, 4, 8
 #     proposals against the decode step, batch 1 and 16 at context 1024.
-# Everything in $out/spec-gpu.tar.gz; the summary last.
+# Everything in ${OUT:-/tmp/pdserve-gpu}/spec-gpu.tar.gz; the summary last.
+source "$(dirname "$0")/gpu-common.sh"
+python3 tools/make_random_checkpoint.py --shape llama-3.1-8b --out /tmp/llama-3.1-8b > /tmp/ckpt.log 2>&1 &
+gpu_build pdserve cuda_spec_test
 T0=$(date +%s)
 el() { echo $(($(date +%s) - T0)); }
 r=/tmp/spec-res
