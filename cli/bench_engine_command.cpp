@@ -15,6 +15,7 @@
 #include "cli/sampling_flags.h"
 #include "engine/backend/device_peaks.h"
 #include "engine/runner/model_cost.h"
+#include "engine/scheduler/scheduler_config.h"
 #include "structured/constraint.h"
 
 namespace pdserve::cli {
@@ -25,6 +26,7 @@ using Clock = std::chrono::steady_clock;
 struct BenchFlags {
   RunnerFlags runner;
   std::vector<std::string> decode = {"1x128", "64x1024"};  // BATCHxCONTEXT points
+  std::vector<int> verify_k;  // at every decode point, a verification of k proposals each
   int prefill_len = 1024;
   int prefill_chunk = 0;  // > 0: the prefill runs in chunks of this many tokens, each timed
   int decode_steps = 64;
@@ -68,6 +70,7 @@ struct Figure {
   double floor = 0;        // seconds at the physical limit (0: unknown)
   int graph_batch = 0;     // decode: the replayed graph's batch size (0: eager)
   int graph_kernels = 0;   // decode: kernels one replay launches
+  double vs_decode = 0;    // verify: seconds over those of the decode step at the same point
 };
 
 // The graph a decode step of `batch` sequences replays: (its batch, its kernels), or (0, 0).
@@ -111,16 +114,23 @@ class Bench {
   // the process's CPU time (what the host spent, whatever else the machine runs).
   Result<std::pair<double, double>> decode(std::vector<runner::SeqStep>& steps, int n) {
     runner::StepBatch batch{{}, {}, steps};
-    PD_RETURN_IF_ERROR(r_.execute(batch).status());  // warm-up
-    advance(batch);
-    const auto t0 = Clock::now();
-    const std::clock_t cpu0 = std::clock();
-    for (int i = 0; i < n; ++i) {
-      PD_RETURN_IF_ERROR(r_.execute(batch).status());
-      advance(batch);
+    return timed(batch, n, [&] { return r_.execute(batch).status(); });
+  }
+
+  // The same for verification steps as SpecDecodeRunner builds them: every
+  // sequence's last token and k proposals (random tokens), the target's
+  // logits of all k + 1 rows brought to the host. The context grows by one
+  // token a step, as a decode step's does (the rest is rolled back).
+  Result<std::pair<double, double>> verify(std::vector<runner::SeqStep> steps, int k, int n) {
+    for (runner::SeqStep& s : steps) {
+      s.input_ids.clear();
+      for (int t = 0; t <= k; ++t)
+        s.input_ids.push_back(
+            std::uniform_int_distribution<int>(0, r_.config().vocab_size - 1)(rng_));
+      s.num_draft_tokens = k;
     }
-    const double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
-    return std::pair{std::chrono::duration<double>(Clock::now() - t0).count() / n, cpu / n};
+    runner::StepBatch batch{{}, {}, std::move(steps)};
+    return timed(batch, n, [&] { return r_.compute_logits(batch).status(); });
   }
 
   // One sequence of `len` random tokens prefilled `chunk` tokens per step
@@ -170,6 +180,20 @@ class Bench {
   static void advance(runner::StepBatch& b) {
     for (auto& s : b.seqs) ++s.num_computed;
   }
+  // Runs `step` once to warm up, then n times timed, advancing `batch` after each.
+  template <typename Step>
+  static Result<std::pair<double, double>> timed(runner::StepBatch& batch, int n, Step step) {
+    PD_RETURN_IF_ERROR(step());
+    advance(batch);
+    const auto t0 = Clock::now();
+    const std::clock_t cpu0 = std::clock();
+    for (int i = 0; i < n; ++i) {
+      PD_RETURN_IF_ERROR(step());
+      advance(batch);
+    }
+    const double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
+    return std::pair{std::chrono::duration<double>(Clock::now() - t0).count() / n, cpu / n};
+  }
   runner::LlmRunner& r_;
   std::mt19937 rng_;
   protocol::SamplingParams sampling_;
@@ -211,21 +235,32 @@ int run(const BenchFlags& f) {
   protocol::SamplingParams sampling = f.sampling;
   sampling.constraint = constraint;
   Bench bench(r, 0, sampling);
+  const int max_k =
+      f.verify_k.empty() ? 0 : *std::max_element(f.verify_k.begin(), f.verify_k.end());
   for (const DecodePoint& p : points) {
     const int steps = p.batch == 1 ? f.decode_steps : std::max(8, f.decode_steps / 4);
     bench.reset_blocks();
-    bench.set_decode_room(steps + 2);
+    bench.set_decode_room(steps + 2 + max_k);
     auto seqs = bench.prefill(p.batch, p.context);
     if (!seqs.ok()) return fail(seqs.status());
+    const std::vector<runner::SeqStep> start = *seqs;
     auto t = bench.decode(*seqs, steps);
     if (!t.ok()) return fail(t.status());
     // Mean context over the timed steps (the warm-up step came first).
     const double ctx = p.context + 1.0 + (steps + 1) / 2.0;
     const double bytes = cost.decode_step_bytes(p.batch, ctx);
     const auto [graph_batch, graph_kernels] = graph_for(r, p.batch);
-    figures.push_back({"decode batch " + std::to_string(p.batch) + " at " +
-                           std::to_string(p.context) + " (per step)",
-                       t->first, t->second, bw ? bytes / bw : 0, graph_batch, graph_kernels});
+    const std::string at = "batch " + std::to_string(p.batch) + " at " + std::to_string(p.context);
+    figures.push_back({"decode " + at + " (per step)", t->first, t->second, bw ? bytes / bw : 0,
+                       graph_batch, graph_kernels});
+    for (int k : f.verify_k) {
+      auto v = bench.verify(start, k, steps);
+      if (!v.ok()) return fail(v.status());
+      Figure fig{"verify k=" + std::to_string(k) + ", " + at + " (per step)", v->first, v->second,
+                 bw ? bytes / bw : 0};
+      fig.vs_decode = v->first / t->first;
+      figures.push_back(fig);
+    }
     for (auto& s : *seqs) r.remove_sequence(s.seq_id);
   }
   bench.reset_blocks();
@@ -279,6 +314,10 @@ int run(const BenchFlags& f) {
       std::printf("%s: CUDA graph of batch %d, %d kernels per step\n", fig.name.c_str(),
                   fig.graph_batch, fig.graph_kernels);
   }
+  for (const Figure& fig : figures) {
+    if (fig.vs_decode > 0)
+      std::printf("%s: %.3fx the decode step\n", fig.name.c_str(), fig.vs_decode);
+  }
   if (r.decode_graph_kernels().empty()) {
     std::printf("decode steps ran eagerly (no CUDA graphs)\n");
   } else {
@@ -305,6 +344,7 @@ int run(const BenchFlags& f) {
                         {"cuda_graphs", !r.decode_graph_kernels().empty()},
                         {"graph_memory_bytes", r.backend().graph_memory_bytes()},
                         {"json_schema", f.json_schema},
+                        {"verify_k", f.verify_k},
                         {"sampling",
                          {{"temperature", f.sampling.temperature},
                           {"top_k", f.sampling.top_k},
@@ -322,7 +362,8 @@ int run(const BenchFlags& f) {
                               {"floor_seconds", fig.floor},
                               {"of_limit", fig.floor > 0 ? fig.floor / fig.seconds : 0.0},
                               {"graph_batch", fig.graph_batch},
-                              {"graph_kernels", fig.graph_kernels}});
+                              {"graph_kernels", fig.graph_kernels},
+                              {"vs_decode", fig.vs_decode}});
     std::ofstream out(f.output_json);
     out << j.dump(1) << "\n";
     if (!out) return fail(unavailable("cannot write " + f.output_json));
@@ -339,6 +380,10 @@ void add_bench_engine_command(CLI::App& bench) {
   add_runner_flags(*cmd, flags->runner);
   cmd->add_option("--decode", flags->decode,
                   "decode points BATCHxCONTEXT (default: 1x128 64x1024)");
+  cmd->add_option("--verify-k", flags->verify_k,
+                  "at every decode point, also time verification steps of k proposed tokens "
+                  "per sequence (speculative decoding), e.g. 1 2 4 8")
+      ->check(CLI::Range(0, scheduler::kMaxSpeculativeTokens));
   cmd->add_option("--prefill-len", flags->prefill_len, "tokens of the prefill")
       ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--prefill-chunk", flags->prefill_chunk,

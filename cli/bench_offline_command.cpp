@@ -8,6 +8,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "cli/engine_flags.h"
 #include "cli/progress_bar.h"
@@ -29,6 +31,7 @@ struct BenchFlags {
   int output_len = 64;
   double range_ratio = 0.0;
   int seed = 0;
+  std::vector<int32_t> prompt_ids;  // every request's prompt (empty: random ones)
   std::string output_json;
 };
 
@@ -85,13 +88,20 @@ int run(const BenchFlags& f) {
 
   std::mt19937 rng(static_cast<uint32_t>(f.seed));
   const int vocab = (*runner)->config().vocab_size;
+  for (int32_t t : f.prompt_ids) {
+    if (t < 0 || t >= vocab)
+      return fail(invalid_argument("--prompt-ids: token id " + std::to_string(t) +
+                                   " outside the vocabulary of " + std::to_string(vocab)));
+  }
   std::vector<engine::RequestSpec> specs;
   int64_t prompt_tokens = 0;
   for (int i = 0; i < f.num_prompts; ++i) {
     engine::RequestSpec s;
     s.request_id = static_cast<uint64_t>(i + 1);
-    const int in = length(rng, f.input_len, f.range_ratio);
-    for (int t = 0; t < in; ++t)
+    const int in = f.prompt_ids.empty() ? length(rng, f.input_len, f.range_ratio)
+                                        : static_cast<int>(f.prompt_ids.size());
+    s.prompt_ids = f.prompt_ids;
+    for (int t = 0; t < in && f.prompt_ids.empty(); ++t)
       s.prompt_ids.push_back(std::uniform_int_distribution<int>(0, vocab - 1)(rng));
     s.sampling.temperature = 0.0f;
     s.sampling.ignore_eos = true;
@@ -184,6 +194,9 @@ void add_bench_offline_command(CLI::App& bench) {
   cmd->add_option("--range-ratio", flags->range_ratio, "lengths uniform in mean*(1 -+ r)")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--seed", flags->seed, "prompt generator seed");
+  cmd->add_option("--prompt-ids", flags->prompt_ids,
+                  "every request's prompt, as token ids (instead of random prompts of --input-len)")
+      ->delimiter(',');
   cmd->add_option("--output-json", flags->output_json, "also write the result as JSON");
   cmd->final_callback([flags] {
     int rc = run(*flags);

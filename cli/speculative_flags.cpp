@@ -27,7 +27,9 @@ Result<std::unique_ptr<spec::SpecDecodeRunner>> speculative_runner(const Specula
   if (parsed->method == spec::SpecMethod::kDraftModel) {
     PD_ASSIGN_OR_RETURN(draft_backend, make_backend(runner_flags));
   }
-  auto runner = spec::create_spec_runner(*parsed, target, std::move(draft_backend));
+  auto runner =
+      spec::create_spec_runner(*parsed, target, std::move(draft_backend),
+                               runner_flags.enforce_eager ? 0 : config->scheduler.max_num_seqs);
   if (!runner.ok()) return runner.status().with_context("--speculative-config");
   spec::apply_to_scheduler(*parsed, &config->scheduler);
   PD_RETURN_IF_ERROR(scheduler::validate(config->scheduler));

@@ -150,7 +150,8 @@ void LlamaModel::attention_block(const Layer& layer, const ForwardInputs& in, Te
   be_.matmul(attn, layer.o, opt(layer.o_bias), out);
 }
 
-Tensor LlamaModel::forward(const ForwardInputs& in, std::vector<backend::KvLayer>& kv_layers) {
+Tensor LlamaModel::forward(const ForwardInputs& in, std::vector<backend::KvLayer>& kv_layers,
+                           Tensor* hidden_out) {
   PD_CHECK(kv_layers.size() == layers_.size())
       << "forward: " << kv_layers.size() << " KV layers for " << layers_.size() << " layers";
   const int64_t n = in.token_ids.numel();
@@ -193,6 +194,7 @@ Tensor LlamaModel::forward(const ForwardInputs& in, std::vector<backend::KvLayer
   }
   Tensor logits = be_.alloc(Shape{m, config_.vocab_size}, act);
   be_.matmul(normed, lm_head_, nullptr, logits);
+  if (hidden_out) *hidden_out = normed;
   return logits;
 }
 

@@ -57,7 +57,11 @@ class LlamaModel {
 
   // Runs the batch, writing its K/V into kv_layers (one per layer), and
   // returns the logits [m, vocab] (activation dtype) of in.logits_rows.
-  backend::Tensor forward(const ForwardInputs& in, std::vector<backend::KvLayer>& kv_layers);
+  // With hidden_out, also sets it to those rows' final hidden states [m,
+  // hidden_size] (after the last norm: what the LM head reads), for
+  // proposers that read the target's states (an EAGLE-style head).
+  backend::Tensor forward(const ForwardInputs& in, std::vector<backend::KvLayer>& kv_layers,
+                          backend::Tensor* hidden_out = nullptr);
 
  private:
   struct Layer {

@@ -232,7 +232,7 @@ DecodeStep LlmRunner::decode_step(const StepBatch& batch) const {
   return d;
 }
 
-Result<LlmRunner::Logits> LlmRunner::forward(const StepBatch& batch) {
+Result<LlmRunner::Logits> LlmRunner::forward(const StepBatch& batch, Tensor* hidden) {
   PD_RETURN_IF_ERROR(validate(batch));
   if (!batch.swap_out.empty() || !batch.swap_in.empty()) {
     ++num_swapping_;
@@ -243,7 +243,7 @@ Result<LlmRunner::Logits> LlmRunner::forward(const StepBatch& batch) {
   for (const BlockCopy& c : batch.swap_in) PD_RETURN_IF_ERROR(kv_.swap_in(c.src, c.dst));
   if (batch.seqs.empty()) return Logits{};
   const bool fail_check = fault_.kind == StepFault::Kind::kCheck && num_executes_ == fault_.at;
-  if (!fail_check && can_replay(batch)) {
+  if (!fail_check && !hidden && can_replay(batch)) {
     DecodeResult r = graphs_->run(decode_step(batch));
     ++num_graph_steps_;
     return Logits{r.logits, r.argmax};
@@ -255,7 +255,7 @@ Result<LlmRunner::Logits> LlmRunner::forward(const StepBatch& batch) {
       if (kv_layer_hook_) kv_layer_hook_(layer, batch);
     };
   }
-  return Logits{model_->forward(in, kv_.layers()), Tensor()};
+  return Logits{model_->forward(in, kv_.layers(), hidden), Tensor()};
 }
 
 void LlmRunner::use_decode_graphs(int max_num_seqs) {
@@ -282,11 +282,17 @@ std::vector<std::pair<int, int>> LlmRunner::decode_graph_kernels() const {
   return graphs_ ? graphs_->kernel_counts() : std::vector<std::pair<int, int>>{};
 }
 
-Result<std::vector<float>> LlmRunner::compute_logits(const StepBatch& batch) {
-  PD_ASSIGN_OR_RETURN(Logits out, forward(batch));
+Result<std::vector<float>> LlmRunner::compute_logits(const StepBatch& batch,
+                                                     std::vector<float>* hidden_states) {
+  Tensor hidden;
+  PD_ASSIGN_OR_RETURN(Logits out, forward(batch, hidden_states ? &hidden : nullptr));
   const Tensor& logits = out.logits;
   std::vector<float> host(static_cast<size_t>(logits.numel()));
   if (!host.empty()) backend_->copy_to_host(logits, host.data());
+  if (hidden_states) {
+    hidden_states->assign(static_cast<size_t>(hidden.data() ? hidden.numel() : 0), 0.0f);
+    if (!hidden_states->empty()) backend_->copy_to_host(hidden, hidden_states->data());
+  }
   return host;
 }
 

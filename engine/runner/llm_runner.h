@@ -65,8 +65,11 @@ class LlmRunner final : public ModelRunner {
 
   // Like execute(), but returns the logits instead of sampling: [rows, vocab],
   // per sequence with sample == true (in batch order) one row for each of
-  // its last num_draft_tokens + 1 inputs. Proposals are not made.
-  Result<std::vector<float>> compute_logits(const StepBatch& batch);
+  // its last num_draft_tokens + 1 inputs. Proposals are not made. With
+  // hidden_states, also sets it to the same rows' final hidden states
+  // [rows, hidden_size] (LlamaModel::forward); such a step runs eagerly.
+  Result<std::vector<float>> compute_logits(const StepBatch& batch,
+                                            std::vector<float>* hidden_states = nullptr);
 
   // Records CUDA graphs of decode steps of up to max_num_seqs sequences
   // (DecodeGraphs); later steps in which every sequence decodes one token
@@ -121,8 +124,9 @@ class LlmRunner final : public ModelRunner {
   };
 
   Status validate(const StepBatch& batch) const;
-  // Validates, swaps, lays out and runs the batch (a graph when it can).
-  Result<Logits> forward(const StepBatch& batch);
+  // Validates, swaps, lays out and runs the batch (a graph when it can,
+  // unless `hidden` asks for the final hidden states).
+  Result<Logits> forward(const StepBatch& batch, backend::Tensor* hidden = nullptr);
   // A validated batch whose step a decode graph computes exactly.
   bool can_replay(const StepBatch& batch) const;
   DecodeStep decode_step(const StepBatch& batch) const;

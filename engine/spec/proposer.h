@@ -2,8 +2,8 @@
 // follow a sequence, and the verifier (rejection_sampler.h) keeps what the
 // target model agrees with. Implementations: n-gram prompt lookup
 // (ngram_proposer.h) and a draft model (draft_model_proposer.h). An
-// EAGLE-style head would be a third: it would also take the target's last
-// hidden states, which SpecDecodeRunner would hand over with the inputs.
+// EAGLE-style head, a third, reads the target's hidden states: it answers
+// needs_hidden_states() and receives them in ProposeInput::hidden_states.
 //
 // Not thread-safe: called on the runner's thread, once per step, with every
 // sequence that asked for proposals in that step.
@@ -30,6 +30,13 @@ struct ProposeInput {
   // The sequence's sampling (params, seed, prompt and outputs): a proposer
   // that samples draws from the same processed distribution.
   const runner::SamplingContext* sampling = nullptr;
+  // Only for a proposer that needs_hidden_states(): the target's final
+  // hidden states (after its last norm: what its LM head reads) of this
+  // step, [n, hidden_size], n the tokens the step emitted for the sequence
+  // (the last n of token_ids): row j is the state at the position of
+  // token_ids[size - n - 1 + j], from which the target predicted
+  // token_ids[size - n + j].
+  std::span<const float> hidden_states;
 };
 
 struct Proposal {
@@ -44,6 +51,9 @@ class Proposer {
   virtual ~Proposer() = default;
   // One proposal per input, in order (possibly empty).
   virtual Result<std::vector<Proposal>> propose(std::span<const ProposeInput> inputs) = 0;
+  // True for a proposer that reads the target's hidden states: the target's
+  // steps then bring them to the host and run eagerly (no CUDA graphs).
+  virtual bool needs_hidden_states() const { return false; }
   // The sequence ended: forget what is kept for it.
   virtual void remove_sequence(uint64_t seq_id) = 0;
 };

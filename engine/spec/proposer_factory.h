@@ -14,11 +14,14 @@
 namespace pdserve::spec {
 
 // `target` must outlive the result. draft_backend: used for draft_model
-// only (may be null otherwise). kInvalidArgument for a draft that cannot
-// load or does not match the target (the message names the draft).
+// only (may be null otherwise). The draft model's one-token steps replay
+// CUDA graphs (LlmRunner::use_decode_graphs) of up to max_graph_batch
+// sequences, fewer when the adaptive cut stops speculation earlier; 0 (and
+// the CPU): eager. kInvalidArgument for a draft that cannot load or does not
+// match the target (the message names the draft).
 Result<std::unique_ptr<SpecDecodeRunner>> create_spec_runner(
     const SpeculativeConfig& config, runner::LlmRunner* target,
-    std::unique_ptr<backend::Backend> draft_backend);
+    std::unique_ptr<backend::Backend> draft_backend, int max_graph_batch);
 
 // Sets num_speculative_tokens and the adaptive cut.
 void apply_to_scheduler(const SpeculativeConfig& config, scheduler::SchedulerConfig* scheduler);

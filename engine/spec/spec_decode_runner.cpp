@@ -73,19 +73,29 @@ Result<runner::StepOutput> SpecDecodeRunner::execute(const runner::StepBatch& ba
         std::min(static_cast<size_t>(std::max(s.num_draft_tokens, 0)), s.input_ids.size());
     masks.push_back({st.grammar.get(), std::span<const int32_t>(s.input_ids).last(d)});
   }
+  std::vector<float> hidden;  // [rows, hidden_size] when the proposer reads them
+  std::vector<float>* wants_hidden = proposer_->needs_hidden_states() ? &hidden : nullptr;
   PD_ASSIGN_OR_RETURN(std::vector<float> logits,
-                      masks_.overlap<std::vector<float>>(
-                          std::move(masks), [&] { return target_->compute_logits(batch); }));
+                      masks_.overlap<std::vector<float>>(std::move(masks), [&] {
+                        return target_->compute_logits(batch, wants_hidden);
+                      }));
   const auto vocab = static_cast<size_t>(vocab_size());
+  const auto hidden_size = static_cast<size_t>(target_->config().hidden_size);
+  std::vector<std::span<const float>> seq_hidden(batch.seqs.size());
   runner::StepOutput out;
   size_t row = 0;
-  for (const runner::SeqStep& s : batch.seqs) {
+  for (size_t i = 0; i < batch.seqs.size(); ++i) {
+    const runner::SeqStep& s = batch.seqs[i];
     if (!s.sample) continue;
     SeqState& st = seqs_.at(s.seq_id);
     const size_t num_rows = static_cast<size_t>(s.num_draft_tokens) + 1;
     std::span<float> rows(logits.data() + row * vocab, num_rows * vocab);
-    row += num_rows;
     PD_ASSIGN_OR_RETURN(std::vector<runner::SampledToken> tokens, sample(s, st, rows));
+    if (wants_hidden) {
+      seq_hidden[i] =
+          std::span<const float>(hidden).subspan(row * hidden_size, tokens.size() * hidden_size);
+    }
+    row += num_rows;
     st.pending = {};
     for (runner::SampledToken& t : tokens) {
       if (st.grammar) PD_RETURN_IF_ERROR(st.grammar->accept(t.token_id));
@@ -94,20 +104,24 @@ Result<runner::StepOutput> SpecDecodeRunner::execute(const runner::StepBatch& ba
       out.sampled.push_back(std::move(t));
     }
   }
-  PD_RETURN_IF_ERROR(propose(batch, &out));
+  PD_RETURN_IF_ERROR(propose(batch, seq_hidden, &out));
   return out;
 }
 
-Status SpecDecodeRunner::propose(const runner::StepBatch& batch, runner::StepOutput* out) {
+Status SpecDecodeRunner::propose(const runner::StepBatch& batch,
+                                 const std::vector<std::span<const float>>& hidden,
+                                 runner::StepOutput* out) {
   std::vector<ProposeInput> inputs;
   std::vector<runner::SamplingContext> contexts;
   contexts.reserve(batch.seqs.size());
-  for (const runner::SeqStep& s : batch.seqs) {
+  for (size_t i = 0; i < batch.seqs.size(); ++i) {
+    const runner::SeqStep& s = batch.seqs[i];
     if (!s.sample || s.num_propose == 0) continue;
     const SeqState& st = seqs_.at(s.seq_id);
     contexts.push_back(st.context());
     contexts.back().eos_token_ids = target_->eos_token_ids();
-    inputs.push_back({s.seq_id, st.tokens, s.block_table, s.num_propose, &contexts.back()});
+    inputs.push_back(
+        {s.seq_id, st.tokens, s.block_table, s.num_propose, &contexts.back(), hidden[i]});
   }
   if (inputs.empty()) return ok_status();
   PD_ASSIGN_OR_RETURN(std::vector<Proposal> proposals, proposer_->propose(inputs));

@@ -17,7 +17,9 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <unordered_map>
+#include <vector>
 
 #include "engine/runner/llm_runner.h"
 #include "engine/runner/mask_worker.h"
@@ -57,7 +59,10 @@ class SpecDecodeRunner final : public runner::ModelRunner {
   // The step's tokens for one sampling sequence, from its logits rows.
   Result<std::vector<runner::SampledToken>> sample(const runner::SeqStep& s, SeqState& st,
                                                    std::span<float> rows);
-  Status propose(const runner::StepBatch& batch, runner::StepOutput* out);
+  // hidden[i]: batch.seqs[i]'s rows of the target's hidden states (empty
+  // unless the proposer needs them).
+  Status propose(const runner::StepBatch& batch, const std::vector<std::span<const float>>& hidden,
+                 runner::StepOutput* out);
 
   runner::LlmRunner* target_;
   std::unique_ptr<Proposer> proposer_;

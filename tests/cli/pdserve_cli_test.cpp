@@ -20,6 +20,11 @@ CliRun run(const std::string& args) {
 
 const std::string kDemo = std::string(PDSERVE_SOURCE_DIR) + "/models/pdserve-demo";
 
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 // The line of generated token ids in a `generate --prompt-ids` output.
 std::string ids_line(const std::string& output) {
   size_t start = 0;
@@ -93,8 +98,7 @@ TEST(PdserveCliTest, BenchEngineTimesEachDecodePoint) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("decode batch 1 at 8 (per step)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("decode batch 3 at 20 (per step)"), std::string::npos) << r.output;
-  std::ifstream in(json);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_text(json);
   EXPECT_NE(text.find("\"name\": \"decode batch 3 at 20 (per step)\""), std::string::npos) << text;
   EXPECT_NE(text.find("\"model\": \"pdserve-demo\""), std::string::npos) << text;
   // The CPU has no CUDA graphs: the bench says so, and its JSON.
@@ -114,6 +118,28 @@ TEST(PdserveCliTest, BenchEngineTimesEachPrefillChunk) {
   EXPECT_EQ(r.output.find("prefill chunk at 24"), std::string::npos) << r.output;
 }
 
+// --verify-k: at each decode point a verification step of k proposals per
+// sequence, timed against the decode step at that point.
+TEST(PdserveCliTest, BenchEngineTimesVerificationStepsAgainstTheDecodeStep) {
+  const std::string json = ::testing::TempDir() + "/bench_engine_verify.json";
+  CliRun r = run("bench engine --model " + kDemo +
+                 " --device cpu --decode 2x8 --decode-steps 2 --prefill-len 8 --verify-k 1 4 "
+                 "--output-json " +
+                 json);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("verify k=1, batch 2 at 8 (per step): "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("verify k=4, batch 2 at 8 (per step): "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("x the decode step"), std::string::npos) << r.output;
+  const std::string text = read_text(json);
+  EXPECT_NE(text.find("\"name\": \"verify k=4, batch 2 at 8 (per step)\""), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\"vs_decode\": "), std::string::npos) << text;
+
+  r = run("bench engine --model " + kDemo + " --device cpu --decode 1x8 --verify-k 17");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("--verify-k"), std::string::npos) << r.output;
+}
+
 // Mixed lengths through the engine; on the CPU there are no measured peaks,
 // so the floor is said to be unknown and the JSON has no ratio.
 TEST(PdserveCliTest, BenchOfflineRunsMixedLengthsAndSaysWhenTheFloorIsUnknown) {
@@ -124,11 +150,25 @@ TEST(PdserveCliTest, BenchOfflineRunsMixedLengthsAndSaysWhenTheFloorIsUnknown) {
                  json);
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("floor:               unknown"), std::string::npos) << r.output;
-  std::ifstream in(json);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_text(json);
   EXPECT_NE(text.find("\"model\": \"pdserve-demo\""), std::string::npos) << text;
   EXPECT_NE(text.find("\"output_tokens\":"), std::string::npos) << text;
   EXPECT_EQ(text.find("of_floor"), std::string::npos) << text;
+}
+
+// --prompt-ids: every request starts from the given tokens; an id outside
+// the vocabulary is refused in one line.
+TEST(PdserveCliTest, BenchOfflineTakesOnePromptForEveryRequest) {
+  CliRun r = run("bench offline --model " + kDemo +
+                 " --device cpu --num-prompts 3 --output-len 4 --prompt-ids 0,1017,290,263");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("prompt tokens:       12\n"), std::string::npos) << r.output;
+  r = run("bench offline --model " + kDemo + " --device cpu --num-prompts 1 --prompt-ids 5,999999");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("pdserve bench offline: --prompt-ids: token id 999999 outside the "
+                          "vocabulary of "),
+            std::string::npos)
+      << r.output;
 }
 
 TEST(PdserveCliTest, BenchEngineDecodesUnderAJsonSchema) {
@@ -143,8 +183,7 @@ TEST(PdserveCliTest, BenchEngineDecodesUnderAJsonSchema) {
   EXPECT_NE(r.output.find("every sequence decoded under " + schema), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("decode batch 2 at 8 (per step): "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(" ms of CPU time"), std::string::npos) << r.output;
-  std::ifstream in(json);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_text(json);
   EXPECT_NE(text.find("\"json_schema\": \"" + schema + "\""), std::string::npos) << text;
 
   const std::string bad = ::testing::TempDir() + "/bench_bad_schema.json";

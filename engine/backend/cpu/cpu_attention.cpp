@@ -6,7 +6,9 @@
 // times the heads of the group: a verification's k + 1 tokens, a prefill
 // chunk) go through the keys together, kRowsPerPass at a time, so each key
 // and value is read once for all of them rather than once per row. The
-// rows are the lanes of the score vectors; every row's result is the same
+// rows are the lanes of the score vectors: eight (F8), or four (F4) for a
+// pass of four rows or fewer (a decode step's group of heads), which then
+// computes no idle lanes. Every row's result is the same
 // sequence of fp32 operations as a row computed alone (scores summed over
 // d in order, softmax and the weighted sum over keys in order), so a
 // token's output does not depend on the tokens computed with it.
@@ -20,7 +22,7 @@
 namespace pdserve::backend::cpu {
 namespace {
 
-constexpr int kRowsPerPass = 8;  // one lane of F8 each
+constexpr int kRowsPerPass = 8;  // one lane of F8 each; passes of up to 4 rows take F4
 constexpr int kKeysPerPass = 4;
 constexpr int kDimsPerPass = 4;
 
@@ -32,6 +34,13 @@ struct RowBlock {
   int row_begin;
   int row_end;
 };
+
+PD_ALWAYS_INLINE void set_lane(F4& v, int i, float x) {
+  v[i] = x;
+}
+PD_ALWAYS_INLINE void set_lane(F8& v, int i, float x) {
+  v.set(i, x);
+}
 
 }  // namespace
 
@@ -87,12 +96,10 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
   };
 
   pool_.parallel_for(static_cast<int64_t>(blocks.size()), 1, [&](int64_t b, int64_t e) {
-    std::vector<F8> qt(static_cast<size_t>(hd));  // the block's queries, transposed
-    std::vector<F8> probs;                        // [key][row]
-    std::vector<const float*> vrows;              // [key]
+    std::vector<const float*> vrows;  // [key]
     std::vector<float> scores, kbuf(static_cast<size_t>(kKeysPerPass * hd)), vbuf;
-    for (int64_t w = b; w < e; ++w) {
-      const RowBlock& blk = blocks[static_cast<size_t>(w)];
+    // One block with lanes L (F4 or F8); qt: its queries, transposed; probs: [key][row].
+    auto attend = [&]<class L>(const RowBlock& blk, std::vector<L>& qt, std::vector<L>& probs) {
       const int s = blk.seq, kvh = blk.kv_head, num_rows = blk.row_end - blk.row_begin;
       const int q_len = qstart[s + 1] - qstart[s];
       int64_t token[kRowsPerPass] = {};
@@ -109,9 +116,9 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
       const int hi = pos[num_rows - 1];
       const auto span = static_cast<size_t>(hi - lo + 1);
       for (int d = 0; d < hd; ++d) {
-        F8 v = {};
+        L v = {};
         for (int i = 0; i < num_rows; ++i)
-          v.set(i, q.as<float>()[token[i] * layout.q_dim() + head[i] * hd + d]);
+          set_lane(v, i, q.as<float>()[token[i] * layout.q_dim() + head[i] * hd + d]);
         qt[static_cast<size_t>(d)] = v;
       }
       scores.resize(static_cast<size_t>(kRowsPerPass) * span);
@@ -120,7 +127,7 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
       for (int j0 = lo; j0 <= hi; j0 += kKeysPerPass) {
         const int num_keys = std::min(kKeysPerPass, hi + 1 - j0);
         const float* k[kKeysPerPass];
-        F8 dot[kKeysPerPass] = {};
+        L dot[kKeysPerPass] = {};
         for (int u = 0; u < kKeysPerPass; ++u)
           k[u] = head_row(s, j0 + std::min(u, num_keys - 1), 0, kvh, kbuf.data() + u * hd);
         for (int d = 0; d < hd; ++d)
@@ -144,11 +151,11 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
       }
       // Each row's weights over the keys, rows as lanes; zero where a row
       // does not read the key.
-      probs.assign(span, F8{});
+      probs.assign(span, L{});
       for (int i = 0; i < num_rows; ++i) {
         for (int j = first[i]; j <= pos[i]; ++j) {
           const auto jj = static_cast<size_t>(j - lo);
-          probs[jj].set(i, scores[static_cast<size_t>(i) * span + jj] / denom[i]);
+          set_lane(probs[jj], i, scores[static_cast<size_t>(i) * span + jj] / denom[i]);
         }
       }
       vrows.resize(span);
@@ -162,7 +169,7 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
       // is finite).
       for (int d0 = 0; d0 < hd; d0 += kDimsPerPass) {
         const int num_dims = std::min(kDimsPerPass, hd - d0);
-        F8 acc[kDimsPerPass] = {};
+        L acc[kDimsPerPass] = {};
         for (size_t jj = 0; jj < span; ++jj) {
           const float* v = vrows[jj] + d0;
           for (int c = 0; c < kDimsPerPass; ++c) acc[c] += probs[jj] * v[std::min(c, num_dims - 1)];
@@ -170,6 +177,16 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
         for (int c = 0; c < num_dims; ++c)
           for (int i = 0; i < num_rows; ++i)
             out.as<float>()[token[i] * layout.q_dim() + head[i] * hd + d0 + c] = acc[c][i];
+      }
+    };
+    std::vector<F4> qt4(static_cast<size_t>(hd)), probs4;
+    std::vector<F8> qt8(static_cast<size_t>(hd)), probs8;
+    for (int64_t w = b; w < e; ++w) {
+      const RowBlock& blk = blocks[static_cast<size_t>(w)];
+      if (blk.row_end - blk.row_begin <= 4) {
+        attend(blk, qt4, probs4);
+      } else {
+        attend(blk, qt8, probs8);
       }
     }
   });

@@ -15,7 +15,10 @@
 // alone or with other tokens: greedy decoding with speculation (k + 1
 // tokens per forward) reproduces plain decoding token for token. CMake
 // compiles this file with -ffp-contract=off so that no multiply-add is
-// fused in one block shape and not in another.
+// fused in one block shape and not in another; on a CPU with FMA every
+// block shape fuses the partial sums' multiply-adds explicitly
+// (FusedMulAdd), so results differ between machines with and without FMA,
+// never between batch shapes.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -61,8 +64,8 @@ PD_ALWAYS_INLINE float scalar(const Bf16* p) {
 }
 
 // y[i * y_stride + j] = x_i . w_j (+ bias[j]) for i < R tokens, j < RB weight
-// rows; x rows and w rows are `in` values apart.
-template <int R, int RB, class W>
+// rows; x rows and w rows are `in` values apart. Mac: MulAdd or FusedMulAdd.
+template <int R, int RB, class W, class Mac>
 PD_ALWAYS_INLINE void micro_kernel(const float* x, const W* w, int64_t in, const float* bias,
                                    float* y, int64_t y_stride) {
   F8 acc[R][RB];  // zeroed lane by lane: `= {}` compiles to a memset of the stack copy
@@ -78,7 +81,7 @@ PD_ALWAYS_INLINE void micro_kernel(const float* x, const W* w, int64_t in, const
     for (int i = 0; i < R; ++i) {
       F8 xv;
       load(x + i * in + k, xv);
-      for (int j = 0; j < RB; ++j) acc[i][j] += xv * wv[j];
+      for (int j = 0; j < RB; ++j) Mac::apply(acc[i][j], xv, wv[j]);
     }
   }
   for (int i = 0; i < R; ++i) {
@@ -98,51 +101,61 @@ constexpr int rows_per_pass(int r) {
 }
 
 // The first num_tokens (1 to kMaxTokens) tokens of x against num_rows rows of w.
-template <class W, int R = kMaxTokens>
+template <class W, class Mac, int R = kMaxTokens>
 PD_ALWAYS_INLINE void token_block(int64_t num_tokens, const float* x, const W* w, int64_t num_rows,
                                   int64_t in, const float* bias, float* y, int64_t y_stride) {
   if constexpr (R > 1) {
     if (num_tokens < R)
-      return token_block<W, R - 1>(num_tokens, x, w, num_rows, in, bias, y, y_stride);
+      return token_block<W, Mac, R - 1>(num_tokens, x, w, num_rows, in, bias, y, y_stride);
   }
   constexpr int kRows = rows_per_pass(R);
   int64_t r = 0;
   for (; r + kRows <= num_rows; r += kRows)
-    micro_kernel<R, kRows>(x, w + r * in, in, bias ? bias + r : nullptr, y + r, y_stride);
+    micro_kernel<R, kRows, W, Mac>(x, w + r * in, in, bias ? bias + r : nullptr, y + r, y_stride);
   for (; r < num_rows; ++r)
-    micro_kernel<R, 1>(x, w + r * in, in, bias ? bias + r : nullptr, y + r, y_stride);
+    micro_kernel<R, 1, W, Mac>(x, w + r * in, in, bias ? bias + r : nullptr, y + r, y_stride);
 }
 
 // Rows [r0, r1) of w, which starts at row r0 (`wt`), against all n tokens of x.
-template <class W>
+template <class W, class Mac>
 PD_ALWAYS_INLINE void tile(const float* x, int64_t n, const W* wt, int64_t r0, int64_t r1,
                            int64_t rows, int64_t in, const float* bias, float* y) {
   for (int64_t i0 = 0; i0 < n; i0 += kTokenBlock) {
     const int64_t i1 = std::min(n, i0 + kTokenBlock);
     for (int64_t i = i0; i < i1; i += kMaxTokens)
-      token_block(std::min<int64_t>(kMaxTokens, i1 - i), x + i * in, wt, r1 - r0, in,
-                  bias ? bias + r0 : nullptr, y + i * rows + r0, rows);
+      token_block<W, Mac>(std::min<int64_t>(kMaxTokens, i1 - i), x + i * in, wt, r1 - r0, in,
+                          bias ? bias + r0 : nullptr, y + i * rows + r0, rows);
   }
 }
 
-// The same kernels in the baseline encoding and in AVX's three-operand
-// (VEX) encoding of the same 128-bit operations, which folds the loads into
-// the multiplies: fewer instructions for the front end, the same results.
+// The same kernels in the baseline encoding, in AVX's three-operand (VEX)
+// encoding of the same 128-bit operations, which folds the loads into the
+// multiplies (fewer instructions for the front end, the same results), and
+// with FMA, which also fuses each multiply with its add (half the
+// arithmetic instructions; results rounded once).
 template <class W>
 void tile_sse(const float* x, int64_t n, const W* wt, int64_t r0, int64_t r1, int64_t rows,
               int64_t in, const float* bias, float* y) {
-  tile(x, n, wt, r0, r1, rows, in, bias, y);
+  tile<W, MulAdd>(x, n, wt, r0, r1, rows, in, bias, y);
 }
 template <class W>
 [[gnu::target("avx")]] void tile_avx(const float* x, int64_t n, const W* wt, int64_t r0, int64_t r1,
                                      int64_t rows, int64_t in, const float* bias, float* y) {
-  tile(x, n, wt, r0, r1, rows, in, bias, y);
+  tile<W, MulAdd>(x, n, wt, r0, r1, rows, in, bias, y);
+}
+template <class W>
+[[gnu::target("avx,fma"), gnu::flatten]] void tile_fma(const float* x, int64_t n, const W* wt,
+                                                       int64_t r0, int64_t r1, int64_t rows,
+                                                       int64_t in, const float* bias, float* y) {
+  tile<W, FusedMulAdd>(x, n, wt, r0, r1, rows, in, bias, y);
 }
 template <class W>
 void run_tile(const float* x, int64_t n, const W* wt, int64_t r0, int64_t r1, int64_t rows,
               int64_t in, const float* bias, float* y) {
-  static const bool avx = __builtin_cpu_supports("avx");
-  (avx ? tile_avx<W> : tile_sse<W>)(x, n, wt, r0, r1, rows, in, bias, y);
+  static const auto kernel = __builtin_cpu_supports("fma")   ? tile_fma<W>
+                             : __builtin_cpu_supports("avx") ? tile_avx<W>
+                                                             : tile_sse<W>;
+  kernel(x, n, wt, r0, r1, rows, in, bias, y);
 }
 
 }  // namespace

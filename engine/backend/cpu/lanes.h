@@ -2,11 +2,15 @@
 // 128-bit registers, spelled out as a pair because GCC lowers a 32-byte
 // vector through the stack on the baseline x86-64 target. A kernel built
 // with [[gnu::target("avx")]] over them runs the same operations in the
-// VEX encoding (cpu_matmul.cpp). An AVX2 build over one 32-byte register
+// VEX encoding (cpu_matmul.cpp); one built for FMA fuses each multiply-add
+// (FusedMulAdd: one rounding instead of two, so its results differ from
+// the others' in the last bits). An AVX2 build over one 32-byte register
 // measured slower on this project's machine (AMD EPYC Zen 1: 256-bit
 // operations issue as two 128-bit halves, and widening bf16 needs a
 // cross-lane permute), so there is none.
 #pragma once
+
+#include <immintrin.h>
 
 #include <cstring>
 
@@ -36,6 +40,21 @@ struct F8 {
     return {a.lo * b.lo, a.hi * b.hi};
   }
   PD_ALWAYS_INLINE friend F8 operator*(const F8& a, float b) { return {a.lo * b, a.hi * b}; }
+};
+
+// acc += a * b lane by lane, as a separate multiply and add (two roundings).
+struct MulAdd {
+  PD_ALWAYS_INLINE static void apply(F8& acc, const F8& a, const F8& b) { acc += a * b; }
+};
+// The same as one fused multiply-add per lane (one rounding). Only callable
+// from code built for FMA: a caller marked [[gnu::target("avx,fma"),
+// gnu::flatten]] inlines it (an always_inline function without the target
+// could not).
+struct FusedMulAdd {
+  [[gnu::target("avx,fma")]] static inline void apply(F8& acc, const F8& a, const F8& b) {
+    acc.lo = _mm_fmadd_ps(a.lo, b.lo, acc.lo);
+    acc.hi = _mm_fmadd_ps(a.hi, b.hi, acc.hi);
+  }
 };
 
 // v = p[0..7]

@@ -17,20 +17,12 @@ namespace {
 // Prompts the proposers can guess: a recited passage followed by its first
 // tokens again (n-gram finds the passage), and random tokens (nothing to find).
 std::vector<engine::RequestSpec> make_requests(int num_requests, int max_tokens) {
-  static const std::vector<int32_t> kPassage = recite({0, 1017, 290, 263}, 60);
   std::mt19937 rng(11);
   std::vector<engine::RequestSpec> specs;
   for (int i = 0; i < num_requests; ++i) {
     engine::RequestSpec s;
     s.request_id = static_cast<uint64_t>(i + 1);
-    if (i % 3 != 2) {
-      s.prompt_ids = kPassage;
-      const size_t again = 6 + static_cast<size_t>(rng() % 20);
-      s.prompt_ids.insert(s.prompt_ids.end(), kPassage.begin() + 1, kPassage.begin() + again);
-    } else {
-      const int len = 5 + static_cast<int>(rng() % 60);
-      for (int t = 0; t < len; ++t) s.prompt_ids.push_back(5 + static_cast<int32_t>(rng() % 4000));
-    }
+    s.prompt_ids = i % 3 != 2 ? passage_prompt(rng) : random_prompt(rng);
     s.sampling.temperature = 0.0f;
     s.sampling.max_tokens = max_tokens - static_cast<int>(rng() % 8);
     s.sampling.ignore_eos = true;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "common/base/logging.h"
@@ -52,7 +53,7 @@ struct DemoEngine {
     d.target = std::move(t).value();
     runner::ModelRunner* r = d.target.get();
     if (spec_config) {
-      auto s = create_spec_runner(*spec_config, d.target.get(), backend::make_cpu_backend(0));
+      auto s = create_spec_runner(*spec_config, d.target.get(), backend::make_cpu_backend(0), 0);
       PD_CHECK(s.ok()) << s.status().to_string();
       d.spec = std::move(s).value();
       apply_to_scheduler(*spec_config, &config.scheduler);
@@ -88,6 +89,25 @@ inline std::vector<int32_t> recite(const std::vector<int32_t>& prompt, int num_t
   std::vector<int32_t> all = prompt;
   all.insert(all.end(), (*r)[0].token_ids.begin(), (*r)[0].token_ids.end());
   return all;
+}
+
+// A prompt the proposers can guess: a passage the demo model recites, then
+// its first 5 to 24 tokens again (n-gram finds the passage).
+inline std::vector<int32_t> passage_prompt(std::mt19937& rng) {
+  static const std::vector<int32_t> kPassage = recite({0, 1017, 290, 263}, 60);
+  std::vector<int32_t> prompt = kPassage;
+  const size_t again = 6 + static_cast<size_t>(rng() % 20);
+  prompt.insert(prompt.end(), kPassage.begin() + 1,
+                kPassage.begin() + static_cast<ptrdiff_t>(again));
+  return prompt;
+}
+
+// A prompt with nothing to find: 5 to 64 random tokens.
+inline std::vector<int32_t> random_prompt(std::mt19937& rng) {
+  std::vector<int32_t> prompt;
+  const int len = 5 + static_cast<int>(rng() % 60);
+  for (int t = 0; t < len; ++t) prompt.push_back(5 + static_cast<int32_t>(rng() % 4000));
+  return prompt;
 }
 
 }  // namespace pdserve::spec
