@@ -235,6 +235,8 @@ Task<> PrefillService::prefill(std::shared_ptr<Job> job) {
   // Answer.
   if (!pushed.ok()) {
     PD_LOG(WARN) << "prefill " << job->req.request_id << ": " << pushed.status().to_string();
+    if (pushed.status().code() == StatusCode::kUnavailable)
+      forget_peer(job->req.target.agent_metadata);
     job->fail(pushed.status());
     co_return;
   }
@@ -279,6 +281,11 @@ Result<uint64_t> PrefillService::peer(const std::string& metadata) {
   if (peers_.size() > 1024) peers_.clear();  // bounded; reconnecting is cheap
   peers_[metadata] = id;
   return id;
+}
+
+void PrefillService::forget_peer(const std::string& metadata) {
+  std::lock_guard<std::mutex> lock(peers_mu_);
+  peers_.erase(metadata);
 }
 
 }  // namespace pdserve::prefill

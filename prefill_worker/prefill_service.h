@@ -67,8 +67,11 @@ class PrefillService final : public worker::RoleService {
   void transfer_loop();
   // The request's coroutine threw `error`: ends the request as drawn above.
   void fail_thrown(Job& job, const std::exception_ptr& error);
-  // The decode worker's agent as a peer, connected once per agent.
+  // The decode worker's agent as a peer, connected once per agent, again
+  // after forget_peer() (a transfer to it failed kUnavailable: the peer is
+  // broken, kvtransfer refuses its later writes; connect() makes a new one).
   Result<uint64_t> peer(const std::string& metadata);
+  void forget_peer(const std::string& metadata);
 
   worker::WorkerRuntime& rt_;
   kvtransfer::Agent& agent_;
