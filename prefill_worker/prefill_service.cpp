@@ -98,7 +98,7 @@ PrefillService::PrefillService(worker::WorkerRuntime& runtime, kvtransfer::Agent
       regions_(regions),
       pusher_(agent, std::move(regions), runtime.timeline(),
               [&runtime] { return runtime.runner().backend().mark(); }),
-      fault_(runtime.config().request_fault),
+      fault_(runtime.config().request_fault, kWorkerFaultEnv),
       thread_([this] { transfer_loop(); }) {
   // Set before any request runs (no step runs while the engine is idle).
   rt_.runner().set_kv_layer_hook(

@@ -35,13 +35,13 @@
 #include <mutex>
 #include <thread>
 
+#include "common/base/request_fault.h"
 #include "common/base/task.h"
 #include "common/server/metrics.h"
 #include "common/server/routes.h"
 #include "kvtransfer/agent.h"
 #include "prefill_worker/layer_pusher.h"
 #include "worker/kv_regions.h"
-#include "worker/request_fault.h"
 #include "worker/worker_process.h"
 #include "worker/worker_runtime.h"
 
@@ -78,7 +78,7 @@ class PrefillService final : public worker::RoleService {
   worker::KvRegions regions_;
   server::Counter kv_bytes_, prefills_, layers_during_, layers_after_;
   LayerPusher pusher_;
-  worker::RequestFault fault_;  // the drill's (request_fault.h)
+  RequestFault fault_;  // the drill's (request_fault.h)
   std::mutex peers_mu_;
   std::map<std::string, uint64_t> peers_;  // agent metadata -> peer id
 
