@@ -76,30 +76,9 @@ void UcxAgent::send_abort(UcxJob& job, uint64_t messages) {
   if (job.peer->dead) return;
   // `len` carries the number of DATA messages sent: an eager one may still
   // be on its way, so the receiver keeps the assembly until they landed.
-  // The header lives until the send completes (UCX 1.13 does not copy it).
-  struct AbortCtx {
-    UcxPeer* peer;
-    DataHeader header;
-  };
-  auto* ctx = new AbortCtx{job.peer, {job.peer->session, job.id, 0, 0, messages, job.epoch}};
-  ucp_request_param_t p{};
-  p.op_attr_mask =
-      UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
-  p.flags = UCP_AM_SEND_FLAG_EAGER;
-  p.user_data = ctx;
-  p.cb.send = [](void* request, ucs_status_t status, void* user_data) {
-    auto* c = static_cast<AbortCtx*>(user_data);
-    if (status != UCS_OK)
-      mark_broken(*c->peer, ucx_error("abort to '" + c->peer->name + "'", status));
-    delete c;
-    ucp_request_free(request);
-  };
-  ucs_status_ptr_t req =
-      ucp_am_send_nbx(job.peer->ep, kAbortAm, &ctx->header, sizeof(DataHeader), nullptr, 0, &p);
-  if (UCS_PTR_IS_PTR(req)) return;
-  delete ctx;
-  if (UCS_PTR_IS_ERR(req))
-    mark_broken(*job.peer, ucx_error("abort to '" + job.peer->name + "'", UCS_PTR_STATUS(req)));
+  const DataHeader h{job.peer->session, job.id, 0, 0, messages, job.epoch};
+  send_to_peer(*job.peer, kAbortAm, std::string(reinterpret_cast<const char*>(&h), sizeof(h)),
+               false, "abort");
 }
 
 void UcxAgent::send_data(UcxJob& job, uint64_t region, uint64_t offset, uint64_t len,

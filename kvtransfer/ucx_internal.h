@@ -401,6 +401,11 @@ class UcxAgent final : public AgentCore {
   // caller abandons the peer).
   bool check_alive(UcxJob& job);
   void send_probe(UcxPeer& peer);
+  // Sends one eager message of `header` (kept until sent; `reply`: the
+  // receiver gets a reply endpoint); a send that fails breaks the peer
+  // (`what` names the message in the error).
+  void send_to_peer(UcxPeer& peer, unsigned am_id, std::string header, bool reply,
+                    const char* what);
   // A control message to `peer` failed to send (from a UCX callback: only
   // marks it; drive() abandons the peer).
   static void mark_broken(UcxPeer& peer, const Status& why);

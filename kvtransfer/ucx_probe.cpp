@@ -25,29 +25,41 @@ bool UcxAgent::check_alive(UcxJob& job) {
 
 void UcxAgent::send_probe(UcxPeer& peer) {
   peer.probed_at = std::chrono::steady_clock::now();
-  struct ProbeCtx {
+  const AckHeader h{peer.session, 0, 0};
+  send_to_peer(peer, kProbeAm, std::string(reinterpret_cast<const char*>(&h), sizeof(h)), true,
+               "probe");
+}
+
+void UcxAgent::send_to_peer(UcxPeer& peer, unsigned am_id, std::string header, bool reply,
+                            const char* what) {
+  struct SendCtx {
     UcxPeer* peer;
-    AckHeader header;  // lives until the send completes
+    std::string header;  // lives until the send completes (UCX 1.13 does not copy it)
+    const char* what;
   };
-  auto* ctx = new ProbeCtx{&peer, {peer.session, 0, 0}};
+  auto* ctx = new SendCtx{&peer, std::move(header), what};
   ucp_request_param_t p{};
   p.op_attr_mask =
       UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
-  p.flags = UCP_AM_SEND_FLAG_REPLY | UCP_AM_SEND_FLAG_EAGER;
+  p.flags = UCP_AM_SEND_FLAG_EAGER | (reply ? UCP_AM_SEND_FLAG_REPLY : 0);
   p.user_data = ctx;
   p.cb.send = [](void* request, ucs_status_t status, void* user_data) {
-    auto* c = static_cast<ProbeCtx*>(user_data);
-    if (status != UCS_OK)
-      mark_broken(*c->peer, ucx_error("probe to '" + c->peer->name + "'", status));
+    auto* c = static_cast<SendCtx*>(user_data);
+    if (status != UCS_OK) {
+      mark_broken(*c->peer,
+                  ucx_error(std::string(c->what) + " to '" + c->peer->name + "'", status));
+    }
     delete c;
     ucp_request_free(request);
   };
   ucs_status_ptr_t req =
-      ucp_am_send_nbx(peer.ep, kProbeAm, &ctx->header, sizeof(AckHeader), nullptr, 0, &p);
+      ucp_am_send_nbx(peer.ep, am_id, ctx->header.data(), ctx->header.size(), nullptr, 0, &p);
   if (UCS_PTR_IS_PTR(req)) return;
   delete ctx;
-  if (UCS_PTR_IS_ERR(req))
-    mark_broken(peer, ucx_error("probe to '" + peer.name + "'", UCS_PTR_STATUS(req)));
+  if (UCS_PTR_IS_ERR(req)) {
+    mark_broken(peer,
+                ucx_error(std::string(what) + " to '" + peer.name + "'", UCS_PTR_STATUS(req)));
+  }
 }
 
 void UcxAgent::mark_broken(UcxPeer& peer, const Status& why) {
