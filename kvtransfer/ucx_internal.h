@@ -484,7 +484,7 @@ class UcxAgent final : public AgentCore {
   std::chrono::microseconds spin_{50};  // polls this long after activity (PDSERVE_KV_UCX_SPIN_US)
   Protocol protocol_ = Protocol::kAm;
 
-  std::mutex mu_;  // commands_, peers_ map shape
+  std::mutex mu_;  // commands_, peers_ map shape (changed on the progress thread only)
   std::deque<std::function<void()>> commands_;
   std::map<uint64_t, std::unique_ptr<UcxPeer>> peers_;
   uint64_t next_peer_id_ = 1;

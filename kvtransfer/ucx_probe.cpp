@@ -92,14 +92,13 @@ ucs_status_t UcxAgent::on_probe_answer_am(void* arg, const void* header, size_t 
   if (header_len != sizeof(AckHeader)) return UCS_OK;
   AckHeader h;
   std::memcpy(&h, header, sizeof(h));
+  // No lock: only this thread changes the map's shape, and it may hold mu_
+  // while it progresses the worker (connect(), shutdown()).
   UcxPeer* peer = nullptr;
-  {
-    std::lock_guard lock(self->mu_);
-    for (auto& [id, p] : self->peers_) {
-      if (p->session.id == h.session.id && h.session.id != 0 &&
-          proofs_equal(h.session.tag_view(), p->session.tag_view())) {
-        peer = p.get();
-      }
+  for (auto& [id, p] : self->peers_) {
+    if (p->session.id == h.session.id && h.session.id != 0 &&
+        proofs_equal(h.session.tag_view(), p->session.tag_view())) {
+      peer = p.get();
     }
   }
   if (peer == nullptr) {  // only the receiver of a session knows its tag
