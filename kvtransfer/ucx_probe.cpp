@@ -109,8 +109,9 @@ ucs_status_t UcxAgent::on_probe_answer_am(void* arg, const void* header, size_t 
   if (answer.ok()) {
     peer->heard_at = std::chrono::steady_clock::now();
   } else {
-    mark_broken(*peer, Status(answer.code(), "ucx peer '" + peer->name +
-                                                 "' closed the session: " + answer.message()));
+    // kUnavailable whatever the receiver's reason: a new session may serve.
+    mark_broken(*peer, unavailable("ucx peer '" + peer->name +
+                                   "' closed the session: " + answer.message()));
   }
   return UCS_OK;
 }

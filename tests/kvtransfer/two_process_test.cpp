@@ -477,6 +477,40 @@ TEST_P(TwoProcessTest, StalledReceiverBreaksThePeerAndAReconnectWrites) {
   EXPECT_EQ(child_->call("sum 8192 4096"), std::to_string(checksum(src_.data(), 4096)));
 }
 
+// ucx: a receiver that refused a session (a write outside its grant)
+// answers every later message of it with the refusal and a probe answer
+// saying the session is closed: the sender breaks the peer (later writes
+// refused, kUnavailable), and connect() makes a new session whose writes land.
+TEST_P(TwoProcessTest, RefusedSessionBreaksThePeerAndAReconnectWrites) {
+  if (GetParam().backend != BackendKind::kUcx) GTEST_SKIP() << "tcp drops the connection";
+  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_EQ(child_->call("grant 20 0 4096"), "ok");
+  auto bad = agent_->post_write(peer_, {{src_region_, 0, dst_region_, 8192, 4096}}, "note-20", 20);
+  ASSERT_TRUE(bad.ok()) << bad.status().to_string();
+  EXPECT_FALSE(agent_->wait(*bad, std::chrono::seconds(10)).ok());
+  // The closed session's answer breaks the peer; a write posted before it
+  // came fails (its session is closed) and brings that answer.
+  Status refused;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (refused.ok() && std::chrono::steady_clock::now() < until) {
+    auto id = agent_->post_write(peer_, {{src_region_, 0, dst_region_, 0, 16}}, "n", 3);
+    if (!id.ok()) {
+      refused = id.status();
+    } else {
+      EXPECT_FALSE(agent_->wait(*id, std::chrono::seconds(10)).ok());
+    }
+  }
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused.to_string();
+  EXPECT_NE(refused.message().find("closed the session"), std::string::npos) << refused.to_string();
+  auto again = agent_->connect(peer_meta_);
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_NE(*again, peer_);
+  auto next = agent_->post_write(*again, {{src_region_, 0, dst_region_, 16384, 4096}}, "note-4", 4);
+  ASSERT_TRUE(next.ok()) << next.status().to_string();
+  EXPECT_TRUE(agent_->wait(*next, std::chrono::seconds(10)).ok());
+  EXPECT_EQ(child_->call("sum 16384 4096"), std::to_string(checksum(src_.data(), 4096)));
+}
+
 // A layer-wise push: parts (empty notifications) and a last write per
 // epoch. Every part completes, the data lands before the last notification.
 TEST_P(TwoProcessTest, PartsThenTheLastWriteArriveIntact) {
