@@ -218,6 +218,20 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
     ASSERT_TRUE(WIFSTOPPED(stopped));
   }
 
+  // connect() after the peer broke gives a new peer, whose write of epoch
+  // `epoch` lands at `offset` (checksum).
+  void expect_reconnect_writes(uint64_t epoch, uint64_t offset) {
+    auto again = agent_->connect(peer_meta_);
+    ASSERT_TRUE(again.ok()) << again.status().to_string();
+    EXPECT_NE(*again, peer_);
+    auto next = agent_->post_write(*again, {{src_region_, 0, dst_region_, offset, 4096}},
+                                   "note-" + std::to_string(epoch), epoch);
+    ASSERT_TRUE(next.ok()) << next.status().to_string();
+    EXPECT_TRUE(agent_->wait(*next, std::chrono::seconds(10)).ok());
+    EXPECT_EQ(child_->call("sum " + std::to_string(offset) + " 4096"),
+              std::to_string(checksum(src_.data(), 4096)));
+  }
+
   std::vector<WriteOp> big_ops(size_t n) {
     std::vector<WriteOp> ops;
     ops.reserve(n);
@@ -468,13 +482,7 @@ TEST_P(TwoProcessTest, StalledReceiverBreaksThePeerAndAReconnectWrites) {
       agent_->post_write(peer_, {{src_region_, 0, dst_region_, 0, 4096}}, "n", 2).status().code(),
       StatusCode::kUnavailable);
   ASSERT_EQ(::kill(child_->pid(), SIGCONT), 0);
-  auto again = agent_->connect(peer_meta_);
-  ASSERT_TRUE(again.ok()) << again.status().to_string();
-  EXPECT_NE(*again, peer_);
-  auto next = agent_->post_write(*again, {{src_region_, 0, dst_region_, 8192, 4096}}, "note-2", 2);
-  ASSERT_TRUE(next.ok()) << next.status().to_string();
-  EXPECT_TRUE(agent_->wait(*next, std::chrono::seconds(10)).ok());
-  EXPECT_EQ(child_->call("sum 8192 4096"), std::to_string(checksum(src_.data(), 4096)));
+  expect_reconnect_writes(2, 8192);
 }
 
 // ucx: a receiver that refused a session (a write outside its grant)
@@ -502,13 +510,7 @@ TEST_P(TwoProcessTest, RefusedSessionBreaksThePeerAndAReconnectWrites) {
   }
   EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused.to_string();
   EXPECT_NE(refused.message().find("closed the session"), std::string::npos) << refused.to_string();
-  auto again = agent_->connect(peer_meta_);
-  ASSERT_TRUE(again.ok()) << again.status().to_string();
-  EXPECT_NE(*again, peer_);
-  auto next = agent_->post_write(*again, {{src_region_, 0, dst_region_, 16384, 4096}}, "note-4", 4);
-  ASSERT_TRUE(next.ok()) << next.status().to_string();
-  EXPECT_TRUE(agent_->wait(*next, std::chrono::seconds(10)).ok());
-  EXPECT_EQ(child_->call("sum 16384 4096"), std::to_string(checksum(src_.data(), 4096)));
+  expect_reconnect_writes(4, 16384);
 }
 
 // A layer-wise push: parts (empty notifications) and a last write per
