@@ -8,6 +8,7 @@
 
 #include "cli/log_format_flag.h"
 #include "cli/seconds_flag.h"
+#include "common/base/request_fault.h"
 #include "common/base/termination.h"
 #include "router/router_server.h"
 
@@ -29,6 +30,9 @@ int run(router::RouterOptions o, std::chrono::milliseconds shutdown_grace) {
   if (o.api_keys.empty()) {
     if (const char* env = std::getenv("PDSERVE_API_KEY")) o.api_keys.push_back(env);
   }
+  Result<int64_t> request_fault = request_fault_from_env(kRouterFaultEnv);
+  if (!request_fault.ok()) return fail(request_fault.status());
+  o.request_fault = *request_fault;
   block_termination_signals();  // before any thread starts
   const std::string host = o.host;
   auto r = router::RouterServer::start(std::move(o));

@@ -12,10 +12,10 @@
 #include "cli/engine_flags.h"
 #include "cli/runner_flags.h"
 #include "cli/speculative_flags.h"
+#include "common/base/request_fault.h"
 #include "common/base/termination.h"
 #include "decode_worker/generate_service.h"
 #include "prefill_worker/prefill_service.h"
-#include "worker/request_fault.h"
 #include "worker/worker_process.h"
 
 namespace pdserve::cli {
@@ -78,7 +78,7 @@ int run(WorkerFlags f) {
   if (!backend.ok()) return fail(backend.status().with_context("--kv-backend"));
   auto config = engine_config(f.engine);
   if (!config.ok()) return fail(config.status());
-  Result<int64_t> request_fault = worker::request_fault_from_env();
+  Result<int64_t> request_fault = request_fault_from_env(kWorkerFaultEnv);
   if (!request_fault.ok()) return fail(request_fault.status());
   std::vector<server::internal::WorkerAddress> routers;
   for (const std::string& r : f.register_with) {

@@ -97,7 +97,7 @@ GenerateService::GenerateService(GenerateServiceOptions options, worker::WorkerR
       regions_(std::move(regions)),
       arrivals_(agent),
       heartbeat_(options.heartbeat_interval),
-      fault_(runtime.config().request_fault),
+      fault_(runtime.config().request_fault, kWorkerFaultEnv),
       prefill_watch_(options.heartbeat_interval, options.prefill_stall_timeout) {
   server::MetricsRegistry& m = rt_.metrics();
   remote_prefills_ =

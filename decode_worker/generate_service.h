@@ -35,6 +35,7 @@
 #include <exception>
 #include <memory>
 
+#include "common/base/request_fault.h"
 #include "common/base/task.h"
 #include "common/server/http_client.h"
 #include "common/server/metrics.h"
@@ -45,7 +46,6 @@
 #include "decode_worker/prefill_watch.h"
 #include "kvtransfer/agent.h"
 #include "worker/kv_regions.h"
-#include "worker/request_fault.h"
 #include "worker/worker_process.h"
 #include "worker/worker_runtime.h"
 
@@ -105,7 +105,7 @@ class GenerateService final : public worker::RoleService {
   server::HttpClient client_;
   server::Counter remote_prefills_, local_prefills_, remote_failures_, fallbacks_, kv_bytes_;
   server::Histogram remote_seconds_;
-  worker::RequestFault fault_;  // the drill's (request_fault.h)
+  RequestFault fault_;          // the drill's (request_fault.h)
   PrefillWatch prefill_watch_;  // last: its stall callbacks use the members above
 };
 

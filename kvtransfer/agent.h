@@ -81,11 +81,19 @@
 //
 // Peer death: tcp and ucx-over-tcp fail pending transfers with kUnavailable
 // as soon as the connection breaks; cuda_ipc within ~100 ms (it probes the
-// control connection of a peer it waits on). UCX 1.13's shared-memory transports
-// cannot report peer failure (the endpoint falls back to no error handling
-// and UCX logs one "no peer failure handler" error at connect); there a dead
-// receiver shows as a missing ACK: wait() returns kDeadlineExceeded, and the
-// transfer fails kUnavailable after 30 s without an ACK.
+// control connection of a peer it waits on). ucx probes a peer its transfers
+// wait on and fails them (kUnavailable) when it answered nothing for 5 s: a
+// dead or stalled receiver on any transport, UCX 1.13's shared memory
+// included (which cannot report peer failure: the endpoint falls back to no
+// error handling and UCX logs one "no peer failure handler" error at
+// connect). A ucx peer whose control message failed to send, or that closed
+// the session, is broken at once: every transfer to it fails kUnavailable,
+// later writes to it are refused, and connect() with its metadata makes a new
+// one. When a ucx receiver's answer is lost (its send failed) the receiver
+// closes the session; the sender then reports kUnavailable for a transfer
+// whose notification may have been delivered (the receiver cannot know
+// whether its answer arrived), so a receiver must take its caller's verdict
+// (the prefill worker's answer), not the notification alone, as the end.
 //
 // Who may write (every backend): a connection proves it knows the cluster
 // token at handshake (peer_auth.h; tcp, the nccl and cuda_ipc control

@@ -76,20 +76,9 @@ void UcxAgent::send_abort(UcxJob& job, uint64_t messages) {
   if (job.peer->dead) return;
   // `len` carries the number of DATA messages sent: an eager one may still
   // be on its way, so the receiver keeps the assembly until they landed.
-  // The header lives until the send completes (UCX 1.13 does not copy it).
-  auto* abort_header = new DataHeader{job.peer->session, job.id, 0, 0, messages, job.epoch};
-  ucp_request_param_t p{};
-  p.op_attr_mask =
-      UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
-  p.flags = UCP_AM_SEND_FLAG_EAGER;
-  p.user_data = abort_header;
-  p.cb.send = [](void* request, ucs_status_t, void* user_data) {
-    delete static_cast<DataHeader*>(user_data);
-    ucp_request_free(request);
-  };
-  ucs_status_ptr_t req =
-      ucp_am_send_nbx(job.peer->ep, kAbortAm, abort_header, sizeof(DataHeader), nullptr, 0, &p);
-  if (!UCS_PTR_IS_PTR(req)) delete abort_header;
+  const DataHeader h{job.peer->session, job.id, 0, 0, messages, job.epoch};
+  send_to_peer(*job.peer, kAbortAm, std::string(reinterpret_cast<const char*>(&h), sizeof(h)),
+               false, "abort");
 }
 
 void UcxAgent::send_data(UcxJob& job, uint64_t region, uint64_t offset, uint64_t len,
@@ -141,7 +130,7 @@ void UcxAgent::on_data_sent(const DataSend& send, ucs_status_t status) {
 
 void UcxAgent::on_landed(uint64_t session_id, uint64_t transfer_id, const Status& status) {
   auto key = std::make_pair(session_id, transfer_id);
-  if (banned_.count(session_id) != 0) {  // its NOTIFY is refused on arrival
+  if (closed_.count(session_id) != 0) {  // its NOTIFY is refused on arrival
     assemblies_.erase(key);
     return;
   }
@@ -161,8 +150,8 @@ ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_l
   if (header_len != sizeof(DataHeader)) return UCS_OK;
   DataHeader h;
   std::memcpy(&h, header, sizeof(h));
-  const bool banned = self->banned_.count(h.session.id) != 0;
-  if (Status auth = self->check_session(h.session); !auth.ok() && !banned) {
+  const Status closed = self->closed_status(h.session.id);
+  if (Status auth = self->check_session(h.session); !auth.ok() && closed.ok()) {
     // A stamp this receiver never issued: nothing of the message is received
     // or kept (a rendezvous sender's request is left to hang).
     self->ban(h.session.id, auth);
@@ -173,8 +162,8 @@ ucs_status_t UcxAgent::on_data_am(void* arg, const void* header, size_t header_l
   Result<RegionPin> pin = Status(StatusCode::kInternal, "unset");
   if (h.len != len) {
     refused = data_loss("data message length does not match its header");
-  } else if (banned) {
-    refused = permission_denied("sender was refused earlier");
+  } else if (!closed.ok()) {
+    refused = closed;
   } else {
     refused = self->inbound_.check_write(h.session.id, h.epoch, h.region, h.offset, h.len);
     if (InboundPolicy::is_offence(refused)) self->ban(h.session.id, refused);

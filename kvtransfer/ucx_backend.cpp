@@ -90,6 +90,12 @@ Result<uint64_t> UcxAgent::post_write(uint64_t peer_id, std::vector<WriteOp> ops
 
 void UcxAgent::drive(UcxJob& job) {
   if (job.peer->dead) return fail_peer(job.peer, job.peer->dead_status);
+  if (!job.peer->broken.ok()) return abandon_peer(job.peer, job.peer->broken);
+  if (!check_alive(job)) {
+    return abandon_peer(job.peer, unavailable("ucx peer '" + job.peer->name +
+                                              "' answered nothing, probes included, within " +
+                                              std::to_string(kSilenceTimeout.count()) + " s"));
+  }
   const bool awaiting =
       job.phase == UcxJob::Phase::kAwaitingAck || job.phase == UcxJob::Phase::kPlanning;
   if (awaiting && std::chrono::steady_clock::now() - job.notified_at > kAckTimeout) {

@@ -27,10 +27,25 @@
 //                    accepted plan: epoch and bytes)
 //   both:          receiver queues the notification (unless fenced) and sends
 //                  ACK (stamped with the session) → kDone, or kFailed with the
-//                  receiver's reason. A NOTIFY whose send fails fails the
-//                  transfer at once (kUnavailable); an ACK whose send fails is
-//                  logged by the receiver, and its sender's transfer fails
-//                  after kAckTimeout (kUnavailable).
+//                  receiver's reason.
+//
+// Liveness and broken peers (ucx_probe.cpp): a transfer that waits on its
+// peer (for an answer, or for data sends to complete) and has heard nothing
+// from it for kProbeInterval sends a PROBE (stamped; at most one per peer per
+// interval); the receiver answers at once (PROBE ANSWER: ok, or why it closed
+// the session). Every answer from the peer (ACK, plan answer, probe answer)
+// counts as heard. A peer is broken, its endpoint force-closed and every
+// transfer to it failed at once (kUnavailable), when: a control message to it
+// (NOTIFY, PLAN, ABORT, PROBE) fails to send; a probe answer says the session
+// is closed; or a waiting transfer heard nothing for kSilenceTimeout (a dead
+// or stalled peer, also on transports that report no failure). A broken peer
+// refuses post_write; connect() with its metadata makes a new peer (a new
+// handshake). The receiver closes a session whose answer (ACK, plan answer)
+// failed to send: it cannot tell the sender that transfer's verdict, so every
+// later message of the session is refused (kUnavailable) and its next probe
+// answer breaks the peer on the sender's side (if even that answer does not
+// get through, the sender's silence deadline does). Such a transfer may have
+// been delivered though its sender reports it failed (agent.h).
 //
 // Cancel and the fault injector take effect between batches; in-flight ops
 // are waited out (flush / send completions) before the transfer ends, so no
@@ -38,8 +53,8 @@
 // peer failure, where UCX purges the endpoint's requests). Endpoints use
 // UCP_ERR_HANDLING_MODE_PEER where the transports allow it (a peer that dies
 // fails its transfers with kUnavailable); UCX 1.13 shared memory does not, so
-// there the endpoint has no error handling and a dead peer shows as a missing
-// ACK (wait() → kDeadlineExceeded; the transfer fails after kAckTimeout).
+// there the endpoint has no error handling and a dead peer is found by its
+// silence (kSilenceTimeout, see liveness above).
 // Staging (am protocol): a device region is handed to UCX directly when the
 // UCX context supports CUDA memory; otherwise it is staged through page-locked
 // host buffers (StagingPool, kStageBuffers of PDSERVE_KV_UCX_STAGING_CHUNK_KB,
@@ -61,14 +76,13 @@
 // Files: ucx_worker.cpp (context, worker, progress thread, shutdown),
 // ucx_peers.cpp (endpoints, rkeys, peer failure), ucx_put_protocol.cpp,
 // ucx_put_plan.cpp (the receiver's check of a put transfer's op list),
-// ucx_am_protocol.cpp, ucx_notify.cpp (NOTIFY / ACK, both protocols) and
-// ucx_backend.cpp (the Agent: regions, metadata, post_write, job dispatch).
-// Threads: UcxAgent's public methods may be called from any thread. Every
-// ucp_worker call but ucp_worker_signal (wake) runs on the progress thread
-// (callers go through submit / on_worker), except in start() before the thread
-// exists and in shutdown() after it joined. UCX callbacks and submitted
-// closures run there too; the members marked "Progress thread only" are
-// touched nowhere else.
+// ucx_am_protocol.cpp, ucx_notify.cpp (NOTIFY / ACK, both protocols),
+// ucx_probe.cpp (liveness, broken peers) and ucx_backend.cpp (the Agent: regions, metadata,
+// post_write, job dispatch). Threads: UcxAgent's public methods may be called from any thread.
+// Every ucp_worker call but ucp_worker_signal (wake) runs on the progress thread (callers go
+// through submit / on_worker), except in start() before the thread exists and in shutdown() after
+// it joined. UCX callbacks and submitted closures run there too; the members marked "Progress
+// thread only" are touched nowhere else.
 #pragma once
 
 #include <ucp/api/ucp.h>
@@ -107,6 +121,9 @@ inline constexpr unsigned kAuthAm = 17;
 inline constexpr unsigned kWelcomeAm = 18;
 inline constexpr unsigned kPlanAm = 19;        // put protocol: the op list, before any put
 inline constexpr unsigned kPlanAnswerAm = 20;  // put protocol: the receiver's verdict (AckHeader)
+inline constexpr unsigned kProbeAm = 21;       // liveness: the session's stamp (AckHeader, code 0)
+inline constexpr unsigned kProbeAnswerAm =
+    22;  // the receiver's answer (AckHeader: ok or why closed)
 inline constexpr size_t kMaxInflightOps = 256;
 inline constexpr size_t kMaxBanned = 4096;
 inline constexpr size_t kMaxPlans = 4096;         // accepted plans held at once (receiver)
@@ -127,6 +144,12 @@ inline constexpr size_t kDefaultEagerMax = 64 << 10;
 // fails its peer: the endpoint is force-closed, so UCX drops its requests
 // (a dead peer on a transport without failure detection).
 inline constexpr auto kAckTimeout = std::chrono::seconds(30);
+// A transfer waiting on its peer that heard nothing from it for
+// kProbeInterval probes it; after kSilenceTimeout the peer is broken (see
+// above). The timeout is the liveness bound the rest of the cluster keeps
+// (a stalled worker is detected in at most 5 s, RELIABILITY.md).
+inline constexpr auto kProbeInterval = std::chrono::seconds(1);
+inline constexpr auto kSilenceTimeout = std::chrono::seconds(5);
 // connect() fails when the peer has not completed the handshake by then.
 inline constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
 
@@ -231,6 +254,12 @@ struct UcxPeer {
   SessionStamp session{};  // set by the handshake; id 0 until it succeeded
   std::atomic<bool> dead{false};
   Status dead_status;  // written once, before dead becomes true
+  // Progress thread only (ucx_probe.cpp): set when a control message to the
+  // peer failed or it closed the session (drive() then abandons the peer);
+  // when it last answered anything and when it was last probed.
+  Status broken;
+  std::chrono::steady_clock::time_point heard_at{};
+  std::chrono::steady_clock::time_point probed_at{};
   // Progress thread only: remote region id -> unpacked rkey, from the answers
   // to accepted plans (the metadata withholds them: kWithheldRkey).
   std::map<uint64_t, ucp_rkey_h> rkeys;
@@ -366,6 +395,25 @@ class UcxAgent final : public AgentCore {
   static ucs_status_t on_plan_am(void* arg, const void* header, size_t header_len, void* data,
                                  size_t len, const ucp_am_recv_param_t* param);
 
+  // ucx_probe.cpp (liveness, see above).
+  // Probes the peer when `job` waits on it and heard nothing for
+  // kProbeInterval; false when it heard nothing for kSilenceTimeout (the
+  // caller abandons the peer).
+  bool check_alive(UcxJob& job);
+  void send_probe(UcxPeer& peer);
+  // Sends one eager message of `header` (kept until sent; `reply`: the
+  // receiver gets a reply endpoint); a send that fails breaks the peer
+  // (`what` names the message in the error).
+  void send_to_peer(UcxPeer& peer, unsigned am_id, std::string header, bool reply,
+                    const char* what);
+  // A control message to `peer` failed to send (from a UCX callback: only
+  // marks it; drive() abandons the peer).
+  static void mark_broken(UcxPeer& peer, const Status& why);
+  static ucs_status_t on_probe_am(void* arg, const void* header, size_t header_len, void* data,
+                                  size_t len, const ucp_am_recv_param_t* param);
+  static ucs_status_t on_probe_answer_am(void* arg, const void* header, size_t header_len,
+                                         void* data, size_t len, const ucp_am_recv_param_t* param);
+
   // ucx_am_protocol.cpp.
   bool staged(MemoryKind kind) const {
     return stage_all_ || (kind == MemoryKind::kDevice && !cuda_memory_);
@@ -384,8 +432,8 @@ class UcxAgent final : public AgentCore {
   // ucx_notify.cpp.
   void send_notify(UcxJob& job, uint64_t num_ops);
   // Sends a control message (kNotifyAm, kPlanAm; data: job.am_data) with a
-  // reply endpoint and moves the job to `awaiting`; a send that fails fails
-  // the transfer at once (kUnavailable).
+  // reply endpoint and moves the job to `awaiting`; a send that fails breaks
+  // the peer (every transfer to it fails at once, kUnavailable).
   void send_control(UcxJob& job, unsigned am_id, const void* header, size_t header_len,
                     UcxJob::Phase awaiting);
   void on_control_sent(uint64_t id, unsigned am_id, ucs_status_t status);
@@ -396,9 +444,14 @@ class UcxAgent final : public AgentCore {
   // `data` goes with an ok status (else the status's message).
   void queue_ack(unsigned am_id, ucp_ep_h ep, const SessionStamp& session, uint64_t transfer_id,
                  const Status& status, std::string data = {});
+  // The answer to a message of a closed session: `closed` as its verdict,
+  // then a probe answer saying so (the sender breaks its peer at once).
+  void answer_closed(unsigned am_id, ucp_ep_h ep, const SessionStamp& session, uint64_t transfer_id,
+                     const Status& closed);
   void on_ack_sent(const PendingAck& ack, ucs_status_t status);
   // The job an answer (ACK or plan answer) names, when stamped with the
-  // job's session; nullptr otherwise (a forged one is counted).
+  // job's session (its peer is then heard from); nullptr otherwise (a forged
+  // one is counted).
   UcxJob* answered_job(const AckHeader& h);
   void deliver(std::pair<uint64_t, uint64_t> key);
   void send_acks();
@@ -409,6 +462,11 @@ class UcxAgent final : public AgentCore {
   void ban(uint64_t session_id, const Status& why);
   // ban() for an offence already counted (check_inbound_ops counts its own).
   void drop_session(uint64_t session_id);
+  // An answer to the session failed to send: the session is closed, not
+  // counted as a refusal (see "Liveness and broken peers" above).
+  void close_session(uint64_t session_id, const Status& why);
+  // Why the session was closed (banned or its answer lost); ok when it was not.
+  Status closed_status(uint64_t session_id) const;
   static ucs_status_t on_notify_am(void* arg, const void* header, size_t header_len, void* data,
                                    size_t len, const ucp_am_recv_param_t* param);
   static ucs_status_t on_ack_am(void* arg, const void* header, size_t header_len, void* data,
@@ -426,7 +484,7 @@ class UcxAgent final : public AgentCore {
   std::chrono::microseconds spin_{50};  // polls this long after activity (PDSERVE_KV_UCX_SPIN_US)
   Protocol protocol_ = Protocol::kAm;
 
-  std::mutex mu_;  // commands_, peers_ map shape
+  std::mutex mu_;  // commands_, peers_ map shape (changed on the progress thread only)
   std::deque<std::function<void()>> commands_;
   std::map<uint64_t, std::unique_ptr<UcxPeer>> peers_;
   uint64_t next_peer_id_ = 1;
@@ -438,7 +496,7 @@ class UcxAgent final : public AgentCore {
   size_t receiving_ = 0;                                          // rendezvous receives in flight
   size_t stage_chunk_ = kDefaultStageChunk;                       // PDSERVE_KV_UCX_STAGING_CHUNK_KB
   std::unique_ptr<StagingPool> recv_stage_;                       // created in start()
-  std::set<uint64_t> banned_;                                     // session ids, see ban()
+  std::map<uint64_t, Status> closed_;                             // session id -> why, see ban()
   std::set<uint64_t> forged_;                                     // session ids, see ban()
   AcceptedPlans plans_{kMaxPlans, kAckTimeout};                   // put protocol, receiver side
   UcxSessions sessions_;                                          // receiver side of handshakes

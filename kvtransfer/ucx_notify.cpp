@@ -58,7 +58,8 @@ void UcxAgent::on_control_sent(uint64_t id, unsigned am_id, ucs_status_t status)
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
   const char* what = am_id == kPlanAm ? "plan" : "notification";
-  finish(id, ucx_error(std::string(what) + " to '" + it->second->peer->name + "'", status));
+  UcxPeer& peer = *it->second->peer;
+  mark_broken(peer, ucx_error(std::string(what) + " to '" + peer.name + "'", status));
 }
 
 ucs_status_t UcxAgent::on_notify_am(void* arg, const void* header, size_t header_len, void* data,
@@ -74,12 +75,9 @@ ucs_status_t UcxAgent::on_notify_am(void* arg, const void* header, size_t header
   const char* p = static_cast<const char*>(data);
   auto key = std::make_pair(h.session.id, h.transfer_id);
   const bool reply = (param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) != 0;
-  if (self->banned_.count(h.session.id) != 0) {  // refused, its assembly dropped
+  if (Status closed = self->closed_status(h.session.id); !closed.ok()) {  // its assembly dropped
     self->assemblies_.erase(key);
-    if (reply) {
-      self->queue_ack(kAckAm, param->reply_ep, h.session, h.transfer_id,
-                      permission_denied("sender was refused earlier"));
-    }
+    if (reply) self->answer_closed(kAckAm, param->reply_ep, h.session, h.transfer_id, closed);
     return UCS_OK;
   }
   if (Status auth = self->check_session(h.session); !auth.ok()) {
@@ -104,9 +102,7 @@ void UcxAgent::deliver(std::pair<uint64_t, uint64_t> key) {
   Assembly& a = it->second;
   if (!a.notified || a.landed < a.expected) return;
   Status status = a.refused;
-  if (status.ok() && banned_.count(key.first) != 0) {
-    status = permission_denied("sender was refused earlier");
-  }
+  if (status.ok()) status = closed_status(key.first);
   if (status.ok()) status = plans_.take(key, a.note.epoch, a.bytes, a.expected);
   if (status.ok()) {
     status = inbound_.deliver(key.first, std::move(a.note));
@@ -121,16 +117,31 @@ void UcxAgent::ban(uint64_t session_id, const Status& why) {
   // A stamp this receiver did not issue proves nothing about the session it
   // names (a forger may name an honest sender's): counted, the session kept.
   const bool forged = why.code() == StatusCode::kUnauthenticated;
-  std::set<uint64_t>& seen = forged ? forged_ : banned_;
-  if (!forged) sessions_.drop(session_id);
-  if (seen.size() < kMaxBanned && seen.insert(session_id).second) {
-    inbound_.refuse("session " + std::to_string(session_id), why);
+  bool first = false;
+  if (forged) {
+    first = forged_.size() < kMaxBanned && forged_.insert(session_id).second;
+  } else {
+    first = closed_.size() < kMaxBanned && closed_.count(session_id) == 0;
+    drop_session(session_id);
   }
+  if (first) inbound_.refuse("session " + std::to_string(session_id), why);
 }
 
 void UcxAgent::drop_session(uint64_t session_id) {
   sessions_.drop(session_id);
-  if (banned_.size() < kMaxBanned) banned_.insert(session_id);
+  if (closed_.size() < kMaxBanned) {
+    closed_.emplace(session_id, permission_denied("sender was refused earlier"));
+  }
+}
+
+void UcxAgent::close_session(uint64_t session_id, const Status& why) {
+  sessions_.drop(session_id);
+  if (closed_.size() < kMaxBanned) closed_.emplace(session_id, why);
+}
+
+Status UcxAgent::closed_status(uint64_t session_id) const {
+  auto it = closed_.find(session_id);
+  return it == closed_.end() ? ok_status() : it->second;
 }
 
 void UcxAgent::queue_ack(unsigned am_id, ucp_ep_h ep, const SessionStamp& session,
@@ -139,6 +150,12 @@ void UcxAgent::queue_ack(unsigned am_id, ucp_ep_h ep, const SessionStamp& sessio
                    ep,
                    {session, transfer_id, static_cast<uint64_t>(status.code())},
                    status.ok() ? std::move(data) : status.message()});
+}
+
+void UcxAgent::answer_closed(unsigned am_id, ucp_ep_h ep, const SessionStamp& session,
+                             uint64_t transfer_id, const Status& closed) {
+  queue_ack(am_id, ep, session, transfer_id, closed);
+  queue_ack(kProbeAnswerAm, ep, session, 0, closed);  // the sender breaks its peer at once
 }
 
 void UcxAgent::send_acks() {
@@ -170,12 +187,17 @@ void UcxAgent::send_acks() {
 
 void UcxAgent::on_ack_sent(const PendingAck& ack, ucs_status_t status) {
   if (status == UCS_OK) return;
-  // The notification was delivered here; the sender, without its ACK, fails
-  // the transfer after kAckTimeout and the decode worker's own deadline
-  // (or the prefill worker's error answer) ends the request cleanly.
+  // The sender cannot learn this transfer's verdict: the session is closed,
+  // so its next message or probe is answered with that and it fails every
+  // transfer to us at once (or, if no answer gets through, after its
+  // silence deadline) and reconnects; the decode worker's own deadline (or
+  // the prefill worker's error answer) ends the request cleanly.
   PD_LOG(WARN) << "kvtransfer ucx " << options_.name << ": the answer to transfer "
                << ack.header.transfer_id << " of session " << ack.header.session.id
-               << " was not sent: " << ucs_status_string(status);
+               << " was not sent (" << ucs_status_string(status) << "): session closed";
+  close_session(ack.header.session.id,
+                unavailable("an answer of this receiver to the session was lost (" +
+                            std::string(ucs_status_string(status)) + "); reconnect"));
 }
 
 UcxJob* UcxAgent::answered_job(const AckHeader& h) {
@@ -188,6 +210,7 @@ UcxJob* UcxAgent::answered_job(const AckHeader& h) {
                     unauthenticated("not stamped with the transfer's session"));
     return nullptr;
   }
+  it->second->peer->heard_at = std::chrono::steady_clock::now();
   return it->second.get();
 }
 

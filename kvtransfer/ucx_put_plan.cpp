@@ -68,14 +68,15 @@ ucs_status_t UcxAgent::on_plan_am(void* arg, const void* header, size_t header_l
   }
   PlanHeader h;
   std::memcpy(&h, header, sizeof(h));
-  Result<std::string> verdict = permission_denied("sender was refused earlier");
-  if (self->banned_.count(h.session.id) == 0) {
-    if (Status auth = self->check_session(h.session); !auth.ok()) {
-      self->ban(h.session.id, auth);  // a stamp never issued: nothing kept, no answer
-      return UCS_OK;
-    }
-    verdict = self->accept_plan(h, data, len);
+  if (Status closed = self->closed_status(h.session.id); !closed.ok()) {
+    self->answer_closed(kPlanAnswerAm, param->reply_ep, h.session, h.transfer_id, closed);
+    return UCS_OK;
   }
+  if (Status auth = self->check_session(h.session); !auth.ok()) {
+    self->ban(h.session.id, auth);  // a stamp never issued: nothing kept, no answer
+    return UCS_OK;
+  }
+  Result<std::string> verdict = self->accept_plan(h, data, len);
   std::string rkeys = verdict.ok() ? std::move(verdict).value() : std::string();
   self->queue_ack(kPlanAnswerAm, param->reply_ep, h.session, h.transfer_id, verdict.status(),
                   std::move(rkeys));

@@ -81,7 +81,9 @@ Status UcxAgent::start() {
         std::pair{kChallengeAm, &UcxAgent::on_challenge_am},
         std::pair{kAuthAm, &UcxAgent::on_auth_am}, std::pair{kWelcomeAm, &UcxAgent::on_welcome_am},
         std::pair{kPlanAm, &UcxAgent::on_plan_am},
-        std::pair{kPlanAnswerAm, &UcxAgent::on_plan_answer_am}}) {
+        std::pair{kPlanAnswerAm, &UcxAgent::on_plan_answer_am},
+        std::pair{kProbeAm, &UcxAgent::on_probe_am},
+        std::pair{kProbeAnswerAm, &UcxAgent::on_probe_answer_am}}) {
     ucp_am_handler_param_t hp{};
     hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
                     UCP_AM_HANDLER_PARAM_FIELD_ARG | UCP_AM_HANDLER_PARAM_FIELD_FLAGS;

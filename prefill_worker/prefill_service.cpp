@@ -98,7 +98,7 @@ PrefillService::PrefillService(worker::WorkerRuntime& runtime, kvtransfer::Agent
       regions_(regions),
       pusher_(agent, std::move(regions), runtime.timeline(),
               [&runtime] { return runtime.runner().backend().mark(); }),
-      fault_(runtime.config().request_fault),
+      fault_(runtime.config().request_fault, kWorkerFaultEnv),
       thread_([this] { transfer_loop(); }) {
   // Set before any request runs (no step runs while the engine is idle).
   rt_.runner().set_kv_layer_hook(
@@ -235,6 +235,8 @@ Task<> PrefillService::prefill(std::shared_ptr<Job> job) {
   // Answer.
   if (!pushed.ok()) {
     PD_LOG(WARN) << "prefill " << job->req.request_id << ": " << pushed.status().to_string();
+    if (pushed.status().code() == StatusCode::kUnavailable)
+      forget_peer(job->req.target.agent_metadata);
     job->fail(pushed.status());
     co_return;
   }
@@ -279,6 +281,11 @@ Result<uint64_t> PrefillService::peer(const std::string& metadata) {
   if (peers_.size() > 1024) peers_.clear();  // bounded; reconnecting is cheap
   peers_[metadata] = id;
   return id;
+}
+
+void PrefillService::forget_peer(const std::string& metadata) {
+  std::lock_guard<std::mutex> lock(peers_mu_);
+  peers_.erase(metadata);
 }
 
 }  // namespace pdserve::prefill

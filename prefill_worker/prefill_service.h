@@ -35,13 +35,13 @@
 #include <mutex>
 #include <thread>
 
+#include "common/base/request_fault.h"
 #include "common/base/task.h"
 #include "common/server/metrics.h"
 #include "common/server/routes.h"
 #include "kvtransfer/agent.h"
 #include "prefill_worker/layer_pusher.h"
 #include "worker/kv_regions.h"
-#include "worker/request_fault.h"
 #include "worker/worker_process.h"
 #include "worker/worker_runtime.h"
 
@@ -67,15 +67,18 @@ class PrefillService final : public worker::RoleService {
   void transfer_loop();
   // The request's coroutine threw `error`: ends the request as drawn above.
   void fail_thrown(Job& job, const std::exception_ptr& error);
-  // The decode worker's agent as a peer, connected once per agent.
+  // The decode worker's agent as a peer, connected once per agent, again
+  // after forget_peer() (a transfer to it failed kUnavailable: the peer is
+  // broken, kvtransfer refuses its later writes; connect() makes a new one).
   Result<uint64_t> peer(const std::string& metadata);
+  void forget_peer(const std::string& metadata);
 
   worker::WorkerRuntime& rt_;
   kvtransfer::Agent& agent_;
   worker::KvRegions regions_;
   server::Counter kv_bytes_, prefills_, layers_during_, layers_after_;
   LayerPusher pusher_;
-  worker::RequestFault fault_;  // the drill's (request_fault.h)
+  RequestFault fault_;  // the drill's (request_fault.h)
   std::mutex peers_mu_;
   std::map<std::string, uint64_t> peers_;  // agent metadata -> peer id
 

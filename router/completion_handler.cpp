@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/base/async_queue.h"
+#include "common/base/logging.h"
 #include "router/openai_response.h"
 #include "router/request_id.h"
 #include "router/tool_output.h"
@@ -153,6 +154,12 @@ struct CompletionHandler::Call {
     for (size_t p = 0; p < prompt_lens.size(); ++p) u.prompt_tokens += prompt_lens[p];
     for (const ChoiceState& c : choices) u.completion_tokens += c.num_output_tokens;
     return u;
+  }
+
+  // An exception escaped the request's coroutine (a bug).
+  void fail_thrown(const std::exception_ptr& error) {
+    PD_LOG(ERROR) << "request " << request_id << ": " << exception_message(error);
+    fail(api_error_from_status(internal_error("internal error while serving this request")));
   }
 
   void fail(const ApiError& e) {
@@ -324,23 +331,21 @@ ApiResult<std::vector<std::vector<int32_t>>> CompletionHandler::prompt_ids(
 
 void CompletionHandler::handle(Endpoint endpoint, server::Request request,
                                std::shared_ptr<server::ResponseWriter> writer) {
-  spawn(complete(endpoint, std::move(request), std::move(writer)));
+  auto call = std::make_shared<Call>();
+  call->writer = std::move(writer);
+  call->metrics = metrics_;
+  auto on_error = [call](std::exception_ptr error) { call->fail_thrown(error); };
+  spawn(complete(endpoint, std::move(request), call), std::move(on_error));
 }
 
 Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
-                                   std::shared_ptr<server::ResponseWriter> writer) {
+                                   std::shared_ptr<Call> call) {
   // Request id, parse, validate.
   ApiResult<std::string> rid = request_id(request.headers, [] { return random_hex(24); });
-  if (!rid.ok()) {
-    metrics_.requests_failed.inc();
-    respond_error(*writer, rid.error(), "");
-    co_return;
-  }
+  if (!rid.ok()) co_return call->fail(rid.error());
   const std::string& id = rid.value();
-  auto fail = [&](const ApiError& e) {
-    metrics_.requests_failed.inc();
-    respond_error(*writer, e, id);
-  };
+  call->request_id = id;
+  auto fail = [&](const ApiError& e) { call->fail(e); };
   ApiResult<OpenAiRequest> parsed = endpoint == Endpoint::kChatCompletions
                                         ? parse_chat_request(request.body, limits_)
                                         : parse_completion_request(request.body, limits_);
@@ -362,7 +367,6 @@ Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
 
   // Admit: a drain ends a request still running at its deadline with an
   // error event.
-  auto call = std::make_shared<Call>();
   std::optional<uint64_t> inflight_id = inflight_.add([weak = std::weak_ptr<Call>(call)] {
     if (auto c = weak.lock()) c->events.push({Call::Event::kShutdown});
   });
@@ -370,7 +374,6 @@ Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
     co_return fail(api_error_from_status(unavailable("the server is shutting down")));
   call->inflight = &inflight_;
   call->inflight_id = *inflight_id;
-  call->request_id = id;
   call->timeline = ctx_.timeline;
   call->meta.id = (endpoint == Endpoint::kChatCompletions ? "chatcmpl-" : "cmpl-") + id;
   call->meta.created = std::chrono::duration_cast<std::chrono::seconds>(
@@ -378,8 +381,6 @@ Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
                            .count();
   call->meta.model = model_.name;
   call->meta.include_usage = req.include_usage;
-  call->writer = std::move(writer);
-  call->metrics = metrics_;
   for (size_t p = 0; p < ids.value().size(); ++p) {
     call->prompt_lens.push_back(static_cast<int>(ids.value()[p].size()));
     call->prompt_texts.push_back(req.prompts.size() > p ? req.prompts[p].text : std::string());
@@ -431,13 +432,16 @@ Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
       case Call::Event::kShutdown:
         call->fail(api_error_from_status(unavailable("the server is shutting down")));
         break;
-      case Call::Event::kPiece:
+      case Call::Event::kPiece: {
+        const bool opening = !call->sse;
         if (!call->open_stream(ev.piece, call)) {  // the client went away before the first token
           call->client_gone();
           break;
         }
         call->on_piece(ev.choice_idx, std::move(ev.piece));
+        if (opening && call->sse && !call->answered) fault_.maybe_throw();
         break;
+      }
     }
   }
 }

@@ -14,6 +14,8 @@
 //     the client gone ─▶ every choice cancelled (aborted on the workers)
 //     a drain's deadline ─▶ an error event, [DONE]
 //   every choice finished ─▶ usage, [DONE]; or one JSON response
+//   an exception out of the coroutine (a bug) ─▶ logged with the request id;
+//     a 500 or, once streaming, an error event and [DONE]; counted as failed
 //
 // The HTTP status is decided by the first thing the workers say: a request
 // that fails before any token (no worker, 429 overload, a bad request the
@@ -32,6 +34,7 @@
 #include <optional>
 #include <string>
 
+#include "common/base/request_fault.h"
 #include "common/base/task.h"
 #include "common/server/metrics.h"
 #include "common/server/response_writer.h"
@@ -74,9 +77,14 @@ struct RouterMetrics {
 
 class CompletionHandler {
  public:
+  // `request_fault`: PDSERVE_ROUTER_FAULT's count (common/base/request_fault.h; 0: off).
   CompletionHandler(const RouterContext& ctx, const ServedModel& model, ApiLimits limits,
-                    RouterMetrics metrics)
-      : ctx_(ctx), model_(model), limits_(limits), metrics_(metrics) {}
+                    RouterMetrics metrics, int64_t request_fault)
+      : ctx_(ctx),
+        model_(model),
+        limits_(limits),
+        metrics_(metrics),
+        fault_(request_fault, kRouterFaultEnv) {}
 
   void handle(Endpoint endpoint, server::Request request,
               std::shared_ptr<server::ResponseWriter> writer);
@@ -87,8 +95,7 @@ class CompletionHandler {
 
  private:
   // The request's life, as drawn above.
-  Task<> complete(Endpoint endpoint, server::Request request,
-                  std::shared_ptr<server::ResponseWriter> writer);
+  Task<> complete(Endpoint endpoint, server::Request request, std::shared_ptr<Call> call);
   // The token ids of each prompt, or the error to answer.
   ApiResult<std::vector<std::vector<int32_t>>> prompt_ids(const OpenAiRequest& req) const;
 
@@ -98,6 +105,7 @@ class CompletionHandler {
   RouterMetrics metrics_;
   std::atomic<uint64_t> next_id_{0};
   InflightCalls inflight_;
+  RequestFault fault_;  // the drill's, thrown once a stream's first chunk went out
 };
 
 }  // namespace pdserve::router

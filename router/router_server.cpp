@@ -304,7 +304,8 @@ Result<std::unique_ptr<RouterServer>> RouterServer::start(RouterOptions options)
                     server::MetricsRegistry::exponential_buckets(0.005, 2, 16));
   m.timeline_view =
       std::make_unique<TimelineView>(m.timeline, m.registry, *m.client, m.options.cluster_token);
-  m.completions = std::make_unique<CompletionHandler>(m.ctx, m.model, m.options.limits, rm);
+  m.completions = std::make_unique<CompletionHandler>(m.ctx, m.model, m.options.limits, rm,
+                                                      m.options.request_fault);
   m.health = std::make_unique<WorkerHealthMetrics>(reg);
   m.poller = std::make_unique<WorkerPoller>(
       m.registry, m.prefix_index, m.options.cluster_token, m.options.poll_interval,

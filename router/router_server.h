@@ -47,6 +47,7 @@ struct RouterOptions {
   // Server and upstream-client io threads each (--threads; 0: every core).
   int num_threads = 0;
   int max_connections = 1024;  // client connections open at once (ServerOptions)
+  int64_t request_fault = 0;   // PDSERVE_ROUTER_FAULT (common/base/request_fault.h); 0: off
 };
 
 class RouterServer {

@@ -38,7 +38,7 @@ struct WorkerConfig {
   // When set, the engine drives this runner, which wraps the model runner
   // (speculative decoding); it must not use the model runner when destroyed.
   std::shared_ptr<runner::ModelRunner> engine_runner;
-  int64_t request_fault = 0;  // PDSERVE_REQUEST_FAULT (request_fault.h); 0: off
+  int64_t request_fault = 0;  // PDSERVE_REQUEST_FAULT (common/base/request_fault.h); 0: off
 };
 
 class WorkerRuntime {

@@ -97,6 +97,31 @@ export function metric(text, series) {
   return NaN;
 }
 
+// One streamed completion (`body` with stream: true): the parsed events
+// until [DONE] (or the end; a cut connection adds {cut}), and whether [DONE] came.
+export async function streamCompletion(cluster, body) {
+  const events = [];
+  let done = false;
+  try {
+    const r = await fetch(cluster.url + "/v1/completions", { method: "POST", body: JSON.stringify(body) });
+    if (r.status !== 200) return { status: r.status, events, done };
+    let buf = "";
+    for await (const chunk of r.body) {
+      buf += Buffer.from(chunk).toString();
+      let i;
+      while ((i = buf.indexOf("\n\n")) >= 0) {
+        const data = buf.slice(0, i).replace(/^data: /, "");
+        buf = buf.slice(i + 2);
+        if (data === "[DONE]") done = true;
+        else events.push(JSON.parse(data));
+      }
+    }
+  } catch (e) {
+    events.push({ cut: String(e) });
+  }
+  return { status: 200, events, done };
+}
+
 // Waits until every worker holds no request and no referenced KV block.
 export async function expectAllFree(cluster, assert, timeoutMs = 30000) {
   const deadline = Date.now() + timeoutMs;

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { Cluster } from "./cluster.mjs";
+import { Cluster, streamCompletion } from "./cluster.mjs";
 
 const graceS = 2;
 const cluster = new Cluster({ serveArgs: [`--shutdown-grace=${graceS}`] });
@@ -13,28 +13,9 @@ before(async () => cluster.start());
 after(async () => cluster.stop());
 
 // One streamed completion: the parsed events until [DONE] (or the end).
-async function stream(maxTokens) {
+function stream(maxTokens) {
   const body = { model: "pdserve-demo", prompt: "In the beginning", max_tokens: maxTokens, stream: true, ignore_eos: true };
-  const events = [];
-  let done = false;
-  try {
-    const r = await fetch(cluster.url + "/v1/completions", { method: "POST", body: JSON.stringify(body) });
-    if (r.status !== 200) return { status: r.status, events, done };
-    let buf = "";
-    for await (const chunk of r.body) {
-      buf += Buffer.from(chunk).toString();
-      let i;
-      while ((i = buf.indexOf("\n\n")) >= 0) {
-        const data = buf.slice(0, i).replace(/^data: /, "");
-        buf = buf.slice(i + 2);
-        if (data === "[DONE]") done = true;
-        else events.push(JSON.parse(data));
-      }
-    }
-  } catch (e) {
-    events.push({ cut: String(e) });
-  }
-  return { status: 200, events, done };
+  return streamCompletion(cluster, body);
 }
 
 test("SIGTERM: short streams finish, long ones end with an error event and [DONE]", async () => {

@@ -209,6 +209,29 @@ class TwoProcessTest : public ::testing::TestWithParam<Config> {
     return ops;
   }
 
+  // SIGSTOP of the receiver, returning once it is stopped (the signal is
+  // delivered when the child next runs).
+  void stop_child() {
+    ASSERT_EQ(::kill(child_->pid(), SIGSTOP), 0);
+    int stopped = 0;
+    ASSERT_EQ(::waitpid(child_->pid(), &stopped, WUNTRACED), child_->pid());
+    ASSERT_TRUE(WIFSTOPPED(stopped));
+  }
+
+  // connect() after the peer broke gives a new peer, whose write of epoch
+  // `epoch` lands at `offset` (checksum).
+  void expect_reconnect_writes(uint64_t epoch, uint64_t offset) {
+    auto again = agent_->connect(peer_meta_);
+    ASSERT_TRUE(again.ok()) << again.status().to_string();
+    EXPECT_NE(*again, peer_);
+    auto next = agent_->post_write(*again, {{src_region_, 0, dst_region_, offset, 4096}},
+                                   "note-" + std::to_string(epoch), epoch);
+    ASSERT_TRUE(next.ok()) << next.status().to_string();
+    EXPECT_TRUE(agent_->wait(*next, std::chrono::seconds(10)).ok());
+    EXPECT_EQ(child_->call("sum " + std::to_string(offset) + " 4096"),
+              std::to_string(checksum(src_.data(), 4096)));
+  }
+
   std::vector<WriteOp> big_ops(size_t n) {
     std::vector<WriteOp> ops;
     ops.reserve(n);
@@ -381,24 +404,24 @@ TEST_P(TwoProcessTest, ForgedAckCompletesNoTransfer) {
   ASSERT_NO_FATAL_FAILURE(start());
   ASSERT_EQ(child_->call("grant 20 0 4096"), "ok");
   const std::string zeros = child_->call("sum 8192 4096").value_or("");
-  ASSERT_EQ(::kill(child_->pid(), SIGSTOP), 0);
-  int stopped = 0;  // the signal is delivered when the child next runs: wait until it has been
-  ASSERT_EQ(::waitpid(child_->pid(), &stopped, WUNTRACED), child_->pid());
-  ASSERT_TRUE(WIFSTOPPED(stopped));
+  auto md = AgentMetadata::parse(agent_->metadata());
+  ASSERT_TRUE(md.ok());
+  // Made before the stop: the receiver stays stopped for a few milliseconds,
+  // well inside the sender's silence deadline (ucx_internal.h kSilenceTimeout).
+  auto forger = std::make_unique<testing::RawUcxSender>(md->address);
+  ASSERT_NO_FATAL_FAILURE(stop_child());
   // Outside the grant: the receiver refuses it.
   auto id = agent_->post_write(peer_, {{src_region_, 0, dst_region_, 8192, 4096}}, "note-20", 20);
   ASSERT_TRUE(id.ok()) << id.status().to_string();
-  auto md = AgentMetadata::parse(agent_->metadata());
-  ASSERT_TRUE(md.ok());
   {
-    testing::RawUcxSender forger(md->address);
     for (uint64_t session_id = 0; session_id < 8; ++session_id) {
       ucx::AckHeader ack{};
       ack.session.id = session_id;
       ack.transfer_id = *id;
       ack.code = static_cast<uint64_t>(StatusCode::kOk);
-      forger.send(ucx::kAckAm, &ack, sizeof(ack), nullptr, 0);
+      forger->send(ucx::kAckAm, &ack, sizeof(ack), nullptr, 0);
     }
+    forger.reset();
   }
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (agent_->peers_refused() < 8 && std::chrono::steady_clock::now() < until) {
@@ -410,6 +433,84 @@ TEST_P(TwoProcessTest, ForgedAckCompletesNoTransfer) {
   const Status legit = agent_->wait(*id, std::chrono::seconds(10));
   EXPECT_EQ(legit.code(), StatusCode::kPermissionDenied) << legit.to_string();
   EXPECT_EQ(child_->call("sum 8192 4096"), zeros);
+}
+
+// The bound of the two tests below is not a speed assertion: it only tells
+// a failure the sender detects (within its silence deadline, 5 s, or at once
+// where the transport reports the broken connection) from the hang it
+// replaced, 30 s until the missing answer timed out (kAckTimeout). A loaded
+// machine stays well inside 15 s; the old behaviour cannot.
+constexpr auto kFailureBound = std::chrono::seconds(15);
+
+// The receiver dies while the sender waits for its answer (its data and
+// notification sent; put: its plan): the transfer fails with kUnavailable
+// within the bound, on every transport (ucx over shared memory reports no
+// failure: the sender finds the receiver's silence), and the peer refuses
+// later writes.
+TEST_P(TwoProcessTest, ReceiverKilledBeforeItsAnswerFailsTheTransferWithinTheBound) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(stop_child());
+  auto id = agent_->post_write(peer_, {{src_region_, 0, dst_region_, 0, 4096}}, "note-1", 1);
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  // Gives the eager sends time to leave (not asserted: every phase of the
+  // transfer must end failed, this one is the phase the test is about).
+  std::this_thread::sleep_for(milliseconds(200));
+  child_->kill_now();
+  const Status failed = agent_->wait(*id, kFailureBound);
+  ASSERT_NE(failed.code(), StatusCode::kDeadlineExceeded) << "still pending after the bound";
+  EXPECT_EQ(failed.code(), StatusCode::kUnavailable) << failed.to_string();
+  auto late = agent_->post_write(peer_, {{src_region_, 0, dst_region_, 0, 4096}}, "note-2", 2);
+  const Status refused = late.ok() ? agent_->wait(*late, kFailureBound) : late.status();
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused.to_string();
+}
+
+// ucx: the receiver stalls (SIGSTOP) while the sender waits for its answer.
+// The sender's probes go unanswered: within the bound the transfer fails
+// (kUnavailable), the peer is broken (later writes refused), and after the
+// receiver resumes connect() makes a new session that writes again.
+TEST_P(TwoProcessTest, StalledReceiverBreaksThePeerAndAReconnectWrites) {
+  if (GetParam().backend != BackendKind::kUcx) GTEST_SKIP() << "tcp has no probes";
+  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(stop_child());
+  auto id = agent_->post_write(peer_, {{src_region_, 0, dst_region_, 0, 4096}}, "note-1", 1);
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  const Status failed = agent_->wait(*id, kFailureBound);
+  ASSERT_NE(failed.code(), StatusCode::kDeadlineExceeded) << "still pending after the bound";
+  EXPECT_EQ(failed.code(), StatusCode::kUnavailable) << failed.to_string();
+  EXPECT_NE(failed.message().find("answered nothing"), std::string::npos) << failed.to_string();
+  EXPECT_EQ(
+      agent_->post_write(peer_, {{src_region_, 0, dst_region_, 0, 4096}}, "n", 2).status().code(),
+      StatusCode::kUnavailable);
+  ASSERT_EQ(::kill(child_->pid(), SIGCONT), 0);
+  expect_reconnect_writes(2, 8192);
+}
+
+// ucx: a receiver that refused a session (a write outside its grant)
+// answers every later message of it with the refusal and a probe answer
+// saying the session is closed: the sender breaks the peer (later writes
+// refused, kUnavailable), and connect() makes a new session whose writes land.
+TEST_P(TwoProcessTest, RefusedSessionBreaksThePeerAndAReconnectWrites) {
+  if (GetParam().backend != BackendKind::kUcx) GTEST_SKIP() << "tcp drops the connection";
+  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_EQ(child_->call("grant 20 0 4096"), "ok");
+  auto bad = agent_->post_write(peer_, {{src_region_, 0, dst_region_, 8192, 4096}}, "note-20", 20);
+  ASSERT_TRUE(bad.ok()) << bad.status().to_string();
+  EXPECT_FALSE(agent_->wait(*bad, std::chrono::seconds(10)).ok());
+  // The closed session's answer breaks the peer; a write posted before it
+  // came fails (its session is closed) and brings that answer.
+  Status refused;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (refused.ok() && std::chrono::steady_clock::now() < until) {
+    auto id = agent_->post_write(peer_, {{src_region_, 0, dst_region_, 0, 16}}, "n", 3);
+    if (!id.ok()) {
+      refused = id.status();
+    } else {
+      EXPECT_FALSE(agent_->wait(*id, std::chrono::seconds(10)).ok());
+    }
+  }
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused.to_string();
+  EXPECT_NE(refused.message().find("closed the session"), std::string::npos) << refused.to_string();
+  expect_reconnect_writes(4, 16384);
 }
 
 // A layer-wise push: parts (empty notifications) and a last write per
@@ -446,10 +547,7 @@ TEST_P(TwoProcessTest, PartsThenTheLastWriteArriveIntact) {
 TEST_P(TwoProcessTest, PartsCompleteWithoutTheReceiversAnswer) {
   if (GetParam().backend != BackendKind::kTcp) GTEST_SKIP() << "ucx answers every write";
   ASSERT_NO_FATAL_FAILURE(start());
-  ASSERT_EQ(::kill(child_->pid(), SIGSTOP), 0);
-  int stopped = 0;
-  ASSERT_EQ(::waitpid(child_->pid(), &stopped, WUNTRACED), child_->pid());
-  ASSERT_TRUE(WIFSTOPPED(stopped));
+  ASSERT_NO_FATAL_FAILURE(stop_child());
   std::vector<uint64_t> parts;
   for (uint64_t layer = 0; layer < 4; ++layer) {
     parts.push_back(
