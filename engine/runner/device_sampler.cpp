@@ -36,12 +36,12 @@ int DeviceSampler::take_slot() {
         seen(static_cast<size_t>(grown * words), 0);
     if (old > 0) {  // rare (the slots double): keep the live histories
       be_.copy_to_host(output_counts_, counts.data());
-      be_.copy_to_host(prompt_seen_, seen.data());
+      be_.copy_to_host(seen_, seen.data());
     }
     output_counts_ = be_.alloc(Shape{grown, vocab_}, DType::kI32);
-    prompt_seen_ = be_.alloc(Shape{grown, words}, DType::kI32);
+    seen_ = be_.alloc(Shape{grown, words}, DType::kI32);
     be_.copy_from_host(output_counts_, counts.data(), DType::kI32);
-    be_.copy_from_host(prompt_seen_, seen.data(), DType::kI32);
+    be_.copy_from_host(seen_, seen.data(), DType::kI32);
     for (int64_t s = grown - 1; s >= old; --s) free_slots_.push_back(static_cast<int>(s));
   }
   const int slot = free_slots_.back();
@@ -57,13 +57,18 @@ void DeviceSampler::add(uint64_t seq_id, const SamplingParams& params,
   slots_[seq_id] = slot;
   std::vector<int32_t> counts(static_cast<size_t>(vocab_), 0),
       seen(static_cast<size_t>(backend::mask_words(vocab_)), 0);
+  auto mark = [&](int32_t t) {
+    seen[static_cast<size_t>(t >> 5)] = static_cast<int32_t>(
+        static_cast<uint32_t>(seen[static_cast<size_t>(t >> 5)]) | (1u << (t & 31)));
+  };
   for (int32_t t : output_ids)
-    if (t >= 0 && t < vocab_) ++counts[static_cast<size_t>(t)];
+    if (t >= 0 && t < vocab_) {
+      ++counts[static_cast<size_t>(t)];
+      mark(t);
+    }
   for (int32_t t : prompt_ids)
-    if (t >= 0 && t < vocab_)
-      seen[static_cast<size_t>(t >> 5)] = static_cast<int32_t>(
-          static_cast<uint32_t>(seen[static_cast<size_t>(t >> 5)]) | (1u << (t & 31)));
-  Tensor counts_row = output_counts_.rows(slot, 1), seen_row = prompt_seen_.rows(slot, 1);
+    if (t >= 0 && t < vocab_) mark(t);
+  Tensor counts_row = output_counts_.rows(slot, 1), seen_row = seen_.rows(slot, 1);
   be_.copy_from_host(counts_row, counts.data(), DType::kI32);
   be_.copy_from_host(seen_row, seen.data(), DType::kI32);
 }
@@ -98,7 +103,7 @@ std::vector<SampledToken> DeviceSampler::sample(const Tensor& logits, std::span<
   batch.params = reserve(params_, Shape{n, backend::kSamplingRowWords}, DType::kI32).rows(0, n);
   be_.copy_from_host(batch.params, params.data(), DType::kI32);
   batch.output_counts = output_counts_;
-  batch.prompt_seen = prompt_seen_;
+  batch.seen = seen_;
   if (num_masks > 0) {
     batch.allowed = reserve(allowed_, Shape{num_masks, words}, DType::kI32).rows(0, num_masks);
     be_.copy_from_host(batch.allowed, masks.data(), DType::kI32);
