@@ -31,10 +31,9 @@ compute-sanitizer --tool memcheck --error-exitcode 1 build-gpu/tests/engine/back
   > /tmp/memcheck.log 2>&1 &&
   echo "compute-sanitizer memcheck: clean" || { echo "compute-sanitizer memcheck: FAILED"; tail -30 /tmp/memcheck.log; rc=1; }
 build-gpu/tools/sample_rows_bench/sample_rows_bench --json "$out/sample-rows.json"
-[ -n "$maker" ] && { wait $maker || { tail -5 /tmp/checkpoint.log; exit 1; }; }
-while [ ! -f $ckpt/config.json ] || pgrep -f "make_random_checkpoint.py --shape llama-3.2-1b" > /dev/null; do
-  sleep 1
-done
+[ -n "$maker" ] && wait $maker
+while pgrep -f "make_random_checkpoint.py --shape llama-3.2-1b" > /dev/null; do sleep 1; done
+[ -f $ckpt/config.json ] || { tail -5 /tmp/checkpoint.log; exit 1; }
 all="--temperature 0.8 --top-k 50 --top-p 0.9 --min-p 0.05 --repetition-penalty 1.1 \
 --presence-penalty 0.1 --frequency-penalty 0.1 --logprobs 5"
 # greedy (argmax on the GPU), then every parameter sampled on the GPU.
