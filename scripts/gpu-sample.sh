@@ -11,8 +11,8 @@ source "$(dirname "$0")/gpu-common.sh"
 exec > >(tee -a "$out/run.log") 2>&1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 ckpt=/tmp/llama-3.2-1b
-maker=""
-if [ ! -f $ckpt/config.json ] && ! pgrep -f "make_random_checkpoint.py --shape llama-3.2-1b" > /dev/null; then
+maker=""  # ours; CHECKPOINT_MAKER_PID: one the caller started (its log: /tmp/checkpoint.log)
+if [ -z "${CHECKPOINT_MAKER_PID:-}" ] && [ ! -f $ckpt/config.json ]; then
   python3 tools/make_random_checkpoint.py --shape llama-3.2-1b --out $ckpt > /tmp/checkpoint.log 2>&1 &
   maker=$!
 fi
@@ -32,7 +32,7 @@ compute-sanitizer --tool memcheck --error-exitcode 1 build-gpu/tests/engine/back
   echo "compute-sanitizer memcheck: clean" || { echo "compute-sanitizer memcheck: FAILED"; tail -30 /tmp/memcheck.log; rc=1; }
 build-gpu/tools/sample_rows_bench/sample_rows_bench --json "$out/sample-rows.json"
 [ -n "$maker" ] && wait $maker
-while pgrep -f "make_random_checkpoint.py --shape llama-3.2-1b" > /dev/null; do sleep 1; done
+while [ -n "${CHECKPOINT_MAKER_PID:-}" ] && kill -0 "$CHECKPOINT_MAKER_PID" 2> /dev/null; do sleep 1; done
 [ -f $ckpt/config.json ] || { tail -5 /tmp/checkpoint.log; exit 1; }
 all="--temperature 0.8 --top-k 50 --top-p 0.9 --min-p 0.05 --repetition-penalty 1.1 \
 --presence-penalty 0.1 --frequency-penalty 0.1 --logprobs 5"
