@@ -67,11 +67,7 @@ __global__ void __launch_bounds__(kThreads, 3) scan_kernel(SampleRowsArgs a, Wor
   }
 
   float raw[kItems];
-#pragma unroll
-  for (int i = 0; i < kItems; ++i) {
-    const int64_t j = strided_token(chunk, i);
-    raw[i] = j < end ? bf16_bits_to_float(r.logits[j]) : -INFINITY;
-  }
+  load_chunk(r, chunk, end, raw);
   Best best{-INFINITY, INT_MAX};
   Lse lse{-INFINITY, 0.0f};
 #pragma unroll
@@ -163,24 +159,15 @@ __global__ void __launch_bounds__(kThreads, 4) keep_kernel(SampleRowsArgs a, Wor
 
   int64_t end = chunk_end(chunk, a.vocab);
   float raw[kItems];
-#pragma unroll
-  for (int i = 0; i < kItems; ++i) {
-    const int64_t j = strided_token(chunk, i);
-    raw[i] = j < end ? bf16_bits_to_float(r.logits[j]) : -INFINITY;
-  }
+  load_chunk(r, chunk, end, raw);
   Mass kept = 0;
   uint32_t ties = 0;
-#pragma unroll
-  for (int i = 0; i < kItems; ++i) {
-    const int64_t j = strided_token(chunk, i);
-    if (j >= end) continue;
-    const float x = processed(r, j, raw[i]);
-    const uint32_t key = order_key(x);
+  for_each_processed(r, chunk, end, raw, [&](int64_t, float x, uint32_t key) {
     if (key >= s.key_lo)
       kept += mass_of(x, s.top);
     else if (ties_on && key == s.key_tie)
       ++ties;
-  }
+  });
   ChunkPartial* part = w.chunks + row * w.num_chunks;
   kept = cub::BlockReduce<Mass, kThreads>(tmp.mass).Sum(kept);
   __syncthreads();

@@ -168,6 +168,29 @@ __device__ __forceinline__ int64_t chunk_end(int chunk, int64_t vocab) {
   return min((chunk + 1) * kChunk, vocab);
 }
 
+// This thread's raw logits of `chunk` (strided_token order; -inf past end).
+__device__ __forceinline__ void load_chunk(const RowInputs& r, int chunk, int64_t end,
+                                           float (&raw)[kItems]) {
+#pragma unroll
+  for (int i = 0; i < kItems; ++i) {
+    const int64_t j = strided_token(chunk, i);
+    raw[i] = j < end ? bf16_bits_to_float(r.logits[j]) : -INFINITY;
+  }
+}
+
+// f(token, processed value, key) for this thread's tokens of `chunk`.
+template <class F>
+__device__ __forceinline__ void for_each_processed(const RowInputs& r, int chunk, int64_t end,
+                                                   const float (&raw)[kItems], F&& f) {
+#pragma unroll
+  for (int i = 0; i < kItems; ++i) {
+    const int64_t j = strided_token(chunk, i);
+    if (j >= end) continue;
+    const float x = processed(r, j, raw[i]);
+    f(j, x, order_key(x));
+  }
+}
+
 // Whether this block is the last of its row's blocks to get here (every
 // block of the row calls it once, after writing its partials); the last
 // one sees every other block's writes and resets the row's counter.

@@ -60,28 +60,19 @@ __global__ void __launch_bounds__(kThreads, 4) select_kernel(SampleRowsArgs a, W
 
   const int64_t end = chunk_end(chunk, a.vocab);
   float raw[kItems];
-#pragma unroll
-  for (int i = 0; i < kItems; ++i) {
-    const int64_t j = strided_token(chunk, i);
-    raw[i] = j < end ? bf16_bits_to_float(r.logits[j]) : -INFINITY;
-  }
+  load_chunk(r, chunk, end, raw);
   const bool count_minp = kRound == 0 && r.p.min_p > 0.0f;
   uint32_t minp = 0;
-#pragma unroll
-  for (int i = 0; i < kItems; ++i) {
-    const int64_t j = strided_token(chunk, i);
-    if (j >= end) continue;
-    const float x = processed(r, j, raw[i]);
-    const uint32_t key = order_key(x);
+  for_each_processed(r, chunk, end, raw, [&](int64_t, float x, uint32_t key) {
     if constexpr (kRound > 0) {
-      if ((key >> (kShift + kDigitBits)) != s.prefix) continue;  // not in the last round's bin
+      if ((key >> (kShift + kDigitBits)) != s.prefix) return;  // not in the last round's bin
     }
     const uint32_t bin = (key >> kShift) & (kDigitBins - 1);
     atomicAdd(&count[bin], 1u);
     const Mass m = mass_of(x, s.top);
     if (m) add_mass(&lo[bin], &hi[bin], m);
     if (count_minp && exp(static_cast<double>(x) - static_cast<double>(s.top)) >= r.p.min_p) ++minp;
-  }
+  });
   __syncthreads();
   for (int b = threadIdx.x; b < kDigitBins; b += kThreads) {
     if (count[b] == 0) continue;
