@@ -55,10 +55,7 @@ class DeviceSampler {
   backend::Tensor seen_;           // [slots, mask_words(vocab)] i32: prompt and output tokens
   backend::Tensor params_;         // [rows, kSamplingRowWords] i32
   backend::Tensor allowed_;        // [masks, mask_words(vocab)] i32
-  backend::Tensor token_ids_;      // [rows] i32
-  backend::Tensor logprobs_;       // [rows] f32
-  backend::Tensor top_ids_;        // [rows, >= the rows' num_logprobs] i32
-  backend::Tensor top_logprobs_;   // [rows, the same] f32
+  backend::Tensor results_;        // [>= rows * (2 + 2 * max_top)] i32: a step's outputs (sample())
 };
 
 }  // namespace pdserve::runner
