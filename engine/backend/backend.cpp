@@ -28,9 +28,9 @@ void check_sample_rows(const Tensor& logits, const SamplingBatch& batch, const S
       << batch.params.shape().to_string() << " token_ids " << out.token_ids.shape().to_string();
   if (batch.output_counts.data())
     PD_CHECK(fits(batch.output_counts, DType::kI32, -1, vocab) &&
-             fits(batch.prompt_seen, DType::kI32, batch.output_counts.dim(0), words))
-        << "sample_rows: output_counts " << batch.output_counts.shape().to_string()
-        << " prompt_seen " << batch.prompt_seen.shape().to_string() << " for vocab " << vocab;
+             fits(batch.seen, DType::kI32, batch.output_counts.dim(0), words))
+        << "sample_rows: output_counts " << batch.output_counts.shape().to_string() << " seen "
+        << batch.seen.shape().to_string() << " for vocab " << vocab;
   if (batch.allowed.data())
     PD_CHECK(fits(batch.allowed, DType::kI32, -1, words))
         << "sample_rows: allowed " << batch.allowed.shape().to_string() << " for vocab " << vocab;

@@ -67,8 +67,11 @@ struct AttentionBatch {
 struct SamplingBatch {
   Tensor params;         // [rows, kSamplingRowWords] i32: a SamplingRow per row
   Tensor output_counts;  // [slots, vocab] i32: times each token was generated (mutated)
-  Tensor prompt_seen;    // [slots, mask_words(vocab)] i32: bit t set: t is in the prompt
-  Tensor allowed;        // [masks, mask_words(vocab)] i32: bit t set: t may be sampled
+  // [slots, mask_words(vocab)] i32: bit t set: t is in the prompt or was
+  // generated (mutated: the sampled token's bit is set). A count > 0 must
+  // have its bit set (a backend reads the count of a token only then).
+  Tensor seen;
+  Tensor allowed;  // [masks, mask_words(vocab)] i32: bit t set: t may be sampled
 };
 
 // What sample_rows returns. logprobs undefined: no row's logprobs are

@@ -1,6 +1,7 @@
 #include "engine/runner/device_sampler.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "engine/runner/sampler.h"
 
@@ -36,12 +37,12 @@ int DeviceSampler::take_slot() {
         seen(static_cast<size_t>(grown * words), 0);
     if (old > 0) {  // rare (the slots double): keep the live histories
       be_.copy_to_host(output_counts_, counts.data());
-      be_.copy_to_host(prompt_seen_, seen.data());
+      be_.copy_to_host(seen_, seen.data());
     }
     output_counts_ = be_.alloc(Shape{grown, vocab_}, DType::kI32);
-    prompt_seen_ = be_.alloc(Shape{grown, words}, DType::kI32);
+    seen_ = be_.alloc(Shape{grown, words}, DType::kI32);
     be_.copy_from_host(output_counts_, counts.data(), DType::kI32);
-    be_.copy_from_host(prompt_seen_, seen.data(), DType::kI32);
+    be_.copy_from_host(seen_, seen.data(), DType::kI32);
     for (int64_t s = grown - 1; s >= old; --s) free_slots_.push_back(static_cast<int>(s));
   }
   const int slot = free_slots_.back();
@@ -57,13 +58,18 @@ void DeviceSampler::add(uint64_t seq_id, const SamplingParams& params,
   slots_[seq_id] = slot;
   std::vector<int32_t> counts(static_cast<size_t>(vocab_), 0),
       seen(static_cast<size_t>(backend::mask_words(vocab_)), 0);
+  auto mark = [&](int32_t t) {
+    seen[static_cast<size_t>(t >> 5)] = static_cast<int32_t>(
+        static_cast<uint32_t>(seen[static_cast<size_t>(t >> 5)]) | (1u << (t & 31)));
+  };
   for (int32_t t : output_ids)
-    if (t >= 0 && t < vocab_) ++counts[static_cast<size_t>(t)];
+    if (t >= 0 && t < vocab_) {
+      ++counts[static_cast<size_t>(t)];
+      mark(t);
+    }
   for (int32_t t : prompt_ids)
-    if (t >= 0 && t < vocab_)
-      seen[static_cast<size_t>(t >> 5)] = static_cast<int32_t>(
-          static_cast<uint32_t>(seen[static_cast<size_t>(t >> 5)]) | (1u << (t & 31)));
-  Tensor counts_row = output_counts_.rows(slot, 1), seen_row = prompt_seen_.rows(slot, 1);
+    if (t >= 0 && t < vocab_) mark(t);
+  Tensor counts_row = output_counts_.rows(slot, 1), seen_row = seen_.rows(slot, 1);
   be_.copy_from_host(counts_row, counts.data(), DType::kI32);
   be_.copy_from_host(seen_row, seen.data(), DType::kI32);
 }
@@ -98,42 +104,39 @@ std::vector<SampledToken> DeviceSampler::sample(const Tensor& logits, std::span<
   batch.params = reserve(params_, Shape{n, backend::kSamplingRowWords}, DType::kI32).rows(0, n);
   be_.copy_from_host(batch.params, params.data(), DType::kI32);
   batch.output_counts = output_counts_;
-  batch.prompt_seen = prompt_seen_;
+  batch.seen = seen_;
   if (num_masks > 0) {
     batch.allowed = reserve(allowed_, Shape{num_masks, words}, DType::kI32).rows(0, num_masks);
     be_.copy_from_host(batch.allowed, masks.data(), DType::kI32);
   }
+  // The outputs side by side in one buffer, read back in one copy:
+  // ids [n], logprobs [n], top ids [n, cols], top logprobs [n, cols].
+  const int64_t cols = std::max<int64_t>(max_top, 0),
+                words_out = n * (max_top >= 0 ? 2 + 2 * cols : 1);
+  Tensor all = reserve(results_, Shape{words_out}, DType::kI32).rows(0, words_out);
+  auto* base = all.as<int32_t>();
   backend::SampledRows out;
-  out.token_ids = reserve(token_ids_, Shape{n}, DType::kI32).rows(0, n);
+  out.token_ids = Tensor(base, Shape{n}, DType::kI32);
   if (max_top >= 0) {
-    out.logprobs = reserve(logprobs_, Shape{n}, DType::kF32).rows(0, n);
-    out.top_ids = reserve(top_ids_, Shape{n, max_top}, DType::kI32).rows(0, n);
-    out.top_logprobs = reserve(top_logprobs_, Shape{n, out.top_ids.dim(1)}, DType::kF32).rows(0, n);
+    out.logprobs = Tensor(base + n, Shape{n}, DType::kF32);
+    out.top_ids = Tensor(base + 2 * n, Shape{n, cols}, DType::kI32);
+    out.top_logprobs = Tensor(base + 2 * n + n * cols, Shape{n, cols}, DType::kF32);
   }
   be_.sample_rows(logits, batch, out);
 
-  std::vector<int32_t> ids(static_cast<size_t>(n)), top_ids;
-  std::vector<float> logprobs, top_logprobs;
-  be_.copy_to_host(out.token_ids, ids.data());
-  const int64_t cols = max_top >= 0 ? out.top_ids.dim(1) : 0;
-  if (max_top >= 0) {
-    logprobs.resize(static_cast<size_t>(n));
-    top_ids.resize(static_cast<size_t>(n * cols));
-    top_logprobs.resize(top_ids.size());
-    be_.copy_to_host(out.logprobs, logprobs.data());
-    be_.copy_to_host(out.top_ids, top_ids.data());
-    be_.copy_to_host(out.top_logprobs, top_logprobs.data());
-  }
+  std::vector<int32_t> host(static_cast<size_t>(words_out));
+  be_.copy_to_host(all, host.data());
+  auto as_float = [](int32_t bits) { return std::bit_cast<float>(bits); };
+  const auto at = [&](int64_t word) { return host[static_cast<size_t>(word)]; };
   std::vector<SampledToken> tokens(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    tokens[i].token_id = ids[i];
-    const int num_top = params[i].num_logprobs;
+  for (int64_t i = 0; i < n; ++i) {
+    SampledToken& t = tokens[static_cast<size_t>(i)];
+    t.token_id = at(i);
+    const int num_top = params[static_cast<size_t>(i)].num_logprobs;
     if (num_top < 0) continue;
-    tokens[i].logprob = logprobs[i];
-    for (int64_t k = 0; k < std::min<int64_t>(num_top, cols); ++k) {
-      const size_t at = i * static_cast<size_t>(cols) + static_cast<size_t>(k);
-      tokens[i].top.push_back({top_ids[at], top_logprobs[at]});
-    }
+    t.logprob = as_float(at(n + i));
+    for (int64_t k = 0; k < std::min<int64_t>(num_top, cols); ++k)
+      t.top.push_back({at(2 * n + i * cols + k), as_float(at(2 * n + n * cols + i * cols + k))});
   }
   return tokens;
 }

@@ -1,8 +1,8 @@
 // The runner's sampling on its backend (Backend::sample_rows), for every
 // sampling parameter: only the sampled ids and the requested logprobs come
 // back to the host, never the logits. Each sequence with a penalty owns a
-// history slot in backend memory (its prompt's tokens and its output
-// counts), filled once at add() and advanced by sample_rows as it samples,
+// history slot in backend memory (its output counts, and a bit per token
+// seen in its prompt or output), filled once at add() and advanced by sample_rows as it samples,
 // so no history is uploaded per step. A step's parameters and allowed-token
 // masks go into buffers that only grow (fixed addresses between growths, as
 // a recorded graph will need).
@@ -52,13 +52,10 @@ class DeviceSampler {
   std::unordered_map<uint64_t, int> slots_;  // sequences with a history
   std::vector<int> free_slots_;
   backend::Tensor output_counts_;  // [slots, vocab] i32
-  backend::Tensor prompt_seen_;    // [slots, mask_words(vocab)] i32
+  backend::Tensor seen_;           // [slots, mask_words(vocab)] i32: prompt and output tokens
   backend::Tensor params_;         // [rows, kSamplingRowWords] i32
   backend::Tensor allowed_;        // [masks, mask_words(vocab)] i32
-  backend::Tensor token_ids_;      // [rows] i32
-  backend::Tensor logprobs_;       // [rows] f32
-  backend::Tensor top_ids_;        // [rows, >= the rows' num_logprobs] i32
-  backend::Tensor top_logprobs_;   // [rows, the same] f32
+  backend::Tensor results_;        // [>= rows * (2 + 2 * max_top)] i32: a step's outputs (sample())
 };
 
 }  // namespace pdserve::runner

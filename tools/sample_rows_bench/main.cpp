@@ -69,16 +69,16 @@ Batch make_batch(Backend& be, const std::vector<float>& logits, int64_t rows, Sa
     std::mt19937 rng(7);
     std::uniform_int_distribution<int64_t> tok(0, kVocab - 1);
     for (int64_t r = 0; r < rows; ++r) {
-      for (int i = 0; i < 64; ++i) ++counts[static_cast<size_t>(r * kVocab + tok(rng))];
-      for (int i = 0; i < 64; ++i) {
+      for (int i = 0; i < 128; ++i) {  // the first 64 generated (counted), all seen
         const int64_t t = tok(rng);
+        if (i < 64) ++counts[static_cast<size_t>(r * kVocab + t)];
         seen[static_cast<size_t>(r * mask_words(kVocab) + t / 32)] |= 1 << (t % 32);
       }
     }
     b.in.output_counts = be.alloc(Shape{rows, kVocab}, DType::kI32);
-    b.in.prompt_seen = be.alloc(Shape{rows, mask_words(kVocab)}, DType::kI32);
+    b.in.seen = be.alloc(Shape{rows, mask_words(kVocab)}, DType::kI32);
     be.copy_from_host(b.in.output_counts, counts.data(), DType::kI32);
-    be.copy_from_host(b.in.prompt_seen, seen.data(), DType::kI32);
+    be.copy_from_host(b.in.seen, seen.data(), DType::kI32);
   }
   b.out.token_ids = be.alloc(Shape{rows}, DType::kI32);
   if (row.num_logprobs >= 0) {

@@ -34,12 +34,13 @@ void CpuBackend::sample_rows(const Tensor& logits, const SamplingBatch& batch, S
         if (!bit(allowed, t)) x[static_cast<size_t>(t)] = -std::numeric_limits<float>::infinity();
     }
     int32_t* counts = nullptr;
+    int32_t* seen = nullptr;
     if (p.history_slot >= 0 && p.history_slot < num_slots) {
       counts = batch.output_counts.as<int32_t>() + p.history_slot * vocab;
-      const int32_t* seen = batch.prompt_seen.as<int32_t>() + p.history_slot * words;
+      seen = batch.seen.as<int32_t>() + p.history_slot * words;
       for (int64_t t = 0; t < vocab; ++t)
-        x[static_cast<size_t>(t)] =
-            penalized(x[static_cast<size_t>(t)], bit(seen, t) || counts[t] > 0, counts[t], p);
+        if (bit(seen, t))
+          x[static_cast<size_t>(t)] = penalized(x[static_cast<size_t>(t)], true, counts[t], p);
     }
     int32_t token;
     if (p.temperature <= kGreedyTemperature) {
@@ -49,7 +50,11 @@ void CpuBackend::sample_rows(const Tensor& logits, const SamplingBatch& batch, S
       token = draw(x, p, uniform_draw(p.seed, p.draw_index));
     }
     out.token_ids.as<int32_t>()[r] = token;
-    if (counts) ++counts[token];
+    if (counts) {
+      ++counts[token];
+      seen[token >> 5] =
+          static_cast<int32_t>(static_cast<uint32_t>(seen[token >> 5]) | (1u << (token & 31)));
+    }
     if (p.num_logprobs < 0 || max_top < 0) continue;
     const int n = static_cast<int>(std::min<int64_t>(p.num_logprobs, max_top));
     out.logprobs.as<float>()[r] = token_logprobs(raw, token, n, &top);

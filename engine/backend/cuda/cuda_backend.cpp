@@ -359,23 +359,27 @@ void CudaBackend::sample_rows(const Tensor& logits, const SamplingBatch& batch, 
   const int64_t rows = logits.dim(0), vocab = logits.dim(1);
   PD_CHECK(vocab <= kMaxSampleVocab)
       << "sample_rows: vocabulary of " << vocab << " tokens exceeds " << kMaxSampleVocab;
-  std::shared_ptr<void> workspace = device_memory(sample_rows_workspace_bytes(rows, vocab));
   const bool logprobs = out.logprobs.data() != nullptr;
+  const int max_top = logprobs ? static_cast<int>(out.top_ids.dim(1)) : -1;
+  PD_CHECK(max_top <= kMaxSampleTop)
+      << "sample_rows: " << max_top << " top logprobs a row exceed " << kMaxSampleTop;
+  std::shared_ptr<void> workspace =
+      device_memory(sample_rows_workspace_bytes(rows, vocab, max_top));
   SampleRowsArgs a{bf16(logits),
                    static_cast<const SamplingRow*>(batch.params.data()),
                    batch.output_counts.as<int32_t>(),
-                   batch.prompt_seen.as<uint32_t>(),
+                   batch.seen.as<uint32_t>(),
                    batch.output_counts.data() ? batch.output_counts.dim(0) : 0,
                    batch.allowed.as<uint32_t>(),
                    batch.allowed.data() ? batch.allowed.dim(0) : 0,
                    rows,
                    vocab,
-                   static_cast<float*>(workspace.get()),
+                   workspace.get(),
                    out.token_ids.as<int32_t>(),
                    logprobs ? out.logprobs.as<float>() : nullptr,
                    logprobs ? out.top_ids.as<int32_t>() : nullptr,
                    logprobs ? out.top_logprobs.as<float>() : nullptr,
-                   logprobs ? static_cast<int>(out.top_ids.dim(1)) : -1};
+                   max_top};
   launch_sample_rows(a, stream_);
 }
 

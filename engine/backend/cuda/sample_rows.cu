@@ -1,259 +1,305 @@
-#include <cfloat>
-#include <climits>
-#include <cub/block/block_reduce.cuh>
-#include <cub/block/block_scan.cuh>
-
-#include "engine/backend/cuda/bf16.cuh"
+// sample_rows: the scan (the row's top, log-sum-exp and top-N; greedy rows
+// end there), the select rounds (sample_rows_select.cu), then the keep
+// pass and the draw. sample_rows.h tells the method.
 #include "engine/backend/cuda/cuda_check.h"
-#include "engine/backend/cuda/sample_rows.h"
+#include "engine/backend/cuda/sample_rows_common.cuh"
 
 namespace pdserve::backend::cuda {
+namespace sampling {
 namespace {
 
-constexpr int kThreads = 512;
-constexpr int kItems = 16;                    // per thread in a tile
-constexpr int64_t kTile = kThreads * kItems;  // tokens per tile
-constexpr int kMaxTiles = static_cast<int>(kMaxSampleVocab / kTile);
-constexpr float kMassScale = 0x1p40f;  // fixed point of a token's mass (the top token's: 2^40)
-
-using Mass = unsigned long long;
-
-struct Best {
-  float v;
-  int i;
-};
-struct BestOp {
-  __device__ Best operator()(const Best& a, const Best& b) const {
-    return (b.v > a.v || (b.v == a.v && b.i < a.i)) ? b : a;
-  }
-};
-
-// Log-sum-exp as (max, sum of exp(x - max)).
-struct Lse {
-  float m;
-  float s;
-};
-struct LseOp {
-  __device__ Lse operator()(const Lse& a, const Lse& b) const {
-    if (a.m == -INFINITY) return b;
-    if (b.m == -INFINITY) return a;
-    const float m = fmaxf(a.m, b.m);
-    return {m, a.s * expf(a.m - m) + b.s * expf(b.m - m)};
-  }
-};
-
-union TempStorage {
+union ScanStorage {
   cub::BlockReduce<Best, kThreads>::TempStorage best;
   cub::BlockReduce<Lse, kThreads>::TempStorage lse;
-  cub::BlockReduce<Mass, kThreads>::TempStorage mass;
-  cub::BlockReduce<int, kThreads>::TempStorage count;
-  cub::BlockScan<Mass, kThreads>::TempStorage scan;
 };
 
-__device__ __forceinline__ bool bit(const uint32_t* words, int64_t t) {
-  return (words[t >> 5] >> (t & 31)) & 1u;
+union KeepStorage {
+  cub::BlockReduce<Mass, kThreads>::TempStorage mass;
+  cub::BlockReduce<uint32_t, kThreads>::TempStorage count;
+  cub::BlockScan<Mass, kThreads>::TempStorage mass_scan;
+  cub::BlockScan<uint32_t, kThreads>::TempStorage count_scan;
+};
+
+// Ranked after `prev` by raw logit (ties by id); everything when prev.i < 0.
+__device__ __forceinline__ bool after(float v, int64_t j, const Best& prev) {
+  return prev.i < 0 || v < prev.v || (v == prev.v && j > prev.i);
 }
 
-__device__ __forceinline__ Mass mass_of(float x, float top) {
-  return __float2ull_rz(expf(x - top) * kMassScale);
-}
-
-// Ranked before the bound token (descending value, ties by id); every token
-// when there is no bound (bound < 0).
-__device__ __forceinline__ bool before(float x, int64_t j, float bound_x, int64_t bound) {
-  return bound < 0 || x > bound_x || (x == bound_x && j < bound);
-}
-
-// The largest of `x` over the row (ties: the lowest id), among the tokens
-// ranked after (prev_v, prev_i) when prev_i >= 0. Every thread gets it.
-__device__ Best block_best_after(const uint16_t* in, int64_t vocab, float prev_v, int prev_i,
-                                 TempStorage& tmp, Best& out) {
-  Best b{-INFINITY, INT_MAX};
-  for (int64_t j = threadIdx.x; j < vocab; j += kThreads) {
-    const float v = bf16_bits_to_float(in[j]);
-    if (prev_i >= 0 && !(v < prev_v || (v == prev_v && j > prev_i))) continue;
-    b = BestOp()(b, {v, static_cast<int>(j)});
+// Writes the row's top-N raw logits (most likely first, ties by id) from
+// each chunk's top-N candidates.
+__device__ void merge_top(const SampleRowsArgs& a, const RowInputs& r, const Workspace& w,
+                          int64_t row, float log_z, ScanStorage& tmp) {
+  __shared__ Best s_best;
+  const int n = r.num_top, per_chunk = a.max_top;
+  const Best* cand = w.candidates + row * w.num_chunks * per_chunk;
+  Best prev{0.0f, -1};
+  for (int k = 0; k < n; ++k) {
+    Best b{-INFINITY, INT_MAX};
+    for (int idx = threadIdx.x; idx < w.num_chunks * n; idx += kThreads) {
+      const Best c{__ldcg(&cand[(idx / n) * per_chunk + idx % n].v),
+                   __ldcg(&cand[(idx / n) * per_chunk + idx % n].i)};
+      if (c.i != INT_MAX && after(c.v, c.i, prev)) b = BestOp()(b, c);
+    }
+    b = cub::BlockReduce<Best, kThreads>(tmp.best).Reduce(b, BestOp());
+    if (threadIdx.x == 0) {
+      s_best = b;
+      a.top_ids[row * a.max_top + k] = b.i;
+      a.top_logprobs[row * a.max_top + k] = b.v - log_z;
+    }
+    __syncthreads();
+    prev = s_best;
+    __syncthreads();
   }
-  b = cub::BlockReduce<Best, kThreads>(tmp.best).Reduce(b, BestOp());
-  if (threadIdx.x == 0) out = b;
-  __syncthreads();
-  return out;
 }
 
-__global__ void __launch_bounds__(kThreads) sample_rows_kernel(SampleRowsArgs a) {
-  __shared__ TempStorage tmp;
-  __shared__ Mass tile_mass[kMaxTiles];
+__global__ void __launch_bounds__(kThreads, 3) scan_kernel(SampleRowsArgs a, Workspace w) {
+  __shared__ ScanStorage tmp;
   __shared__ Best s_best;
   __shared__ Lse s_lse;
-  __shared__ Mass s_total, s_target;
-  __shared__ int s_count, s_tile, s_token;
+  const int64_t row = blockIdx.x;
+  const int chunk = static_cast<int>(blockIdx.y);
+  const RowInputs r = row_inputs(a, row);
+  const int64_t end = chunk_end(chunk, a.vocab);
+  // The select's first histogram starts empty.
+  for (int b = chunk * kThreads + threadIdx.x; b < kBins; b += w.num_chunks * kThreads) {
+    w.hist_count[row * kBins + b] = 0;
+    w.hist_mass[row * kBins + b] = 0;
+  }
 
-  const int64_t row = blockIdx.x, vocab = a.vocab, words = mask_words(vocab);
-  const SamplingRow p = a.params[row];
-  const uint16_t* in = a.logits + row * vocab;
-  float* x = a.workspace + row * vocab;
-  const bool greedy = p.temperature <= kGreedyTemperature;
-  const bool want_logprobs = p.num_logprobs >= 0 && a.max_top >= 0;
-  const uint32_t* allowed = p.allowed_row >= 0 && p.allowed_row < a.num_masks
-                                ? a.allowed + p.allowed_row * words
-                                : nullptr;
-  const bool history = p.history_slot >= 0 && p.history_slot < a.num_slots;
-  int32_t* counts = history ? a.output_counts + p.history_slot * vocab : nullptr;
-  const uint32_t* seen = history ? a.prompt_seen + p.history_slot * words : nullptr;
-
-  // Masks, penalties, temperature; the processed argmax and the raw log-sum-exp.
+  float raw[kItems];
+  load_chunk(r, chunk, end, raw);
   Best best{-INFINITY, INT_MAX};
   Lse lse{-INFINITY, 0.0f};
-  for (int64_t j = threadIdx.x; j < vocab; j += kThreads) {
-    const float raw = bf16_bits_to_float(in[j]);
-    if (want_logprobs && raw != -INFINITY) {
-      if (raw > lse.m) {
-        lse.s = lse.s * expf(lse.m - raw) + 1.0f;
-        lse.m = raw;
-      } else {
-        lse.s += expf(raw - lse.m);
-      }
-    }
-    float v = raw;
-    if (allowed && !bit(allowed, j)) v = -INFINITY;
-    if (counts) v = penalized(v, bit(seen, j) || counts[j] > 0, counts[j], p);
-    if (!greedy) {
-      v = __fdiv_rn(v, p.temperature);
-      x[j] = v;
-    }
-    best = BestOp()(best, {v, static_cast<int>(j)});
+#pragma unroll
+  for (int i = 0; i < kItems; ++i) {
+    const int64_t j = strided_token(chunk, i);
+    if (j >= end) continue;
+    best = BestOp()(best, {processed(r, j, raw[i]), static_cast<int>(j)});
+    if (r.num_top >= 0 && raw[i] != -INFINITY) lse = LseOp()(lse, {raw[i], 1.0f});
   }
+  ChunkPartial* part = w.chunks + row * w.num_chunks;
+  best = cub::BlockReduce<Best, kThreads>(tmp.best).Reduce(best, BestOp());
+  if (threadIdx.x == 0) part[chunk].best = best;
+  if (r.num_top >= 0) {
+    __syncthreads();
+    lse = cub::BlockReduce<Lse, kThreads>(tmp.lse).Reduce(lse, LseOp());
+    if (threadIdx.x == 0) part[chunk].lse = lse;
+  }
+  // The chunk's top-N raw logits: N block-wide maxima, each after the last.
+  Best prev{0.0f, -1};
+  Best* cand = w.candidates + (row * w.num_chunks + chunk) * max(a.max_top, 0);
+  for (int k = 0; k < r.num_top; ++k) {
+    Best b{-INFINITY, INT_MAX};
+#pragma unroll
+    for (int i = 0; i < kItems; ++i) {
+      const int64_t j = strided_token(chunk, i);
+      if (j < end && after(raw[i], j, prev)) b = BestOp()(b, {raw[i], static_cast<int>(j)});
+    }
+    __syncthreads();
+    b = cub::BlockReduce<Best, kThreads>(tmp.best).Reduce(b, BestOp());
+    if (threadIdx.x == 0) {
+      s_best = b;
+      cand[k] = b;
+    }
+    __syncthreads();
+    prev = s_best;
+  }
+
+  if (!last_of_row(&w.counters[row], w.num_chunks)) return;
+  best = {-INFINITY, INT_MAX};
+  lse = {-INFINITY, 0.0f};
+  if (threadIdx.x < w.num_chunks) {
+    const ChunkPartial* c = part + threadIdx.x;
+    best = {__ldcg(&c->best.v), __ldcg(&c->best.i)};
+    lse = {__ldcg(&c->lse.m), __ldcg(&c->lse.s)};
+  }
+  __syncthreads();
   best = cub::BlockReduce<Best, kThreads>(tmp.best).Reduce(best, BestOp());
   if (threadIdx.x == 0) s_best = best;
   __syncthreads();
-  if (want_logprobs) {
+  float log_z = 0.0f;
+  if (r.num_top >= 0) {
     lse = cub::BlockReduce<Lse, kThreads>(tmp.lse).Reduce(lse, LseOp());
     if (threadIdx.x == 0) s_lse = lse;
     __syncthreads();
+    log_z = s_lse.m + logf(s_lse.s);
+    merge_top(a, r, w, row, log_z, tmp);
   }
-  const float top = s_best.v;
-  int64_t token = s_best.i;
-
-  if (!greedy && top != -INFINITY) {
+  if (threadIdx.x != 0) return;
+  const SamplingRow& p = r.p;
+  RowState s{};
+  s.top = s_best.v;
+  s.top_id = s_best.i;
+  s.log_z = log_z;
+  if (r.greedy || s.top == -INFINITY || p.top_k == 1 || p.top_p <= 0.0f) {
+    s.stage = kDone;  // the kept set is the top token alone
+    finish_row(a, r, row, s.top_id, log_z);
+  } else {
     const bool filtered = p.top_k > 0 || p.top_p < 1.0f || p.min_p > 0.0f;
-    const int num_tiles = static_cast<int>((vocab + kTile - 1) / kTile);
-    int64_t bound = -1;
-    float bound_x = 0.0f;
-    Mass total_all = 0;
-    for (uint64_t round = 0;; ++round) {
-      // The candidates' mass per tile and their number.
-      int count = 0;
-      for (int t = 0; t < num_tiles; ++t) {
-        Mass m = 0;
-        for (int i = 0; i < kItems; ++i) {
-          const int64_t j = t * kTile + i * kThreads + threadIdx.x;
-          if (j >= vocab) break;
-          const float v = x[j];
-          if (!before(v, j, bound_x, bound)) continue;
-          m += mass_of(v, top);
-          ++count;
-        }
-        m = cub::BlockReduce<Mass, kThreads>(tmp.mass).Sum(m);
-        if (threadIdx.x == 0) tile_mass[t] = m;
-        __syncthreads();
-      }
-      count = cub::BlockReduce<int, kThreads>(tmp.count).Sum(count);
-      if (threadIdx.x == 0) {
-        Mass total = 0;
-        for (int t = 0; t < num_tiles; ++t) total += tile_mass[t];
-        s_total = total;
-        s_count = count;
-      }
-      __syncthreads();
-      const Mass total = s_total;
-      const int rank = s_count;
-      if (round == 0) {
-        total_all = total;
-      } else {  // bound, drawn last round, has `rank` tokens of mass `total` ranked before it
-        const bool keep =
-            rank == 0 ||
-            ((p.top_k <= 0 || rank < p.top_k) &&
-             (p.top_p >= 1.0f || static_cast<double>(total) < static_cast<double>(p.top_p) *
-                                                                  static_cast<double>(total_all)) &&
-             (p.min_p <= 0.0f ||
-              exp(static_cast<double>(bound_x) - static_cast<double>(top)) >= p.min_p));
-        if (keep) {
-          token = bound;
+    s.stage = filtered ? kSelect : kDraw;  // unfiltered: key_lo 0 keeps every token
+  }
+  w.state[row] = s;
+}
+
+// The kept mass of each chunk (tokens with key >= key_lo, and the number of
+// key_tie tokens), then in the row's last block: the tie ranks of the
+// chunks, the draw's chunk, and the token in it by a block-wide scan.
+__global__ void __launch_bounds__(kThreads, 4) keep_kernel(SampleRowsArgs a, Workspace w) {
+  __shared__ KeepStorage tmp;
+  __shared__ int s_chunk;
+  __shared__ Mass s_target;
+  __shared__ uint32_t s_ties_before;
+  __shared__ int32_t s_token;
+  const int64_t row = blockIdx.x;
+  const int chunk = static_cast<int>(blockIdx.y);
+  const RowState s = w.state[row];
+  if (s.stage != kDraw) return;
+  const RowInputs r = row_inputs(a, row);
+  const bool ties_on = s.ties_kept > 0;
+
+  int64_t end = chunk_end(chunk, a.vocab);
+  float raw[kItems];
+  load_chunk(r, chunk, end, raw);
+  Mass kept = 0;
+  uint32_t ties = 0;
+  for_each_processed(r, chunk, end, raw, [&](int64_t, float x, uint32_t key) {
+    if (key >= s.key_lo)
+      kept += mass_of(x, s.top);
+    else if (ties_on && key == s.key_tie)
+      ++ties;
+  });
+  ChunkPartial* part = w.chunks + row * w.num_chunks;
+  kept = cub::BlockReduce<Mass, kThreads>(tmp.mass).Sum(kept);
+  __syncthreads();
+  ties = cub::BlockReduce<uint32_t, kThreads>(tmp.count).Sum(ties);
+  if (threadIdx.x == 0) {
+    part[chunk].kept = kept;
+    part[chunk].ties = ties;
+  }
+
+  if (!last_of_row(&w.counters[row], w.num_chunks)) return;
+  // The draw's chunk: kept masses (with the ties each chunk keeps) prefixed.
+  kept = 0;
+  ties = 0;
+  if (threadIdx.x < w.num_chunks) {
+    kept = __ldcg(&part[threadIdx.x].kept);
+    ties = __ldcg(&part[threadIdx.x].ties);
+  }
+  uint32_t ties_before;
+  __syncthreads();
+  cub::BlockScan<uint32_t, kThreads>(tmp.count_scan).ExclusiveSum(ties, ties_before);
+  const Mass tie_mass = ties_on ? mass_of(key_value(s.key_tie), s.top) : 0;
+  const Mass kept_ties = s.ties_kept > ties_before ? min(ties, s.ties_kept - ties_before) : 0;
+  const Mass chunk_mass = kept + kept_ties * tie_mass;
+  Mass before, total;
+  __syncthreads();
+  cub::BlockScan<Mass, kThreads>(tmp.mass_scan).ExclusiveSum(chunk_mass, before, total);
+  Mass target =
+      static_cast<Mass>(uniform_draw(r.p.seed, r.p.draw_index) * static_cast<double>(total));
+  if (target >= total) target = total - 1;
+  if (threadIdx.x == 0) {  // replaced below; the top token is kept in any case
+    s_chunk = -1;
+    s_token = s.top_id;
+  }
+  __syncthreads();
+  if (chunk_mass > 0 && before <= target && target < before + chunk_mass) {
+    s_chunk = static_cast<int>(threadIdx.x);
+    s_target = target - before;
+    s_ties_before = ties_before;
+  }
+  __syncthreads();
+  if (s_chunk >= 0) {
+    // The token in the chunk: this thread's kItems consecutive tokens.
+    const int64_t first = s_chunk * kChunk + int64_t{threadIdx.x} * kItems;
+    end = chunk_end(s_chunk, a.vocab);
+    float x[kItems];
+    uint32_t my_ties = 0;
+#pragma unroll
+    for (int i = 0; i < kItems; ++i) {
+      const int64_t j = first + i;
+      x[i] = j < end ? processed(r, j, bf16_bits_to_float(r.logits[j])) : -INFINITY;
+      if (j < end && ties_on && order_key(x[i]) == s.key_tie) ++my_ties;
+    }
+    uint32_t tie_rank;
+    cub::BlockScan<uint32_t, kThreads>(tmp.count_scan).ExclusiveSum(my_ties, tie_rank);
+    tie_rank += s_ties_before;
+    Mass m[kItems], mine = 0;
+#pragma unroll
+    for (int i = 0; i < kItems; ++i) {
+      const uint32_t key = order_key(x[i]);
+      m[i] = 0;
+      if (first + i >= end) continue;
+      if (key >= s.key_lo)
+        m[i] = mass_of(x[i], s.top);
+      else if (ties_on && key == s.key_tie && tie_rank++ < s.ties_kept)
+        m[i] = tie_mass;
+      mine += m[i];
+    }
+    __syncthreads();
+    Mass prefix;
+    cub::BlockScan<Mass, kThreads>(tmp.mass_scan).ExclusiveSum(mine, prefix);
+    const Mass t = s_target;
+    if (mine > 0 && prefix <= t && t < prefix + mine) {
+      Mass acc = prefix;
+#pragma unroll
+      for (int i = 0; i < kItems; ++i) {
+        acc += m[i];
+        if (m[i] > 0 && t < acc) {
+          s_token = static_cast<int32_t>(first + i);
           break;
         }
       }
-      // Draw among the candidates: find the tile, then the token in it.
-      const uint64_t seed = round == 0 ? p.seed : splitmix64(p.seed + round);
-      if (threadIdx.x == 0) {
-        const double u = uniform_draw(seed, p.draw_index);
-        Mass target = static_cast<Mass>(u * static_cast<double>(total));
-        if (target >= total) target = total - 1;
-        int t = 0;
-        while (target >= tile_mass[t]) target -= tile_mass[t++];
-        s_tile = t;
-        s_target = target;
-        s_token = s_best.i;  // replaced below (the top token is a candidate in any case)
-      }
-      __syncthreads();
-      const int64_t first = s_tile * kTile + threadIdx.x * kItems;
-      Mass mine = 0;
-      for (int i = 0; i < kItems; ++i) {
-        const int64_t j = first + i;
-        if (j < vocab && before(x[j], j, bound_x, bound)) mine += mass_of(x[j], top);
-      }
-      Mass prefix;
-      cub::BlockScan<Mass, kThreads>(tmp.scan).ExclusiveSum(mine, prefix);
-      const Mass target = s_target;
-      if (mine > 0 && prefix <= target && target < prefix + mine) {
-        Mass acc = prefix;
-        for (int i = 0; i < kItems; ++i) {
-          const int64_t j = first + i;
-          if (j >= vocab || !before(x[j], j, bound_x, bound)) continue;
-          acc += mass_of(x[j], top);
-          if (target < acc) {
-            s_token = static_cast<int>(j);
-            break;
-          }
-        }
-      }
-      __syncthreads();
-      if (!filtered) {
-        token = s_token;
-        break;
-      }
-      bound = s_token;
-      bound_x = x[bound];
-      __syncthreads();  // tile_mass and s_token are written again next round
     }
   }
+  __syncthreads();
+  if (threadIdx.x == 0) finish_row(a, r, row, s_token, s.log_z);
+}
 
-  if (threadIdx.x == 0) {
-    a.token_ids[row] = static_cast<int32_t>(token);
-    if (counts) ++counts[token];
-  }
-  if (!want_logprobs) return;
-  const float log_z = s_lse.m + logf(s_lse.s);
-  if (threadIdx.x == 0) a.logprobs[row] = bf16_bits_to_float(in[token]) - log_z;
-  const int n = min(p.num_logprobs, a.max_top);
-  Best prev{0.0f, -1};
-  for (int k = 0; k < n; ++k) {
-    prev = block_best_after(in, vocab, prev.v, prev.i, tmp, s_best);
-    if (threadIdx.x == 0) {
-      a.top_ids[row * a.max_top + k] = prev.i;
-      a.top_logprobs[row * a.max_top + k] = prev.v - log_z;
-    }
-  }
+// Offsets of the workspace's parts in one allocation (16-byte aligned).
+Workspace carve(void* base, int64_t rows, int64_t vocab, int max_top, size_t* bytes) {
+  size_t at = 0;
+  auto take = [&](size_t n) {
+    at = (at + 15) & ~size_t{15};
+    void* p = base ? static_cast<char*>(base) + at : nullptr;
+    at += n;
+    return p;
+  };
+  const auto r = static_cast<size_t>(rows);
+  Workspace w;
+  w.num_chunks = static_cast<int>((vocab + kChunk - 1) / kChunk);
+  const size_t chunks = r * static_cast<size_t>(w.num_chunks);
+  w.counters = static_cast<uint32_t*>(take(r * sizeof(uint32_t)));
+  w.state = static_cast<RowState*>(take(r * sizeof(RowState)));
+  w.chunks = static_cast<ChunkPartial*>(take(chunks * sizeof(ChunkPartial)));
+  w.candidates =
+      static_cast<Best*>(take(chunks * static_cast<size_t>(max(max_top, 0)) * sizeof(Best)));
+  w.hist_count = static_cast<uint32_t*>(take(r * kBins * sizeof(uint32_t)));
+  w.hist_mass = static_cast<Mass*>(take(r * kBins * sizeof(Mass)));
+  *bytes = at;
+  return w;
 }
 
 }  // namespace
+}  // namespace sampling
 
-size_t sample_rows_workspace_bytes(int64_t rows, int64_t vocab) {
-  return static_cast<size_t>(rows * vocab) * sizeof(float);
+size_t sample_rows_workspace_bytes(int64_t rows, int64_t vocab, int max_top) {
+  size_t bytes = 0;
+  sampling::carve(nullptr, rows, vocab, max_top, &bytes);
+  return bytes;
 }
 
 void launch_sample_rows(const SampleRowsArgs& a, void* stream) {
+  using namespace sampling;
   if (a.rows == 0) return;
-  sample_rows_kernel<<<static_cast<unsigned>(a.rows), kThreads, 0, as_stream(stream)>>>(a);
+  cudaStream_t s = as_stream(stream);
+  size_t bytes = 0;
+  const Workspace w = carve(a.workspace, a.rows, a.vocab, a.max_top, &bytes);
+  PD_CUDA_CHECK(cudaMemsetAsync(w.counters, 0, static_cast<size_t>(a.rows) * sizeof(uint32_t), s));
+  const dim3 grid(static_cast<unsigned>(a.rows), static_cast<unsigned>(w.num_chunks));
+  scan_kernel<<<grid, kThreads, 0, s>>>(a, w);
+  PD_CUDA_CHECK(cudaGetLastError());
+  for (int round = 0; round < 3; ++round) launch_select_round(round, a, w, s);
+  keep_kernel<<<grid, kThreads, 0, s>>>(a, w);
   PD_CUDA_CHECK(cudaGetLastError());
 }
 
