@@ -124,9 +124,7 @@ class Bench {
   Result<std::pair<double, double>> verify(std::vector<runner::SeqStep> steps, int k, int n) {
     for (runner::SeqStep& s : steps) {
       s.input_ids.clear();
-      for (int t = 0; t <= k; ++t)
-        s.input_ids.push_back(
-            std::uniform_int_distribution<int>(0, r_.config().vocab_size - 1)(rng_));
+      for (int t = 0; t <= k; ++t) s.input_ids.push_back(random_token());
       s.num_draft_tokens = k;
     }
     runner::StepBatch batch{{}, {}, std::move(steps)};
@@ -158,6 +156,10 @@ class Bench {
   void reset_blocks() { next_block_ = 0; }
 
  private:
+  int32_t random_token() {
+    return std::uniform_int_distribution<int32_t>(0, r_.config().vocab_size - 1)(rng_);
+  }
+
   // Adds a sequence with a random prompt of `len` tokens and KV blocks for
   // it and the decode room: its whole prompt as one sampling step.
   Result<runner::SeqStep> add_random_sequence(int len) {
@@ -165,9 +167,7 @@ class Bench {
     info.seq_id = ++next_id_;
     info.sampling = sampling_;
     info.sampling.ignore_eos = true;
-    for (int t = 0; t < len; ++t)
-      info.prompt_ids.push_back(
-          std::uniform_int_distribution<int>(0, r_.config().vocab_size - 1)(rng_));
+    for (int t = 0; t < len; ++t) info.prompt_ids.push_back(random_token());
     PD_RETURN_IF_ERROR(r_.add_sequence(info));
     runner::SeqStep s{info.seq_id, info.prompt_ids, 0, {}, true};
     const int blocks = (len + 1 + decode_room_ + r_.block_size() - 1) / r_.block_size();
