@@ -80,8 +80,14 @@ __device__ __forceinline__ uint4 load_input(const GemvArgs& a, const uint16_t* p
   }
 }
 
+// Registers budgeted for one resident block per SM, so that each lane holds
+// its whole unroll of loads in flight (at most 184 registers, no spills).
+// Without the 1, ptxas budgets for more resident blocks and issues the plain
+// input's loads next to their mmas (50 registers at an unroll of 4, 8 or 16:
+// `-Xptxas -v`), so few loads are in flight in grids of one or two blocks
+// per SM (QKV, O, down).
 template <int kTiles, GemvInput kIn, bool kAdd>
-__global__ void __launch_bounds__(kThreads) gemv_kernel(GemvArgs a) {
+__global__ void __launch_bounds__(kThreads, 1) gemv_kernel(GemvArgs a) {
   // Loads in flight per lane: 2 w rows (+ the input) per step.
   constexpr int kUnroll = kTiles == 1 && kIn == GemvInput::kPlain ? 8 : 4;
   __shared__ __align__(16) float partial[kWarps][kTiles][32][4];
