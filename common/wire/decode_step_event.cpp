@@ -99,28 +99,34 @@ bool read_token_logprobs(Cursor& c, TokenLogprobs* t) {
 
 }  // namespace
 
-std::optional<GenerateEvent> read_decode_step_event(std::string_view text) {
+bool read_decode_step_event(std::string_view text, GenerateEvent* e) {
   Cursor c(text);
-  GenerateEvent e;
+  e->token_ids.clear();
+  e->logprobs.clear();
+  e->finish_reason.clear();
+  e->stop_token_id.reset();
+  e->num_prompt_tokens = 0;
+  e->num_cached_tokens = 0;
+  e->prefill_location.clear();
+  e->error.reset();
   if (c.eat("{\"logprobs\":[")) {
     if (!c.eat("]")) {
       do {
-        if (!read_token_logprobs(c, &e.logprobs.emplace_back())) return std::nullopt;
+        if (!read_token_logprobs(c, &e->logprobs.emplace_back())) return false;
       } while (c.eat(","));
-      if (!c.eat("]")) return std::nullopt;
+      if (!c.eat("]")) return false;
     }
-    if (!c.eat(",\"token_ids\":[")) return std::nullopt;
+    if (!c.eat(",\"token_ids\":[")) return false;
   } else if (!c.eat("{\"token_ids\":[")) {
-    return std::nullopt;
+    return false;
   }
   if (!c.eat("]")) {
     do {
-      if (!c.token_id(&e.token_ids.emplace_back())) return std::nullopt;
+      if (!c.token_id(&e->token_ids.emplace_back())) return false;
     } while (c.eat(","));
-    if (!c.eat("]")) return std::nullopt;
+    if (!c.eat("]")) return false;
   }
-  if (!c.eat("}") || !c.at_end() || e.token_ids.size() > kMaxTokens) return std::nullopt;
-  return e;
+  return c.eat("}") && c.at_end() && e->token_ids.size() <= kMaxTokens;
 }
 
 }  // namespace pdserve::server::internal

@@ -6,16 +6,17 @@
 //   {"logprobs":[{"logprob":-0.25,"top":[[7,-0.25],[9,-1.5]]}],"token_ids":[7]}
 //
 // Anything else (other fields, other spellings, values the full parser
-// could refuse or read differently) is left to the full parser: nullopt.
+// could refuse or read differently) is left to the full parser.
 #pragma once
 
-#include <optional>
 #include <string_view>
 
 #include "common/wire/internal_api.h"
 
 namespace pdserve::server::internal {
 
-std::optional<GenerateEvent> read_decode_step_event(std::string_view text);
+// Replaces *e (keeping its vectors' capacity) and returns true, or returns
+// false (*e then holds anything) for the full parser.
+bool read_decode_step_event(std::string_view text, GenerateEvent* e);
 
 }  // namespace pdserve::server::internal

@@ -269,7 +269,13 @@ std::string to_json(const GenerateEvent& e) {
 }
 
 Result<GenerateEvent> parse_generate_event(std::string_view text) {
-  if (std::optional<GenerateEvent> step = read_decode_step_event(text)) return std::move(*step);
+  GenerateEvent e;
+  PD_RETURN_IF_ERROR(parse_generate_event(text, &e));
+  return e;
+}
+
+Status parse_generate_event(std::string_view text, GenerateEvent* out) {
+  if (read_decode_step_event(text, out)) return ok_status();
   PD_ASSIGN_OR_RETURN(json j, parse_object(text, "generate event"));
   GenerateEvent e;
   json_reader::FieldReader r = reader(j, "event");
@@ -301,7 +307,8 @@ Result<GenerateEvent> parse_generate_event(std::string_view text) {
     PD_RETURN_IF_ERROR(read_error(j["error"], err));
     e.error = err;
   }
-  return e;
+  *out = std::move(e);
+  return ok_status();
 }
 
 std::string to_json(const PrefillRequest& r) {

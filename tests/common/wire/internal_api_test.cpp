@@ -104,6 +104,23 @@ TEST(InternalApiTest, PlainTokenEventsAgreeWithTheFullParser) {
     EXPECT_TRUE(got->finish_reason.empty());
     EXPECT_FALSE(got->error.has_value());
   }
+  // Read into one event reused for each (as the router does): the same ids,
+  // nothing left over from the event before (a finish, logprobs, an error).
+  GenerateEvent reused;
+  reused.finish_reason = "stop";
+  reused.stop_token_id = 3;
+  reused.logprobs = {{-0.5f, {{5, -0.5f}}}};
+  reused.error = ErrorInfo{500, "before"};
+  for (const std::vector<int32_t>& ids : {std::vector<int32_t>{9, 8, 7}, {}, {4}}) {
+    GenerateEvent e;
+    e.token_ids = ids;
+    ASSERT_TRUE(parse_generate_event(to_json(e), &reused).ok());
+    EXPECT_EQ(reused.token_ids, ids);
+    EXPECT_TRUE(reused.finish_reason.empty());
+    EXPECT_FALSE(reused.stop_token_id.has_value());
+    EXPECT_TRUE(reused.logprobs.empty());
+    EXPECT_FALSE(reused.error.has_value());
+  }
   // Refused by both (the fast path leaves these to the full parser).
   for (const char* bad :
        {R"({"token_ids":[01]})", R"({"token_ids":[2147483648]})", R"({"token_ids":[-1]})",
