@@ -111,9 +111,10 @@ class ChoiceStream : public std::enable_shared_from_this<ChoiceStream> {
   int num_tries_ = 0;              // requests sent (the request id of each is distinct)
   bool last_unreachable_ = false;  // the last try got no HTTP answer
   std::string decode_id_;
-  std::optional<ApiError> last_error_;  // of the last try, answered when no other pair is left
-  bool got_event_ = false;              // io thread
-  bool first_piece_ = true;             // io thread
+  std::optional<ApiError> last_error_;     // of the last try, answered when no other pair is left
+  server::internal::GenerateEvent event_;  // io thread: the last event read (reused)
+  bool got_event_ = false;                 // io thread
+  bool first_piece_ = true;                // io thread
   int num_prompt_tokens_ = 0, num_cached_tokens_ = 0, num_output_tokens_ = 0;
   std::atomic<bool> ended_{false};
   std::mutex mu_;

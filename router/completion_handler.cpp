@@ -95,6 +95,7 @@ struct CompletionHandler::Call {
   // the HTTP client until they end: weak here, so nothing cycles.
   std::vector<std::weak_ptr<ChoiceStream>> streams;
   std::shared_ptr<server::SseWriter> sse;
+  std::string chunk;  // the JSON of the chunk being sent: one buffer for every token
   // An error or the full response went out, or the client went away.
   bool answered = false;
   InflightCalls* inflight = nullptr;
@@ -237,19 +238,22 @@ struct CompletionHandler::Call {
       ChatChoice role;
       role.index = static_cast<int>(i);
       role.role_chunk = true;
-      (void)sse->send_event(chat_chunk(meta, role));
+      chat_chunk(meta, role, &chunk);
+      (void)sse->send_event(chunk);
     }
     if (p.text.empty() && p.logprobs.empty() && calls.empty() && !p.finished) return;
     if (chat()) {
       ChatChoice ch =
           make_choice<ChatChoice>(i, p.text, p.logprobs, p.finish_reason, p.stop_reason);
       ch.tool_calls = calls;
-      (void)sse->send_event(chat_chunk(meta, ch));
-      return;
+      chat_chunk(meta, ch, &chunk);
+    } else {
+      completion_chunk(
+          meta,
+          make_choice<CompletionChoice>(i, p.text, p.logprobs, p.finish_reason, p.stop_reason),
+          &chunk);
     }
-    (void)sse->send_event(completion_chunk(
-        meta,
-        make_choice<CompletionChoice>(i, p.text, p.logprobs, p.finish_reason, p.stop_reason)));
+    (void)sse->send_event(chunk);
   }
 
   template <typename Choice>

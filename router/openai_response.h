@@ -97,9 +97,10 @@ std::string completion_response(const ResponseMeta& meta,
 std::string chat_response(const ResponseMeta& meta, const std::vector<ChatChoice>& choices,
                           const Usage& usage);
 
-// One streaming chunk carrying one choice.
-std::string completion_chunk(const ResponseMeta& meta, const CompletionChoice& choice);
-std::string chat_chunk(const ResponseMeta& meta, const ChatChoice& choice);
+// One streaming chunk carrying one choice, replacing *chunk (a buffer the
+// caller reuses from token to token).
+void completion_chunk(const ResponseMeta& meta, const CompletionChoice& choice, std::string* chunk);
+void chat_chunk(const ResponseMeta& meta, const ChatChoice& choice, std::string* chunk);
 // The last chunk when include_usage: "choices": [] and the usage.
 std::string usage_chunk(const ResponseMeta& meta, Endpoint endpoint, const Usage& usage);
 

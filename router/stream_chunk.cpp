@@ -67,17 +67,20 @@ void append_envelope_tail(std::string& out, const ResponseMeta& meta, std::strin
   out.push_back('}');
 }
 
-std::string start(size_t text_len) {
-  std::string out;
-  out.reserve(240 + text_len);
-  out += "{\"choices\":[{";
-  return out;
+// Replaces *out with the chunk's opening (its capacity is kept: a buffer
+// reused from chunk to chunk allocates nothing).
+std::string& start(std::string* out, size_t text_len) {
+  out->clear();
+  out->reserve(240 + text_len);
+  out->append("{\"choices\":[{");
+  return *out;
 }
 
 }  // namespace
 
-std::string completion_chunk(const ResponseMeta& meta, const CompletionChoice& choice) {
-  std::string out = start(choice.text.size());
+void completion_chunk(const ResponseMeta& meta, const CompletionChoice& choice,
+                      std::string* chunk) {
+  std::string& out = start(chunk, choice.text.size());
   out += "\"finish_reason\":";
   append_finish_reason(out, choice.finish_reason);
   out += ",\"index\":";
@@ -93,11 +96,10 @@ std::string completion_chunk(const ResponseMeta& meta, const CompletionChoice& c
   out += ",\"text\":";
   append_json_string(out, choice.text);
   append_envelope_tail(out, meta, "text_completion");
-  return out;
 }
 
-std::string chat_chunk(const ResponseMeta& meta, const ChatChoice& choice) {
-  std::string out = start(choice.content.size());
+void chat_chunk(const ResponseMeta& meta, const ChatChoice& choice, std::string* chunk) {
+  std::string& out = start(chunk, choice.content.size());
   out += "\"delta\":{";
   if (choice.role_chunk || !choice.content.empty()) {
     out += "\"content\":";
@@ -121,7 +123,6 @@ std::string chat_chunk(const ResponseMeta& meta, const ChatChoice& choice) {
   out += ",\"stop_reason\":";
   append_stop_reason(out, choice.stop_reason);
   append_envelope_tail(out, meta, "chat.completion.chunk");
-  return out;
 }
 
 }  // namespace pdserve::router

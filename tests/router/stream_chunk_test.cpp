@@ -46,6 +46,7 @@ ResponseMeta meta(bool include_usage) {
 }
 
 TEST(StreamChunkTest, CompletionChunkIsNlohmannsDump) {
+  std::string chunk = "left over from before";  // reused: each chunk replaces the last
   for (const std::string& text : kTexts)
     for (bool usage : {false, true})
       for (int variant = 0; variant < 4; ++variant) {
@@ -63,7 +64,7 @@ TEST(StreamChunkTest, CompletionChunkIsNlohmannsDump) {
           c.text_offset = 12;
           c.logprobs = std::vector<TokenLogprobInfo>{};
         }
-        const std::string chunk = completion_chunk(meta(usage), c);
+        completion_chunk(meta(usage), c, &chunk);
         EXPECT_EQ(chunk, canonical(chunk)) << chunk;
         const json j = json::parse(chunk);
         EXPECT_EQ(j["object"], "text_completion");
@@ -76,6 +77,7 @@ TEST(StreamChunkTest, CompletionChunkIsNlohmannsDump) {
 }
 
 TEST(StreamChunkTest, ChatChunkIsNlohmannsDump) {
+  std::string chunk = "left over from before";
   for (const std::string& text : kTexts)
     for (int variant = 0; variant < 4; ++variant) {
       ChatChoice c;
@@ -88,7 +90,7 @@ TEST(StreamChunkTest, ChatChunkIsNlohmannsDump) {
         c.stop_reason.stop_string = "\n\n";
       }
       if (variant == 3) c.finish_reason = "abort";  // shown as null
-      const std::string chunk = chat_chunk(meta(variant % 2 == 0), c);
+      chat_chunk(meta(variant % 2 == 0), c, &chunk);
       EXPECT_EQ(chunk, canonical(chunk)) << chunk;
       const json j = json::parse(chunk);
       EXPECT_EQ(j["object"], "chat.completion.chunk");
@@ -102,6 +104,7 @@ TEST(StreamChunkTest, ChatChunkIsNlohmannsDump) {
 }
 
 TEST(StreamChunkTest, ChatChunkWithToolCallsIsNlohmannsDump) {
+  std::string chunk = "left over from before";
   for (const std::string& text : kTexts)
     for (bool with_content : {false, true}) {
       ChatChoice c;
@@ -110,7 +113,7 @@ TEST(StreamChunkTest, ChatChunkWithToolCallsIsNlohmannsDump) {
       c.tool_calls = {{0, {"call_0", "get_\"weather\"", "{\"city\": \"" + text + "\"}"}},
                       {1, {"", "", text}}};
       c.finish_reason = "tool_calls";
-      const std::string chunk = chat_chunk(meta(false), c);
+      chat_chunk(meta(false), c, &chunk);
       EXPECT_EQ(chunk, canonical(chunk)) << chunk;
       const json j = json::parse(chunk);
       const json& calls = j["choices"][0]["delta"]["tool_calls"];
