@@ -96,6 +96,7 @@ struct CompletionHandler::Call {
   std::vector<std::weak_ptr<ChoiceStream>> streams;
   std::shared_ptr<server::SseWriter> sse;
   std::string chunk;  // the JSON of the chunk being sent: one buffer for every token
+  std::string tail;   // what follows the choice in each of them (chunk_tail())
   // An error or the full response went out, or the client went away.
   bool answered = false;
   InflightCalls* inflight = nullptr;
@@ -238,7 +239,7 @@ struct CompletionHandler::Call {
       ChatChoice role;
       role.index = static_cast<int>(i);
       role.role_chunk = true;
-      chat_chunk(meta, role, &chunk);
+      chat_chunk(role, tail, &chunk);
       (void)sse->send_event(chunk);
     }
     if (p.text.empty() && p.logprobs.empty() && calls.empty() && !p.finished) return;
@@ -246,12 +247,11 @@ struct CompletionHandler::Call {
       ChatChoice ch =
           make_choice<ChatChoice>(i, p.text, p.logprobs, p.finish_reason, p.stop_reason);
       ch.tool_calls = calls;
-      chat_chunk(meta, ch, &chunk);
+      chat_chunk(ch, tail, &chunk);
     } else {
       completion_chunk(
-          meta,
           make_choice<CompletionChoice>(i, p.text, p.logprobs, p.finish_reason, p.stop_reason),
-          &chunk);
+          tail, &chunk);
     }
     (void)sse->send_event(chunk);
   }
@@ -385,6 +385,7 @@ Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
                            .count();
   call->meta.model = model_.name;
   call->meta.include_usage = req.include_usage;
+  if (req.stream) call->tail = chunk_tail(call->meta, endpoint);
   for (size_t p = 0; p < ids.value().size(); ++p) {
     call->prompt_lens.push_back(static_cast<int>(ids.value()[p].size()));
     call->prompt_texts.push_back(req.prompts.size() > p ? req.prompts[p].text : std::string());

@@ -52,9 +52,12 @@ void append_tool_calls(std::string& out, const std::vector<ToolCallDelta>& calls
   out.push_back(']');
 }
 
-// What follows the one choice: the envelope, keys after "choices".
-void append_envelope_tail(std::string& out, const ResponseMeta& meta, std::string_view object) {
-  out += "}],\"created\":";
+}  // namespace
+
+std::string chunk_tail(const ResponseMeta& meta, Endpoint endpoint) {
+  const std::string_view object =
+      endpoint == Endpoint::kChatCompletions ? "chat.completion.chunk" : "text_completion";
+  std::string out = "}],\"created\":";
   out += std::to_string(meta.created);
   out += ",\"id\":";
   append_json_string(out, meta.id);
@@ -65,21 +68,23 @@ void append_envelope_tail(std::string& out, const ResponseMeta& meta, std::strin
   out.push_back('"');
   if (meta.include_usage) out += ",\"usage\":null";
   out.push_back('}');
+  return out;
 }
+
+namespace {
 
 // Replaces *out with the chunk's opening (its capacity is kept: a buffer
 // reused from chunk to chunk allocates nothing).
 std::string& start(std::string* out, size_t text_len) {
   out->clear();
-  out->reserve(240 + text_len);
+  out->reserve(160 + text_len);
   out->append("{\"choices\":[{");
   return *out;
 }
 
 }  // namespace
 
-void completion_chunk(const ResponseMeta& meta, const CompletionChoice& choice,
-                      std::string* chunk) {
+void completion_chunk(const CompletionChoice& choice, std::string_view tail, std::string* chunk) {
   std::string& out = start(chunk, choice.text.size());
   out += "\"finish_reason\":";
   append_finish_reason(out, choice.finish_reason);
@@ -95,10 +100,10 @@ void completion_chunk(const ResponseMeta& meta, const CompletionChoice& choice,
   append_stop_reason(out, choice.stop_reason);
   out += ",\"text\":";
   append_json_string(out, choice.text);
-  append_envelope_tail(out, meta, "text_completion");
+  out += tail;
 }
 
-void chat_chunk(const ResponseMeta& meta, const ChatChoice& choice, std::string* chunk) {
+void chat_chunk(const ChatChoice& choice, std::string_view tail, std::string* chunk) {
   std::string& out = start(chunk, choice.content.size());
   out += "\"delta\":{";
   if (choice.role_chunk || !choice.content.empty()) {
@@ -122,7 +127,7 @@ void chat_chunk(const ResponseMeta& meta, const ChatChoice& choice, std::string*
   }
   out += ",\"stop_reason\":";
   append_stop_reason(out, choice.stop_reason);
-  append_envelope_tail(out, meta, "chat.completion.chunk");
+  out += tail;
 }
 
 }  // namespace pdserve::router

@@ -13,13 +13,13 @@ using nlohmann::json;
 
 json chunk_json(const ResponseMeta& m, const CompletionChoice& c) {
   std::string text;
-  completion_chunk(m, c, &text);
+  completion_chunk(c, chunk_tail(m, Endpoint::kCompletions), &text);
   return json::parse(text);
 }
 
 json chunk_json(const ResponseMeta& m, const ChatChoice& c) {
   std::string text;
-  chat_chunk(m, c, &text);
+  chat_chunk(c, chunk_tail(m, Endpoint::kChatCompletions), &text);
   return json::parse(text);
 }
 

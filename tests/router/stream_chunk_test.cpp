@@ -64,7 +64,7 @@ TEST(StreamChunkTest, CompletionChunkIsNlohmannsDump) {
           c.text_offset = 12;
           c.logprobs = std::vector<TokenLogprobInfo>{};
         }
-        completion_chunk(meta(usage), c, &chunk);
+        completion_chunk(c, chunk_tail(meta(usage), Endpoint::kCompletions), &chunk);
         EXPECT_EQ(chunk, canonical(chunk)) << chunk;
         const json j = json::parse(chunk);
         EXPECT_EQ(j["object"], "text_completion");
@@ -90,7 +90,7 @@ TEST(StreamChunkTest, ChatChunkIsNlohmannsDump) {
         c.stop_reason.stop_string = "\n\n";
       }
       if (variant == 3) c.finish_reason = "abort";  // shown as null
-      chat_chunk(meta(variant % 2 == 0), c, &chunk);
+      chat_chunk(c, chunk_tail(meta(variant % 2 == 0), Endpoint::kChatCompletions), &chunk);
       EXPECT_EQ(chunk, canonical(chunk)) << chunk;
       const json j = json::parse(chunk);
       EXPECT_EQ(j["object"], "chat.completion.chunk");
@@ -113,7 +113,7 @@ TEST(StreamChunkTest, ChatChunkWithToolCallsIsNlohmannsDump) {
       c.tool_calls = {{0, {"call_0", "get_\"weather\"", "{\"city\": \"" + text + "\"}"}},
                       {1, {"", "", text}}};
       c.finish_reason = "tool_calls";
-      chat_chunk(meta(false), c, &chunk);
+      chat_chunk(c, chunk_tail(meta(false), Endpoint::kChatCompletions), &chunk);
       EXPECT_EQ(chunk, canonical(chunk)) << chunk;
       const json j = json::parse(chunk);
       const json& calls = j["choices"][0]["delta"]["tool_calls"];

@@ -113,7 +113,7 @@ TEST(ToolOutputTest, ResponsesCarryTheCalls) {
   EXPECT_EQ(r["choices"][0]["finish_reason"], "tool_calls");
 
   std::string text;
-  chat_chunk({"chatcmpl-1", 1, "m"}, c, &text);
+  chat_chunk(c, chunk_tail({"chatcmpl-1", 1, "m"}, Endpoint::kChatCompletions), &text);
   const nlohmann::json chunk = nlohmann::json::parse(text);
   const nlohmann::json& d = chunk["choices"][0]["delta"];
   EXPECT_EQ(d["tool_calls"][0]["index"], 0);
