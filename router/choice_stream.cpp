@@ -239,7 +239,7 @@ void ChoiceStream::on_done(Status status) {
   finish(std::move(p));
 }
 
-void ChoiceStream::finish(ChoicePiece piece) {
+void ChoiceStream::finish(ChoicePiece&& piece) {
   if (ended_.exchange(true)) return;
   if (!decode_id_.empty()) ctx_.registry->add_inflight(decode_id_, -1);
   piece.finished = true;

@@ -88,7 +88,7 @@ struct ChoicePiece {
 
 class ChoiceStream : public std::enable_shared_from_this<ChoiceStream> {
  public:
-  using OnPiece = std::function<void(ChoicePiece)>;
+  using OnPiece = std::function<void(ChoicePiece&&)>;
 
   ChoiceStream(const RouterContext& ctx, ChoiceSpec spec, OnPiece on_piece);
   void start();
@@ -98,7 +98,7 @@ class ChoiceStream : public std::enable_shared_from_this<ChoiceStream> {
   void send();
   bool on_event(const server::SseEvent& ev);
   void on_done(Status status);
-  void finish(ChoicePiece piece);
+  void finish(ChoicePiece&& piece);
   std::vector<TokenLogprobInfo> token_logprobs(const server::internal::GenerateEvent& ev) const;
 
   const RouterContext& ctx_;

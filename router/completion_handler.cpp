@@ -180,7 +180,7 @@ struct CompletionHandler::Call {
   }
 
   // One piece of choice i.
-  void on_piece(size_t i, ChoicePiece p) {
+  void on_piece(size_t i, ChoicePiece& p) {
     if (answered) return;
     if (p.error) {
       fail(*p.error);
@@ -419,7 +419,7 @@ Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
     spec.cache_salt = req.cache_salt;
     spec.priority = req.priority;
     streams.push_back(
-        std::make_shared<ChoiceStream>(ctx_, std::move(spec), [call, i](ChoicePiece piece) {
+        std::make_shared<ChoiceStream>(ctx_, std::move(spec), [call, i](ChoicePiece&& piece) {
           call->events.push({Call::Event::kPiece, i, std::move(piece)});
         }));
   }
@@ -443,7 +443,7 @@ Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
           call->client_gone();
           break;
         }
-        call->on_piece(ev.choice_idx, std::move(ev.piece));
+        call->on_piece(ev.choice_idx, ev.piece);
         if (opening && call->sse && !call->answered) fault_.maybe_throw();
         break;
       }
