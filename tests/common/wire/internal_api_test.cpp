@@ -5,6 +5,10 @@
 #include <bit>
 #include <cstdint>
 #include <iterator>
+#include <string>
+#include <vector>
+
+#include "common/wire/decode_step_event.h"
 
 namespace pdserve::server::internal {
 namespace {
@@ -177,6 +181,63 @@ TEST(InternalApiTest, DecodeStepEventsWithLogprobsAgreeWithTheFullParser) {
                           R"({"logprobs":[{"logprob":-.5,"top":[]}],"token_ids":[3]})",
                           R"({"logprobs":[{"top":[]}],"token_ids":[3]})"})
     EXPECT_FALSE(parse_generate_event(bad).ok()) << bad;
+}
+
+// The first and the last event of a request (counts, finish, stop token,
+// prefill location) are read by the fast path too, and agree with the full
+// parser field for field.
+TEST(InternalApiTest, FirstAndLastEventsAgreeWithTheFullParser) {
+  std::vector<GenerateEvent> events(5);
+  events[0].token_ids = {3};
+  events[0].num_prompt_tokens = 12;
+  events[0].num_cached_tokens = 8;
+  events[0].prefill_location = "remote";
+  events[1].token_ids = {9, 10};
+  events[1].finish_reason = "length";
+  events[1].num_prompt_tokens = 12;
+  events[2].token_ids = {2};
+  events[2].finish_reason = "stop";
+  events[2].stop_token_id = 2;
+  events[2].logprobs = {{-0.5f, {{2, -0.5f}}}};
+  events[3].finish_reason = "abort";
+  events[4].token_ids = {2147483647};
+  events[4].finish_reason = "stop";
+  events[4].stop_token_id = 0;
+  events[4].num_prompt_tokens = 2147483647;
+  events[4].num_cached_tokens = 1;
+  events[4].prefill_location = "local";
+  for (const GenerateEvent& e : events) {
+    const std::string text = to_json(e);
+    GenerateEvent fast;
+    ASSERT_TRUE(read_decode_step_event(text, &fast)) << text;
+    const size_t colon = text.find(':');
+    const std::string spaced =  // not the fast path's spelling
+        text.substr(0, colon + 1) + " " + text.substr(colon + 1);
+    Result<GenerateEvent> full = parse_generate_event(spaced);
+    ASSERT_TRUE(full.ok()) << spaced << ": " << full.status().to_string();
+    EXPECT_EQ(fast.token_ids, full->token_ids) << text;
+    EXPECT_EQ(fast.finish_reason, full->finish_reason) << text;
+    EXPECT_EQ(fast.stop_token_id, full->stop_token_id) << text;
+    EXPECT_EQ(fast.num_prompt_tokens, full->num_prompt_tokens) << text;
+    EXPECT_EQ(fast.num_cached_tokens, full->num_cached_tokens) << text;
+    EXPECT_EQ(fast.prefill_location, full->prefill_location) << text;
+    EXPECT_EQ(fast.logprobs.size(), full->logprobs.size()) << text;
+  }
+  // Left to the full parser: an error, a finish reason it would have to
+  // unescape, fields out of order, a count out of range (refused there).
+  GenerateEvent e;
+  for (const char* other :
+       {R"({"error":{"http_status":500,"message":"x","type":""},"token_ids":[]})",
+        R"({"finish_reason":"len\u0067th","token_ids":[1]})",
+        R"({"num_prompt_tokens":3,"finish_reason":"stop","token_ids":[1]})",
+        R"({"num_prompt_tokens":2147483648,"token_ids":[1]})",
+        R"({"stop_token_id":-1,"token_ids":[]})"})
+    EXPECT_FALSE(read_decode_step_event(other, &e)) << other;
+  Result<GenerateEvent> escaped =
+      parse_generate_event(R"({"finish_reason":"len\u0067th","token_ids":[1]})");
+  ASSERT_TRUE(escaped.ok());
+  EXPECT_EQ(escaped->finish_reason, "length");
+  EXPECT_FALSE(parse_generate_event(R"({"num_prompt_tokens":2147483648,"token_ids":[1]})").ok());
 }
 
 TEST(InternalApiTest, EventsPrefillAndStateRoundTrip) {
