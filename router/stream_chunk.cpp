@@ -52,12 +52,11 @@ void append_tool_calls(std::string& out, const std::vector<ToolCallDelta>& calls
   out.push_back(']');
 }
 
-}  // namespace
-
-std::string chunk_tail(const ResponseMeta& meta, Endpoint endpoint) {
+// The envelope's keys after "choices" but "usage": created, id, model, object.
+void append_envelope(std::string& out, const ResponseMeta& meta, Endpoint endpoint) {
   const std::string_view object =
       endpoint == Endpoint::kChatCompletions ? "chat.completion.chunk" : "text_completion";
-  std::string out = "}],\"created\":";
+  out += "\"created\":";
   out += std::to_string(meta.created);
   out += ",\"id\":";
   append_json_string(out, meta.id);
@@ -66,12 +65,7 @@ std::string chunk_tail(const ResponseMeta& meta, Endpoint endpoint) {
   out += ",\"object\":\"";
   out += object;
   out.push_back('"');
-  if (meta.include_usage) out += ",\"usage\":null";
-  out.push_back('}');
-  return out;
 }
-
-namespace {
 
 // Replaces *out with the chunk's opening (its capacity is kept: a buffer
 // reused from chunk to chunk allocates nothing).
@@ -83,6 +77,32 @@ std::string& start(std::string* out, size_t text_len) {
 }
 
 }  // namespace
+
+std::string chunk_tail(const ResponseMeta& meta, Endpoint endpoint) {
+  std::string out = "}],";
+  append_envelope(out, meta, endpoint);
+  if (meta.include_usage) out += ",\"usage\":null";
+  out.push_back('}');
+  return out;
+}
+
+std::string usage_chunk(const ResponseMeta& meta, Endpoint endpoint, const Usage& usage) {
+  std::string out = "{\"choices\":[],";
+  append_envelope(out, meta, endpoint);
+  out += ",\"usage\":{\"completion_tokens\":";
+  out += std::to_string(usage.completion_tokens);
+  out += ",\"prompt_tokens\":";
+  out += std::to_string(usage.prompt_tokens);
+  if (usage.cached_tokens >= 0) {
+    out += ",\"prompt_tokens_details\":{\"cached_tokens\":";
+    out += std::to_string(usage.cached_tokens);
+    out.push_back('}');
+  }
+  out += ",\"total_tokens\":";
+  out += std::to_string(usage.prompt_tokens + usage.completion_tokens);
+  out += "}}";
+  return out;
+}
 
 void completion_chunk(const CompletionChoice& choice, std::string_view tail, std::string* chunk) {
   std::string& out = start(chunk, choice.text.size());

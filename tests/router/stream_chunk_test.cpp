@@ -126,5 +126,19 @@ TEST(StreamChunkTest, ChatChunkWithToolCallsIsNlohmannsDump) {
     }
 }
 
+TEST(StreamChunkTest, UsageChunkIsNlohmannsDump) {
+  for (Endpoint endpoint : {Endpoint::kCompletions, Endpoint::kChatCompletions})
+    for (int cached : {-1, 0, 7}) {
+      const std::string chunk = usage_chunk(meta(true), endpoint, {11, 2147483, cached});
+      EXPECT_EQ(chunk, canonical(chunk)) << chunk;
+      const json j = json::parse(chunk);
+      EXPECT_EQ(j["choices"], json::array());
+      EXPECT_EQ(j["usage"]["total_tokens"], 11 + 2147483);
+      EXPECT_EQ(j["usage"].contains("prompt_tokens_details"), cached >= 0);
+      EXPECT_EQ(j["object"],
+                endpoint == Endpoint::kCompletions ? "text_completion" : "chat.completion.chunk");
+    }
+}
+
 }  // namespace
 }  // namespace pdserve::router
