@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstdint>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,96 @@ TEST(InternalApiTest, GenerateRequestRoundTrips) {
   EXPECT_EQ(back->sampling.stop_token_ids, std::vector<int32_t>{7});
   EXPECT_EQ(back->prefill->port, 9000);
   EXPECT_EQ(back->prefill_mode, "remote");
+}
+
+// The requests are written as text (json_writer.h): every field, at values
+// that need escaping, every digit or the edge of their range, reads back
+// the same.
+TEST(InternalApiTest, EveryFieldOfTheRequestsReadsBackTheSame) {
+  protocol::PromptRequest prompt;
+  prompt.prompt_ids = {0, 2147483647, 5};
+  prompt.cache_salt = "salt \"quoted\" \\ \n\t\x01 caf\xc3\xa9";
+  prompt.priority = -7;
+  protocol::SamplingParams& s = prompt.sampling;
+  s.temperature = 0.7f;
+  s.top_k = 40;
+  s.top_p = 0.123456789f;
+  s.min_p = 1e-7f;
+  s.repetition_penalty = 1.1f;
+  s.presence_penalty = -2.0f;
+  s.frequency_penalty = 0.3f;
+  s.seed = UINT64_MAX;
+  s.num_logprobs = 5;
+  s.max_tokens = 1 << 20;
+  s.min_tokens = 3;
+  s.ignore_eos = true;
+  s.stop_token_ids = {2, 9};
+  auto c = std::make_shared<protocol::OutputConstraint>();
+  c->kind = protocol::OutputConstraint::Kind::kJsonSchema;
+  c->text = R"({"type": "string", "pattern": "^a\\b\"$"})";
+  c->choices = {"x\ny", ""};
+  s.constraint = c;
+  auto same_prompt = [&](const protocol::PromptRequest& back) {
+    EXPECT_EQ(back.prompt_ids, prompt.prompt_ids);
+    EXPECT_EQ(back.cache_salt, prompt.cache_salt);
+    EXPECT_EQ(back.priority, prompt.priority);
+    const protocol::SamplingParams& b = back.sampling;
+    EXPECT_EQ(std::bit_cast<uint32_t>(b.temperature), std::bit_cast<uint32_t>(s.temperature));
+    EXPECT_EQ(b.top_k, s.top_k);
+    EXPECT_EQ(std::bit_cast<uint32_t>(b.top_p), std::bit_cast<uint32_t>(s.top_p));
+    EXPECT_EQ(std::bit_cast<uint32_t>(b.min_p), std::bit_cast<uint32_t>(s.min_p));
+    EXPECT_EQ(std::bit_cast<uint32_t>(b.repetition_penalty),
+              std::bit_cast<uint32_t>(s.repetition_penalty));
+    EXPECT_EQ(b.presence_penalty, s.presence_penalty);
+    EXPECT_EQ(std::bit_cast<uint32_t>(b.frequency_penalty),
+              std::bit_cast<uint32_t>(s.frequency_penalty));
+    EXPECT_EQ(b.seed, s.seed);
+    EXPECT_EQ(b.num_logprobs, s.num_logprobs);
+    EXPECT_EQ(b.max_tokens, s.max_tokens);
+    EXPECT_EQ(b.min_tokens, s.min_tokens);
+    EXPECT_EQ(b.ignore_eos, s.ignore_eos);
+    EXPECT_EQ(b.stop_token_ids, s.stop_token_ids);
+    ASSERT_TRUE(b.constraint);
+    EXPECT_EQ(b.constraint->kind, c->kind);
+    EXPECT_EQ(b.constraint->text, c->text);
+    EXPECT_EQ(b.constraint->choices, c->choices);
+  };
+
+  GenerateRequest g;
+  static_cast<protocol::PromptRequest&>(g) = prompt;
+  g.request_id = "cmpl-\"odd\" id";
+  g.prefill_mode = "local";
+  g.prefill = WorkerAddress{"host.example", 65535};
+  Result<GenerateRequest> gb = parse_generate_request(to_json(g));
+  ASSERT_TRUE(gb.ok()) << to_json(g) << ": " << gb.status().to_string();
+  same_prompt(*gb);
+  EXPECT_EQ(gb->request_id, g.request_id);
+  EXPECT_EQ(gb->prefill_mode, "local");
+  ASSERT_TRUE(gb->prefill);
+  EXPECT_EQ(gb->prefill->host, "host.example");
+  EXPECT_EQ(gb->prefill->port, 65535);
+  g.prefill.reset();
+  gb = parse_generate_request(to_json(g));
+  ASSERT_TRUE(gb.ok()) << gb.status().to_string();
+  EXPECT_FALSE(gb->prefill);
+
+  PrefillRequest p;
+  static_cast<protocol::PromptRequest&>(p) = prompt;
+  p.request_id = "r-1";
+  p.deadline_ms = INT64_MAX;
+  p.target = {"meta \"data\"", "key", {UINT64_MAX, 0}, uint64_t{1} << 40, {3, 0}, 2, UINT64_MAX};
+  Result<PrefillRequest> pb = parse_prefill_request(to_json(p));
+  ASSERT_TRUE(pb.ok()) << to_json(p) << ": " << pb.status().to_string();
+  same_prompt(*pb);
+  EXPECT_EQ(pb->request_id, p.request_id);
+  EXPECT_EQ(pb->deadline_ms, p.deadline_ms);
+  EXPECT_EQ(pb->target.agent_metadata, p.target.agent_metadata);
+  EXPECT_EQ(pb->target.compat_key, p.target.compat_key);
+  EXPECT_EQ(pb->target.layer_regions, p.target.layer_regions);
+  EXPECT_EQ(pb->target.block_bytes, p.target.block_bytes);
+  EXPECT_EQ(pb->target.block_ids, p.target.block_ids);
+  EXPECT_EQ(pb->target.first_block, p.target.first_block);
+  EXPECT_EQ(pb->target.epoch, p.target.epoch);
 }
 
 TEST(InternalApiTest, ConstraintTravelsWithTheSampling) {
