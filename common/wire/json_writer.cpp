@@ -24,15 +24,26 @@ void JsonWriter::close(char bracket) {
 }
 
 void JsonWriter::key(std::string_view name) {
-  value(name);
-  out_.push_back(':');
+  separate();
+  out_.push_back('"');
+  out_.append(name);
+  out_.append("\":");
   need_comma_ = false;
 }
 
 void JsonWriter::value(std::string_view s) {
   separate();
   out_.push_back('"');
-  out_.append(json_escape(s));
+  // Runs that need no escape are appended whole.
+  size_t run_start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out_.append(s.substr(run_start, i - run_start));
+    out_.append(json_escape(s.substr(i, 1)));
+    run_start = i + 1;
+  }
+  out_.append(s.substr(run_start));
   out_.push_back('"');
 }
 

@@ -28,7 +28,7 @@ class JsonWriter {
   void end_object() { close('}'); }
   void begin_array() { open('['); }
   void end_array() { close(']'); }
-  void key(std::string_view name);
+  void key(std::string_view name);  // a name that needs no escape (the writer's own)
 
   void value(std::string_view s);
   void value(const char* s) { value(std::string_view(s)); }
