@@ -136,16 +136,16 @@ bool ChoiceStream::on_event(const server::SseEvent& ev) {
   if (ev.data == "[DONE]") return true;
   if (ended_) return false;
   if (ev.is_comment) return true;
-  Result<internal::GenerateEvent> parsed = internal::parse_generate_event(ev.data);
+  Status parsed = internal::parse_generate_event(ev.data, &event_);
   if (!parsed.ok()) {
     ChoicePiece p;
-    p.error = worker_error(
-        spec_.request_id, 502,
-        "decode worker " + decode_id_ + " sent a bad event: " + parsed.status().message());
+    p.error =
+        worker_error(spec_.request_id, 502,
+                     "decode worker " + decode_id_ + " sent a bad event: " + parsed.message());
     finish(std::move(p));
     return false;
   }
-  const internal::GenerateEvent& g = *parsed;
+  const internal::GenerateEvent& g = event_;
   got_event_ = true;
   if (g.error) {
     ChoicePiece p;
@@ -239,7 +239,7 @@ void ChoiceStream::on_done(Status status) {
   finish(std::move(p));
 }
 
-void ChoiceStream::finish(ChoicePiece piece) {
+void ChoiceStream::finish(ChoicePiece&& piece) {
   if (ended_.exchange(true)) return;
   if (!decode_id_.empty()) ctx_.registry->add_inflight(decode_id_, -1);
   piece.finished = true;

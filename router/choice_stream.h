@@ -88,7 +88,7 @@ struct ChoicePiece {
 
 class ChoiceStream : public std::enable_shared_from_this<ChoiceStream> {
  public:
-  using OnPiece = std::function<void(ChoicePiece)>;
+  using OnPiece = std::function<void(ChoicePiece&&)>;
 
   ChoiceStream(const RouterContext& ctx, ChoiceSpec spec, OnPiece on_piece);
   void start();
@@ -98,7 +98,7 @@ class ChoiceStream : public std::enable_shared_from_this<ChoiceStream> {
   void send();
   bool on_event(const server::SseEvent& ev);
   void on_done(Status status);
-  void finish(ChoicePiece piece);
+  void finish(ChoicePiece&& piece);
   std::vector<TokenLogprobInfo> token_logprobs(const server::internal::GenerateEvent& ev) const;
 
   const RouterContext& ctx_;
@@ -111,9 +111,10 @@ class ChoiceStream : public std::enable_shared_from_this<ChoiceStream> {
   int num_tries_ = 0;              // requests sent (the request id of each is distinct)
   bool last_unreachable_ = false;  // the last try got no HTTP answer
   std::string decode_id_;
-  std::optional<ApiError> last_error_;  // of the last try, answered when no other pair is left
-  bool got_event_ = false;              // io thread
-  bool first_piece_ = true;             // io thread
+  std::optional<ApiError> last_error_;     // of the last try, answered when no other pair is left
+  server::internal::GenerateEvent event_;  // io thread: the last event read (reused)
+  bool got_event_ = false;                 // io thread
+  bool first_piece_ = true;                // io thread
   int num_prompt_tokens_ = 0, num_cached_tokens_ = 0, num_output_tokens_ = 0;
   std::atomic<bool> ended_{false};
   std::mutex mu_;

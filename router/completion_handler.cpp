@@ -95,6 +95,8 @@ struct CompletionHandler::Call {
   // the HTTP client until they end: weak here, so nothing cycles.
   std::vector<std::weak_ptr<ChoiceStream>> streams;
   std::shared_ptr<server::SseWriter> sse;
+  std::string chunk;  // the JSON of the chunk being sent: one buffer for every token
+  std::string tail;   // what follows the choice in each of them (chunk_tail())
   // An error or the full response went out, or the client went away.
   bool answered = false;
   InflightCalls* inflight = nullptr;
@@ -178,7 +180,7 @@ struct CompletionHandler::Call {
   }
 
   // One piece of choice i.
-  void on_piece(size_t i, ChoicePiece p) {
+  void on_piece(size_t i, ChoicePiece& p) {
     if (answered) return;
     if (p.error) {
       fail(*p.error);
@@ -237,19 +239,21 @@ struct CompletionHandler::Call {
       ChatChoice role;
       role.index = static_cast<int>(i);
       role.role_chunk = true;
-      (void)sse->send_event(chat_chunk(meta, role));
+      chat_chunk(role, tail, &chunk);
+      (void)sse->send_event(chunk);
     }
     if (p.text.empty() && p.logprobs.empty() && calls.empty() && !p.finished) return;
     if (chat()) {
       ChatChoice ch =
           make_choice<ChatChoice>(i, p.text, p.logprobs, p.finish_reason, p.stop_reason);
       ch.tool_calls = calls;
-      (void)sse->send_event(chat_chunk(meta, ch));
-      return;
+      chat_chunk(ch, tail, &chunk);
+    } else {
+      completion_chunk(
+          make_choice<CompletionChoice>(i, p.text, p.logprobs, p.finish_reason, p.stop_reason),
+          tail, &chunk);
     }
-    (void)sse->send_event(completion_chunk(
-        meta,
-        make_choice<CompletionChoice>(i, p.text, p.logprobs, p.finish_reason, p.stop_reason)));
+    (void)sse->send_event(chunk);
   }
 
   template <typename Choice>
@@ -381,6 +385,7 @@ Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
                            .count();
   call->meta.model = model_.name;
   call->meta.include_usage = req.include_usage;
+  if (req.stream) call->tail = chunk_tail(call->meta, endpoint);
   for (size_t p = 0; p < ids.value().size(); ++p) {
     call->prompt_lens.push_back(static_cast<int>(ids.value()[p].size()));
     call->prompt_texts.push_back(req.prompts.size() > p ? req.prompts[p].text : std::string());
@@ -414,7 +419,7 @@ Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
     spec.cache_salt = req.cache_salt;
     spec.priority = req.priority;
     streams.push_back(
-        std::make_shared<ChoiceStream>(ctx_, std::move(spec), [call, i](ChoicePiece piece) {
+        std::make_shared<ChoiceStream>(ctx_, std::move(spec), [call, i](ChoicePiece&& piece) {
           call->events.push({Call::Event::kPiece, i, std::move(piece)});
         }));
   }
@@ -438,7 +443,7 @@ Task<> CompletionHandler::complete(Endpoint endpoint, server::Request request,
           call->client_gone();
           break;
         }
-        call->on_piece(ev.choice_idx, std::move(ev.piece));
+        call->on_piece(ev.choice_idx, ev.piece);
         if (opening && call->sse && !call->answered) fault_.maybe_throw();
         break;
       }

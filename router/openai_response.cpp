@@ -108,14 +108,6 @@ std::string chat_response(const ResponseMeta& meta, const std::vector<ChatChoice
   return detail::dump(j);
 }
 
-std::string usage_chunk(const ResponseMeta& meta, Endpoint endpoint, const Usage& usage) {
-  json j = envelope(
-      meta, endpoint == Endpoint::kChatCompletions ? "chat.completion.chunk" : "text_completion");
-  j["choices"] = json::array();
-  j["usage"] = usage_json(usage);
-  return detail::dump(j);
-}
-
 namespace {
 
 json model_json(const ModelCard& m) {

@@ -97,9 +97,13 @@ std::string completion_response(const ResponseMeta& meta,
 std::string chat_response(const ResponseMeta& meta, const std::vector<ChatChoice>& choices,
                           const Usage& usage);
 
-// One streaming chunk carrying one choice.
-std::string completion_chunk(const ResponseMeta& meta, const CompletionChoice& choice);
-std::string chat_chunk(const ResponseMeta& meta, const ChatChoice& choice);
+// What follows the choice in every streaming chunk of one response (created,
+// id, model, object, usage): written once per request.
+std::string chunk_tail(const ResponseMeta& meta, Endpoint endpoint);
+// One streaming chunk carrying one choice, then `tail` (chunk_tail's),
+// replacing *chunk (a buffer the caller reuses from token to token).
+void completion_chunk(const CompletionChoice& choice, std::string_view tail, std::string* chunk);
+void chat_chunk(const ChatChoice& choice, std::string_view tail, std::string* chunk);
 // The last chunk when include_usage: "choices": [] and the usage.
 std::string usage_chunk(const ResponseMeta& meta, Endpoint endpoint, const Usage& usage);
 

@@ -52,9 +52,11 @@ void append_tool_calls(std::string& out, const std::vector<ToolCallDelta>& calls
   out.push_back(']');
 }
 
-// What follows the one choice: the envelope, keys after "choices".
-void append_envelope_tail(std::string& out, const ResponseMeta& meta, std::string_view object) {
-  out += "}],\"created\":";
+// The envelope's keys after "choices" but "usage": created, id, model, object.
+void append_envelope(std::string& out, const ResponseMeta& meta, Endpoint endpoint) {
+  const std::string_view object =
+      endpoint == Endpoint::kChatCompletions ? "chat.completion.chunk" : "text_completion";
+  out += "\"created\":";
   out += std::to_string(meta.created);
   out += ",\"id\":";
   append_json_string(out, meta.id);
@@ -63,21 +65,47 @@ void append_envelope_tail(std::string& out, const ResponseMeta& meta, std::strin
   out += ",\"object\":\"";
   out += object;
   out.push_back('"');
-  if (meta.include_usage) out += ",\"usage\":null";
-  out.push_back('}');
 }
 
-std::string start(size_t text_len) {
-  std::string out;
-  out.reserve(240 + text_len);
-  out += "{\"choices\":[{";
-  return out;
+// Replaces *out with the chunk's opening (its capacity is kept: a buffer
+// reused from chunk to chunk allocates nothing).
+std::string& start(std::string* out, size_t text_len) {
+  out->clear();
+  out->reserve(160 + text_len);
+  out->append("{\"choices\":[{");
+  return *out;
 }
 
 }  // namespace
 
-std::string completion_chunk(const ResponseMeta& meta, const CompletionChoice& choice) {
-  std::string out = start(choice.text.size());
+std::string chunk_tail(const ResponseMeta& meta, Endpoint endpoint) {
+  std::string out = "}],";
+  append_envelope(out, meta, endpoint);
+  if (meta.include_usage) out += ",\"usage\":null";
+  out.push_back('}');
+  return out;
+}
+
+std::string usage_chunk(const ResponseMeta& meta, Endpoint endpoint, const Usage& usage) {
+  std::string out = "{\"choices\":[],";
+  append_envelope(out, meta, endpoint);
+  out += ",\"usage\":{\"completion_tokens\":";
+  out += std::to_string(usage.completion_tokens);
+  out += ",\"prompt_tokens\":";
+  out += std::to_string(usage.prompt_tokens);
+  if (usage.cached_tokens >= 0) {
+    out += ",\"prompt_tokens_details\":{\"cached_tokens\":";
+    out += std::to_string(usage.cached_tokens);
+    out.push_back('}');
+  }
+  out += ",\"total_tokens\":";
+  out += std::to_string(usage.prompt_tokens + usage.completion_tokens);
+  out += "}}";
+  return out;
+}
+
+void completion_chunk(const CompletionChoice& choice, std::string_view tail, std::string* chunk) {
+  std::string& out = start(chunk, choice.text.size());
   out += "\"finish_reason\":";
   append_finish_reason(out, choice.finish_reason);
   out += ",\"index\":";
@@ -92,12 +120,11 @@ std::string completion_chunk(const ResponseMeta& meta, const CompletionChoice& c
   append_stop_reason(out, choice.stop_reason);
   out += ",\"text\":";
   append_json_string(out, choice.text);
-  append_envelope_tail(out, meta, "text_completion");
-  return out;
+  out += tail;
 }
 
-std::string chat_chunk(const ResponseMeta& meta, const ChatChoice& choice) {
-  std::string out = start(choice.content.size());
+void chat_chunk(const ChatChoice& choice, std::string_view tail, std::string* chunk) {
+  std::string& out = start(chunk, choice.content.size());
   out += "\"delta\":{";
   if (choice.role_chunk || !choice.content.empty()) {
     out += "\"content\":";
@@ -120,8 +147,7 @@ std::string chat_chunk(const ResponseMeta& meta, const ChatChoice& choice) {
   }
   out += ",\"stop_reason\":";
   append_stop_reason(out, choice.stop_reason);
-  append_envelope_tail(out, meta, "chat.completion.chunk");
-  return out;
+  out += tail;
 }
 
 }  // namespace pdserve::router

@@ -39,7 +39,13 @@ Status Pipeline::encode(std::string_view text, bool add_special, bool split_spec
 
 Result<std::string> Pipeline::decode(std::span<const int32_t> ids, bool skip_special,
                                      bool at_start) const {
-  std::vector<std::string> tokens;
+  // This thread's token list, reused: a detokenizer decodes a window of one
+  // token per generated token, and the strings of most tokens are short
+  // enough to need no allocation of their own. A large decode's is not kept.
+  constexpr size_t kMaxKeptTokens = 4096;
+  thread_local std::vector<std::string> tokens;
+  if (tokens.capacity() > kMaxKeptTokens) std::vector<std::string>().swap(tokens);
+  tokens.clear();
   tokens.reserve(ids.size());
   for (int32_t id : ids) {
     if (!id_in_range(id))

@@ -11,9 +11,10 @@
 #pragma once
 
 #include <coroutine>
-#include <deque>
+#include <cstddef>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 namespace pdserve {
 
@@ -36,18 +37,25 @@ class AsyncQueue {
       AsyncQueue& q;
       bool await_ready() {
         std::lock_guard<std::mutex> lock(q.mu_);
-        return !q.items_.empty();
+        return q.head_idx_ < q.items_.size();
       }
       bool await_suspend(std::coroutine_handle<> handle) {
         std::lock_guard<std::mutex> lock(q.mu_);
-        if (!q.items_.empty()) return false;
+        if (q.head_idx_ < q.items_.size()) return false;
         q.waiting_ = handle;
         return true;
       }
       T await_resume() {
         std::lock_guard<std::mutex> lock(q.mu_);
-        T value = std::move(q.items_.front());
-        q.items_.pop_front();
+        T value = std::move(q.items_[q.head_idx_++]);
+        if (q.head_idx_ == q.items_.size()) {  // drained: the storage is reused
+          q.items_.clear();
+          q.head_idx_ = 0;
+        } else if (q.head_idx_ >= kCompactAt && 2 * q.head_idx_ >= q.items_.size()) {
+          // A consumer that lags: the values taken go, so memory stays bounded.
+          q.items_.erase(q.items_.begin(), q.items_.begin() + static_cast<ptrdiff_t>(q.head_idx_));
+          q.head_idx_ = 0;
+        }
         return value;
       }
     };
@@ -55,8 +63,14 @@ class AsyncQueue {
   }
 
  private:
+  static constexpr size_t kCompactAt = 64;
+
   std::mutex mu_;
-  std::deque<T> items_;
+  // Values from head_idx_ on are queued. A vector, not a deque: a value
+  // handed straight to a waiting coroutine (one a token, in the router)
+  // allocates nothing once the vector has its capacity.
+  std::vector<T> items_;
+  size_t head_idx_ = 0;
   std::coroutine_handle<> waiting_;
 };
 

@@ -15,6 +15,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
@@ -23,6 +25,15 @@
 #include "common/server/http_client.h"
 
 namespace pdserve::server {
+
+// Every request of the client runs as a coroutine on a strand of its own.
+// Its awaitables name that executor type rather than any_io_executor: a
+// type-erased strand does not fit any_io_executor's small buffer, so every
+// operation awaited (a stream's read per token) would allocate copies of it.
+using ClientStrand = boost::asio::strand<boost::asio::io_context::executor_type>;
+template <typename T>
+using ClientAwaitable = boost::asio::awaitable<T, ClientStrand>;
+inline constexpr boost::asio::use_awaitable_t<ClientStrand> kClientUse{};
 
 // One TCP connection to host:port, used by one request at a time.
 struct Connection {
@@ -56,9 +67,8 @@ class HttpClient::Impl {
   void shutdown();  // cancels in-flight work, joins threads
 
   // A pooled connection to host:port, or a new one (connect_timeout applies).
-  boost::asio::awaitable<Result<std::unique_ptr<Connection>>> checkout(const std::string& host,
-                                                                       uint16_t port,
-                                                                       bool allow_reuse);
+  ClientAwaitable<Result<std::unique_ptr<Connection>>> checkout(const std::string& host,
+                                                                uint16_t port, bool allow_reuse);
   // Returns a connection whose last answer was complete and kept alive.
   void checkin(std::unique_ptr<Connection> conn);
   // Builds the Beast request (Host, User-Agent, Content-Type, length).

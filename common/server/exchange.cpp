@@ -33,7 +33,7 @@ bool Exchange::start_stream(int status, Headers headers) {
   return true;
 }
 
-Status Exchange::push(std::string bytes) {
+Status Exchange::push(std::string_view bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   if (state_ != State::kStreaming) {
     if (state_ == State::kWaiting || state_ == State::kResponse) {
@@ -52,7 +52,7 @@ Status Exchange::push(std::string bytes) {
     if (sent.num_sent > 0 || sent.failed) partial_ = sent;
   }
   buffered_bytes_ += bytes.size();
-  chunks_.push_back(std::move(bytes));
+  chunks_.emplace_back(bytes);
   wake_locked();
   return ok_status();
 }

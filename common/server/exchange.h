@@ -38,9 +38,11 @@ class Exchange {
   // ---- producer side (handler threads) ----
   bool respond(Response response);
   bool start_stream(int status, Headers headers);
-  Status push(std::string bytes);  // stream bytes, already framed
-  void finish();                   // ends the stream after queued bytes
-  void abandon();                  // the writer was dropped: 500 when nothing was answered
+  // Stream bytes, already framed; copied only when they must wait (a direct
+  // send that the socket took whole keeps nothing).
+  Status push(std::string_view bytes);
+  void finish();   // ends the stream after queued bytes
+  void abandon();  // the writer was dropped: 500 when nothing was answered
   bool is_closed() const;
   void on_disconnect(std::function<void()> cb);
   size_t buffered_bytes() const;

@@ -28,7 +28,7 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr auto kUse = asio::use_awaitable;
+constexpr auto kUse = kClientUse;
 
 // An idle pooled socket must have nothing to read: readable means the peer
 // closed it (or sent garbage); either way it is unusable.
@@ -40,13 +40,13 @@ bool looks_closed(tcp::socket& socket) {
 
 // The state of one plain request, for cancellation from shutdown().
 struct OpState {
-  explicit OpState(asio::strand<asio::io_context::executor_type> s) : strand(std::move(s)) {}
-  asio::strand<asio::io_context::executor_type> strand;
+  explicit OpState(ClientStrand s) : strand(std::move(s)) {}
+  ClientStrand strand;
   Connection* conn = nullptr;  // the connection in use, on the strand only
   bool cancelled = false;
 };
 
-asio::awaitable<Result<ClientResponse>> perform(HttpClient::Impl& impl, OpState& op,
+ClientAwaitable<Result<ClientResponse>> perform(HttpClient::Impl& impl, OpState& op,
                                                 const ClientRequest& req) {
   const ClientOptions& opts = impl.options();
   auto msg = HttpClient::Impl::build(req);
@@ -183,7 +183,7 @@ void HttpClient::Impl::shutdown() {
   idle_.clear();
 }
 
-asio::awaitable<Result<std::unique_ptr<Connection>>> HttpClient::Impl::checkout(
+ClientAwaitable<Result<std::unique_ptr<Connection>>> HttpClient::Impl::checkout(
     const std::string& host, uint16_t port, bool allow_reuse) {
   std::string key = host + ":" + std::to_string(port);
   if (allow_reuse) {
@@ -277,7 +277,7 @@ PendingCall HttpClient::send_async(ClientRequest request, ResponseCallback done)
   };
   uint64_t id = impl_->track(cancel);
   auto run = [](std::shared_ptr<Impl> impl, std::shared_ptr<OpState> op, uint64_t id,
-                ClientRequest req, ResponseCallback done) -> asio::awaitable<void> {
+                ClientRequest req, ResponseCallback done) -> ClientAwaitable<void> {
     Result<ClientResponse> result = internal_error("request did not run");
     try {
       result = co_await perform(*impl, *op, req);

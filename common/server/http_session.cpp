@@ -5,7 +5,9 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -239,22 +241,40 @@ void watch_disconnect(const std::shared_ptr<Session>& s, const std::shared_ptr<E
   });
 }
 
-using Chunk = http::chunk_body<asio::const_buffer>;
+// One chunk of a chunked body (RFC 9112 7.1): its size in hex, CRLF, the
+// bytes, CRLF. Built on the stack (Beast's chunk_body allocates its size
+// line), so a token's chunk costs no allocation.
+class Chunk {
+ public:
+  explicit Chunk(std::string_view bytes) : bytes_(bytes) {
+    const auto [end, ec] = std::to_chars(head_, head_ + kMaxHexDigits, bytes.size(), 16);
+    head_len_ = static_cast<size_t>(end - head_);
+    head_[head_len_++] = '\r';
+    head_[head_len_++] = '\n';
+  }
+  // The buffer sequence of the chunk, for sendmsg or asio::async_write.
+  std::array<asio::const_buffer, 3> buffers() const {
+    return {asio::const_buffer(head_, head_len_), asio::const_buffer(bytes_.data(), bytes_.size()),
+            asio::const_buffer("\r\n", 2)};
+  }
+  size_t size() const { return head_len_ + bytes_.size() + 2; }
 
-Chunk chunk_of(std::string_view bytes) {
-  return http::make_chunk(asio::const_buffer(bytes.data(), bytes.size()));
-}
+ private:
+  static constexpr size_t kMaxHexDigits = 2 * sizeof(size_t);
+  std::string_view bytes_;
+  char head_[kMaxHexDigits + 2];
+  size_t head_len_ = 0;
+};
 
 // What the socket takes of a chunk of a streamed body at once (a
 // non-blocking send: no timer, no completion to dispatch): all of a token's
 // few hundred bytes as a rule. On the socket's descriptor itself, so that a
 // producer's thread may send while the connection's strand waits.
 Exchange::Sent send_now(int fd, std::string_view bytes) {
-  const Chunk chunk = chunk_of(bytes);
-  iovec iov[8];
+  const Chunk chunk(bytes);
+  iovec iov[3];
   size_t num_iov = 0, total = 0;
-  for (auto it = asio::buffer_sequence_begin(chunk); it != asio::buffer_sequence_end(chunk); ++it) {
-    const asio::const_buffer b = *it;
+  for (const asio::const_buffer& b : chunk.buffers()) {
     if (b.size() == 0) continue;
     iov[num_iov++] = {const_cast<void*>(b.data()), b.size()};
     total += b.size();
@@ -273,7 +293,8 @@ int fd_of(Session& s) {
 
 // The rest of a chunk the socket did not take at once, under write_timeout.
 asio::awaitable<bool> write_rest(Session& s, const Chunk& chunk, size_t num_sent) {
-  beast::buffers_suffix<Chunk> rest(chunk);
+  const std::array<asio::const_buffer, 3> buffers = chunk.buffers();
+  beast::buffers_suffix<std::array<asio::const_buffer, 3>> rest(buffers);
   rest.consume(num_sent);
   error_code ec;
   s.stream.expires_after(s.opts.write_timeout);
@@ -342,14 +363,14 @@ asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& s,
       if (ec) co_return false;
     }
     if (!work.bytes.empty()) {
-      const Chunk chunk = chunk_of(work.bytes);
+      const Chunk chunk(work.bytes);
       if (work.num_sent == 0 && !work.send_failed) {
         const Exchange::Sent sent = send_now(fd_of(*s), work.bytes);
         work.num_sent = sent.num_sent;
         work.send_failed = sent.failed;
       }
       if (work.send_failed) co_return false;
-      if (work.num_sent < beast::buffer_bytes(chunk)) {
+      if (work.num_sent < chunk.size()) {
         if (!co_await write_rest(*s, chunk, work.num_sent)) co_return false;
       }
       ex->mark_written(work.bytes.size());

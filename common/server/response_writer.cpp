@@ -1,5 +1,6 @@
 #include "common/server/response_writer.h"
 
+#include <string>
 #include <utility>
 
 #include "common/server/exchange.h"
@@ -14,7 +15,15 @@ SseWriter::~SseWriter() {
 }
 
 Status SseWriter::send_event(std::string_view data, std::string_view event) {
-  return exchange_->push(format_sse_data(data, event));
+  // Framed in this thread's buffer: push copies only what has to wait. A
+  // rare large event's buffer is not kept.
+  constexpr size_t kMaxKeptBytes = size_t{64} << 10;
+  thread_local std::string framed;
+  framed.clear();
+  append_sse_data(&framed, data, event);
+  Status pushed = exchange_->push(framed);
+  if (framed.capacity() > kMaxKeptBytes) std::string().swap(framed);
+  return pushed;
 }
 
 Status SseWriter::send_comment(std::string_view text) {

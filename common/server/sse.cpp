@@ -33,14 +33,18 @@ void for_each_line(std::string_view text, Fn fn) {
 
 std::string format_sse_data(std::string_view data, std::string_view event) {
   std::string out;
-  out.reserve(data.size() + event.size() + 16);
+  append_sse_data(&out, data, event);
+  return out;
+}
+
+void append_sse_data(std::string* out, std::string_view data, std::string_view event) {
+  out->reserve(out->size() + data.size() + event.size() + 16);
   if (!event.empty()) {
-    out.append("event: ").append(event).append("\n");
+    out->append("event: ").append(event).append("\n");
   }
   for_each_line(data,
-                [&](std::string_view line) { out.append("data: ").append(line).append("\n"); });
-  out.append("\n");
-  return out;
+                [&](std::string_view line) { out->append("data: ").append(line).append("\n"); });
+  out->append("\n");
 }
 
 std::string format_sse_comment(std::string_view text) {
@@ -50,7 +54,7 @@ std::string format_sse_comment(std::string_view text) {
   return out;
 }
 
-Status SseParser::feed(std::string_view bytes, std::vector<SseEvent>* out) {
+Status SseParser::feed(std::string_view bytes, const OnEvent& on_event) {
   if (!failed_.ok()) return failed_;
   for (size_t i = 0; i < bytes.size();) {
     const char c = bytes[i];
@@ -66,7 +70,7 @@ Status SseParser::feed(std::string_view bytes, std::vector<SseEvent>* out) {
       i = end;
     } else {
       last_was_cr_ = c == '\r';
-      process_line(out);
+      process_line(on_event);
       line_.clear();
       ++i;
     }
@@ -79,17 +83,11 @@ Status SseParser::feed(std::string_view bytes, std::vector<SseEvent>* out) {
   return ok_status();
 }
 
-void SseParser::process_line(std::vector<SseEvent>* out) {
+void SseParser::process_line(const OnEvent& on_event) {
   if (line_.empty()) {  // blank line: dispatch
-    if (has_data_) {
-      SseEvent ev;
-      ev.event = std::move(event_);
-      ev.data = std::move(data_);
-      ev.id = id_;
-      out->push_back(std::move(ev));
-    }
-    data_.clear();
-    event_.clear();
+    if (has_data_) on_event(pending_);
+    pending_.data.clear();
+    pending_.event.clear();
     has_data_ = false;
     return;
   }
@@ -102,18 +100,17 @@ void SseParser::process_line(std::vector<SseEvent>* out) {
     if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   }
   if (colon == 0) {
-    SseEvent comment;
-    comment.is_comment = true;
-    comment.data = std::string(value);
-    out->push_back(std::move(comment));
+    comment_.is_comment = true;
+    comment_.data.assign(value);
+    on_event(comment_);
   } else if (field == "data") {
-    if (has_data_) data_.push_back('\n');
-    data_.append(value);
+    if (has_data_) pending_.data.push_back('\n');
+    pending_.data.append(value);
     has_data_ = true;
   } else if (field == "event") {
-    event_ = std::string(value);
+    pending_.event.assign(value);
   } else if (field == "id") {
-    if (value.find('\0') == std::string_view::npos) id_ = std::string(value);
+    if (value.find('\0') == std::string_view::npos) pending_.id.assign(value);
   }
 }
 

@@ -23,7 +23,7 @@ namespace http = beast::http;
 using boost::system::error_code;
 
 namespace {
-constexpr auto kUse = asio::use_awaitable;
+constexpr auto kUse = kClientUse;
 constexpr size_t kMaxErrorBody = size_t{1} << 20;
 // What one read of a stream's body asks the socket for.
 constexpr size_t kReadBytes = size_t{16} << 10;
@@ -41,9 +41,9 @@ char* body_scratch() {
 
 class SseStream::State {
  public:
-  explicit State(asio::strand<asio::io_context::executor_type> s) : strand(std::move(s)) {}
+  explicit State(ClientStrand s) : strand(std::move(s)) {}
 
-  asio::strand<asio::io_context::executor_type> strand;
+  ClientStrand strand;
   Connection* conn = nullptr;  // on the strand only
   bool cancelled = false;      // on the strand only
 
@@ -81,8 +81,7 @@ namespace {
 // worker's token event is one read. Runs on the stream's strand.
 class SilenceWatch : public std::enable_shared_from_this<SilenceWatch> {
  public:
-  SilenceWatch(const asio::strand<asio::io_context::executor_type>& strand, Connection& conn,
-               std::chrono::milliseconds timeout)
+  SilenceWatch(const ClientStrand& strand, Connection& conn, std::chrono::milliseconds timeout)
       : timer_(strand), conn_(&conn), timeout_(timeout) {}
 
   void start() {
@@ -121,7 +120,7 @@ class SilenceWatch : public std::enable_shared_from_this<SilenceWatch> {
 };
 
 // Reads the rest of a non-2xx answer (bounded) for error_body().
-asio::awaitable<std::string> read_error_body(Connection& conn,
+ClientAwaitable<std::string> read_error_body(Connection& conn,
                                              http::response_parser<http::buffer_body>& parser,
                                              std::chrono::milliseconds timeout) {
   std::string body;
@@ -140,7 +139,7 @@ asio::awaitable<std::string> read_error_body(Connection& conn,
   co_return body;
 }
 
-asio::awaitable<Status> run(HttpClient::Impl& impl, SseStream::State& st, ClientRequest req,
+ClientAwaitable<Status> run(HttpClient::Impl& impl, SseStream::State& st, ClientRequest req,
                             const HttpClient::EventCallback& on_event, std::string* error_body) {
   const ClientOptions& opts = impl.options();
   if (!req.headers.contains("Accept")) req.headers.set("Accept", "text/event-stream");
@@ -185,7 +184,6 @@ asio::awaitable<Status> run(HttpClient::Impl& impl, SseStream::State& st, Client
     }
 
     SseParser sse(opts.max_sse_event_bytes);
-    std::vector<SseEvent> events;
     conn->stream.expires_never();
     auto silence = std::make_shared<SilenceWatch>(st.strand, *conn, read_timeout);
     struct StopWatch {
@@ -223,13 +221,11 @@ asio::awaitable<Status> run(HttpClient::Impl& impl, SseStream::State& st, Client
       }
       if (ec == http::error::need_more || ec == http::error::need_buffer) ec = {};
       if (ec) co_return client_error(ec, what + " (stream)");
-      events.clear();
-      Status fed = sse.feed(std::string_view(buf, num_body_bytes), &events);
+      Status fed = sse.feed(std::string_view(buf, num_body_bytes), [&](const SseEvent& ev) {
+        if (!st.cancelled && !on_event(ev)) st.cancelled = true;
+      });
+      if (st.cancelled) co_return cancelled(what + ": cancelled");
       if (!fed.ok()) co_return fed.with_context(what);
-      for (const SseEvent& ev : events) {
-        if (!on_event(ev)) st.cancelled = true;
-        if (st.cancelled) co_return cancelled(what + ": cancelled");
-      }
     }
     if (sse.pending_bytes() > 0) co_return data_loss(what + ": stream ended mid-event");
     bool keep_alive = parser.get().keep_alive();
@@ -276,7 +272,7 @@ std::shared_ptr<SseStream> HttpClient::stream_sse(ClientRequest request, EventCa
   uint64_t id = impl_->track([state] { state->post_cancel(state); });
   auto body = [](std::shared_ptr<Impl> impl, std::shared_ptr<SseStream::State> st, uint64_t id,
                  ClientRequest req, EventCallback on_event,
-                 DoneCallback on_done) -> asio::awaitable<void> {
+                 DoneCallback on_done) -> ClientAwaitable<void> {
     std::string error_body;
     Status status;
     try {

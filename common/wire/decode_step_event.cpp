@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 namespace pdserve::server::internal {
 namespace {
@@ -34,6 +35,18 @@ class Cursor {
     if (n == 0 || n > 10 || (n > 1 && rest_[0] == '0') || id > INT32_MAX) return false;
     *out = static_cast<int32_t>(id);
     rest_.remove_prefix(n);
+    return true;
+  }
+
+  // A string of lower-case letters and '_' ("length", "remote"), no escapes:
+  // the same string to the full parser.
+  bool word(std::string* out) {
+    size_t n = 1;
+    if (rest_.empty() || rest_[0] != '"') return false;
+    while (n < rest_.size() && ((rest_[n] >= 'a' && rest_[n] <= 'z') || rest_[n] == '_')) ++n;
+    if (n >= rest_.size() || rest_[n] != '"') return false;
+    out->assign(rest_.substr(1, n - 1));
+    rest_.remove_prefix(n + 1);
     return true;
   }
 
@@ -99,28 +112,50 @@ bool read_token_logprobs(Cursor& c, TokenLogprobs* t) {
 
 }  // namespace
 
-std::optional<GenerateEvent> read_decode_step_event(std::string_view text) {
+bool read_decode_step_event(std::string_view text, GenerateEvent* e) {
   Cursor c(text);
-  GenerateEvent e;
-  if (c.eat("{\"logprobs\":[")) {
+  e->token_ids.clear();
+  e->logprobs.clear();
+  e->finish_reason.clear();
+  e->stop_token_id.reset();
+  e->num_prompt_tokens = 0;
+  e->num_cached_tokens = 0;
+  e->prefill_location.clear();
+  e->error.reset();
+  // Every field but token_ids is optional; each is followed by a comma.
+  int32_t number = 0;
+  if (!c.eat("{")) return false;
+  if (c.eat("\"finish_reason\":") && !(c.word(&e->finish_reason) && c.eat(","))) return false;
+  if (c.eat("\"logprobs\":[")) {
     if (!c.eat("]")) {
       do {
-        if (!read_token_logprobs(c, &e.logprobs.emplace_back())) return std::nullopt;
+        if (!read_token_logprobs(c, &e->logprobs.emplace_back())) return false;
       } while (c.eat(","));
-      if (!c.eat("]")) return std::nullopt;
+      if (!c.eat("]")) return false;
     }
-    if (!c.eat(",\"token_ids\":[")) return std::nullopt;
-  } else if (!c.eat("{\"token_ids\":[")) {
-    return std::nullopt;
+    if (!c.eat(",")) return false;
   }
+  if (c.eat("\"num_cached_tokens\":")) {
+    if (!c.token_id(&number) || !c.eat(",")) return false;
+    e->num_cached_tokens = number;
+  }
+  if (c.eat("\"num_prompt_tokens\":")) {
+    if (!c.token_id(&number) || !c.eat(",")) return false;
+    e->num_prompt_tokens = number;
+  }
+  if (c.eat("\"prefill_location\":") && !(c.word(&e->prefill_location) && c.eat(","))) return false;
+  if (c.eat("\"stop_token_id\":")) {
+    if (!c.token_id(&number) || !c.eat(",")) return false;
+    e->stop_token_id = number;
+  }
+  if (!c.eat("\"token_ids\":[")) return false;
   if (!c.eat("]")) {
     do {
-      if (!c.token_id(&e.token_ids.emplace_back())) return std::nullopt;
+      if (!c.token_id(&e->token_ids.emplace_back())) return false;
     } while (c.eat(","));
-    if (!c.eat("]")) return std::nullopt;
+    if (!c.eat("]")) return false;
   }
-  if (!c.eat("}") || !c.at_end() || e.token_ids.size() > kMaxTokens) return std::nullopt;
-  return e;
+  return c.eat("}") && c.at_end() && e->token_ids.size() <= kMaxTokens;
 }
 
 }  // namespace pdserve::server::internal

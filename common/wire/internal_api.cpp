@@ -5,6 +5,7 @@
 
 #include "common/json/json_reader.h"
 #include "common/wire/decode_step_event.h"
+#include "common/wire/json_writer.h"
 
 namespace pdserve::server::internal {
 namespace {
@@ -68,26 +69,35 @@ Result<json> parse_object(std::string_view text, const char* what) {
   return std::move(j);
 }
 
-json sampling_json(const protocol::SamplingParams& p) {
-  json j = {{"temperature", p.temperature},
-            {"top_k", p.top_k},
-            {"top_p", p.top_p},
-            {"min_p", p.min_p},
-            {"repetition_penalty", p.repetition_penalty},
-            {"presence_penalty", p.presence_penalty},
-            {"frequency_penalty", p.frequency_penalty},
-            {"num_logprobs", p.num_logprobs},
-            {"max_tokens", p.max_tokens},
-            {"min_tokens", p.min_tokens},
-            {"ignore_eos", p.ignore_eos},
-            {"stop_token_ids", p.stop_token_ids}};
-  if (p.seed) j["seed"] = *p.seed;
+void write_sampling(JsonWriter& w, const protocol::SamplingParams& p) {
+  w.begin_object();
+  w.field("temperature", p.temperature);
+  w.field("top_k", p.top_k);
+  w.field("top_p", p.top_p);
+  w.field("min_p", p.min_p);
+  w.field("repetition_penalty", p.repetition_penalty);
+  w.field("presence_penalty", p.presence_penalty);
+  w.field("frequency_penalty", p.frequency_penalty);
+  w.field("num_logprobs", p.num_logprobs);
+  w.field("max_tokens", p.max_tokens);
+  w.field("min_tokens", p.min_tokens);
+  w.field("ignore_eos", p.ignore_eos);
+  w.key("stop_token_ids");
+  w.int_array(p.stop_token_ids);
+  if (p.seed) w.field("seed", *p.seed);
   if (p.constraint) {
     const protocol::OutputConstraint& c = *p.constraint;
-    j["constraint"] = {
-        {"kind", protocol::constraint_kind_name(c.kind)}, {"text", c.text}, {"choices", c.choices}};
+    w.key("constraint");
+    w.begin_object();
+    w.field("kind", protocol::constraint_kind_name(c.kind));
+    w.field("text", c.text);
+    w.key("choices");
+    w.begin_array();
+    for (const std::string& choice : c.choices) w.value(choice);
+    w.end_array();
+    w.end_object();
   }
-  return j;
+  w.end_object();
 }
 
 // sampling.constraint: {"kind", "text", "choices"}.
@@ -142,11 +152,13 @@ Status read_sampling(const json& j, const std::string& where, protocol::Sampling
 }
 
 // The PromptRequest part of a generate or prefill request.
-void add_prompt_json(const protocol::PromptRequest& r, json& j) {
-  j["prompt_ids"] = r.prompt_ids;
-  j["sampling"] = sampling_json(r.sampling);
-  j["cache_salt"] = r.cache_salt;
-  j["priority"] = r.priority;
+void write_prompt(JsonWriter& w, const protocol::PromptRequest& r) {
+  w.key("prompt_ids");
+  w.int_array(r.prompt_ids);
+  w.key("sampling");
+  write_sampling(w, r.sampling);
+  w.field("cache_salt", r.cache_salt);
+  w.field("priority", r.priority);
 }
 
 Status read_prompt(const json& j, json_reader::FieldReader& r, const std::string& where,
@@ -227,10 +239,21 @@ Status validate_sampling(const protocol::SamplingParams& p) {
 }
 
 std::string to_json(const GenerateRequest& r) {
-  json j = {{"version", kVersion}, {"request_id", r.request_id}, {"prefill_mode", r.prefill_mode}};
-  add_prompt_json(r, j);
-  if (r.prefill) j["prefill"] = {{"host", r.prefill->host}, {"port", r.prefill->port}};
-  return j.dump();
+  JsonWriter w;
+  w.begin_object();
+  w.field("version", kVersion);
+  w.field("request_id", r.request_id);
+  w.field("prefill_mode", r.prefill_mode);
+  write_prompt(w, r);
+  if (r.prefill) {
+    w.key("prefill");
+    w.begin_object();
+    w.field("host", r.prefill->host);
+    w.field("port", r.prefill->port);
+    w.end_object();
+  }
+  w.end_object();
+  return std::move(w).take();
 }
 
 Result<GenerateRequest> parse_generate_request(std::string_view text) {
@@ -269,7 +292,13 @@ std::string to_json(const GenerateEvent& e) {
 }
 
 Result<GenerateEvent> parse_generate_event(std::string_view text) {
-  if (std::optional<GenerateEvent> step = read_decode_step_event(text)) return std::move(*step);
+  GenerateEvent e;
+  PD_RETURN_IF_ERROR(parse_generate_event(text, &e));
+  return e;
+}
+
+Status parse_generate_event(std::string_view text, GenerateEvent* out) {
+  if (read_decode_step_event(text, out)) return ok_status();
   PD_ASSIGN_OR_RETURN(json j, parse_object(text, "generate event"));
   GenerateEvent e;
   json_reader::FieldReader r = reader(j, "event");
@@ -301,24 +330,32 @@ Result<GenerateEvent> parse_generate_event(std::string_view text) {
     PD_RETURN_IF_ERROR(read_error(j["error"], err));
     e.error = err;
   }
-  return e;
+  *out = std::move(e);
+  return ok_status();
 }
 
 std::string to_json(const PrefillRequest& r) {
   const KvTarget& t = r.target;
-  json j = {{"version", kVersion},
-            {"request_id", r.request_id},
-            {"deadline_ms", r.deadline_ms},
-            {"target",
-             {{"agent_metadata", t.agent_metadata},
-              {"compat_key", t.compat_key},
-              {"layer_regions", t.layer_regions},
-              {"block_bytes", t.block_bytes},
-              {"block_ids", t.block_ids},
-              {"first_block", t.first_block},
-              {"epoch", t.epoch}}}};
-  add_prompt_json(r, j);
-  return j.dump();
+  JsonWriter w;
+  w.begin_object();
+  w.field("version", kVersion);
+  w.field("request_id", r.request_id);
+  w.field("deadline_ms", r.deadline_ms);
+  w.key("target");
+  w.begin_object();
+  w.field("agent_metadata", t.agent_metadata);
+  w.field("compat_key", t.compat_key);
+  w.key("layer_regions");
+  w.int_array(t.layer_regions);
+  w.field("block_bytes", t.block_bytes);
+  w.key("block_ids");
+  w.int_array(t.block_ids);
+  w.field("first_block", t.first_block);
+  w.field("epoch", t.epoch);
+  w.end_object();
+  write_prompt(w, r);
+  w.end_object();
+  return std::move(w).take();
 }
 
 Result<PrefillRequest> parse_prefill_request(std::string_view text) {

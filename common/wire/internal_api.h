@@ -139,6 +139,9 @@ std::string to_json(const Registration& r);
 
 Result<GenerateRequest> parse_generate_request(std::string_view json);
 Result<GenerateEvent> parse_generate_event(std::string_view json);
+// The same into *out, replacing it: an event reused from token to token
+// keeps its vectors (a decode step's event then allocates nothing).
+Status parse_generate_event(std::string_view json, GenerateEvent* out);
 Result<PrefillRequest> parse_prefill_request(std::string_view json);
 Result<PrefillResponse> parse_prefill_response(std::string_view json);
 Result<WorkerState> parse_worker_state(std::string_view json);

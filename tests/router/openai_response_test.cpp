@@ -11,6 +11,18 @@ namespace {
 
 using nlohmann::json;
 
+json chunk_json(const ResponseMeta& m, const CompletionChoice& c) {
+  std::string text;
+  completion_chunk(c, chunk_tail(m, Endpoint::kCompletions), &text);
+  return json::parse(text);
+}
+
+json chunk_json(const ResponseMeta& m, const ChatChoice& c) {
+  std::string text;
+  chat_chunk(c, chunk_tail(m, Endpoint::kChatCompletions), &text);
+  return json::parse(text);
+}
+
 ResponseMeta meta() {
   return {"cmpl-1", 1700000000, "m", false};
 }
@@ -56,7 +68,7 @@ TEST(CompletionResponseTest, AbortIsNeverShown) {
   EXPECT_FALSE(client_finish_reason("abort").has_value());
   EXPECT_FALSE(client_finish_reason("").has_value());
   CompletionChoice c{0, "x", std::nullopt, 0, "abort", {}};
-  json j = json::parse(completion_chunk(meta(), c));
+  json j = chunk_json(meta(), c);
   EXPECT_TRUE(j["choices"][0]["finish_reason"].is_null());
 }
 
@@ -64,7 +76,7 @@ TEST(CompletionResponseTest, ChunksAndUsage) {
   ResponseMeta m = meta();
   m.include_usage = true;
   CompletionChoice c{2, "lo", std::vector<TokenLogprobInfo>{{"lo", -0.1f, {}}}, 5, "", {}};
-  json j = json::parse(completion_chunk(m, c));
+  json j = chunk_json(m, c);
   EXPECT_EQ(j["object"], "text_completion");
   ASSERT_EQ(j["choices"].size(), 1u);
   EXPECT_EQ(j["choices"][0]["index"], 2);
@@ -77,7 +89,7 @@ TEST(CompletionResponseTest, ChunksAndUsage) {
   EXPECT_EQ(u["choices"], json::array());
   EXPECT_EQ(u["usage"]["total_tokens"], 5);
   EXPECT_EQ(u["usage"]["prompt_tokens_details"]["cached_tokens"], 1);
-  json plain = json::parse(completion_chunk(meta(), c));
+  json plain = chunk_json(meta(), c);
   EXPECT_FALSE(plain.contains("usage"));
 }
 
@@ -122,7 +134,7 @@ TEST(ChatResponseTest, StreamChunks) {
   ChatChoice first;
   first.index = 1;
   first.role_chunk = true;
-  json a = json::parse(chat_chunk(m, first));
+  json a = chunk_json(m, first);
   EXPECT_EQ(a["object"], "chat.completion.chunk");
   EXPECT_EQ(a["choices"][0]["index"], 1);
   EXPECT_EQ(a["choices"][0]["delta"], json::parse(R"({"role":"assistant","content":""})"));
@@ -133,14 +145,14 @@ TEST(ChatResponseTest, StreamChunks) {
   ChatChoice mid;
   mid.content = "Hi";
   mid.logprobs = std::vector<TokenLogprobInfo>{{"Hi", -0.25f, {{"Hi", -0.25f}}}};
-  json b = json::parse(chat_chunk(m, mid));
+  json b = chunk_json(m, mid);
   EXPECT_EQ(b["choices"][0]["delta"], json::parse(R"({"content":"Hi"})"));
   EXPECT_EQ(b["choices"][0]["logprobs"]["content"][0]["token"], "Hi");
 
   ChatChoice last;
   last.finish_reason = "stop";
   last.stop_reason.stop_token_id = 7;
-  json c = json::parse(chat_chunk(m, last));
+  json c = chunk_json(m, last);
   EXPECT_EQ(c["choices"][0]["stop_reason"], 7);
   EXPECT_EQ(c["choices"][0]["delta"], json::object());
   EXPECT_EQ(c["choices"][0]["finish_reason"], "stop");

@@ -46,6 +46,7 @@ ResponseMeta meta(bool include_usage) {
 }
 
 TEST(StreamChunkTest, CompletionChunkIsNlohmannsDump) {
+  std::string chunk = "left over from before";  // reused: each chunk replaces the last
   for (const std::string& text : kTexts)
     for (bool usage : {false, true})
       for (int variant = 0; variant < 4; ++variant) {
@@ -63,7 +64,7 @@ TEST(StreamChunkTest, CompletionChunkIsNlohmannsDump) {
           c.text_offset = 12;
           c.logprobs = std::vector<TokenLogprobInfo>{};
         }
-        const std::string chunk = completion_chunk(meta(usage), c);
+        completion_chunk(c, chunk_tail(meta(usage), Endpoint::kCompletions), &chunk);
         EXPECT_EQ(chunk, canonical(chunk)) << chunk;
         const json j = json::parse(chunk);
         EXPECT_EQ(j["object"], "text_completion");
@@ -76,6 +77,7 @@ TEST(StreamChunkTest, CompletionChunkIsNlohmannsDump) {
 }
 
 TEST(StreamChunkTest, ChatChunkIsNlohmannsDump) {
+  std::string chunk = "left over from before";
   for (const std::string& text : kTexts)
     for (int variant = 0; variant < 4; ++variant) {
       ChatChoice c;
@@ -88,7 +90,7 @@ TEST(StreamChunkTest, ChatChunkIsNlohmannsDump) {
         c.stop_reason.stop_string = "\n\n";
       }
       if (variant == 3) c.finish_reason = "abort";  // shown as null
-      const std::string chunk = chat_chunk(meta(variant % 2 == 0), c);
+      chat_chunk(c, chunk_tail(meta(variant % 2 == 0), Endpoint::kChatCompletions), &chunk);
       EXPECT_EQ(chunk, canonical(chunk)) << chunk;
       const json j = json::parse(chunk);
       EXPECT_EQ(j["object"], "chat.completion.chunk");
@@ -102,6 +104,7 @@ TEST(StreamChunkTest, ChatChunkIsNlohmannsDump) {
 }
 
 TEST(StreamChunkTest, ChatChunkWithToolCallsIsNlohmannsDump) {
+  std::string chunk = "left over from before";
   for (const std::string& text : kTexts)
     for (bool with_content : {false, true}) {
       ChatChoice c;
@@ -110,7 +113,7 @@ TEST(StreamChunkTest, ChatChunkWithToolCallsIsNlohmannsDump) {
       c.tool_calls = {{0, {"call_0", "get_\"weather\"", "{\"city\": \"" + text + "\"}"}},
                       {1, {"", "", text}}};
       c.finish_reason = "tool_calls";
-      const std::string chunk = chat_chunk(meta(false), c);
+      chat_chunk(c, chunk_tail(meta(false), Endpoint::kChatCompletions), &chunk);
       EXPECT_EQ(chunk, canonical(chunk)) << chunk;
       const json j = json::parse(chunk);
       const json& calls = j["choices"][0]["delta"]["tool_calls"];
@@ -120,6 +123,20 @@ TEST(StreamChunkTest, ChatChunkWithToolCallsIsNlohmannsDump) {
       EXPECT_EQ(calls[0]["id"], "call_0");
       EXPECT_EQ(j["choices"][0]["delta"].contains("content"), with_content);
       EXPECT_EQ(j["choices"][0]["finish_reason"], "tool_calls");
+    }
+}
+
+TEST(StreamChunkTest, UsageChunkIsNlohmannsDump) {
+  for (Endpoint endpoint : {Endpoint::kCompletions, Endpoint::kChatCompletions})
+    for (int cached : {-1, 0, 7}) {
+      const std::string chunk = usage_chunk(meta(true), endpoint, {11, 2147483, cached});
+      EXPECT_EQ(chunk, canonical(chunk)) << chunk;
+      const json j = json::parse(chunk);
+      EXPECT_EQ(j["choices"], json::array());
+      EXPECT_EQ(j["usage"]["total_tokens"], 11 + 2147483);
+      EXPECT_EQ(j["usage"].contains("prompt_tokens_details"), cached >= 0);
+      EXPECT_EQ(j["object"],
+                endpoint == Endpoint::kCompletions ? "text_completion" : "chat.completion.chunk");
     }
 }
 

@@ -112,7 +112,9 @@ TEST(ToolOutputTest, ResponsesCarryTheCalls) {
   EXPECT_EQ(m["tool_calls"][0]["function"]["arguments"], "{}");
   EXPECT_EQ(r["choices"][0]["finish_reason"], "tool_calls");
 
-  const nlohmann::json chunk = nlohmann::json::parse(chat_chunk({"chatcmpl-1", 1, "m"}, c));
+  std::string text;
+  chat_chunk(c, chunk_tail({"chatcmpl-1", 1, "m"}, Endpoint::kChatCompletions), &text);
+  const nlohmann::json chunk = nlohmann::json::parse(text);
   const nlohmann::json& d = chunk["choices"][0]["delta"];
   EXPECT_EQ(d["tool_calls"][0]["index"], 0);
   EXPECT_EQ(d["tool_calls"][0]["function"]["arguments"], "{}");

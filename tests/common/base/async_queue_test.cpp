@@ -49,5 +49,18 @@ TEST(AsyncQueue, APushFromAnotherThreadResumesThere) {
   EXPECT_EQ(on, pusher_id);
 }
 
+TEST(AsyncQueue, AConsumerThatLagsGetsEveryValueOnceInOrder) {
+  AsyncQueue<int> q;
+  std::vector<int> got;
+  std::thread::id on;
+  int next = 0;
+  for (; next < 200; ++next) q.push(next);
+  spawn(take(q, 150, got, on));  // the queue is never empty meanwhile: taken values are dropped
+  for (; next < 400; ++next) q.push(next);
+  spawn(take(q, 250, got, on));
+  ASSERT_EQ(got.size(), 400u);
+  for (int i = 0; i < 400; ++i) EXPECT_EQ(got[static_cast<size_t>(i)], i);
+}
+
 }  // namespace
 }  // namespace pdserve
