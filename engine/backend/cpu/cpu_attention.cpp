@@ -62,21 +62,34 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
         blocks.push_back({s, kvh, r, std::min(num_rows, r + kMaxAttentionRows)});
   }
 
-  auto kv_row = [&](int s, int pos, int which) {
-    int32_t block = tables[s * max_blocks + pos / kv.block_size];
-    PD_CHECK(block >= 0 && block < kv.num_blocks()) << "block id " << block << " out of range";
-    return base +
-           ((static_cast<int64_t>(block) * 2 + which) * kv.block_size + pos % kv.block_size) *
-               static_cast<int64_t>(kv_dim) * static_cast<int64_t>(elem);
-  };
-
-  // Head kvh of K (which 0) or V (1) at position pos as fp32, converted into
-  // buf when the cache holds another dtype.
-  auto head_row = [&](int s, int pos, int which, int kvh, float* buf) {
-    const char* raw = kv_row(s, pos, which) + static_cast<int64_t>(kvh) * hd * elem;
-    if (f32_cache) return reinterpret_cast<const float*>(raw);
-    to_f32(kv.data.dtype(), raw, buf, static_cast<size_t>(hd));
-    return static_cast<const float*>(buf);
+  // Head kvh of K and V at positions [lo, hi] of sequence s as fp32 rows,
+  // one cache block at a time; converted into kbuf and vbuf when the cache
+  // holds another dtype.
+  const int64_t row_bytes = static_cast<int64_t>(kv_dim) * static_cast<int64_t>(elem);
+  auto head_rows = [&](int s, int kvh, int lo, int hi, const float** krows, const float** vrows,
+                       float* kbuf, float* vbuf) {
+    for (int pos = lo; pos <= hi;) {
+      const int32_t block = tables[s * max_blocks + pos / kv.block_size];
+      PD_CHECK(block >= 0 && block < kv.num_blocks()) << "block id " << block << " out of range";
+      const int end = std::min(hi + 1, (pos / kv.block_size + 1) * kv.block_size);
+      const char* k =
+          base +
+          (static_cast<int64_t>(block) * 2 * kv.block_size + pos % kv.block_size) * row_bytes +
+          static_cast<int64_t>(kvh) * hd * static_cast<int64_t>(elem);
+      const char* v = k + kv.block_size * row_bytes;
+      for (; pos < end; ++pos, k += row_bytes, v += row_bytes) {
+        const auto j = static_cast<size_t>(pos - lo);
+        if (f32_cache) {
+          krows[j] = reinterpret_cast<const float*>(k);
+          vrows[j] = reinterpret_cast<const float*>(v);
+        } else {
+          to_f32(kv.data.dtype(), k, kbuf + j * hd, static_cast<size_t>(hd));
+          to_f32(kv.data.dtype(), v, vbuf + j * hd, static_cast<size_t>(hd));
+          krows[j] = kbuf + j * hd;
+          vrows[j] = vbuf + j * hd;
+        }
+      }
+    }
   };
 
   pool_.parallel_for(static_cast<int64_t>(blocks.size()), 1, [&](int64_t b, int64_t e) {
@@ -110,11 +123,7 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
         kbuf.resize(span * static_cast<size_t>(hd));
         vbuf.resize(span * static_cast<size_t>(hd));
       }
-      for (size_t j = 0; j < span; ++j) {
-        const int pos = rows.lo + static_cast<int>(j);
-        krows[j] = head_row(s, pos, 0, kvh, f32_cache ? nullptr : kbuf.data() + j * hd);
-        vrows[j] = head_row(s, pos, 1, kvh, f32_cache ? nullptr : vbuf.data() + j * hd);
-      }
+      head_rows(s, kvh, rows.lo, rows.hi, krows.data(), vrows.data(), kbuf.data(), vbuf.data());
       rows.k = krows.data();
       rows.v = vrows.data();
       attend_rows(rows, scratch);
