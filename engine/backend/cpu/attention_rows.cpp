@@ -1,6 +1,7 @@
 #include "engine/backend/cpu/attention_rows.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <limits>
 
 #include "engine/backend/cpu/exp_lanes.h"
@@ -15,8 +16,9 @@ template <int Q, class Mac>
 PD_ALWAYS_INLINE void attend(const AttentionRows& a, F4* scratch) {
   constexpr int kKeys = 8 / Q, kDims = 8 / Q;
   const int hd = a.head_dim, span = a.hi - a.lo + 1;
-  F4* qt = scratch;              // [hd][Q]: the queries, rows as lanes
-  F4* probs = scratch + hd * Q;  // [span][Q]: scores, then e^(score - max)
+  F4* qt = scratch;  // [hd][Q]: the queries, rows as lanes
+  F4* probs =
+      scratch + static_cast<std::ptrdiff_t>(hd) * Q;  // [span][Q]: scores, then e^(score - max)
   // Lanes past the last row repeat it, so that they compute finite values.
   I4 first[Q], last[Q];
   for (int q = 0; q < Q; ++q) {
@@ -101,7 +103,8 @@ void attend_base(const AttentionRows& a, F4* scratch) {
 
 void attend_rows(const AttentionRows& rows, std::vector<F4>& scratch) {
   static const auto kernel = __builtin_cpu_supports("fma") ? attend_fma : attend_base;
-  scratch.resize(static_cast<size_t>(2 * (rows.head_dim + rows.hi - rows.lo + 1)));
+  scratch.resize(2 *
+                 (static_cast<size_t>(rows.head_dim) + static_cast<size_t>(rows.hi - rows.lo) + 1));
   kernel(rows, scratch.data());
 }
 

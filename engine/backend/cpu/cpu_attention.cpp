@@ -116,7 +116,7 @@ void CpuBackend::paged_attention(const Tensor& q, const QkvLayout& layout, const
       }
       rows.lo = *std::min_element(rows.first, rows.first + rows.num_rows);
       rows.hi = rows.last[rows.num_rows - 1];
-      const auto span = static_cast<size_t>(rows.hi - rows.lo + 1);
+      const size_t span = static_cast<size_t>(rows.hi - rows.lo) + 1;
       krows.resize(span);
       vrows.resize(span);
       if (!f32_cache) {

@@ -66,7 +66,7 @@ PD_ALWAYS_INLINE float scalar(const Bf16* p) {
 // Lanes [4 H, 4 H + 4) of p[0..7] (the F8 load's lo or hi half).
 template <int H>
 PD_ALWAYS_INLINE void load_half(const float* p, F4& v) {
-  std::memcpy(&v, p + 4 * H, sizeof(v));
+  std::memcpy(&v, p + (H == 0 ? 0 : 4), sizeof(v));
 }
 template <int H>
 PD_ALWAYS_INLINE void load_half(const Bf16* p, F4& v) {
