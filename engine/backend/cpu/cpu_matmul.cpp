@@ -63,6 +63,30 @@ PD_ALWAYS_INLINE float scalar(const Bf16* p) {
   return bf16_to_f32(p->bits);
 }
 
+// Lanes [4 H, 4 H + 4) of p[0..7] (the F8 load's lo or hi half).
+template <int H>
+PD_ALWAYS_INLINE void load_half(const float* p, F4& v) {
+  std::memcpy(&v, p + (H == 0 ? 0 : 4), sizeof(v));
+}
+template <int H>
+PD_ALWAYS_INLINE void load_half(const Bf16* p, F4& v) {
+  Halves h;
+  std::memcpy(&h, p, sizeof(h));
+  const Halves wide = H == 0 ? __builtin_shufflevector(Halves{}, h, 0, 8, 1, 9, 2, 10, 3, 11)
+                             : __builtin_shufflevector(Halves{}, h, 4, 12, 5, 13, 6, 14, 7, 15);
+  std::memcpy(&v, &wide, sizeof(v));
+}
+
+// y = the eight partial sums of x . w over k < k_end (k_end a multiple of
+// 8) reduced in one fixed tree, then the tail k >= k_end, then the bias.
+template <class W>
+PD_ALWAYS_INLINE float finish(const F8& a, const float* x, const W* w, int64_t k_end, int64_t in,
+                              const float* bias) {
+  float s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+  for (int64_t t = k_end; t < in; ++t) s += x[t] * scalar(w + t);
+  return s + (bias ? *bias : 0.0f);
+}
+
 // y[i * y_stride + j] = x_i . w_j (+ bias[j]) for i < R tokens, j < RB weight
 // rows; x rows and w rows are `in` values apart. Mac: MulAdd or FusedMulAdd.
 template <int R, int RB, class W, class Mac>
@@ -84,20 +108,56 @@ PD_ALWAYS_INLINE void micro_kernel(const float* x, const W* w, int64_t in, const
       for (int j = 0; j < RB; ++j) Mac::apply(acc[i][j], xv, wv[j]);
     }
   }
-  for (int i = 0; i < R; ++i) {
-    for (int j = 0; j < RB; ++j) {
-      const F8& a = acc[i][j];
-      float s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-      for (int64_t t = k; t < in; ++t) s += x[i * in + t] * scalar(w + j * in + t);
-      y[i * y_stride + j] = s + (bias ? bias[j] : 0.0f);
-    }
-  }
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < RB; ++j)
+      y[i * y_stride + j] =
+          finish(acc[i][j], x + i * in, w + j * in, k, in, bias ? bias + j : bias);
 }
 
-// Weight rows per pass for R tokens: as many as keep the accumulators (two
-// SSE registers each) in the 16 registers.
+// The same sums as micro_kernel, the two halves of each token's and row's
+// eight partial sums computed in two passes over k (lanes 0-3, then 4-7),
+// so that the sums of R tokens times RB rows fit the registers and each
+// load of a token's values serves RB rows. The second pass reads the rows
+// again from the cache.
+template <int R, int RB, class W, class Mac>
+PD_ALWAYS_INLINE void micro_kernel_halves(const float* x, const W* w, int64_t in, const float* bias,
+                                          float* y, int64_t y_stride) {
+  F8 sums[R][RB];
+  const int64_t k_end = in / 8 * 8;
+  auto pass = [&]<int H>() {
+    F4 acc[R][RB];
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < RB; ++j) acc[i][j] = F4{};
+    for (int64_t k = 0; k < k_end; k += 8) {
+      F4 wv[RB];
+      for (int j = 0; j < RB; ++j) {
+        if constexpr (H == 0) __builtin_prefetch(w + j * in + k + kPrefetchBytes / sizeof(W));
+        load_half<H>(w + j * in + k, wv[j]);
+      }
+      for (int i = 0; i < R; ++i) {
+        F4 xv;
+        load_half<H>(x + i * in + k, xv);
+        asm("" : "+x"(xv));  // one load in a register for the RB rows, not one folded into each
+        for (int j = 0; j < RB; ++j) Mac::apply(acc[i][j], xv, wv[j]);
+      }
+    }
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < RB; ++j) (H == 0 ? sums[i][j].lo : sums[i][j].hi) = acc[i][j];
+  };
+  pass.template operator()<0>();
+  pass.template operator()<1>();
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < RB; ++j)
+      y[i * y_stride + j] =
+          finish(sums[i][j], x + i * in, w + j * in, k_end, in, bias ? bias + j : bias);
+}
+
+// Weight rows per pass for R tokens: as many as keep the sums in the 16
+// registers with the rows' values and a token's: two registers a sum for
+// one or two tokens (micro_kernel), one a sum in each of two passes for
+// three to six (micro_kernel_halves), which gains nothing past six.
 constexpr int rows_per_pass(int r) {
-  return r == 1 ? 4 : (r == 2 ? 2 : 1);
+  return r == 1 ? 4 : (r == 2 ? 2 : (r == 3 ? 3 : (r <= 6 ? 2 : 1)));
 }
 
 // The first num_tokens (1 to kMaxTokens) tokens of x against num_rows rows of w.
@@ -110,8 +170,14 @@ PD_ALWAYS_INLINE void token_block(int64_t num_tokens, const float* x, const W* w
   }
   constexpr int kRows = rows_per_pass(R);
   int64_t r = 0;
-  for (; r + kRows <= num_rows; r += kRows)
-    micro_kernel<R, kRows, W, Mac>(x, w + r * in, in, bias ? bias + r : nullptr, y + r, y_stride);
+  for (; r + kRows <= num_rows; r += kRows) {
+    if constexpr (R >= 3 && R <= 6) {
+      micro_kernel_halves<R, kRows, W, Mac>(x, w + r * in, in, bias ? bias + r : nullptr, y + r,
+                                            y_stride);
+    } else {
+      micro_kernel<R, kRows, W, Mac>(x, w + r * in, in, bias ? bias + r : nullptr, y + r, y_stride);
+    }
+  }
   for (; r < num_rows; ++r)
     micro_kernel<R, 1, W, Mac>(x, w + r * in, in, bias ? bias + r : nullptr, y + r, y_stride);
 }

@@ -20,6 +20,11 @@ namespace pdserve::backend::cpu {
 
 using F4 = float __attribute__((vector_size(4 * sizeof(float))));
 
+// x in every lane (a broadcast; `F4{} + x` would be an add).
+PD_ALWAYS_INLINE F4 splat(float x) {
+  return F4{x, x, x, x};
+}
+
 struct F8 {
   F4 lo, hi;
 
@@ -44,6 +49,7 @@ struct F8 {
 
 // acc += a * b lane by lane, as a separate multiply and add (two roundings).
 struct MulAdd {
+  PD_ALWAYS_INLINE static void apply(F4& acc, F4 a, F4 b) { acc += a * b; }
   PD_ALWAYS_INLINE static void apply(F8& acc, const F8& a, const F8& b) { acc += a * b; }
 };
 // The same as one fused multiply-add per lane (one rounding). Only callable
@@ -51,6 +57,9 @@ struct MulAdd {
 // gnu::flatten]] inlines it (an always_inline function without the target
 // could not).
 struct FusedMulAdd {
+  [[gnu::target("avx,fma")]] static inline void apply(F4& acc, F4 a, F4 b) {
+    acc = _mm_fmadd_ps(a, b, acc);
+  }
   [[gnu::target("avx,fma")]] static inline void apply(F8& acc, const F8& a, const F8& b) {
     acc.lo = _mm_fmadd_ps(a.lo, b.lo, acc.lo);
     acc.hi = _mm_fmadd_ps(a.hi, b.hi, acc.hi);
