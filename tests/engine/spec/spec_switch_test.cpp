@@ -180,14 +180,6 @@ INSTANTIATE_TEST_SUITE_P(Proposers, SpecSwitchTest,
                            return info.param == SpecMethod::kNgram ? "Ngram" : "DraftModel";
                          });
 
-std::unique_ptr<runner::LlmRunner> cpu_target() {
-  runner::LlmRunnerOptions options;
-  options.num_blocks = 64;
-  auto t = runner::LlmRunner::load(kDemoDir, backend::make_cpu_backend(0), options);
-  PD_CHECK(t.ok()) << t.status().to_string();
-  return std::move(t).value();
-}
-
 // Blocks 0, 1, ... enough for num_tokens positions.
 std::vector<int32_t> blocks_for(int num_tokens, int block_size) {
   std::vector<int32_t> table;
