@@ -69,6 +69,7 @@ Result<runner::StepOutput> SpecDecodeRunner::execute(const runner::StepBatch& ba
       return not_found("sequence " + std::to_string(s.seq_id) + " was never added");
     }
   }
+  // Nothing to verify or propose: the target's own step.
   if (std::none_of(batch.seqs.begin(), batch.seqs.end(), [](const runner::SeqStep& s) {
         return s.num_draft_tokens != 0 || s.num_propose != 0;
       })) {

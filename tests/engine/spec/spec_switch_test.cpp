@@ -29,13 +29,13 @@ SpeculativeConfig switching(SpecMethod method) {
 // Two requests, then (after kDelay steps) five more with shorter outputs:
 // 7 >= kCut requests turn speculation off until the second wave is done.
 constexpr int kDelay = 6;
-std::vector<engine::RequestSpec> wave(int first_id, int num_requests, int max_tokens,
+std::vector<engine::RequestSpec> wave(uint64_t first_id, int num_requests, int max_tokens,
                                       const runner::SamplingParams& sampling) {
   std::mt19937 rng(static_cast<uint32_t>(first_id));
   std::vector<engine::RequestSpec> specs;
   for (int i = 0; i < num_requests; ++i) {
     engine::RequestSpec s;
-    s.request_id = static_cast<uint64_t>(first_id + i);
+    s.request_id = first_id + static_cast<uint64_t>(i);
     s.prompt_ids = i % 3 != 2 ? passage_prompt(rng) : random_prompt(rng);
     s.sampling = sampling;
     if (s.sampling.seed) s.sampling.seed = *s.sampling.seed + s.request_id;
