@@ -151,6 +151,9 @@ int run(const BenchFlags& f) {
         peaks->copy_bytes_per_s / 1e9, peaks->device_name.c_str(), 100.0 * floor_s / secs);
   else
     std::printf("floor:               unknown (%s)\n", peaks.status().message().c_str());
+  if (!(*runner)->decode_graph_kernels().empty())
+    std::printf("CUDA graph steps:    %lld\n",
+                static_cast<long long>((*runner)->num_graph_steps()));
   const scheduler::SpecDecodeStats spec = e.stats().spec_decode;
   if (*spec_runner) std::printf("%s\n", spec_decode_summary(spec).c_str());
   if (!f.output_json.empty()) {

@@ -25,7 +25,8 @@ class DeviceSampler {
   DeviceSampler(backend::Backend& be, int vocab_size);
 
   // Records a sequence (a history slot when its params have penalties) from
-  // its prompt and the tokens it generated already.
+  // its prompt and the tokens it generated already; again for a sequence
+  // recorded before, replaces its history (tokens sampled elsewhere).
   void add(uint64_t seq_id, const SamplingParams& params, std::span<const int32_t> prompt_ids,
            std::span<const int32_t> output_ids);
   void remove(uint64_t seq_id);

@@ -106,6 +106,26 @@ void LlmRunner::remove_sequence(uint64_t seq_id) {
   seqs_.erase(seq_id);
 }
 
+Status LlmRunner::record_tokens(uint64_t seq_id, std::span<const int32_t> tokens) {
+  auto it = seqs_.find(seq_id);
+  if (it == seqs_.end()) return not_found(seq_name(seq_id) + " was never added");
+  SeqState& st = it->second;
+  Status accepted;
+  for (int32_t t : tokens) {
+    if (st.grammar) accepted = st.grammar->accept(t);
+    if (!accepted.ok()) break;
+    st.output_ids.push_back(t);
+  }
+  // The penalty history (if any) again from the whole output.
+  sampler_.add(seq_id, st.info.sampling, st.info.prompt_ids, st.output_ids);
+  return accepted;
+}
+
+SequenceGrammar* LlmRunner::grammar(uint64_t seq_id) {
+  auto it = seqs_.find(seq_id);
+  return it == seqs_.end() ? nullptr : it->second.grammar.get();
+}
+
 Status LlmRunner::validate(const StepBatch& batch) const {
   const int vocab = model_->config().vocab_size;
   for (const SeqStep& s : batch.seqs) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <span>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -99,9 +100,17 @@ class LlmRunner final : public ModelRunner {
   void set_grammar_compiler(std::shared_ptr<structured::GrammarCompiler> compiler) {
     grammar_compiler_ = std::move(compiler);
   }
-  // A sequence's grammar (null: unconstrained), for runners that sample
-  // themselves (speculative decoding). kInvalidArgument as add_sequence.
-  Result<std::unique_ptr<SequenceGrammar>> make_grammar(const SequenceInfo& info) const;
+  // Speculative decoding samples some steps itself, from compute_logits:
+  // `tokens` it emitted for a sequence join the sequence's output as if
+  // sampled here (penalty history, the seeded draws' index, the
+  // constraint's matcher), so that later execute() steps go on exactly.
+  // kNotFound for a sequence never added; kInvalidArgument when the
+  // constraint refuses a token (those before it are recorded).
+  Status record_tokens(uint64_t seq_id, std::span<const int32_t> tokens);
+  // The sequence's constraint (null: unconstrained or never added), for a
+  // runner that masks its own rows; it stays valid until remove_sequence
+  // and is advanced by record_tokens.
+  SequenceGrammar* grammar(uint64_t seq_id);
 
   KvCache& kv_cache() { return kv_; }
   const KvCache& kv_cache() const { return kv_; }
@@ -123,6 +132,8 @@ class LlmRunner final : public ModelRunner {
     backend::Tensor argmax;
   };
 
+  // A sequence's grammar (null: unconstrained). kInvalidArgument as add_sequence.
+  Result<std::unique_ptr<SequenceGrammar>> make_grammar(const SequenceInfo& info) const;
   Status validate(const StepBatch& batch) const;
   // Validates, swaps, lays out and runs the batch (a graph when it can,
   // unless `hidden` asks for the final hidden states).

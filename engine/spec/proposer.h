@@ -35,7 +35,8 @@ struct ProposeInput {
   // step, [n, hidden_size], n the tokens the step emitted for the sequence
   // (the last n of token_ids): row j is the state at the position of
   // token_ids[size - n - 1 + j], from which the target predicted
-  // token_ids[size - n + j].
+  // token_ids[size - n + j]. Tokens emitted by steps that neither verified
+  // nor proposed (the target's own path, SpecDecodeRunner) come without.
   std::span<const float> hidden_states;
 };
 

@@ -16,18 +16,16 @@ runner::SamplingContext SpecDecodeRunner::SeqState::context() const {
 }
 
 Status SpecDecodeRunner::add_sequence(const runner::SequenceInfo& info) {
-  PD_ASSIGN_OR_RETURN(std::unique_ptr<runner::SequenceGrammar> grammar,
-                      target_->make_grammar(info));
-  runner::SequenceInfo target_info = info;  // the target only computes logits
-  target_info.sampling.constraint = nullptr;
-  PD_RETURN_IF_ERROR(target_->add_sequence(target_info));
   SeqState st;
-  st.grammar = std::move(grammar);
+  st.seed = runner::sequence_seed(info.sampling);
+  runner::SequenceInfo target_info = info;
+  target_info.sampling.seed = st.seed;  // one stream of draws, whoever samples
+  PD_RETURN_IF_ERROR(target_->add_sequence(target_info));
+  st.grammar = target_->grammar(info.seq_id);
   st.params = info.sampling;
   st.tokens = info.prompt_ids;
   st.tokens.insert(st.tokens.end(), info.output_ids.begin(), info.output_ids.end());
   st.prompt_len = info.prompt_ids.size();
-  st.seed = runner::sequence_seed(info.sampling);
   seqs_[info.seq_id] = std::move(st);
   return ok_status();
 }
@@ -55,11 +53,27 @@ Result<std::vector<runner::SampledToken>> SpecDecodeRunner::sample(const runner:
   return verify(rows, vocab_size(), st.pending, d, ctx);
 }
 
+Result<runner::StepOutput> SpecDecodeRunner::execute_plain(const runner::StepBatch& batch) {
+  PD_ASSIGN_OR_RETURN(runner::StepOutput out, target_->execute(batch));
+  for (const runner::SampledToken& t : out.sampled) {
+    SeqState& st = seqs_.at(t.seq_id);
+    st.tokens.push_back(t.token_id);
+    st.pending = {};
+  }
+  return out;
+}
+
 Result<runner::StepOutput> SpecDecodeRunner::execute(const runner::StepBatch& batch) {
   for (const runner::SeqStep& s : batch.seqs) {
     if (s.sample && !seqs_.contains(s.seq_id)) {
       return not_found("sequence " + std::to_string(s.seq_id) + " was never added");
     }
+  }
+  // Nothing to verify or propose: the target's own step.
+  if (std::none_of(batch.seqs.begin(), batch.seqs.end(), [](const runner::SeqStep& s) {
+        return s.num_draft_tokens != 0 || s.num_propose != 0;
+      })) {
+    return execute_plain(batch);
   }
   // The constrained rows' masks (one per draft row) are computed while the
   // target's forward pass runs.
@@ -71,7 +85,7 @@ Result<runner::StepOutput> SpecDecodeRunner::execute(const runner::StepBatch& ba
     // A batch with more drafts than inputs fails validation in compute_logits.
     const size_t d =
         std::min(static_cast<size_t>(std::max(s.num_draft_tokens, 0)), s.input_ids.size());
-    masks.push_back({st.grammar.get(), std::span<const int32_t>(s.input_ids).last(d)});
+    masks.push_back({st.grammar, std::span<const int32_t>(s.input_ids).last(d)});
   }
   std::vector<float> hidden;  // [rows, hidden_size] when the proposer reads them
   std::vector<float>* wants_hidden = proposer_->needs_hidden_states() ? &hidden : nullptr;
@@ -97,12 +111,14 @@ Result<runner::StepOutput> SpecDecodeRunner::execute(const runner::StepBatch& ba
     }
     row += num_rows;
     st.pending = {};
+    const size_t first = st.tokens.size();
     for (runner::SampledToken& t : tokens) {
-      if (st.grammar) PD_RETURN_IF_ERROR(st.grammar->accept(t.token_id));
       t.seq_id = s.seq_id;
       st.tokens.push_back(t.token_id);
       out.sampled.push_back(std::move(t));
     }
+    PD_RETURN_IF_ERROR(
+        target_->record_tokens(s.seq_id, std::span<const int32_t>(st.tokens).subspan(first)));
   }
   PD_RETURN_IF_ERROR(propose(batch, seq_hidden, &out));
   return out;

@@ -1,14 +1,18 @@
-// The ModelRunner of speculative decoding: the target LlmRunner computes
-// every batch (prefill chunks, plain decodes, and decodes that carry
-// proposals to verify, all in one forward); this runner samples, verifies
-// proposals (rejection_sampler.h) and asks its Proposer for the next ones
-// (SeqStep::num_propose). It keeps each sequence's sampling state itself,
-// so the target only computes logits (LlmRunner::compute_logits). A
-// sequence with a structured-output constraint has its rows masked draft by
-// draft before verification (SequenceGrammar::prepare, on the MaskWorker
-// while the target's forward pass runs, then apply), so a proposal the
-// constraint refuses is rejected, and the grammar advances by the tokens
-// the step emits.
+// The ModelRunner of speculative decoding over a target LlmRunner. A step
+// in which no sequence verifies proposals or asks for them (the adaptive
+// cut turned speculation off, or none fit) is the target's own
+// (LlmRunner::execute: CUDA graph replay, device sampling). The other steps
+// run here: the target computes the logits (prefill chunks, plain decodes,
+// and decodes that carry proposals to verify, all in one forward,
+// LlmRunner::compute_logits); this runner samples, verifies proposals
+// (rejection_sampler.h) and asks its Proposer for the next ones
+// (SeqStep::num_propose), then records the emitted tokens in the target
+// (LlmRunner::record_tokens), which keeps the one sampling state of each
+// sequence (seed, draw index, penalty history, constraint). A sequence
+// with a structured-output constraint has its rows masked draft by draft
+// before verification (the target's SequenceGrammar::prepare, on the
+// MaskWorker while the target's forward pass runs, then apply), so a
+// proposal the constraint refuses is rejected.
 //
 // Needs synchronous scheduling: proposals are made after the step's tokens
 // are known, so inputs are never kLastSampled.
@@ -50,11 +54,14 @@ class SpecDecodeRunner final : public runner::ModelRunner {
     runner::SamplingParams params;
     std::vector<int32_t> tokens;  // prompt, then outputs
     size_t prompt_len = 0;
-    uint64_t seed = 0;
-    Proposal pending;  // the last proposal, verified in the next step
-    std::unique_ptr<runner::SequenceGrammar> grammar;  // null: unconstrained
+    uint64_t seed = 0;                           // the target's too
+    Proposal pending;                            // the last proposal, verified in the next step
+    runner::SequenceGrammar* grammar = nullptr;  // the target's; null: unconstrained
     runner::SamplingContext context() const;
   };
+
+  // A step with nothing to verify or propose, on the target's own path.
+  Result<runner::StepOutput> execute_plain(const runner::StepBatch& batch);
 
   // The step's tokens for one sampling sequence, from its logits rows.
   Result<std::vector<runner::SampledToken>> sample(const runner::SeqStep& s, SeqState& st,

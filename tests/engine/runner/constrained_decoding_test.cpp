@@ -182,6 +182,19 @@ TEST(ConstrainedDecodingTest, SpeculationGivesThePlainGreedyOutput) {
   }
 }
 
+TEST(ConstrainedDecodingTest, SpeculationSwitchedOnMidRunGivesThePlainGreedyOutput) {
+  // Eight requests against a cut of five: speculation starts once the short
+  // outputs are done, verifying over the matchers that plain steps advanced.
+  DemoEngine plain = DemoEngine::make({}, nullptr);
+  const auto expected = run_checked(plain, requests(0.0f));
+  for (SpeculativeConfig config : {ngram_config(), draft_config()}) {
+    config.disable_by_batch_size = 5;
+    DemoEngine d = DemoEngine::make({}, &config);
+    EXPECT_EQ(run_checked(d, requests(0.0f)), expected);
+    EXPECT_GT(d.engine->stats().spec_decode.num_drafts, 0);
+  }
+}
+
 TEST(ConstrainedDecodingTest, PrefillOnlySamplesTheFirstTokenUnderTheMask) {
   DemoEngine d = DemoEngine::make({}, nullptr);
   d.target->set_grammar_compiler(demo_vocab().compiler);

@@ -13,8 +13,8 @@
 // ranks far lower in both. (A first H100 run, with the prefill shape alone,
 // flagged one token in each of two of 8 requests: near ties that the
 // decode shape decides the other way is the reading this test now checks.)
-// It also counts the requests identical to plain greedy decoding on CUDA.
-// Skipped without a GPU.
+// It also counts the requests identical to plain greedy decoding on CUDA,
+// and checks the same across the adaptive cut's switch. Skipped without a GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -48,7 +48,8 @@ std::unique_ptr<runner::LlmRunner> cuda_target() {
 // target (and draft) replaying CUDA graphs.
 std::vector<std::vector<int32_t>> generate(const std::vector<engine::RequestSpec>& specs,
                                            const SpeculativeConfig* spec_config,
-                                           scheduler::SpecDecodeStats* stats) {
+                                           scheduler::SpecDecodeStats* stats,
+                                           int64_t* num_graph_steps = nullptr) {
   std::unique_ptr<runner::LlmRunner> target = cuda_target();
   target->use_decode_graphs(kMaxNumSeqs);
   PD_CHECK(!target->decode_graph_kernels().empty());
@@ -68,6 +69,7 @@ std::vector<std::vector<int32_t>> generate(const std::vector<engine::RequestSpec
   auto results = (*e)->generate(specs);
   PD_CHECK(results.ok()) << results.status().to_string();
   if (stats) *stats = (*e)->stats().spec_decode;
+  if (num_graph_steps) *num_graph_steps = target->num_graph_steps();
   std::vector<std::vector<int32_t>> out;
   for (const engine::GenerateResult& g : *results) out.push_back(g.token_ids);
   return out;
@@ -184,6 +186,28 @@ TEST_P(CudaSpecTest, GreedyOutputIsTheTargetsGreedyChoice) {
         batch, identical, specs.size(),
         100.0 * static_cast<double>(stats.num_accepted_tokens) /
             static_cast<double>(std::max<int64_t>(stats.num_draft_tokens, 1)));
+  }
+}
+
+// Speculation configured with the adaptive cut at 4: the batch of 8 runs
+// on the target's own path (graph replay, device argmax) until the shorter
+// requests finish, then verifies proposals; every token is still the
+// target's greedy choice up to rounding.
+TEST_P(CudaSpecTest, GreedyAcrossTheAdaptiveSwitchIsTheTargetsGreedyChoice) {
+  SpeculativeConfig spec = GetParam() == SpecMethod::kNgram ? ngram_config() : draft_config();
+  spec.disable_by_batch_size = 4;
+  std::vector<engine::RequestSpec> specs = make_requests(kMaxNumSeqs);
+  for (size_t i = 0; i < specs.size(); ++i)
+    specs[i].sampling.max_tokens = 16 + 4 * static_cast<int>(i);
+  scheduler::SpecDecodeStats stats;
+  int64_t num_graph_steps = 0;
+  const auto fast = generate(specs, &spec, &stats, &num_graph_steps);
+  EXPECT_GT(num_graph_steps, 0);
+  EXPECT_GT(stats.num_drafts, 0);
+  std::unique_ptr<runner::LlmRunner> checker = cuda_target();
+  for (size_t i = 0; i < specs.size(); ++i) {
+    ASSERT_EQ(fast[i].size(), static_cast<size_t>(specs[i].sampling.max_tokens));
+    EXPECT_EQ(wrong_tokens(*checker, specs[i].prompt_ids, fast[i]), 0) << "request " << i;
   }
 }
 

@@ -39,14 +39,6 @@ class RecordingProposer final : public Proposer {
   std::vector<Handover>* log_;
 };
 
-std::unique_ptr<runner::LlmRunner> cpu_target() {
-  runner::LlmRunnerOptions options;
-  options.num_blocks = 512;
-  auto t = runner::LlmRunner::load(kDemoDir, backend::make_cpu_backend(0), options);
-  PD_CHECK(t.ok()) << t.status().to_string();
-  return std::move(t).value();
-}
-
 // The target's final hidden states of every position of `tokens` but the
 // last, [tokens.size() - 1, hidden], in one forward.
 std::vector<float> teacher_forced(runner::LlmRunner& target, const std::vector<int32_t>& tokens) {

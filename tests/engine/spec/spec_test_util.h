@@ -35,6 +35,15 @@ inline SpeculativeConfig draft_config(int k = 4) {
   return c;
 }
 
+// The demo target alone on the CPU backend.
+inline std::unique_ptr<runner::LlmRunner> cpu_target() {
+  runner::LlmRunnerOptions options;
+  options.num_blocks = 512;
+  auto t = runner::LlmRunner::load(kDemoDir, backend::make_cpu_backend(0), options);
+  PD_CHECK(t.ok()) << t.status().to_string();
+  return std::move(t).value();
+}
+
 // A target runner, optionally wrapped for speculation, and an engine on it.
 struct DemoEngine {
   std::unique_ptr<runner::LlmRunner> target;
