@@ -100,6 +100,9 @@ class LlmRunner final : public ModelRunner {
   void set_grammar_compiler(std::shared_ptr<structured::GrammarCompiler> compiler) {
     grammar_compiler_ = std::move(compiler);
   }
+  const std::shared_ptr<structured::GrammarCompiler>& grammar_compiler() const {
+    return grammar_compiler_;
+  }
   // A sequence's grammar (null: unconstrained), for runners that sample
   // themselves (speculative decoding). kInvalidArgument as add_sequence.
   Result<std::unique_ptr<SequenceGrammar>> make_grammar(const SequenceInfo& info) const;
