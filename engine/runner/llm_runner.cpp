@@ -324,18 +324,20 @@ Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
   // under a mask row when any needs one (every token allowed in the others);
   // else the sampler, a mask row for each row that needs one.
   std::vector<std::pair<uint64_t, SeqState*>> sampled;
+  std::vector<bool> masked;
   bool all_greedy = true, any_masked = false;
   for (const SeqStep& s : batch.seqs) {
     auto it = seqs_.find(s.seq_id);
     if (!s.sample || it == seqs_.end()) continue;
     sampled.emplace_back(s.seq_id, &it->second);
+    masked.push_back(needs_mask(it->second));
     all_greedy &= greedy(it->second.info.sampling);
-    any_masked |= needs_mask(it->second);
+    any_masked |= masked.back();
   }
   std::vector<int32_t> mask_row(sampled.size(), -1);
   int32_t num_masks = 0;
   for (size_t i = 0; i < sampled.size(); ++i)
-    if (any_masked && (all_greedy || needs_mask(*sampled[i].second))) mask_row[i] = num_masks++;
+    if (any_masked && (all_greedy || masked[i])) mask_row[i] = num_masks++;
   const auto words = static_cast<size_t>(backend::mask_words(model_->config().vocab_size));
   const std::span<uint32_t> masks = sampler_.mask_rows(static_cast<size_t>(num_masks));
   const auto mask_of = [&](size_t i) {

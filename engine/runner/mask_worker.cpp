@@ -37,14 +37,15 @@ MaskWorker::Pending MaskWorker::start(std::vector<Job> jobs) {
   if (jobs.empty()) return Pending(nullptr);
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // Threads first: should starting one throw, no job has been handed over.
+    const size_t wanted = std::min(static_cast<size_t>(max_threads_), jobs.size());
+    while (threads_.size() < wanted) threads_.emplace_back([this] { run(); });
     jobs_ = std::move(jobs);
     num_taken_ = 0;
     num_done_ = 0;
     statuses_.assign(jobs_.size(), ok_status());
     failures_.assign(jobs_.size(), nullptr);
     recoverable_ = checks_recoverable();
-    const size_t wanted = std::min(static_cast<size_t>(max_threads_), jobs_.size());
-    while (threads_.size() < wanted) threads_.emplace_back([this] { run(); });
   }
   work_cv_.notify_all();
   return Pending(this);
