@@ -71,6 +71,7 @@ struct Figure {
   int graph_batch = 0;     // decode: the replayed graph's batch size (0: eager)
   int graph_kernels = 0;   // decode: kernels one replay launches
   double vs_decode = 0;    // verify: seconds over those of the decode step at the same point
+  int new_contexts = -1;   // decode under --json-schema: grammar contexts first met while timed
 };
 
 // The graph a decode step of `batch` sequences replays: (its batch, its kernels), or (0, 0).
@@ -234,6 +235,14 @@ int run(const BenchFlags& f) {
   std::vector<Figure> figures;
   protocol::SamplingParams sampling = f.sampling;
   sampling.constraint = constraint;
+  // Stack suffixes the schema's compiled grammar has classified so far: each
+  // is classified once per compiled grammar (tens of ms at a 128k
+  // vocabulary), so those first met in timed steps are in their time.
+  const auto num_contexts = [&]() -> int32_t {
+    if (!constraint || !r.grammar_compiler()) return 0;
+    auto g = r.grammar_compiler()->compile(*constraint);
+    return g.ok() ? (*g)->num_cached_contexts() : 0;
+  };
   Bench bench(r, 0, sampling);
   const int max_k =
       f.verify_k.empty() ? 0 : *std::max_element(f.verify_k.begin(), f.verify_k.end());
@@ -244,6 +253,7 @@ int run(const BenchFlags& f) {
     auto seqs = bench.prefill(p.batch, p.context);
     if (!seqs.ok()) return fail(seqs.status());
     const std::vector<runner::SeqStep> start = *seqs;
+    const int contexts_before = num_contexts();
     auto t = bench.decode(*seqs, steps);
     if (!t.ok()) return fail(t.status());
     // Mean context over the timed steps (the warm-up step came first).
@@ -253,6 +263,7 @@ int run(const BenchFlags& f) {
     const std::string at = "batch " + std::to_string(p.batch) + " at " + std::to_string(p.context);
     figures.push_back({"decode " + at + " (per step)", t->first, t->second, bw ? bytes / bw : 0,
                        graph_batch, graph_kernels});
+    if (constraint) figures.back().new_contexts = num_contexts() - contexts_before;
     for (int k : f.verify_k) {
       auto v = bench.verify(start, k, steps);
       if (!v.ok()) return fail(v.status());
@@ -315,6 +326,11 @@ int run(const BenchFlags& f) {
                   fig.graph_batch, fig.graph_kernels);
   }
   for (const Figure& fig : figures) {
+    if (fig.new_contexts >= 0)
+      std::printf("%s: %d grammar contexts classified in the timed steps (once per schema)\n",
+                  fig.name.c_str(), fig.new_contexts);
+  }
+  for (const Figure& fig : figures) {
     if (fig.vs_decode > 0)
       std::printf("%s: %.3fx the decode step\n", fig.name.c_str(), fig.vs_decode);
   }
@@ -363,7 +379,8 @@ int run(const BenchFlags& f) {
                               {"of_limit", fig.floor > 0 ? fig.floor / fig.seconds : 0.0},
                               {"graph_batch", fig.graph_batch},
                               {"graph_kernels", fig.graph_kernels},
-                              {"vs_decode", fig.vs_decode}});
+                              {"vs_decode", fig.vs_decode},
+                              {"new_grammar_contexts", fig.new_contexts}});
     std::ofstream out(f.output_json);
     out << j.dump(1) << "\n";
     if (!out) return fail(unavailable("cannot write " + f.output_json));

@@ -10,17 +10,19 @@ CompiledGrammar::CompiledGrammar(Grammar grammar, std::shared_ptr<const Vocabula
 const PositionMask& CompiledGrammar::context_mask(const Stack& stack) const {
   size_t n = std::min(stack.size(), kContextFrames);
   Stack frames(stack.end() - static_cast<std::ptrdiff_t>(n), stack.end());
+  Context* context;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = masks_.find(frames);
-    if (it != masks_.end()) return *it->second;
+    std::unique_ptr<Context>& slot = masks_[frames];
+    if (!slot) slot = std::make_unique<Context>();
+    context = slot.get();  // never moves nor dies before the grammar
   }
-  int32_t bottom_rule = follow_.rule_of_position[static_cast<size_t>(frames.front())];
-  auto mask = std::make_unique<const PositionMask>(
-      classify_tokens(grammar_, *vocab_, frames, follow_.follow[static_cast<size_t>(bottom_rule)]));
-  std::lock_guard<std::mutex> lock(mu_);
-  auto [it, inserted] = masks_.emplace(std::move(frames), std::move(mask));
-  return *it->second;
+  std::call_once(context->once, [&] {
+    int32_t bottom_rule = follow_.rule_of_position[static_cast<size_t>(frames.front())];
+    context->mask = std::make_unique<const PositionMask>(classify_tokens(
+        grammar_, *vocab_, frames, follow_.follow[static_cast<size_t>(bottom_rule)]));
+  });
+  return *context->mask;
 }
 
 int32_t CompiledGrammar::num_cached_contexts() const {

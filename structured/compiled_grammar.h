@@ -6,8 +6,11 @@
 // its caller (a string's `char*` loop) keeps going. Shared by every matcher of
 // the same constraint (GrammarCompiler caches them).
 //
-// Thread-safe: context_mask() may be called from many threads; a suffix
-// computed twice concurrently keeps the first result.
+// Thread-safe: context_mask() may be called from many threads; a suffix is
+// classified once, by the first thread that needs it, while the others that
+// need the same suffix wait for it (classifying a suffix at a 128k
+// vocabulary takes tens of milliseconds: a step's rows often meet a new one
+// together), and those that need other suffixes go on.
 #pragma once
 
 #include <cstdint>
@@ -41,8 +44,14 @@ class CompiledGrammar {
   Grammar grammar_;
   std::shared_ptr<const Vocabulary> vocab_;
   GrammarFollow follow_;
-  mutable std::mutex mu_;
-  mutable std::map<Stack, std::unique_ptr<const PositionMask>> masks_;
+  // A suffix's classification, computed once (by whoever calls first).
+  struct Context {
+    std::once_flag once;
+    std::unique_ptr<const PositionMask> mask;
+  };
+
+  mutable std::mutex mu_;  // guards the map, not the Contexts' contents
+  mutable std::map<Stack, std::unique_ptr<Context>> masks_;
 };
 
 }  // namespace pdserve::structured

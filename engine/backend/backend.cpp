@@ -1,8 +1,18 @@
 // The Backend defaults for what only some backends have (graphs) or may do
-// faster (staged 2-D copies).
+// faster (staged 2-D copies, page-locked host memory).
 #include "engine/backend/backend.h"
 
+#include <cstddef>
+
 namespace pdserve::backend {
+
+std::shared_ptr<void> Backend::alloc_host(size_t bytes) {
+  return std::shared_ptr<std::byte[]>(new std::byte[bytes]);
+}
+
+void Backend::copy_from_host_async(Tensor& dst, const void* src) {
+  copy_from_host(dst, src, dst.dtype());
+}
 
 void Backend::copy_rows_from_host(Tensor& dst, const void* src, int64_t src_cols) {
   PD_CHECK(dst.rank() == 2 && src_cols >= 0 && src_cols <= dst.dim(1))
@@ -13,6 +23,14 @@ void Backend::copy_rows_from_host(Tensor& dst, const void* src, int64_t src_cols
     Tensor row(static_cast<char*>(dst.data()) + r * dst.dim(1) * elt, Shape{src_cols}, dst.dtype());
     copy_from_host(row, from + r * src_cols * elt, dst.dtype());
   }
+}
+
+void check_masked_argmax_rows(const Tensor& x, const Tensor& allowed, const Tensor& out) {
+  PD_CHECK(x.rank() == 2 && x.dim(1) > 0 && allowed.rank() == 2 && allowed.dtype() == DType::kI32 &&
+           allowed.dim(0) == x.dim(0) && allowed.dim(1) == mask_words(x.dim(1)) &&
+           out.dtype() == DType::kI32 && out.numel() == x.dim(0))
+      << "masked_argmax_rows: x " << x.shape().to_string() << " allowed "
+      << allowed.shape().to_string() << " out " << out.shape().to_string();
 }
 
 void check_sample_rows(const Tensor& logits, const SamplingBatch& batch, const SampledRows& out) {

@@ -86,6 +86,8 @@ struct SampledRows {
 // Checks the shapes and dtypes of sample_rows' arguments (every backend's
 // sample_rows calls it first).
 void check_sample_rows(const Tensor& logits, const SamplingBatch& batch, const SampledRows& out);
+// The same for masked_argmax_rows (x's dtype is the backend's to check).
+void check_masked_argmax_rows(const Tensor& x, const Tensor& allowed, const Tensor& out);
 
 // A recorded sequence of ops (a CUDA graph), replayed with the same
 // arguments: the same buffers, whose contents are read afresh at each replay.
@@ -134,6 +136,13 @@ class Backend {
   // dtype), into the first src_cols columns of each row; the other columns
   // keep what they held. Asynchronous where the backend can stage the data.
   virtual void copy_rows_from_host(Tensor& dst, const void* src, int64_t src_cols);
+  // Host memory of `bytes` that copy_from_host_async() reads without staging
+  // (page-locked on CUDA, plain memory on the CPU); freed with its last owner.
+  virtual std::shared_ptr<void> alloc_host(size_t bytes);
+  // dst <- src, dst.nbytes() of dst's dtype, src from alloc_host(). Asynchronous
+  // on backends with a device: src must not change until a later
+  // copy_to_host(), synchronize() or marker's wait() returned.
+  virtual void copy_from_host_async(Tensor& dst, const void* src);
 
   // Graph capture (has_graphs()). Between begin_capture() and a successful or failed
   // end_capture() the ops are recorded, not run; only ops and alloc() may be
@@ -178,6 +187,11 @@ class Backend {
   virtual void gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) = 0;
   // out[i] = argmax_j x[i, j] (the lowest j on ties).  x [m, vocab], out [m] i32
   virtual void argmax_rows(const Tensor& x, Tensor& out) = 0;
+  // out[i] = argmax_j x[i, j] with the j whose bit is clear in row i of
+  // `allowed` counted as -inf (the lowest j on ties, so 0 when none is
+  // allowed): the token sample_rows picks for a greedy row under that mask
+  // without penalties.  x [m, vocab], allowed [m, mask_words(vocab)] i32, out [m] i32
+  virtual void masked_argmax_rows(const Tensor& x, const Tensor& allowed, Tensor& out) = 0;
   // Samples one token per row of logits [rows, vocab] as runner/sampler.h
   // does on the host, with row r's SamplingRow: the allowed-token mask, the
   // penalties from its history slot, greedy argmax or temperature, min_p,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <utility>
 
 #include "engine/runner/sampler.h"
 
@@ -81,12 +82,28 @@ void DeviceSampler::remove(uint64_t seq_id) {
   slots_.erase(it);
 }
 
+std::span<uint32_t> DeviceSampler::mask_rows(size_t num_rows) {
+  const size_t words = num_rows * static_cast<size_t>(backend::mask_words(vocab_));
+  if (words > host_mask_words_) {  // no upload reads the old memory (see host_masks_)
+    host_mask_words_ = std::max(words, 2 * host_mask_words_);
+    host_masks_ = be_.alloc_host(host_mask_words_ * sizeof(uint32_t));
+  }
+  num_mask_rows_ = num_rows;
+  return {static_cast<uint32_t*>(host_masks_.get()), words};
+}
+
+Tensor DeviceSampler::upload_masks() {
+  const auto n = static_cast<int64_t>(std::exchange(num_mask_rows_, 0));
+  if (n == 0) return Tensor();
+  Tensor t = reserve(allowed_, Shape{n, backend::mask_words(vocab_)}, DType::kI32).rows(0, n);
+  be_.copy_from_host_async(t, host_masks_.get());
+  return t;
+}
+
 std::vector<SampledToken> DeviceSampler::sample(const Tensor& logits, std::span<const Row> rows) {
   const auto n = static_cast<int64_t>(rows.size());
-  const int64_t words = backend::mask_words(vocab_);
   std::vector<backend::SamplingRow> params(rows.size());
-  std::vector<uint32_t> masks;
-  int64_t num_masks = 0, max_top = -1;
+  int64_t max_top = -1;
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     backend::SamplingRow& p = params[i];
@@ -94,10 +111,9 @@ std::vector<SampledToken> DeviceSampler::sample(const Tensor& logits, std::span<
     p.seed = r.seed;
     p.draw_index = r.draw_index;
     if (auto it = slots_.find(r.seq_id); it != slots_.end()) p.history_slot = it->second;
-    if (!r.allowed.empty()) {
-      p.allowed_row = static_cast<int32_t>(num_masks++);
-      masks.insert(masks.end(), r.allowed.begin(), r.allowed.end());
-    }
+    PD_CHECK(r.mask_row < static_cast<int64_t>(num_mask_rows_))
+        << "sample: mask row " << r.mask_row << " of " << num_mask_rows_;
+    p.allowed_row = r.mask_row;
     max_top = std::max<int64_t>(max_top, std::min<int64_t>(p.num_logprobs, vocab_));
   }
   backend::SamplingBatch batch;
@@ -105,10 +121,7 @@ std::vector<SampledToken> DeviceSampler::sample(const Tensor& logits, std::span<
   be_.copy_from_host(batch.params, params.data(), DType::kI32);
   batch.output_counts = output_counts_;
   batch.seen = seen_;
-  if (num_masks > 0) {
-    batch.allowed = reserve(allowed_, Shape{num_masks, words}, DType::kI32).rows(0, num_masks);
-    be_.copy_from_host(batch.allowed, masks.data(), DType::kI32);
-  }
+  batch.allowed = upload_masks();
   // The outputs side by side in one buffer, read back in one copy:
   // ids [n], logprobs [n], top ids [n, cols], top logprobs [n, cols].
   const int64_t cols = std::max<int64_t>(max_top, 0),
@@ -138,6 +151,26 @@ std::vector<SampledToken> DeviceSampler::sample(const Tensor& logits, std::span<
     for (int64_t k = 0; k < std::min<int64_t>(num_top, cols); ++k)
       t.top.push_back({at(2 * n + i * cols + k), as_float(at(2 * n + n * cols + i * cols + k))});
   }
+  return tokens;
+}
+
+std::vector<SampledToken> DeviceSampler::argmax(const Tensor& logits, const Tensor& computed) {
+  const int64_t n = logits.dim(0);
+  Tensor ids = computed;
+  if (num_mask_rows_ > 0) {
+    PD_CHECK(static_cast<int64_t>(num_mask_rows_) == n)
+        << "argmax: " << num_mask_rows_ << " mask rows for " << n << " rows";
+    const Tensor allowed = upload_masks();
+    ids = reserve(results_, Shape{n}, DType::kI32).rows(0, n);
+    be_.masked_argmax_rows(logits, allowed, ids);
+  } else if (!ids.data()) {
+    ids = reserve(results_, Shape{n}, DType::kI32).rows(0, n);
+    be_.argmax_rows(logits, ids);
+  }
+  std::vector<int32_t> host(static_cast<size_t>(n));
+  be_.copy_to_host(ids, host.data());
+  std::vector<SampledToken> tokens(host.size());
+  for (size_t i = 0; i < host.size(); ++i) tokens[i].token_id = host[i];
   return tokens;
 }
 

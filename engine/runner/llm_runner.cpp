@@ -316,76 +316,81 @@ Result<std::vector<float>> LlmRunner::compute_logits(const StepBatch& batch,
   return host;
 }
 
-bool LlmRunner::plain_greedy(const SeqState& st) {
-  const SamplingParams& p = st.info.sampling;
-  return !st.grammar && p.temperature <= backend::kGreedyTemperature && p.num_logprobs < 0 &&
-         p.repetition_penalty == 1.0f && p.presence_penalty == 0.0f &&
-         p.frequency_penalty == 0.0f && static_cast<int>(st.output_ids.size()) >= p.min_tokens;
+bool LlmRunner::greedy(const SamplingParams& p) {
+  return p.temperature <= backend::kGreedyTemperature && p.num_logprobs < 0 &&
+         p.repetition_penalty == 1.0f && p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f;
 }
 
-std::vector<uint32_t> LlmRunner::allowed_tokens(const SeqState& st) const {
-  const std::vector<int32_t> blocked =
-      blocked_stop_tokens(st.info.sampling, st.output_ids.size(), eos_);
-  if (!st.grammar && blocked.empty()) return {};
+bool LlmRunner::needs_mask(const SeqState& st) const {
+  return st.grammar || !blocked_stop_tokens(st.info.sampling, st.output_ids.size(), eos_).empty();
+}
+
+void LlmRunner::finish_mask(const SeqState& st, std::span<uint32_t> words) const {
+  if (!st.grammar) std::fill(words.begin(), words.end(), ~0u);
   const int vocab = model_->config().vocab_size;
-  std::vector<uint32_t> words(static_cast<size_t>(backend::mask_words(vocab)), ~0u);
-  if (st.grammar) st.grammar->apply_bits(words);  // prepared during the forward
-  for (int32_t t : blocked)
+  for (int32_t t : blocked_stop_tokens(st.info.sampling, st.output_ids.size(), eos_))
     if (t >= 0 && t < vocab) words[static_cast<size_t>(t >> 5)] &= ~(1u << (t & 31));
-  return words;
 }
 
 Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
   ++num_executes_;
   if (fault_.kind == StepFault::Kind::kError && num_executes_ == fault_.at)
     return internal_error("injected fault: the runner failed the step");
-  bool all_greedy = true;
   for (const SeqStep& s : batch.seqs) {
     if (s.num_draft_tokens > 0)
       return invalid_argument(seq_name(s.seq_id) + ": draft tokens need a speculative runner");
   }
-  std::vector<MaskWorker::Job> masks;
+  // The sampled rows. When every one is greedy they take an argmax, each
+  // under a mask row when any needs one (every token allowed in the others);
+  // else the sampler, a mask row for each row that needs one.
+  std::vector<std::pair<uint64_t, SeqState*>> sampled;
+  std::vector<bool> masked;
+  bool all_greedy = true, any_masked = false;
   for (const SeqStep& s : batch.seqs) {
     auto it = seqs_.find(s.seq_id);
     if (!s.sample || it == seqs_.end()) continue;
-    all_greedy &= plain_greedy(it->second);
-    if (it->second.grammar) masks.push_back({it->second.grammar.get(), {}});
+    sampled.emplace_back(s.seq_id, &it->second);
+    masked.push_back(needs_mask(it->second));
+    all_greedy &= greedy(it->second.info.sampling);
+    any_masked |= masked.back();
   }
-  // The constrained rows' masks are computed while the forward pass runs.
+  std::vector<int32_t> mask_row(sampled.size(), -1);
+  int32_t num_masks = 0;
+  for (size_t i = 0; i < sampled.size(); ++i)
+    if (any_masked && (all_greedy || masked[i])) mask_row[i] = num_masks++;
+  const auto words = static_cast<size_t>(backend::mask_words(model_->config().vocab_size));
+  const std::span<uint32_t> masks = sampler_.mask_rows(static_cast<size_t>(num_masks));
+  const auto mask_of = [&](size_t i) {
+    return masks.subspan(static_cast<size_t>(mask_row[i]) * words, words);
+  };
+  // The constraints' masks are computed while the forward pass runs, into the upload buffer.
+  std::vector<MaskWorker::Job> jobs;
+  for (size_t i = 0; i < sampled.size(); ++i)
+    if (SequenceGrammar* g = sampled[i].second->grammar.get()) jobs.push_back({g, {}, mask_of(i)});
   PD_ASSIGN_OR_RETURN(Logits step,
-                      masks_.overlap<Logits>(std::move(masks), [&] { return forward(batch); }));
+                      masks_.overlap<Logits>(std::move(jobs), [&] { return forward(batch); }));
+  for (size_t i = 0; i < sampled.size(); ++i)
+    if (mask_row[i] >= 0) finish_mask(*sampled[i].second, mask_of(i));
   const Tensor& logits = step.logits;
-  StepOutput out;
-  const size_t rows = logits.data() ? static_cast<size_t>(logits.dim(0)) : 0;
-  std::vector<SampledToken> sampled;
-  if (rows > 0 && all_greedy) {  // the argmax, maybe computed by the replayed graph
-    Tensor ids = step.argmax;
-    if (!ids.data()) {
-      ids = backend_->alloc(backend::Shape{static_cast<int64_t>(rows)}, DType::kI32);
-      backend_->argmax_rows(logits, ids);
+  const bool any_rows = logits.data() && logits.dim(0) > 0;
+  std::vector<SampledToken> tokens;
+  if (any_rows && all_greedy) {
+    tokens = sampler_.argmax(logits, step.argmax);
+  } else if (any_rows) {
+    std::vector<DeviceSampler::Row> rows;
+    for (size_t i = 0; i < sampled.size(); ++i) {
+      const auto& [seq_id, st] = sampled[i];
+      rows.push_back({seq_id, &st->info.sampling, st->seed, st->output_ids.size(), mask_row[i]});
     }
-    std::vector<int32_t> argmax(rows);
-    backend_->copy_to_host(ids, argmax.data());
-    sampled.resize(rows);
-    for (size_t i = 0; i < rows; ++i) sampled[i].token_id = argmax[i];
-  } else if (rows > 0) {
-    std::vector<DeviceSampler::Row> sample_rows;
-    for (const SeqStep& s : batch.seqs) {
-      if (!s.sample) continue;
-      const SeqState& st = seqs_.at(s.seq_id);
-      sample_rows.push_back(
-          {s.seq_id, &st.info.sampling, st.seed, st.output_ids.size(), allowed_tokens(st)});
-    }
-    sampled = sampler_.sample(logits, sample_rows);
+    tokens = sampler_.sample(logits, rows);
   }
-  size_t row = 0;
-  for (const SeqStep& s : batch.seqs) {
-    if (!s.sample) continue;
-    SeqState& st = seqs_.at(s.seq_id);
-    SampledToken tok = std::move(sampled[row++]);
-    if (st.grammar) PD_RETURN_IF_ERROR(st.grammar->accept(tok.token_id));
-    tok.seq_id = s.seq_id;
-    st.output_ids.push_back(tok.token_id);
+  StepOutput out;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    auto& [seq_id, st] = sampled[i];
+    SampledToken& tok = tokens[i];
+    if (st->grammar) PD_RETURN_IF_ERROR(st->grammar->accept(tok.token_id));
+    tok.seq_id = seq_id;
+    st->output_ids.push_back(tok.token_id);
     out.sampled.push_back(std::move(tok));
   }
   return out;

@@ -111,6 +111,9 @@ class LlmRunner final : public ModelRunner {
   // runner that masks its own rows; it stays valid until remove_sequence
   // and is advanced by record_tokens.
   SequenceGrammar* grammar(uint64_t seq_id);
+  const std::shared_ptr<structured::GrammarCompiler>& grammar_compiler() const {
+    return grammar_compiler_;
+  }
 
   KvCache& kv_cache() { return kv_; }
   const KvCache& kv_cache() const { return kv_; }
@@ -144,13 +147,17 @@ class LlmRunner final : public ModelRunner {
   // Input j of s (kLastSampled: the token sampled last) and its KV slot.
   int32_t input_token(const SeqStep& s, size_t j) const;
   int32_t slot_of(const SeqStep& s, int32_t pos) const;
-  // Greedy with nothing that needs the full distribution on the host (a
-  // constraint's mask included).
-  static bool plain_greedy(const SeqState& st);
+  // Greedy with nothing between the logits and the pick but an allowed-token
+  // mask: the sampler and an argmax under the mask pick the same token.
+  static bool greedy(const SamplingParams& p);
+  // st's next token has an allowed-token mask: its constraint's, or
+  // min_tokens' stop tokens blocked.
+  bool needs_mask(const SeqState& st) const;
   model::ForwardInputs lay_out(const StepBatch& batch);
-  // The allowed-token mask of st's next token (its constraint, min_tokens'
-  // stop tokens); empty: every token. Advances nothing.
-  std::vector<uint32_t> allowed_tokens(const SeqState& st) const;
+  // Completes the mask row of st's next token: every token when it has no
+  // constraint (else the constraint's, written by the MaskWorker), less the
+  // stop tokens min_tokens blocks. Advances nothing.
+  void finish_mask(const SeqState& st, std::span<uint32_t> words) const;
 
   KvLayerHook kv_layer_hook_;
   std::shared_ptr<structured::GrammarCompiler> grammar_compiler_;

@@ -1,5 +1,6 @@
 #include "engine/runner/mask_worker.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -16,68 +17,86 @@ Status MaskWorker::Pending::wait() {
   return w ? w->finish() : ok_status();
 }
 
+MaskWorker::MaskWorker(int num_threads) : max_threads_(std::max(num_threads, 1)) {}
+
 MaskWorker::~MaskWorker() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  work_cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+int MaskWorker::default_num_threads() {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(cores - 1, 1, 8);
 }
 
 MaskWorker::Pending MaskWorker::start(std::vector<Job> jobs) {
   if (jobs.empty()) return Pending(nullptr);
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // Threads first: should starting one throw, no job has been handed over.
+    const size_t wanted = std::min(static_cast<size_t>(max_threads_), jobs.size());
+    while (threads_.size() < wanted) threads_.emplace_back([this] { run(); });
     jobs_ = std::move(jobs);
-    busy_ = true;
+    num_taken_ = 0;
+    num_done_ = 0;
+    statuses_.assign(jobs_.size(), ok_status());
+    failures_.assign(jobs_.size(), nullptr);
     recoverable_ = checks_recoverable();
-    status_ = ok_status();
-    failure_ = nullptr;
   }
-  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-  cv_.notify_all();
+  work_cv_.notify_all();
   return Pending(this);
+}
+
+void MaskWorker::take_jobs(std::unique_lock<std::mutex>& lock) {
+  while (num_taken_ < jobs_.size()) {
+    const size_t i = num_taken_++;
+    const Job job = jobs_[i];
+    lock.unlock();
+    Status status;
+    std::exception_ptr failure;
+    try {
+      status = job.grammar->prepare(job.drafts);
+      if (status.ok() && !job.words.empty()) job.grammar->write_bits(job.words);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    lock.lock();
+    statuses_[i] = std::move(status);
+    failures_[i] = failure;
+    if (++num_done_ == jobs_.size()) done_cv_.notify_all();
+  }
 }
 
 Status MaskWorker::finish() {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return !busy_; });
-  if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
-  return status_;
+  take_jobs(lock);
+  done_cv_.wait(lock, [this] { return num_done_ == jobs_.size(); });
+  jobs_.clear();
+  for (std::exception_ptr& f : failures_)
+    if (f) std::rethrow_exception(std::exchange(f, nullptr));
+  for (Status& s : statuses_)
+    if (!s.ok()) return std::move(s);
+  return ok_status();
 }
 
 void MaskWorker::drain() noexcept {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return !busy_; });
-  failure_ = nullptr;  // the step is already failing: its caller is unwinding or returned
+  done_cv_.wait(lock, [this] { return num_done_ == jobs_.size(); });
+  jobs_.clear();  // what the jobs left is dropped: the step is already failing
 }
 
 void MaskWorker::run() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return stop_ || busy_; });
+    work_cv_.wait(lock, [this] { return stop_ || num_taken_ < jobs_.size(); });
     if (stop_) return;
-    const bool recoverable = recoverable_;
-    std::vector<Job> jobs = std::move(jobs_);
-    lock.unlock();
-    Status status;
-    std::exception_ptr failure;
-    try {
-      std::optional<RecoverableChecks> scope;  // contain checks as the caller does
-      if (recoverable) scope.emplace();
-      for (const Job& job : jobs) {
-        Status s = job.grammar->prepare(job.drafts);
-        if (status.ok()) status = std::move(s);
-      }
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    lock.lock();
-    status_ = std::move(status);
-    failure_ = failure;
-    busy_ = false;
-    cv_.notify_all();
+    std::optional<RecoverableChecks> scope;  // contain checks as the caller does
+    if (recoverable_) scope.emplace();
+    take_jobs(lock);
   }
 }
 

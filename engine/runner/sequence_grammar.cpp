@@ -1,5 +1,8 @@
 #include "engine/runner/sequence_grammar.h"
 
+#include <algorithm>
+#include <bit>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -57,13 +60,15 @@ void SequenceGrammar::apply(std::span<float> rows, size_t vocab) const {
   }
 }
 
-void SequenceGrammar::apply_bits(std::span<uint32_t> words) const {
+void SequenceGrammar::write_bits(std::span<uint32_t> words) const {
   PD_CHECK(num_rows_ > 0) << "structured output: no mask prepared";
-  const std::vector<uint64_t>& allowed = rows_[0].words();  // token i: bit i % 64 of word i / 64
-  for (size_t i = 0; i < words.size(); ++i) {
-    const size_t w = i / 2;
-    words[i] &= w < allowed.size() ? static_cast<uint32_t>(allowed[w] >> (32 * (i % 2))) : 0u;
-  }
+  // 64-bit words, token t at bit t % 64 of word t / 64: on a little-endian
+  // host the same bytes as 32-bit words with t at bit t % 32 of word t / 32.
+  static_assert(std::endian::native == std::endian::little);
+  const std::vector<uint64_t>& allowed = rows_[0].words();
+  const size_t n = std::min(words.size_bytes(), allowed.size() * sizeof(uint64_t));
+  std::memcpy(words.data(), allowed.data(), n);
+  std::memset(reinterpret_cast<char*>(words.data()) + n, 0, words.size_bytes() - n);
 }
 
 Status SequenceGrammar::accept(int32_t token_id) {

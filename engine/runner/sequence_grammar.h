@@ -2,9 +2,10 @@
 // runner. Before each sample the masks of the tokens the constraint allows
 // next are prepared (prepare(), on the runner's mask thread while the
 // step's forward pass runs: MaskWorker), then applied where the row is
-// sampled: as an allowed-token bitmask the backend applies (on the device
-// for CUDA, as xgrammar's bitmask in vLLM), or on host rows (speculative
-// verification); each emitted token then advances the matcher. Speculative
+// sampled: as an allowed-token bitmask written straight into the upload
+// buffer that the backend applies (on the device for CUDA, as xgrammar's
+// bitmask in vLLM), or on host rows (speculative verification); each
+// emitted token then advances the matcher. Speculative
 // proposals get one mask per row, as the output stands after the drafts
 // before it; the matcher ends where it began.
 //
@@ -44,10 +45,10 @@ class SequenceGrammar {
   // the tokens not allowed become -inf (ids past the tokenizer's vocabulary
   // included); the other rows are left as they are.
   void apply(std::span<float> rows, size_t vocab) const;
-  // words [backend::mask_words(vocab)] (token t: bit t % 32 of word t / 32):
-  // the bits of the tokens the first prepared row does not allow are
-  // cleared (ids past the tokenizer's vocabulary included), the others kept.
-  void apply_bits(std::span<uint32_t> words) const;
+  // words [backend::mask_words(vocab)] (token t: bit t % 32 of word t / 32)
+  // := the first prepared row: a bit set for each token it allows (none past
+  // the tokenizer's vocabulary).
+  void write_bits(std::span<uint32_t> words) const;
   // Advances by an emitted token. kInvalidArgument when the constraint does
   // not allow it (or cannot follow it: too ambiguous).
   Status accept(int32_t token_id);

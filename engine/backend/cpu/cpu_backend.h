@@ -42,6 +42,7 @@ class CpuBackend final : public Backend {
   void add(Tensor& x, const Tensor& y) override;
   void gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) override;
   void argmax_rows(const Tensor& x, Tensor& out) override;
+  void masked_argmax_rows(const Tensor& x, const Tensor& allowed, Tensor& out) override;
   void sample_rows(const Tensor& logits, const SamplingBatch& batch, SampledRows& out) override;
 
   ThreadPool& pool() { return pool_; }

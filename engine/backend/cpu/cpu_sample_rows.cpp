@@ -1,5 +1,6 @@
 // CpuBackend::sample_rows: the host sampler (cpu_sampler.h) row by row, the
-// reference the CUDA kernel is tested against.
+// reference the CUDA kernel is tested against; masked_argmax_rows, its
+// greedy rows' pick alone.
 #include <limits>
 #include <vector>
 
@@ -13,7 +14,30 @@ bool bit(const int32_t* words, int64_t t) {
   return (static_cast<uint32_t>(words[t >> 5]) >> (t & 31)) & 1u;
 }
 
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
 }  // namespace
+
+void CpuBackend::masked_argmax_rows(const Tensor& x, const Tensor& allowed, Tensor& out) {
+  check_masked_argmax_rows(x, allowed, out);
+  PD_CHECK(x.dtype() == DType::kF32) << "masked_argmax_rows: x is " << dtype_name(x.dtype());
+  const int64_t vocab = x.dim(1), words = allowed.dim(1);
+  for (int64_t r = 0; r < x.dim(0); ++r) {
+    const float* row = x.as<float>() + r * vocab;
+    const int32_t* mask = allowed.as<int32_t>() + r * words;
+    // As argmax() (std::max_element) over the masked row: the first of the largest.
+    int32_t best = 0;
+    float best_v = bit(mask, 0) ? row[0] : kNegInf;
+    for (int64_t t = 1; t < vocab; ++t) {
+      const float v = bit(mask, t) ? row[t] : kNegInf;
+      if (best_v < v) {
+        best_v = v;
+        best = static_cast<int32_t>(t);
+      }
+    }
+    out.as<int32_t>()[r] = best;
+  }
+}
 
 void CpuBackend::sample_rows(const Tensor& logits, const SamplingBatch& batch, SampledRows& out) {
   check_sample_rows(logits, batch, out);
@@ -31,7 +55,7 @@ void CpuBackend::sample_rows(const Tensor& logits, const SamplingBatch& batch, S
     if (p.allowed_row >= 0 && p.allowed_row < num_masks) {
       const int32_t* allowed = batch.allowed.as<int32_t>() + p.allowed_row * words;
       for (int64_t t = 0; t < vocab; ++t)
-        if (!bit(allowed, t)) x[static_cast<size_t>(t)] = -std::numeric_limits<float>::infinity();
+        if (!bit(allowed, t)) x[static_cast<size_t>(t)] = kNegInf;
     }
     int32_t* counts = nullptr;
     int32_t* seen = nullptr;

@@ -17,18 +17,31 @@ __device__ __forceinline__ bool better(float v, int i, float bv, int bi) {
 // One block per row. Each thread reads kVec values per access with kUnroll
 // accesses in flight, so a row of the 128k vocabulary takes about 8 rounds
 // of memory latency (one value at a time it took 250: 100 us a row).
-template <int kVec>
-__global__ void argmax_kernel(const uint16_t* x, int64_t cols, int32_t* out) {
+// kMasked: a token whose bit is clear in the row's mask of `allowed`
+// [m, (cols + 31) / 32] counts as -inf, and the best starts at -inf (so a
+// row of -inf gives its lowest index, as sample_rows and the CPU do); the
+// kVec (<= 32, a power of two) values of an access share one mask word.
+template <int kVec, bool kMasked>
+__global__ void argmax_kernel(const uint16_t* x, int64_t cols, const uint32_t* allowed,
+                              int32_t* out) {
   constexpr int kUnroll = 4;
   __shared__ float s_val[kThreads / 32];
   __shared__ int s_idx[kThreads / 32];
   const uint16_t* row = x + blockIdx.x * cols;
-  float best = -FLT_MAX;
+  const uint32_t* mask = kMasked ? allowed + blockIdx.x * ((cols + 31) / 32) : nullptr;
+  float best = kMasked ? -INFINITY : -FLT_MAX;
   int best_i = 0x7fffffff;
-  const auto take = [&](float v, int64_t j) {
-    if (better(v, static_cast<int>(j), best, best_i)) {
-      best = v;
-      best_i = static_cast<int>(j);
+  // Takes the kVec values v of tokens [j, j + kVec).
+  const auto take = [&](const float* v, int64_t j) {
+    uint32_t bits = ~0u;
+    if constexpr (kMasked) bits = __ldg(&mask[j >> 5]) >> (j & 31);
+#pragma unroll
+    for (int e = 0; e < kVec; ++e) {
+      const float value = kMasked && !((bits >> e) & 1u) ? -INFINITY : v[e];
+      if (better(value, static_cast<int>(j + e), best, best_i)) {
+        best = value;
+        best_i = static_cast<int>(j + e);
+      }
     }
   };
   constexpr int64_t kStride = int64_t{kThreads} * kVec;
@@ -38,15 +51,12 @@ __global__ void argmax_kernel(const uint16_t* x, int64_t cols, int32_t* out) {
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) load_bf16<kVec>(row + j + u * kStride, v[u]);
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u)
-#pragma unroll
-      for (int e = 0; e < kVec; ++e) take(v[u][e], j + u * kStride + e);
+    for (int u = 0; u < kUnroll; ++u) take(v[u], j + u * kStride);
   }
   for (; j + kVec <= cols; j += kStride) {
     float v[kVec];
     load_bf16<kVec>(row + j, v);
-#pragma unroll
-    for (int e = 0; e < kVec; ++e) take(v[e], j + e);
+    take(v, j);
   }
   for (int o = 16; o > 0; o >>= 1) {
     const float v = __shfl_xor_sync(0xffffffffu, best, o);
@@ -72,16 +82,26 @@ __global__ void argmax_kernel(const uint16_t* x, int64_t cols, int32_t* out) {
   }
 }
 
-}  // namespace
-
-void launch_argmax(const uint16_t* x, int64_t m, int64_t cols, int32_t* out, void* stream) {
-  if (m == 0) return;
+template <bool kMasked>
+void launch(const uint16_t* x, int64_t m, int64_t cols, const uint32_t* allowed, int32_t* out,
+            void* stream) {
   const dim3 grid(static_cast<unsigned>(m));
   if (bf16_vector_width(cols, {x}) == 8)
-    argmax_kernel<8><<<grid, kThreads, 0, as_stream(stream)>>>(x, cols, out);
+    argmax_kernel<8, kMasked><<<grid, kThreads, 0, as_stream(stream)>>>(x, cols, allowed, out);
   else
-    argmax_kernel<1><<<grid, kThreads, 0, as_stream(stream)>>>(x, cols, out);
+    argmax_kernel<1, kMasked><<<grid, kThreads, 0, as_stream(stream)>>>(x, cols, allowed, out);
   PD_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace
+
+void launch_argmax(const uint16_t* x, int64_t m, int64_t cols, const uint32_t* allowed,
+                   int32_t* out, void* stream) {
+  if (m == 0) return;
+  if (allowed)
+    launch<true>(x, m, cols, allowed, out, stream);
+  else
+    launch<false>(x, m, cols, allowed, out, stream);
 }
 
 }  // namespace pdserve::backend::cuda

@@ -191,6 +191,18 @@ void CudaBackend::copy_rows_from_host(Tensor& dst, const void* src, int64_t src_
   PD_CUDA_CHECK(cudaStreamSynchronize(s));  // the host buffer may go away on return
 }
 
+std::shared_ptr<void> CudaBackend::alloc_host(size_t bytes) {
+  void* p = nullptr;
+  PD_CUDA_CHECK(cudaMallocHost(&p, bytes > 0 ? bytes : 1));
+  return std::shared_ptr<void>(p, [](void* q) { PD_CUDA_LOG(cudaFreeHost(q)); });
+}
+
+void CudaBackend::copy_from_host_async(Tensor& dst, const void* src) {
+  expect_not_capturing("copy_from_host_async");
+  PD_CUDA_CHECK(
+      cudaMemcpyAsync(dst.data(), src, dst.nbytes(), cudaMemcpyHostToDevice, as_stream(stream_)));
+}
+
 Status CudaBackend::begin_capture() {
   if (capturing_) return failed_precondition("a CUDA graph is already being recorded");
   if (!graph_pool_) graph_pool_ = std::make_shared<GraphPool>(allocator_);
@@ -350,7 +362,13 @@ void CudaBackend::argmax_rows(const Tensor& x, Tensor& out) {
   expect_bf16("argmax_rows", {&x});
   PD_CHECK(x.rank() == 2 && out.dtype() == DType::kI32 && out.numel() == x.dim(0))
       << "argmax_rows: x " << x.shape().to_string() << " out " << out.shape().to_string();
-  launch_argmax(bf16(x), x.dim(0), x.dim(1), out.as<int32_t>(), stream_);
+  launch_argmax(bf16(x), x.dim(0), x.dim(1), nullptr, out.as<int32_t>(), stream_);
+}
+
+void CudaBackend::masked_argmax_rows(const Tensor& x, const Tensor& allowed, Tensor& out) {
+  expect_bf16("masked_argmax_rows", {&x});
+  check_masked_argmax_rows(x, allowed, out);
+  launch_argmax(bf16(x), x.dim(0), x.dim(1), allowed.as<uint32_t>(), out.as<int32_t>(), stream_);
 }
 
 void CudaBackend::sample_rows(const Tensor& logits, const SamplingBatch& batch, SampledRows& out) {

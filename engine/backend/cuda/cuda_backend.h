@@ -33,6 +33,8 @@ class CudaBackend final : public Backend {
   void synchronize() override;
   std::unique_ptr<Marker> mark() override;
   void copy_rows_from_host(Tensor& dst, const void* src, int64_t src_cols) override;
+  std::shared_ptr<void> alloc_host(size_t bytes) override;
+  void copy_from_host_async(Tensor& dst, const void* src) override;
   bool has_graphs() const override { return true; }
   size_t graph_memory_bytes() const override;
   Status begin_capture() override;
@@ -53,6 +55,7 @@ class CudaBackend final : public Backend {
   void add(Tensor& x, const Tensor& y) override;
   void gather_rows(const Tensor& x, const Tensor& idx, Tensor& out) override;
   void argmax_rows(const Tensor& x, Tensor& out) override;
+  void masked_argmax_rows(const Tensor& x, const Tensor& allowed, Tensor& out) override;
   void sample_rows(const Tensor& logits, const SamplingBatch& batch, SampledRows& out) override;
 
   void* stream() const { return stream_; }

@@ -131,6 +131,51 @@ TEST_F(CudaOpsTest, ArgmaxRowsWideAndOddWidths) {
   }
 }
 
+// The same widths under masks: random ones, one allowing nothing (token 0,
+// as sample_rows), one allowing everything (the plain argmax), and the
+// planted maxima masked out; the masks uploaded to the GPU from
+// alloc_host() memory by copy_from_host_async, as the runner's sampler does.
+TEST_F(CudaOpsTest, MaskedArgmaxRowsFromPinnedMasks) {
+  for (int64_t cols : {int64_t{128256}, int64_t{1001}, int64_t{8}}) {
+    const int m = 6;
+    const int64_t words = mask_words(cols);
+    std::vector<float> v = random(m * cols);
+    std::vector<uint32_t> masks(static_cast<size_t>(m * words));
+    for (uint32_t& w : masks) w = static_cast<uint32_t>(rng()) & static_cast<uint32_t>(rng());
+    const auto allow = [&](int r, int64_t c, bool on) {
+      uint32_t& w = masks[static_cast<size_t>(r * words + c / 32)];
+      w = on ? w | (1u << (c % 32)) : w & ~(1u << (c % 32));
+    };
+    v[static_cast<size_t>(cols / 2)] = 100.0f;  // row 0: the maximum masked out
+    allow(0, cols / 2, false);
+    v[static_cast<size_t>(cols + 1)] = v[static_cast<size_t>(2 * cols - 1)] = 100.0f;
+    allow(1, 1, true);  // row 1: a tie of allowed maxima
+    allow(1, cols - 1, true);
+    std::fill_n(masks.begin() + 2 * words, words, 0u);   // row 2: nothing allowed
+    std::fill_n(masks.begin() + 3 * words, words, ~0u);  // row 3: everything
+    Pair x = input(v, Shape{m, cols});
+    std::shared_ptr<void> pinned = gpu->alloc_host(masks.size() * sizeof(uint32_t));
+    std::copy(masks.begin(), masks.end(), static_cast<uint32_t*>(pinned.get()));
+    Pair allowed{cpu->alloc(Shape{m, words}, DType::kI32),
+                 gpu->alloc(Shape{m, words}, DType::kI32)};
+    cpu->copy_from_host(allowed.cpu, masks.data(), DType::kI32);
+    gpu->copy_from_host_async(allowed.gpu, pinned.get());
+    Pair out{cpu->alloc(Shape{m}, DType::kI32), gpu->alloc(Shape{m}, DType::kI32)};
+    cpu->masked_argmax_rows(x.cpu, allowed.cpu, out.cpu);
+    gpu->masked_argmax_rows(x.gpu, allowed.gpu, out.gpu);
+    std::vector<int32_t> c(m), g(m), plain(m);
+    cpu->copy_to_host(out.cpu, c.data());
+    gpu->copy_to_host(out.gpu, g.data());
+    EXPECT_EQ(g, c) << "cols " << cols;
+    EXPECT_NE(g[0], cols / 2);
+    EXPECT_EQ(g[1], 1);
+    EXPECT_EQ(g[2], 0);
+    gpu->argmax_rows(x.gpu, out.gpu);
+    gpu->copy_to_host(out.gpu, plain.data());
+    EXPECT_EQ(g[3], plain[3]);
+  }
+}
+
 TEST_F(CudaOpsTest, RopeWritesKvAndRotatesQ) {
   for (bool qk_norm : {false, true}) {
     const QkvLayout layout{8, 2, 128};

@@ -4,7 +4,9 @@
 // constraint refuses them) gives exactly the plain greedy output, a
 // prefill-only request samples its first token under the mask, the masks
 // the runner computes while the forward pass runs (MaskWorker) change no
-// output, and a constraint the runner cannot follow is refused.
+// output, greedy rows under masks take an argmax that picks what the
+// sampler picks (on the GPU too, when there is one), and a constraint the
+// runner cannot follow is refused.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -239,6 +241,64 @@ TEST(ConstrainedDecodingTest, MasksPreparedOnTheWorkerAreThoseComputedInline) {
       if (token == 4) break;  // the stop token
     }
   }
+}
+
+// kSteps greedy tokens of each of requests(0)'s constrained sequences and of
+// two more (one under min_tokens, one free) decoded together by a runner on
+// `be` (its decode graphs where it has them), every row with `num_logprobs`.
+std::vector<std::vector<int32_t>> greedy_outputs(std::unique_ptr<backend::Backend> be,
+                                                 int num_logprobs) {
+  constexpr int kSteps = 24, kBlocksPerSeq = 4;
+  std::vector<engine::RequestSpec> specs = requests(0.0f);
+  specs.push_back(specs[3]);  // free-form JSON under min_tokens: its stop tokens blocked
+  specs.back().sampling.min_tokens = 12;
+  specs.push_back(specs[0]);  // no constraint: its mask row allows every token
+  specs.back().sampling.constraint = nullptr;
+  const int num_seqs = static_cast<int>(specs.size());
+  runner::LlmRunnerOptions options;
+  options.num_blocks = num_seqs * kBlocksPerSeq;
+  auto loaded = runner::LlmRunner::load(kDemoDir, std::move(be), options);
+  PD_CHECK(loaded.ok()) << loaded.status().to_string();
+  runner::LlmRunner& r = **loaded;
+  r.set_grammar_compiler(demo_vocab().compiler);
+  r.use_decode_graphs(num_seqs);
+  runner::StepBatch batch;
+  for (int i = 0; i < num_seqs; ++i) {
+    runner::SequenceInfo info;
+    info.seq_id = static_cast<uint64_t>(i) + 1;
+    info.prompt_ids = specs[static_cast<size_t>(i)].prompt_ids;
+    info.sampling = specs[static_cast<size_t>(i)].sampling;
+    info.sampling.num_logprobs = num_logprobs;
+    PD_CHECK(r.add_sequence(info).ok());
+    runner::SeqStep s{info.seq_id, info.prompt_ids, 0, {}, true};
+    for (int b = 0; b < kBlocksPerSeq; ++b) s.block_table.push_back(i * kBlocksPerSeq + b);
+    batch.seqs.push_back(std::move(s));
+  }
+  std::vector<std::vector<int32_t>> out(static_cast<size_t>(num_seqs));
+  for (int step = 0; step < kSteps; ++step) {
+    auto result = r.execute(batch);
+    PD_CHECK(result.ok()) << result.status().to_string();
+    for (const runner::SampledToken& t : result->sampled) out[t.seq_id - 1].push_back(t.token_id);
+    for (runner::SeqStep& s : batch.seqs) {
+      s.num_computed += static_cast<int32_t>(s.input_ids.size());
+      s.input_ids = {runner::kLastSampled};
+    }
+  }
+  return out;
+}
+
+// Without logprobs every row is greedy and takes an argmax under its mask
+// row; asking for logprobs sends the same rows through the sampler.
+TEST(ConstrainedDecodingTest, GreedyRowsTakeTheMaskedArgmaxAndPickWhatTheSamplerPicks) {
+  EXPECT_EQ(greedy_outputs(backend::make_cpu_backend(0), -1),
+            greedy_outputs(backend::make_cpu_backend(0), 0));
+}
+
+TEST(ConstrainedDecodingTest, OnTheGpuGreedyRowsTakeTheMaskedArgmaxAndPickWhatTheSamplerPicks) {
+  if (!backend::cuda_available()) GTEST_SKIP() << "no CUDA device";
+  auto argmax = backend::make_cuda_backend(0), sampler = backend::make_cuda_backend(0);
+  ASSERT_TRUE(argmax.ok() && sampler.ok());
+  EXPECT_EQ(greedy_outputs(std::move(*argmax), -1), greedy_outputs(std::move(*sampler), 0));
 }
 
 TEST(ConstrainedDecodingTest, UnfollowableConstraintsAreRefused) {

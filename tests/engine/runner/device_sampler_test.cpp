@@ -1,7 +1,8 @@
 // DeviceSampler on the CPU backend against the host sampler (sample_token):
 // the same tokens and logprobs step after step, so the backend's
 // sample_rows follows the host semantics and the history slots (penalties)
-// advance with the output, survive growth and start clean when reused.
+// advance with the output, survive growth and start clean when reused; and
+// its argmax under masks picks what sample() picks for greedy rows under them.
 #include "engine/runner/device_sampler.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@ namespace pdserve::runner {
 namespace {
 
 constexpr int kVocab = 50;
+const auto kWords = static_cast<size_t>(backend::mask_words(kVocab));
 
 struct Seq {
   uint64_t id = 0;
@@ -39,21 +41,38 @@ class DeviceSamplerTest : public ::testing::Test {
 
   void add(Seq& s) { sampler_.add(s.id, s.params, s.prompt, s.output); }
 
+  // words := every token allowed but `blocked`.
+  static void block(std::span<uint32_t> words, const std::vector<int32_t>& blocked) {
+    std::fill(words.begin(), words.end(), ~0u);
+    for (int32_t b : blocked) words[static_cast<size_t>(b / 32)] &= ~(1u << (b % 32));
+  }
+
+  backend::Tensor upload(const std::vector<float>& logits, size_t rows) {
+    backend::Tensor t =
+        be_->alloc(backend::Shape{static_cast<int64_t>(rows), kVocab}, backend::DType::kF32);
+    be_->copy_from_host(t, logits.data(), backend::DType::kF32);
+    return t;
+  }
+
   // One step of every sequence, checked against sample_token.
   void step(std::vector<Seq*> seqs) {
     std::vector<float> logits = random_logits(seqs.size());
-    backend::Tensor t =
-        be_->alloc(backend::Shape{static_cast<int64_t>(seqs.size()), kVocab}, backend::DType::kF32);
-    be_->copy_from_host(t, logits.data(), backend::DType::kF32);
-    std::vector<DeviceSampler::Row> rows;
+    backend::Tensor t = upload(logits, seqs.size());
+    std::vector<std::vector<int32_t>> blocked;
+    int32_t num_masks = 0;
     for (Seq* s : seqs) {
-      DeviceSampler::Row r{s->id, &s->params, s->seed, s->output.size(), {}};
-      const std::vector<int32_t> blocked = blocked_stop_tokens(s->params, s->output.size(), eos_);
-      if (!blocked.empty()) {
-        r.allowed.assign(static_cast<size_t>(backend::mask_words(kVocab)), ~0u);
-        for (int32_t b : blocked) r.allowed[static_cast<size_t>(b / 32)] &= ~(1u << (b % 32));
-      }
-      rows.push_back(std::move(r));
+      blocked.push_back(blocked_stop_tokens(s->params, s->output.size(), eos_));
+      num_masks += blocked.back().empty() ? 0 : 1;
+    }
+    const std::span<uint32_t> masks = sampler_.mask_rows(static_cast<size_t>(num_masks));
+    std::vector<DeviceSampler::Row> rows;
+    int32_t mask_row = 0;
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      const Seq* s = seqs[i];
+      rows.push_back({s->id, &s->params, s->seed, s->output.size(), -1});
+      if (blocked[i].empty()) continue;
+      rows.back().mask_row = mask_row;
+      block(masks.subspan(static_cast<size_t>(mask_row++) * kWords, kWords), blocked[i]);
     }
     std::vector<SampledToken> got = sampler_.sample(t, rows);
     ASSERT_EQ(got.size(), seqs.size());
@@ -143,6 +162,50 @@ TEST_F(DeviceSamplerTest, RowsWithoutPenaltiesNeedNoHistory) {
   plain.params.num_logprobs = 2;
   add(plain);
   for (int i = 0; i < 3; ++i) step({&plain});
+}
+
+TEST_F(DeviceSamplerTest, MaskedArgmaxPicksWhatTheSamplerPicksForGreedyRows) {
+  constexpr size_t kRows = 6;
+  SamplingParams greedy;
+  greedy.temperature = 0.0f;
+  std::vector<Seq> seqs(kRows);
+  for (size_t i = 0; i < kRows; ++i) {
+    seqs[i].id = i + 1;
+    seqs[i].params = greedy;
+    add(seqs[i]);
+  }
+  std::mt19937 rng(9);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<float> logits = random_logits(kRows);
+    logits[3] = logits[7] = 20.0f;  // a tie in row 0
+    std::vector<std::vector<uint32_t>> masks(kRows, std::vector<uint32_t>(kWords));
+    for (size_t r = 0; r < kRows; ++r)
+      for (uint32_t& w : masks[r]) w = static_cast<uint32_t>(rng()) & static_cast<uint32_t>(rng());
+    masks[1].assign(kWords, 0u);   // nothing allowed: token 0, as the sampler
+    masks[2].assign(kWords, ~0u);  // everything allowed: the plain argmax
+    masks[0][0] |= 1u << 3 | 1u << 7;
+    const backend::Tensor t = upload(logits, kRows);
+    std::vector<DeviceSampler::Row> rows;
+    std::span<uint32_t> host = sampler_.mask_rows(kRows);
+    for (size_t r = 0; r < kRows; ++r) {
+      std::copy(masks[r].begin(), masks[r].end(),
+                host.begin() + static_cast<ptrdiff_t>(r * kWords));
+      rows.push_back({seqs[r].id, &seqs[r].params, 0, 0, static_cast<int32_t>(r)});
+    }
+    const std::vector<SampledToken> sampled = sampler_.sample(t, rows);
+    host = sampler_.mask_rows(kRows);  // consumed by sample(): written again
+    for (size_t r = 0; r < kRows; ++r)
+      std::copy(masks[r].begin(), masks[r].end(),
+                host.begin() + static_cast<ptrdiff_t>(r * kWords));
+    const std::vector<SampledToken> picked = sampler_.argmax(t, backend::Tensor());
+    ASSERT_EQ(picked.size(), kRows);
+    for (size_t r = 0; r < kRows; ++r)
+      ASSERT_EQ(picked[r].token_id, sampled[r].token_id) << "row " << r << ", round " << round;
+    EXPECT_EQ(picked[0].token_id, 3);
+    EXPECT_EQ(picked[1].token_id, 0);
+    const std::vector<SampledToken> plain = sampler_.argmax(t, backend::Tensor());  // no masks
+    EXPECT_EQ(plain[2].token_id, picked[2].token_id);
+  }
 }
 
 }  // namespace
