@@ -328,8 +328,19 @@ bool LlmRunner::needs_mask(const SeqState& st) const {
 void LlmRunner::finish_mask(const SeqState& st, std::span<uint32_t> words) const {
   if (!st.grammar) std::fill(words.begin(), words.end(), ~0u);
   const int vocab = model_->config().vocab_size;
-  for (int32_t t : blocked_stop_tokens(st.info.sampling, st.output_ids.size(), eos_))
-    if (t >= 0 && t < vocab) words[static_cast<size_t>(t >> 5)] &= ~(1u << (t & 31));
+  std::vector<int32_t> cleared;  // stop tokens the constraint allowed
+  for (int32_t t : blocked_stop_tokens(st.info.sampling, st.output_ids.size(), eos_)) {
+    if (t < 0 || t >= vocab) continue;
+    uint32_t& w = words[static_cast<size_t>(t >> 5)];
+    if (w & (1u << (t & 31))) cleared.push_back(t);
+    w &= ~(1u << (t & 31));
+  }
+  // A constraint that can only end wins over min_tokens: its stop tokens go
+  // on until min_tokens is reached, where a row allowing nothing would fail
+  // the step for every sequence in it.
+  if (!cleared.empty() &&
+      std::all_of(words.begin(), words.end(), [](uint32_t w) { return w == 0; }))
+    for (int32_t t : cleared) words[static_cast<size_t>(t >> 5)] |= 1u << (t & 31);
 }
 
 Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
