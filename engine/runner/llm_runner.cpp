@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <string>
+#include <unordered_set>
 
 #include "common/base/logging.h"
 #include "engine/model/rope.h"
@@ -128,9 +129,12 @@ SequenceGrammar* LlmRunner::grammar(uint64_t seq_id) {
 
 Status LlmRunner::validate(const StepBatch& batch) const {
   const int vocab = model_->config().vocab_size;
+  std::unordered_set<uint64_t> ids;
   for (const SeqStep& s : batch.seqs) {
     auto it = seqs_.find(s.seq_id);
     if (it == seqs_.end()) return not_found(seq_name(s.seq_id) + " was never added");
+    if (!ids.insert(s.seq_id).second)
+      return invalid_argument(seq_name(s.seq_id) + " is in the batch twice");
     if (s.input_ids.empty()) return invalid_argument(seq_name(s.seq_id) + " has no input tokens");
     const int64_t total =
         static_cast<int64_t>(s.num_computed) + static_cast<int64_t>(s.input_ids.size());
@@ -351,6 +355,7 @@ Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
     if (s.num_draft_tokens > 0)
       return invalid_argument(seq_name(s.seq_id) + ": draft tokens need a speculative runner");
   }
+  PD_RETURN_IF_ERROR(validate(batch));  // before the mask jobs start on the sequences' grammars
   // The sampled rows. When every one is greedy they take an argmax, each
   // under a mask row when any needs one (every token allowed in the others);
   // else the sampler, a mask row for each row that needs one.

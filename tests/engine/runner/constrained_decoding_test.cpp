@@ -333,6 +333,24 @@ TEST(ConstrainedDecodingTest, AConstraintCompleteBeforeMinTokensEndsAtMinTokens)
   }
 }
 
+// Two jobs on one sequence's grammar would race on its matcher.
+TEST(ConstrainedDecodingTest, ASequenceTwiceInABatchIsRefusedBeforeItsMasks) {
+  DemoEngine d = DemoEngine::make({}, nullptr);
+  d.target->set_grammar_compiler(demo_vocab().compiler);
+  runner::SequenceInfo info;
+  info.seq_id = 1;
+  info.prompt_ids = {1, 415, 2936};
+  info.sampling.constraint = make(Kind::kChoice, "", {"red", "green"});
+  ASSERT_TRUE(d.target->add_sequence(info).ok());
+  runner::StepBatch batch;
+  for (int i = 0; i < 2; ++i) batch.seqs.push_back({info.seq_id, info.prompt_ids, 0, {0}, true});
+  EXPECT_EQ(d.target->execute(batch).status().code(), StatusCode::kInvalidArgument);
+  batch.seqs.pop_back();
+  auto once = d.target->execute(batch);
+  ASSERT_TRUE(once.ok()) << once.status().to_string();
+  EXPECT_EQ(once->sampled.size(), 1u);
+}
+
 TEST(ConstrainedDecodingTest, UnfollowableConstraintsAreRefused) {
   // Generated tokens (a remote prefill's first token) that break the
   // constraint: a stop token before the output is complete.
