@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <string>
+#include <unordered_set>
 
 #include "common/base/logging.h"
 #include "engine/model/rope.h"
@@ -128,9 +129,12 @@ SequenceGrammar* LlmRunner::grammar(uint64_t seq_id) {
 
 Status LlmRunner::validate(const StepBatch& batch) const {
   const int vocab = model_->config().vocab_size;
+  std::unordered_set<uint64_t> ids;
   for (const SeqStep& s : batch.seqs) {
     auto it = seqs_.find(s.seq_id);
     if (it == seqs_.end()) return not_found(seq_name(s.seq_id) + " was never added");
+    if (!ids.insert(s.seq_id).second)
+      return invalid_argument(seq_name(s.seq_id) + " is in the batch twice");
     if (s.input_ids.empty()) return invalid_argument(seq_name(s.seq_id) + " has no input tokens");
     const int64_t total =
         static_cast<int64_t>(s.num_computed) + static_cast<int64_t>(s.input_ids.size());
@@ -328,8 +332,19 @@ bool LlmRunner::needs_mask(const SeqState& st) const {
 void LlmRunner::finish_mask(const SeqState& st, std::span<uint32_t> words) const {
   if (!st.grammar) std::fill(words.begin(), words.end(), ~0u);
   const int vocab = model_->config().vocab_size;
-  for (int32_t t : blocked_stop_tokens(st.info.sampling, st.output_ids.size(), eos_))
-    if (t >= 0 && t < vocab) words[static_cast<size_t>(t >> 5)] &= ~(1u << (t & 31));
+  std::vector<int32_t> cleared;  // stop tokens the constraint allowed
+  for (int32_t t : blocked_stop_tokens(st.info.sampling, st.output_ids.size(), eos_)) {
+    if (t < 0 || t >= vocab) continue;
+    uint32_t& w = words[static_cast<size_t>(t >> 5)];
+    if (w & (1u << (t & 31))) cleared.push_back(t);
+    w &= ~(1u << (t & 31));
+  }
+  // A constraint that can only end wins over min_tokens: its stop tokens go
+  // on until min_tokens is reached, where a row allowing nothing would fail
+  // the step for every sequence in it.
+  if (!cleared.empty() &&
+      std::all_of(words.begin(), words.end(), [](uint32_t w) { return w == 0; }))
+    for (int32_t t : cleared) words[static_cast<size_t>(t >> 5)] |= 1u << (t & 31);
 }
 
 Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
@@ -340,6 +355,7 @@ Result<StepOutput> LlmRunner::execute(const StepBatch& batch) {
     if (s.num_draft_tokens > 0)
       return invalid_argument(seq_name(s.seq_id) + ": draft tokens need a speculative runner");
   }
+  PD_RETURN_IF_ERROR(validate(batch));  // before the mask jobs start on the sequences' grammars
   // The sampled rows. When every one is greedy they take an argmax, each
   // under a mask row when any needs one (every token allowed in the others);
   // else the sampler, a mask row for each row that needs one.

@@ -1,5 +1,6 @@
 #include "engine/runner/sampler.h"
 
+#include <algorithm>
 #include <limits>
 #include <random>
 #include <utility>
@@ -25,9 +26,18 @@ void apply_penalties(std::span<float> logits, const SamplingContext& ctx) {
     logits[t] = backend::penalized(logits[t], seen[t] || counts[t] > 0, counts[t], p);
 }
 
+// Unless that leaves no token (a constraint that can only end: it wins over
+// min_tokens, as in LlmRunner::finish_mask).
 void mask_stop_tokens(std::span<float> logits, const SamplingContext& ctx) {
-  for (int32_t t : blocked_stop_tokens(*ctx.params, ctx.output_ids.size(), ctx.eos_token_ids))
-    if (t >= 0 && t < static_cast<int32_t>(logits.size())) logits[static_cast<size_t>(t)] = kNegInf;
+  std::vector<std::pair<size_t, float>> blocked;
+  for (int32_t t : blocked_stop_tokens(*ctx.params, ctx.output_ids.size(), ctx.eos_token_ids)) {
+    if (t < 0 || t >= static_cast<int32_t>(logits.size())) continue;
+    blocked.emplace_back(static_cast<size_t>(t), logits[static_cast<size_t>(t)]);
+    logits[static_cast<size_t>(t)] = kNegInf;
+  }
+  if (!blocked.empty() &&
+      std::all_of(logits.begin(), logits.end(), [](float v) { return v == kNegInf; }))
+    for (const auto& [t, v] : blocked) logits[t] = v;
 }
 
 // min_tokens masking and penalties, in place.

@@ -43,7 +43,10 @@ Status SequenceGrammar::prepare(std::span<const int32_t> drafts) {
   for (size_t i = 0; i <= drafts.size(); ++i) {
     fill(i);
     ++num_rows_;
-    if (i == drafts.size() || matcher_.is_terminated() || !rows_[i].test(drafts[i])) break;
+    if (i == drafts.size() || !rows_[i].test(drafts[i])) break;
+    // Past the end only stop tokens follow (as accept() takes them), and
+    // the matcher takes none: the next row is the stop tokens again.
+    if (matcher_.is_terminated()) continue;
     if (!matcher_.accept_token(drafts[i]).ok()) break;
   }
   return matcher_.rollback(matcher_.num_accepted_tokens() - start);

@@ -301,6 +301,56 @@ TEST(ConstrainedDecodingTest, OnTheGpuGreedyRowsTakeTheMaskedArgmaxAndPickWhatTh
   EXPECT_EQ(greedy_outputs(std::move(*argmax), -1), greedy_outputs(std::move(*sampler), 0));
 }
 
+// A constraint that completes before min_tokens: its stop token goes on
+// (invisible in the text) until min_tokens, where blocking it would leave no
+// token and fail the step for every request in it, here a free one too.
+TEST(ConstrainedDecodingTest, AConstraintCompleteBeforeMinTokensEndsAtMinTokens) {
+  const SpeculativeConfig ngram = ngram_config(), draft = draft_config();
+  for (const SpeculativeConfig* spec :
+       {static_cast<const SpeculativeConfig*>(nullptr), &ngram, &draft}) {
+    for (float temperature : {0.0f, 1.0f}) {
+      std::vector<engine::RequestSpec> specs = requests(temperature);
+      specs.resize(3);  // specs[2]: one of three words
+      specs[2].sampling.min_tokens = 12;
+      specs[1].sampling.constraint = nullptr;  // free, in the same steps
+      specs[1].sampling.max_tokens = 16;
+      specs[1].sampling.ignore_eos = true;
+      DemoEngine d = DemoEngine::make({}, spec);
+      d.target->set_grammar_compiler(demo_vocab().compiler);
+      auto results = d.engine->generate(specs);
+      ASSERT_TRUE(results.ok()) << results.status().to_string();
+      const engine::GenerateResult& r = (*results)[2];
+      EXPECT_EQ(r.finish_reason, engine::FinishReason::kStop);
+      ASSERT_EQ(r.token_ids.size(), 12u)
+          << text_of(r.token_ids) << ::testing::PrintToString(r.token_ids);
+      std::vector<int32_t> ids = r.token_ids;
+      while (!ids.empty() && ids.back() == 4) ids.pop_back();  // the stop token
+      const std::vector<std::string>& words = specs[2].sampling.constraint->choices;
+      EXPECT_NE(std::find(words.begin(), words.end(), text_of(ids)), words.end()) << text_of(ids);
+      EXPECT_EQ((*results)[1].token_ids.size(), 16u);
+      EXPECT_TRUE(d.all_blocks_free());
+    }
+  }
+}
+
+// Two jobs on one sequence's grammar would race on its matcher.
+TEST(ConstrainedDecodingTest, ASequenceTwiceInABatchIsRefusedBeforeItsMasks) {
+  DemoEngine d = DemoEngine::make({}, nullptr);
+  d.target->set_grammar_compiler(demo_vocab().compiler);
+  runner::SequenceInfo info;
+  info.seq_id = 1;
+  info.prompt_ids = {1, 415, 2936};
+  info.sampling.constraint = make(Kind::kChoice, "", {"red", "green"});
+  ASSERT_TRUE(d.target->add_sequence(info).ok());
+  runner::StepBatch batch;
+  for (int i = 0; i < 2; ++i) batch.seqs.push_back({info.seq_id, info.prompt_ids, 0, {0}, true});
+  EXPECT_EQ(d.target->execute(batch).status().code(), StatusCode::kInvalidArgument);
+  batch.seqs.pop_back();
+  auto once = d.target->execute(batch);
+  ASSERT_TRUE(once.ok()) << once.status().to_string();
+  EXPECT_EQ(once->sampled.size(), 1u);
+}
+
 TEST(ConstrainedDecodingTest, UnfollowableConstraintsAreRefused) {
   // Generated tokens (a remote prefill's first token) that break the
   // constraint: a stop token before the output is complete.
