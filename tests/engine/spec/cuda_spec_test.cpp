@@ -192,13 +192,15 @@ TEST_P(CudaSpecTest, GreedyOutputIsTheTargetsGreedyChoice) {
 // Speculation configured with the adaptive cut at 4: the batch of 8 runs
 // on the target's own path (graph replay, device argmax) until the shorter
 // requests finish, then verifies proposals; every token is still the
-// target's greedy choice up to rounding.
+// target's greedy choice up to rounding. (The last four requests run 8 to
+// 32 tokens past the switch, so that n-gram finds its passages on CUDA
+// too: with 4 to 16 it found none.)
 TEST_P(CudaSpecTest, GreedyAcrossTheAdaptiveSwitchIsTheTargetsGreedyChoice) {
   SpeculativeConfig spec = GetParam() == SpecMethod::kNgram ? ngram_config() : draft_config();
   spec.disable_by_batch_size = 4;
   std::vector<engine::RequestSpec> specs = make_requests(kMaxNumSeqs);
   for (size_t i = 0; i < specs.size(); ++i)
-    specs[i].sampling.max_tokens = 16 + 4 * static_cast<int>(i);
+    specs[i].sampling.max_tokens = 16 + 8 * static_cast<int>(i);
   scheduler::SpecDecodeStats stats;
   int64_t num_graph_steps = 0;
   const auto fast = generate(specs, &spec, &stats, &num_graph_steps);
